@@ -1,0 +1,78 @@
+# vec0: a SQLite extension for vector search.
+#   make            dist/vec0.so and dist/libvec0.a
+#   make test       Check unit tests, sql/ golden tests, Python integration tests
+#   make bench      benchmarks (bench/), never part of make test
+#   make test SANITIZE=address,undefined   the same under sanitizers
+
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+SQLITE3  ?= sqlite3
+OPT      ?= -O2
+CFLAGS   ?=
+WARN      = -Wall -Wextra -Werror -Wno-unused-parameter
+BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -Isrc
+ifneq ($(SANITIZE),)
+BASEFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANLDFLAGS = -fsanitize=$(SANITIZE)
+# The sqlite3 shell and python are not built with ASan: preload its runtime.
+SAN_PRELOAD = LD_PRELOAD="$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0
+endif
+ALLFLAGS  = $(BASEFLAGS) $(CFLAGS)
+
+SRC      = $(wildcard src/*.c)
+EXT      = ext/vec0_ext.c
+HDR      = $(wildcard src/*.h)
+B        = build$(if $(SANITIZE),-san)
+DYN_OBJ  = $(patsubst %.c,$(B)/dyn/%.o,$(SRC) $(EXT))
+STA_OBJ  = $(patsubst %.c,$(B)/sta/%.o,$(SRC) $(EXT))
+
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm -lpthread)
+TESTS      = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/check_*.c))
+
+DIST = dist$(if $(SANITIZE),-san)
+
+all: $(DIST)/vec0.so $(DIST)/libvec0.a
+
+$(B)/dyn/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -c $< -o $@
+
+$(B)/sta/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -DSQLITE_CORE -c $< -o $@
+
+$(B)/vec0.map: vec0.def
+	@mkdir -p $(B)
+	{ echo '{ global:'; sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)$$/  \1;/p' vec0.def | grep -v EXPORTS; echo 'local: *; };'; } > $@
+
+$(DIST)/vec0.so: $(DYN_OBJ) $(B)/vec0.map
+	@mkdir -p $(DIST)
+	$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm
+
+$(DIST)/libvec0.a: $(STA_OBJ)
+	@mkdir -p $(DIST)
+	rm -f $@ && ar rcs $@ $(STA_OBJ)
+
+# Each Check test links the static objects it needs (all of them) and SQLite.
+$(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
+
+test: test-unit test-sql test-py
+
+test-unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+test-sql: $(DIST)/vec0.so
+	@$(SAN_PRELOAD) SQLITE3=$(SQLITE3) sh sql/run.sh $(abspath $(DIST)/vec0)
+
+test-py: $(DIST)/vec0.so
+	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+bench: all
+	$(MAKE) -C bench
+
+clean:
+	rm -rf build build-san dist dist-san
+
+.PHONY: all test test-unit test-sql test-py bench clean

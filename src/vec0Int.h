@@ -1,0 +1,250 @@
+/*
+** vec0Int.h: the internal header of the vec0 extension.
+**
+** Every file under src/ includes this header and nothing else of the project
+** (vec0_hnsw.c, which must not know SQLite, includes only vec0_hnsw.h).  It
+** holds the shared types, the declarations of each subsystem's entry points,
+** and, below, the one description of the on-disk format.
+**
+** ON-DISK FORMAT (format version VEC0_FORMAT_VERSION)
+** ===================================================
+**
+** A vec0 table named T keeps all of its state in ordinary SQLite tables
+** ("shadow tables") in the same schema.  Nothing lives outside the database.
+**
+**   T_config(key TEXT PRIMARY KEY, value) WITHOUT ROWID
+**       One row per setting.  Keys:
+**         'format'       integer, VEC0_FORMAT_VERSION of the writer.  A reader
+**                        refuses a table whose format is newer than its own.
+**         'seed'         integer, random at CREATE; levels of HNSW nodes are a
+**                        hash of (rowid, seed), so replaying the same
+**                        statements gives the same bytes everywhere.
+**         'changes'      integer, incremented once by every write transaction
+**                        (on its first write).  Another connection compares it
+**                        with the value its cache was built from.
+**         'next_slot'    integer, the lowest slot never used (see T_slots).
+**         'ef_search.N'  integer, the persisted default ef of vector column N
+**                        (set by the 'ef_search=' command); absent: the
+**                        value from CREATE.
+**         'hnsw.N'       BLOB, the header of the HNSW graph of vector column
+**                        N: see vec0HnswHeaderEncode() in vec0_hnsw.h.
+**
+**   T_rows(rowid INTEGER PRIMARY KEY, slot INTEGER NOT NULL,
+**          [key TEXT NOT NULL UNIQUE,] a0, a1, ...)
+**       One row per user row.  rowid is the user's rowid or integer primary
+**       key; for a table with a TEXT primary key the rowid is internal and
+**       `key` holds the user's key.  a0.. are the auxiliary (+col) columns.
+**
+**   T_slots(slot INTEGER PRIMARY KEY, rowid INTEGER, p0.., m0..)
+**       The dense row numbering used by vectors and graphs.  Slot s of every
+**       vector column belongs to the row T_slots.rowid.  rowid is NULL when
+**       the slot is free (its row was deleted); free slots are reused, lowest
+**       first, by later inserts.  p0.. are partition key values and m0.. are
+**       metadata values: the narrow table that filtered search reads.
+**
+**   T_vectorsN(slot INTEGER PRIMARY KEY, v BLOB NOT NULL)
+**       Vector column N (0-based).  v is the raw vector in the column's
+**       element type: float32 little-endian, int8, or bit packed 8 per byte
+**       (dimension i is bit (i & 7) of byte i >> 3).  A NULL-vector is not
+**       allowed.  A free slot keeps the row of its last vector while the HNSW
+**       graph still routes through it (a tombstone), until the slot is reused
+**       or 'optimize' purges it.
+**
+**   T_linksN(slot INTEGER PRIMARY KEY, links BLOB NOT NULL)
+**       The HNSW node of slot s for vector column N, when that column is
+**       `indexed by hnsw`.  The BLOB is the node record described in
+**       vec0_hnsw.h (level, flags and neighbour lists of each level, all
+**       little-endian u32).  Written in the same transaction as the row.
+**
+** A table made by sqlite-vec has T_chunks / T_rowids / T_vector_chunksNN
+** shadow tables instead; vec0 recognises them and refuses to open the table.
+*/
+#ifndef VEC0INT_H
+#define VEC0INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SQLITE_CORE
+#include "sqlite3ext.h"
+SQLITE_EXTENSION_INIT3
+#else
+#include "sqlite3.h"
+#endif
+
+#define VEC0_VERSION "v0.1.0"
+#define VEC0_FORMAT_VERSION 1
+
+/*
+** Vector element types and the subtypes that carry them between functions
+** (the same numbers as sqlite-vec, so values pass between the two).
+*/
+typedef enum Vec0ElemType {
+  VEC0_ELEM_F32 = 1,
+  VEC0_ELEM_I8 = 2,
+  VEC0_ELEM_BIT = 3
+} Vec0ElemType;
+
+#define VEC0_SUBTYPE_F32 223
+#define VEC0_SUBTYPE_BIT 224
+#define VEC0_SUBTYPE_I8 225
+
+#define VEC0_MAX_DIMS 8192
+
+/*
+** A parsed vector.  p points at nDim elements of eType (for bit vectors nDim
+** is the number of bits, a multiple of 8).  When the parser had to allocate
+** (JSON text), pFree owns the memory and vec0VectorClear() frees it; when the
+** input was a BLOB, p points into the sqlite3_value and is valid only while it
+** is.
+*/
+typedef struct Vec0Vector {
+  Vec0ElemType eType;
+  int nDim;
+  const void *p;
+  void *pFree;
+} Vec0Vector;
+
+/*
+** Parse v as a vector.  eExpect == 0 accepts any type: a BLOB is read as the
+** type its subtype names, float32 if none; JSON text is float32.  Otherwise
+** the value must be (or, for JSON/untyped BLOB, is read as) that type.
+** zWhat names the argument in messages ("1st argument", "query vector").
+** On error returns SQLITE_ERROR (or SQLITE_NOMEM) and sets *pzErr to a
+** message from sqlite3_mprintf() that starts with "vec0: ".
+*/
+int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
+                        Vec0Vector *pOut, char **pzErr);
+void vec0VectorClear(Vec0Vector *p);
+/* Bytes taken by nDim elements of eType. */
+size_t vec0ElemBytes(Vec0ElemType eType, int nDim);
+const char *vec0ElemName(Vec0ElemType eType); /* "float32", "int8", "bit" */
+int vec0ElemSubtype(Vec0ElemType eType);
+
+/*
+** Distance metrics.  VEC0_METRIC_L2SQ is the squared Euclidean distance, used
+** inside the HNSW walk (same order as L2, no square root).
+*/
+typedef enum Vec0Metric {
+  VEC0_METRIC_L2 = 1,
+  VEC0_METRIC_COSINE = 2,
+  VEC0_METRIC_L1 = 3,
+  VEC0_METRIC_DOT = 4,
+  VEC0_METRIC_HAMMING = 5,
+  VEC0_METRIC_L2SQ = 6
+} Vec0Metric;
+
+/* Distance between two vectors of nDim elements (bits, for bit vectors). */
+typedef float (*Vec0DistanceFn)(const void *a, const void *b, int nDim);
+
+void vec0DistanceInit(void);    /* detects the CPU once; idempotent */
+const char *vec0DistanceImpl(void); /* "avx512", "avx2", "neon" or "portable" */
+/* The fastest kernel for (eType, eMetric); NULL if that pair is undefined. */
+Vec0DistanceFn vec0DistanceFn(Vec0ElemType eType, Vec0Metric eMetric);
+/* The portable C kernel for the pair (what the tests compare against). */
+Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric);
+const char *vec0MetricName(Vec0Metric eMetric);
+
+/* Registers every scalar function and vec_each on db. */
+int vec0FuncRegister(sqlite3 *db);
+
+/*
+** CREATE VIRTUAL TABLE arguments (vec0_config.c).
+*/
+#define VEC0_MAX_VECTOR_COLUMNS 16
+#define VEC0_MAX_PARTITION_COLUMNS 4
+#define VEC0_MAX_METADATA_COLUMNS 16
+#define VEC0_MAX_AUX_COLUMNS 16
+#define VEC0_MAX_COLUMNS                                                      \
+  (1 + VEC0_MAX_VECTOR_COLUMNS + VEC0_MAX_PARTITION_COLUMNS +                 \
+   VEC0_MAX_METADATA_COLUMNS + VEC0_MAX_AUX_COLUMNS)
+
+typedef enum Vec0PkType {
+  VEC0_PK_ROWID = 0, /* no primary key declared: the rowid */
+  VEC0_PK_INTEGER = 1,
+  VEC0_PK_TEXT = 2
+} Vec0PkType;
+
+typedef enum Vec0IndexType { VEC0_INDEX_FLAT = 1, VEC0_INDEX_HNSW = 2 } Vec0IndexType;
+
+/* Types of partition key and metadata columns. */
+typedef enum Vec0ValType {
+  VEC0_VAL_INTEGER = 1,
+  VEC0_VAL_FLOAT = 2,
+  VEC0_VAL_TEXT = 3,
+  VEC0_VAL_BOOLEAN = 4,
+  VEC0_VAL_ANY = 5 /* auxiliary columns declared without a type */
+} Vec0ValType;
+
+typedef enum Vec0ColKind {
+  VEC0_COL_PK = 1,
+  VEC0_COL_VECTOR = 2,
+  VEC0_COL_PARTITION = 3,
+  VEC0_COL_METADATA = 4,
+  VEC0_COL_AUX = 5
+} Vec0ColKind;
+
+#define VEC0_HNSW_DEFAULT_M 16
+#define VEC0_HNSW_DEFAULT_EF_CONSTRUCTION 200
+#define VEC0_HNSW_DEFAULT_EF_SEARCH 64
+
+typedef struct Vec0VectorCol {
+  Vec0ElemType eType;
+  int nDim;
+  Vec0Metric eMetric;
+  Vec0IndexType eIndex;
+  int m;              /* hnsw: links per node per level (level 0: 2*m) */
+  int efConstruction; /* hnsw */
+  int efSearch;       /* hnsw: default ef of a query */
+} Vec0VectorCol;
+
+/* One declared column, in declaration order. */
+typedef struct Vec0Column {
+  char *zName;
+  Vec0ColKind eKind;
+  int iSub;           /* index among the columns of its kind */
+  Vec0ValType eType;  /* partition, metadata, aux */
+} Vec0Column;
+
+typedef struct Vec0Config {
+  Vec0PkType ePk;
+  char *zPkName; /* NULL for VEC0_PK_ROWID */
+  int nCol;      /* declared columns, primary key included */
+  Vec0Column aCol[VEC0_MAX_COLUMNS];
+  int nVec, nPart, nMeta, nAux;
+  Vec0VectorCol aVec[VEC0_MAX_VECTOR_COLUMNS];
+  int aVecCol[VEC0_MAX_VECTOR_COLUMNS];      /* index into aCol */
+  int aPartCol[VEC0_MAX_PARTITION_COLUMNS];  /* index into aCol */
+  int aMetaCol[VEC0_MAX_METADATA_COLUMNS];   /* index into aCol */
+  int aAuxCol[VEC0_MAX_AUX_COLUMNS];         /* index into aCol */
+} Vec0Config;
+
+/*
+** Parse the module arguments (argv[3..argc-1] of xCreate/xConnect: one
+** column or option definition each).  On error returns SQLITE_ERROR with
+** *pzErr a "vec0: ..." message naming the offending token; the config is then
+** cleared.  zTable is the table name, used in messages.
+*/
+int vec0ConfigParse(Vec0Config *p, const char *zTable, int nArg,
+                    const char *const *azArg, char **pzErr);
+void vec0ConfigClear(Vec0Config *p);
+/*
+** The CREATE TABLE statement for sqlite3_declare_vtab(): the declared columns
+** in order, then the hidden columns named by VEC0_HIDDEN_*.  The SQL column
+** index of hidden column h is p->nCol + h.  From sqlite3_mprintf().
+*/
+char *vec0ConfigDeclare(const Vec0Config *p);
+
+/* Hidden columns, after the declared ones, in this order. */
+#define VEC0_HIDDEN_DISTANCE 0
+#define VEC0_HIDDEN_K 1
+#define VEC0_HIDDEN_EF 2
+#define VEC0_HIDDEN_TABLE 3 /* named like the table: INSERT INTO t(t) VALUES('cmd') */
+#define VEC0_N_HIDDEN 4
+
+#define VEC0_MAX_K 100000
+
+/* The module itself (vec0_vtab.c). */
+int vec0VtabRegister(sqlite3 *db);
+
+#endif /* VEC0INT_H */

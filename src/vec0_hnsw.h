@@ -1,0 +1,151 @@
+/*
+** vec0_hnsw.h: a Hierarchical Navigable Small World graph (Malkov and
+** Yashunin) that knows nothing of SQLite.
+**
+** The graph holds node ids (dense u32 "slots" chosen by the host), never
+** vectors: it asks the host for the vector of a node, for a node's stored
+** record when the node is not in memory, and for memory.  Changed nodes are
+** marked dirty and handed back to the host by vec0HnswFlush(), which is how
+** the SQLite side writes only what changed, in the same transaction as the
+** rows.  Everything is deterministic: the level of a node is a hash of the
+** host's key for it and the graph's seed, and no function uses rand() or the
+** clock, so the same calls in the same order give the same records.
+**
+** Deletion is by tombstone: a deleted node keeps routing searches but is
+** never returned; inserting into a tombstoned id re-uses that node (its
+** neighbourhood is rebuilt around the new vector and its neighbours repaired),
+** which is how freed slots are reclaimed.  vec0HnswUpdate() does the same for
+** a vector changed in place.
+**
+** Error codes are SQLite's numbers so the host can pass them through:
+** VEC0_HNSW_OK (0), VEC0_HNSW_NOMEM (7) and VEC0_HNSW_CORRUPT (267, which is
+** SQLITE_CORRUPT_VTAB).  A callback's non-zero return is passed back
+** unchanged.  After an error the in-memory graph may be partly changed: the
+** host then discards it (vec0HnswClose) and reopens it from storage, which
+** the transaction has rolled back.
+**
+** NODE RECORD (what xReadNode returns and vec0HnswFlush writes), all integers
+** little-endian:
+**   byte 0      level L of the node (0 .. VEC0_HNSW_MAX_LEVEL)
+**   byte 1      flags: bit 0 = deleted (tombstone)
+**   bytes 2-3   zero
+**   then for each level l = 0 .. L:
+**     u32 n_l                    number of neighbours at level l
+**     n_l x u32                  neighbour ids
+** n_0 <= 2*m, n_l <= m for l > 0.  A neighbour at level l has level >= l.
+**
+** HEADER (vec0HnswHeaderEncode, VEC0_HNSW_HEADER_SIZE bytes, little-endian):
+**   u32 format (1), u32 entry id, u32 max level (0xffffffff when empty),
+**   u32 m, u32 ef_construction, u32 node count (live + deleted),
+**   u64 seed.
+*/
+#ifndef VEC0_HNSW_H
+#define VEC0_HNSW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEC0_HNSW_OK 0
+#define VEC0_HNSW_NOMEM 7
+#define VEC0_HNSW_CORRUPT 267
+#define VEC0_HNSW_NOTFOUND (-1) /* xReadNode only: the id has no record */
+
+#define VEC0_HNSW_MAX_LEVEL 15
+#define VEC0_HNSW_HEADER_SIZE 32
+#define VEC0_HNSW_NONE 0xffffffffu
+
+typedef struct Vec0Hnsw Vec0Hnsw;
+
+typedef struct Vec0HnswHost {
+  void *pCtx; /* passed to every callback */
+  void *(*xMalloc)(void *pCtx, size_t n);
+  void *(*xRealloc)(void *pCtx, void *p, size_t n);
+  void (*xFree)(void *pCtx, void *p);
+  /*
+  ** The vector of node id.  Returns NULL and sets *pRc on error.  The pointer
+  ** stays valid until the current vec0Hnsw* call returns.
+  */
+  const void *(*xVector)(void *pCtx, uint32_t id, int *pRc);
+  /*
+  ** The stored record of node id, in a buffer from xMalloc that the graph
+  ** then owns (or frees).  Returns VEC0_HNSW_OK, VEC0_HNSW_NOTFOUND if the
+  ** node was never stored, or an error code.
+  */
+  int (*xReadNode)(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec);
+  /* Distance between two vectors; smaller is nearer. */
+  float (*xDistance)(void *pCtx, const void *a, const void *b);
+} Vec0HnswHost;
+
+typedef struct Vec0HnswParams {
+  int m;              /* 2 .. 128 */
+  int efConstruction; /* 1 .. 4096 */
+  uint64_t seed;
+} Vec0HnswParams;
+
+typedef struct Vec0HnswResult {
+  uint32_t id;
+  float distance;
+} Vec0HnswResult;
+
+/* A new, empty graph.  The host struct is copied. */
+int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
+                 Vec0Hnsw **ppOut);
+void vec0HnswClose(Vec0Hnsw *p);
+
+/* Restores entry point, max level, m, ef_construction, count and seed. */
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n);
+void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a);
+
+/* The level a node with this key gets (hash of key and seed). */
+int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key);
+
+/*
+** Adds node id (its vector is available through xVector) with the level
+** vec0HnswLevel(key).  If id is a tombstone it is revived in place with the
+** new vector (keeping its level).  Inserting a live id is VEC0_HNSW_CORRUPT.
+*/
+int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key);
+/* Marks node id deleted (tombstone).  Unknown or already deleted: CORRUPT. */
+int vec0HnswDelete(Vec0Hnsw *p, uint32_t id);
+/* The vector of live node id changed: repair its links and its neighbours'. */
+int vec0HnswUpdate(Vec0Hnsw *p, uint32_t id);
+
+/*
+** Up to k nearest live nodes to pQuery, nearest first, in aOut[0..*pnOut-1].
+** ef (>= k is used) is the breadth of the level-0 search.  If xAccept is not
+** NULL, only nodes for which it returns non-zero are results; the others
+** still guide the walk.  A search that finds fewer than k accepted nodes
+** returns fewer.
+*/
+int vec0HnswSearch(Vec0Hnsw *p, const void *pQuery, int k, int ef,
+                   int (*xAccept)(void *, uint32_t), void *pAcceptCtx,
+                   Vec0HnswResult *aOut, int *pnOut);
+
+/* Non-zero if any node or the header changed since the last flush. */
+int vec0HnswIsDirty(const Vec0Hnsw *p);
+/*
+** Calls xWrite for every changed node (ascending id), then clears the dirty
+** marks.  The record passed is valid only during the call.  Stops at the
+** first non-zero return and returns it (marks then stay).
+*/
+int vec0HnswFlush(Vec0Hnsw *p,
+                  int (*xWrite)(void *pCtx, uint32_t id,
+                                const unsigned char *aRec, int nRec),
+                  void *pCtx);
+
+/* Number of nodes, live and deleted. */
+uint32_t vec0HnswCount(const Vec0Hnsw *p);
+/* 1 if node id is a live node, 0 if deleted or absent; <0 on error (-rc). */
+int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
+
+/*
+** Checks the whole graph for ids 0 .. nId-1 (reads every node): records well
+** formed, link targets exist and have a high enough level, no self or
+** duplicate links, the entry point has the maximum level, and every live
+** node is reachable from the entry point.  On a problem returns
+** VEC0_HNSW_CORRUPT with *pzErr describing it (from xMalloc, NUL
+** terminated); other errors as usual.
+*/
+int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
+
+#endif /* VEC0_HNSW_H */
