@@ -16,31 +16,36 @@
 **       One row per setting.  Keys:
 **         'format'       integer, VEC0_FORMAT_VERSION of the writer.  A reader
 **                        refuses a table whose format is newer than its own.
-**         'seed'         integer, random at CREATE; levels of HNSW nodes are a
-**                        hash of (rowid, seed), so replaying the same
-**                        statements gives the same bytes everywhere.
+**         'seed'         integer, a hash of the table name at CREATE (not
+**                        random: replicas replaying the same statements must
+**                        agree); levels of HNSW nodes are a hash of
+**                        (rowid, seed), so the same statements give the same
+**                        bytes everywhere.
 **         'changes'      integer, incremented once by every write transaction
 **                        (on its first write).  Another connection compares it
 **                        with the value its cache was built from.
 **         'next_slot'    integer, the lowest slot never used (see T_slots).
+**         'rows'         integer, the number of live rows.
 **         'ef_search.N'  integer, the persisted default ef of vector column N
 **                        (set by the 'ef_search=' command); absent: the
 **                        value from CREATE.
 **         'hnsw.N'       BLOB, the header of the HNSW graph of vector column
 **                        N: see vec0HnswHeaderEncode() in vec0_hnsw.h.
 **
-**   T_rows(rowid INTEGER PRIMARY KEY, slot INTEGER NOT NULL,
+**   T_rows(id INTEGER PRIMARY KEY, slot INTEGER NOT NULL,
 **          [key TEXT NOT NULL UNIQUE,] a0, a1, ...)
-**       One row per user row.  rowid is the user's rowid or integer primary
-**       key; for a table with a TEXT primary key the rowid is internal and
-**       `key` holds the user's key.  a0.. are the auxiliary (+col) columns.
+**       One row per user row.  id is the user's rowid or integer primary
+**       key; for a table with a TEXT primary key the id is internal (the
+**       rowid SQL sees) and `key` holds the user's key.  a0.. are the auxiliary (+col) columns.
 **
-**   T_slots(slot INTEGER PRIMARY KEY, rowid INTEGER, p0.., m0..)
+**   T_slots(slot INTEGER PRIMARY KEY, id INTEGER, p0.., m0..)
 **       The dense row numbering used by vectors and graphs.  Slot s of every
-**       vector column belongs to the row T_slots.rowid.  rowid is NULL when
+**       vector column belongs to the row T_slots.id.  id is NULL when
 **       the slot is free (its row was deleted); free slots are reused, lowest
-**       first, by later inserts.  p0.. are partition key values and m0.. are
-**       metadata values: the narrow table that filtered search reads.
+**       first, by later inserts (the partial index T_slots_free, renamed
+**       with the table, finds the
+**       lowest).  p0.. are partition key values and m0.. are metadata values:
+**       the narrow table that filtered search reads.
 **
 **   T_vectorsN(slot INTEGER PRIMARY KEY, v BLOB NOT NULL)
 **       Vector column N (0-based).  v is the raw vector in the column's
@@ -217,6 +222,7 @@ typedef struct Vec0Config {
   int aPartCol[VEC0_MAX_PARTITION_COLUMNS];  /* index into aCol */
   int aMetaCol[VEC0_MAX_METADATA_COLUMNS];   /* index into aCol */
   int aAuxCol[VEC0_MAX_AUX_COLUMNS];         /* index into aCol */
+  char *zTable; /* the table name: the last hidden column (vec0_config.c) */
 } Vec0Config;
 
 /*
@@ -243,6 +249,167 @@ char *vec0ConfigDeclare(const Vec0Config *p);
 #define VEC0_N_HIDDEN 4
 
 #define VEC0_MAX_K 100000
+
+
+/*
+** The vec0 table and its cache (vec0_storage.c owns the cache and the shadow
+** tables; vec0_vtab.c the SQL surface; vec0_knn.c the search).
+**
+** The cache mirrors the database as this connection's transaction sees it.
+** Rows and vectors are written to the shadow tables at once; HNSW links are
+** kept dirty in memory and written by vec0StorageFlush() at xSync and before
+** a savepoint opens, so a ROLLBACK TO can drop the whole cache and reload
+** lazily from tables that SQLite itself has rolled back.
+*/
+#include "vec0_hnsw.h"
+
+/* A partition key or metadata value of one slot. */
+typedef struct Vec0Cell {
+  int eType;       /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_NULL */
+  int n;           /* bytes of z */
+  sqlite3_int64 i;
+  double r;
+  char *z;         /* sqlite3_malloc'd, NUL terminated */
+} Vec0Cell;
+
+/* Slot states in Vec0Table.aSlotState. */
+#define VEC0_SLOT_UNKNOWN 0 /* not read yet */
+#define VEC0_SLOT_LIVE 1
+#define VEC0_SLOT_FREE 2
+
+/* Cached statements on the tables shared by all columns. */
+enum {
+  VEC0_STMT_CONFIG_GET,
+  VEC0_STMT_CONFIG_SET,
+  VEC0_STMT_ROWS_GET,       /* rowid -> slot [, key] */
+  VEC0_STMT_ROWS_BY_KEY,    /* key -> rowid, slot */
+  VEC0_STMT_ROWS_INSERT,
+  VEC0_STMT_ROWS_DELETE,
+  VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
+  VEC0_STMT_ROWS_AUX_GET,
+  VEC0_STMT_ROWS_AUX_SET,
+  VEC0_STMT_SLOTS_GET,
+  VEC0_STMT_SLOTS_ALL,
+  VEC0_STMT_SLOTS_PUT,
+  VEC0_STMT_SLOTS_FREE,
+  VEC0_STMT_SLOTS_FIRST_FREE,
+  VEC0_STMT_SLOTS_SET_ROWID,
+  VEC0_STMT_N
+};
+/* Cached statements per vector column. */
+enum {
+  VEC0_VSTMT_GET,
+  VEC0_VSTMT_ALL,
+  VEC0_VSTMT_PUT,
+  VEC0_VSTMT_DELETE,
+  VEC0_VSTMT_LINK_GET,
+  VEC0_VSTMT_LINK_PUT,
+  VEC0_VSTMT_N
+};
+
+typedef struct Vec0Table Vec0Table;
+struct Vec0Table {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  char *zDb;
+  char *zName;
+  Vec0Config cfg;
+  int nFilt; /* partition + metadata columns: T_slots columns p0.., m0.. */
+  sqlite3_stmt *aStmt[VEC0_STMT_N];
+  sqlite3_stmt *aVecStmt[VEC0_MAX_VECTOR_COLUMNS][VEC0_VSTMT_N];
+  sqlite3_int64 seed;
+  int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* persisted default ef */
+
+  /* The cache. */
+  int bCache;              /* the fields below are loaded and current */
+  sqlite3_int64 iChanges;  /* 'changes' the cache was read at */
+  unsigned int iDataVersion;
+  int bBumped;             /* 'changes' already incremented this transaction */
+  int bCountersDirty;      /* next_slot must be written */
+  uint32_t nSlot;          /* slots [0, nSlot) have been used */
+  uint32_t nSlotAlloc;
+  unsigned char *aSlotState;
+  sqlite3_int64 *aSlotRowid;
+  Vec0Cell *aCell;         /* nSlotAlloc x nFilt */
+  int bAllSlots;           /* every slot of [0, nSlot) is loaded */
+  unsigned char *aVec[VEC0_MAX_VECTOR_COLUMNS];       /* nSlotAlloc x bytes */
+  unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
+  int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
+  size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Hnsw *apHnsw[VEC0_MAX_VECTOR_COLUMNS];
+  sqlite3_int64 nLive;     /* live rows */
+  struct Vec0HnswCtx {
+    Vec0Table *p;
+    int iVec;
+    int nDim;
+    Vec0DistanceFn xDist;
+  } aHnswCtx[VEC0_MAX_VECTOR_COLUMNS];
+};
+
+/* vec0_storage.c */
+int vec0StorageCreate(Vec0Table *p, char **pzErr);
+int vec0StorageConnect(Vec0Table *p, char **pzErr);
+int vec0StorageDestroy(Vec0Table *p);
+int vec0StorageRename(Vec0Table *p, const char *zNew);
+int vec0StorageShadowName(const char *zSuffix);
+void vec0StorageFinalize(Vec0Table *p);
+int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp);
+int vec0StorageVecStmt(Vec0Table *p, int iVec, int eStmt, sqlite3_stmt **pp);
+int vec0StorageConfigGet(Vec0Table *p, const char *zKey, sqlite3_int64 *piVal,
+                         int *pbFound);
+int vec0StorageConfigSet(Vec0Table *p, const char *zKey, sqlite3_int64 iVal);
+void vec0StorageDiscard(Vec0Table *p);
+int vec0StorageValidate(Vec0Table *p);
+int vec0StorageGrow(Vec0Table *p, uint32_t nSlot);
+int vec0StorageSlot(Vec0Table *p, uint32_t iSlot);
+int vec0StorageAllSlots(Vec0Table *p);
+int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
+                      const unsigned char **ppOut);
+int vec0StorageAllVectors(Vec0Table *p, int iVec);
+int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
+int vec0StorageFlush(Vec0Table *p);
+int vec0StorageBeginWrite(Vec0Table *p);
+void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc);
+void vec0CellClear(Vec0Cell *pCell);
+int vec0StorageCheck(Vec0Table *p, char **pzErr);
+int vec0StorageRebuild(Vec0Table *p);
+int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
+
+/*
+** The plan xBestIndex hands to xFilter: idxNum is one of VEC0_PLAN_*, idxStr
+** has one 4-character token per argv[] value, in order: a kind, an operator
+** and a two-digit hex column number (vector column, filter column).
+*/
+#define VEC0_PLAN_SCAN 1  /* every row, by rowid */
+#define VEC0_PLAN_POINT 2 /* rowid/key = or IN */
+#define VEC0_PLAN_KNN 3   /* MATCH with k or LIMIT */
+
+#define VEC0_TOK_MATCH 'M'    /* query vector for vector column NN */
+#define VEC0_TOK_K 'K'        /* k = ? */
+#define VEC0_TOK_LIMIT 'L'    /* LIMIT ? */
+#define VEC0_TOK_EF 'E'       /* ef = ? */
+#define VEC0_TOK_DISTANCE 'D' /* distance <op> ? */
+#define VEC0_TOK_ROWID 'R'    /* rowid or key = ? or IN (...) */
+#define VEC0_TOK_FILTER 'F'   /* partition/metadata NN <op> ? */
+
+#define VEC0_OP_EQ '='
+#define VEC0_OP_NE '!'
+#define VEC0_OP_LT '<'
+#define VEC0_OP_LE 'l'
+#define VEC0_OP_GT '>'
+#define VEC0_OP_GE 'g'
+#define VEC0_OP_IN 'I'
+
+/* vec0_knn.c: one KNN query, from the constraints xFilter received. */
+typedef struct Vec0Knn Vec0Knn;
+typedef struct Vec0KnnRow {
+  uint32_t slot;
+  float distance;
+} Vec0KnnRow;
+int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
+               Vec0KnnRow **paRow, int *pnRow);
+/* Writes the error message of p->base.zErrMsg. */
+void vec0TableError(Vec0Table *p, const char *zFmt, ...);
 
 /* The module itself (vec0_vtab.c). */
 int vec0VtabRegister(sqlite3 *db);

@@ -1,0 +1,629 @@
+/*
+** vec0_knn.c: answers one KNN query of a vec0 table.
+**
+** xFilter hands over the constraints xBestIndex chose (see VEC0_TOK_* in
+** vec0Int.h); this file turns them into a query vector, k, ef and a filter,
+** then picks how to search: the HNSW walk with the filter applied inside it,
+** or an exact scan (of every slot, of the slots that match the filter, or of
+** the rows named by rowid IN) when the index is flat, when the filter is so
+** selective that scanning the matches is cheaper, or when the walk came back
+** with fewer rows than the filter admits.  So a query always returns
+** min(k, matching rows) rows.  It calls the storage cache, the kernels and the
+** HNSW library.
+*/
+#include "vec0Int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct KnnFilter {
+  int iFilt;       /* index of the partition/metadata column (T_slots order) */
+  int op;          /* VEC0_OP_* */
+  int nVal;        /* 1, or the number of IN values */
+  Vec0Cell *aVal;
+} KnnFilter;
+
+typedef struct KnnQuery {
+  Vec0Table *p;
+  int iVec;
+  Vec0Vector q;
+  int k;
+  int ef;
+  int nFilter;
+  KnnFilter aFilter[VEC0_MAX_COLUMNS * 2];
+  int nBound;
+  struct { int op; double r; } aBound[8];
+  int bRowids;         /* a rowid/key constraint was given */
+  uint32_t *aCand;     /* slots named by it, or matching the filter */
+  int nCand, nCandAlloc;
+  unsigned char *aMatch; /* per slot: passes the filter (HNSW accept) */
+  Vec0DistanceFn xDist; /* the order kernel (L2 -> squared) */
+  int bSqrt;            /* final distance = sqrt(order distance) */
+} KnnQuery;
+
+/* ---------------------------------------------------------------------- */
+/* Comparisons with SQLite's semantics: NULL never matches, numbers compare  */
+/* as numbers, text by BINARY collation, numbers sort before text.           */
+
+static int cellClass(const Vec0Cell *c) {
+  switch (c->eType) {
+    case SQLITE_INTEGER:
+    case SQLITE_FLOAT:
+      return 1;
+    case SQLITE_TEXT:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+static int cellCompare(const Vec0Cell *a, const Vec0Cell *b) {
+  int ca = cellClass(a), cb = cellClass(b);
+  if (ca != cb) return ca < cb ? -1 : 1;
+  if (ca == 1) {
+    if (a->eType == SQLITE_INTEGER && b->eType == SQLITE_INTEGER) {
+      return a->i < b->i ? -1 : a->i > b->i;
+    } else {
+      double x = a->eType == SQLITE_INTEGER ? (double)a->i : a->r;
+      double y = b->eType == SQLITE_INTEGER ? (double)b->i : b->r;
+      return x < y ? -1 : x > y;
+    }
+  } else {
+    int n = a->n < b->n ? a->n : b->n;
+    int c = n ? memcmp(a->z, b->z, (size_t)n) : 0;
+    return c ? c : (a->n < b->n ? -1 : a->n > b->n);
+  }
+}
+
+static int filterPasses(const KnnFilter *f, const Vec0Cell *pCell) {
+  if (pCell->eType == SQLITE_NULL) return 0;
+  if (f->op == VEC0_OP_IN) {
+    for (int i = 0; i < f->nVal; i++) {
+      if (f->aVal[i].eType != SQLITE_NULL && cellCompare(pCell, &f->aVal[i]) == 0) {
+        return 1;
+      }
+    }
+    return 0;
+  } else {
+    int c;
+    if (f->aVal[0].eType == SQLITE_NULL) return 0;
+    c = cellCompare(pCell, &f->aVal[0]);
+    switch (f->op) {
+      case VEC0_OP_EQ: return c == 0;
+      case VEC0_OP_NE: return c != 0;
+      case VEC0_OP_LT: return c < 0;
+      case VEC0_OP_LE: return c <= 0;
+      case VEC0_OP_GT: return c > 0;
+      case VEC0_OP_GE: return c >= 0;
+    }
+  }
+  return 0;
+}
+
+/* Non-zero if live slot iSlot (loaded) passes every filter. */
+static int slotPasses(KnnQuery *pQ, uint32_t iSlot) {
+  Vec0Table *p = pQ->p;
+  const Vec0Cell *aCell = &p->aCell[(size_t)iSlot * p->nFilt];
+  for (int i = 0; i < pQ->nFilter; i++) {
+    if (!filterPasses(&pQ->aFilter[i], &aCell[pQ->aFilter[i].iFilt])) return 0;
+  }
+  return 1;
+}
+
+static int boundPasses(KnnQuery *pQ, double d) {
+  for (int i = 0; i < pQ->nBound; i++) {
+    double r = pQ->aBound[i].r;
+    switch (pQ->aBound[i].op) {
+      case VEC0_OP_LT: if (!(d < r)) return 0; break;
+      case VEC0_OP_LE: if (!(d <= r)) return 0; break;
+      case VEC0_OP_GT: if (!(d > r)) return 0; break;
+      case VEC0_OP_GE: if (!(d >= r)) return 0; break;
+    }
+  }
+  return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The top-k heap: a max-heap on (distance, slot), so ties go to the lower   */
+/* slot and results are deterministic.                                      */
+
+typedef struct TopK {
+  Vec0KnnRow *a;
+  int n, k;
+} TopK;
+
+static int rowAfter(const Vec0KnnRow *x, const Vec0KnnRow *y) {
+  return x->distance > y->distance || (x->distance == y->distance && x->slot > y->slot);
+}
+
+static void topkPush(TopK *t, uint32_t slot, float d) {
+  Vec0KnnRow r;
+  int i;
+  r.slot = slot;
+  r.distance = d;
+  if (t->n < t->k) {
+    i = t->n++;
+    while (i > 0) {
+      int up = (i - 1) / 2;
+      if (!rowAfter(&r, &t->a[up])) break;
+      t->a[i] = t->a[up];
+      i = up;
+    }
+    t->a[i] = r;
+    return;
+  }
+  if (!rowAfter(&t->a[0], &r)) return;
+  i = 0;
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= t->n) break;
+    if (c + 1 < t->n && rowAfter(&t->a[c + 1], &t->a[c])) c++;
+    if (!rowAfter(&t->a[c], &r)) break;
+    t->a[i] = t->a[c];
+    i = c;
+  }
+  t->a[i] = r;
+}
+
+static int cmpRow(const void *a, const void *b) {
+  const Vec0KnnRow *x = a, *y = b;
+  return rowAfter(x, y) ? 1 : (rowAfter(y, x) ? -1 : 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Exact search                                                            */
+
+static float finalDistance(KnnQuery *pQ, float d) {
+  return pQ->bSqrt ? sqrtf(d > 0 ? d : 0) : d;
+}
+
+/* Every live slot (bFilter: that passes the filters). */
+static int exactAll(KnnQuery *pQ, TopK *t) {
+  Vec0Table *p = pQ->p;
+  int iVec = pQ->iVec;
+  int rc = vec0StorageAllSlots(p);
+  const unsigned char *aVec, *aState;
+  size_t nBytes = p->aVecBytes[iVec];
+  int nDim = pQ->q.nDim;
+  const void *q = pQ->q.p;
+  Vec0DistanceFn xDist = pQ->xDist;
+  if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, iVec);
+  if (rc != SQLITE_OK) return rc;
+  aVec = p->aVec[iVec];
+  aState = p->aSlotState;
+  if (pQ->nFilter == 0 && pQ->nBound == 0) {
+    /* The hot loop: sequential vectors, one kernel call per live slot. */
+    for (uint32_t i = 0; i < p->nSlot; i++) {
+      if (aState[i] != VEC0_SLOT_LIVE) continue;
+      topkPush(t, i, xDist(q, aVec + (size_t)i * nBytes, nDim));
+    }
+    return SQLITE_OK;
+  }
+  for (uint32_t i = 0; i < p->nSlot; i++) {
+    float d;
+    if (aState[i] != VEC0_SLOT_LIVE) continue;
+    if (pQ->nFilter && !slotPasses(pQ, i)) continue;
+    d = xDist(q, aVec + (size_t)i * nBytes, nDim);
+    if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
+    topkPush(t, i, d);
+  }
+  return SQLITE_OK;
+}
+
+/* The slots in pQ->aCand (live, already filtered). */
+static int exactCandidates(KnnQuery *pQ, TopK *t) {
+  Vec0Table *p = pQ->p;
+  for (int i = 0; i < pQ->nCand; i++) {
+    const unsigned char *v = 0;
+    float d;
+    int rc = vec0StorageVector(p, pQ->iVec, pQ->aCand[i], &v);
+    if (rc != SQLITE_OK) return rc;
+    d = pQ->xDist(pQ->q.p, v, pQ->q.nDim);
+    if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
+    topkPush(t, pQ->aCand[i], d);
+  }
+  return SQLITE_OK;
+}
+
+static int candAdd(KnnQuery *pQ, uint32_t iSlot) {
+  if (pQ->nCand == pQ->nCandAlloc) {
+    int nNew = pQ->nCandAlloc ? pQ->nCandAlloc * 2 : 64;
+    uint32_t *aNew = sqlite3_realloc64(pQ->aCand, (sqlite3_uint64)nNew * sizeof(uint32_t));
+    if (aNew == 0) return SQLITE_NOMEM;
+    pQ->aCand = aNew;
+    pQ->nCandAlloc = nNew;
+  }
+  pQ->aCand[pQ->nCand++] = iSlot;
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Constraints                                                             */
+
+static int hexCol(const char *z) {
+  int v = 0;
+  for (int i = 0; i < 2; i++) {
+    char c = z[i];
+    v = v * 16 + (c >= 'a' ? c - 'a' + 10 : c - '0');
+  }
+  return v;
+}
+
+/* Looks up the slot of one rowid or text key; adds it when it passes. */
+static int addRowid(KnnQuery *pQ, sqlite3_value *pVal, int bText) {
+  Vec0Table *p = pQ->p;
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  int iCol = bText ? 1 : 0;
+  if (bText) {
+    if (sqlite3_value_type(pVal) != SQLITE_TEXT) return SQLITE_OK;
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_value(pStmt, 1, pVal);
+  } else {
+    int t = sqlite3_value_numeric_type(pVal);
+    if (t != SQLITE_INTEGER) {
+      double r = sqlite3_value_double(pVal);
+      if (t != SQLITE_FLOAT || r != (double)(sqlite3_int64)r) return SQLITE_OK;
+    }
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(pStmt, 1, sqlite3_value_int64(pVal));
+  }
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, iCol);
+    sqlite3_reset(pStmt);
+    rc = vec0StorageSlot(p, (uint32_t)iSlot);
+    if (rc == SQLITE_OK && iSlot >= 0 && p->aSlotState[iSlot] == VEC0_SLOT_LIVE &&
+        slotPasses(pQ, (uint32_t)iSlot)) {
+      /* rowid IN (1, 1) names the row once. */
+      for (int i = 0; i < pQ->nCand; i++) {
+        if (pQ->aCand[i] == (uint32_t)iSlot) return SQLITE_OK;
+      }
+      rc = candAdd(pQ, (uint32_t)iSlot);
+    }
+    return rc;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+static int valueCount(sqlite3_value *pList, int *pn) {
+  sqlite3_value *v = 0;
+  int n = 0, rc;
+  for (rc = sqlite3_vtab_in_first(pList, &v); rc == SQLITE_OK && v;
+       rc = sqlite3_vtab_in_next(pList, &v)) {
+    n++;
+  }
+  *pn = n;
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
+  KnnFilter *f = &pQ->aFilter[pQ->nFilter++];
+  int rc = SQLITE_OK;
+  f->iFilt = iFilt;
+  f->op = op;
+  f->nVal = 1;
+  if (op == VEC0_OP_IN) {
+    rc = valueCount(pVal, &f->nVal);
+    if (rc != SQLITE_OK) return rc;
+  }
+  f->aVal = sqlite3_malloc64(sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
+  if (f->aVal == 0) {
+    f->nVal = 0;
+    return SQLITE_NOMEM;
+  }
+  memset(f->aVal, 0, sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
+  if (op == VEC0_OP_IN) {
+    sqlite3_value *v = 0;
+    int i = 0;
+    for (rc = sqlite3_vtab_in_first(pVal, &v); rc == SQLITE_OK && v && i < f->nVal;
+         rc = sqlite3_vtab_in_next(pVal, &v)) {
+      vec0CellSet(&f->aVal[i++], v, &rc);
+    }
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  } else {
+    vec0CellSet(&f->aVal[0], pVal, &rc);
+  }
+  return rc;
+}
+
+static void queryClear(KnnQuery *pQ) {
+  for (int i = 0; i < pQ->nFilter; i++) {
+    for (int j = 0; j < pQ->aFilter[i].nVal; j++) vec0CellClear(&pQ->aFilter[i].aVal[j]);
+    sqlite3_free(pQ->aFilter[i].aVal);
+  }
+  sqlite3_free(pQ->aCand);
+  sqlite3_free(pQ->aMatch);
+  vec0VectorClear(&pQ->q);
+}
+
+/* Reads an integer constraint (k, ef, LIMIT), checking its range. */
+static int intArg(Vec0Table *p, sqlite3_value *v, const char *zWhat, int iMin,
+                  int iMax, int *piOut) {
+  sqlite3_int64 i;
+  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName, zWhat);
+    return SQLITE_ERROR;
+  }
+  i = sqlite3_value_int64(v);
+  if (i < iMin || i > iMax) {
+    vec0TableError(p, "vec0: table \"%s\": %s = %lld is out of range %d..%d", p->zName,
+                   zWhat, i, iMin, iMax);
+    return SQLITE_ERROR;
+  }
+  *piOut = (int)i;
+  return SQLITE_OK;
+}
+
+static int acceptMatch(void *pCtx, uint32_t id) {
+  KnnQuery *pQ = pCtx;
+  return id < pQ->p->nSlot && pQ->aMatch[id];
+}
+
+static int acceptBound(void *pCtx, uint32_t id) {
+  KnnQuery *pQ = pCtx;
+  const unsigned char *v = 0;
+  if (pQ->aMatch && !acceptMatch(pCtx, id)) return 0;
+  if (vec0StorageVector(pQ->p, pQ->iVec, id, &v) != SQLITE_OK) return 0;
+  return boundPasses(pQ, finalDistance(pQ, pQ->xDist(pQ->q.p, v, pQ->q.nDim)));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The query                                                               */
+
+static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
+                            sqlite3_value **argv) {
+  Vec0Table *p = pQ->p;
+  int rc = SQLITE_OK, bK = 0, bLimit = 0, bMatch = 0, iLimit = 0;
+  sqlite3_value *pQuery = 0;
+  int n = idxStr ? (int)strlen(idxStr) / 4 : 0;
+  if (n != argc) {
+    vec0TableError(p, "vec0: table \"%s\": bad query plan", p->zName);
+    return SQLITE_ERROR;
+  }
+  pQ->iVec = -1;
+  for (int i = 0; rc == SQLITE_OK && i < argc; i++) {
+    const char *t = &idxStr[i * 4];
+    int col = hexCol(&t[2]);
+    switch (t[0]) {
+      case VEC0_TOK_MATCH:
+        pQ->iVec = col;
+        pQuery = argv[i];
+        bMatch = 1;
+        break;
+      case VEC0_TOK_K:
+        rc = intArg(p, argv[i], "k", 0, VEC0_MAX_K, &pQ->k);
+        bK = 1;
+        break;
+      case VEC0_TOK_LIMIT:
+        if (sqlite3_value_numeric_type(argv[i]) == SQLITE_INTEGER) {
+          sqlite3_int64 l = sqlite3_value_int64(argv[i]);
+          iLimit = l < 0 ? VEC0_MAX_K : (l > VEC0_MAX_K ? VEC0_MAX_K : (int)l);
+          bLimit = 1;
+        }
+        break;
+      case VEC0_TOK_EF:
+        rc = intArg(p, argv[i], "ef", 1, VEC0_MAX_K, &pQ->ef);
+        break;
+      case VEC0_TOK_DISTANCE:
+        if (pQ->nBound < 8) {
+          if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+            pQ->k = 0; /* distance < NULL matches nothing */
+          } else {
+            pQ->aBound[pQ->nBound].op = t[1];
+            pQ->aBound[pQ->nBound].r = sqlite3_value_double(argv[i]);
+            pQ->nBound++;
+          }
+        }
+        break;
+      case VEC0_TOK_ROWID:
+        pQ->bRowids = 1;
+        break;
+      case VEC0_TOK_FILTER:
+        rc = addFilter(pQ, col, t[1], argv[i]);
+        break;
+    }
+  }
+  if (rc != SQLITE_OK) return rc;
+  if (!bMatch || pQ->iVec < 0 || pQ->iVec >= p->cfg.nVec) {
+    vec0TableError(p, "vec0: table \"%s\": bad query plan", p->zName);
+    return SQLITE_ERROR;
+  }
+  if (!bK && !bLimit) {
+    vec0TableError(p, "vec0: table \"%s\": a KNN query needs \"k = ?\" or LIMIT",
+                   p->zName);
+    return SQLITE_ERROR;
+  }
+  if (!bK) pQ->k = iLimit;
+  {
+    Vec0VectorCol *pCol = &p->cfg.aVec[pQ->iVec];
+    char *zErr = 0;
+    const char *zColName = p->cfg.aCol[p->cfg.aVecCol[pQ->iVec]].zName;
+    rc = vec0VectorFromValue(pQuery, pCol->eType, "query vector", &pQ->q, &zErr);
+    if (rc != SQLITE_OK) {
+      vec0TableError(p, "%s", zErr ? zErr : "vec0: bad query vector");
+      sqlite3_free(zErr);
+      return rc;
+    }
+    if (pQ->q.nDim != pCol->nDim || pQ->q.eType != pCol->eType) {
+      vec0TableError(p, "vec0: table \"%s\": query vector for column \"%s\" has %d "
+                        "dimensions of %s, expected %d of %s",
+                     p->zName, zColName, pQ->q.nDim, vec0ElemName(pQ->q.eType),
+                     pCol->nDim, vec0ElemName(pCol->eType));
+      return SQLITE_ERROR;
+    }
+    if (pQ->ef == 0) pQ->ef = p->aEfSearch[pQ->iVec];
+    pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
+    pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
+    if (pQ->xDist == 0) return SQLITE_INTERNAL;
+  }
+  return SQLITE_OK;
+}
+
+/* Second pass for rowid constraints, once the filters are known. */
+static int collectRowids(KnnQuery *pQ, const char *idxStr, int argc,
+                         sqlite3_value **argv) {
+  int rc = SQLITE_OK;
+  int bFirst = 1;
+  for (int i = 0; rc == SQLITE_OK && i < argc; i++) {
+    const char *t = &idxStr[i * 4];
+    uint32_t *aPrev = 0;
+    int nPrev = 0;
+    if (t[0] != VEC0_TOK_ROWID) continue;
+    if (!bFirst) {
+      /* A second rowid constraint intersects with the first. */
+      aPrev = pQ->aCand;
+      nPrev = pQ->nCand;
+      pQ->aCand = 0;
+      pQ->nCand = pQ->nCandAlloc = 0;
+    }
+    if (t[1] == VEC0_OP_IN) {
+      sqlite3_value *v = 0;
+      for (rc = sqlite3_vtab_in_first(argv[i], &v); rc == SQLITE_OK && v;
+           rc = sqlite3_vtab_in_next(argv[i], &v)) {
+        rc = addRowid(pQ, v, t[3] == '1');
+      }
+      if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    } else {
+      rc = addRowid(pQ, argv[i], t[3] == '1');
+    }
+    if (!bFirst) {
+      int n = 0;
+      for (int a = 0; a < pQ->nCand; a++) {
+        for (int b = 0; b < nPrev; b++) {
+          if (aPrev[b] == pQ->aCand[a]) {
+            pQ->aCand[n++] = pQ->aCand[a];
+            break;
+          }
+        }
+      }
+      pQ->nCand = n;
+      sqlite3_free(aPrev);
+    }
+    bFirst = 0;
+  }
+  return rc;
+}
+
+static int hnswSearch(KnnQuery *pQ, TopK *t, int *pbDone) {
+  Vec0Table *p = pQ->p;
+  Vec0Hnsw *h = 0;
+  Vec0HnswResult *aRes;
+  int nRes = 0, rc;
+  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  int (*xAccept)(void *, uint32_t) = 0;
+  *pbDone = 0;
+  rc = vec0StorageHnsw(p, pQ->iVec, &h);
+  if (rc != SQLITE_OK) return rc;
+  if (pQ->nBound) {
+    xAccept = acceptBound;
+  } else if (pQ->aMatch) {
+    xAccept = acceptMatch;
+  }
+  aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
+  if (aRes == 0) return SQLITE_NOMEM;
+  rc = vec0HnswSearch(h, pQ->q.p, pQ->k, ef, xAccept, pQ, aRes, &nRes);
+  if (rc == SQLITE_OK) {
+    for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
+  }
+  sqlite3_free(aRes);
+  if (rc != SQLITE_OK) {
+    /* The graph may be half-changed by lazy loads only; still, drop it. */
+    if (p->apHnsw[pQ->iVec] && !vec0HnswIsDirty(p->apHnsw[pQ->iVec])) {
+      vec0HnswClose(p->apHnsw[pQ->iVec]);
+      p->apHnsw[pQ->iVec] = 0;
+    }
+  }
+  *pbDone = 1;
+  return rc;
+}
+
+/* Builds aMatch (the slots that pass the filters) and returns their count. */
+static int buildMatch(KnnQuery *pQ, sqlite3_int64 *pnMatch) {
+  Vec0Table *p = pQ->p;
+  sqlite3_int64 n = 0;
+  int rc = vec0StorageAllSlots(p);
+  if (rc != SQLITE_OK) return rc;
+  pQ->aMatch = sqlite3_malloc64(p->nSlot ? p->nSlot : 1);
+  if (pQ->aMatch == 0) return SQLITE_NOMEM;
+  for (uint32_t i = 0; i < p->nSlot; i++) {
+    int b = p->aSlotState[i] == VEC0_SLOT_LIVE && slotPasses(pQ, i);
+    pQ->aMatch[i] = (unsigned char)b;
+    n += b;
+  }
+  *pnMatch = n;
+  return SQLITE_OK;
+}
+
+int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
+               Vec0KnnRow **paRow, int *pnRow) {
+  KnnQuery q;
+  TopK t;
+  int rc;
+  memset(&q, 0, sizeof(q));
+  memset(&t, 0, sizeof(t));
+  q.p = p;
+  *paRow = 0;
+  *pnRow = 0;
+  rc = parseConstraints(&q, idxStr, argc, argv);
+  if (rc == SQLITE_OK && q.k == 0) goto out;
+  if (rc == SQLITE_OK) {
+    t.k = q.k;
+    t.a = sqlite3_malloc64(sizeof(Vec0KnnRow) * (size_t)q.k);
+    if (t.a == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK && q.bRowids) {
+    rc = collectRowids(&q, idxStr, argc, argv);
+    if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
+  } else if (rc == SQLITE_OK) {
+    Vec0VectorCol *pCol = &p->cfg.aVec[q.iVec];
+    sqlite3_int64 nMatch = p->nLive;
+    int bExact = pCol->eIndex != VEC0_INDEX_HNSW;
+    if (!bExact && q.nFilter) {
+      rc = buildMatch(&q, &nMatch);
+      /*
+      ** The walk costs about ef*2m distances divided by the selectivity; the
+      ** scan of the matches costs nMatch.  Scan when that is cheaper.
+      */
+      if (rc == SQLITE_OK) {
+        double nWalk = (double)(q.ef > q.k ? q.ef : q.k) * 2.0 * pCol->m;
+        double sel = p->nLive ? (double)nMatch / (double)p->nLive : 1.0;
+        if (nMatch == 0 || (double)nMatch <= nWalk / (sel > 0 ? sel : 1e-9)) {
+          bExact = 1;
+        }
+      }
+    }
+    if (rc == SQLITE_OK && !bExact) {
+      int bDone = 0;
+      rc = hnswSearch(&q, &t, &bDone);
+      /* Too few rows from the walk: the exact answer instead. */
+      if (rc == SQLITE_OK && q.nBound == 0 && t.n < (nMatch < q.k ? nMatch : q.k)) {
+        t.n = 0;
+        bExact = 1;
+      }
+    }
+    if (rc == SQLITE_OK && bExact) {
+      if (q.aMatch) {
+        for (uint32_t i = 0; rc == SQLITE_OK && i < p->nSlot; i++) {
+          if (q.aMatch[i]) rc = candAdd(&q, i);
+        }
+        if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
+      } else {
+        rc = exactAll(&q, &t);
+      }
+    }
+  }
+  if (rc == SQLITE_OK) {
+    qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);
+    for (int i = 0; i < t.n; i++) t.a[i].distance = finalDistance(&q, t.a[i].distance);
+    *paRow = t.a;
+    *pnRow = t.n;
+    t.a = 0;
+  }
+out:
+  sqlite3_free(t.a);
+  queryClear(&q);
+  return rc;
+}

@@ -1,0 +1,905 @@
+/*
+** vec0_storage.c: the shadow tables of a vec0 table and the cache over them.
+**
+** This file creates, renames and drops the shadow tables described in
+** vec0Int.h, prepares (lazily, once) every statement that reads or writes
+** them, and keeps the in-memory cache: slot states and rowids, partition and
+** metadata values, vectors (each held once, in its element type, contiguous
+** by slot so the exact scan reads memory sequentially) and the HNSW graphs.
+** Everything is loaded on first use, one slot at a time, or all at once when
+** a scan needs every slot.  It calls SQLite, the distance kernels and the
+** HNSW library; it knows nothing of xBestIndex or cursors.
+*/
+#include "vec0Int.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Statements                                                              */
+
+/* Appends ", <zPre>0, <zPre>1, ..." (n items, each followed by zPost). */
+static char *appendList(char *z, const char *zPre, int n, const char *zPost) {
+  for (int i = 0; z && i < n; i++) {
+    char *zNew = sqlite3_mprintf("%s, %s%d%s", z, zPre, i, zPost);
+    sqlite3_free(z);
+    z = zNew;
+  }
+  return z;
+}
+
+static char *stmtSql(Vec0Table *p, int e) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  int bKey = p->cfg.ePk == VEC0_PK_TEXT;
+  int nAux = p->cfg.nAux, nPart = p->cfg.nPart, nMeta = p->cfg.nMeta;
+  char *z = 0;
+  switch (e) {
+    case VEC0_STMT_CONFIG_GET:
+      return sqlite3_mprintf("SELECT value FROM \"%w\".\"%w_config\" WHERE key=?",
+                             zDb, zT);
+    case VEC0_STMT_CONFIG_SET:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(key, value) VALUES(?, ?)",
+          zDb, zT);
+    case VEC0_STMT_ROWS_GET:
+      return sqlite3_mprintf("SELECT slot%s FROM \"%w\".\"%w_rows\" WHERE id=?",
+                             bKey ? ", key" : "", zDb, zT);
+    case VEC0_STMT_ROWS_BY_KEY:
+      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" WHERE key=?",
+                             zDb, zT);
+    case VEC0_STMT_ROWS_INSERT:
+      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_rows\"(id, slot%s", zDb, zT,
+                          bKey ? ", key" : "");
+      z = appendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z) VALUES(?, ?%s", z, bKey ? ", ?" : "");
+      z = appendList(z, "?", 0, "");
+      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_ROWS_DELETE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_rows\" WHERE id=?", zDb, zT);
+    case VEC0_STMT_ROWS_REKEY:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
+                             zDb, zT, bKey ? ", key=?3" : "");
+    case VEC0_STMT_ROWS_AUX_GET:
+      z = sqlite3_mprintf("SELECT NULL");
+      z = appendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\" WHERE id=?", z, zDb, zT);
+      return z;
+    case VEC0_STMT_ROWS_AUX_SET:
+      z = sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=slot", zDb, zT);
+      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, a%d=?%d", z, i, i + 2);
+      if (z) z = sqlite3_mprintf("%z WHERE id=?1", z);
+      return z;
+    case VEC0_STMT_SLOTS_GET:
+    case VEC0_STMT_SLOTS_ALL:
+      z = sqlite3_mprintf("SELECT %sid", e == VEC0_STMT_SLOTS_ALL ? "slot, " : "");
+      z = appendList(z, "p", nPart, "");
+      z = appendList(z, "m", nMeta, "");
+      if (z) {
+        z = sqlite3_mprintf("%z FROM \"%w\".\"%w_slots\"%s", z, zDb, zT,
+                            e == VEC0_STMT_SLOTS_GET ? " WHERE slot=?" : "");
+      }
+      return z;
+    case VEC0_STMT_SLOTS_PUT:
+      z = sqlite3_mprintf("INSERT OR REPLACE INTO \"%w\".\"%w_slots\"(slot, id", zDb,
+                          zT);
+      z = appendList(z, "p", nPart, "");
+      z = appendList(z, "m", nMeta, "");
+      if (z) z = sqlite3_mprintf("%z) VALUES(?, ?", z);
+      for (int i = 0; z && i < nPart + nMeta; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_SLOTS_FREE:
+      z = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=NULL", zDb, zT);
+      z = appendList(z, "p", nPart, "=NULL");
+      z = appendList(z, "m", nMeta, "=NULL");
+      if (z) z = sqlite3_mprintf("%z WHERE slot=?", z);
+      return z;
+    case VEC0_STMT_SLOTS_FIRST_FREE:
+      return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_slots\" "
+                             "WHERE id IS NULL ORDER BY slot LIMIT 1",
+                             zDb, zT);
+    case VEC0_STMT_SLOTS_SET_ROWID:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=?2 WHERE slot=?1",
+                             zDb, zT);
+  }
+  return 0;
+}
+
+static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  switch (e) {
+    case VEC0_VSTMT_GET:
+      return sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_vectors%d\" WHERE slot=?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_ALL:
+      return sqlite3_mprintf("SELECT slot, v FROM \"%w\".\"%w_vectors%d\"", zDb, zT,
+                             iVec);
+    case VEC0_VSTMT_PUT:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(slot, v) VALUES(?, ?)", zDb,
+          zT, iVec);
+    case VEC0_VSTMT_DELETE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\" WHERE slot=?", zDb,
+                             zT, iVec);
+    case VEC0_VSTMT_LINK_GET:
+      return sqlite3_mprintf("SELECT links FROM \"%w\".\"%w_links%d\" WHERE slot=?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_LINK_PUT:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_links%d\"(slot, links) VALUES(?, ?)",
+          zDb, zT, iVec);
+  }
+  return 0;
+}
+
+static int prepare(Vec0Table *p, char *zSql, sqlite3_stmt **pp) {
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, pp, 0);
+  if (rc != SQLITE_OK) {
+    vec0TableError(p, "vec0: table \"%s\": %s", p->zName, sqlite3_errmsg(p->db));
+  }
+  sqlite3_free(zSql);
+  return rc;
+}
+
+int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp) {
+  if (p->aStmt[eStmt] == 0) {
+    int rc = prepare(p, stmtSql(p, eStmt), &p->aStmt[eStmt]);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *pp = p->aStmt[eStmt];
+  return SQLITE_OK;
+}
+
+int vec0StorageVecStmt(Vec0Table *p, int iVec, int eStmt, sqlite3_stmt **pp) {
+  if (p->aVecStmt[iVec][eStmt] == 0) {
+    int rc = prepare(p, vecStmtSql(p, iVec, eStmt), &p->aVecStmt[iVec][eStmt]);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *pp = p->aVecStmt[iVec][eStmt];
+  return SQLITE_OK;
+}
+
+void vec0StorageFinalize(Vec0Table *p) {
+  for (int i = 0; i < VEC0_STMT_N; i++) {
+    sqlite3_finalize(p->aStmt[i]);
+    p->aStmt[i] = 0;
+  }
+  for (int v = 0; v < VEC0_MAX_VECTOR_COLUMNS; v++) {
+    for (int i = 0; i < VEC0_VSTMT_N; i++) {
+      sqlite3_finalize(p->aVecStmt[v][i]);
+      p->aVecStmt[v][i] = 0;
+    }
+  }
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+static int stepDone(sqlite3_stmt *pStmt) {
+  int rc = sqlite3_step(pStmt);
+  int rc2 = sqlite3_reset(pStmt);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return rc2;
+  return rc2 != SQLITE_OK ? rc2 : rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config                                                                  */
+
+int vec0StorageConfigGet(Vec0Table *p, const char *zKey, sqlite3_int64 *piVal,
+                         int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  *pbFound = 0;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
+      vec0TableError(p, "vec0: table \"%s\": config value \"%s\" is not an integer",
+                     p->zName, zKey);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    *piVal = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageConfigSet(Vec0Table *p, const char *zKey, sqlite3_int64 iVal) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iVal);
+  return stepDone(pStmt);
+}
+
+static int configSetBlob(Vec0Table *p, const char *zKey, const void *a, int n) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  return stepDone(pStmt);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Create, connect, rename, drop                                           */
+
+static int execf(Vec0Table *p, const char *zFmt, ...) {
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+static sqlite3_int64 hashName(const char *z) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *z; z++) h = (h ^ (unsigned char)*z) * 1099511628211ull;
+  return (sqlite3_int64)(h >> 1);
+}
+
+int vec0StorageCreate(Vec0Table *p, char **pzErr) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  Vec0Config *c = &p->cfg;
+  int rc = SQLITE_OK;
+  char *z;
+
+  rc = execf(p, "CREATE TABLE \"%w\".\"%w_config\"(key TEXT PRIMARY KEY, value) "
+                "WITHOUT ROWID",
+             zDb, zT);
+  if (rc == SQLITE_OK) {
+    z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_rows\"(id INTEGER PRIMARY KEY, "
+                        "slot INTEGER NOT NULL%s",
+                        zDb, zT, c->ePk == VEC0_PK_TEXT ? ", key TEXT NOT NULL UNIQUE" : "");
+    z = appendList(z, "a", c->nAux, "");
+    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_slots\"(slot INTEGER PRIMARY KEY, "
+                        "id INTEGER",
+                        zDb, zT);
+    z = appendList(z, "p", c->nPart, "");
+    z = appendList(z, "m", c->nMeta, "");
+    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    rc = execf(p, "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(slot) "
+                  "WHERE id IS NULL",
+               zDb, zT, zT);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    rc = execf(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(slot INTEGER PRIMARY KEY, "
+                  "v BLOB NOT NULL)",
+               zDb, zT, i);
+    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      rc = execf(p, "CREATE TABLE \"%w\".\"%w_links%d\"(slot INTEGER PRIMARY KEY, "
+                    "links BLOB NOT NULL)",
+                 zDb, zT, i);
+    }
+  }
+  p->seed = hashName(zT);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "format", VEC0_FORMAT_VERSION);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "seed", p->seed);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "changes", 0);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "next_slot", 0);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "rows", 0);
+  if (rc != SQLITE_OK && *pzErr == 0) {
+    *pzErr = sqlite3_mprintf("vec0: table \"%s\": cannot create shadow tables: %s",
+                             zT, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+static int tableExists(Vec0Table *p, const char *zSuffix, int *pbExists) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf(
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type='table' AND name='%q_%q'",
+      p->zDb, p->zName, zSuffix);
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  *pbExists = sqlite3_step(pStmt) == SQLITE_ROW;
+  return sqlite3_finalize(pStmt);
+}
+
+int vec0StorageConnect(Vec0Table *p, char **pzErr) {
+  int rc, bExists = 0, bFound = 0;
+  sqlite3_int64 iVal = 0;
+  rc = tableExists(p, "config", &bExists);
+  if (rc == SQLITE_OK && !bExists) {
+    int bChunks = 0;
+    rc = tableExists(p, "chunks", &bChunks);
+    if (rc == SQLITE_OK && bChunks) {
+      *pzErr = sqlite3_mprintf(
+          "vec0: table \"%s\" was created by sqlite-vec (it has the shadow table "
+          "\"%s_chunks\"), whose storage this extension does not read; to migrate, "
+          "read the rows with sqlite-vec and insert them into a new vec0 table",
+          p->zName, p->zName);
+      return SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK) {
+      *pzErr = sqlite3_mprintf("vec0: table \"%s\": shadow table \"%s_config\" is "
+                               "missing",
+                               p->zName, p->zName);
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "format", &iVal, &bFound);
+  if (rc == SQLITE_OK && (!bFound || iVal < 1)) {
+    *pzErr = sqlite3_mprintf("vec0: table \"%s\": bad format version in %s_config",
+                             p->zName, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK && iVal > VEC0_FORMAT_VERSION) {
+    *pzErr = sqlite3_mprintf("vec0: table \"%s\" has format version %lld, newer than "
+                             "this extension's %d: upgrade the extension",
+                             p->zName, iVal, VEC0_FORMAT_VERSION);
+    return SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "seed", &p->seed, &bFound);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    char zKey[32];
+    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+    rc = vec0StorageConfigGet(p, zKey, &iVal, &bFound);
+    if (rc == SQLITE_OK && bFound) {
+      if (iVal < 1 || iVal > VEC0_MAX_K) {
+        *pzErr = sqlite3_mprintf("vec0: table \"%s\": bad %s in %s_config", p->zName,
+                                 zKey, p->zName);
+        return SQLITE_CORRUPT_VTAB;
+      }
+      p->aEfSearch[i] = (int)iVal;
+    }
+  }
+  if (rc != SQLITE_OK && *pzErr == 0) {
+    *pzErr = sqlite3_mprintf("vec0: table \"%s\": %s", p->zName,
+                             p->base.zErrMsg ? p->base.zErrMsg : sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+int vec0StorageDestroy(Vec0Table *p) {
+  int rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_config\";"
+                    "DROP TABLE IF EXISTS \"%w\".\"%w_rows\";"
+                    "DROP TABLE IF EXISTS \"%w\".\"%w_slots\";",
+                 p->zDb, p->zName, p->zDb, p->zName, p->zDb, p->zName);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_vectors%d\";"
+                  "DROP TABLE IF EXISTS \"%w\".\"%w_links%d\";",
+               p->zDb, p->zName, i, p->zDb, p->zName, i);
+  }
+  return rc;
+}
+
+int vec0StorageRename(Vec0Table *p, const char *zNew) {
+  int rc;
+  vec0StorageFinalize(p);
+  rc = execf(p, "DROP INDEX \"%w\".\"%w_slots_free\";"
+                "ALTER TABLE \"%w\".\"%w_config\" RENAME TO \"%w_config\";"
+                "ALTER TABLE \"%w\".\"%w_rows\" RENAME TO \"%w_rows\";"
+                "ALTER TABLE \"%w\".\"%w_slots\" RENAME TO \"%w_slots\";"
+                "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(slot) "
+                "WHERE id IS NULL;",
+             p->zDb, p->zName, p->zDb, p->zName, zNew, p->zDb, p->zName, zNew, p->zDb,
+             p->zName, zNew, p->zDb, zNew, zNew);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = execf(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
+               p->zDb, p->zName, i, zNew, i);
+    if (rc == SQLITE_OK && p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      rc = execf(p, "ALTER TABLE \"%w\".\"%w_links%d\" RENAME TO \"%w_links%d\"",
+                 p->zDb, p->zName, i, zNew, i);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    char *z = sqlite3_mprintf("%s", zNew);
+    if (z == 0) return SQLITE_NOMEM;
+    sqlite3_free(p->zName);
+    p->zName = z;
+  }
+  return rc;
+}
+
+int vec0StorageShadowName(const char *z) {
+  static const char *azFixed[] = {"config", "rows", "slots"};
+  for (int i = 0; i < 3; i++) {
+    if (sqlite3_stricmp(z, azFixed[i]) == 0) return 1;
+  }
+  for (int i = 0; i < 2; i++) {
+    const char *zPre = i ? "links" : "vectors";
+    size_t n = strlen(zPre);
+    if (sqlite3_strnicmp(z, zPre, (int)n) == 0 && z[n] >= '0' && z[n] <= '9') {
+      const char *zNum = &z[n];
+      if (zNum[1] == 0 || (zNum[0] != '0' && zNum[1] >= '0' && zNum[1] <= '9' &&
+                           zNum[2] == 0)) {
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The cache                                                               */
+
+void vec0CellClear(Vec0Cell *pCell) {
+  sqlite3_free(pCell->z);
+  memset(pCell, 0, sizeof(*pCell));
+  pCell->eType = SQLITE_NULL;
+}
+
+void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc) {
+  vec0CellClear(pCell);
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+      pCell->eType = SQLITE_INTEGER;
+      pCell->i = sqlite3_value_int64(v);
+      pCell->r = (double)pCell->i;
+      break;
+    case SQLITE_FLOAT:
+      pCell->eType = SQLITE_FLOAT;
+      pCell->r = sqlite3_value_double(v);
+      break;
+    case SQLITE_TEXT: {
+      const unsigned char *z = sqlite3_value_text(v);
+      int n = sqlite3_value_bytes(v);
+      pCell->z = sqlite3_malloc64((sqlite3_uint64)n + 1);
+      if (pCell->z == 0) {
+        *pRc = SQLITE_NOMEM;
+        return;
+      }
+      if (n) memcpy(pCell->z, z, (size_t)n);
+      pCell->z[n] = 0;
+      pCell->n = n;
+      pCell->eType = SQLITE_TEXT;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void vec0StorageDiscard(Vec0Table *p) {
+  if (p->aCell) {
+    for (size_t i = 0; i < (size_t)p->nSlotAlloc * (size_t)p->nFilt; i++) {
+      sqlite3_free(p->aCell[i].z);
+    }
+  }
+  sqlite3_free(p->aCell);
+  sqlite3_free(p->aSlotState);
+  sqlite3_free(p->aSlotRowid);
+  p->aCell = 0;
+  p->aSlotState = 0;
+  p->aSlotRowid = 0;
+  for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
+    sqlite3_free(p->aVec[i]);
+    sqlite3_free(p->aVecLoaded[i]);
+    p->aVec[i] = 0;
+    p->aVecLoaded[i] = 0;
+    p->bAllVec[i] = 0;
+    if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
+    p->apHnsw[i] = 0;
+  }
+  p->nSlotAlloc = 0;
+  p->nSlot = 0;
+  p->bAllSlots = 0;
+  p->bCache = 0;
+  p->bCountersDirty = 0;
+}
+
+static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int *pRc) {
+  unsigned char *aNew;
+  if (*pRc != SQLITE_OK) return a;
+  aNew = sqlite3_realloc64(a, nNew * sz);
+  if (aNew == 0) {
+    *pRc = SQLITE_NOMEM;
+    return a;
+  }
+  memset(aNew + nOld * sz, 0, (nNew - nOld) * sz);
+  return aNew;
+}
+
+int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
+  int rc = SQLITE_OK;
+  size_t nOld = p->nSlotAlloc, nNew;
+  if (nSlot <= p->nSlotAlloc) return SQLITE_OK;
+  nNew = nOld ? nOld : 64;
+  while (nNew < nSlot) nNew *= 2;
+  /* Each array is grown separately; nSlotAlloc moves only when all are. */
+  p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, &rc);
+  p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), &rc);
+  if (p->nFilt) {
+    Vec0Cell *a = growArray(p->aCell, nOld * p->nFilt, nNew * p->nFilt,
+                            sizeof(Vec0Cell), &rc);
+    p->aCell = a;
+  }
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], &rc);
+    p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, &rc);
+  }
+  if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
+  return rc;
+}
+
+/* Reads the counters of the cache from T_config. */
+static int loadCounters(Vec0Table *p) {
+  sqlite3_int64 iNext = 0, nRows = 0;
+  int bFound = 0;
+  int rc = vec0StorageConfigGet(p, "changes", &p->iChanges, &bFound);
+  if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "next_slot", &iNext, &bFound);
+  if (rc == SQLITE_OK && (iNext < 0 || iNext > 0x7fffffff)) {
+    vec0TableError(p, "vec0: table \"%s\": bad next_slot %lld in %s_config", p->zName,
+                   iNext, p->zName);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "rows", &nRows, &bFound);
+  if (rc == SQLITE_OK && (nRows < 0 || nRows > iNext)) {
+    vec0TableError(p, "vec0: table \"%s\": bad rows %lld in %s_config", p->zName,
+                   nRows, p->zName);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK) {
+    p->nSlot = (uint32_t)iNext;
+    p->nLive = nRows;
+    rc = vec0StorageGrow(p, p->nSlot);
+  }
+  return rc;
+}
+
+static unsigned int dataVersion(Vec0Table *p) {
+  unsigned int v = 0;
+  if (sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_DATA_VERSION, &v) !=
+      SQLITE_OK) {
+    v = 0;
+  }
+  return v;
+}
+
+int vec0StorageValidate(Vec0Table *p) {
+  int rc = SQLITE_OK;
+  unsigned int v = dataVersion(p);
+  if (p->bCache) {
+    sqlite3_int64 iChanges = 0;
+    int bFound = 0;
+    if (v == p->iDataVersion && v != 0) return SQLITE_OK;
+    rc = vec0StorageConfigGet(p, "changes", &iChanges, &bFound);
+    if (rc != SQLITE_OK) return rc;
+    if (iChanges == p->iChanges) {
+      p->iDataVersion = v;
+      return SQLITE_OK;
+    }
+    vec0StorageDiscard(p);
+  }
+  rc = loadCounters(p);
+  if (rc == SQLITE_OK) {
+    p->bCache = 1;
+    p->iDataVersion = v;
+  } else {
+    vec0StorageDiscard(p);
+  }
+  return rc;
+}
+
+/* Loads slot state, rowid and filter cells from the current row of pStmt. */
+static int slotFromRow(Vec0Table *p, uint32_t iSlot, sqlite3_stmt *pStmt, int iCol0) {
+  int rc = SQLITE_OK;
+  if (sqlite3_column_type(pStmt, iCol0) == SQLITE_NULL) {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    return SQLITE_OK;
+  }
+  p->aSlotRowid[iSlot] = sqlite3_column_int64(pStmt, iCol0);
+  for (int f = 0; f < p->nFilt; f++) {
+    vec0CellSet(&p->aCell[(size_t)iSlot * p->nFilt + f],
+                sqlite3_column_value(pStmt, iCol0 + 1 + f), &rc);
+  }
+  if (rc == SQLITE_OK) p->aSlotState[iSlot] = VEC0_SLOT_LIVE;
+  return rc;
+}
+
+int vec0StorageSlot(Vec0Table *p, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (p->aSlotState[iSlot] != VEC0_SLOT_UNKNOWN) return SQLITE_OK;
+  rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    rc = slotFromRow(p, iSlot, pStmt, 0);
+  } else {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageAllSlots(Vec0Table *p) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK;
+  if (p->bAllSlots) return SQLITE_OK;
+  rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_ALL, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
+    if (iSlot < 0 || iSlot >= p->nSlot) {
+      vec0TableError(p, "vec0: table \"%s\": slot %lld in %s_slots out of range",
+                     p->zName, iSlot, p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    } else if (p->aSlotState[iSlot] == VEC0_SLOT_UNKNOWN) {
+      rc = slotFromRow(p, (uint32_t)iSlot, pStmt, 1);
+    }
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK) {
+    for (uint32_t i = 0; i < p->nSlot; i++) {
+      if (p->aSlotState[i] == VEC0_SLOT_UNKNOWN) p->aSlotState[i] = VEC0_SLOT_FREE;
+    }
+    p->bAllSlots = 1;
+  }
+  return rc;
+}
+
+static int vectorFromColumn(Vec0Table *p, int iVec, uint32_t iSlot,
+                            sqlite3_stmt *pStmt, int iCol) {
+  size_t nBytes = p->aVecBytes[iVec];
+  if (sqlite3_column_type(pStmt, iCol) != SQLITE_BLOB ||
+      (size_t)sqlite3_column_bytes(pStmt, iCol) != nBytes) {
+    vec0TableError(p, "vec0: table \"%s\": vector of slot %u in %s_vectors%d has %d "
+                      "bytes, expected %d",
+                   p->zName, iSlot, p->zName, iVec, sqlite3_column_bytes(pStmt, iCol),
+                   (int)nBytes);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, sqlite3_column_blob(pStmt, iCol),
+         nBytes);
+  p->aVecLoaded[iVec][iSlot] = 1;
+  return SQLITE_OK;
+}
+
+int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
+                      const unsigned char **ppOut) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK;
+  *ppOut = 0;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (!p->aVecLoaded[iVec][iSlot]) {
+    rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    if (sqlite3_step(pStmt) == SQLITE_ROW) {
+      rc = vectorFromColumn(p, iVec, iSlot, pStmt, 0);
+    } else {
+      rc = sqlite3_reset(pStmt);
+      if (rc == SQLITE_OK) {
+        vec0TableError(p, "vec0: table \"%s\": vector of slot %u missing from "
+                          "%s_vectors%d",
+                       p->zName, iSlot, p->zName, iVec);
+        rc = SQLITE_CORRUPT_VTAB;
+      }
+    }
+    sqlite3_reset(pStmt);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *ppOut = p->aVec[iVec] + (size_t)iSlot * p->aVecBytes[iVec];
+  return SQLITE_OK;
+}
+
+int vec0StorageAllVectors(Vec0Table *p, int iVec) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if (p->bAllVec[iVec]) return SQLITE_OK;
+  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_ALL, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
+    if (iSlot < 0 || iSlot >= p->nSlot) {
+      vec0TableError(p, "vec0: table \"%s\": slot %lld in %s_vectors%d out of range",
+                     p->zName, iSlot, p->zName, iVec);
+      rc = SQLITE_CORRUPT_VTAB;
+    } else if (!p->aVecLoaded[iVec][iSlot]) {
+      rc = vectorFromColumn(p, iVec, (uint32_t)iSlot, pStmt, 1);
+    }
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK) p->bAllVec[iVec] = 1;
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* HNSW host                                                               */
+
+static void *hostMalloc(void *pCtx, size_t n) {
+  (void)pCtx;
+  return sqlite3_malloc64(n);
+}
+static void *hostRealloc(void *pCtx, void *pOld, size_t n) {
+  (void)pCtx;
+  return sqlite3_realloc64(pOld, n);
+}
+static void hostFree(void *pCtx, void *pOld) {
+  (void)pCtx;
+  sqlite3_free(pOld);
+}
+static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
+  struct Vec0HnswCtx *c = pCtx;
+  const unsigned char *a = 0;
+  int rc = vec0StorageVector(c->p, c->iVec, id, &a);
+  if (rc != SQLITE_OK) *pRc = rc;
+  return a;
+}
+static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
+  struct Vec0HnswCtx *c = pCtx;
+  Vec0Table *p = c->p;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, c->iVec, VEC0_VSTMT_LINK_GET, &pStmt);
+  *paRec = 0;
+  *pnRec = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, id);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    int n = sqlite3_column_bytes(pStmt, 0);
+    const void *a = sqlite3_column_blob(pStmt, 0);
+    unsigned char *aCopy = sqlite3_malloc64(n > 0 ? (sqlite3_uint64)n : 1);
+    if (aCopy == 0) {
+      rc = SQLITE_NOMEM;
+    } else {
+      if (n) memcpy(aCopy, a, (size_t)n);
+      *paRec = aCopy;
+      *pnRec = n;
+    }
+  } else {
+    rc = VEC0_HNSW_NOTFOUND;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc2 != SQLITE_OK) {
+      sqlite3_free(*paRec);
+      *paRec = 0;
+      rc = rc2;
+    }
+  }
+  return rc;
+}
+static float hostDistance(void *pCtx, const void *a, const void *b) {
+  struct Vec0HnswCtx *c = pCtx;
+  return c->xDist(a, b, c->nDim);
+}
+
+int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
+  Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
+  struct Vec0HnswCtx *c = &p->aHnswCtx[iVec];
+  Vec0HnswHost host;
+  Vec0HnswParams params;
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK;
+  char zKey[32];
+
+  *ppOut = p->apHnsw[iVec];
+  if (*ppOut) return SQLITE_OK;
+  c->p = p;
+  c->iVec = iVec;
+  c->nDim = pCol->nDim;
+  c->xDist = vec0DistanceFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
+                                             ? VEC0_METRIC_L2SQ
+                                             : pCol->eMetric);
+  if (c->xDist == 0) return SQLITE_INTERNAL;
+  memset(&host, 0, sizeof(host));
+  host.pCtx = c;
+  host.xMalloc = hostMalloc;
+  host.xRealloc = hostRealloc;
+  host.xFree = hostFree;
+  host.xVector = hostVector;
+  host.xReadNode = hostReadNode;
+  host.xDistance = hostDistance;
+  params.m = pCol->m;
+  params.efConstruction = pCol->efConstruction;
+  params.seed = (uint64_t)p->seed + (uint64_t)iVec;
+  rc = vec0HnswOpen(&host, &params, &p->apHnsw[iVec]);
+  if (rc != SQLITE_OK) return rc;
+
+  sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", iVec);
+  rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+    if (sqlite3_step(pStmt) == SQLITE_ROW) {
+      rc = vec0HnswHeaderDecode(p->apHnsw[iVec], sqlite3_column_blob(pStmt, 0),
+                                sqlite3_column_bytes(pStmt, 0));
+      if (rc != SQLITE_OK) {
+        vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
+                       p->zName, zKey, p->zName);
+      }
+    }
+    {
+      int rc2 = sqlite3_reset(pStmt);
+      if (rc == SQLITE_OK) rc = rc2;
+    }
+  }
+  if (rc != SQLITE_OK) {
+    vec0HnswClose(p->apHnsw[iVec]);
+    p->apHnsw[iVec] = 0;
+    return rc;
+  }
+  *ppOut = p->apHnsw[iVec];
+  return SQLITE_OK;
+}
+
+static int writeNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {
+  struct Vec0HnswCtx *c = pCtx;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_LINK_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, id);
+  sqlite3_bind_blob(pStmt, 2, aRec, nRec, SQLITE_STATIC);
+  return stepDone(pStmt);
+}
+
+int vec0StorageFlush(Vec0Table *p) {
+  int rc = SQLITE_OK;
+  if (!p->bCache) return SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    Vec0Hnsw *h = p->apHnsw[i];
+    if (h && vec0HnswIsDirty(h)) {
+      unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+      char zKey[32];
+      rc = vec0HnswFlush(h, writeNode, &p->aHnswCtx[i]);
+      if (rc == SQLITE_OK) {
+        vec0HnswHeaderEncode(h, aHdr);
+        sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", i);
+        rc = configSetBlob(p, zKey, aHdr, (int)sizeof(aHdr));
+      }
+    }
+  }
+  if (rc == SQLITE_OK && p->bCountersDirty) {
+    rc = vec0StorageConfigSet(p, "next_slot", p->nSlot);
+    if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "rows", p->nLive);
+    if (rc == SQLITE_OK) p->bCountersDirty = 0;
+  }
+  return rc;
+}
+
+int vec0StorageBeginWrite(Vec0Table *p) {
+  int rc = SQLITE_OK;
+  if (!p->bBumped) {
+    sqlite3_int64 iChanges = 0;
+    int bFound = 0;
+    rc = vec0StorageConfigGet(p, "changes", &iChanges, &bFound);
+    if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "changes", iChanges + 1);
+    if (rc == SQLITE_OK) {
+      p->iChanges = iChanges + 1;
+      p->bBumped = 1;
+    }
+  }
+  return rc;
+}
+
+int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn) {
+  *pn = p->nLive;
+  return SQLITE_OK;
+}

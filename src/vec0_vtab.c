@@ -1,0 +1,1207 @@
+/*
+** vec0_vtab.c: the vec0 virtual table module, its SQL surface.
+**
+** xCreate/xConnect parse the arguments (vec0_config.c) and open the shadow
+** tables (vec0_storage.c); xBestIndex chooses between a full scan, a rowid
+** lookup and a KNN search and hands the choice to xFilter in idxNum/idxStr;
+** xFilter runs it (KNN in vec0_knn.c); xUpdate writes rows and runs the
+** maintenance commands; the transaction methods flush the graph at xSync and
+** before each savepoint and drop the cache on rollback.  Every message starts
+** with "vec0: " and names the table.
+*/
+#include "vec0Int.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Vec0Cursor {
+  sqlite3_vtab_cursor base;
+  int ePlan;
+  int bEof;
+  sqlite3_stmt *pScan;   /* VEC0_PLAN_SCAN: id, slot of T_rows by id */
+  sqlite3_int64 iRowid;  /* current row */
+  uint32_t iSlot;
+  Vec0KnnRow *aRow;      /* KNN results, or the rows of a point lookup */
+  int nRow, iRow;
+} Vec0Cursor;
+
+void vec0TableError(Vec0Table *p, const char *zFmt, ...) {
+  va_list ap;
+  va_start(ap, zFmt);
+  sqlite3_free(p->base.zErrMsg);
+  p->base.zErrMsg = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+}
+
+static void tableFree(Vec0Table *p) {
+  if (p == 0) return;
+  vec0StorageDiscard(p);
+  vec0StorageFinalize(p);
+  vec0ConfigClear(&p->cfg);
+  sqlite3_free(p->zDb);
+  sqlite3_free(p->zName);
+  sqlite3_free(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Create and connect                                                      */
+
+static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                     sqlite3_vtab **ppVtab, char **pzErr, int bCreate) {
+  Vec0Table *p;
+  char *zDecl = 0;
+  int rc;
+  (void)pAux;
+  *ppVtab = 0;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == 0) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->zDb = sqlite3_mprintf("%s", argv[1]);
+  p->zName = sqlite3_mprintf("%s", argv[2]);
+  if (p->zDb == 0 || p->zName == 0) {
+    tableFree(p);
+    return SQLITE_NOMEM;
+  }
+  rc = vec0ConfigParse(&p->cfg, argv[2], argc - 3, argv + 3, pzErr);
+  if (rc != SQLITE_OK) goto fail;
+  p->nFilt = p->cfg.nPart + p->cfg.nMeta;
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
+    p->aEfSearch[i] = p->cfg.aVec[i].efSearch;
+  }
+  zDecl = vec0ConfigDeclare(&p->cfg);
+  if (zDecl == 0) {
+    rc = SQLITE_NOMEM;
+    goto fail;
+  }
+  rc = sqlite3_declare_vtab(db, zDecl);
+  sqlite3_free(zDecl);
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("vec0: table \"%s\": %s", argv[2], sqlite3_errmsg(db));
+    goto fail;
+  }
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+  rc = bCreate ? vec0StorageCreate(p, pzErr) : vec0StorageConnect(p, pzErr);
+  if (rc != SQLITE_OK) goto fail;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+fail:
+  tableFree(p);
+  return rc;
+}
+
+static int vec0Create(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                      sqlite3_vtab **ppVtab, char **pzErr) {
+  return tableInit(db, pAux, argc, argv, ppVtab, pzErr, 1);
+}
+
+static int vec0Connect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr) {
+  return tableInit(db, pAux, argc, argv, ppVtab, pzErr, 0);
+}
+
+static int vec0Disconnect(sqlite3_vtab *pVtab) {
+  tableFree((Vec0Table *)pVtab);
+  return SQLITE_OK;
+}
+
+static int vec0Destroy(sqlite3_vtab *pVtab) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  int rc;
+  vec0StorageDiscard(p);
+  vec0StorageFinalize(p);
+  rc = vec0StorageDestroy(p);
+  if (rc == SQLITE_OK) tableFree(p);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Planning                                                                */
+
+static int opOf(unsigned char op) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return VEC0_OP_EQ;
+    case SQLITE_INDEX_CONSTRAINT_NE: return VEC0_OP_NE;
+    case SQLITE_INDEX_CONSTRAINT_LT: return VEC0_OP_LT;
+    case SQLITE_INDEX_CONSTRAINT_LE: return VEC0_OP_LE;
+    case SQLITE_INDEX_CONSTRAINT_GT: return VEC0_OP_GT;
+    case SQLITE_INDEX_CONSTRAINT_GE: return VEC0_OP_GE;
+  }
+  return 0;
+}
+
+static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  Vec0Config *c = &p->cfg;
+  int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
+  int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
+  int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
+  int iMatch = -1, bUnusableMatch = 0, nArg = 0, bLimit = 0, bK = 0;
+  char *zIdx;
+  int bHasIn = sqlite3_libversion_number() >= 3038000;
+
+  for (int i = 0; i < c->nCol; i++) {
+    if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+  }
+  zIdx = sqlite3_malloc64((size_t)pInfo->nConstraint * 4 + 1);
+  if (zIdx == 0) return SQLITE_NOMEM;
+  zIdx[0] = 0;
+
+  /* A MATCH on a vector column makes this a KNN query. */
+  for (int i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH && pC->iColumn >= 0 &&
+        pC->iColumn < c->nCol && c->aCol[pC->iColumn].eKind == VEC0_COL_VECTOR) {
+      if (!pC->usable) {
+        bUnusableMatch = 1;
+      } else if (iMatch < 0) {
+        iMatch = i;
+      }
+    }
+  }
+
+#define ADD_ARG(iCons, kind, op, col)                                          \
+  do {                                                                         \
+    sqlite3_snprintf(5, &zIdx[nArg * 4], "%c%c%02x", kind, op, col);           \
+    pInfo->aConstraintUsage[iCons].argvIndex = ++nArg;                         \
+  } while (0)
+
+  if (iMatch >= 0) {
+    int iVecCol = pInfo->aConstraint[iMatch].iColumn;
+    ADD_ARG(iMatch, VEC0_TOK_MATCH, '=', c->aCol[iVecCol].iSub);
+    pInfo->aConstraintUsage[iMatch].omit = 1;
+    for (int i = 0; i < pInfo->nConstraint; i++) {
+      const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+      int col = pC->iColumn, op = opOf(pC->op);
+      if (!pC->usable || i == iMatch) continue;
+      if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+        if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
+        bLimit = 1;
+      } else if (col == iK && op == VEC0_OP_EQ && !bK) {
+        ADD_ARG(i, VEC0_TOK_K, '=', 0);
+        pInfo->aConstraintUsage[i].omit = 1;
+        bK = 1;
+      } else if (col == iEf && op == VEC0_OP_EQ) {
+        ADD_ARG(i, VEC0_TOK_EF, '=', 0);
+        pInfo->aConstraintUsage[i].omit = 1;
+      } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
+        ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
+        pInfo->aConstraintUsage[i].omit = 1;
+      } else if ((col == -1 || col == iPk) && op == VEC0_OP_EQ) {
+        int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
+        if (bIn) sqlite3_vtab_in(pInfo, i, 1);
+        ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
+                col == iPk && c->ePk == VEC0_PK_TEXT);
+        pInfo->aConstraintUsage[i].omit = 1;
+      } else if (col >= 0 && col < c->nCol && op &&
+                 (c->aCol[col].eKind == VEC0_COL_PARTITION ||
+                  c->aCol[col].eKind == VEC0_COL_METADATA)) {
+        const char *zColl = sqlite3_vtab_collation(pInfo, i);
+        int iFilt = c->aCol[col].eKind == VEC0_COL_PARTITION
+                        ? c->aCol[col].iSub
+                        : c->nPart + c->aCol[col].iSub;
+        if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
+        if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
+          sqlite3_vtab_in(pInfo, i, 1);
+          op = VEC0_OP_IN;
+        }
+        ADD_ARG(i, VEC0_TOK_FILTER, op, iFilt);
+        pInfo->aConstraintUsage[i].omit = 1;
+      }
+    }
+    pInfo->idxNum = VEC0_PLAN_KNN;
+    pInfo->estimatedCost = 10.0;
+    pInfo->estimatedRows = 10;
+    if (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
+        !pInfo->aOrderBy[0].desc) {
+      pInfo->orderByConsumed = 1;
+    }
+  } else if (bUnusableMatch) {
+    /* The query vector comes from a table not yet read: not this plan. */
+    sqlite3_free(zIdx);
+    return SQLITE_CONSTRAINT;
+  } else {
+    int iEq = -1;
+    for (int i = 0; i < pInfo->nConstraint; i++) {
+      const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+      if (pC->usable && pC->op == SQLITE_INDEX_CONSTRAINT_EQ &&
+          (pC->iColumn == -1 || pC->iColumn == iPk)) {
+        iEq = i;
+        break;
+      }
+    }
+    if (iEq >= 0) {
+      int bIn = bHasIn && sqlite3_vtab_in(pInfo, iEq, -1);
+      if (bIn) sqlite3_vtab_in(pInfo, iEq, 1);
+      ADD_ARG(iEq, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
+              pInfo->aConstraint[iEq].iColumn == iPk && c->ePk == VEC0_PK_TEXT);
+      pInfo->aConstraintUsage[iEq].omit = 1;
+      pInfo->idxNum = VEC0_PLAN_POINT;
+      pInfo->estimatedCost = bIn ? 20.0 : 1.0;
+      pInfo->estimatedRows = bIn ? 10 : 1;
+      if (!bIn) pInfo->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+    } else {
+      pInfo->idxNum = VEC0_PLAN_SCAN;
+      pInfo->estimatedCost = 1e6;
+      pInfo->estimatedRows = 100000;
+    }
+    /* Rows come out by rowid (the integer key is the rowid). */
+    if (pInfo->nOrderBy == 1 && !pInfo->aOrderBy[0].desc &&
+        (pInfo->aOrderBy[0].iColumn == -1 ||
+         (c->ePk == VEC0_PK_INTEGER && pInfo->aOrderBy[0].iColumn == iPk))) {
+      pInfo->orderByConsumed = 1;
+    }
+  }
+#undef ADD_ARG
+  pInfo->idxStr = zIdx;
+  pInfo->needToFreeIdxStr = 1;
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Cursors                                                                 */
+
+static int vec0Open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
+  Vec0Cursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  (void)pVtab;
+  if (pCur == 0) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->bEof = 1;
+  *ppCur = &pCur->base;
+  return SQLITE_OK;
+}
+
+static void cursorReset(Vec0Cursor *pCur) {
+  sqlite3_finalize(pCur->pScan);
+  pCur->pScan = 0;
+  sqlite3_free(pCur->aRow);
+  pCur->aRow = 0;
+  pCur->nRow = pCur->iRow = 0;
+  pCur->bEof = 1;
+}
+
+static int vec0Close(sqlite3_vtab_cursor *pCursor) {
+  Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
+  cursorReset(pCur);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static Vec0Table *cursorTable(Vec0Cursor *pCur) {
+  return (Vec0Table *)pCur->base.pVtab;
+}
+
+/* The cache may have been dropped (rollback, another connection) since the
+** cursor started; make it usable again. */
+static int cacheReady(Vec0Table *p) {
+  return p->bCache ? SQLITE_OK : vec0StorageValidate(p);
+}
+
+/* Positions a list cursor (KNN or point) on aRow[iRow]. */
+static int listRow(Vec0Cursor *pCur) {
+  Vec0Table *p = cursorTable(pCur);
+  int rc;
+  if (pCur->iRow >= pCur->nRow) {
+    pCur->bEof = 1;
+    return SQLITE_OK;
+  }
+  rc = cacheReady(p);
+  if (rc == SQLITE_OK) rc = vec0StorageSlot(p, pCur->aRow[pCur->iRow].slot);
+  if (rc != SQLITE_OK) return rc;
+  pCur->iSlot = pCur->aRow[pCur->iRow].slot;
+  pCur->iRowid = p->aSlotRowid[pCur->iSlot];
+  pCur->bEof = 0;
+  return SQLITE_OK;
+}
+
+static int scanRow(Vec0Cursor *pCur) {
+  int rc = sqlite3_step(pCur->pScan);
+  if (rc == SQLITE_ROW) {
+    pCur->iRowid = sqlite3_column_int64(pCur->pScan, 0);
+    pCur->iSlot = (uint32_t)sqlite3_column_int64(pCur->pScan, 1);
+    pCur->bEof = 0;
+    return SQLITE_OK;
+  }
+  pCur->bEof = 1;
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int cmpRowid(const void *a, const void *b) {
+  const sqlite3_int64 *x = a, *y = b;
+  return *x < *y ? -1 : *x > *y;
+}
+
+/* rowid = ? or rowid IN (...): collects the slots of the rows that exist. */
+static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) {
+  Vec0Table *p = cursorTable(pCur);
+  int bKey = idxStr[3] == '1'; /* the text key, not the rowid */
+  sqlite3_value *v = 0;
+  sqlite3_int64 *aPair = 0; /* rowid, slot pairs */
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  int bIn = idxStr[1] == VEC0_OP_IN;
+  if (bIn) {
+    rc = sqlite3_vtab_in_first(pArg, &v);
+  } else {
+    v = pArg;
+  }
+  while (rc == SQLITE_OK && v) {
+    sqlite3_stmt *pStmt = 0;
+    int bOk = 0;
+    if (bKey) {
+      if (sqlite3_value_type(v) == SQLITE_TEXT) {
+        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+        if (rc == SQLITE_OK) sqlite3_bind_value(pStmt, 1, v);
+        bOk = 1;
+      }
+    } else if (sqlite3_value_numeric_type(v) == SQLITE_INTEGER) {
+      rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+      if (rc == SQLITE_OK) sqlite3_bind_int64(pStmt, 1, sqlite3_value_int64(v));
+      bOk = 2;
+    }
+    if (rc == SQLITE_OK && bOk && sqlite3_step(pStmt) == SQLITE_ROW) {
+      if (n + 2 > nAlloc) {
+        int nNew = nAlloc ? nAlloc * 2 : 16;
+        sqlite3_int64 *aNew = sqlite3_realloc64(aPair, sizeof(sqlite3_int64) * (size_t)nNew);
+        if (aNew == 0) {
+          rc = SQLITE_NOMEM;
+        } else {
+          aPair = aNew;
+          nAlloc = nNew;
+        }
+      }
+      if (rc == SQLITE_OK) {
+        if (bOk == 1) {
+          aPair[n] = sqlite3_column_int64(pStmt, 0);
+          aPair[n + 1] = sqlite3_column_int64(pStmt, 1);
+        } else {
+          aPair[n] = sqlite3_value_int64(v);
+          aPair[n + 1] = sqlite3_column_int64(pStmt, 0);
+        }
+        n += 2;
+      }
+    }
+    if (pStmt) {
+      int rc2 = sqlite3_reset(pStmt);
+      if (rc == SQLITE_OK) rc = rc2;
+    }
+    if (!bIn) break;
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_vtab_in_next(pArg, &v);
+      if (rc == SQLITE_DONE) {
+        rc = SQLITE_OK;
+        break;
+      }
+    }
+  }
+  if (rc == SQLITE_DONE) rc = SQLITE_OK;
+  if (rc == SQLITE_OK && n) {
+    int nRow = 0;
+    qsort(aPair, (size_t)n / 2, sizeof(sqlite3_int64) * 2, cmpRowid);
+    pCur->aRow = sqlite3_malloc64(sizeof(Vec0KnnRow) * (size_t)(n / 2));
+    if (pCur->aRow == 0) rc = SQLITE_NOMEM;
+    for (int i = 0; rc == SQLITE_OK && i < n; i += 2) {
+      if (i > 0 && aPair[i] == aPair[i - 2]) continue;
+      pCur->aRow[nRow].slot = (uint32_t)aPair[i + 1];
+      pCur->aRow[nRow].distance = 0;
+      nRow++;
+    }
+    pCur->nRow = nRow;
+  }
+  sqlite3_free(aPair);
+  return rc;
+}
+
+static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv) {
+  Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
+  Vec0Table *p = cursorTable(pCur);
+  int rc;
+  cursorReset(pCur);
+  pCur->ePlan = idxNum;
+  rc = vec0StorageValidate(p);
+  if (rc != SQLITE_OK) return rc;
+  switch (idxNum) {
+    case VEC0_PLAN_KNN:
+      rc = vec0KnnRun(p, idxStr, argc, argv, &pCur->aRow, &pCur->nRow);
+      if (rc == SQLITE_OK) rc = listRow(pCur);
+      break;
+    case VEC0_PLAN_POINT:
+      if (argc != 1 || idxStr == 0 || strlen(idxStr) != 4) return SQLITE_ERROR;
+      rc = pointRows(pCur, idxStr, argv[0]);
+      if (rc == SQLITE_OK) rc = listRow(pCur);
+      break;
+    default: {
+      char *zSql = sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id",
+                                   p->zDb, p->zName);
+      if (zSql == 0) return SQLITE_NOMEM;
+      rc = sqlite3_prepare_v2(p->db, zSql, -1, &pCur->pScan, 0);
+      sqlite3_free(zSql);
+      if (rc == SQLITE_OK) rc = scanRow(pCur);
+      break;
+    }
+  }
+  return rc;
+}
+
+static int vec0Next(sqlite3_vtab_cursor *pCursor) {
+  Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
+  if (pCur->pScan) return scanRow(pCur);
+  pCur->iRow++;
+  return listRow(pCur);
+}
+
+static int vec0Eof(sqlite3_vtab_cursor *pCursor) {
+  return ((Vec0Cursor *)pCursor)->bEof;
+}
+
+static int vec0Rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
+  *pRowid = ((Vec0Cursor *)pCursor)->iRowid;
+  return SQLITE_OK;
+}
+
+/* Column iAux+1 of the T_rows row, or the text key (iAux == -1). */
+static int rowsColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
+                      sqlite3_context *ctx) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, iAux < 0 ? VEC0_STMT_ROWS_GET : VEC0_STMT_ROWS_AUX_GET,
+                           &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, iAux < 0 ? 1 : iAux + 1));
+  }
+  return sqlite3_reset(pStmt);
+}
+
+static void resultVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
+                         const unsigned char *a, size_t n) {
+  sqlite3_result_blob(ctx, a, (int)n, SQLITE_TRANSIENT);
+  if (pCol->eType != VEC0_ELEM_F32) sqlite3_result_subtype(ctx, (unsigned)vec0ElemSubtype(pCol->eType));
+}
+
+static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
+  Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
+  Vec0Table *p = cursorTable(pCur);
+  Vec0Config *c = &p->cfg;
+  int rc = cacheReady(p);
+  if (rc != SQLITE_OK) return rc;
+  if (i >= c->nCol) {
+    if (i == c->nCol + VEC0_HIDDEN_DISTANCE && pCur->ePlan == VEC0_PLAN_KNN) {
+      sqlite3_result_double(ctx, pCur->aRow[pCur->iRow].distance);
+    }
+    return SQLITE_OK;
+  }
+  switch (c->aCol[i].eKind) {
+    case VEC0_COL_PK:
+      if (c->ePk == VEC0_PK_TEXT) return rowsColumn(p, pCur->iRowid, -1, ctx);
+      sqlite3_result_int64(ctx, pCur->iRowid);
+      return SQLITE_OK;
+    case VEC0_COL_VECTOR: {
+      int iVec = c->aCol[i].iSub;
+      const unsigned char *a = 0;
+      if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
+      rc = vec0StorageVector(p, iVec, pCur->iSlot, &a);
+      if (rc == SQLITE_OK) resultVector(ctx, &c->aVec[iVec], a, p->aVecBytes[iVec]);
+      return rc;
+    }
+    case VEC0_COL_PARTITION:
+    case VEC0_COL_METADATA: {
+      int f = c->aCol[i].eKind == VEC0_COL_PARTITION ? c->aCol[i].iSub
+                                                     : c->nPart + c->aCol[i].iSub;
+      const Vec0Cell *pCell;
+      rc = vec0StorageSlot(p, pCur->iSlot);
+      if (rc != SQLITE_OK) return rc;
+      pCell = &p->aCell[(size_t)pCur->iSlot * p->nFilt + f];
+      switch (pCell->eType) {
+        case SQLITE_INTEGER: sqlite3_result_int64(ctx, pCell->i); break;
+        case SQLITE_FLOAT: sqlite3_result_double(ctx, pCell->r); break;
+        case SQLITE_TEXT:
+          sqlite3_result_text(ctx, pCell->z, pCell->n, SQLITE_TRANSIENT);
+          break;
+        default: break;
+      }
+      return SQLITE_OK;
+    }
+    case VEC0_COL_AUX:
+      if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
+      return rowsColumn(p, pCur->iRowid, c->aCol[i].iSub, ctx);
+  }
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writes                                                                  */
+
+/* Checks the type of a partition or metadata value. */
+static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
+  Vec0Column *pCol = &p->cfg.aCol[iCol];
+  int t = sqlite3_value_type(v);
+  int bOk = 0;
+  const char *zWant = "";
+  switch (pCol->eType) {
+    case VEC0_VAL_INTEGER:
+      bOk = t == SQLITE_INTEGER;
+      zWant = "an integer";
+      break;
+    case VEC0_VAL_FLOAT:
+      bOk = t == SQLITE_FLOAT || t == SQLITE_INTEGER;
+      zWant = "a float";
+      break;
+    case VEC0_VAL_TEXT:
+      bOk = t == SQLITE_TEXT;
+      zWant = "text";
+      break;
+    case VEC0_VAL_BOOLEAN:
+      bOk = t == SQLITE_INTEGER &&
+            (sqlite3_value_int64(v) == 0 || sqlite3_value_int64(v) == 1);
+      zWant = "a boolean (0 or 1)";
+      break;
+    default:
+      bOk = 1;
+  }
+  if (t == SQLITE_NULL && pCol->eKind == VEC0_COL_METADATA) bOk = 1;
+  if (!bOk) {
+    static const char *azType[] = {"", "integer", "float", "text", "blob", "NULL"};
+    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s", p->zName,
+                   pCol->zName, zWant, azType[t]);
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
+}
+
+/* Parses the vectors of a new row; aVec[i].p is NULL where unchanged. */
+static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
+                        int bUpdate) {
+  Vec0Config *c = &p->cfg;
+  for (int i = 0; i < c->nVec; i++) {
+    sqlite3_value *v = aArg[c->aVecCol[i]];
+    const char *zCol = c->aCol[c->aVecCol[i]].zName;
+    char *zErr = 0;
+    int rc;
+    if (bUpdate && sqlite3_value_nochange(v)) continue;
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+      vec0TableError(p, "vec0: table \"%s\": column \"%s\" needs a vector, not NULL",
+                     p->zName, zCol);
+      return SQLITE_CONSTRAINT;
+    }
+    rc = vec0VectorFromValue(v, c->aVec[i].eType, zCol, &aVec[i], &zErr);
+    if (rc != SQLITE_OK) {
+      vec0TableError(p, "%s", zErr ? zErr : "vec0: bad vector");
+      sqlite3_free(zErr);
+      return rc;
+    }
+    if (aVec[i].nDim != c->aVec[i].nDim) {
+      vec0TableError(p, "vec0: table \"%s\": column \"%s\" expects %d dimensions, got %d",
+                     p->zName, zCol, c->aVec[i].nDim, aVec[i].nDim);
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Returns the slot of an existing row in *piSlot, or -1. */
+static int findRow(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+  *piSlot = -1;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSlot = sqlite3_column_int64(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+  *piRowid = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, pKey);
+  rc = SQLITE_DONE;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piRowid = sqlite3_column_int64(pStmt, 0);
+    rc = SQLITE_ROW;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc2 != SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+static int deleteRow(Vec0Table *p, sqlite3_int64 iRowid) {
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 iSlot = -1;
+  int rc = findRow(p, iRowid, &iSlot);
+  if (rc != SQLITE_OK || iSlot < 0) return rc;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld has slot %lld out of range",
+                   p->zName, iRowid, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FREE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, (uint32_t)iSlot);
+    } else {
+      rc = vec0StorageVecStmt(p, i, VEC0_VSTMT_DELETE, &pStmt);
+      if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(pStmt, 1, iSlot);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+      p->aVecLoaded[i][iSlot] = 0;
+      p->bAllVec[i] = p->bAllVec[i] && 0;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    for (int f = 0; f < p->nFilt; f++) vec0CellClear(&p->aCell[iSlot * p->nFilt + f]);
+    p->nLive--;
+    p->bCountersDirty = 1;
+  }
+  return rc;
+}
+
+/* The lowest free slot, or a new one. */
+static int allocSlot(Vec0Table *p, uint32_t *piSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FIRST_FREE, &pStmt);
+  sqlite3_int64 iSlot = -1;
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if (rc != SQLITE_OK) return rc;
+  if (iSlot < 0) {
+    if (p->nSlot >= 0x7fffffff) return SQLITE_FULL;
+    rc = vec0StorageGrow(p, p->nSlot + 1);
+    if (rc != SQLITE_OK) return rc;
+    iSlot = p->nSlot++;
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    p->bCountersDirty = 1;
+  } else if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
+                   iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  *piSlot = (uint32_t)iSlot;
+  return SQLITE_OK;
+}
+
+/* Writes T_slots for a live slot from the values in aArg (declared order). */
+static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                     sqlite3_value **aArg, int bUpdate) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_int64(pStmt, 2, iRowid);
+  for (int f = 0; f < p->nFilt; f++) {
+    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
+    Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + f];
+    if (aArg && !(bUpdate && sqlite3_value_nochange(aArg[iCol]))) {
+      sqlite3_value *v = aArg[iCol];
+      if (c->aCol[iCol].eType == VEC0_VAL_FLOAT && sqlite3_value_type(v) == SQLITE_INTEGER) {
+        sqlite3_bind_double(pStmt, 3 + f, sqlite3_value_double(v));
+      } else {
+        sqlite3_bind_value(pStmt, 3 + f, v);
+      }
+    } else {
+      switch (pCell->eType) {
+        case SQLITE_INTEGER: sqlite3_bind_int64(pStmt, 3 + f, pCell->i); break;
+        case SQLITE_FLOAT: sqlite3_bind_double(pStmt, 3 + f, pCell->r); break;
+        case SQLITE_TEXT:
+          sqlite3_bind_text(pStmt, 3 + f, pCell->z, pCell->n, SQLITE_STATIC);
+          break;
+        default: sqlite3_bind_null(pStmt, 3 + f);
+      }
+    }
+  }
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK) {
+    /* Reload this slot from the table: one source of truth for the cells. */
+    p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
+    rc = vec0StorageSlot(p, iSlot);
+  }
+  return rc;
+}
+
+static int writeVector(Vec0Table *p, int iVec, uint32_t iSlot, const Vec0Vector *pV) {
+  sqlite3_stmt *pStmt = 0;
+  size_t n = p->aVecBytes[iVec];
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_blob(pStmt, 2, pV->p, (int)n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK) {
+    memcpy(p->aVec[iVec] + (size_t)iSlot * n, pV->p, n);
+    p->aVecLoaded[iVec][iSlot] = 1;
+  }
+  return rc;
+}
+
+static int conflictError(Vec0Table *p, const char *zWhat) {
+  vec0TableError(p, "vec0: table \"%s\": UNIQUE constraint failed: %s", p->zName, zWhat);
+  return SQLITE_CONSTRAINT;
+}
+
+/* The new row's rowid for an INSERT; *pbAuto if SQLite is to choose it. */
+static int newRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piRowid,
+                    int *pbAuto) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value *v = argv[1];
+  *pbAuto = 0;
+  if (c->ePk == VEC0_PK_INTEGER) {
+    int iPk = 0;
+    for (int i = 0; i < c->nCol; i++) {
+      if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+    }
+    if (sqlite3_value_type(argv[2 + iPk]) != SQLITE_NULL) v = argv[2 + iPk];
+  }
+  if (sqlite3_value_type(v) == SQLITE_NULL) {
+    *pbAuto = 1;
+    return SQLITE_OK;
+  }
+  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName,
+                   c->zPkName ? c->zPkName : "rowid");
+    return SQLITE_MISMATCH;
+  }
+  *piRowid = sqlite3_value_int64(v);
+  return SQLITE_OK;
+}
+
+static int pkColumn(Vec0Config *c) {
+  for (int i = 0; i < c->nCol; i++) {
+    if (c->aCol[i].eKind == VEC0_COL_PK) return i;
+  }
+  return -1;
+}
+
+static int insertRow(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  sqlite3_int64 iRowid = 0, iSlotOld = -1;
+  sqlite3_value *pKey = 0;
+  uint32_t iSlot = 0;
+  int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_stmt *pStmt = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  for (int h = 0; h < VEC0_N_HIDDEN - 1; h++) {
+    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+      static const char *azHidden[] = {"distance", "k", "ef"};
+      vec0TableError(p, "vec0: table \"%s\": cannot write hidden column \"%s\"",
+                     p->zName, azHidden[h]);
+      return SQLITE_ERROR;
+    }
+  }
+  rc = newRowid(p, argv, &iRowid, &bAuto);
+  if (rc == SQLITE_OK && c->ePk == VEC0_PK_TEXT) {
+    pKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+      vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
+                     c->zPkName);
+      rc = SQLITE_MISMATCH;
+    }
+  }
+  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
+    rc = checkFilterValue(p, f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart],
+                          aArg[f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart]]);
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 0);
+
+  /* Uniqueness: before anything is written (SQLITE_VTAB_CONSTRAINT_SUPPORT). */
+  if (rc == SQLITE_OK && pKey) {
+    sqlite3_int64 iOld = 0;
+    rc = findKey(p, pKey, &iOld);
+    if (rc == SQLITE_ROW) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = deleteRow(p, iOld);
+      } else {
+        rc = conflictError(p, c->zPkName);
+      }
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  if (rc == SQLITE_OK && !bAuto) {
+    rc = findRow(p, iRowid, &iSlotOld);
+    if (rc == SQLITE_OK && iSlotOld >= 0) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = deleteRow(p, iRowid);
+      } else {
+        rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
+      }
+    }
+  }
+
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = allocSlot(p, &iSlot);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
+  if (rc == SQLITE_OK) {
+    int iBind = 3;
+    if (bAuto) {
+      sqlite3_bind_null(pStmt, 1);
+    } else {
+      sqlite3_bind_int64(pStmt, 1, iRowid);
+    }
+    sqlite3_bind_int64(pStmt, 2, iSlot);
+    if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
+    for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
+  }
+  if (rc == SQLITE_OK) rc = writeSlot(p, iSlot, iRowid, aArg, 0);
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    rc = writeVector(p, i, iSlot, &aVec[i]);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    p->nLive++;
+    p->bCountersDirty = 1;
+    *pRowid = iRowid;
+  }
+  for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  return rc;
+}
+
+static int updateRow(Vec0Table *p, sqlite3_value **argv) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  sqlite3_value *pKey = 0;
+  int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
+  int bFilt = 0, bAux = 0, bRekey = 0;
+  sqlite3_stmt *pStmt = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  rc = findRow(p, iOld, &iSlot);
+  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= p->nSlot)) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
+                   iOld, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN - 1; h++) {
+    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+      vec0TableError(p, "vec0: table \"%s\": cannot write hidden columns", p->zName);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if (rc == SQLITE_OK && c->ePk != VEC0_PK_TEXT) {
+    rc = newRowid(p, argv, &iNew, &bAuto);
+    if (rc == SQLITE_OK && bAuto) {
+      vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName,
+                     c->zPkName ? c->zPkName : "rowid");
+      rc = SQLITE_MISMATCH;
+    }
+  } else if (rc == SQLITE_OK) {
+    pKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+      vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
+                     c->zPkName);
+      rc = SQLITE_MISMATCH;
+    }
+    if (rc == SQLITE_OK && sqlite3_value_int64(argv[1]) != iOld) {
+      vec0TableError(p, "vec0: table \"%s\": the rowid of a table with a text primary "
+                        "key cannot be changed",
+                     p->zName);
+      rc = SQLITE_ERROR;
+    }
+  }
+  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
+    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
+    if (sqlite3_value_nochange(aArg[iCol])) continue;
+    rc = checkFilterValue(p, iCol, aArg[iCol]);
+    bFilt = 1;
+  }
+  for (int a = 0; a < c->nAux; a++) {
+    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+
+  /* Key changes: conflicts first, before any write. */
+  if (rc == SQLITE_OK && iNew != iOld) {
+    sqlite3_int64 iOther = -1;
+    rc = findRow(p, iNew, &iOther);
+    if (rc == SQLITE_OK && iOther >= 0) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = deleteRow(p, iNew);
+      } else {
+        rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
+      }
+    }
+    bRekey = 1;
+  }
+  if (rc == SQLITE_OK && pKey) {
+    sqlite3_int64 iOther = 0;
+    rc = findKey(p, pKey, &iOther);
+    if (rc == SQLITE_ROW && iOther != iOld) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = deleteRow(p, iOther);
+      } else {
+        rc = conflictError(p, c->zPkName);
+      }
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+    bRekey = 1;
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && bRekey) {
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, iOld);
+      sqlite3_bind_int64(pStmt, 2, iNew);
+      if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+      sqlite3_clear_bindings(pStmt);
+    }
+  }
+  if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
+    rc = writeSlot(p, (uint32_t)iSlot, iNew, aArg, 1);
+  }
+  if (rc == SQLITE_OK && bAux) {
+    sqlite3_stmt *pGet = 0;
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
+    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pGet, 1, iNew);
+      if (sqlite3_step(pGet) == SQLITE_ROW) {
+        sqlite3_bind_int64(pStmt, 1, iNew);
+        for (int a = 0; a < c->nAux; a++) {
+          sqlite3_value *v = aArg[c->aAuxCol[a]];
+          if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
+          sqlite3_bind_value(pStmt, a + 2, v);
+        }
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+        sqlite3_clear_bindings(pStmt);
+      }
+      {
+        int rc2 = sqlite3_reset(pGet);
+        if (rc == SQLITE_OK) rc = rc2;
+      }
+    }
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    const unsigned char *aOld = 0;
+    if (aVec[i].p == 0) continue;
+    rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
+    if (rc != SQLITE_OK) break;
+    if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
+    rc = writeVector(p, i, (uint32_t)iSlot, &aVec[i]);
+    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
+    }
+  }
+  if (rc == SQLITE_OK && iNew != iOld) p->aSlotRowid[iSlot] = iNew;
+  for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  return rc;
+}
+
+static int runCommand(Vec0Table *p, sqlite3_value *pCmd) {
+  const char *z = (const char *)sqlite3_value_text(pCmd);
+  int rc;
+  if (z == 0) z = "";
+  if (sqlite3_stricmp(z, "integrity-check") == 0) {
+    char *zErr = 0;
+    rc = vec0StorageFlush(p);
+    if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+    if (zErr) {
+      vec0TableError(p, "vec0: table \"%s\": integrity-check failed: %s", p->zName, zErr);
+      sqlite3_free(zErr);
+    }
+    return rc;
+  }
+  if (sqlite3_stricmp(z, "optimize") == 0 || sqlite3_stricmp(z, "rebuild") == 0) {
+    rc = vec0StorageBeginWrite(p);
+    if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
+    if (rc == SQLITE_OK) rc = vec0StorageRebuild(p);
+    return rc;
+  }
+  if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
+    const char *zNum = &z[10];
+    sqlite3_int64 n = 0;
+    int nDigit = 0;
+    while (*zNum >= '0' && *zNum <= '9' && nDigit < 10) {
+      n = n * 10 + (*zNum++ - '0');
+      nDigit++;
+    }
+    if (nDigit == 0 || *zNum != 0 || n < 1 || n > VEC0_MAX_K) {
+      vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": ef_search must be an "
+                        "integer in 1..%d",
+                     p->zName, z, VEC0_MAX_K);
+      return SQLITE_ERROR;
+    }
+    rc = vec0StorageBeginWrite(p);
+    for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+      char zKey[32];
+      sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+      rc = vec0StorageConfigSet(p, zKey, n);
+      if (rc == SQLITE_OK) p->aEfSearch[i] = (int)n;
+    }
+    return rc;
+  }
+  vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
+                    "integrity-check, optimize, rebuild, ef_search=N)",
+                 p->zName, z);
+  return SQLITE_ERROR;
+}
+
+static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  int rc = vec0StorageValidate(p);
+  if (rc != SQLITE_OK) return rc;
+  if (argc == 1) {
+    rc = deleteRow(p, sqlite3_value_int64(argv[0]));
+  } else if (sqlite3_value_type(argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]) !=
+             SQLITE_NULL) {
+    if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+      vec0TableError(p, "vec0: table \"%s\": commands are run with INSERT INTO "
+                        "%s(%s) VALUES('command')",
+                     p->zName, p->zName, p->zName);
+      rc = SQLITE_ERROR;
+    } else {
+      rc = runCommand(p, argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]);
+    }
+  } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    rc = insertRow(p, argv, pRowid);
+  } else {
+    rc = updateRow(p, argv);
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_CONSTRAINT) {
+    /*
+    ** The statement will be rolled back (by its statement journal, or the
+    ** whole transaction).  Dirty graph state of earlier statements was
+    ** flushed when this one began, so dropping the cache loses nothing.
+    */
+    vec0StorageDiscard(p);
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Transactions                                                            */
+
+static int vec0Begin(sqlite3_vtab *pVtab) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  p->bBumped = 0;
+  return vec0StorageValidate(p);
+}
+
+static int vec0Sync(sqlite3_vtab *pVtab) {
+  return vec0StorageFlush((Vec0Table *)pVtab);
+}
+
+static int vec0Commit(sqlite3_vtab *pVtab) {
+  ((Vec0Table *)pVtab)->bBumped = 0;
+  return SQLITE_OK;
+}
+
+static int vec0Rollback(sqlite3_vtab *pVtab) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  vec0StorageDiscard(p);
+  p->bBumped = 0;
+  return SQLITE_OK;
+}
+
+static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
+  (void)iSavepoint;
+  return vec0StorageFlush((Vec0Table *)pVtab);
+}
+
+static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
+  (void)pVtab;
+  (void)iSavepoint;
+  return SQLITE_OK;
+}
+
+static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  (void)iSavepoint;
+  vec0StorageDiscard(p);
+  p->bBumped = 0;
+  return SQLITE_OK;
+}
+
+static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  int rc = vec0StorageFlush(p);
+  if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
+  return rc;
+}
+
+static int vec0ShadowName(const char *zName) {
+  return vec0StorageShadowName(zName);
+}
+
+static sqlite3_module vec0Module = {
+    /* iVersion      */ 3,
+    /* xCreate       */ vec0Create,
+    /* xConnect      */ vec0Connect,
+    /* xBestIndex    */ vec0BestIndex,
+    /* xDisconnect   */ vec0Disconnect,
+    /* xDestroy      */ vec0Destroy,
+    /* xOpen         */ vec0Open,
+    /* xClose        */ vec0Close,
+    /* xFilter       */ vec0Filter,
+    /* xNext         */ vec0Next,
+    /* xEof          */ vec0Eof,
+    /* xColumn       */ vec0Column,
+    /* xRowid        */ vec0Rowid,
+    /* xUpdate       */ vec0Update,
+    /* xBegin        */ vec0Begin,
+    /* xSync         */ vec0Sync,
+    /* xCommit       */ vec0Commit,
+    /* xRollback     */ vec0Rollback,
+    /* xFindFunction */ 0,
+    /* xRename       */ vec0Rename,
+    /* xSavepoint    */ vec0Savepoint,
+    /* xRelease      */ vec0Release,
+    /* xRollbackTo   */ vec0RollbackTo,
+    /* xShadowName   */ vec0ShadowName,
+};
+
+int vec0VtabRegister(sqlite3 *db) {
+  return sqlite3_create_module_v2(db, "vec0", &vec0Module, 0, 0);
+}
