@@ -1,0 +1,256 @@
+"""engine_sql.py: one SQLite engine, measured inside its own process.
+
+An engine is an Adapter: which extension to load and the SQL to create,
+fill and query a table.  Adding an engine (or a variant, e.g. other HNSW
+parameters) means adding an Adapter to ADAPTERS.
+
+  build  : create the table in a new file database and insert all base rows
+           in one transaction (build time, through commit and close: a
+           vectorlite index is written to its file at close), measure the
+           files; reopen and run one timed query pass per ef (and per label
+           limit when --filters is given); then time single-row INSERTs in
+           autocommit mode.
+  reopen : in a fresh process, time open + load extension + first KNN query,
+           and the query alone.
+
+Vectors are bound as float32 BLOBs.  Figures go to PREFIX.json and the ids
+to PREFIX.ids as described in common.py.  Uses Debian's /usr/bin/python3.
+"""
+
+import argparse
+import sqlite3
+import statistics
+import sys
+
+import numpy as np
+
+import common
+
+
+class Adapter:
+    name = None
+    ext = None
+    ann = False          # approximate: one pass per ef
+    filters = False      # supports `label integer` and `AND label < ?`
+
+    def files(self, db):
+        return [db, db + "-wal", db + "-journal"]
+
+    def create(self, dim, db, capacity, label):
+        raise NotImplementedError
+
+    def insert_sql(self, label):
+        if label:
+            return "INSERT INTO t(rowid, embedding, label) VALUES (?, ?, ?)"
+        return "INSERT INTO t(rowid, embedding) VALUES (?, ?)"
+
+    def query(self, k, ef, lt):
+        """(sql, extra parameters after the vector blob)."""
+        raise NotImplementedError
+
+
+class Vec0Flat(Adapter):
+    name = "vec0-flat"
+    ext = common.VEC0
+    filters = True
+    index = "flat()"
+
+    def create(self, dim, db, capacity, label):
+        return ("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by %s%s)" % (dim, self.index,
+                                      ", label integer" if label else ""))
+
+    def query(self, k, ef, lt):
+        sql = "SELECT rowid, distance FROM t WHERE embedding MATCH ? AND k = ?"
+        args = [k]
+        if ef is not None:
+            sql += " AND ef = ?"
+            args.append(ef)
+        if lt is not None:
+            sql += " AND label < ?"
+            args.append(lt)
+        return sql, args
+
+
+class Vec0Hnsw(Vec0Flat):
+    name = "vec0-hnsw"
+    ann = True
+    index = "hnsw(m=16, ef_construction=200)"
+
+
+class SqliteVec(Vec0Flat):
+    name = "sqlite-vec"
+    ext = common.SQLITE_VEC
+
+    def create(self, dim, db, capacity, label):
+        return ("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d]%s)"
+                % (dim, ", label integer" if label else ""))
+
+
+class Vectorlite(Adapter):
+    name = "vectorlite"
+    ext = common.VECTORLITE
+    ann = True
+
+    def files(self, db):
+        return Adapter.files(self, db) + [db + ".idx"]
+
+    def create(self, dim, db, capacity, label):
+        # The index lives in memory and in the side file named here, which
+        # vectorlite writes when the connection closes.
+        return ("CREATE VIRTUAL TABLE t USING vectorlite(embedding float32[%d]"
+                " l2, hnsw(max_elements=%d, M=16, ef_construction=200), '%s')"
+                % (dim, capacity, db + ".idx"))
+
+    def query(self, k, ef, lt):
+        return ("SELECT rowid, distance FROM t WHERE "
+                "knn_search(embedding, knn_param(?, ?, ?))", [k, ef])
+
+
+ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), SqliteVec(),
+                                Vectorlite())}
+
+
+# Every SQLite engine runs with the same durability settings: WAL and
+# synchronous=NORMAL, so that an autocommit INSERT measures the engine and
+# not the disk's fsync (FULL/DELETE costs ~10-20 ms per commit here).
+PRAGMAS = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"]
+WARMUP = 100
+
+
+def connect(path, ext):
+    con = sqlite3.connect(path, isolation_level=None)
+    con.enable_load_extension(True)
+    con.load_extension(ext)
+    for pragma in PRAGMAS:
+        con.execute(pragma).fetchall()
+    return con
+
+
+def build(a, args):
+    dim, n, k = args.dim, args.n, args.k
+    label = bool(args.filters)
+    labels = np.fromfile(args.labels, dtype="<i4")[:n] if label else None
+    queries = common.read_rows(args.queries, dim, 0, args.nq)
+    blobs = [q.tobytes() for q in queries]
+    common.remove_files(*a.files(args.db))
+    res = {"engine": a.name, "n": n, "dim": dim, "k": k,
+           "rss_base_kb": common.rss_kb()}
+
+    t0 = common.now()
+    con = connect(args.db, a.ext)
+    con.execute(a.create(dim, args.db, n + args.nextra, label))
+    ins = a.insert_sql(label)
+    con.execute("BEGIN")
+    for s, rows in common.iter_rows(args.base, dim, n):
+        if label:
+            con.executemany(ins, ((s + i + 1, r.tobytes(), int(labels[s + i]))
+                                  for i, r in enumerate(rows)))
+        else:
+            con.executemany(ins, ((s + i + 1, r.tobytes())
+                                  for i, r in enumerate(rows)))
+    con.execute("COMMIT")
+    res["build_commit_s"] = common.now() - t0
+    con.close()
+    res["build_s"] = common.now() - t0
+    res["file_bytes"] = common.file_bytes(*a.files(args.db))
+
+    con = connect(args.db, a.ext)
+    # The cost of a trivial statement through the same Python path: what
+    # the SQL engines pay per query on top of the native ones.
+    t0 = common.now()
+    for b in blobs:
+        con.execute("SELECT length(?)", (b,)).fetchall()
+    res["python_overhead_us"] = (common.now() - t0) / len(blobs) * 1e6
+
+    passes = [(ef, None) for ef in (args.ef if a.ann else [None])]
+    passes += [(args.filter_ef if a.ann else None, lt) for lt in args.filters]
+    res["passes"] = []
+    res["pragmas"] = PRAGMAS
+    # Untimed warm-up so that the first timed pass does not pay for cold
+    # caches alone.
+    sql, extra = a.query(k, passes[0][0], passes[0][1])
+    for b in blobs[:WARMUP]:
+        con.execute(sql, [b] + extra).fetchall()
+    with open(args.out + ".ids", "wb") as f:
+        for ef, lt in passes:
+            sql, extra = a.query(k, ef, lt)
+            ids = np.full((len(blobs), k), -1, dtype="<i8")
+            t0 = common.now()
+            for i, b in enumerate(blobs):
+                rows = con.execute(sql, [b] + extra).fetchall()
+                ids[i, :len(rows)] = [r[0] - 1 for r in rows[:k]]
+            secs = common.now() - t0
+            ids.tofile(f)
+            res["passes"].append({"ef": ef, "filter_lt": lt,
+                                  "nq": len(blobs), "seconds": secs})
+            print("  %s ef=%s lt=%s: %.1f QPS" % (a.name, ef, lt,
+                                                  len(blobs) / secs),
+                  file=sys.stderr)
+
+    extra_rows = common.read_rows(args.extra, dim, 0, args.nextra)
+    times = []
+    for i, r in enumerate(extra_rows):
+        params = (n + i + 1, r.tobytes()) + ((0,) if label else ())
+        t0 = common.now()
+        con.execute(ins, params)
+        times.append((common.now() - t0) * 1e3)
+    res["insert_ms"] = times
+    if times:
+        res["insert_median_ms"] = statistics.median(times)
+    con.close()
+    res["rss_peak_kb"] = common.peak_rss_kb()
+    common.write_json(args.out + ".json", res)
+
+
+def reopen(a, args):
+    q = common.read_rows(args.queries, args.dim, 0, 1)[0].tobytes()
+    sql, extra = a.query(args.k, args.ef[0] if a.ann else None, None)
+    rss0 = common.rss_kb()
+    t0 = common.now()
+    con = sqlite3.connect(args.db, isolation_level=None)
+    t1 = common.now()
+    con.enable_load_extension(True)
+    con.load_extension(a.ext)
+    t2 = common.now()
+    con.execute(sql, [q] + extra).fetchall()
+    t3 = common.now()
+    con.execute(sql, [q] + extra).fetchall()
+    t4 = common.now()
+    con.close()
+    common.write_json(args.out + ".json", {
+        "total_ms": (t3 - t0) * 1e3, "open_ms": (t1 - t0) * 1e3,
+        "load_ms": (t2 - t1) * 1e3, "query_ms": (t3 - t2) * 1e3,
+        "second_query_ms": (t4 - t3) * 1e3, "rss_base_kb": rss0,
+        "rss_kb": common.peak_rss_kb()})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("mode", choices=["build", "reopen"])
+    p.add_argument("--engine", required=True, choices=sorted(ADAPTERS))
+    p.add_argument("--db", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--dim", type=int, required=True)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--base")
+    p.add_argument("--n", type=int)
+    p.add_argument("--queries", required=True)
+    p.add_argument("--nq", type=int, default=1)
+    p.add_argument("--extra")
+    p.add_argument("--nextra", type=int, default=0)
+    p.add_argument("--ef", type=lambda s: [int(x) for x in s.split(",")],
+                   default=[64])
+    p.add_argument("--labels")
+    p.add_argument("--filters", type=lambda s: [int(x) for x in s.split(",")
+                                                if x], default=[])
+    p.add_argument("--filter-ef", type=int, default=64)
+    args = p.parse_args()
+    a = ADAPTERS[args.engine]
+    if args.filters and not a.filters:
+        args.filters = []
+    (build if args.mode == "build" else reopen)(a, args)
+
+
+if __name__ == "__main__":
+    main()
