@@ -84,6 +84,9 @@ def ratio_rows(r):
                  div(hnsw, get("hnswlib", headline_qps)), ">= 1.0", 1.0, 1))
     rows.append(("vec0 HNSW QPS / vectorlite QPS, at recall 0.95",
                  div(hnsw, get("vectorlite", headline_qps)), "", None, 1))
+    rows.append(("(peers) vectorlite QPS / hnswlib QPS, at recall 0.95",
+                 div(get("vectorlite", headline_qps),
+                     get("hnswlib", headline_qps)), "", None, 1))
     b = get("vec0-hnsw", lambda e: e["build_s"])
     rows.append(("vec0 HNSW build time / hnswlib build time",
                  div(b, get("hnswlib", lambda e: e["build_s"])), "<= 1.0",
@@ -105,18 +108,20 @@ def ratio_rows(r):
     rows.append(("vec0 flat file / raw float32 vectors",
                  div(get("vec0-flat", lambda e: e["file_bytes"]), raw), "",
                  None, -1))
-    for name in ("vec0-hnsw", "vec0-flat"):
-        f = get(name, lambda e: [p for p in e["passes"]
-                                 if p.get("filter_lt") == 10][0])
-        exact = get("c-loop", lambda e: [p for p in e["passes"]
-                                         if p.get("filter_lt") == 10][0])
-        if f:
-            rows.append(("%s at 1 %% selectivity: rows / recall" % name,
-                         None, "10 / >= 0.95", None, 0,
-                         "%.2f / %.3f" % (f["rows"], f["recall"])))
-            rows.append(("%s at 1 %% selectivity: QPS / C loop filtered QPS"
-                         % name, div(f["qps"], exact and exact["qps"]),
-                         ">= 1.0", 1.0, 1))
+    def at1(name):
+        return get(name, lambda e: [p for p in e["passes"]
+                                    if p.get("filter_lt") == 10][0])
+
+    h1, f1, s1 = at1("vec0-hnsw"), at1("vec0-flat"), at1("sqlite-vec")
+    if h1:
+        rows.append(("vec0 HNSW at 1 % selectivity: rows / recall", None,
+                     "10 / >= 0.95", None, 0,
+                     "%.2f / %.3f" % (h1["rows"], h1["recall"])))
+        rows.append(("vec0 HNSW at 1 %: QPS / vec0 flat (exact scan) QPS",
+                     div(h1["qps"], f1 and f1["qps"]), ">= 1.0", 1.0, 1))
+    if f1:
+        rows.append(("vec0 flat at 1 %: QPS / sqlite-vec QPS",
+                     div(f1["qps"], s1 and s1["qps"]), "", None, 1))
     out = []
     for row in rows:
         what, v, target, bound, sense = row[:5]
@@ -201,6 +206,11 @@ def markdown(r, png):
     s.append("")
     s.append("![recall versus QPS](%s)" % png)
     s.append("")
+    if r.get("kernels"):
+        s.append("### Distance kernels alone (bench_kernels.c)")
+        s.append("")
+        s.append(r["kernels"].strip())
+        s.append("")
     return "\n".join(s)
 
 

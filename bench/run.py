@@ -252,6 +252,11 @@ def main():
                                    " ERROR " + res["error"]
                                    if "error" in res else ""),
               file=sys.stderr)
+    # `make bench` runs bench_kernels just before: keep its table too.
+    kpath = os.path.join(common.OUT, "kernels.txt")
+    if a.name == "latest" and os.path.exists(kpath):
+        with open(kpath) as f:
+            results["kernels"] = f.read()
     report.write(results, a.name, a.readme)
 
 
