@@ -72,7 +72,17 @@ test-py: $(DIST)/vec0.so
 bench: all
 	$(MAKE) -C bench
 
+# What a fresh Debian 12 needs to build and test (run as root, as CI does).
+DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy
+deps:
+	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
+
+# The main job: build, then a real vector search in the sqlite3 shell.
+demo: all
+	$(SQLITE3) :memory: < examples/demo.sql
+
 clean:
 	rm -rf build build-san dist dist-san
 
-.PHONY: all test test-unit test-sql test-py bench clean
+.PHONY: all test test-unit test-sql test-py bench clean deps demo

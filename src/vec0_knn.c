@@ -432,7 +432,7 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     return SQLITE_ERROR;
   }
   if (!bK && !bLimit) {
-    vec0TableError(p, "vec0: table \"%s\": a KNN query needs \"k = ?\" or LIMIT",
+    vec0TableError(p, "vec0: table \"%s\": a KNN query needs \"k = ?\" (or LIMIT, which SQLite passes to virtual tables from 3.41 on)",
                    p->zName);
     return SQLITE_ERROR;
   }
