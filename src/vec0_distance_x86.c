@@ -1,0 +1,560 @@
+/*
+** vec0_distance_x86.c: AVX2+FMA and AVX-512 distance kernels for x86-64.
+**
+** Each kernel carries its own __attribute__((target(...))), so the file
+** builds with the project's ordinary flags and the instructions run only
+** after vec0_distance.c has checked the CPU (vec0DistanceInit).  Nothing here
+** calls SQLite; vec0Int.h is included for the types.
+**
+** The float32 l2sq / dot kernels are the hot path of every exact scan and of
+** the HNSW walk: four independent accumulators hide the FMA latency, and the
+** last partial vector is read with a masked load, so an odd nDim costs one
+** extra iteration instead of a scalar loop.  Masked loads never touch the
+** masked-off bytes, so reading past the end of a vector cannot fault.
+**
+** int8 kernels widen to int16 and use madd (pairwise int16 products summed
+** into int32 lanes); the int32 lanes cannot overflow for nDim up to ~500000,
+** far beyond VEC0_MAX_DIMS.
+*/
+#include "vec0Int.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+
+#define T_AVX2 __attribute__((target("avx2,fma,popcnt")))
+#define T_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,popcnt")))
+
+/* sqrtss inline: sqrtf() may call libm to set errno, which costs a call. */
+static T_AVX2 float sqrtFast(float x) {
+  return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
+}
+
+/* Cosine from the three sums, with the zero-vector rule of vec0_distance.c. */
+static float cosineOf(double ab, double aa, double bb) {
+  if (aa == 0 || bb == 0) return 1.0f;
+  return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
+}
+
+/* ======================================================================
+** AVX2 + FMA
+*/
+
+/* 8 x -1 then 8 x 0: the mask of the first r lanes starts at 8 - r. */
+static const int32_t aMaskTbl[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                     0,  0,  0,  0,  0,  0,  0,  0};
+
+static T_AVX2 __m256i tailMask256(int r) {
+  return _mm256_loadu_si256((const __m256i *)(const void *)&aMaskTbl[8 - r]);
+}
+
+static T_AVX2 float hsum256(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+
+static T_AVX2 int32_t hsum256i(__m256i v) {
+  __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v),
+                            _mm256_extracti128_si256(v, 1));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+  x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+  return _mm_cvtsi128_si32(x);
+}
+
+static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8),
+                              _mm256_loadu_ps(b + i + 8));
+    __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16),
+                              _mm256_loadu_ps(b + i + 16));
+    __m256 d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24),
+                              _mm256_loadu_ps(b + i + 24));
+    s0 = _mm256_fmadd_ps(d0, d0, s0);
+    s1 = _mm256_fmadd_ps(d1, d1, s1);
+    s2 = _mm256_fmadd_ps(d2, d2, s2);
+    s3 = _mm256_fmadd_ps(d3, d3, s3);
+  }
+  for (; i + 8 <= n; i += 8) {
+    __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    s0 = _mm256_fmadd_ps(d, d, s0);
+  }
+  if (i < n) {
+    __m256i m = tailMask256(n - i);
+    __m256 d = _mm256_sub_ps(_mm256_maskload_ps(a + i, m),
+                             _mm256_maskload_ps(b + i, m));
+    s1 = _mm256_fmadd_ps(d, d, s1);
+  }
+  return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static T_AVX2 float f32L2Avx2(const void *pA, const void *pB, int n) {
+  return sqrtFast(f32L2sqAvx2(pA, pB, n));
+}
+
+static T_AVX2 float f32DotAvx2(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8),
+                         _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16),
+                         _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24),
+                         _mm256_loadu_ps(b + i + 24), s3);
+  }
+  for (; i + 8 <= n; i += 8) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  }
+  if (i < n) {
+    __m256i m = tailMask256(n - i);
+    s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m),
+                         _mm256_maskload_ps(b + i, m), s1);
+  }
+  return -hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static T_AVX2 float f32L1Avx2(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8),
+                              _mm256_loadu_ps(b + i + 8));
+    s0 = _mm256_add_ps(s0, _mm256_andnot_ps(sign, d0));
+    s1 = _mm256_add_ps(s1, _mm256_andnot_ps(sign, d1));
+  }
+  for (; i + 8 <= n; i += 8) {
+    __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    s0 = _mm256_add_ps(s0, _mm256_andnot_ps(sign, d));
+  }
+  if (i < n) {
+    __m256i m = tailMask256(n - i);
+    __m256 d = _mm256_sub_ps(_mm256_maskload_ps(a + i, m),
+                             _mm256_maskload_ps(b + i, m));
+    s1 = _mm256_add_ps(s1, _mm256_andnot_ps(sign, d));
+  }
+  return hsum256(_mm256_add_ps(s0, s1));
+}
+
+static T_AVX2 float f32CosineAvx2(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m256 ab0 = _mm256_setzero_ps(), aa0 = _mm256_setzero_ps();
+  __m256 bb0 = _mm256_setzero_ps(), ab1 = _mm256_setzero_ps();
+  __m256 aa1 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 x0 = _mm256_loadu_ps(a + i), y0 = _mm256_loadu_ps(b + i);
+    __m256 x1 = _mm256_loadu_ps(a + i + 8), y1 = _mm256_loadu_ps(b + i + 8);
+    ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+    aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+    bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+    ab1 = _mm256_fmadd_ps(x1, y1, ab1);
+    aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+    bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+  }
+  for (; i < n; i += 8) {
+    /* the last pass may be partial: masked load */
+    __m256i m = tailMask256(n - i < 8 ? n - i : 8);
+    __m256 x = _mm256_maskload_ps(a + i, m), y = _mm256_maskload_ps(b + i, m);
+    ab0 = _mm256_fmadd_ps(x, y, ab0);
+    aa0 = _mm256_fmadd_ps(x, x, aa0);
+    bb0 = _mm256_fmadd_ps(y, y, bb0);
+  }
+  return cosineOf(hsum256(_mm256_add_ps(ab0, ab1)),
+                  hsum256(_mm256_add_ps(aa0, aa1)),
+                  hsum256(_mm256_add_ps(bb0, bb1)));
+}
+
+/* int8: 16 elements at a time, widened to int16. */
+#define LOAD_I8x16_AS_I16(p) \
+  _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+
+static T_AVX2 float i8L2sqAvx2(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  int64_t t = 0;
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i d0 = _mm256_sub_epi16(LOAD_I8x16_AS_I16(a + i),
+                                  LOAD_I8x16_AS_I16(b + i));
+    __m256i d1 = _mm256_sub_epi16(LOAD_I8x16_AS_I16(a + i + 16),
+                                  LOAD_I8x16_AS_I16(b + i + 16));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(d0, d0));
+    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(d1, d1));
+  }
+  for (; i + 16 <= n; i += 16) {
+    __m256i d = _mm256_sub_epi16(LOAD_I8x16_AS_I16(a + i),
+                                 LOAD_I8x16_AS_I16(b + i));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(d, d));
+  }
+  for (; i < n; i++) {
+    int d = (int)a[i] - b[i];
+    t += d * d;
+  }
+  return (float)(t + hsum256i(_mm256_add_epi32(s0, s1)));
+}
+
+static T_AVX2 float i8L2Avx2(const void *pA, const void *pB, int n) {
+  return (float)sqrt((double)i8L2sqAvx2(pA, pB, n));
+}
+
+static T_AVX2 float i8DotAvx2(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+  int64_t t = 0;
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(LOAD_I8x16_AS_I16(a + i),
+                                                LOAD_I8x16_AS_I16(b + i)));
+    s1 = _mm256_add_epi32(s1,
+                          _mm256_madd_epi16(LOAD_I8x16_AS_I16(a + i + 16),
+                                            LOAD_I8x16_AS_I16(b + i + 16)));
+  }
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(LOAD_I8x16_AS_I16(a + i),
+                                                LOAD_I8x16_AS_I16(b + i)));
+  }
+  for (; i < n; i++) t += (int)a[i] * b[i];
+  return (float)-(t + hsum256i(_mm256_add_epi32(s0, s1)));
+}
+
+static T_AVX2 float i8L1Avx2(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i s0 = _mm256_setzero_si256();
+  int64_t t = 0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i d = _mm256_abs_epi16(_mm256_sub_epi16(LOAD_I8x16_AS_I16(a + i),
+                                                  LOAD_I8x16_AS_I16(b + i)));
+    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(d, ones));
+  }
+  for (; i < n; i++) {
+    int d = (int)a[i] - b[i];
+    t += d < 0 ? -d : d;
+  }
+  return (float)(t + hsum256i(s0));
+}
+
+static T_AVX2 float i8CosineAvx2(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m256i ab = _mm256_setzero_si256(), aa = _mm256_setzero_si256();
+  __m256i bb = _mm256_setzero_si256();
+  int64_t tab = 0, taa = 0, tbb = 0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i x = LOAD_I8x16_AS_I16(a + i), y = LOAD_I8x16_AS_I16(b + i);
+    ab = _mm256_add_epi32(ab, _mm256_madd_epi16(x, y));
+    aa = _mm256_add_epi32(aa, _mm256_madd_epi16(x, x));
+    bb = _mm256_add_epi32(bb, _mm256_madd_epi16(y, y));
+  }
+  for (; i < n; i++) {
+    tab += (int)a[i] * b[i];
+    taa += (int)a[i] * a[i];
+    tbb += (int)b[i] * b[i];
+  }
+  return cosineOf((double)(tab + hsum256i(ab)), (double)(taa + hsum256i(aa)),
+                  (double)(tbb + hsum256i(bb)));
+}
+
+/*
+** Hamming: popcnt on 64-bit words (present on every AVX2 CPU).  Bit vectors
+** are short (a 1024-dim vector is 16 words), so wider tricks do not pay.
+*/
+static T_AVX2 float bitHammingPopcnt(const void *pA, const void *pB, int n) {
+  const unsigned char *a = pA, *b = pB;
+  int nByte = n / 8;
+  uint64_t c0 = 0, c1 = 0;
+  int i = 0;
+  for (; i + 16 <= nByte; i += 16) {
+    uint64_t x0, y0, x1, y1;
+    memcpy(&x0, a + i, 8);
+    memcpy(&y0, b + i, 8);
+    memcpy(&x1, a + i + 8, 8);
+    memcpy(&y1, b + i + 8, 8);
+    c0 += (uint64_t)_mm_popcnt_u64(x0 ^ y0);
+    c1 += (uint64_t)_mm_popcnt_u64(x1 ^ y1);
+  }
+  for (; i + 8 <= nByte; i += 8) {
+    uint64_t x, y;
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    c0 += (uint64_t)_mm_popcnt_u64(x ^ y);
+  }
+  for (; i < nByte; i++) c1 += (uint64_t)_mm_popcnt_u32((unsigned)(a[i] ^ b[i]));
+  return (float)(c0 + c1);
+}
+
+Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32) {
+    switch (eMetric) {
+      case VEC0_METRIC_L2: return f32L2Avx2;
+      case VEC0_METRIC_L2SQ: return f32L2sqAvx2;
+      case VEC0_METRIC_COSINE: return f32CosineAvx2;
+      case VEC0_METRIC_DOT: return f32DotAvx2;
+      case VEC0_METRIC_L1: return f32L1Avx2;
+      default: return 0;
+    }
+  }
+  if (eType == VEC0_ELEM_I8) {
+    switch (eMetric) {
+      case VEC0_METRIC_L2: return i8L2Avx2;
+      case VEC0_METRIC_L2SQ: return i8L2sqAvx2;
+      case VEC0_METRIC_COSINE: return i8CosineAvx2;
+      case VEC0_METRIC_DOT: return i8DotAvx2;
+      case VEC0_METRIC_L1: return i8L1Avx2;
+      default: return 0;
+    }
+  }
+  if (eType == VEC0_ELEM_BIT && eMetric == VEC0_METRIC_HAMMING) {
+    return bitHammingPopcnt;
+  }
+  return 0;
+}
+
+/* ======================================================================
+** AVX-512 (F + BW + VL)
+*/
+
+static T_AVX512 __mmask16 mask16(int r) {
+  return (__mmask16)((1u << r) - 1u);
+}
+
+static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
+                              _mm512_loadu_ps(b + i + 16));
+    __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32),
+                              _mm512_loadu_ps(b + i + 32));
+    __m512 d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48),
+                              _mm512_loadu_ps(b + i + 48));
+    s0 = _mm512_fmadd_ps(d0, d0, s0);
+    s1 = _mm512_fmadd_ps(d1, d1, s1);
+    s2 = _mm512_fmadd_ps(d2, d2, s2);
+    s3 = _mm512_fmadd_ps(d3, d3, s3);
+  }
+  for (; i + 16 <= n; i += 16) {
+    __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    s0 = _mm512_fmadd_ps(d, d, s0);
+  }
+  if (i < n) {
+    __mmask16 m = mask16(n - i);
+    __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
+                             _mm512_maskz_loadu_ps(m, b + i));
+    s1 = _mm512_fmadd_ps(d, d, s1);
+  }
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static T_AVX512 float f32L2_512(const void *pA, const void *pB, int n) {
+  return sqrtFast(f32L2sq512(pA, pB, n));
+}
+
+static T_AVX512 float f32Dot512(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16),
+                         _mm512_loadu_ps(b + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32),
+                         _mm512_loadu_ps(b + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48),
+                         _mm512_loadu_ps(b + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  }
+  if (i < n) {
+    __mmask16 m = mask16(n - i);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i),
+                         _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return -_mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static T_AVX512 float f32L1_512(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
+                              _mm512_loadu_ps(b + i + 16));
+    s0 = _mm512_add_ps(s0, _mm512_abs_ps(d0));
+    s1 = _mm512_add_ps(s1, _mm512_abs_ps(d1));
+  }
+  for (; i < n; i += 16) {
+    __mmask16 m = mask16(n - i < 16 ? n - i : 16);
+    __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
+                             _mm512_maskz_loadu_ps(m, b + i));
+    s0 = _mm512_add_ps(s0, _mm512_abs_ps(d));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
+  const float *a = pA, *b = pB;
+  __m512 ab0 = _mm512_setzero_ps(), aa0 = _mm512_setzero_ps();
+  __m512 bb0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps();
+  __m512 aa1 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512 x0 = _mm512_loadu_ps(a + i), y0 = _mm512_loadu_ps(b + i);
+    __m512 x1 = _mm512_loadu_ps(a + i + 16), y1 = _mm512_loadu_ps(b + i + 16);
+    ab0 = _mm512_fmadd_ps(x0, y0, ab0);
+    aa0 = _mm512_fmadd_ps(x0, x0, aa0);
+    bb0 = _mm512_fmadd_ps(y0, y0, bb0);
+    ab1 = _mm512_fmadd_ps(x1, y1, ab1);
+    aa1 = _mm512_fmadd_ps(x1, x1, aa1);
+    bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+  }
+  for (; i < n; i += 16) {
+    __mmask16 m = mask16(n - i < 16 ? n - i : 16);
+    __m512 x = _mm512_maskz_loadu_ps(m, a + i);
+    __m512 y = _mm512_maskz_loadu_ps(m, b + i);
+    ab0 = _mm512_fmadd_ps(x, y, ab0);
+    aa0 = _mm512_fmadd_ps(x, x, aa0);
+    bb0 = _mm512_fmadd_ps(y, y, bb0);
+  }
+  return cosineOf(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
+                  _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+                  _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)));
+}
+
+/* int8: 32 elements at a time widened to int16; the tail by masked load. */
+static T_AVX512 __m512i loadI8x32(const int8_t *p, int r) {
+  __m256i x;
+  if (r >= 32) {
+    x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+  } else {
+    x = _mm256_maskz_loadu_epi8((__mmask32)((1u << r) - 1u), p);
+  }
+  return _mm512_cvtepi8_epi16(x);
+}
+
+static T_AVX512 float i8L2sq512(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    __m512i d0 = _mm512_sub_epi16(loadI8x32(a + i, 32), loadI8x32(b + i, 32));
+    __m512i d1 = _mm512_sub_epi16(loadI8x32(a + i + 32, 32),
+                                  loadI8x32(b + i + 32, 32));
+    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(d0, d0));
+    s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(d1, d1));
+  }
+  for (; i < n; i += 32) {
+    __m512i d = _mm512_sub_epi16(loadI8x32(a + i, n - i),
+                                 loadI8x32(b + i, n - i));
+    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(d, d));
+  }
+  return (float)_mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
+}
+
+static T_AVX512 float i8L2_512(const void *pA, const void *pB, int n) {
+  return (float)sqrt((double)i8L2sq512(pA, pB, n));
+}
+
+static T_AVX512 float i8Dot512(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(loadI8x32(a + i, 32),
+                                                loadI8x32(b + i, 32)));
+    s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(loadI8x32(a + i + 32, 32),
+                                                loadI8x32(b + i + 32, 32)));
+  }
+  for (; i < n; i += 32) {
+    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(loadI8x32(a + i, n - i),
+                                                loadI8x32(b + i, n - i)));
+  }
+  return (float)-(int64_t)_mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1));
+}
+
+static T_AVX512 float i8L1_512(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i s0 = _mm512_setzero_si512();
+  int i = 0;
+  for (; i < n; i += 32) {
+    __m512i d = _mm512_abs_epi16(_mm512_sub_epi16(loadI8x32(a + i, n - i),
+                                                  loadI8x32(b + i, n - i)));
+    s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(d, ones));
+  }
+  return (float)_mm512_reduce_add_epi32(s0);
+}
+
+static T_AVX512 float i8Cosine512(const void *pA, const void *pB, int n) {
+  const int8_t *a = pA, *b = pB;
+  __m512i ab = _mm512_setzero_si512(), aa = _mm512_setzero_si512();
+  __m512i bb = _mm512_setzero_si512();
+  int i = 0;
+  for (; i < n; i += 32) {
+    __m512i x = loadI8x32(a + i, n - i), y = loadI8x32(b + i, n - i);
+    ab = _mm512_add_epi32(ab, _mm512_madd_epi16(x, y));
+    aa = _mm512_add_epi32(aa, _mm512_madd_epi16(x, x));
+    bb = _mm512_add_epi32(bb, _mm512_madd_epi16(y, y));
+  }
+  return cosineOf((double)_mm512_reduce_add_epi32(ab),
+                  (double)_mm512_reduce_add_epi32(aa),
+                  (double)_mm512_reduce_add_epi32(bb));
+}
+
+Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32) {
+    switch (eMetric) {
+      case VEC0_METRIC_L2: return f32L2_512;
+      case VEC0_METRIC_L2SQ: return f32L2sq512;
+      case VEC0_METRIC_COSINE: return f32Cosine512;
+      case VEC0_METRIC_DOT: return f32Dot512;
+      case VEC0_METRIC_L1: return f32L1_512;
+      default: return 0;
+    }
+  }
+  if (eType == VEC0_ELEM_I8) {
+    switch (eMetric) {
+      case VEC0_METRIC_L2: return i8L2_512;
+      case VEC0_METRIC_L2SQ: return i8L2sq512;
+      case VEC0_METRIC_COSINE: return i8Cosine512;
+      case VEC0_METRIC_DOT: return i8Dot512;
+      case VEC0_METRIC_L1: return i8L1_512;
+      default: return 0;
+    }
+  }
+  /* bit: the popcnt kernel of the AVX2 set (the caller falls back to it) */
+  return 0;
+}
+
+#else
+/* Not x86-64: this file compiles to nothing (ISO C wants one declaration). */
+typedef int vec0DistanceX86Unused;
+#endif

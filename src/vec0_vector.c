@@ -1,0 +1,390 @@
+/*
+** vec0_vector.c: vector element types and the one strict parser that turns a
+** sqlite3_value (JSON text such as '[1,2.5]', or a little-endian BLOB) into a
+** Vec0Vector.  Every SQL function and the vec0 table read vectors through
+** vec0VectorFromValue(), so "what is a valid vector" is decided here and only
+** here.  Calls only the SQLite value/memory API and the C library.
+**
+** The parser refuses rather than guesses: malformed JSON, trailing garbage,
+** NaN or infinity, an empty vector, more than VEC0_MAX_DIMS dimensions, a
+** BLOB that is not a whole number of elements, and out-of-range int8 values
+** are errors whose message starts with "vec0: " and names the argument.
+*/
+#include "vec0Int.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t vec0ElemBytes(Vec0ElemType eType, int nDim) {
+  if (nDim <= 0) return 0;
+  switch (eType) {
+    case VEC0_ELEM_F32: return (size_t)nDim * 4;
+    case VEC0_ELEM_I8: return (size_t)nDim;
+    case VEC0_ELEM_BIT: return ((size_t)nDim + 7) / 8;
+  }
+  return 0;
+}
+
+const char *vec0ElemName(Vec0ElemType eType) {
+  switch (eType) {
+    case VEC0_ELEM_F32: return "float32";
+    case VEC0_ELEM_I8: return "int8";
+    case VEC0_ELEM_BIT: return "bit";
+  }
+  return "unknown";
+}
+
+int vec0ElemSubtype(Vec0ElemType eType) {
+  switch (eType) {
+    case VEC0_ELEM_F32: return VEC0_SUBTYPE_F32;
+    case VEC0_ELEM_I8: return VEC0_SUBTYPE_I8;
+    case VEC0_ELEM_BIT: return VEC0_SUBTYPE_BIT;
+  }
+  return 0;
+}
+
+void vec0VectorClear(Vec0Vector *p) {
+  if (p == 0) return;
+  sqlite3_free(p->pFree);
+  memset(p, 0, sizeof(*p));
+}
+
+/* The element type a subtype announces, 0 for none of ours. */
+static int typeOfSubtype(unsigned int st) {
+  switch (st) {
+    case VEC0_SUBTYPE_F32: return VEC0_ELEM_F32;
+    case VEC0_SUBTYPE_I8: return VEC0_ELEM_I8;
+    case VEC0_SUBTYPE_BIT: return VEC0_ELEM_BIT;
+  }
+  return 0;
+}
+
+static const char *withArticle(int eType) {
+  switch (eType) {
+    case VEC0_ELEM_F32: return "a float32";
+    case VEC0_ELEM_I8: return "an int8";
+  }
+  return "a bit";
+}
+
+static const char *sqlTypeName(int eType) {
+  switch (eType) {
+    case SQLITE_INTEGER: return "an INTEGER";
+    case SQLITE_FLOAT: return "a REAL";
+    case SQLITE_NULL: return "NULL";
+    case SQLITE_TEXT: return "TEXT";
+  }
+  return "a BLOB";
+}
+
+static int isBigEndian(void) {
+  const uint16_t one = 1;
+  unsigned char c;
+  memcpy(&c, &one, 1);
+  return c == 0;
+}
+
+/*
+** A float32 BLOB.  The bytes are used in place when they are aligned for
+** float and the host is little-endian (the usual case: no copy); otherwise
+** they are copied, so the kernels may always read aligned native floats.
+*/
+static int blobF32(const unsigned char *a, int n, const char *zWhat,
+                   Vec0Vector *pOut, char **pzErr) {
+  int nDim = n / 4;
+  const float *af;
+  int i;
+  if ((((uintptr_t)a) & 3) != 0 || isBigEndian()) {
+    unsigned char *pCopy = sqlite3_malloc64((sqlite3_uint64)n);
+    if (pCopy == 0) return SQLITE_NOMEM;
+    for (i = 0; i < n; i += 4) {
+      int j;
+      for (j = 0; j < 4; j++) {
+        pCopy[i + j] = isBigEndian() ? a[i + 3 - j] : a[i + j];
+      }
+    }
+    pOut->pFree = pCopy;
+    a = pCopy;
+  }
+  af = (const float *)(const void *)a;
+  for (i = 0; i < nDim; i++) {
+    if (isnan(af[i]) || isinf(af[i])) {
+      *pzErr = sqlite3_mprintf("vec0: %s: element %d is %s; vectors must be "
+                               "finite", zWhat, i,
+                               isnan(af[i]) ? "NaN" : "infinite");
+      return SQLITE_ERROR;
+    }
+  }
+  pOut->p = a;
+  pOut->nDim = nDim;
+  return SQLITE_OK;
+}
+
+static int fromBlob(sqlite3_value *v, int eType, const char *zWhat,
+                    Vec0Vector *pOut, char **pzErr) {
+  const unsigned char *a = sqlite3_value_blob(v);
+  int n = sqlite3_value_bytes(v);
+  size_t elem = (eType == VEC0_ELEM_F32) ? 4 : 1;
+  sqlite3_int64 nDim;
+  if (a == 0 && n > 0) return SQLITE_NOMEM;
+  if (n == 0) {
+    *pzErr = sqlite3_mprintf("vec0: %s: empty vector (a BLOB of 0 bytes)",
+                             zWhat);
+    return SQLITE_ERROR;
+  }
+  if (n % elem != 0) {
+    *pzErr = sqlite3_mprintf("vec0: %s: a %s vector BLOB must be a multiple "
+                             "of %d bytes long, not %d bytes",
+                             zWhat, vec0ElemName(eType), (int)elem, n);
+    return SQLITE_ERROR;
+  }
+  nDim = (eType == VEC0_ELEM_BIT) ? (sqlite3_int64)n * 8 : n / (int)elem;
+  if (nDim > VEC0_MAX_DIMS) {
+    *pzErr = sqlite3_mprintf("vec0: %s: %lld dimensions is more than the "
+                             "maximum of %d", zWhat, nDim, VEC0_MAX_DIMS);
+    return SQLITE_ERROR;
+  }
+  pOut->eType = (Vec0ElemType)eType;
+  if (eType == VEC0_ELEM_F32) return blobF32(a, n, zWhat, pOut, pzErr);
+  pOut->p = a;
+  pOut->nDim = (int)nDim;
+  return SQLITE_OK;
+}
+
+static int isJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+** Scan a JSON number at z[i..].  Returns the index just past it, or -1 when
+** the text there is not a JSON number.  *pbInt is set when it has neither a
+** fraction nor an exponent.  The grammar is JSON's, which is a subset of what
+** strtof() accepts, so strtof() never reads past what was checked here
+** (no hex, no "inf", no leading '+' or '.').
+*/
+static int scanNumber(const char *z, int i, int *pbInt) {
+  *pbInt = 1;
+  if (z[i] == '-') i++;
+  if (z[i] == '0') {
+    i++;
+  } else if (z[i] >= '1' && z[i] <= '9') {
+    while (z[i] >= '0' && z[i] <= '9') i++;
+  } else {
+    return -1;
+  }
+  if (z[i] == '.') {
+    *pbInt = 0;
+    i++;
+    if (!(z[i] >= '0' && z[i] <= '9')) return -1;
+    while (z[i] >= '0' && z[i] <= '9') i++;
+  }
+  if (z[i] == 'e' || z[i] == 'E') {
+    *pbInt = 0;
+    i++;
+    if (z[i] == '+' || z[i] == '-') i++;
+    if (!(z[i] >= '0' && z[i] <= '9')) return -1;
+    while (z[i] >= '0' && z[i] <= '9') i++;
+  }
+  return i;
+}
+
+/*
+** strtof() of a checked JSON number z[0..n).  strtof() follows LC_NUMERIC, so
+** if the host program changed the locale and '.' stopped the conversion, the
+** number is converted again with the locale's decimal point.
+*/
+static int toFloat(const char *z, int n, float *pf) {
+  char *zEnd = 0;
+  char buf[400];
+  const char *zDot;
+  size_t nDot;
+  int i, j;
+  *pf = strtof(z, &zEnd);
+  if (zEnd == z + n) return 1;
+  zDot = localeconv()->decimal_point;
+  nDot = strlen(zDot);
+  if ((size_t)n + nDot >= sizeof(buf)) return 0;
+  for (i = j = 0; i < n; i++) {
+    if (z[i] == '.') {
+      memcpy(&buf[j], zDot, nDot);
+      j += (int)nDot;
+    } else {
+      buf[j++] = z[i];
+    }
+  }
+  buf[j] = 0;
+  *pf = strtof(buf, &zEnd);
+  return zEnd == buf + j;
+}
+
+static char *jsonError(const char *zWhat, const char *z, int i,
+                       const char *zExpect) {
+  if (z[i] == 0) {
+    return sqlite3_mprintf("vec0: %s: malformed JSON vector: %s at the end "
+                           "of the text", zWhat, zExpect);
+  }
+  if (z[i] == 'N' || z[i] == 'n' || z[i] == 'I' || z[i] == 'i' ||
+      ((z[i] == '-' || z[i] == '+') && (z[i + 1] == 'I' || z[i + 1] == 'i'))) {
+    return sqlite3_mprintf("vec0: %s: NaN and infinity are not valid vector "
+                           "elements (character %d)", zWhat, i + 1);
+  }
+  return sqlite3_mprintf("vec0: %s: malformed JSON vector: %s at character "
+                         "%d", zWhat, zExpect, i + 1);
+}
+
+/*
+** A JSON array of numbers: float32, or int8 (integers in -128..127 only).
+*/
+static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
+                    Vec0Vector *pOut, char **pzErr) {
+  const char *z = (const char *)sqlite3_value_text(v);
+  int n = sqlite3_value_bytes(v);
+  size_t elem = (eType == VEC0_ELEM_F32) ? 4 : 1;
+  sqlite3_int64 nMax;
+  unsigned char *aOut = 0;
+  int nDim = 0;
+  int i = 0;
+  if (z == 0) return SQLITE_NOMEM;
+  /* A NUL inside the text ends the scan early: treat it as garbage. */
+  if ((int)strlen(z) != n) {
+    *pzErr = sqlite3_mprintf("vec0: %s: malformed JSON vector: NUL character "
+                             "in the text", zWhat);
+    return SQLITE_ERROR;
+  }
+  while (isJsonSpace(z[i])) i++;
+  if (z[i] == 0) {
+    *pzErr = sqlite3_mprintf("vec0: %s: empty text, expected a JSON array "
+                             "such as '[1,2.5]'", zWhat);
+    return SQLITE_ERROR;
+  }
+  if (z[i] != '[') {
+    *pzErr = jsonError(zWhat, z, i, "expected '['");
+    return SQLITE_ERROR;
+  }
+  i++;
+  while (isJsonSpace(z[i])) i++;
+  if (z[i] == ']') {
+    *pzErr = sqlite3_mprintf("vec0: %s: empty vector ('[]')", zWhat);
+    return SQLITE_ERROR;
+  }
+  /* Every element takes at least 2 characters ("1," or "1]"). */
+  nMax = n / 2 + 1;
+  if (nMax > VEC0_MAX_DIMS + 1) nMax = VEC0_MAX_DIMS + 1;
+  aOut = sqlite3_malloc64((sqlite3_uint64)nMax * elem);
+  if (aOut == 0) return SQLITE_NOMEM;
+  for (;;) {
+    int bInt = 0;
+    int iEnd;
+    while (isJsonSpace(z[i])) i++;
+    iEnd = scanNumber(z, i, &bInt);
+    if (iEnd < 0) {
+      *pzErr = jsonError(zWhat, z, i, "expected a number");
+      goto error;
+    }
+    if (nDim >= VEC0_MAX_DIMS) {
+      *pzErr = sqlite3_mprintf("vec0: %s: more than the maximum of %d "
+                               "dimensions", zWhat, VEC0_MAX_DIMS);
+      goto error;
+    }
+    if (eType == VEC0_ELEM_F32) {
+      float f = 0;
+      if (!toFloat(&z[i], iEnd - i, &f)) {
+        *pzErr = sqlite3_mprintf("vec0: %s: cannot convert element %d "
+                                 "('%.*s') to float32", zWhat, nDim,
+                                 iEnd - i, &z[i]);
+        goto error;
+      }
+      if (isinf(f)) {
+        *pzErr = sqlite3_mprintf("vec0: %s: element %d (%.*s) is out of the "
+                                 "float32 range", zWhat, nDim, iEnd - i,
+                                 &z[i]);
+        goto error;
+      }
+      memcpy(&aOut[nDim * 4], &f, 4);
+    } else {
+      /* Integers only; digits past the fourth cannot be in range anyway. */
+      int bNeg = (z[i] == '-');
+      int j = i + bNeg;
+      int val = 0;
+      if (!bInt) {
+        *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is not an "
+                                 "integer", zWhat, nDim, iEnd - i, &z[i]);
+        goto error;
+      }
+      for (; j < iEnd && val <= 1000; j++) val = val * 10 + (z[j] - '0');
+      if (bNeg) val = -val;
+      if (j < iEnd || val < -128 || val > 127) {
+        *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is "
+                                 "outside -128..127", zWhat, nDim, iEnd - i,
+                                 &z[i]);
+        goto error;
+      }
+      aOut[nDim] = (unsigned char)(signed char)val;
+    }
+    nDim++;
+    i = iEnd;
+    while (isJsonSpace(z[i])) i++;
+    if (z[i] == ']') break;
+    if (z[i] != ',') {
+      *pzErr = jsonError(zWhat, z, i, "expected ',' or ']'");
+      goto error;
+    }
+    i++;
+  }
+  i++;
+  while (isJsonSpace(z[i])) i++;
+  if (z[i] != 0) {
+    *pzErr = sqlite3_mprintf("vec0: %s: malformed JSON vector: unexpected "
+                             "text after ']' at character %d", zWhat, i + 1);
+    goto error;
+  }
+  pOut->eType = (Vec0ElemType)eType;
+  pOut->nDim = nDim;
+  pOut->p = aOut;
+  pOut->pFree = aOut;
+  return SQLITE_OK;
+
+error:
+  sqlite3_free(aOut);
+  return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
+                        Vec0Vector *pOut, char **pzErr) {
+  int rc = SQLITE_OK;
+  int eVal = sqlite3_value_type(v);
+  int eType = eExpect;
+  memset(pOut, 0, sizeof(*pOut));
+  *pzErr = 0;
+  if (zWhat == 0) zWhat = "vector";
+  if (eVal == SQLITE_BLOB) {
+    int eSub = typeOfSubtype(sqlite3_value_subtype(v));
+    if (eExpect == 0) {
+      eType = eSub ? eSub : VEC0_ELEM_F32;
+    } else if (eSub != 0 && eSub != eExpect) {
+      /* Reading the bytes of one type as another is never what was meant. */
+      *pzErr = sqlite3_mprintf("vec0: %s: expected %s vector, got %s "
+                               "vector", zWhat,
+                               withArticle(eExpect), withArticle(eSub));
+      return SQLITE_ERROR;
+    }
+    rc = fromBlob(v, eType, zWhat, pOut, pzErr);
+  } else if (eVal == SQLITE_TEXT) {
+    if (eType == 0) eType = VEC0_ELEM_F32;
+    if (eType == VEC0_ELEM_BIT) {
+      *pzErr = sqlite3_mprintf("vec0: %s: a bit vector must be a BLOB, not "
+                               "JSON text", zWhat);
+      return SQLITE_ERROR;
+    }
+    rc = fromJson(v, eType, zWhat, pOut, pzErr);
+  } else {
+    *pzErr = sqlite3_mprintf("vec0: %s: expected a vector (a BLOB or JSON "
+                             "text), got %s", zWhat, sqlTypeName(eVal));
+    return SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK) vec0VectorClear(pOut);
+  return rc;
+}

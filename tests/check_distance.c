@@ -1,0 +1,310 @@
+/*
+** check_distance.c: unit tests of the distance kernels (vec0_distance*.c).
+** Every kernel vec0DistanceFn() hands out is compared with the portable C
+** kernel on random data at many lengths (odd ones included, so every tail
+** path runs), and a few small cases are checked against hand-computed values.
+** On x86-64 the AVX2 set is checked as well as the chosen one, because on an
+** AVX-512 machine it would otherwise never run.
+*/
+#include "vec0Int.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int aLen[] = {1,   2,   3,   4,   5,   6,   7,   8,   9,   10,
+                           11,  12,  13,  14,  15,  16,  17,  18,  19,  20,
+                           21,  22,  23,  24,  25,  26,  27,  28,  29,  30,
+                           31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+                           41,  42,  43,  44,  45,  46,  47,  48,  49,  50,
+                           51,  52,  53,  54,  55,  56,  57,  58,  59,  60,
+                           61,  62,  63,  64,  65,  66,  67,  68,  69,  70,
+                           95,  96,  97,  127, 128, 129, 255, 256, 257, 511,
+                           784, 1023, 1024, 1025, 1536, 4095, 8192};
+#define N_LEN ((int)(sizeof(aLen) / sizeof(aLen[0])))
+
+static const Vec0Metric aNumMetric[] = {VEC0_METRIC_L2, VEC0_METRIC_L2SQ,
+                                        VEC0_METRIC_COSINE, VEC0_METRIC_DOT,
+                                        VEC0_METRIC_L1};
+
+/* A small deterministic generator, so a failure reproduces. */
+static uint64_t rngState = 88172645463325252ull;
+static uint64_t rng(void) {
+  rngState ^= rngState << 13;
+  rngState ^= rngState >> 7;
+  rngState ^= rngState << 17;
+  return rngState;
+}
+static float rngFloat(void) { /* in [-1, 1) */
+  return (float)((double)(rng() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/*
+** |x - ref| within 1e-5 relative to a scale.  For sums of positive terms the
+** scale is the result itself; for dot and cosine, whose sums cancel, it is
+** the sum of the magnitudes of the terms (relative error of the terms).
+*/
+static int close(double x, double ref, double scale) {
+  double tol = 1e-5 * (fabs(scale) > fabs(ref) ? fabs(scale) : fabs(ref));
+  if (tol < 1e-30) tol = 1e-30;
+  return fabs(x - ref) <= tol;
+}
+
+/* The scale for the comparison: sum |a_i b_i| for dot, 1 for cosine. */
+static double scaleOf(Vec0Metric m, const float *a, const float *b, int n) {
+  double s = 0;
+  int i;
+  if (m == VEC0_METRIC_COSINE) return 1.0;
+  if (m != VEC0_METRIC_DOT) return 0.0;
+  for (i = 0; i < n; i++) s += fabs((double)a[i] * b[i]);
+  return s;
+}
+
+/*
+** The kernel sets under test: the chosen one and, on x86-64, the AVX2 set too
+** when the CPU has AVX-512 (so it would not be chosen and otherwise untested).
+** A getter returning NULL means "not available here".
+*/
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+static Vec0DistanceFn getAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    return 0;
+  }
+  return vec0DistanceAvx2(eType, eMetric);
+}
+#else
+static Vec0DistanceFn getAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  return 0;
+}
+#endif
+typedef Vec0DistanceFn (*GetFn)(Vec0ElemType, Vec0Metric);
+static const GetFn aGet[] = {vec0DistanceFn, getAvx2};
+
+/* Buffers placed at an odd offset so unaligned loads are exercised too. */
+static unsigned char *bufA, *bufB;
+static void setup(void) {
+  bufA = malloc(8192 * 4 + 64);
+  bufB = malloc(8192 * 4 + 64);
+}
+static void teardown(void) {
+  free(bufA);
+  free(bufB);
+}
+
+START_TEST(test_impl_name) {
+  const char *z;
+  vec0DistanceInit();
+  vec0DistanceInit();
+  z = vec0DistanceImpl();
+  ck_assert(strcmp(z, "avx512") == 0 || strcmp(z, "avx2") == 0 ||
+            strcmp(z, "neon") == 0 || strcmp(z, "portable") == 0);
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_L2), "l2");
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_L2SQ), "l2sq");
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_COSINE), "cosine");
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_DOT), "dot");
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_L1), "l1");
+  ck_assert_str_eq(vec0MetricName(VEC0_METRIC_HAMMING), "hamming");
+}
+END_TEST
+
+START_TEST(test_defined_pairs) {
+  size_t m;
+  for (m = 0; m < sizeof(aNumMetric) / sizeof(aNumMetric[0]); m++) {
+    ck_assert_ptr_nonnull(vec0DistanceFn(VEC0_ELEM_F32, aNumMetric[m]));
+    ck_assert_ptr_nonnull(vec0DistanceFn(VEC0_ELEM_I8, aNumMetric[m]));
+    ck_assert_ptr_null(vec0DistanceFn(VEC0_ELEM_BIT, aNumMetric[m]));
+    ck_assert_ptr_null(vec0DistancePortable(VEC0_ELEM_BIT, aNumMetric[m]));
+  }
+  ck_assert_ptr_nonnull(vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING));
+  ck_assert_ptr_null(vec0DistanceFn(VEC0_ELEM_F32, VEC0_METRIC_HAMMING));
+  ck_assert_ptr_null(vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_HAMMING));
+}
+END_TEST
+
+/* _i: bit 0 the kernel set (aGet), the rest the offset inside the buffers. */
+START_TEST(test_f32_random) {
+  size_t m;
+  int l, i, rep;
+  float *a = (float *)(void *)(bufA + 4 * (_i >> 1));
+  float *b = (float *)(void *)(bufB + 4 * (_i >> 1));
+  for (m = 0; m < sizeof(aNumMetric) / sizeof(aNumMetric[0]); m++) {
+    Vec0DistanceFn x = aGet[_i & 1](VEC0_ELEM_F32, aNumMetric[m]);
+    Vec0DistanceFn ref = vec0DistancePortable(VEC0_ELEM_F32, aNumMetric[m]);
+    for (l = 0; l < N_LEN; l++) {
+      int n = aLen[l];
+      for (rep = 0; rep < 3; rep++) {
+        double vx, vr;
+        for (i = 0; i < n; i++) {
+          a[i] = rngFloat() * (rep == 2 ? 1000.0f : 1.0f);
+          b[i] = rngFloat();
+        }
+        if (x == 0) return; /* this kernel set is not available here */
+        vx = x(a, b, n);
+        vr = ref(a, b, n);
+        ck_assert_msg(close(vx, vr, scaleOf(aNumMetric[m], a, b, n)),
+                      "f32 %s n=%d: %.9g vs portable %.9g",
+                      vec0MetricName(aNumMetric[m]), n, vx, vr);
+      }
+    }
+  }
+}
+END_TEST
+
+/* int8 sums are exact integers in every kernel: equal, not just close. */
+START_TEST(test_i8_random) {
+  size_t m;
+  int l, i, rep;
+  int8_t *a = (int8_t *)(bufA + (_i >> 1));
+  int8_t *b = (int8_t *)(bufB + (_i >> 1));
+  for (m = 0; m < sizeof(aNumMetric) / sizeof(aNumMetric[0]); m++) {
+    Vec0DistanceFn x = aGet[_i & 1](VEC0_ELEM_I8, aNumMetric[m]);
+    Vec0DistanceFn ref = vec0DistancePortable(VEC0_ELEM_I8, aNumMetric[m]);
+    for (l = 0; l < N_LEN; l++) {
+      int n = aLen[l];
+      for (rep = 0; rep < 3; rep++) {
+        double vx, vr;
+        for (i = 0; i < n; i++) {
+          /* rep 2: the extremes, to catch int16 overflow in the widening */
+          if (rep == 2) {
+            a[i] = (rng() & 1) ? 127 : -128;
+            b[i] = (rng() & 1) ? 127 : -128;
+          } else {
+            a[i] = (int8_t)(rng() & 0xff);
+            b[i] = (int8_t)(rng() & 0xff);
+          }
+        }
+        if (x == 0) return; /* this kernel set is not available here */
+        vx = x(a, b, n);
+        vr = ref(a, b, n);
+        ck_assert_msg(close(vx, vr, aNumMetric[m] == VEC0_METRIC_COSINE),
+                      "int8 %s n=%d: %.9g vs portable %.9g",
+                      vec0MetricName(aNumMetric[m]), n, vx, vr);
+      }
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_bit_random) {
+  int nByte, i;
+  Vec0DistanceFn x = aGet[_i & 1](VEC0_ELEM_BIT, VEC0_METRIC_HAMMING);
+  Vec0DistanceFn ref = vec0DistancePortable(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING);
+  unsigned char *a = bufA + (_i >> 1), *b = bufB + (_i >> 1);
+  if (x == 0) return;
+  for (nByte = 1; nByte <= 1024; nByte += (nByte < 70 ? 1 : 37)) {
+    int cnt = 0;
+    for (i = 0; i < nByte; i++) {
+      a[i] = (unsigned char)rng();
+      b[i] = (unsigned char)rng();
+      cnt += __builtin_popcount((unsigned)(a[i] ^ b[i]));
+    }
+    ck_assert_int_eq((int)ref(a, b, nByte * 8), cnt);
+    ck_assert_int_eq((int)x(a, b, nByte * 8), cnt);
+  }
+}
+END_TEST
+
+/* Hand-computed values, for the chosen and the portable kernels alike. */
+static void knownF32(Vec0DistanceFn (*get)(Vec0ElemType, Vec0Metric)) {
+  static const float a[] = {1, 2, 3, 4, 5};
+  static const float b[] = {2, 0, 3, 8, 5};
+  static const float z[] = {0, 0, 0, 0, 0};
+  static const float c[] = {-1, -2, -3, -4, -5};
+  /* diffs -1, 2, 0, -4, 0: squares 1+4+16 = 21; |.| 7; dot 2+0+9+32+25 */
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_L2SQ)(a, b, 5), 21.0f);
+  ck_assert_float_eq_tol(get(VEC0_ELEM_F32, VEC0_METRIC_L2)(a, b, 5),
+                         sqrtf(21.0f), 1e-6);
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_L1)(a, b, 5), 7.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_DOT)(a, b, 5), -68.0f);
+  ck_assert_float_eq_tol(get(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, a, 5), 0.0f,
+                         1e-6);
+  ck_assert_float_eq_tol(get(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, c, 5), 2.0f,
+                         1e-6);
+  ck_assert_float_eq_tol(get(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, b, 5),
+                         1.0 - 68.0 / (sqrt(55.0) * sqrt(102.0)), 1e-6);
+  /* a zero vector: defined as 1 (orthogonal), never NaN */
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, z, 5), 1.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(z, z, 5), 1.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_L2)(a, a, 5), 0.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_F32, VEC0_METRIC_L2)(a, b, 1), 1.0f);
+}
+
+static void knownI8(Vec0DistanceFn (*get)(Vec0ElemType, Vec0Metric)) {
+  static const int8_t a[] = {-128, 127, 3};
+  static const int8_t b[] = {127, -128, 3};
+  static const int8_t z[] = {0, 0, 0};
+  ck_assert_float_eq(get(VEC0_ELEM_I8, VEC0_METRIC_L2SQ)(a, b, 3), 130050.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_I8, VEC0_METRIC_L1)(a, b, 3), 510.0f);
+  ck_assert_float_eq(get(VEC0_ELEM_I8, VEC0_METRIC_DOT)(a, b, 3),
+                     -(-16256.0f - 16256.0f + 9.0f));
+  ck_assert_float_eq_tol(get(VEC0_ELEM_I8, VEC0_METRIC_L2)(a, b, 3),
+                         sqrt(130050.0), 1e-3);
+  ck_assert_float_eq_tol(get(VEC0_ELEM_I8, VEC0_METRIC_COSINE)(a, b, 3),
+                         1.0 - (-32503.0) / 32522.0, 1e-6);
+  ck_assert_float_eq(get(VEC0_ELEM_I8, VEC0_METRIC_COSINE)(a, z, 3), 1.0f);
+}
+
+static void knownBit(Vec0DistanceFn (*get)(Vec0ElemType, Vec0Metric)) {
+  static const unsigned char a[] = {0xF0, 0xFF, 0x00, 0x01, 0, 0, 0, 0, 0xAA};
+  static const unsigned char b[] = {0x0F, 0xFF, 0x00, 0x00, 0, 0, 0, 0, 0x55};
+  Vec0DistanceFn x = get(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING);
+  ck_assert_float_eq(x(a, b, 8), 8.0f);
+  ck_assert_float_eq(x(a, b, 16), 8.0f);
+  ck_assert_float_eq(x(a, b, 32), 9.0f);
+  ck_assert_float_eq(x(a, b, 72), 17.0f);
+  ck_assert_float_eq(x(a, a, 72), 0.0f);
+}
+
+START_TEST(test_known_values) {
+  size_t k;
+  for (k = 0; k < sizeof(aGet) / sizeof(aGet[0]); k++) {
+    if (aGet[k](VEC0_ELEM_F32, VEC0_METRIC_L2) == 0) continue;
+    knownF32(aGet[k]);
+    knownI8(aGet[k]);
+    knownBit(aGet[k]);
+  }
+  knownF32(vec0DistancePortable);
+  knownI8(vec0DistancePortable);
+  knownBit(vec0DistancePortable);
+}
+END_TEST
+
+/* Large magnitudes near the float32 limit must not become NaN. */
+START_TEST(test_extreme_f32) {
+  float a[37], b[37];
+  int i;
+  for (i = 0; i < 37; i++) {
+    a[i] = 1e-30f;
+    b[i] = -1e-30f;
+  }
+  ck_assert(!isnan(vec0DistanceFn(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, b, 37)));
+  ck_assert_float_eq_tol(
+      vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(a, b, 37), 2.0f,
+      1e-6);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("distance");
+  TCase *tc = tcase_create("kernels");
+  SRunner *sr;
+  int nFail;
+  tcase_set_timeout(tc, 60);
+  tcase_add_unchecked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, test_impl_name);
+  tcase_add_test(tc, test_defined_pairs);
+  tcase_add_loop_test(tc, test_f32_random, 0, 4);
+  tcase_add_loop_test(tc, test_i8_random, 0, 8);
+  tcase_add_loop_test(tc, test_bit_random, 0, 8);
+  tcase_add_test(tc, test_known_values);
+  tcase_add_test(tc, test_extreme_f32);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  nFail = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return nFail == 0 ? 0 : 1;
+}
