@@ -1,0 +1,719 @@
+/*
+** vec0_func.c: the SQL functions of the extension, with sqlite-vec 0.1.x
+** names, arguments and results: vec_version(), vec_debug(), the
+** constructors vec_f32/vec_int8/vec_bit, vec_length, vec_type, vec_to_json,
+** vec_add, vec_sub, vec_normalize, vec_slice, the vec_distance_* family
+** (plus our vec_distance_dot and vec_distance_l2sq), the quantizers, and the
+** table-valued function vec_each(v).
+**
+** Vectors are read only through vec0VectorFromValue() (vec0_vector.c) and
+** distances come from vec0DistanceFn() (vec0_distance.c), so a function gives
+** the same value as a KNN query on a vec0 table.  Vector results are BLOBs
+** carrying the subtype of their element type; vec_to_json() returns text
+** with the JSON subtype ('J'), as sqlite-vec does.
+**
+** Where sqlite-vec would return garbage (NaN from normalizing a zero vector,
+** infinity from an overflowing vec_add) we return an error instead; all
+** messages start with "vec0: " and name the function and the argument.
+*/
+#include "vec0Int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Flags missing from older SQLite headers; older libraries ignore them. */
+#ifndef SQLITE_SUBTYPE
+#define SQLITE_SUBTYPE 0x000100000
+#endif
+#ifndef SQLITE_INNOCUOUS
+#define SQLITE_INNOCUOUS 0x000200000
+#endif
+#ifndef SQLITE_RESULT_SUBTYPE
+#define SQLITE_RESULT_SUBTYPE 0x001000000
+#endif
+
+#define JSON_SUBTYPE 74 /* 'J', what SQLite's JSON functions recognise */
+
+/* The name of the SQL function, for messages (registered as user data). */
+static const char *fnName(sqlite3_context *ctx) {
+  const char *z = (const char *)sqlite3_user_data(ctx);
+  return z ? z : "vec";
+}
+
+static const char *ordinal(int i) {
+  static const char *az[] = {"1st", "2nd", "3rd"};
+  return i < 3 ? az[i] : "nth";
+}
+
+/*
+** Parse argv[i] as a vector; on error report it on ctx and return non-zero.
+** The argument is named "1st argument of vec_f32()".
+*/
+static int argVector(sqlite3_context *ctx, sqlite3_value **argv, int i,
+                     int eExpect, Vec0Vector *pOut) {
+  char zWhat[80];
+  char *zErr = 0;
+  int rc;
+  snprintf(zWhat, sizeof(zWhat), "%s argument of %s()", ordinal(i),
+           fnName(ctx));
+  rc = vec0VectorFromValue(argv[i], eExpect, zWhat, pOut, &zErr);
+  if (rc != SQLITE_OK) {
+    if (rc == SQLITE_NOMEM || zErr == 0) {
+      sqlite3_result_error_nomem(ctx);
+    } else {
+      sqlite3_result_error(ctx, zErr, -1);
+    }
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
+/* Report a formatted error on ctx; always prefixed with "vec0: name(): ". */
+static void funcError(sqlite3_context *ctx, const char *zFmt, ...) {
+  va_list ap;
+  char *zMsg;
+  char *zFull;
+  va_start(ap, zFmt);
+  zMsg = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  zFull = zMsg ? sqlite3_mprintf("vec0: %s(): %s", fnName(ctx), zMsg) : 0;
+  if (zFull) {
+    sqlite3_result_error(ctx, zFull, -1);
+  } else {
+    sqlite3_result_error_nomem(ctx);
+  }
+  sqlite3_free(zMsg);
+  sqlite3_free(zFull);
+}
+
+/* Return nByte bytes at p (owned by sqlite3_malloc when bOwn) as a vector. */
+static void resultBlob(sqlite3_context *ctx, Vec0ElemType eType,
+                       const void *p, size_t nByte, int bOwn) {
+  if (bOwn) {
+    sqlite3_result_blob64(ctx, p, nByte, sqlite3_free);
+  } else {
+    sqlite3_result_blob64(ctx, p, nByte, SQLITE_TRANSIENT);
+  }
+  sqlite3_result_subtype(ctx, (unsigned int)vec0ElemSubtype(eType));
+}
+
+/* Return v itself, handing over its buffer when it owns one. */
+static void resultVector(sqlite3_context *ctx, Vec0Vector *v) {
+  size_t n = vec0ElemBytes(v->eType, v->nDim);
+  if (v->pFree != 0 && v->pFree == v->p) {
+    resultBlob(ctx, v->eType, v->pFree, n, 1);
+    v->pFree = 0;
+  } else {
+    resultBlob(ctx, v->eType, v->p, n, 0);
+  }
+}
+
+static void *allocOrError(sqlite3_context *ctx, size_t n) {
+  void *p = sqlite3_malloc64(n ? n : 1);
+  if (p == 0) sqlite3_result_error_nomem(ctx);
+  return p;
+}
+
+/* ---- version, debug ---------------------------------------------------- */
+
+static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3_result_text(ctx, VEC0_VERSION, -1, SQLITE_STATIC);
+}
+
+static void fnDebug(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  char *z = sqlite3_mprintf("Version: %s\nkernels: %s\nSQLite: %s",
+                            VEC0_VERSION, vec0DistanceImpl(),
+                            sqlite3_libversion());
+  if (z == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/* ---- constructors and inspection --------------------------------------- */
+
+/* vec_f32, vec_int8, vec_bit: the element type is the user data's tail. */
+static void fnConstruct(sqlite3_context *ctx, Vec0ElemType eType,
+                        sqlite3_value **argv) {
+  Vec0Vector v;
+  if (argVector(ctx, argv, 0, eType, &v)) return;
+  resultVector(ctx, &v);
+  vec0VectorClear(&v);
+}
+static void fnF32(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  fnConstruct(ctx, VEC0_ELEM_F32, argv);
+}
+static void fnInt8(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  fnConstruct(ctx, VEC0_ELEM_I8, argv);
+}
+static void fnBit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  fnConstruct(ctx, VEC0_ELEM_BIT, argv);
+}
+
+static void fnLength(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  sqlite3_result_int(ctx, v.nDim);
+  vec0VectorClear(&v);
+}
+
+static void fnType(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  sqlite3_result_text(ctx, vec0ElemName(v.eType), -1, SQLITE_STATIC);
+  vec0VectorClear(&v);
+}
+
+/* Element i of a bit vector: bit (i & 7) of byte i >> 3. */
+static int bitAt(const Vec0Vector *v, int i) {
+  return (((const unsigned char *)v->p)[i >> 3] >> (i & 7)) & 1;
+}
+
+/*
+** JSON like sqlite-vec's: float32 elements with "%f" (SQLite's printf, the
+** same digits sqlite-vec prints), int8 and bit elements as integers.
+*/
+static void fnToJson(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  sqlite3_str *pStr;
+  int i;
+  char *z;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
+  sqlite3_str_appendchar(pStr, 1, '[');
+  for (i = 0; i < v.nDim; i++) {
+    if (i > 0) sqlite3_str_appendchar(pStr, 1, ',');
+    switch (v.eType) {
+      case VEC0_ELEM_F32: {
+        /* -0.0 prints as 0.000000, as in sqlite-vec */
+        double d = ((const float *)v.p)[i];
+        sqlite3_str_appendf(pStr, "%f", d == 0 ? 0.0 : d);
+        break;
+      }
+      case VEC0_ELEM_I8:
+        sqlite3_str_appendf(pStr, "%d", ((const int8_t *)v.p)[i]);
+        break;
+      case VEC0_ELEM_BIT:
+        sqlite3_str_appendchar(pStr, 1, (char)('0' + bitAt(&v, i)));
+        break;
+    }
+  }
+  sqlite3_str_appendchar(pStr, 1, ']');
+  vec0VectorClear(&v);
+  if (sqlite3_str_errcode(pStr) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pStr));
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  z = sqlite3_str_finish(pStr);
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+}
+
+/* ---- arithmetic --------------------------------------------------------- */
+
+/*
+** Parse both arguments and check they have the same type and length, the
+** precondition of every two-vector function.  Non-zero on error (reported).
+*/
+static int argPair(sqlite3_context *ctx, sqlite3_value **argv, Vec0Vector *a,
+                   Vec0Vector *b) {
+  if (argVector(ctx, argv, 0, 0, a)) return 1;
+  if (argVector(ctx, argv, 1, 0, b)) {
+    vec0VectorClear(a);
+    return 1;
+  }
+  if (a->eType != b->eType) {
+    funcError(ctx, "vector type mismatch: the 1st argument is %s, the 2nd "
+              "argument is %s", vec0ElemName(a->eType),
+              vec0ElemName(b->eType));
+  } else if (a->nDim != b->nDim) {
+    funcError(ctx, "dimension mismatch: the 1st argument has %d dimensions, "
+              "the 2nd argument has %d", a->nDim, b->nDim);
+  } else {
+    return 0;
+  }
+  vec0VectorClear(a);
+  vec0VectorClear(b);
+  return 1;
+}
+
+/*
+** vec_add and vec_sub.  int8 results wrap around like sqlite-vec's (two's
+** complement); a float32 result that overflows to infinity is an error.
+*/
+static void addOrSub(sqlite3_context *ctx, sqlite3_value **argv, int bSub) {
+  Vec0Vector a, b;
+  void *pOut;
+  int i;
+  if (argPair(ctx, argv, &a, &b)) return;
+  if (a.eType == VEC0_ELEM_BIT) {
+    funcError(ctx, "cannot %s bit vectors (1st and 2nd arguments)",
+              bSub ? "subtract" : "add");
+    goto out;
+  }
+  pOut = allocOrError(ctx, vec0ElemBytes(a.eType, a.nDim));
+  if (pOut == 0) goto out;
+  if (a.eType == VEC0_ELEM_F32) {
+    const float *x = a.p, *y = b.p;
+    float *z = pOut;
+    for (i = 0; i < a.nDim; i++) {
+      z[i] = bSub ? x[i] - y[i] : x[i] + y[i];
+      if (isinf(z[i])) {
+        funcError(ctx, "element %d of the result overflows float32", i);
+        sqlite3_free(pOut);
+        goto out;
+      }
+    }
+  } else {
+    const int8_t *x = a.p, *y = b.p;
+    int8_t *z = pOut;
+    for (i = 0; i < a.nDim; i++) {
+      int r = bSub ? x[i] - y[i] : x[i] + y[i];
+      z[i] = (int8_t)(uint8_t)(r & 0xff);
+    }
+  }
+  resultBlob(ctx, a.eType, pOut, vec0ElemBytes(a.eType, a.nDim), 1);
+out:
+  vec0VectorClear(&a);
+  vec0VectorClear(&b);
+}
+static void fnAdd(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  addOrSub(ctx, argv, 0);
+}
+static void fnSub(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  addOrSub(ctx, argv, 1);
+}
+
+/* L2 normalization of a float32 vector; the norm is computed in double. */
+static void fnNormalize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  const float *x;
+  float *z;
+  double s = 0;
+  int i;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (v.eType != VEC0_ELEM_F32) {
+    funcError(ctx, "only float32 vectors can be normalized; the 1st argument "
+              "is %s", vec0ElemName(v.eType));
+    goto out;
+  }
+  x = v.p;
+  for (i = 0; i < v.nDim; i++) s += (double)x[i] * x[i];
+  if (s == 0) {
+    funcError(ctx, "cannot normalize a zero vector (1st argument)");
+    goto out;
+  }
+  s = sqrt(s);
+  z = allocOrError(ctx, (size_t)v.nDim * 4);
+  if (z == 0) goto out;
+  for (i = 0; i < v.nDim; i++) z[i] = (float)(x[i] / s);
+  resultBlob(ctx, VEC0_ELEM_F32, z, (size_t)v.nDim * 4, 1);
+out:
+  vec0VectorClear(&v);
+}
+
+/*
+** An integer argument (vec_slice bounds).  Like sqlite-vec, text and reals
+** that look like numbers are accepted (and reals truncated); anything else
+** is an error.
+*/
+static int argInt(sqlite3_context *ctx, sqlite3_value **argv, int i,
+                  const char *zName, sqlite3_int64 *piOut) {
+  int e = sqlite3_value_numeric_type(argv[i]);
+  if (e != SQLITE_INTEGER && e != SQLITE_FLOAT) {
+    funcError(ctx, "'%s' (%s argument) must be an integer", zName,
+              ordinal(i));
+    return 1;
+  }
+  *piOut = sqlite3_value_int64(argv[i]);
+  return 0;
+}
+
+/*
+** vec_slice(v, start, end): dimensions [start, end).  For bit vectors both
+** bounds must be multiples of 8, since a bit vector is a whole number of
+** bytes.
+*/
+static void fnSlice(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  sqlite3_int64 iStart, iEnd;
+  size_t nElem;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (argInt(ctx, argv, 1, "start", &iStart)) goto out;
+  if (argInt(ctx, argv, 2, "end", &iEnd)) goto out;
+  if (iStart < 0) {
+    funcError(ctx, "'start' (2nd argument) must not be negative, got %lld",
+              iStart);
+  } else if (iEnd > v.nDim) {
+    funcError(ctx, "'end' (3rd argument) is %lld, past the %d dimensions of "
+              "the 1st argument", iEnd, v.nDim);
+  } else if (iStart > iEnd) {
+    funcError(ctx, "'start' (2nd argument, %lld) is greater than 'end' (3rd "
+              "argument, %lld)", iStart, iEnd);
+  } else if (iStart == iEnd) {
+    funcError(ctx, "'start' and 'end' are both %lld: the slice would be an "
+              "empty vector", iStart);
+  } else if (v.eType == VEC0_ELEM_BIT && (iStart % 8 != 0 || iEnd % 8 != 0)) {
+    funcError(ctx, "'start' and 'end' of a bit vector must be multiples of 8, "
+              "got %lld and %lld", iStart, iEnd);
+  } else {
+    nElem = (size_t)(iEnd - iStart);
+    switch (v.eType) {
+      case VEC0_ELEM_F32:
+        resultBlob(ctx, v.eType, (const float *)v.p + iStart, nElem * 4, 0);
+        break;
+      case VEC0_ELEM_I8:
+        resultBlob(ctx, v.eType, (const int8_t *)v.p + iStart, nElem, 0);
+        break;
+      case VEC0_ELEM_BIT:
+        resultBlob(ctx, v.eType, (const unsigned char *)v.p + iStart / 8,
+                   nElem / 8, 0);
+        break;
+    }
+  }
+out:
+  vec0VectorClear(&v);
+}
+
+/* ---- distances ---------------------------------------------------------- */
+
+static int isZero(const Vec0Vector *v) {
+  size_t n = vec0ElemBytes(v->eType, v->nDim);
+  const unsigned char *p = v->p;
+  size_t i;
+  if (v->eType == VEC0_ELEM_F32) {
+    const float *x = v->p;
+    for (i = 0; i < (size_t)v->nDim; i++) {
+      if (x[i] != 0) return 0;
+    }
+    return 1;
+  }
+  for (i = 0; i < n; i++) {
+    if (p[i] != 0) return 0;
+  }
+  return 1;
+}
+
+static void distance(sqlite3_context *ctx, sqlite3_value **argv,
+                     Vec0Metric eMetric) {
+  Vec0Vector a, b;
+  Vec0DistanceFn x;
+  double d;
+  if (argPair(ctx, argv, &a, &b)) return;
+  x = vec0DistanceFn(a.eType, eMetric);
+  if (x == 0) {
+    funcError(ctx, "%s distance is not defined for %s vectors (1st and 2nd "
+              "arguments)", vec0MetricName(eMetric), vec0ElemName(a.eType));
+    goto out;
+  }
+  /* 0/0: sqlite-vec returns NaN, which SQLite turns into NULL. */
+  if (eMetric == VEC0_METRIC_COSINE && (isZero(&a) || isZero(&b))) {
+    sqlite3_result_null(ctx);
+    goto out;
+  }
+  d = x(a.p, b.p, a.nDim);
+  if (eMetric == VEC0_METRIC_L1 && a.eType == VEC0_ELEM_I8) {
+    /* an exact integer, and sqlite-vec returns it as one */
+    sqlite3_result_int64(ctx, (sqlite3_int64)d);
+  } else {
+    sqlite3_result_double(ctx, d);
+  }
+out:
+  vec0VectorClear(&a);
+  vec0VectorClear(&b);
+}
+static void fnDistL2(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_L2);
+}
+static void fnDistL2sq(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_L2SQ);
+}
+static void fnDistCosine(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_COSINE);
+}
+static void fnDistL1(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_L1);
+}
+static void fnDistDot(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_DOT);
+}
+static void fnDistHamming(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  distance(ctx, argv, VEC0_METRIC_HAMMING);
+}
+
+/* ---- quantization ------------------------------------------------------- */
+
+/* Bit i of the result is set when element i is positive (> 0). */
+static void fnQuantizeBinary(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv) {
+  Vec0Vector v;
+  unsigned char *z;
+  int i;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (v.eType == VEC0_ELEM_BIT) {
+    funcError(ctx, "the 1st argument is already a bit vector; only float32 "
+              "and int8 vectors can be quantized");
+    goto out;
+  }
+  if (v.nDim % 8 != 0) {
+    funcError(ctx, "the 1st argument has %d dimensions; binary quantization "
+              "needs a multiple of 8", v.nDim);
+    goto out;
+  }
+  z = allocOrError(ctx, (size_t)v.nDim / 8);
+  if (z == 0) goto out;
+  memset(z, 0, (size_t)v.nDim / 8);
+  for (i = 0; i < v.nDim; i++) {
+    int bPos = v.eType == VEC0_ELEM_F32 ? ((const float *)v.p)[i] > 0
+                                        : ((const int8_t *)v.p)[i] > 0;
+    if (bPos) z[i >> 3] |= (unsigned char)(1u << (i & 7));
+  }
+  resultBlob(ctx, VEC0_ELEM_BIT, z, (size_t)v.nDim / 8, 1);
+out:
+  vec0VectorClear(&v);
+}
+
+/*
+** vec_quantize_int8(v, 'unit'): maps [-1, 1] onto the 256 int8 values in
+** steps of 2/255, truncating toward zero and clamping outside the range.
+** The arithmetic (a float step, the rest in double) is sqlite-vec's, so the
+** two give the same bytes.
+*/
+static void fnQuantizeInt8(sqlite3_context *ctx, int argc,
+                           sqlite3_value **argv) {
+  Vec0Vector v;
+  const char *zMode = (const char *)sqlite3_value_text(argv[1]);
+  const float step = (float)((1.0 - (-1.0)) / 255);
+  int8_t *z;
+  int i;
+  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (zMode == 0 || sqlite3_stricmp(zMode, "unit") != 0) {
+    funcError(ctx, "the 2nd argument must be 'unit'");
+    goto out;
+  }
+  if (v.eType != VEC0_ELEM_F32) {
+    funcError(ctx, "only float32 vectors can be quantized to int8; the 1st "
+              "argument is %s", vec0ElemName(v.eType));
+    goto out;
+  }
+  z = allocOrError(ctx, (size_t)v.nDim);
+  if (z == 0) goto out;
+  for (i = 0; i < v.nDim; i++) {
+    double q = (((const float *)v.p)[i] + 1.0) / step - 128;
+    if (q > 127) q = 127;
+    if (q < -128) q = -128;
+    z[i] = (int8_t)q;
+  }
+  resultBlob(ctx, VEC0_ELEM_I8, z, (size_t)v.nDim, 1);
+out:
+  vec0VectorClear(&v);
+}
+
+/* ---- vec_each ----------------------------------------------------------- */
+
+/*
+** vec_each(v): one row per element, rowid = index (from 0), column `value`
+** (REAL for float32, INTEGER for int8 and bit) and the hidden argument
+** column `vector`.  Eponymous only: it cannot be CREATEd.
+*/
+typedef struct EachCursor {
+  sqlite3_vtab_cursor base;
+  Vec0Vector v;  /* v.p points at aCopy: argv values do not outlive xFilter */
+  void *aCopy;
+  int i;
+} EachCursor;
+
+#define EACH_COL_VALUE 0
+#define EACH_COL_VECTOR 1
+
+static int eachConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr) {
+  sqlite3_vtab *p;
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(value, vector HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == 0) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  *ppVtab = p;
+  return SQLITE_OK;
+}
+
+static int eachDisconnect(sqlite3_vtab *p) {
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+/* The plan needs vector = ?; without it there is nothing to iterate. */
+static int eachBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo) {
+  int i;
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    if (c->iColumn == EACH_COL_VECTOR && c->op == SQLITE_INDEX_CONSTRAINT_EQ) {
+      if (!c->usable) return SQLITE_CONSTRAINT;
+      pInfo->aConstraintUsage[i].argvIndex = 1;
+      pInfo->aConstraintUsage[i].omit = 1;
+      pInfo->idxNum = 1;
+      pInfo->estimatedCost = 100;
+      pInfo->estimatedRows = 100;
+      return SQLITE_OK;
+    }
+  }
+  sqlite3_free(p->zErrMsg);
+  p->zErrMsg = sqlite3_mprintf("vec0: vec_each() needs a vector argument, "
+                               "as in vec_each(v)");
+  return SQLITE_ERROR;
+}
+
+static int eachOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **ppCur) {
+  EachCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  if (pCur == 0) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  *ppCur = &pCur->base;
+  return SQLITE_OK;
+}
+
+static void eachReset(EachCursor *pCur) {
+  sqlite3_free(pCur->aCopy);
+  pCur->aCopy = 0;
+  memset(&pCur->v, 0, sizeof(pCur->v));
+  pCur->i = 0;
+}
+
+static int eachClose(sqlite3_vtab_cursor *p) {
+  eachReset((EachCursor *)p);
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+static int eachFilter(sqlite3_vtab_cursor *p, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv) {
+  EachCursor *pCur = (EachCursor *)p;
+  Vec0Vector v;
+  char *zErr = 0;
+  size_t n;
+  int rc;
+  eachReset(pCur);
+  if (argc < 1) return SQLITE_ERROR; /* the plan always passes one */
+  rc = vec0VectorFromValue(argv[0], 0, "1st argument of vec_each()", &v, &zErr);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(p->pVtab->zErrMsg);
+    p->pVtab->zErrMsg = zErr;
+    return rc;
+  }
+  n = vec0ElemBytes(v.eType, v.nDim);
+  pCur->aCopy = sqlite3_malloc64(n);
+  if (pCur->aCopy == 0) {
+    vec0VectorClear(&v);
+    return SQLITE_NOMEM;
+  }
+  memcpy(pCur->aCopy, v.p, n);
+  pCur->v.eType = v.eType;
+  pCur->v.nDim = v.nDim;
+  pCur->v.p = pCur->aCopy;
+  vec0VectorClear(&v);
+  return SQLITE_OK;
+}
+
+static int eachNext(sqlite3_vtab_cursor *p) {
+  ((EachCursor *)p)->i++;
+  return SQLITE_OK;
+}
+
+static int eachEof(sqlite3_vtab_cursor *p) {
+  EachCursor *pCur = (EachCursor *)p;
+  return pCur->i >= pCur->v.nDim;
+}
+
+static int eachColumn(sqlite3_vtab_cursor *p, sqlite3_context *ctx, int i) {
+  EachCursor *pCur = (EachCursor *)p;
+  if (i == EACH_COL_VALUE) {
+    switch (pCur->v.eType) {
+      case VEC0_ELEM_F32:
+        sqlite3_result_double(ctx, ((const float *)pCur->v.p)[pCur->i]);
+        break;
+      case VEC0_ELEM_I8:
+        sqlite3_result_int(ctx, ((const int8_t *)pCur->v.p)[pCur->i]);
+        break;
+      case VEC0_ELEM_BIT:
+        sqlite3_result_int(ctx, bitAt(&pCur->v, pCur->i));
+        break;
+    }
+  } else {
+    resultBlob(ctx, pCur->v.eType, pCur->v.p,
+               vec0ElemBytes(pCur->v.eType, pCur->v.nDim), 0);
+  }
+  return SQLITE_OK;
+}
+
+static int eachRowid(sqlite3_vtab_cursor *p, sqlite3_int64 *pRowid) {
+  *pRowid = ((EachCursor *)p)->i;
+  return SQLITE_OK;
+}
+
+/* No xCreate: that makes the table eponymous-only. */
+static sqlite3_module eachModule = {
+    .iVersion = 0,
+    .xConnect = eachConnect,
+    .xBestIndex = eachBestIndex,
+    .xDisconnect = eachDisconnect,
+    .xOpen = eachOpen,
+    .xClose = eachClose,
+    .xFilter = eachFilter,
+    .xNext = eachNext,
+    .xEof = eachEof,
+    .xColumn = eachColumn,
+    .xRowid = eachRowid,
+};
+
+/* ---- registration ------------------------------------------------------- */
+
+#define F_PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
+#define F_VEC (F_PURE | SQLITE_SUBTYPE)         /* reads vector subtypes */
+#define F_VECOUT (F_VEC | SQLITE_RESULT_SUBTYPE) /* and sets one */
+
+int vec0FuncRegister(sqlite3 *db) {
+  static const struct {
+    const char *zName;
+    int nArg;
+    int flags;
+    void (*xFunc)(sqlite3_context *, int, sqlite3_value **);
+  } aFunc[] = {
+      {"vec_version", 0, F_PURE, fnVersion},
+      {"vec_debug", 0, F_PURE, fnDebug},
+      {"vec_f32", 1, F_VECOUT, fnF32},
+      {"vec_int8", 1, F_VECOUT, fnInt8},
+      {"vec_bit", 1, F_VECOUT, fnBit},
+      {"vec_length", 1, F_VEC, fnLength},
+      {"vec_type", 1, F_VEC, fnType},
+      {"vec_to_json", 1, F_VECOUT, fnToJson},
+      {"vec_add", 2, F_VECOUT, fnAdd},
+      {"vec_sub", 2, F_VECOUT, fnSub},
+      {"vec_normalize", 1, F_VECOUT, fnNormalize},
+      {"vec_slice", 3, F_VECOUT, fnSlice},
+      {"vec_distance_l2", 2, F_VEC, fnDistL2},
+      {"vec_distance_l2sq", 2, F_VEC, fnDistL2sq},
+      {"vec_distance_cosine", 2, F_VEC, fnDistCosine},
+      {"vec_distance_l1", 2, F_VEC, fnDistL1},
+      {"vec_distance_dot", 2, F_VEC, fnDistDot},
+      {"vec_distance_hamming", 2, F_VEC, fnDistHamming},
+      {"vec_quantize_binary", 1, F_VECOUT, fnQuantizeBinary},
+      {"vec_quantize_int8", 2, F_VECOUT, fnQuantizeInt8},
+  };
+  int rc = SQLITE_OK;
+  size_t i;
+  for (i = 0; rc == SQLITE_OK && i < sizeof(aFunc) / sizeof(aFunc[0]); i++) {
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                    aFunc[i].flags, (void *)aFunc[i].zName,
+                                    aFunc[i].xFunc, 0, 0, 0);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_create_module_v2(db, "vec_each", &eachModule, 0, 0);
+  }
+  return rc;
+}

@@ -1,0 +1,415 @@
+/*
+** check_vector.c: unit tests of the vector parser (vec0_vector.c), driven
+** through a real in-memory SQLite connection: values are bound to
+** "SELECT t_parse(?1, ?2)", where t_parse() is a test function that hands its
+** argument to vec0VectorFromValue() and records what came back.  Going
+** through SQLite means BLOBs, TEXT, NULLs and subtypes arrive exactly as they
+** do in production.
+*/
+#include "vec0Int.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the last t_parse() call saw. */
+static struct {
+  int rc;
+  Vec0ElemType eType;
+  int nDim;
+  unsigned char a[VEC0_MAX_DIMS * 4];
+  char zErr[512];
+} res;
+
+static sqlite3 *db;
+
+static void tParse(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  Vec0Vector v;
+  char *zErr = 0;
+  int eExpect = sqlite3_value_int(argv[1]);
+  memset(&res, 0, sizeof(res));
+  res.rc = vec0VectorFromValue(argv[0], eExpect, "test arg", &v, &zErr);
+  if (res.rc == SQLITE_OK) {
+    ck_assert_ptr_null(zErr);
+    res.eType = v.eType;
+    res.nDim = v.nDim;
+    ck_assert(v.nDim >= 1 && v.nDim <= VEC0_MAX_DIMS);
+    memcpy(res.a, v.p, vec0ElemBytes(v.eType, v.nDim));
+    /* float32 data handed to the kernels is always aligned */
+    if (v.eType == VEC0_ELEM_F32) ck_assert(((uintptr_t)v.p & 3) == 0);
+  } else {
+    ck_assert_ptr_nonnull(zErr);
+    ck_assert_ptr_null(v.p);
+    ck_assert_ptr_null(v.pFree);
+    snprintf(res.zErr, sizeof(res.zErr), "%s", zErr);
+  }
+  sqlite3_free(zErr);
+  vec0VectorClear(&v);
+  sqlite3_result_int(ctx, res.rc);
+}
+
+static void setup(void) {
+  ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_create_function(db, "t_parse", 2,
+                                           SQLITE_UTF8 | SQLITE_SUBTYPE, 0,
+                                           tParse, 0, 0),
+                   SQLITE_OK);
+  ck_assert_int_eq(vec0FuncRegister(db), SQLITE_OK);
+}
+
+static void teardown(void) {
+  sqlite3_close(db);
+  db = 0;
+}
+
+/* Run sql (which uses ?1 and ?2) with ?2 = eExpect; ?1 bound by the caller. */
+static sqlite3_stmt *prep(const char *zSql) {
+  sqlite3_stmt *p = 0;
+  ck_assert_int_eq(sqlite3_prepare_v2(db, zSql, -1, &p, 0), SQLITE_OK);
+  return p;
+}
+static int run(sqlite3_stmt *p, int eExpect) {
+  sqlite3_bind_int(p, 2, eExpect);
+  ck_assert_int_eq(sqlite3_step(p), SQLITE_ROW);
+  sqlite3_finalize(p);
+  return res.rc;
+}
+
+static int parseText(const char *z, int eExpect) {
+  sqlite3_stmt *p = prep("SELECT t_parse(?1, ?2)");
+  sqlite3_bind_text(p, 1, z, -1, SQLITE_TRANSIENT);
+  return run(p, eExpect);
+}
+static int parseBlob(const void *a, int n, int eExpect) {
+  sqlite3_stmt *p = prep("SELECT t_parse(?1, ?2)");
+  sqlite3_bind_blob(p, 1, a, n, SQLITE_TRANSIENT);
+  return run(p, eExpect);
+}
+/* zExpr is SQL built around ?1, e.g. "vec_int8(?1)", so it has a subtype. */
+static int parseExpr(const char *zExpr, const char *zArg, int eExpect) {
+  char zSql[200];
+  sqlite3_stmt *p;
+  snprintf(zSql, sizeof(zSql), "SELECT t_parse(%s, ?2)", zExpr);
+  p = prep(zSql);
+  if (zArg) sqlite3_bind_text(p, 1, zArg, -1, SQLITE_TRANSIENT);
+  return run(p, eExpect);
+}
+
+static float resF32(int i) {
+  float f;
+  memcpy(&f, &res.a[i * 4], 4);
+  return f;
+}
+
+/* An error whose message starts with "vec0: ", names the argument and
+** contains zWhy. */
+static void assertError(int rc, const char *zWhy) {
+  ck_assert_int_eq(rc, SQLITE_ERROR);
+  ck_assert_msg(strncmp(res.zErr, "vec0: test arg: ", 16) == 0,
+                "message: %s", res.zErr);
+  ck_assert_msg(strstr(res.zErr, zWhy) != 0, "'%s' not in: %s", zWhy,
+                res.zErr);
+}
+
+START_TEST(test_elem_helpers) {
+  ck_assert_int_eq(vec0ElemBytes(VEC0_ELEM_F32, 3), 12);
+  ck_assert_int_eq(vec0ElemBytes(VEC0_ELEM_I8, 3), 3);
+  ck_assert_int_eq(vec0ElemBytes(VEC0_ELEM_BIT, 16), 2);
+  ck_assert_int_eq(vec0ElemBytes(VEC0_ELEM_BIT, 9), 2);
+  ck_assert_int_eq(vec0ElemBytes(VEC0_ELEM_F32, 0), 0);
+  ck_assert_str_eq(vec0ElemName(VEC0_ELEM_F32), "float32");
+  ck_assert_str_eq(vec0ElemName(VEC0_ELEM_I8), "int8");
+  ck_assert_str_eq(vec0ElemName(VEC0_ELEM_BIT), "bit");
+  ck_assert_int_eq(vec0ElemSubtype(VEC0_ELEM_F32), 223);
+  ck_assert_int_eq(vec0ElemSubtype(VEC0_ELEM_I8), 225);
+  ck_assert_int_eq(vec0ElemSubtype(VEC0_ELEM_BIT), 224);
+}
+END_TEST
+
+START_TEST(test_json_f32_good) {
+  ck_assert_int_eq(parseText("[1,2.5]", 0), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_F32);
+  ck_assert_int_eq(res.nDim, 2);
+  ck_assert_float_eq(resF32(0), 1.0f);
+  ck_assert_float_eq(resF32(1), 2.5f);
+
+  ck_assert_int_eq(parseText(" \t[ -1e-3 ,0, 3.5E2,-0.0 ,1E+1]\r\n", 0),
+                   SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 5);
+  ck_assert_float_eq(resF32(0), -1e-3f);
+  ck_assert_float_eq(resF32(1), 0.0f);
+  ck_assert_float_eq(resF32(2), 350.0f);
+  ck_assert_float_eq(resF32(4), 10.0f);
+
+  ck_assert_int_eq(parseText("[3.4028234e38, 1e-50]", VEC0_ELEM_F32),
+                   SQLITE_OK); /* underflow to 0 is fine, overflow is not */
+  ck_assert_float_eq(resF32(1), 0.0f);
+  ck_assert_int_eq(parseText("[0.1]", 0), SQLITE_OK);
+  ck_assert_float_eq(resF32(0), 0.1f); /* correctly rounded */
+}
+END_TEST
+
+START_TEST(test_json_f32_bad) {
+  assertError(parseText("[1,2", 0), "malformed JSON");
+  assertError(parseText("[1,2]x", 0), "after ']'");
+  assertError(parseText("[1,2] ]", 0), "after ']'");
+  assertError(parseText("[1,]", 0), "expected a number");
+  assertError(parseText("[,1]", 0), "expected a number");
+  assertError(parseText("[1,,2]", 0), "expected a number");
+  assertError(parseText("[1 2]", 0), "expected ',' or ']'");
+  assertError(parseText("1,2", 0), "expected '['");
+  assertError(parseText("{}", 0), "expected '['");
+  assertError(parseText("", 0), "empty text");
+  assertError(parseText("   ", 0), "empty text");
+  assertError(parseText("[", 0), "at the end");
+  assertError(parseText("[]", 0), "empty vector");
+  assertError(parseText("[ \n ]", 0), "empty vector");
+  assertError(parseText("[NaN]", 0), "NaN and infinity");
+  assertError(parseText("[nan]", 0), "NaN and infinity");
+  assertError(parseText("[1,Infinity]", 0), "NaN and infinity");
+  assertError(parseText("[-Infinity]", 0), "NaN and infinity");
+  assertError(parseText("[inf]", 0), "NaN and infinity");
+  assertError(parseText("[1e39]", 0), "out of the float32 range");
+  assertError(parseText("[-3.5e38]", 0), "out of the float32 range");
+  assertError(parseText("[1e999]", 0), "out of the float32 range");
+  assertError(parseText("[+1]", 0), "expected a number");
+  assertError(parseText("[.5]", 0), "expected a number");
+  assertError(parseText("[1.]", 0), "malformed JSON");
+  assertError(parseText("[1e]", 0), "malformed JSON");
+  assertError(parseText("[01]", 0), "expected ',' or ']'");
+  assertError(parseText("[0x10]", 0), "expected ',' or ']'");
+  assertError(parseText("[\"1\"]", 0), "expected a number");
+  assertError(parseText("[[1]]", 0), "expected a number");
+  assertError(parseText("[true]", 0), "expected a number");
+  assertError(parseText("[-]", 0), "expected a number");
+}
+END_TEST
+
+/* A NUL inside the text must not end the parse early and succeed. */
+START_TEST(test_json_embedded_nul) {
+  static const char z[] = "[1,2]\0garbage";
+  sqlite3_stmt *p = prep("SELECT t_parse(?1, ?2)");
+  sqlite3_bind_text(p, 1, z, (int)sizeof(z) - 1, SQLITE_TRANSIENT);
+  assertError(run(p, 0), "NUL");
+}
+END_TEST
+
+START_TEST(test_json_dims) {
+  /* 8192 elements are fine, 8193 are not */
+  size_t n = 8193 * 2 + 4;
+  char *z = malloc(n);
+  int i;
+  z[0] = '[';
+  for (i = 0; i < 8193; i++) {
+    z[1 + 2 * i] = (char)('0' + i % 10);
+    z[2 + 2 * i] = ',';
+  }
+  z[2 + 2 * 8191] = ']';
+  z[3 + 2 * 8191] = 0;
+  ck_assert_int_eq(parseText(z, 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 8192);
+  ck_assert_float_eq(resF32(8191), 1.0f);
+  z[2 + 2 * 8191] = ',';
+  z[3 + 2 * 8191] = '7'; /* element 8192, where the NUL was */
+  z[2 + 2 * 8192] = ']';
+  z[3 + 2 * 8192] = 0;
+  assertError(parseText(z, 0), "maximum of 8192");
+  assertError(parseText(z, VEC0_ELEM_I8), "maximum of 8192");
+  free(z);
+}
+END_TEST
+
+START_TEST(test_json_int8) {
+  ck_assert_int_eq(parseText("[-128, 127, 0, -0, 5]", VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_I8);
+  ck_assert_int_eq(res.nDim, 5);
+  ck_assert_int_eq((int8_t)res.a[0], -128);
+  ck_assert_int_eq((int8_t)res.a[1], 127);
+  ck_assert_int_eq((int8_t)res.a[3], 0);
+  ck_assert_int_eq((int8_t)res.a[4], 5);
+  assertError(parseText("[128]", VEC0_ELEM_I8), "outside -128..127");
+  assertError(parseText("[-129]", VEC0_ELEM_I8), "outside -128..127");
+  assertError(parseText("[99999999999999999999999]", VEC0_ELEM_I8),
+              "outside -128..127");
+  assertError(parseText("[1.5]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[1.0]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[1e2]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[1,2", VEC0_ELEM_I8), "malformed JSON");
+  assertError(parseText("[]", VEC0_ELEM_I8), "empty vector");
+}
+END_TEST
+
+START_TEST(test_json_bit_refused) {
+  assertError(parseText("[1,0,1]", VEC0_ELEM_BIT), "must be a BLOB");
+}
+END_TEST
+
+START_TEST(test_blob_f32) {
+  static const unsigned char a[] = {0, 0, 0x80, 0x3f, 0, 0, 0x20, 0x40};
+  static const unsigned char aNan[] = {0, 0, 0x80, 0x3f, 0, 0, 0xc0, 0x7f};
+  static const unsigned char aInf[] = {0, 0, 0x80, 0xff};
+  ck_assert_int_eq(parseBlob(a, 8, 0), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_F32);
+  ck_assert_int_eq(res.nDim, 2);
+  ck_assert_float_eq(resF32(0), 1.0f);
+  ck_assert_float_eq(resF32(1), 2.5f);
+  ck_assert_int_eq(parseBlob(a, 8, VEC0_ELEM_F32), SQLITE_OK);
+  assertError(parseBlob(a, 7, 0), "multiple of 4 bytes");
+  assertError(parseBlob(a, 3, VEC0_ELEM_F32), "not 3 bytes");
+  assertError(parseBlob(a, 0, 0), "empty vector");
+  assertError(parseBlob(aNan, 8, 0), "element 1 is NaN");
+  assertError(parseBlob(aInf, 4, 0), "element 0 is infinite");
+}
+END_TEST
+
+START_TEST(test_blob_sizes) {
+  unsigned char *a = calloc(8193 * 4, 1);
+  ck_assert_int_eq(parseBlob(a, 8192 * 4, 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 8192);
+  assertError(parseBlob(a, 8193 * 4, 0), "maximum of 8192");
+  ck_assert_int_eq(parseBlob(a, 8192, VEC0_ELEM_I8), SQLITE_OK);
+  assertError(parseBlob(a, 8193, VEC0_ELEM_I8), "maximum of 8192");
+  ck_assert_int_eq(parseBlob(a, 1024, VEC0_ELEM_BIT), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 8192);
+  assertError(parseBlob(a, 1025, VEC0_ELEM_BIT), "maximum of 8192");
+  free(a);
+}
+END_TEST
+
+START_TEST(test_blob_int8_bit) {
+  static const unsigned char a[] = {0x80, 0xff, 0x7f};
+  ck_assert_int_eq(parseBlob(a, 3, VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_I8);
+  ck_assert_int_eq(res.nDim, 3);
+  ck_assert_int_eq((int8_t)res.a[0], -128);
+  ck_assert_int_eq((int8_t)res.a[1], -1);
+  ck_assert_int_eq(parseBlob(a, 2, VEC0_ELEM_BIT), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_BIT);
+  ck_assert_int_eq(res.nDim, 16);
+  ck_assert_int_eq(res.a[0], 0x80);
+  assertError(parseBlob(a, 0, VEC0_ELEM_BIT), "empty vector");
+  assertError(parseBlob(a, 0, VEC0_ELEM_I8), "empty vector");
+}
+END_TEST
+
+/* Subtypes decide the type when none is expected, and must agree otherwise. */
+START_TEST(test_subtypes) {
+  ck_assert_int_eq(parseExpr("vec_int8(?1)", "[1,2,3]", 0), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_I8);
+  ck_assert_int_eq(res.nDim, 3);
+  ck_assert_int_eq(parseExpr("vec_bit(x'ff01')", 0, 0), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_BIT);
+  ck_assert_int_eq(res.nDim, 16);
+  ck_assert_int_eq(parseExpr("vec_f32(?1)", "[1]", 0), SQLITE_OK);
+  ck_assert_int_eq(res.eType, VEC0_ELEM_F32);
+  ck_assert_int_eq(parseExpr("vec_int8(?1)", "[1,2,3,4]", VEC0_ELEM_I8),
+                   SQLITE_OK);
+  /* 4 int8 bytes are also 1 valid float: the subtype must prevent that */
+  assertError(parseExpr("vec_int8(?1)", "[1,2,3,4]", VEC0_ELEM_F32),
+              "expected a float32 vector, got an int8 vector");
+  assertError(parseExpr("vec_f32(?1)", "[1]", VEC0_ELEM_I8),
+              "expected an int8 vector, got a float32 vector");
+  assertError(parseExpr("vec_f32(?1)", "[1,2]", VEC0_ELEM_BIT),
+              "expected a bit vector");
+}
+END_TEST
+
+START_TEST(test_not_vectors) {
+  sqlite3_stmt *p = prep("SELECT t_parse(?1, ?2)");
+  assertError(run(p, 0), "got NULL");
+  p = prep("SELECT t_parse(?1, ?2)");
+  sqlite3_bind_int(p, 1, 5);
+  assertError(run(p, 0), "got an INTEGER");
+  p = prep("SELECT t_parse(?1, ?2)");
+  sqlite3_bind_double(p, 1, 5.5);
+  assertError(run(p, VEC0_ELEM_F32), "got a REAL");
+}
+END_TEST
+
+/*
+** A BLOB read from a table may point into the page at any alignment; the
+** parser must copy it then, and the values must come out right either way.
+*/
+START_TEST(test_blob_from_table) {
+  sqlite3_stmt *p;
+  int k;
+  ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE t(a, b);", 0, 0, 0),
+                   SQLITE_OK);
+  for (k = 0; k < 4; k++) {
+    char zSql[200];
+    snprintf(zSql, sizeof(zSql),
+             "INSERT INTO t VALUES(substr('xxx', 1, %d),"
+             " x'0000803f00002040');", k);
+    ck_assert_int_eq(sqlite3_exec(db, zSql, 0, 0, 0), SQLITE_OK);
+  }
+  p = prep("SELECT t_parse(b, ?2) FROM t");
+  sqlite3_bind_int(p, 2, 0);
+  for (k = 0; k < 4; k++) {
+    ck_assert_int_eq(sqlite3_step(p), SQLITE_ROW);
+    ck_assert_int_eq(res.rc, SQLITE_OK);
+    ck_assert_int_eq(res.nDim, 2);
+    ck_assert_float_eq(resF32(0), 1.0f);
+    ck_assert_float_eq(resF32(1), 2.5f);
+  }
+  sqlite3_finalize(p);
+}
+END_TEST
+
+/* Random inputs: never a crash (run under ASan), always OK or a message. */
+START_TEST(test_random_inputs) {
+  static const char zAlpha[] = "[]0123456789.,-+eE nNIa\t\"x";
+  uint64_t s = 12345;
+  int iter, j;
+  for (iter = 0; iter < 20000; iter++) {
+    char z[40];
+    unsigned char a[40];
+    int n;
+    int eExpect;
+    int rc;
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    n = (int)((s >> 33) % 39);
+    eExpect = (int)((s >> 20) % 4);
+    for (j = 0; j < n; j++) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      z[j] = zAlpha[(s >> 33) % (sizeof(zAlpha) - 1)];
+      a[j] = (unsigned char)(s >> 40);
+    }
+    z[n] = 0;
+    if (n > 0 && (iter & 1)) z[0] = '[';
+    rc = parseText(z, eExpect);
+    ck_assert(rc == SQLITE_OK || strncmp(res.zErr, "vec0: ", 6) == 0);
+    rc = parseBlob(a, n, eExpect);
+    ck_assert(rc == SQLITE_OK || strncmp(res.zErr, "vec0: ", 6) == 0);
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("vector");
+  TCase *tc = tcase_create("parse");
+  SRunner *sr;
+  int nFail;
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_elem_helpers);
+  tcase_add_test(tc, test_json_f32_good);
+  tcase_add_test(tc, test_json_f32_bad);
+  tcase_add_test(tc, test_json_embedded_nul);
+  tcase_add_test(tc, test_json_dims);
+  tcase_add_test(tc, test_json_int8);
+  tcase_add_test(tc, test_json_bit_refused);
+  tcase_add_test(tc, test_blob_f32);
+  tcase_add_test(tc, test_blob_sizes);
+  tcase_add_test(tc, test_blob_int8_bit);
+  tcase_add_test(tc, test_subtypes);
+  tcase_add_test(tc, test_not_vectors);
+  tcase_add_test(tc, test_blob_from_table);
+  tcase_add_test(tc, test_random_inputs);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  nFail = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return nFail == 0 ? 0 : 1;
+}
