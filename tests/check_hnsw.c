@@ -1,0 +1,953 @@
+/*
+** check_hnsw.c: unit tests of the HNSW graph (src/vec0_hnsw.c), without
+** SQLite.
+**
+** The tests play the host: vectors live in an array, node records in a map
+** indexed by id (so a graph can be "reopened" from what it flushed), and
+** every allocation goes through a shim that counts live blocks and can fail
+** the Nth one.  Everything here is static so the test links beside every
+** other object of the project.
+*/
+#include "vec0_hnsw.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Rec {
+  unsigned char *a;
+  int n;
+} Rec;
+
+typedef struct Host {
+  int dim;
+  uint32_t nVec;
+  float *aVec;   /* nVec x dim */
+  uint32_t nRec; /* records of ids [0, nRec) may exist */
+  Rec *aRec;
+  long nAlloc;   /* allocations so far */
+  long failAt;   /* fail allocation number failAt (1-based); 0: never */
+  long nLive;    /* blocks not yet freed */
+  long nReads;   /* xReadNode calls */
+} Host;
+
+static void *shimMalloc(void *pCtx, size_t n) {
+  Host *h = pCtx;
+  void *p;
+  if (++h->nAlloc == h->failAt) return NULL;
+  p = malloc(n ? n : 1);
+  if (p) h->nLive++;
+  return p;
+}
+
+static void *shimRealloc(void *pCtx, void *pOld, size_t n) {
+  Host *h = pCtx;
+  void *p;
+  if (++h->nAlloc == h->failAt) return NULL;
+  p = realloc(pOld, n ? n : 1);
+  if (p && pOld == NULL) h->nLive++;
+  return p;
+}
+
+static void shimFree(void *pCtx, void *p) {
+  Host *h = pCtx;
+  if (p) {
+    h->nLive--;
+    free(p);
+  }
+}
+
+static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
+  Host *h = pCtx;
+  if (id >= h->nVec) {
+    *pRc = VEC0_HNSW_CORRUPT;
+    return NULL;
+  }
+  return h->aVec + (size_t)id * (size_t)h->dim;
+}
+
+static int hostRead(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
+  Host *h = pCtx;
+  unsigned char *a;
+  h->nReads++;
+  if (id >= h->nRec || h->aRec[id].a == NULL) return VEC0_HNSW_NOTFOUND;
+  a = shimMalloc(h, (size_t)h->aRec[id].n);
+  if (a == NULL) return VEC0_HNSW_NOMEM;
+  memcpy(a, h->aRec[id].a, (size_t)h->aRec[id].n);
+  *paRec = a;
+  *pnRec = h->aRec[id].n;
+  return VEC0_HNSW_OK;
+}
+
+static float hostDist(void *pCtx, const void *a, const void *b) {
+  const Host *h = pCtx;
+  const float *x = a, *y = b;
+  float s = 0;
+  int i;
+  for (i = 0; i < h->dim; i++) s += (x[i] - y[i]) * (x[i] - y[i]);
+  return s;
+}
+
+/* The records map stores plain malloc() copies: they are the "database". */
+static void storeRec(Host *h, uint32_t id, const unsigned char *a, int n) {
+  if (id >= h->nRec) {
+    uint32_t nNew = id + 1024;
+    h->aRec = realloc(h->aRec, nNew * sizeof(Rec));
+    memset(h->aRec + h->nRec, 0, (nNew - h->nRec) * sizeof(Rec));
+    h->nRec = nNew;
+  }
+  free(h->aRec[id].a);
+  h->aRec[id].a = malloc((size_t)n);
+  memcpy(h->aRec[id].a, a, (size_t)n);
+  h->aRec[id].n = n;
+}
+
+static int hostWrite(void *pCtx, uint32_t id, const unsigned char *a, int n) {
+  storeRec(pCtx, id, a, n);
+  return 0;
+}
+
+static uint64_t rngState;
+static uint64_t rng(void) {
+  uint64_t z = (rngState += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+static float frand(void) { return (float)((rng() >> 40) * (1.0 / 16777216.0)); }
+
+/* n vectors of dim: uniform in the unit cube, or around nClust centres. */
+static void fillVectors(float *a, int n, int dim, int nClust, uint64_t seed) {
+  float *c = malloc(sizeof(float) * (size_t)(nClust ? nClust : 1) * dim);
+  int i, j;
+  rngState = seed;
+  for (i = 0; i < nClust * dim; i++) c[i] = frand() * 10.0f;
+  for (i = 0; i < n; i++) {
+    const float *ci = nClust ? c + (size_t)(rng() % (uint64_t)nClust) * dim : NULL;
+    for (j = 0; j < dim; j++) {
+      a[(size_t)i * dim + j] = ci ? ci[j] + (frand() - 0.5f) : frand();
+    }
+  }
+  free(c);
+}
+
+static void hostInit(Host *h, int n, int dim, int nClust, uint64_t seed) {
+  memset(h, 0, sizeof(*h));
+  h->dim = dim;
+  h->nVec = (uint32_t)n;
+  h->aVec = malloc(sizeof(float) * (size_t)n * dim);
+  fillVectors(h->aVec, n, dim, nClust, seed);
+}
+
+static void hostFree(Host *h) {
+  uint32_t i;
+  for (i = 0; i < h->nRec; i++) free(h->aRec[i].a);
+  free(h->aRec);
+  free(h->aVec);
+}
+
+static Vec0Hnsw *openGraph(Host *h, int m, int efc) {
+  Vec0HnswHost host = {0};
+  Vec0HnswParams par;
+  Vec0Hnsw *g = NULL;
+  host.pCtx = h;
+  host.xMalloc = shimMalloc;
+  host.xRealloc = shimRealloc;
+  host.xFree = shimFree;
+  host.xVector = hostVector;
+  host.xReadNode = hostRead;
+  host.xDistance = hostDist;
+  par.m = m;
+  par.efConstruction = efc;
+  par.seed = 42;
+  ck_assert_int_eq(vec0HnswOpen(&host, &par, &g), VEC0_HNSW_OK);
+  return g;
+}
+
+static Vec0Hnsw *build(Host *h, int n, int m, int efc) {
+  Vec0Hnsw *g = openGraph(h, m, efc);
+  int i;
+  for (i = 0; i < n; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i * 7 + 1), 0);
+  }
+  return g;
+}
+
+/* Flushes g into the host's map; the header goes to aHdr. */
+static void flushAll(Vec0Hnsw *g, Host *h, unsigned char *aHdr) {
+  ck_assert_int_eq(vec0HnswFlush(g, hostWrite, h), 0);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 0);
+  vec0HnswHeaderEncode(g, aHdr);
+}
+
+static Vec0Hnsw *reopen(Host *h, const unsigned char *aHdr) {
+  Vec0Hnsw *g = openGraph(h, 16, 100);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE), 0);
+  return g;
+}
+
+typedef struct Live {
+  const unsigned char *aDead;
+  int mod, rem; /* the filter: id % mod == rem */
+} Live;
+
+static int acceptFilter(void *pCtx, uint32_t id) {
+  const Live *l = pCtx;
+  return (int)(id % (uint32_t)l->mod) == l->rem;
+}
+
+/* Exact k nearest ids among [0,n) not dead and passing the filter. */
+static int bruteForce(Host *h, int n, const float *q, int k, const Live *l,
+                      uint32_t *aOut) {
+  float *aD = malloc(sizeof(float) * (size_t)k);
+  int i, nOut = 0;
+  for (i = 0; i < n; i++) {
+    float d;
+    int j;
+    if (l && l->aDead && l->aDead[i]) continue;
+    if (l && l->mod && !acceptFilter((void *)l, (uint32_t)i)) continue;
+    d = hostDist(h, q, h->aVec + (size_t)i * h->dim);
+    if (nOut == k && d >= aD[k - 1]) continue;
+    j = nOut < k ? nOut++ : k - 1;
+    while (j > 0 && aD[j - 1] > d) {
+      aD[j] = aD[j - 1];
+      aOut[j] = aOut[j - 1];
+      j--;
+    }
+    aD[j] = d;
+    aOut[j] = (uint32_t)i;
+  }
+  free(aD);
+  return nOut;
+}
+
+/*
+** Recall@k over nQ random queries; checks too that every result passes the
+** filter, is not dead, and that k results come back when k exist.
+*/
+static double recall(Vec0Hnsw *g, Host *h, int n, int nQ, int k, int ef,
+                     const Live *l, uint64_t seed) {
+  float *q = malloc(sizeof(float) * (size_t)h->dim);
+  Vec0HnswResult aRes[64];
+  uint32_t aTrue[64];
+  long nHit = 0, nWant = 0;
+  int iq, i, j;
+  for (iq = 0; iq < nQ; iq++) {
+    int nRes, nTrue;
+    /* Queries: a stored vector, perturbed (so clustered data is queried
+    ** where the data is). */
+    rngState = seed + (uint64_t)iq;
+    memcpy(q, h->aVec + (size_t)(rng() % (uint64_t)n) * h->dim,
+           sizeof(float) * (size_t)h->dim);
+    for (i = 0; i < h->dim; i++) q[i] += (frand() - 0.5f) * 0.2f;
+    ck_assert_int_eq(vec0HnswSearch(g, q, k, ef, l && l->mod ? acceptFilter : NULL,
+                                    (void *)l, aRes, &nRes),
+                     0);
+    nTrue = bruteForce(h, n, q, k, l, aTrue);
+    ck_assert_int_eq(nRes, nTrue);
+    for (i = 0; i < nRes; i++) {
+      ck_assert(aRes[i].id < (uint32_t)n);
+      if (l && l->aDead) ck_assert(!l->aDead[aRes[i].id]);
+      if (l && l->mod) ck_assert(acceptFilter((void *)l, aRes[i].id));
+      if (i > 0) ck_assert(aRes[i].distance >= aRes[i - 1].distance);
+      for (j = 0; j < nTrue; j++) {
+        if (aTrue[j] == aRes[i].id) nHit++;
+      }
+    }
+    nWant += nTrue;
+  }
+  free(q);
+  return nWant ? (double)nHit / (double)nWant : 1.0;
+}
+
+static void checkGraph(Vec0Hnsw *g, Host *h, uint32_t n) {
+  char *zErr = NULL;
+  int rc = vec0HnswCheck(g, n, &zErr);
+  if (rc) ck_abort_msg("check failed (%d): %s", rc, zErr ? zErr : "");
+  ck_assert_ptr_null(zErr);
+}
+
+static void closeGraph(Vec0Hnsw *g, Host *h) {
+  vec0HnswClose(g);
+  ck_assert_int_eq(h->nLive, 0);
+}
+
+START_TEST(recall_uniform) {
+  Host h;
+  Vec0Hnsw *g;
+  double r;
+  hostInit(&h, 5000, 32, 0, 1);
+  g = build(&h, 5000, 16, 100);
+  r = recall(g, &h, 5000, 200, 10, 64, NULL, 99);
+  ck_assert_msg(r >= 0.95, "recall %.3f", r);
+  r = recall(g, &h, 5000, 100, 10, 128, NULL, 98);
+  ck_assert_msg(r >= 0.97, "recall %.3f at ef 128", r);
+  checkGraph(g, &h, 5000);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(recall_clustered) {
+  Host h;
+  Vec0Hnsw *g;
+  double r;
+  hostInit(&h, 5000, 32, 20, 2);
+  g = build(&h, 5000, 16, 100);
+  r = recall(g, &h, 5000, 200, 10, 64, NULL, 97);
+  ck_assert_msg(r >= 0.95, "recall %.3f", r);
+  checkGraph(g, &h, 5000);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(small_graphs) {
+  Host h;
+  Vec0Hnsw *g;
+  Vec0HnswResult aRes[8];
+  int nRes = -1, i;
+  hostInit(&h, 5, 4, 0, 3);
+  g = openGraph(&h, 4, 10);
+  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 3, 10, NULL, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(nRes, 0);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 0);
+  for (i = 0; i < 5; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + 4 * i, 8, 1, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(nRes, i + 1);
+    ck_assert_uint_eq(aRes[0].id, (uint32_t)i);
+    ck_assert(aRes[0].distance == 0.0f);
+  }
+  ck_assert_uint_eq(vec0HnswCount(g), 5);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 1);
+  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 0, 10, NULL, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(nRes, 0);
+  /* Misuse reported as corruption, never a crash. */
+  ck_assert_int_eq(vec0HnswInsert(g, 2, 2), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswDelete(g, 9), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswUpdate(g, 9), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswDelete(g, 1), 0);
+  ck_assert_int_eq(vec0HnswDelete(g, 1), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswUpdate(g, 1), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswIsLive(g, 1), 0);
+  ck_assert_int_eq(vec0HnswIsLive(g, 2), 1);
+  ck_assert_int_eq(vec0HnswIsLive(g, 77), 0);
+  ck_assert_uint_eq(vec0HnswCount(g), 5);
+  checkGraph(g, &h, 5);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(levels) {
+  Host h;
+  Vec0Hnsw *g;
+  int aHist[VEC0_HNSW_MAX_LEVEL + 1] = {0}, i;
+  memset(&h, 0, sizeof(h));
+  g = openGraph(&h, 16, 100);
+  for (i = 0; i < 100000; i++) {
+    int l = vec0HnswLevel(g, (uint64_t)i);
+    ck_assert(l >= 0 && l <= VEC0_HNSW_MAX_LEVEL);
+    ck_assert_int_eq(l, vec0HnswLevel(g, (uint64_t)i));
+    aHist[l]++;
+  }
+  /* P(level >= 1) = 1/m. */
+  ck_assert(aHist[0] > 92000 && aHist[0] < 95500);
+  ck_assert(aHist[1] > 5000 && aHist[1] < 7000);
+  closeGraph(g, &h);
+}
+END_TEST
+
+START_TEST(determinism) {
+  Host h1, h2;
+  Vec0Hnsw *g1, *g2;
+  unsigned char a1[VEC0_HNSW_HEADER_SIZE], a2[VEC0_HNSW_HEADER_SIZE];
+  uint32_t i;
+  hostInit(&h1, 2000, 16, 10, 4);
+  hostInit(&h2, 2000, 16, 10, 4);
+  g1 = build(&h1, 2000, 8, 50);
+  g2 = build(&h2, 2000, 8, 50);
+  for (i = 0; i < 2000; i += 3) {
+    ck_assert_int_eq(vec0HnswDelete(g1, i), 0);
+    ck_assert_int_eq(vec0HnswDelete(g2, i), 0);
+  }
+  for (i = 0; i < 2000; i += 9) {
+    ck_assert_int_eq(vec0HnswInsert(g1, i, i), 0);
+    ck_assert_int_eq(vec0HnswInsert(g2, i, i), 0);
+  }
+  flushAll(g1, &h1, a1);
+  flushAll(g2, &h2, a2);
+  ck_assert_mem_eq(a1, a2, sizeof(a1));
+  ck_assert_uint_eq(h1.nRec, h2.nRec);
+  for (i = 0; i < 2000; i++) {
+    ck_assert_ptr_nonnull(h1.aRec[i].a);
+    ck_assert_int_eq(h1.aRec[i].n, h2.aRec[i].n);
+    ck_assert_mem_eq(h1.aRec[i].a, h2.aRec[i].a, (size_t)h1.aRec[i].n);
+  }
+  closeGraph(g1, &h1);
+  closeGraph(g2, &h2);
+  hostFree(&h1);
+  hostFree(&h2);
+}
+END_TEST
+
+static int nWrites;
+static uint32_t lastWrite;
+static int countWrite(void *pCtx, uint32_t id, const unsigned char *a, int n) {
+  ck_assert(nWrites == 0 || id > lastWrite);
+  lastWrite = id;
+  nWrites++;
+  return hostWrite(pCtx, id, a, n);
+}
+static int failWrite(void *pCtx, uint32_t id, const unsigned char *a, int n) {
+  return 1234;
+}
+
+START_TEST(flush_dirty_only) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  hostInit(&h, 600, 8, 0, 5);
+  g = build(&h, 500, 8, 40);
+  nWrites = 0;
+  ck_assert_int_eq(vec0HnswFlush(g, countWrite, &h), 0);
+  ck_assert_int_eq(nWrites, 500);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 0);
+  ck_assert_int_eq(vec0HnswInsert(g, 500, 500), 0);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 1);
+  /* A failing writer leaves the marks. */
+  ck_assert_int_eq(vec0HnswFlush(g, failWrite, &h), 1234);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 1);
+  nWrites = 0;
+  ck_assert_int_eq(vec0HnswFlush(g, countWrite, &h), 0);
+  ck_assert(nWrites > 1 && nWrites <= 1 + 2 * 8 + 8);
+  vec0HnswHeaderEncode(g, aHdr);
+  closeGraph(g, &h);
+  /* The reopened graph sees the new node. */
+  g = reopen(&h, aHdr);
+  ck_assert_uint_eq(vec0HnswCount(g), 501);
+  ck_assert_int_eq(vec0HnswIsLive(g, 500), 1);
+  checkGraph(g, &h, 501);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(reopen_same_results) {
+  Host h;
+  Vec0Hnsw *g, *g2;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  Vec0HnswResult a1[10], a2[10];
+  int iq, n1, n2;
+  hostInit(&h, 5000, 32, 0, 6);
+  g = build(&h, 5000, 16, 100);
+  flushAll(g, &h, aHdr);
+  h.nReads = 0;
+  g2 = reopen(&h, aHdr);
+  ck_assert_uint_eq(vec0HnswCount(g2), 5000);
+  ck_assert_int_eq(vec0HnswIsDirty(g2), 0);
+  for (iq = 0; iq < 50; iq++) {
+    const float *q = h.aVec + (size_t)(iq * 97) * h.dim;
+    ck_assert_int_eq(vec0HnswSearch(g, q, 10, 64, NULL, NULL, a1, &n1), 0);
+    ck_assert_int_eq(vec0HnswSearch(g2, q, 10, 64, NULL, NULL, a2, &n2), 0);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_mem_eq(a1, a2, sizeof(a1[0]) * (size_t)n1);
+    /* The first search read only what it visited. */
+    if (iq == 0) ck_assert(h.nReads > 0 && h.nReads < 2500);
+  }
+  ck_assert_int_eq(vec0HnswIsDirty(g2), 0);
+  vec0HnswClose(g2);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(delete_half) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aDead[5000] = {0}, aHdr[VEC0_HNSW_HEADER_SIZE];
+  Live l = {0};
+  double r;
+  uint32_t i;
+  hostInit(&h, 5000, 32, 20, 7);
+  g = build(&h, 5000, 16, 100);
+  for (i = 0; i < 5000; i++) {
+    if ((i * 2654435761u) >> 31) {
+      ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+      aDead[i] = 1;
+    }
+  }
+  ck_assert_uint_eq(vec0HnswCount(g), 5000);
+  l.aDead = aDead;
+  r = recall(g, &h, 5000, 200, 10, 64, &l, 11);
+  ck_assert_msg(r >= 0.95, "recall %.3f", r);
+  checkGraph(g, &h, 5000);
+  flushAll(g, &h, aHdr);
+  closeGraph(g, &h);
+  g = reopen(&h, aHdr);
+  r = recall(g, &h, 5000, 100, 10, 64, &l, 12);
+  ck_assert_msg(r >= 0.95, "recall %.3f after reopen", r);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(delete_almost_all) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aDead[2000];
+  Live l = {0};
+  uint32_t i;
+  hostInit(&h, 2000, 16, 0, 8);
+  g = build(&h, 2000, 8, 50);
+  memset(aDead, 1, sizeof(aDead));
+  for (i = 0; i < 2000; i++) {
+    if (i % 150 == 7) {
+      aDead[i] = 0;
+      continue;
+    }
+    ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+  }
+  l.aDead = aDead;
+  /* 14 live nodes: a search must still return 10 of them. */
+  recall(g, &h, 2000, 20, 10, 10, &l, 13);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(reinsert_tombstones) {
+  Host h;
+  Vec0Hnsw *g;
+  float *aNew;
+  uint32_t i;
+  double r;
+  Vec0HnswResult aRes[10];
+  int nRes;
+  hostInit(&h, 5000, 32, 0, 9);
+  aNew = malloc(sizeof(float) * 5000 * 32);
+  fillVectors(aNew, 5000, 32, 0, 10);
+  g = build(&h, 5000, 16, 100);
+  for (i = 0; i < 5000; i += 4) ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+  /* Reuse every deleted slot for a new vector. */
+  for (i = 0; i < 5000; i += 4) {
+    memcpy(h.aVec + (size_t)i * 32, aNew + (size_t)i * 32, sizeof(float) * 32);
+    ck_assert_int_eq(vec0HnswInsert(g, i, 100000 + i), 0);
+    ck_assert_int_eq(vec0HnswIsLive(g, i), 1);
+  }
+  ck_assert_uint_eq(vec0HnswCount(g), 5000);
+  for (i = 0; i < 5000; i += 40) {
+    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(nRes, 1);
+    ck_assert_uint_eq(aRes[0].id, i);
+  }
+  r = recall(g, &h, 5000, 200, 10, 64, NULL, 14);
+  ck_assert_msg(r >= 0.95, "recall %.3f", r);
+  checkGraph(g, &h, 5000);
+  closeGraph(g, &h);
+  free(aNew);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(update_vectors) {
+  Host h;
+  Vec0Hnsw *g;
+  float *aNew;
+  uint32_t i;
+  double r;
+  Vec0HnswResult aRes[10];
+  int nRes;
+  hostInit(&h, 5000, 32, 20, 15);
+  aNew = malloc(sizeof(float) * 5000 * 32);
+  fillVectors(aNew, 5000, 32, 20, 16);
+  g = build(&h, 5000, 16, 100);
+  for (i = 1; i < 5000; i += 5) {
+    memcpy(h.aVec + (size_t)i * 32, aNew + (size_t)i * 32, sizeof(float) * 32);
+    ck_assert_int_eq(vec0HnswUpdate(g, i), 0);
+  }
+  for (i = 1; i < 5000; i += 50) {
+    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_uint_eq(aRes[0].id, i);
+  }
+  r = recall(g, &h, 5000, 200, 10, 64, NULL, 17);
+  ck_assert_msg(r >= 0.95, "recall %.3f", r);
+  checkGraph(g, &h, 5000);
+  closeGraph(g, &h);
+  free(aNew);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(filtered_search) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aDead[5000] = {0};
+  Live l = {0};
+  double r;
+  uint32_t i;
+  hostInit(&h, 5000, 32, 0, 18);
+  g = build(&h, 5000, 16, 100);
+  l.mod = 10;
+  l.rem = 3;
+  r = recall(g, &h, 5000, 200, 10, 64, &l, 19);
+  ck_assert_msg(r >= 0.95, "recall %.3f with a 10%% filter", r);
+  /* 1 %: still only accepted ids, k of them when found. */
+  l.mod = 100;
+  l.rem = 42;
+  r = recall(g, &h, 5000, 50, 10, 64, &l, 20);
+  ck_assert_msg(r >= 0.9, "recall %.3f with a 1%% filter", r);
+  /* Filter and tombstones together. */
+  for (i = 0; i < 5000; i += 2) {
+    ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+    aDead[i] = 1;
+  }
+  l.aDead = aDead;
+  l.mod = 10;
+  l.rem = 5;
+  r = recall(g, &h, 5000, 100, 10, 64, &l, 21);
+  ck_assert_msg(r >= 0.9, "recall %.3f with filter and deletions", r);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+static int rejectAll(void *pCtx, uint32_t id) { return 0; }
+
+START_TEST(filter_rejecting_all) {
+  Host h;
+  Vec0Hnsw *g;
+  Vec0HnswResult aRes[10];
+  int nRes = -1;
+  hostInit(&h, 3000, 16, 0, 22);
+  g = build(&h, 3000, 8, 40);
+  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 10, 32, rejectAll, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(nRes, 0);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+/* A flushed 300-node graph whose record of node `id` tests then damage. */
+static Vec0Hnsw *flushed(Host *h, unsigned char *aHdr) {
+  Vec0Hnsw *g;
+  hostInit(h, 300, 8, 0, 23);
+  g = build(h, 300, 4, 20);
+  flushAll(g, h, aHdr);
+  vec0HnswClose(g);
+  ck_assert_int_eq(h->nLive, 0);
+  return reopen(h, aHdr);
+}
+
+/* Reopens and expects both a full search walk and the check to fail. */
+static void expectCorrupt(Host *h, const unsigned char *aHdr, const char *zMsg) {
+  Vec0Hnsw *g = reopen(h, aHdr);
+  Vec0HnswResult aRes[300];
+  char *zErr = NULL;
+  int nRes, rc;
+  rc = vec0HnswSearch(g, h->aVec, 300, 300, NULL, NULL, aRes, &nRes);
+  ck_assert_int_eq(rc, VEC0_HNSW_CORRUPT);
+  closeGraph(g, h);
+  g = reopen(h, aHdr);
+  rc = vec0HnswCheck(g, 300, &zErr);
+  ck_assert_int_eq(rc, VEC0_HNSW_CORRUPT);
+  ck_assert_ptr_nonnull(zErr);
+  if (zMsg) ck_assert_msg(strstr(zErr, zMsg) != NULL, "message: %s", zErr);
+  shimFree(h, zErr);
+  closeGraph(g, h);
+}
+
+/* A node of level 0 (lMin 0) or >= lMin, with at least one link at level 0. */
+static uint32_t nodeOfLevel(Host *h, int lMin) {
+  uint32_t i;
+  for (i = 0; i < 300; i++) {
+    if ((lMin == 0 ? h->aRec[i].a[0] == 0 : h->aRec[i].a[0] >= lMin) && h->aRec[i].a[4] > 0) return i;
+  }
+  ck_abort_msg("no node of level %d", lMin);
+  return 0;
+}
+
+static void setRec(Host *h, uint32_t id, const unsigned char *a, int n) {
+  unsigned char *c = malloc((size_t)n);
+  memcpy(c, a, (size_t)n);
+  free(h->aRec[id].a);
+  h->aRec[id].a = c;
+  h->aRec[id].n = n;
+}
+
+START_TEST(corrupt_records) {
+  Host h;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], *a;
+  uint32_t id;
+  int n, i;
+  Vec0Hnsw *g = flushed(&h, aHdr);
+  checkGraph(g, &h, 300);
+  closeGraph(g, &h);
+  id = nodeOfLevel(&h, 0);
+  n = h.aRec[id].n;
+  a = malloc((size_t)n + 8);
+  memcpy(a, h.aRec[id].a, (size_t)n);
+
+  /* Every truncation of a record. */
+  for (i = 0; i < n; i++) {
+    setRec(&h, id, a, i);
+    expectCorrupt(&h, aHdr, "node");
+  }
+  setRec(&h, id, a, n);
+  a[n] = 0;
+  setRec(&h, id, a, n + 1);
+  expectCorrupt(&h, aHdr, "after the last level");
+
+  a[0] = VEC0_HNSW_MAX_LEVEL + 1;
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "level 16");
+  a[0] = 0;
+
+  a[1] = 2;
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "bad flags");
+  a[1] = 0;
+
+  memcpy(a + 8, "\x10\x27\0\0", 4); /* link to 10000 */
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "out of range");
+
+  memcpy(a + 8, "\xff\xff\xff\xff", 4);
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "out of range");
+
+  a[8] = (unsigned char)id;
+  a[9] = (unsigned char)(id >> 8);
+  a[10] = a[11] = 0;
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "itself");
+
+  memcpy(a + 4, "\x00\x01\0\0", 4); /* 256 links */
+  setRec(&h, id, a, n);
+  expectCorrupt(&h, aHdr, "links at level 0");
+  free(a);
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(corrupt_links) {
+  Host h;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  uint32_t id, t;
+  Vec0Hnsw *g = flushed(&h, aHdr);
+  closeGraph(g, &h);
+  /* A link to a node whose record is missing. */
+  id = nodeOfLevel(&h, 0);
+  t = h.aRec[id].a[8] | (uint32_t)h.aRec[id].a[9] << 8;
+  free(h.aRec[t].a);
+  h.aRec[t].a = NULL;
+  expectCorrupt(&h, aHdr, "has no record");
+  hostFree(&h);
+
+  /* A link at level 1 to a node of level 0. */
+  g = flushed(&h, aHdr);
+  closeGraph(g, &h);
+  id = nodeOfLevel(&h, 1);
+  {
+    unsigned char *a = h.aRec[id].a;
+    int off = 4 + 4 + 4 * (int)a[4];
+    uint32_t j, lo = VEC0_HNSW_NONE;
+    for (j = 0; j < 300; j++) {
+      if (j != id && h.aRec[j].a[0] == 0) {
+        lo = j;
+        break;
+      }
+    }
+    ck_assert(a[off] > 0);
+    a[off + 4] = (unsigned char)lo;
+    a[off + 5] = (unsigned char)(lo >> 8);
+    a[off + 6] = a[off + 7] = 0;
+    {
+      char zWant[100];
+      Vec0Hnsw *g2 = reopen(&h, aHdr);
+      char *zErr = NULL;
+      snprintf(zWant, sizeof(zWant), "node %u: link to %u at level 1 but node %u has level 0",
+               id, lo, lo);
+      ck_assert_int_eq(vec0HnswCheck(g2, 300, &zErr), VEC0_HNSW_CORRUPT);
+      ck_assert_msg(strstr(zErr, zWant) != NULL, "message: %s", zErr);
+      shimFree(&h, zErr);
+      closeGraph(g2, &h);
+    }
+  }
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(corrupt_header) {
+  Host h;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aBad[VEC0_HNSW_HEADER_SIZE];
+  Vec0Hnsw *g = flushed(&h, aHdr);
+  closeGraph(g, &h);
+  g = openGraph(&h, 4, 20);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, 31), VEC0_HNSW_CORRUPT);
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[0] = 2; /* format */
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[4] = 0x2c; /* entry 300 */
+  aBad[5] = 0x01;
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[12] = 1; /* m */
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  closeGraph(g, &h);
+  /* A max level above the entry point's level. */
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[8]++;
+  expectCorrupt(&h, aBad, "entry point");
+  hostFree(&h);
+}
+END_TEST
+
+START_TEST(check_unreachable) {
+  Host h;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  uint32_t i, j, victim = 123;
+  char zWant[80], *zErr = NULL;
+  Vec0Hnsw *g = flushed(&h, aHdr);
+  closeGraph(g, &h);
+  while (h.aRec[victim].a[0] != 0) victim++; /* not the entry point */
+  /* Drop every link to the victim (the last link of a list moves into its
+  ** place and the rest of the record shifts down). */
+  for (i = 0; i < 300; i++) {
+    unsigned char *a = h.aRec[i].a;
+    int off = 4, l;
+    for (l = 0; l <= a[0]; l++) {
+      uint32_t cnt = a[off] | (uint32_t)a[off + 1] << 8;
+      for (j = 0; j < cnt; j++) {
+        unsigned char *pl = a + off + 4 + 4 * j;
+        if ((pl[0] | (uint32_t)pl[1] << 8) == victim) {
+          memmove(pl, a + off + 4 + 4 * (cnt - 1), 4);
+          memmove(a + off + 4 + 4 * (cnt - 1), a + off + 4 + 4 * cnt,
+                  (size_t)h.aRec[i].n - (size_t)(off + 4 + 4 * cnt));
+          h.aRec[i].n -= 4;
+          cnt--;
+          a[off] = (unsigned char)cnt;
+          break;
+        }
+      }
+      off += 4 + 4 * (int)cnt;
+    }
+  }
+  g = reopen(&h, aHdr);
+  snprintf(zWant, sizeof(zWant), "live but not reachable from the entry point");
+  ck_assert_int_eq(vec0HnswCheck(g, 300, &zErr), VEC0_HNSW_CORRUPT);
+  ck_assert_msg(strstr(zErr, zWant) != NULL, "message: %s", zErr);
+  shimFree(&h, zErr);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+/* One insert/delete/reinsert/update/search/flush/reopen session. */
+static int session(Host *h) {
+  Vec0HnswHost host = {0};
+  Vec0HnswParams par = {4, 16, 7};
+  Vec0Hnsw *g = NULL;
+  Vec0HnswResult aRes[10];
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  int rc, nRes, i;
+  char *zErr = NULL;
+  host.pCtx = h;
+  host.xMalloc = shimMalloc;
+  host.xRealloc = shimRealloc;
+  host.xFree = shimFree;
+  host.xVector = hostVector;
+  host.xReadNode = hostRead;
+  host.xDistance = hostDist;
+  if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
+  for (i = 0; i < 120 && rc == 0; i++) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i);
+  for (i = 0; i < 120 && rc == 0; i += 3) rc = vec0HnswDelete(g, (uint32_t)i);
+  for (i = 0; i < 120 && rc == 0; i += 6) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i);
+  for (i = 1; i < 120 && rc == 0; i += 9) rc = vec0HnswUpdate(g, (uint32_t)i);
+  for (i = 0; i < 10 && rc == 0; i++) {
+    rc = vec0HnswSearch(g, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
+  }
+  if (rc == 0) rc = vec0HnswFlush(g, hostWrite, h);
+  if (rc == 0) vec0HnswHeaderEncode(g, aHdr);
+  vec0HnswClose(g);
+  g = NULL;
+  if (rc) return rc;
+  if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
+  rc = vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE);
+  for (i = 0; i < 10 && rc == 0; i++) {
+    rc = vec0HnswSearch(g, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
+  }
+  if (rc == 0) rc = vec0HnswInsert(g, 120, 120);
+  if (rc == 0) rc = vec0HnswCheck(g, 121, &zErr);
+  if (zErr && h->failAt == 0) fprintf(stderr, "session: %s\n", zErr);
+  if (zErr) shimFree(h, zErr);
+  vec0HnswClose(g);
+  return rc;
+}
+
+START_TEST(out_of_memory) {
+  long n;
+  int rc, nFail = 0;
+  {
+    Host h;
+    hostInit(&h, 121, 8, 0, 24);
+    ck_assert_int_eq(session(&h), 0);
+    hostFree(&h);
+  }
+  for (n = 1;; n++) {
+    Host h;
+    hostInit(&h, 121, 8, 0, 24);
+    h.failAt = n;
+    rc = session(&h);
+    ck_assert_msg(h.nLive == 0, "leak of %ld blocks when allocation %ld fails", h.nLive, n);
+    if (h.nAlloc < n) {
+      ck_assert_int_eq(rc, 0);
+      hostFree(&h);
+      break;
+    }
+    ck_assert_msg(rc == VEC0_HNSW_NOMEM, "rc %d when allocation %ld fails", rc, n);
+    nFail++;
+    hostFree(&h);
+  }
+  ck_assert(nFail > 20);
+}
+END_TEST
+
+static Suite *hnswSuite(void) {
+  Suite *s = suite_create("hnsw");
+  TCase *tc = tcase_create("graph");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, recall_uniform);
+  tcase_add_test(tc, recall_clustered);
+  tcase_add_test(tc, small_graphs);
+  tcase_add_test(tc, levels);
+  tcase_add_test(tc, determinism);
+  tcase_add_test(tc, flush_dirty_only);
+  tcase_add_test(tc, reopen_same_results);
+  tcase_add_test(tc, delete_half);
+  tcase_add_test(tc, delete_almost_all);
+  tcase_add_test(tc, reinsert_tombstones);
+  tcase_add_test(tc, update_vectors);
+  tcase_add_test(tc, filtered_search);
+  tcase_add_test(tc, filter_rejecting_all);
+  tcase_add_test(tc, corrupt_records);
+  tcase_add_test(tc, corrupt_links);
+  tcase_add_test(tc, corrupt_header);
+  tcase_add_test(tc, check_unreachable);
+  tcase_add_test(tc, out_of_memory);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(hnswSuite());
+  int nFailed;
+  srunner_run_all(sr, CK_NORMAL);
+  nFailed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return nFailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
