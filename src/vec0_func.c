@@ -231,8 +231,8 @@ static int argPair(sqlite3_context *ctx, sqlite3_value **argv, Vec0Vector *a,
               "argument is %s", vec0ElemName(a->eType),
               vec0ElemName(b->eType));
   } else if (a->nDim != b->nDim) {
-    funcError(ctx, "dimension mismatch: the 1st argument has %d dimensions, "
-              "the 2nd argument has %d", a->nDim, b->nDim);
+    funcError(ctx, "dimension mismatch: the 1st argument has length %d, the "
+              "2nd argument has length %d", a->nDim, b->nDim);
   } else {
     return 0;
   }
@@ -461,8 +461,8 @@ static void fnQuantizeBinary(sqlite3_context *ctx, int argc,
     goto out;
   }
   if (v.nDim % 8 != 0) {
-    funcError(ctx, "the 1st argument has %d dimensions; binary quantization "
-              "needs a multiple of 8", v.nDim);
+    funcError(ctx, "the length of the 1st argument (%d) must be a multiple "
+              "of 8 for binary quantization", v.nDim);
     goto out;
   }
   z = allocOrError(ctx, (size_t)v.nDim / 8);

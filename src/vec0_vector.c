@@ -136,8 +136,8 @@ static int fromBlob(sqlite3_value *v, int eType, const char *zWhat,
     return SQLITE_ERROR;
   }
   if (n % elem != 0) {
-    *pzErr = sqlite3_mprintf("vec0: %s: a %s vector BLOB must be a multiple "
-                             "of %d bytes long, not %d bytes",
+    *pzErr = sqlite3_mprintf("vec0: %s: the length of a %s vector BLOB must "
+                             "be a multiple of %d (length %d)",
                              zWhat, vec0ElemName(eType), (int)elem, n);
     return SQLITE_ERROR;
   }

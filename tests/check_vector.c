@@ -255,8 +255,8 @@ START_TEST(test_blob_f32) {
   ck_assert_float_eq(resF32(0), 1.0f);
   ck_assert_float_eq(resF32(1), 2.5f);
   ck_assert_int_eq(parseBlob(a, 8, VEC0_ELEM_F32), SQLITE_OK);
-  assertError(parseBlob(a, 7, 0), "multiple of 4 bytes");
-  assertError(parseBlob(a, 3, VEC0_ELEM_F32), "not 3 bytes");
+  assertError(parseBlob(a, 7, 0), "must be a multiple of 4 (length 7)");
+  assertError(parseBlob(a, 3, VEC0_ELEM_F32), "(length 3)");
   assertError(parseBlob(a, 0, 0), "empty vector");
   assertError(parseBlob(aNan, 8, 0), "element 1 is NaN");
   assertError(parseBlob(aInf, 4, 0), "element 0 is infinite");
