@@ -99,8 +99,14 @@ static float f32CosineNeon(const void *pA, const void *pB, int n) {
     taa += a[i] * a[i];
     tbb += b[i] * b[i];
   }
-  return cosineOf(tab + vaddvq_f32(ab), taa + vaddvq_f32(aa),
-                  tbb + vaddvq_f32(bb));
+  tab += vaddvq_f32(ab);
+  taa += vaddvq_f32(aa);
+  tbb += vaddvq_f32(bb);
+  /* overflowed or underflowed float sums: the portable kernel sums in double */
+  if (taa == 0 || tbb == 0 || isinf(taa) || isinf(tbb) || isinf(tab)) {
+    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+  }
+  return cosineOf(tab, taa, tbb);
 }
 
 static int64_t i8SumSq(const int8_t *a, const int8_t *b, int n) {

@@ -42,6 +42,20 @@ static float cosineOf(double ab, double aa, double bb) {
   return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
 }
 
+/*
+** float32 cosine from float sums, unless a sum of squares overflowed
+** (elements near 1e19 and up) or underflowed to 0 (elements near 1e-19 and
+** below, not all zero): then the portable kernel, which sums in double,
+** gives the right answer instead of NaN or 1.0.
+*/
+static float cosineF32(float ab, float aa, float bb, const void *pA,
+                       const void *pB, int n) {
+  if (aa == 0 || bb == 0 || isinf(aa) || isinf(bb) || isinf(ab)) {
+    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+  }
+  return cosineOf(ab, aa, bb);
+}
+
 /* ======================================================================
 ** AVX2 + FMA
 */
@@ -178,9 +192,9 @@ static T_AVX2 float f32CosineAvx2(const void *pA, const void *pB, int n) {
     aa0 = _mm256_fmadd_ps(x, x, aa0);
     bb0 = _mm256_fmadd_ps(y, y, bb0);
   }
-  return cosineOf(hsum256(_mm256_add_ps(ab0, ab1)),
-                  hsum256(_mm256_add_ps(aa0, aa1)),
-                  hsum256(_mm256_add_ps(bb0, bb1)));
+  return cosineF32(hsum256(_mm256_add_ps(ab0, ab1)),
+                   hsum256(_mm256_add_ps(aa0, aa1)),
+                   hsum256(_mm256_add_ps(bb0, bb1)), pA, pB, n);
 }
 
 /* int8: 16 elements at a time, widened to int16. */
@@ -444,9 +458,9 @@ static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
     aa0 = _mm512_fmadd_ps(x, x, aa0);
     bb0 = _mm512_fmadd_ps(y, y, bb0);
   }
-  return cosineOf(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
-                  _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
-                  _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)));
+  return cosineF32(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
+                   _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+                   _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)), pA, pB, n);
 }
 
 /* int8: 32 elements at a time widened to int16; the tail by masked load. */
