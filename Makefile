@@ -18,6 +18,12 @@ SANLDFLAGS = -fsanitize=$(SANITIZE)
 SAN_PRELOAD = LD_PRELOAD="$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=0
 endif
 ALLFLAGS  = $(BASEFLAGS) $(CFLAGS)
+# `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
 
 SRC      = $(wildcard src/*.c)
 EXT      = ext/vec0_ext.c
@@ -35,11 +41,13 @@ all: $(DIST)/vec0.so $(DIST)/libvec0.a
 
 $(B)/dyn/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALLFLAGS) -c $< -o $@
 
 $(B)/sta/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLFLAGS) -DSQLITE_CORE -c $< -o $@
+	@$(if $(Q),echo "  CC      $< (static)")
+	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -c $< -o $@
 
 $(B)/vec0.map: vec0.def
 	@mkdir -p $(B)
@@ -47,16 +55,19 @@ $(B)/vec0.map: vec0.def
 
 $(DIST)/vec0.so: $(DYN_OBJ) $(B)/vec0.map
 	@mkdir -p $(DIST)
-	$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm
 
 $(DIST)/libvec0.a: $(STA_OBJ)
 	@mkdir -p $(DIST)
-	rm -f $@ && ar rcs $@ $(STA_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $(STA_OBJ)
 
 # Each Check test links the static objects it needs (all of them) and SQLite.
 $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
 
 test: test-unit test-sql test-py
 

@@ -153,9 +153,10 @@ int main(int argc, char **argv) {
   if (!fids) die("cannot write " + out + ".ids");
   std::vector<double> secs;
   std::vector<int64_t> ids((size_t)nq * k);
-  // Untimed warm-up, as engine_sql.py does.
-  h.setEf(efs[0]);
-  for (long q = 0; q < std::min(nq, 100L); q++) search(h, Q.data() + (size_t)q * dim, k, ids.data());
+  // Untimed warm-up, as engine_sql.py does for HNSW engines: every query
+  // once at the largest ef.
+  h.setEf(*std::max_element(efs.begin(), efs.end()));
+  for (long q = 0; q < nq; q++) search(h, Q.data() + (size_t)q * dim, k, ids.data());
   for (int ef : efs) {
     h.setEf(ef);
     t0 = now();

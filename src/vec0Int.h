@@ -148,6 +148,22 @@ const char *vec0DistanceImpl(void); /* "avx512", "avx2", "neon" or "portable" */
 Vec0DistanceFn vec0DistanceFn(Vec0ElemType eType, Vec0Metric eMetric);
 /* The portable C kernel for the pair (what the tests compare against). */
 Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric);
+
+/*
+** A kernel with an early exit, for the searches that only need to know
+** whether a distance beats a bound (the HNSW walk, the top-k of a scan): it
+** returns exactly what the plain kernel returns when that is <= bound, and
+** otherwise some value > bound, found after reading only part of the
+** vectors.  Only metrics whose partial sums never decrease have one (l2sq);
+** vec0DistanceBoundFn() returns NULL for the others.  The partial sum is
+** compared every VEC0_BOUND_STRIDE elements.
+*/
+#define VEC0_BOUND_STRIDE 256
+typedef float (*Vec0DistanceBoundFn)(const void *a, const void *b, int nDim,
+                                     float bound);
+Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
+                                              Vec0Metric eMetric);
 const char *vec0MetricName(Vec0Metric eMetric);
 
 /* Registers every scalar function and vec_each on db. */
@@ -338,11 +354,30 @@ struct Vec0Table {
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   Vec0Hnsw *apHnsw[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_int64 nLive;     /* live rows */
+
+  /*
+  ** The write in progress (vec0StorageOpBegin/End), one xUpdate: what it
+  ** must put back in memory if it fails.  Rows, slots and vectors are
+  ** written to the shadow tables at once, so their caches are simply
+  ** dropped; the graphs and the counters live in memory until the next
+  ** flush and are restored.  bPoison: a failed write left part of its
+  ** changes in the tables and SQLite will not undo them, so this
+  ** transaction must not commit (xSync refuses).
+  */
+  int bOp;
+  uint32_t opNSlot;
+  sqlite3_int64 opNLive;
+  int opCountersDirty;
+  sqlite3_int64 opTotalChanges;
+  int bPoison;
+  int iPoisonDepth; /* nSavepoint when it happened: ROLLBACK TO below clears */
+  int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
   struct Vec0HnswCtx {
     Vec0Table *p;
     int iVec;
     int nDim;
     Vec0DistanceFn xDist;
+    Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
   } aHnswCtx[VEC0_MAX_VECTOR_COLUMNS];
 };
 
@@ -369,6 +404,8 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec);
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
 int vec0StorageFlush(Vec0Table *p);
 int vec0StorageBeginWrite(Vec0Table *p);
+void vec0StorageOpBegin(Vec0Table *p);
+int vec0StorageOpEnd(Vec0Table *p, int rc);
 void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc);
 void vec0CellClear(Vec0Cell *pCell);
 int vec0StorageCheck(Vec0Table *p, char **pzErr);
@@ -408,6 +445,13 @@ typedef struct Vec0KnnRow {
 } Vec0KnnRow;
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow);
+/*
+** Parses v as a vector of vector column iVec (bQuery: the query vector of a
+** KNN search), checking type and dimensions; on error p->base.zErrMsg
+** names the table and the column.
+*/
+int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
+                    Vec0Vector *pOut);
 /* Writes the error message of p->base.zErrMsg. */
 void vec0TableError(Vec0Table *p, const char *zFmt, ...);
 

@@ -25,28 +25,40 @@
 #define VEC0_HAVE_X86 1
 Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 #endif
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define VEC0_HAVE_NEON 1
 Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
 #endif
 
 /* ---- float32 ---------------------------------------------------------- */
 
-static float f32L2sq(const void *pA, const void *pB, int n) {
+/* Squared L2, with the early exit of Vec0DistanceBoundFn (vec0Int.h). */
+static float f32L2sqBound(const void *pA, const void *pB, int n, float bound) {
   const float *a = pA, *b = pB;
   double s0 = 0, s1 = 0;
-  int i = 0;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
   for (; i + 1 < n; i += 2) {
     double d0 = (double)a[i] - b[i], d1 = (double)a[i + 1] - b[i + 1];
     s0 += d0 * d0;
     s1 += d1 * d1;
+    if (i + 2 == iCheck) {
+      iCheck += VEC0_BOUND_STRIDE;
+      if ((float)(s0 + s1) > bound) return (float)(s0 + s1);
+    }
   }
   if (i < n) {
     double d = (double)a[i] - b[i];
     s0 += d * d;
   }
   return (float)(s0 + s1);
+}
+
+static float f32L2sq(const void *pA, const void *pB, int n) {
+  return f32L2sqBound(pA, pB, n, INFINITY);
 }
 
 static float f32L2(const void *pA, const void *pB, int n) {
@@ -202,6 +214,12 @@ Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric) {
   return 0;
 }
 
+Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
+                                              Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound;
+  return 0;
+}
+
 /*
 ** The chosen kernel set.  Init may run on several connections at once; every
 ** thread computes and stores the same value, so the race is harmless.
@@ -248,6 +266,21 @@ Vec0DistanceFn vec0DistanceFn(Vec0ElemType eType, Vec0Metric eMetric) {
   if (eImpl == IMPL_NEON) x = vec0DistanceNeon(eType, eMetric);
 #endif
   if (x == 0) x = vec0DistancePortable(eType, eMetric);
+  return x;
+}
+
+Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric) {
+  Vec0DistanceBoundFn x = 0;
+  vec0DistanceInit();
+#if defined(VEC0_HAVE_X86)
+  if (eImpl == IMPL_AVX512) x = vec0DistanceBoundAvx512(eType, eMetric);
+  if (x == 0 && (eImpl == IMPL_AVX512 || eImpl == IMPL_AVX2)) {
+    x = vec0DistanceBoundAvx2(eType, eMetric);
+  }
+#elif defined(VEC0_HAVE_NEON)
+  if (eImpl == IMPL_NEON) x = vec0DistanceBoundNeon(eType, eMetric);
+#endif
+  if (x == 0) x = vec0DistanceBoundPortable(eType, eMetric);
   return x;
 }
 

@@ -17,18 +17,20 @@
 #include <string.h>
 
 Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
 
 static float cosineOf(double ab, double aa, double bb) {
   if (aa == 0 || bb == 0) return 1.0f;
   return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
 }
 
-static float f32L2sqNeon(const void *pA, const void *pB, int n) {
+/* Squared L2 with an early exit, as f32L2sqBoundAvx2 in vec0_distance_x86.c. */
+static float f32L2sqBoundNeon(const void *pA, const void *pB, int n, float bound) {
   const float *a = pA, *b = pB;
   float32x4_t s0 = vdupq_n_f32(0), s1 = vdupq_n_f32(0);
   float32x4_t s2 = vdupq_n_f32(0), s3 = vdupq_n_f32(0);
   float t = 0;
-  int i = 0;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
   for (; i + 16 <= n; i += 16) {
     float32x4_t d0 = vsubq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
     float32x4_t d1 = vsubq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
@@ -38,6 +40,13 @@ static float f32L2sqNeon(const void *pA, const void *pB, int n) {
     s1 = vfmaq_f32(s1, d1, d1);
     s2 = vfmaq_f32(s2, d2, d2);
     s3 = vfmaq_f32(s3, d3, d3);
+    if (i + 16 == iCheck) {
+      float part;
+      iCheck += VEC0_BOUND_STRIDE;
+      if (bound == INFINITY) continue;
+      part = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+      if (part > bound) return part;
+    }
   }
   for (; i + 4 <= n; i += 4) {
     float32x4_t d = vsubq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
@@ -45,6 +54,10 @@ static float f32L2sqNeon(const void *pA, const void *pB, int n) {
   }
   for (; i < n; i++) t += (a[i] - b[i]) * (a[i] - b[i]);
   return t + vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+}
+
+static float f32L2sqNeon(const void *pA, const void *pB, int n) {
+  return f32L2sqBoundNeon(pA, pB, n, INFINITY);
 }
 
 static float f32L2Neon(const void *pA, const void *pB, int n) {
@@ -220,6 +233,11 @@ Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric) {
   if (eType == VEC0_ELEM_BIT && eMetric == VEC0_METRIC_HAMMING) {
     return bitHammingNeon;
   }
+  return 0;
+}
+
+Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBoundNeon;
   return 0;
 }
 

@@ -26,6 +26,8 @@
 
 Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 
 #define T_AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define T_AVX512 \
@@ -83,11 +85,19 @@ static T_AVX2 int32_t hsum256i(__m256i v) {
   return _mm_cvtsi128_si32(x);
 }
 
-static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
+/*
+** Squared L2 with an early exit: every VEC0_BOUND_STRIDE elements the partial
+** sum is compared with bound, and once it is larger it is returned (the full
+** sum can only be larger still).  Otherwise the result is exactly the full
+** sum: the check reads the accumulators without changing them, so the
+** unbounded kernel is this one with bound = +inf.
+*/
+static T_AVX2 float f32L2sqBoundAvx2(const void *pA, const void *pB, int n,
+                                     float bound) {
   const float *a = pA, *b = pB;
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-  int i = 0;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
   for (; i + 32 <= n; i += 32) {
     __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
     __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8),
@@ -100,6 +110,13 @@ static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
     s1 = _mm256_fmadd_ps(d1, d1, s1);
     s2 = _mm256_fmadd_ps(d2, d2, s2);
     s3 = _mm256_fmadd_ps(d3, d3, s3);
+    if (i + 32 == iCheck) {
+      float part;
+      iCheck += VEC0_BOUND_STRIDE;
+      if (bound == INFINITY) continue;
+      part = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+      if (part > bound) return part;
+    }
   }
   for (; i + 8 <= n; i += 8) {
     __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
@@ -112,6 +129,10 @@ static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
     s1 = _mm256_fmadd_ps(d, d, s1);
   }
   return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
+  return f32L2sqBoundAvx2(pA, pB, n, INFINITY);
 }
 
 static T_AVX2 float f32L2Avx2(const void *pA, const void *pB, int n) {
@@ -344,6 +365,11 @@ Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
   return 0;
 }
 
+Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBoundAvx2;
+  return 0;
+}
+
 /* ======================================================================
 ** AVX-512 (F + BW + VL)
 */
@@ -352,11 +378,13 @@ static T_AVX512 __mmask16 mask16(int r) {
   return (__mmask16)((1u << r) - 1u);
 }
 
-static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
+/* Squared L2 with an early exit, as f32L2sqBoundAvx2. */
+static T_AVX512 float f32L2sqBound512(const void *pA, const void *pB, int n,
+                                      float bound) {
   const float *a = pA, *b = pB;
   __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-  int i = 0;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
   for (; i + 64 <= n; i += 64) {
     __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
     __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
@@ -369,6 +397,14 @@ static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
     s1 = _mm512_fmadd_ps(d1, d1, s1);
     s2 = _mm512_fmadd_ps(d2, d2, s2);
     s3 = _mm512_fmadd_ps(d3, d3, s3);
+    if (i + 64 == iCheck) {
+      float part;
+      iCheck += VEC0_BOUND_STRIDE;
+      if (bound == INFINITY) continue;
+      part = _mm512_reduce_add_ps(
+          _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+      if (part > bound) return part;
+    }
   }
   for (; i + 16 <= n; i += 16) {
     __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
@@ -382,6 +418,10 @@ static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
   }
   return _mm512_reduce_add_ps(
       _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
+  return f32L2sqBound512(pA, pB, n, INFINITY);
 }
 
 static T_AVX512 float f32L2_512(const void *pA, const void *pB, int n) {
@@ -565,6 +605,11 @@ Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
     }
   }
   /* bit: the popcnt kernel of the AVX2 set (the caller falls back to it) */
+  return 0;
+}
+
+Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound512;
   return 0;
 }
 

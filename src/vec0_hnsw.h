@@ -74,6 +74,12 @@ typedef struct Vec0HnswHost {
   int (*xReadNode)(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec);
   /* Distance between two vectors; smaller is nearer. */
   float (*xDistance)(void *pCtx, const void *a, const void *b);
+  /*
+  ** Optional (may be NULL): the distance if it is <= bound, exactly as
+  ** xDistance would return it; otherwise any value > bound.  Lets the walk
+  ** stop reading a vector as soon as it cannot beat the current candidates.
+  */
+  float (*xDistanceBound)(void *pCtx, const void *a, const void *b, float bound);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {
@@ -121,6 +127,18 @@ int vec0HnswSearch(Vec0Hnsw *p, const void *pQuery, int k, int ef,
                    int (*xAccept)(void *, uint32_t), void *pAcceptCtx,
                    Vec0HnswResult *aOut, int *pnOut);
 
+/*
+** The undo scope, which makes one host operation (a row written) atomic in
+** memory: after vec0HnswBegin() the before-image of every node that the
+** next calls change is kept, vec0HnswRollback() restores the graph exactly
+** as it was at Begin (nodes read from storage meanwhile stay loaded), and
+** vec0HnswCommit() forgets the images.  Begin commits an open scope first;
+** vec0HnswFlush() commits it too.  Rollback cannot fail.
+*/
+void vec0HnswBegin(Vec0Hnsw *p);
+void vec0HnswCommit(Vec0Hnsw *p);
+void vec0HnswRollback(Vec0Hnsw *p);
+
 /* Non-zero if any node or the header changed since the last flush. */
 int vec0HnswIsDirty(const Vec0Hnsw *p);
 /*
@@ -147,5 +165,13 @@ int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
 ** terminated); other errors as usual.
 */
 int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
+
+/*
+** A hint that the n bytes at p are a large array read at random (the graph
+** uses it for its link array; hosts may for their vectors): on Linux, asks
+** for transparent huge pages, which spares the walk most TLB misses.  Has no
+** effect elsewhere, or when the system does not offer them.
+*/
+void vec0HnswAdviseHuge(void *p, size_t n);
 
 #endif /* VEC0_HNSW_H */

@@ -39,6 +39,7 @@ typedef struct KnnQuery {
   int nCand, nCandAlloc;
   unsigned char *aMatch; /* per slot: passes the filter (HNSW accept) */
   Vec0DistanceFn xDist; /* the order kernel (L2 -> squared) */
+  Vec0DistanceBoundFn xBound; /* its early-exit variant, or NULL */
   int bSqrt;            /* final distance = sqrt(order distance) */
 } KnnQuery;
 
@@ -178,6 +179,18 @@ static float finalDistance(KnnQuery *pQ, float d) {
   return pQ->bSqrt ? sqrtf(d > 0 ? d : 0) : d;
 }
 
+/*
+** The order distance of a candidate for t.  Once t is full, a candidate
+** farther than its worst row can never enter it: the early-exit kernel stops
+** reading such a vector as soon as that is certain (and returns a value
+** topkPush() rejects; a distance bound cannot accept it either, since the
+** true distance is larger still).
+*/
+static float candidateDistance(KnnQuery *pQ, const TopK *t, const void *v) {
+  if (t->n < t->k || pQ->xBound == 0) return pQ->xDist(pQ->q.p, v, pQ->q.nDim);
+  return pQ->xBound(pQ->q.p, v, pQ->q.nDim, t->a[0].distance);
+}
+
 /* Every live slot (bFilter: that passes the filters). */
 static int exactAll(KnnQuery *pQ, TopK *t) {
   Vec0Table *p = pQ->p;
@@ -185,9 +198,6 @@ static int exactAll(KnnQuery *pQ, TopK *t) {
   int rc = vec0StorageAllSlots(p);
   const unsigned char *aVec, *aState;
   size_t nBytes = p->aVecBytes[iVec];
-  int nDim = pQ->q.nDim;
-  const void *q = pQ->q.p;
-  Vec0DistanceFn xDist = pQ->xDist;
   if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, iVec);
   if (rc != SQLITE_OK) return rc;
   aVec = p->aVec[iVec];
@@ -196,7 +206,7 @@ static int exactAll(KnnQuery *pQ, TopK *t) {
     /* The hot loop: sequential vectors, one kernel call per live slot. */
     for (uint32_t i = 0; i < p->nSlot; i++) {
       if (aState[i] != VEC0_SLOT_LIVE) continue;
-      topkPush(t, i, xDist(q, aVec + (size_t)i * nBytes, nDim));
+      topkPush(t, i, candidateDistance(pQ, t, aVec + (size_t)i * nBytes));
     }
     return SQLITE_OK;
   }
@@ -204,7 +214,7 @@ static int exactAll(KnnQuery *pQ, TopK *t) {
     float d;
     if (aState[i] != VEC0_SLOT_LIVE) continue;
     if (pQ->nFilter && !slotPasses(pQ, i)) continue;
-    d = xDist(q, aVec + (size_t)i * nBytes, nDim);
+    d = candidateDistance(pQ, t, aVec + (size_t)i * nBytes);
     if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
     topkPush(t, i, d);
   }
@@ -219,7 +229,7 @@ static int exactCandidates(KnnQuery *pQ, TopK *t) {
     float d;
     int rc = vec0StorageVector(p, pQ->iVec, pQ->aCand[i], &v);
     if (rc != SQLITE_OK) return rc;
-    d = pQ->xDist(pQ->q.p, v, pQ->q.nDim);
+    d = candidateDistance(pQ, t, v);
     if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
     topkPush(t, pQ->aCand[i], d);
   }
@@ -439,24 +449,12 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
   if (!bK) pQ->k = iLimit;
   {
     Vec0VectorCol *pCol = &p->cfg.aVec[pQ->iVec];
-    char *zErr = 0;
-    const char *zColName = p->cfg.aCol[p->cfg.aVecCol[pQ->iVec]].zName;
-    rc = vec0VectorFromValue(pQuery, pCol->eType, "query vector", &pQ->q, &zErr);
-    if (rc != SQLITE_OK) {
-      vec0TableError(p, "%s", zErr ? zErr : "vec0: bad query vector");
-      sqlite3_free(zErr);
-      return rc;
-    }
-    if (pQ->q.nDim != pCol->nDim || pQ->q.eType != pCol->eType) {
-      vec0TableError(p, "vec0: table \"%s\": query vector for column \"%s\" has %d "
-                        "dimensions of %s, expected %d of %s",
-                     p->zName, zColName, pQ->q.nDim, vec0ElemName(pQ->q.eType),
-                     pCol->nDim, vec0ElemName(pCol->eType));
-      return SQLITE_ERROR;
-    }
+    rc = vec0TableVector(p, pQuery, pQ->iVec, 1, &pQ->q);
+    if (rc != SQLITE_OK) return rc;
     if (pQ->ef == 0) pQ->ef = p->aEfSearch[pQ->iVec];
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
+    pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     if (pQ->xDist == 0) return SQLITE_INTERNAL;
   }
   return SQLITE_OK;

@@ -499,7 +499,13 @@ void vec0StorageDiscard(Vec0Table *p) {
   p->bCountersDirty = 0;
 }
 
-static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int *pRc) {
+/*
+** Grows array a from nOld to nNew elements of sz bytes.  bZero clears the new
+** part; vectors are not cleared (aVecLoaded says which are valid), so that
+** the pages of a large vector array are only touched when a vector is read.
+*/
+static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int bZero,
+                       int *pRc) {
   unsigned char *aNew;
   if (*pRc != SQLITE_OK) return a;
   aNew = sqlite3_realloc64(a, nNew * sz);
@@ -507,7 +513,7 @@ static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int *pRc) {
     *pRc = SQLITE_NOMEM;
     return a;
   }
-  memset(aNew + nOld * sz, 0, (nNew - nOld) * sz);
+  if (bZero) memset(aNew + nOld * sz, 0, (nNew - nOld) * sz);
   return aNew;
 }
 
@@ -518,16 +524,17 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
   nNew = nOld ? nOld : 64;
   while (nNew < nSlot) nNew *= 2;
   /* Each array is grown separately; nSlotAlloc moves only when all are. */
-  p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, &rc);
-  p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), &rc);
+  p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, 1, &rc);
+  p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), 1, &rc);
   if (p->nFilt) {
     Vec0Cell *a = growArray(p->aCell, nOld * p->nFilt, nNew * p->nFilt,
-                            sizeof(Vec0Cell), &rc);
+                            sizeof(Vec0Cell), 1, &rc);
     p->aCell = a;
   }
   for (int i = 0; i < p->cfg.nVec; i++) {
-    p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], &rc);
-    p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, &rc);
+    p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], 0, &rc);
+    if (rc == SQLITE_OK) vec0HnswAdviseHuge(p->aVec[i], nNew * p->aVecBytes[i]);
+    p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
   return rc;
@@ -791,6 +798,11 @@ static float hostDistance(void *pCtx, const void *a, const void *b) {
   struct Vec0HnswCtx *c = pCtx;
   return c->xDist(a, b, c->nDim);
 }
+static float hostDistanceBound(void *pCtx, const void *a, const void *b,
+                               float bound) {
+  struct Vec0HnswCtx *c = pCtx;
+  return c->xDistBound(a, b, c->nDim, bound);
+}
 
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
@@ -810,6 +822,9 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
                                              ? VEC0_METRIC_L2SQ
                                              : pCol->eMetric);
   if (c->xDist == 0) return SQLITE_INTERNAL;
+  c->xDistBound = vec0DistanceBoundFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
+                                                       ? VEC0_METRIC_L2SQ
+                                                       : pCol->eMetric);
   memset(&host, 0, sizeof(host));
   host.pCtx = c;
   host.xMalloc = hostMalloc;
@@ -818,6 +833,7 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   host.xVector = hostVector;
   host.xReadNode = hostReadNode;
   host.xDistance = hostDistance;
+  host.xDistanceBound = c->xDistBound ? hostDistanceBound : 0;
   params.m = pCol->m;
   params.efConstruction = pCol->efConstruction;
   params.seed = (uint64_t)p->seed + (uint64_t)iVec;
@@ -846,6 +862,7 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
     p->apHnsw[iVec] = 0;
     return rc;
   }
+  if (p->bOp) vec0HnswBegin(p->apHnsw[iVec]);
   *ppOut = p->apHnsw[iVec];
   return SQLITE_OK;
 }
@@ -895,6 +912,59 @@ int vec0StorageBeginWrite(Vec0Table *p) {
       p->iChanges = iChanges + 1;
       p->bBumped = 1;
     }
+  }
+  return rc;
+}
+
+void vec0StorageOpBegin(Vec0Table *p) {
+  p->bOp = 1;
+  p->opNSlot = p->nSlot;
+  p->opNLive = p->nLive;
+  p->opCountersDirty = p->bCountersDirty;
+  p->opTotalChanges = (sqlite3_int64)sqlite3_total_changes(p->db);
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    if (p->apHnsw[i]) vec0HnswBegin(p->apHnsw[i]);
+  }
+}
+
+/* SQLite itself rolls back the statement or the transaction after these. */
+static int rolledBackBySqlite(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_INTERRUPT:
+      return 1;
+  }
+  return 0;
+}
+
+int vec0StorageOpEnd(Vec0Table *p, int rc) {
+  if (!p->bOp) return rc;
+  p->bOp = 0;
+  if (rc == SQLITE_OK) {
+    for (int i = 0; i < p->cfg.nVec; i++) {
+      if (p->apHnsw[i]) vec0HnswCommit(p->apHnsw[i]);
+    }
+    return rc;
+  }
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    if (p->apHnsw[i]) vec0HnswRollback(p->apHnsw[i]);
+  }
+  p->nSlot = p->opNSlot;
+  p->nLive = p->opNLive;
+  p->bCountersDirty = p->opCountersDirty;
+  /* Slots and vectors are re-read from the tables, which are their truth. */
+  if (p->aSlotState) memset(p->aSlotState, VEC0_SLOT_UNKNOWN, p->nSlotAlloc);
+  p->bAllSlots = 0;
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    if (p->aVecLoaded[i]) memset(p->aVecLoaded[i], 0, p->nSlotAlloc);
+    p->bAllVec[i] = 0;
+  }
+  if ((sqlite3_int64)sqlite3_total_changes(p->db) != p->opTotalChanges &&
+      !rolledBackBySqlite(rc) && !p->bPoison) {
+    p->bPoison = 1;
+    p->iPoisonDepth = p->nSavepoint;
   }
   return rc;
 }

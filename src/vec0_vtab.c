@@ -571,6 +571,37 @@ static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
   return SQLITE_OK;
 }
 
+int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
+                    Vec0Vector *pOut) {
+  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
+  const char *zCol = p->cfg.aCol[p->cfg.aVecCol[iVec]].zName;
+  char *zErr = 0;
+  int rc = vec0VectorFromValue(v, pCol->eType, zCol, pOut, &zErr);
+  if (rc == SQLITE_ERROR) {
+    /* The error path only: parse again to name the table in the message. */
+    char *zWhat = sqlite3_mprintf("table \"%s\": %s \"%s\"", p->zName,
+                                  bQuery ? "query vector for column" : "column", zCol);
+    sqlite3_free(zErr);
+    zErr = 0;
+    if (zWhat == 0) return SQLITE_NOMEM;
+    rc = vec0VectorFromValue(v, pCol->eType, zWhat, pOut, &zErr);
+    sqlite3_free(zWhat);
+  }
+  if (rc != SQLITE_OK) {
+    if (zErr) vec0TableError(p, "%s", zErr);
+    sqlite3_free(zErr);
+    return rc;
+  }
+  if (pOut->nDim != pCol->nDim) {
+    vec0TableError(p, "vec0: table \"%s\": %s \"%s\" expects %d dimensions, got %d",
+                   p->zName, bQuery ? "query vector for column" : "column", zCol,
+                   pCol->nDim, pOut->nDim);
+    vec0VectorClear(pOut);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
 /* Parses the vectors of a new row; aVec[i].p is NULL where unchanged. */
 static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
                         int bUpdate) {
@@ -578,7 +609,6 @@ static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
   for (int i = 0; i < c->nVec; i++) {
     sqlite3_value *v = aArg[c->aVecCol[i]];
     const char *zCol = c->aCol[c->aVecCol[i]].zName;
-    char *zErr = 0;
     int rc;
     if (bUpdate && sqlite3_value_nochange(v)) continue;
     if (sqlite3_value_type(v) == SQLITE_NULL) {
@@ -586,17 +616,8 @@ static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
                      p->zName, zCol);
       return SQLITE_CONSTRAINT;
     }
-    rc = vec0VectorFromValue(v, c->aVec[i].eType, zCol, &aVec[i], &zErr);
-    if (rc != SQLITE_OK) {
-      vec0TableError(p, "%s", zErr ? zErr : "vec0: bad vector");
-      sqlite3_free(zErr);
-      return rc;
-    }
-    if (aVec[i].nDim != c->aVec[i].nDim) {
-      vec0TableError(p, "vec0: table \"%s\": column \"%s\" expects %d dimensions, got %d",
-                     p->zName, zCol, c->aVec[i].nDim, aVec[i].nDim);
-      return SQLITE_ERROR;
-    }
+    rc = vec0TableVector(p, v, i, 0, &aVec[i]);
+    if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
 }
@@ -798,6 +819,46 @@ static int pkColumn(Vec0Config *c) {
   return -1;
 }
 
+/* One integer key of an UPDATE (the new rowid, or the integer primary key). */
+static int keyValue(Vec0Table *p, sqlite3_value *v, const char *zWhat,
+                    sqlite3_int64 *piOut) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) {
+    vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName, zWhat);
+    return SQLITE_MISMATCH;
+  }
+  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName, zWhat);
+    return SQLITE_MISMATCH;
+  }
+  *piOut = sqlite3_value_int64(v);
+  return SQLITE_OK;
+}
+
+/*
+** The rowid a row gets from an UPDATE (argv as xUpdate has it).  An integer
+** primary key is the rowid under another name, as in an ordinary table: SQL
+** may set either one, and SQLite passes the other one unchanged.
+*/
+static int updatedRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iRowid = 0, iPk = 0;
+  int rc = keyValue(p, argv[1], "rowid", &iRowid);
+  if (rc != SQLITE_OK || c->ePk != VEC0_PK_INTEGER) {
+    *piNew = iRowid;
+    return rc;
+  }
+  rc = keyValue(p, argv[2 + pkColumn(c)], c->zPkName, &iPk);
+  if (rc != SQLITE_OK) return rc;
+  if (iPk != iOld && iRowid != iOld && iPk != iRowid) {
+    vec0TableError(p, "vec0: table \"%s\": rowid and %s are one value and cannot be "
+                      "set to %lld and %lld",
+                   p->zName, c->zPkName, iRowid, iPk);
+    return SQLITE_ERROR;
+  }
+  *piNew = iPk != iOld ? iPk : iRowid;
+  return SQLITE_OK;
+}
+
 static int insertRow(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   Vec0Config *c = &p->cfg;
   sqlite3_value **aArg = &argv[2];
@@ -903,7 +964,7 @@ static int updateRow(Vec0Table *p, sqlite3_value **argv) {
   sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_value *pKey = 0;
-  int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
+  int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
   int bFilt = 0, bAux = 0, bRekey = 0;
   sqlite3_stmt *pStmt = 0;
 
@@ -921,12 +982,7 @@ static int updateRow(Vec0Table *p, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK && c->ePk != VEC0_PK_TEXT) {
-    rc = newRowid(p, argv, &iNew, &bAuto);
-    if (rc == SQLITE_OK && bAuto) {
-      vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName,
-                     c->zPkName ? c->zPkName : "rowid");
-      rc = SQLITE_MISMATCH;
-    }
+    rc = updatedRowid(p, argv, &iNew);
   } else if (rc == SQLITE_OK) {
     pKey = aArg[pkColumn(c)];
     if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
@@ -1093,7 +1149,8 @@ static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc = vec0StorageValidate(p);
   if (rc != SQLITE_OK) return rc;
   if (argc == 1) {
-    rc = deleteRow(p, sqlite3_value_int64(argv[0]));
+    vec0StorageOpBegin(p);
+    rc = vec0StorageOpEnd(p, deleteRow(p, sqlite3_value_int64(argv[0])));
   } else if (sqlite3_value_type(argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]) !=
              SQLITE_NULL) {
     if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
@@ -1105,17 +1162,11 @@ static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = runCommand(p, argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]);
     }
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    rc = insertRow(p, argv, pRowid);
+    vec0StorageOpBegin(p);
+    rc = vec0StorageOpEnd(p, insertRow(p, argv, pRowid));
   } else {
-    rc = updateRow(p, argv);
-  }
-  if (rc != SQLITE_OK && rc != SQLITE_CONSTRAINT) {
-    /*
-    ** The statement will be rolled back (by its statement journal, or the
-    ** whole transaction).  Dirty graph state of earlier statements was
-    ** flushed when this one began, so dropping the cache loses nothing.
-    */
-    vec0StorageDiscard(p);
+    vec0StorageOpBegin(p);
+    rc = vec0StorageOpEnd(p, updateRow(p, argv));
   }
   return rc;
 }
@@ -1130,11 +1181,21 @@ static int vec0Begin(sqlite3_vtab *pVtab) {
 }
 
 static int vec0Sync(sqlite3_vtab *pVtab) {
-  return vec0StorageFlush((Vec0Table *)pVtab);
+  Vec0Table *p = (Vec0Table *)pVtab;
+  if (p->bPoison) {
+    vec0TableError(p, "vec0: table \"%s\": a statement of this transaction failed "
+                      "after writing part of its changes; the transaction is rolled "
+                      "back",
+                   p->zName);
+    return SQLITE_ABORT;
+  }
+  return vec0StorageFlush(p);
 }
 
 static int vec0Commit(sqlite3_vtab *pVtab) {
-  ((Vec0Table *)pVtab)->bBumped = 0;
+  Vec0Table *p = (Vec0Table *)pVtab;
+  p->bBumped = 0;
+  p->nSavepoint = 0;
   return SQLITE_OK;
 }
 
@@ -1142,25 +1203,34 @@ static int vec0Rollback(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
   vec0StorageDiscard(p);
   p->bBumped = 0;
+  p->bPoison = 0;
+  p->nSavepoint = 0;
   return SQLITE_OK;
 }
 
+/*
+** A savepoint (a user's, or the one SQLite opens for a statement that writes
+** several rows): the dirty graph goes to the tables first, so that whatever
+** SQLite later rolls back to is entirely in them.
+*/
 static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
-  (void)iSavepoint;
-  return vec0StorageFlush((Vec0Table *)pVtab);
+  Vec0Table *p = (Vec0Table *)pVtab;
+  p->nSavepoint = iSavepoint + 1;
+  return vec0StorageFlush(p);
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
-  (void)pVtab;
-  (void)iSavepoint;
+  ((Vec0Table *)pVtab)->nSavepoint = iSavepoint;
   return SQLITE_OK;
 }
 
 static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  (void)iSavepoint;
   vec0StorageDiscard(p);
   p->bBumped = 0;
+  p->nSavepoint = iSavepoint + 1;
+  /* SQLite has undone every write made since savepoint iSavepoint began. */
+  if (p->bPoison && iSavepoint < p->iPoisonDepth) p->bPoison = 0;
   return SQLITE_OK;
 }
 

@@ -83,6 +83,25 @@ static Vec0DistanceFn getAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
 typedef Vec0DistanceFn (*GetFn)(Vec0ElemType, Vec0Metric);
 static const GetFn aGet[] = {vec0DistanceFn, getAvx2};
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+static Vec0DistanceBoundFn getBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    return 0;
+  }
+  return vec0DistanceBoundAvx2(eType, eMetric);
+}
+#else
+static Vec0DistanceBoundFn getBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  return 0;
+}
+#endif
+typedef Vec0DistanceBoundFn (*GetBoundFn)(Vec0ElemType, Vec0Metric);
+static const GetBoundFn aGetBound[] = {vec0DistanceBoundFn, getBoundAvx2,
+                                       vec0DistanceBoundPortable};
+static const GetFn aGetPlain[] = {vec0DistanceFn, getAvx2, vec0DistancePortable};
+
 /* Buffers placed at an odd offset so unaligned loads are exercised too. */
 static unsigned char *bufA, *bufB;
 static void setup(void) {
@@ -299,6 +318,50 @@ START_TEST(test_extreme_f32) {
 }
 END_TEST
 
+/*
+** The early-exit kernels (_i: the kernel set of aGetBound): with a bound at
+** or above the distance they return exactly what the plain kernel of their
+** set returns; below it, a value above the bound.  Only l2sq has one.
+*/
+START_TEST(test_f32_bound) {
+  float *a = (float *)(void *)(bufA + 4);
+  float *b = (float *)(void *)(bufB + 4);
+  Vec0DistanceBoundFn xb = aGetBound[_i](VEC0_ELEM_F32, VEC0_METRIC_L2SQ);
+  Vec0DistanceFn x = aGetPlain[_i](VEC0_ELEM_F32, VEC0_METRIC_L2SQ);
+  int l, i, rep;
+  ck_assert_ptr_null(vec0DistanceBoundFn(VEC0_ELEM_F32, VEC0_METRIC_COSINE));
+  ck_assert_ptr_null(vec0DistanceBoundFn(VEC0_ELEM_F32, VEC0_METRIC_DOT));
+  if (xb == 0 || x == 0) return; /* this kernel set is not available here */
+  for (l = 0; l < N_LEN; l++) {
+    int n = aLen[l];
+    for (rep = 0; rep < 4; rep++) {
+      float d, bounds[5];
+      int j;
+      for (i = 0; i < n; i++) {
+        a[i] = rngFloat();
+        b[i] = rngFloat() * (rep == 3 ? 100.0f : 1.0f);
+      }
+      d = x(a, b, n);
+      bounds[0] = d;
+      bounds[1] = d * 1.5f + 1.0f;
+      bounds[2] = INFINITY;
+      bounds[3] = d * 0.5f;
+      bounds[4] = 0.0f;
+      for (j = 0; j < 5; j++) {
+        float got = xb(a, b, n, bounds[j]);
+        if (bounds[j] >= d) {
+          ck_assert_msg(got == d, "n=%d bound=%g: %.9g, plain kernel %.9g", n,
+                        bounds[j], got, d);
+        } else {
+          ck_assert_msg(got > bounds[j], "n=%d bound=%g: %.9g is not above it (%.9g)",
+                        n, bounds[j], got, d);
+        }
+      }
+    }
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("distance");
   TCase *tc = tcase_create("kernels");
@@ -313,6 +376,7 @@ int main(void) {
   tcase_add_loop_test(tc, test_bit_random, 0, 8);
   tcase_add_test(tc, test_known_values);
   tcase_add_test(tc, test_extreme_f32);
+  tcase_add_loop_test(tc, test_f32_bound, 0, 3);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

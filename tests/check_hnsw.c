@@ -917,6 +917,162 @@ START_TEST(out_of_memory) {
 }
 END_TEST
 
+/* A deep copy of a host: its vectors and its stored records. */
+static void hostClone(Host *dst, const Host *src) {
+  uint32_t i;
+  *dst = *src;
+  dst->nAlloc = dst->nLive = dst->nReads = 0;
+  dst->failAt = 0;
+  dst->aVec = malloc(sizeof(float) * (size_t)src->nVec * src->dim);
+  memcpy(dst->aVec, src->aVec, sizeof(float) * (size_t)src->nVec * src->dim);
+  dst->aRec = calloc(src->nRec ? src->nRec : 1, sizeof(Rec));
+  for (i = 0; i < src->nRec; i++) {
+    if (src->aRec[i].a == NULL) continue;
+    dst->aRec[i].a = malloc((size_t)src->aRec[i].n);
+    memcpy(dst->aRec[i].a, src->aRec[i].a, (size_t)src->aRec[i].n);
+    dst->aRec[i].n = src->aRec[i].n;
+  }
+}
+
+/* The operations of the undo test, on a graph of nodes 0..199 (200 free). */
+static int undoOp(Vec0Hnsw *g, int op) {
+  int rc;
+  switch (op) {
+    case 0: return vec0HnswInsert(g, 200, 200);
+    case 1: return vec0HnswDelete(g, 17);
+    case 2:
+      rc = vec0HnswDelete(g, 23);
+      return rc ? rc : vec0HnswInsert(g, 23, 23);
+    default: return vec0HnswUpdate(g, 42); /* its vector was changed */
+  }
+}
+
+static void sameRecords(const Host *a, const Host *b, uint32_t n) {
+  uint32_t i;
+  for (i = 0; i < n; i++) {
+    const Rec *x = i < a->nRec ? &a->aRec[i] : NULL;
+    const Rec *y = i < b->nRec ? &b->aRec[i] : NULL;
+    int nx = x && x->a ? x->n : -1, ny = y && y->a ? y->n : -1;
+    ck_assert_msg(nx == ny, "record %u: %d vs %d bytes", i, nx, ny);
+    if (nx > 0) ck_assert_mem_eq(x->a, y->a, (size_t)nx);
+  }
+}
+
+/*
+** The undo scope: an operation that fails at any allocation and is rolled
+** back leaves the graph exactly as it was (clean, same answers), and the
+** same operation run again afterwards writes exactly the records of a run
+** that never failed.
+*/
+START_TEST(undo_after_failure) {
+  int op = _i;
+  Host base, ref;
+  Vec0Hnsw *g;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aRefHdr[VEC0_HNSW_HEADER_SIZE];
+  unsigned char aGot[VEC0_HNSW_HEADER_SIZE];
+  long n;
+  int nFail = 0;
+
+  hostInit(&base, 201, 8, 0, 31);
+  g = build(&base, 200, 6, 30);
+  flushAll(g, &base, aHdr);
+  closeGraph(g, &base);
+  /* The new vector of node 42 for the update. */
+  memcpy(base.aVec + 42 * 8, base.aVec + 150 * 8, 8 * sizeof(float));
+  base.aVec[42 * 8] += 0.01f;
+
+  hostClone(&ref, &base);
+  g = reopen(&ref, aHdr);
+  ck_assert_int_eq(undoOp(g, op), 0);
+  flushAll(g, &ref, aRefHdr);
+  closeGraph(g, &ref);
+
+  for (n = 1;; n++) {
+    Host h;
+    Vec0HnswResult aRes[10], aWant[10];
+    int rc, nRes, nWant, iq;
+    hostClone(&h, &base);
+    g = reopen(&h, aHdr);
+    /* Part of the graph in memory already, as in a long-lived cache. */
+    ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 10, 20, NULL, NULL, aRes, &nRes), 0);
+    h.failAt = h.nAlloc + n;
+    vec0HnswBegin(g);
+    rc = undoOp(g, op);
+    h.failAt = 0;
+    if (rc == 0) {
+      vec0HnswCommit(g);
+      flushAll(g, &h, aGot);
+      ck_assert_mem_eq(aGot, aRefHdr, sizeof(aGot));
+      sameRecords(&h, &ref, 201);
+      closeGraph(g, &h);
+      hostFree(&h);
+      break;
+    }
+    ck_assert_msg(rc == VEC0_HNSW_NOMEM, "op %d, allocation %ld: rc %d", op, n, rc);
+    nFail++;
+    vec0HnswRollback(g);
+    ck_assert_int_eq(vec0HnswIsDirty(g), 0);
+    vec0HnswHeaderEncode(g, aGot);
+    ck_assert_mem_eq(aGot, aHdr, sizeof(aGot));
+    {
+      /* Same answers as a graph fresh from the records. */
+      Vec0Hnsw *g2 = reopen(&h, aHdr);
+      for (iq = 0; iq < 20; iq++) {
+        const float *q = h.aVec + (size_t)(iq * 9 % 200) * 8;
+        ck_assert_int_eq(vec0HnswSearch(g, q, 10, 40, NULL, NULL, aRes, &nRes), 0);
+        ck_assert_int_eq(vec0HnswSearch(g2, q, 10, 40, NULL, NULL, aWant, &nWant), 0);
+        ck_assert_int_eq(nRes, nWant);
+        ck_assert_mem_eq(aRes, aWant, sizeof(aRes[0]) * (size_t)nRes);
+      }
+      vec0HnswClose(g2);
+    }
+    checkGraph(g, &h, 200);
+    /* And the operation, run again, gives what a clean run gives. */
+    vec0HnswBegin(g);
+    ck_assert_int_eq(undoOp(g, op), 0);
+    vec0HnswCommit(g);
+    flushAll(g, &h, aGot);
+    ck_assert_mem_eq(aGot, aRefHdr, sizeof(aGot));
+    sameRecords(&h, &ref, 201);
+    closeGraph(g, &h);
+    hostFree(&h);
+  }
+  ck_assert(nFail > 0);
+  hostFree(&ref);
+  hostFree(&base);
+}
+END_TEST
+
+/* A successful operation rolled back is gone as well. */
+START_TEST(undo_success) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aGot[VEC0_HNSW_HEADER_SIZE];
+  uint32_t i;
+  hostInit(&h, 400, 8, 5, 32);
+  g = build(&h, 300, 8, 40);
+  for (i = 0; i < 300; i += 5) ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+  flushAll(g, &h, aHdr);
+  vec0HnswBegin(g);
+  for (i = 300; i < 400; i++) ck_assert_int_eq(vec0HnswInsert(g, i, i), 0);
+  for (i = 0; i < 300; i += 10) ck_assert_int_eq(vec0HnswInsert(g, i, i), 0);
+  for (i = 1; i < 300; i += 7) {
+    if (i % 5) ck_assert_int_eq(vec0HnswDelete(g, i), 0);
+  }
+  vec0HnswRollback(g);
+  ck_assert_int_eq(vec0HnswIsDirty(g), 0);
+  vec0HnswHeaderEncode(g, aGot);
+  ck_assert_mem_eq(aGot, aHdr, sizeof(aGot));
+  ck_assert_uint_eq(vec0HnswCount(g), 300);
+  for (i = 0; i < 400; i++) {
+    ck_assert_int_eq(vec0HnswIsLive(g, i), i < 300 && i % 5 != 0);
+  }
+  checkGraph(g, &h, 300);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
 static Suite *hnswSuite(void) {
   Suite *s = suite_create("hnsw");
   TCase *tc = tcase_create("graph");
@@ -939,6 +1095,8 @@ static Suite *hnswSuite(void) {
   tcase_add_test(tc, corrupt_header);
   tcase_add_test(tc, check_unreachable);
   tcase_add_test(tc, out_of_memory);
+  tcase_add_loop_test(tc, undo_after_failure, 0, 4);
+  tcase_add_test(tc, undo_success);
   suite_add_tcase(s, tc);
   return s;
 }

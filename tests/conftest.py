@@ -1,0 +1,63 @@
+"""Shared fixtures of the Python integration tests.
+
+The tests run under Debian's /usr/bin/python3 (its sqlite3 module can load
+extensions) and find the extension through VEC0_EXT, which `make test-py`
+sets to dist/vec0 (no suffix); by default the same path from the repo root.
+"""
+
+import os
+import random
+import sqlite3
+import struct
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXT = os.environ.get("VEC0_EXT", os.path.join(ROOT, "dist", "vec0"))
+
+
+def connect(path, **kw):
+    """A connection with the extension loaded, in autocommit mode."""
+    con = sqlite3.connect(path, isolation_level=None, **kw)
+    con.enable_load_extension(True)
+    con.load_extension(EXT)
+    con.enable_load_extension(False)
+    return con
+
+
+def f32(v):
+    """A float32 vector BLOB."""
+    return struct.pack("<%df" % len(v), *v)
+
+
+def rand_vectors(n, dim, seed):
+    rng = random.Random(seed)
+    return [[rng.uniform(-1, 1) for _ in range(dim)] for _ in range(n)]
+
+
+def l2(a, b):
+    """Euclidean distance as float32 inputs give it (float64 sums)."""
+    a = struct.unpack("<%df" % len(a), f32(a))
+    b = struct.unpack("<%df" % len(b), f32(b))
+    return sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5
+
+
+def brute_knn(rows, q, k, dist=l2):
+    """[(rowid, distance)] of the k nearest of rows {rowid: vector}."""
+    scored = sorted((dist(v, q), rid) for rid, v in rows.items())
+    return [(rid, d) for d, rid in scored[:k]]
+
+
+def knn(con, table, q, k, extra="", params=()):
+    sql = ("SELECT rowid, distance FROM %s WHERE embedding MATCH ? AND k = ? %s "
+           "ORDER BY distance" % (table, extra))
+    return con.execute(sql, (f32(q), k) + tuple(params)).fetchall()
+
+
+def integrity(con, table):
+    con.execute("INSERT INTO %s(%s) VALUES ('integrity-check')" % (table, table))
+
+
+@pytest.fixture
+def dbpath(tmp_path):
+    return str(tmp_path / "test.db")

@@ -1,0 +1,201 @@
+"""The vec0 table from Python: exact and HNSW KNN against a brute-force
+answer, persistence across reopen, two connections on one file, and the
+transaction rules (ROLLBACK, SAVEPOINT, a failed statement changes nothing).
+"""
+
+import sqlite3
+
+import pytest
+
+from conftest import (brute_knn, connect, f32, integrity, knn, l2,
+                      rand_vectors)
+
+DIM = 12
+
+
+def fill(con, table, vecs, start=1):
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO %s(rowid, embedding) VALUES (?, ?)" % table,
+                    ((start + i, f32(v)) for i, v in enumerate(vecs)))
+    con.execute("COMMIT")
+    return {start + i: v for i, v in enumerate(vecs)}
+
+
+def assert_same(got, want):
+    assert [r for r, _ in got] == [r for r, _ in want]
+    for (_, d1), (_, d2) in zip(got, want):
+        assert d1 == pytest.approx(d2, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("index", ["flat()", "hnsw(m=8, ef_construction=64)"])
+def test_knn_matches_brute_force(dbpath, index):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by %s)" % (DIM, index))
+    rows = fill(con, "t", rand_vectors(400, DIM, 1))
+    for q in rand_vectors(25, DIM, 2):
+        # ef as large as the table makes the HNSW walk exhaustive
+        got = knn(con, "t", q, 10, "AND ef = 400" if "hnsw" in index else "")
+        assert_same(got, brute_knn(rows, q, 10))
+    integrity(con, "t")
+
+
+def test_hnsw_recall_default_settings(dbpath):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d])" % DIM)
+    rows = fill(con, "t", rand_vectors(2000, DIM, 3))
+    hits = total = 0
+    for q in rand_vectors(50, DIM, 4):
+        want = {r for r, _ in brute_knn(rows, q, 10)}
+        got = {r for r, _ in knn(con, "t", q, 10)}
+        hits += len(want & got)
+        total += 10
+    assert hits / total >= 0.95
+
+
+def test_reopen_keeps_rows_and_index(dbpath):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d], "
+                "tag text, +note)" % DIM)
+    vecs = rand_vectors(300, DIM, 5)
+    con.execute("BEGIN")
+    for i, v in enumerate(vecs):
+        con.execute("INSERT INTO t(rowid, embedding, tag, note) VALUES (?,?,?,?)",
+                    (i + 1, f32(v), "even" if i % 2 == 0 else "odd", "n%d" % i))
+    con.execute("COMMIT")
+    q = rand_vectors(1, DIM, 6)[0]
+    before = knn(con, "t", q, 5, "AND ef = 300")
+    con.close()
+    con = connect(dbpath)
+    assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 300
+    assert knn(con, "t", q, 5, "AND ef = 300") == before
+    assert con.execute("SELECT tag, note FROM t WHERE rowid = 8").fetchone() == \
+        ("odd", "n7")
+    integrity(con, "t")
+
+
+def test_two_connections_see_each_other(dbpath):
+    a = connect(dbpath)
+    a.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d])" % DIM)
+    b = connect(dbpath)
+    rows = fill(a, "t", rand_vectors(200, DIM, 7))
+    q = rand_vectors(1, DIM, 8)[0]
+    # b reads what a committed
+    assert_same(knn(b, "t", q, 5, "AND ef = 200"), brute_knn(rows, q, 5))
+    # b writes; a's cached graph must notice
+    nearest = knn(a, "t", q, 1, "AND ef = 200")[0][0]
+    b.execute("DELETE FROM t WHERE rowid = ?", (nearest,))
+    del rows[nearest]
+    b.execute("INSERT INTO t(rowid, embedding) VALUES (999, ?)", (f32(q),))
+    rows[999] = q
+    assert_same(knn(a, "t", q, 5, "AND ef = 200"), brute_knn(rows, q, 5))
+    # and a's write is seen by b, which has a cache of its own now
+    a.execute("UPDATE t SET embedding = ? WHERE rowid = 999",
+              (f32([5.0] * DIM),))
+    rows[999] = [5.0] * DIM
+    assert_same(knn(b, "t", q, 5, "AND ef = 200"), brute_knn(rows, q, 5))
+    integrity(a, "t")
+    integrity(b, "t")
+
+
+@pytest.mark.parametrize("index", ["flat()", "hnsw(m=4)"])
+def test_rollback_and_savepoints(dbpath, index):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by %s)" % (DIM, index))
+    rows = fill(con, "t", rand_vectors(100, DIM, 9))
+    q = rand_vectors(1, DIM, 10)[0]
+    want = brute_knn(rows, q, 5)
+
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(rowid, embedding) VALUES (500, ?)", (f32(q),))
+    con.execute("DELETE FROM t WHERE rowid = ?", (want[1][0],))
+    assert knn(con, "t", q, 1, "AND ef = 200")[0][0] == 500
+    con.execute("ROLLBACK")
+    assert_same(knn(con, "t", q, 5, "AND ef = 200"), want)
+    integrity(con, "t")
+
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(rowid, embedding) VALUES (501, ?)", (f32(q),))
+    con.execute("SAVEPOINT s1")
+    con.execute("INSERT INTO t(rowid, embedding) VALUES (502, ?)", (f32(q),))
+    con.execute("DELETE FROM t WHERE rowid = ?", (want[0][0],))
+    con.execute("ROLLBACK TO s1")
+    con.execute("RELEASE s1")
+    con.execute("COMMIT")
+    rows[501] = q
+    assert_same(knn(con, "t", q, 5, "AND ef = 200"), brute_knn(rows, q, 5))
+    assert con.execute("SELECT count(*) FROM t WHERE rowid = 502").fetchone() == (0,)
+    integrity(con, "t")
+
+
+@pytest.mark.parametrize("index", ["flat()", "hnsw(m=4)"])
+def test_failed_statement_changes_nothing(dbpath, index):
+    """A statement that fails inside a transaction is undone alone; the
+    earlier statements of the transaction stay, index included."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by %s, tag integer)" % (DIM, index))
+    vecs = rand_vectors(120, DIM, 11)
+    con.execute("BEGIN")
+    for i, v in enumerate(vecs[:100]):
+        con.execute("INSERT INTO t(rowid, embedding, tag) VALUES (?, ?, 1)",
+                    (i + 1, f32(v)))
+    rows = {i + 1: v for i, v in enumerate(vecs[:100])}
+    # a single-row insert that fails after parsing: wrong metadata type
+    with pytest.raises(sqlite3.Error, match="vec0: "):
+        con.execute("INSERT INTO t(rowid, embedding, tag) VALUES (101, ?, 'x')",
+                    (f32(vecs[100]),))
+    # a duplicate key
+    with pytest.raises(sqlite3.IntegrityError):
+        con.execute("INSERT INTO t(rowid, embedding, tag) VALUES (5, ?, 1)",
+                    (f32(vecs[101]),))
+    # a multi-row insert whose last row is bad: the earlier rows go too
+    with pytest.raises(sqlite3.Error, match="vec0: "):
+        con.execute("INSERT INTO t(rowid, embedding, tag) VALUES "
+                    "(201, ?, 1), (202, ?, 1), (203, '[1,2]', 1)",
+                    (f32(vecs[102]), f32(vecs[103])))
+    # an UPDATE of many rows that fails part-way
+    with pytest.raises(sqlite3.Error, match="vec0: "):
+        con.execute("UPDATE t SET embedding = CASE WHEN rowid < 50 "
+                    "THEN embedding ELSE '[1]' END")
+    con.execute("INSERT INTO t(rowid, embedding, tag) VALUES (300, ?, 1)",
+                (f32(vecs[110]),))
+    rows[300] = vecs[110]
+    con.execute("COMMIT")
+    assert con.execute("SELECT group_concat(rowid) FROM t WHERE rowid > 100"
+                       ).fetchone() == ("300",)
+    for q in rand_vectors(10, DIM, 12):
+        assert_same(knn(con, "t", q, 5, "AND ef = 200"), brute_knn(rows, q, 5))
+    integrity(con, "t")
+    con.close()
+    con = connect(dbpath)
+    integrity(con, "t")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == (101,)
+
+
+def test_text_key_and_filters(dbpath):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE d USING vec0(doc text primary key, "
+                "embedding float[%d], user_id integer partition key, "
+                "lang text, +body)" % DIM)
+    vecs = rand_vectors(300, DIM, 13)
+    rows = {}
+    con.execute("BEGIN")
+    for i, v in enumerate(vecs):
+        con.execute("INSERT INTO d(doc, embedding, user_id, lang, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ("doc%d" % i, f32(v), i % 3, ["en", "fr"][i % 2], "b%d" % i))
+        rows[i] = (v, i % 3, ["en", "fr"][i % 2])
+    con.execute("COMMIT")
+    q = rand_vectors(1, DIM, 14)[0]
+    got = con.execute("SELECT doc, distance, body FROM d WHERE embedding MATCH ? "
+                      "AND k = 7 AND user_id = 1 AND lang = 'fr' "
+                      "ORDER BY distance", (f32(q),)).fetchall()
+    want = sorted((l2(v, q), i) for i, (v, u, lang) in rows.items()
+                  if u == 1 and lang == "fr")[:7]
+    assert [g[0] for g in got] == ["doc%d" % i for _, i in want]
+    assert [g[2] for g in got] == ["b%d" % i for _, i in want]
+    for g, (d, _) in zip(got, want):
+        assert g[1] == pytest.approx(d, rel=1e-5)
+    integrity(con, "d")
