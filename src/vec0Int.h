@@ -26,6 +26,8 @@
 **                        with the value its cache was built from.
 **         'next_slot'    integer, the lowest slot never used (see T_slots).
 **         'rows'         integer, the number of live rows.
+**         'chunk.N'      integer 1..VEC0_MAX_CHUNK, the slots per row of
+**                        T_vectorsN (fixed at CREATE).
 **         'ef_search.N'  integer, the persisted default ef of vector column N
 **                        (set by the 'ef_search=' command); absent: the
 **                        value from CREATE.
@@ -47,13 +49,17 @@
 **       lowest).  p0.. are partition key values and m0.. are metadata values:
 **       the narrow table that filtered search reads.
 **
-**   T_vectorsN(slot INTEGER PRIMARY KEY, v BLOB NOT NULL)
-**       Vector column N (0-based).  v is the raw vector in the column's
-**       element type: float32 little-endian, int8, or bit packed 8 per byte
-**       (dimension i is bit (i & 7) of byte i >> 3).  A NULL-vector is not
-**       allowed.  A free slot keeps the row of its last vector while the HNSW
-**       graph still routes through it (a tombstone), until the slot is reused
-**       or 'optimize' purges it.
+**   T_vectorsN(chunk INTEGER PRIMARY KEY, v BLOB NOT NULL)
+**       Vector column N (0-based), C = 'chunk.N' slots per row: chunk c
+**       holds the vectors of slots c*C .. c*C+C-1, one after the other, each
+**       in the column's element type: float32 little-endian, int8, or bit
+**       packed 8 per byte (dimension i is bit (i & 7) of byte i >> 3).  The
+**       BLOB is always C vectors long, those of slots not allocated yet all
+**       zero bytes; every chunk of a slot below next_slot exists.  C is chosen at CREATE so that the rows fill
+**       the database pages (one 3136-byte vector per row would leave a
+**       quarter of each 4096-byte page empty).  A free slot keeps its last
+**       vector (for an HNSW column the graph still routes through it, a
+**       tombstone) until the slot is reused.
 **
 **   T_linksN(slot INTEGER PRIMARY KEY, links BLOB NOT NULL)
 **       The HNSW node of slot s for vector column N, when that column is
@@ -317,7 +323,6 @@ enum {
   VEC0_VSTMT_GET,
   VEC0_VSTMT_ALL,
   VEC0_VSTMT_PUT,
-  VEC0_VSTMT_DELETE,
   VEC0_VSTMT_LINK_GET,
   VEC0_VSTMT_LINK_PUT,
   VEC0_VSTMT_N
@@ -352,6 +357,9 @@ struct Vec0Table {
   unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */
+  unsigned char *aChunkBuf; /* a last, partly used chunk row being written */
+  size_t nChunkBuf;
   Vec0Hnsw *apHnsw[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_int64 nLive;     /* live rows */
 
@@ -401,6 +409,11 @@ int vec0StorageAllSlots(Vec0Table *p);
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
+/* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
+int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
+/* Slots per chunk row for vectors of nBytes on pages of nPage bytes. */
+#define VEC0_MAX_CHUNK 256
+uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
 int vec0StorageFlush(Vec0Table *p);
 int vec0StorageBeginWrite(Vec0Table *p);

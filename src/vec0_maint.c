@@ -18,8 +18,12 @@ static int findProblem(Vec0Table *p, char **pzErr, const char *zWhat, char *zSql
   sqlite3_free(zSql);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    /* zWhat takes two integers and, if the query has one, a string. */
+    const char *z3 = sqlite3_column_count(pStmt) > 2
+                         ? (const char *)sqlite3_column_text(pStmt, 2)
+                         : "";
     *pzErr = sqlite3_mprintf(zWhat, sqlite3_column_int64(pStmt, 0),
-                             sqlite3_column_int64(pStmt, 1));
+                             sqlite3_column_int64(pStmt, 1), z3 ? z3 : "");
     rc = *pzErr ? SQLITE_CORRUPT_VTAB : SQLITE_NOMEM;
   }
   {
@@ -27,6 +31,19 @@ static int findProblem(Vec0Table *p, char **pzErr, const char *zWhat, char *zSql
     if (rc == SQLITE_OK) rc = rc2;
   }
   return rc;
+}
+
+/* The integer a one-row query returns. */
+static int countRows(Vec0Table *p, char *zSql, sqlite3_int64 *pn) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pn = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *pn = sqlite3_column_int64(pStmt, 0);
+  return sqlite3_finalize(pStmt);
 }
 
 int vec0StorageCheck(Vec0Table *p, char **pzErr) {
@@ -56,29 +73,39 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
                                      zDb, zT, zDb, zT, p->nSlot));
   }
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    char *zFmt = sqlite3_mprintf("slot %%lld has a missing or malformed vector in "
-                                 "%s_vectors%d (%%lld bytes)",
+    /* Chunk c holds slots [c*C, (c+1)*C) that exist: all of them were used
+    ** once, so every chunk below the last exists and is full. */
+    uint32_t C = p->anChunk[i], nChunk = (p->nSlot + C - 1) / C;
+    sqlite3_int64 nFound = 0;
+    char *zFmt = sqlite3_mprintf("chunk %%lld of %s_vectors%d has %%lld bytes, "
+                                 "expected %%s",
                                  zT, i);
     if (zFmt == 0) return SQLITE_NOMEM;
     rc = findProblem(p, pzErr, zFmt,
-                     sqlite3_mprintf("SELECT s.slot, ifnull(length(v.v), 0) FROM "
-                                     "\"%w\".\"%w_slots\" s LEFT JOIN "
-                                     "\"%w\".\"%w_vectors%d\" v ON v.slot=s.slot "
-                                     "WHERE s.id IS NOT NULL AND (typeof(v.v)!='blob' "
-                                     "OR length(v.v)!=%d)",
-                                     zDb, zT, zDb, zT, i, (int)p->aVecBytes[i]));
+                     sqlite3_mprintf("SELECT chunk, ifnull(length(v), -1), "
+                                     "CASE WHEN chunk < 0 OR chunk >= %u THEN "
+                                     "'none (no such chunk)' ELSE '%lld' END "
+                                     "FROM \"%w\".\"%w_vectors%d\" WHERE chunk < 0 OR "
+                                     "chunk >= %u OR typeof(v) != 'blob' OR length(v) != "
+                                     "%lld",
+                                     nChunk, (long long)C * (long long)p->aVecBytes[i],
+                                     zDb, zT, i, nChunk,
+                                     (long long)C * (long long)p->aVecBytes[i]));
     sqlite3_free(zFmt);
+    if (rc == SQLITE_OK) {
+      rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_vectors%d\"",
+                                        zDb, zT, i),
+                     &nFound);
+    }
+    if (rc == SQLITE_OK && nFound != nChunk) {
+      *pzErr = sqlite3_mprintf("%s_vectors%d has %lld chunks, expected %u for %u slots",
+                               zT, i, nFound, nChunk, p->nSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
   }
   if (rc == SQLITE_OK) {
-    sqlite3_stmt *pStmt = 0;
-    char *zSql = sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_rows\"", zDb, zT);
-    if (zSql == 0) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-    sqlite3_free(zSql);
-    if (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      nRows = sqlite3_column_int64(pStmt, 0);
-    }
-    if (rc == SQLITE_OK) rc = sqlite3_finalize(pStmt);
+    rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_rows\"", zDb, zT),
+                   &nRows);
     if (rc == SQLITE_OK && nRows != p->nLive) {
       *pzErr = sqlite3_mprintf("%s_config says %lld rows, %s_rows has %lld", zT,
                                p->nLive, zT, nRows);
@@ -127,10 +154,7 @@ int vec0StorageRebuild(Vec0Table *p) {
   const char *zDb = p->zDb, *zT = p->zName;
   int rc = SQLITE_OK;
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\" WHERE slot IN "
-                                  "(SELECT slot FROM \"%w\".\"%w_slots\" WHERE id IS NULL)",
-                                  zDb, zT, i, zDb, zT));
-    if (rc == SQLITE_OK && p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
+    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
       rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_links%d\";"
                                     "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
                                     zDb, zT, i, zDb, zT, i));

@@ -12,6 +12,7 @@
 */
 #include "vec0Int.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -111,18 +112,15 @@ static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
   const char *zDb = p->zDb, *zT = p->zName;
   switch (e) {
     case VEC0_VSTMT_GET:
-      return sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_vectors%d\" WHERE slot=?",
+      return sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_vectors%d\" WHERE chunk=?",
                              zDb, zT, iVec);
     case VEC0_VSTMT_ALL:
-      return sqlite3_mprintf("SELECT slot, v FROM \"%w\".\"%w_vectors%d\"", zDb, zT,
+      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\"", zDb, zT,
                              iVec);
     case VEC0_VSTMT_PUT:
       return sqlite3_mprintf(
-          "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(slot, v) VALUES(?, ?)", zDb,
+          "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(chunk, v) VALUES(?, ?)", zDb,
           zT, iVec);
-    case VEC0_VSTMT_DELETE:
-      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\" WHERE slot=?", zDb,
-                             zT, iVec);
     case VEC0_VSTMT_LINK_GET:
       return sqlite3_mprintf("SELECT links FROM \"%w\".\"%w_links%d\" WHERE slot=?",
                              zDb, zT, iVec);
@@ -250,10 +248,60 @@ static sqlite3_int64 hashName(const char *z) {
   return (sqlite3_int64)(h >> 1);
 }
 
+/* The page size of the table's schema. */
+static int pageSize(Vec0Table *p, int *pnPage) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA \"%w\".page_size", p->zDb);
+  int rc;
+  *pnPage = 4096;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *pnPage = sqlite3_column_int(pStmt, 0);
+  return sqlite3_finalize(pStmt);
+}
+
+/*
+** The pages a BLOB of n bytes takes as one row of a table b-tree with pages
+** of nPage bytes, after SQLite's rule for the part of a record kept in the
+** leaf (what does not fit goes to whole overflow pages, the rest stays in
+** the leaf, which several small cells share).
+*/
+static double rowPages(double n, int nPage) {
+  int maxLocal = nPage - 35, minLocal = (nPage - 12) * 32 / 255 - 23;
+  double local = n, nOver = 0, cell;
+  if (n > maxLocal) {
+    double surplus = minLocal + fmod(n - minLocal, (double)(nPage - 4));
+    local = surplus <= maxLocal ? surplus : minLocal;
+    nOver = ceil((n - local) / (nPage - 4));
+  }
+  /* cell pointer, record header, payload size and rowid varints, overflow */
+  cell = local + 14 + (nOver > 0 ? 4 : 0);
+  return nOver + 1.0 / floor((nPage - 8) / cell);
+}
+
+uint32_t vec0StorageChunkSize(size_t nBytes, int nPage) {
+  double aEff[VEC0_MAX_CHUNK + 1], best = 0;
+  uint32_t c;
+  if (nPage < 512 || nPage > 65536) nPage = 4096;
+  for (c = 1; c <= VEC0_MAX_CHUNK; c++) {
+    double n = (double)nBytes * c;
+    aEff[c] = n / (rowPages(n, nPage) * nPage);
+    if (aEff[c] > best) best = aEff[c];
+    if (n > 64.0 * nPage) break;
+  }
+  /* The smallest chunk within 2% of the best: small chunks are cheap to
+  ** rewrite and to read for one vector. */
+  for (c = 1; c <= VEC0_MAX_CHUNK && aEff[c] < best * 0.98; c++) {
+  }
+  return c;
+}
+
 int vec0StorageCreate(Vec0Table *p, char **pzErr) {
   const char *zDb = p->zDb, *zT = p->zName;
   Vec0Config *c = &p->cfg;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, nPage = 4096;
   char *z;
 
   rc = execf(p, "CREATE TABLE \"%w\".\"%w_config\"(key TEXT PRIMARY KEY, value) "
@@ -279,8 +327,14 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
                   "WHERE id IS NULL",
                zDb, zT, zT);
   }
+  if (rc == SQLITE_OK) rc = pageSize(p, &nPage);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    rc = execf(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(slot INTEGER PRIMARY KEY, "
+    char zKey[32];
+    p->anChunk[i] = vec0StorageChunkSize(p->aVecBytes[i], nPage);
+    sqlite3_snprintf(sizeof(zKey), zKey, "chunk.%d", i);
+    rc = vec0StorageConfigSet(p, zKey, p->anChunk[i]);
+    if (rc != SQLITE_OK) break;
+    rc = execf(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(chunk INTEGER PRIMARY KEY, "
                   "v BLOB NOT NULL)",
                zDb, zT, i);
     if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
@@ -353,6 +407,15 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "seed", &p->seed, &bFound);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     char zKey[32];
+    sqlite3_snprintf(sizeof(zKey), zKey, "chunk.%d", i);
+    rc = vec0StorageConfigGet(p, zKey, &iVal, &bFound);
+    if (rc == SQLITE_OK && (!bFound || iVal < 1 || iVal > VEC0_MAX_CHUNK)) {
+      *pzErr = sqlite3_mprintf("vec0: table \"%s\": bad %s in %s_config", p->zName,
+                               zKey, p->zName);
+      return SQLITE_CORRUPT_VTAB;
+    }
+    if (rc != SQLITE_OK) break;
+    p->anChunk[i] = (uint32_t)iVal;
     sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
     rc = vec0StorageConfigGet(p, zKey, &iVal, &bFound);
     if (rc == SQLITE_OK && bFound) {
@@ -483,6 +546,9 @@ void vec0StorageDiscard(Vec0Table *p) {
   p->aCell = 0;
   p->aSlotState = 0;
   p->aSlotRowid = 0;
+  sqlite3_free(p->aChunkBuf);
+  p->aChunkBuf = 0;
+  p->nChunkBuf = 0;
   for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
     sqlite3_free(p->aVec[i]);
     sqlite3_free(p->aVecLoaded[i]);
@@ -533,7 +599,7 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
   }
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], 0, &rc);
-    if (rc == SQLITE_OK) vec0HnswAdviseHuge(p->aVec[i], nNew * p->aVecBytes[i]);
+
     p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
@@ -667,26 +733,64 @@ int vec0StorageAllSlots(Vec0Table *p) {
   return rc;
 }
 
-static int vectorFromColumn(Vec0Table *p, int iVec, uint32_t iSlot,
-                            sqlite3_stmt *pStmt, int iCol) {
+/* The slots of chunk iChunk of vector column iVec that exist: [*pFirst, +n). */
+static uint32_t chunkSpan(const Vec0Table *p, int iVec, sqlite3_int64 iChunk,
+                          uint32_t *pFirst) {
+  uint64_t first = (uint64_t)iChunk * p->anChunk[iVec];
+  *pFirst = (uint32_t)first;
+  if (iChunk < 0 || first >= p->nSlot) return 0;
+  return p->nSlot - first < p->anChunk[iVec] ? (uint32_t)(p->nSlot - first)
+                                            : p->anChunk[iVec];
+}
+
+/*
+** Copies the vectors of the slots that exist from chunk iChunk (column iCol
+** of pStmt's row) into the cache.
+*/
+static int chunkFromColumn(Vec0Table *p, int iVec, sqlite3_int64 iChunk,
+                           sqlite3_stmt *pStmt, int iCol) {
   size_t nBytes = p->aVecBytes[iVec];
-  if (sqlite3_column_type(pStmt, iCol) != SQLITE_BLOB ||
-      (size_t)sqlite3_column_bytes(pStmt, iCol) != nBytes) {
-    vec0TableError(p, "vec0: table \"%s\": vector of slot %u in %s_vectors%d has %d "
-                      "bytes, expected %d",
-                   p->zName, iSlot, p->zName, iVec, sqlite3_column_bytes(pStmt, iCol),
-                   (int)nBytes);
+  uint32_t first = 0, nVec = chunkSpan(p, iVec, iChunk, &first);
+  int n = sqlite3_column_bytes(pStmt, iCol);
+  if (nVec == 0 || sqlite3_column_type(pStmt, iCol) != SQLITE_BLOB ||
+      (size_t)n != nBytes * p->anChunk[iVec]) {
+    vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes, "
+                      "expected %lld",
+                   p->zName, iChunk, p->zName, iVec, n,
+                   (long long)nBytes * (long long)p->anChunk[iVec]);
     return SQLITE_CORRUPT_VTAB;
   }
-  memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, sqlite3_column_blob(pStmt, iCol),
-         nBytes);
-  p->aVecLoaded[iVec][iSlot] = 1;
+  memcpy(p->aVec[iVec] + (size_t)first * nBytes, sqlite3_column_blob(pStmt, iCol),
+         (size_t)nVec * nBytes);
+  memset(p->aVecLoaded[iVec] + first, 1, nVec);
   return SQLITE_OK;
+}
+
+/* Loads the chunk of slot iSlot, if it has a row. */
+static int loadChunk(Vec0Table *p, int iVec, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 iChunk = iSlot / p->anChunk[iVec];
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iChunk);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    rc = chunkFromColumn(p, iVec, iChunk, pStmt, 0);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+static int missingVector(Vec0Table *p, int iVec, uint32_t iSlot) {
+  vec0TableError(p, "vec0: table \"%s\": vector of slot %u missing from %s_vectors%d",
+                 p->zName, iSlot, p->zName, iVec);
+  return SQLITE_CORRUPT_VTAB;
 }
 
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut) {
-  sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK;
   *ppOut = 0;
   if (iSlot >= p->nSlot) {
@@ -694,25 +798,65 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
     return SQLITE_CORRUPT_VTAB;
   }
   if (!p->aVecLoaded[iVec][iSlot]) {
-    rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      rc = vectorFromColumn(p, iVec, iSlot, pStmt, 0);
-    } else {
-      rc = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) {
-        vec0TableError(p, "vec0: table \"%s\": vector of slot %u missing from "
-                          "%s_vectors%d",
-                       p->zName, iSlot, p->zName, iVec);
-        rc = SQLITE_CORRUPT_VTAB;
-      }
-    }
-    sqlite3_reset(pStmt);
+    rc = loadChunk(p, iVec, iSlot);
+    if (rc == SQLITE_OK && !p->aVecLoaded[iVec][iSlot]) rc = missingVector(p, iVec, iSlot);
     if (rc != SQLITE_OK) return rc;
   }
   *ppOut = p->aVec[iVec] + (size_t)iSlot * p->aVecBytes[iVec];
   return SQLITE_OK;
+}
+
+int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV) {
+  sqlite3_stmt *pStmt = 0;
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec];
+  uint32_t first = 0, n = chunkSpan(p, iVec, iSlot / C, &first), i;
+  unsigned char *aLoaded = p->aVecLoaded[iVec];
+  unsigned char *aChunk;
+  int rc = SQLITE_OK;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  /*
+  ** The chunk row is rewritten whole, so its other vectors must be in the
+  ** cache.  A new chunk (its first slot just allocated) has no row yet.
+  */
+  for (i = first; i < first + n && rc == SQLITE_OK; i++) {
+    if (i == iSlot || aLoaded[i]) continue;
+    rc = loadChunk(p, iVec, i);
+    if (rc == SQLITE_OK && !aLoaded[i]) rc = missingVector(p, iVec, i);
+  }
+  if (rc != SQLITE_OK) return rc;
+  memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, pV, nBytes);
+  aLoaded[iSlot] = 1;
+  /*
+  ** Every row is C vectors long, the slots not allocated yet zero: a row
+  ** that grew in place would keep the leaf page it started in to itself.
+  */
+  aChunk = p->aVec[iVec] + (size_t)first * nBytes;
+  if (n < C) {
+    if (p->nChunkBuf < nBytes * C) {
+      unsigned char *aNew = sqlite3_realloc64(p->aChunkBuf, nBytes * C);
+      if (aNew == 0) {
+        aLoaded[iSlot] = 0;
+        return SQLITE_NOMEM;
+      }
+      p->aChunkBuf = aNew;
+      p->nChunkBuf = nBytes * C;
+    }
+    memcpy(p->aChunkBuf, aChunk, nBytes * n);
+    memset(p->aChunkBuf + nBytes * n, 0, nBytes * (C - n));
+    aChunk = p->aChunkBuf;
+  }
+  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot / C);
+    sqlite3_bind_blob64(pStmt, 2, aChunk, (sqlite3_uint64)C * nBytes, SQLITE_STATIC);
+    rc = stepDone(pStmt);
+  }
+  if (rc != SQLITE_OK) aLoaded[iSlot] = 0; /* the table still has the old one */
+  return rc;
 }
 
 int vec0StorageAllVectors(Vec0Table *p, int iVec) {
@@ -722,14 +866,7 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
   rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_ALL, &pStmt);
   if (rc != SQLITE_OK) return rc;
   while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
-    if (iSlot < 0 || iSlot >= p->nSlot) {
-      vec0TableError(p, "vec0: table \"%s\": slot %lld in %s_vectors%d out of range",
-                     p->zName, iSlot, p->zName, iVec);
-      rc = SQLITE_CORRUPT_VTAB;
-    } else if (!p->aVecLoaded[iVec][iSlot]) {
-      rc = vectorFromColumn(p, iVec, (uint32_t)iSlot, pStmt, 1);
-    }
+    rc = chunkFromColumn(p, iVec, sqlite3_column_int64(pStmt, 0), pStmt, 1);
   }
   {
     int rc2 = sqlite3_reset(pStmt);

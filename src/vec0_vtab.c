@@ -674,20 +674,13 @@ static int deleteRow(Vec0Table *p, sqlite3_int64 iRowid) {
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
+  /* The vectors stay in their chunk until the slot is reused: an HNSW graph
+  ** still routes through a deleted node. */
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswDelete(h, (uint32_t)iSlot);
-    } else {
-      rc = vec0StorageVecStmt(p, i, VEC0_VSTMT_DELETE, &pStmt);
-      if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(pStmt, 1, iSlot);
-        sqlite3_step(pStmt);
-        rc = sqlite3_reset(pStmt);
-      }
-      p->aVecLoaded[i][iSlot] = 0;
-      p->bAllVec[i] = p->bAllVec[i] && 0;
     }
   }
   if (rc == SQLITE_OK) {
@@ -761,22 +754,6 @@ static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
     /* Reload this slot from the table: one source of truth for the cells. */
     p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
     rc = vec0StorageSlot(p, iSlot);
-  }
-  return rc;
-}
-
-static int writeVector(Vec0Table *p, int iVec, uint32_t iSlot, const Vec0Vector *pV) {
-  sqlite3_stmt *pStmt = 0;
-  size_t n = p->aVecBytes[iVec];
-  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iSlot);
-  sqlite3_bind_blob(pStmt, 2, pV->p, (int)n, SQLITE_STATIC);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if (rc == SQLITE_OK) {
-    memcpy(p->aVec[iVec] + (size_t)iSlot * n, pV->p, n);
-    p->aVecLoaded[iVec][iSlot] = 1;
   }
   return rc;
 }
@@ -940,7 +917,7 @@ static int insertRow(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) 
   }
   if (rc == SQLITE_OK) rc = writeSlot(p, iSlot, iRowid, aArg, 0);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    rc = writeVector(p, i, iSlot, &aVec[i]);
+    rc = vec0StorageWriteVector(p, i, iSlot, aVec[i].p);
   }
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
@@ -1082,7 +1059,7 @@ static int updateRow(Vec0Table *p, sqlite3_value **argv) {
     rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
     if (rc != SQLITE_OK) break;
     if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
-    rc = writeVector(p, i, (uint32_t)iSlot, &aVec[i]);
+    rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
     if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
