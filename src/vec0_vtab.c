@@ -152,8 +152,22 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   /* A MATCH on a vector column makes this a KNN query. */
   for (int i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
-    if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH && pC->iColumn >= 0 &&
-        pC->iColumn < c->nCol && c->aCol[pC->iColumn].eKind == VEC0_COL_VECTOR) {
+    if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH &&
+        (pC->iColumn < 0 || pC->iColumn >= c->nCol ||
+         c->aCol[pC->iColumn].eKind != VEC0_COL_VECTOR)) {
+      /* SQLite would say "unable to use function MATCH in the requested
+      ** context", which does not tell what is wrong. */
+      const char *zCol = pC->iColumn < 0 ? "rowid"
+                         : pC->iColumn < c->nCol ? c->aCol[pC->iColumn].zName
+                                                 : "a hidden column";
+      sqlite3_free(zIdx);
+      vec0TableError(p, "vec0: table \"%s\": MATCH takes a vector column on its left, "
+                        "not %s%s%s",
+                     p->zName, pC->iColumn >= 0 && pC->iColumn < c->nCol ? "\"" : "",
+                     zCol, pC->iColumn >= 0 && pC->iColumn < c->nCol ? "\"" : "");
+      return SQLITE_ERROR;
+    }
+    if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!pC->usable) {
         bUnusableMatch = 1;
       } else if (iMatch < 0) {
