@@ -468,6 +468,14 @@ int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
 /* Writes the error message of p->base.zErrMsg. */
 void vec0TableError(Vec0Table *p, const char *zFmt, ...);
 
+/* vec0_write.c: one row written by xUpdate (argv as xUpdate has it). */
+int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
+int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
+int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid);
+
+/* vec0_maint.c: runs the command that INSERT INTO t(t) VALUES(pCmd) names. */
+int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd);
+
 /* The module itself (vec0_vtab.c). */
 int vec0VtabRegister(sqlite3 *db);
 

@@ -1,5 +1,6 @@
 /*
-** vec0_maint.c: the maintenance commands that read or rewrite a whole table:
+** vec0_maint.c: the maintenance commands (INSERT INTO t(t) VALUES('...')),
+** which read or rewrite a whole table:
 ** 'integrity-check' (every shadow row consistent with the others and the
 ** graphs sound) and 'rebuild' / 'optimize' (every graph rebuilt from the
 ** stored vectors, tombstones purged).  These build their SQL at run time:
@@ -176,3 +177,53 @@ int vec0StorageRebuild(Vec0Table *p) {
   if (rc != SQLITE_OK) vec0StorageDiscard(p);
   return rc;
 }
+
+int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
+  const char *z = (const char *)sqlite3_value_text(pCmd);
+  int rc;
+  if (z == 0) z = "";
+  if (sqlite3_stricmp(z, "integrity-check") == 0) {
+    char *zErr = 0;
+    rc = vec0StorageFlush(p);
+    if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+    if (zErr) {
+      vec0TableError(p, "vec0: table \"%s\": integrity-check failed: %s", p->zName, zErr);
+      sqlite3_free(zErr);
+    }
+    return rc;
+  }
+  if (sqlite3_stricmp(z, "optimize") == 0 || sqlite3_stricmp(z, "rebuild") == 0) {
+    rc = vec0StorageBeginWrite(p);
+    if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
+    if (rc == SQLITE_OK) rc = vec0StorageRebuild(p);
+    return rc;
+  }
+  if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
+    const char *zNum = &z[10];
+    sqlite3_int64 n = 0;
+    int nDigit = 0;
+    while (*zNum >= '0' && *zNum <= '9' && nDigit < 10) {
+      n = n * 10 + (*zNum++ - '0');
+      nDigit++;
+    }
+    if (nDigit == 0 || *zNum != 0 || n < 1 || n > VEC0_MAX_K) {
+      vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": ef_search must be an "
+                        "integer in 1..%d",
+                     p->zName, z, VEC0_MAX_K);
+      return SQLITE_ERROR;
+    }
+    rc = vec0StorageBeginWrite(p);
+    for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+      char zKey[32];
+      sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+      rc = vec0StorageConfigSet(p, zKey, n);
+      if (rc == SQLITE_OK) p->aEfSearch[i] = (int)n;
+    }
+    return rc;
+  }
+  vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
+                    "integrity-check, optimize, rebuild, ef_search=N)",
+                 p->zName, z);
+  return SQLITE_ERROR;
+}
+

@@ -1,0 +1,552 @@
+/*
+** vec0_write.c: the rows a vec0 table is given, INSERT, UPDATE and DELETE
+** (xUpdate hands them over; commands are in vec0_maint.c).
+**
+** Each write checks everything it can before it writes anything: types,
+** dimensions, conflicts.  Then it writes the row, slot and vector tables at
+** once and changes the HNSW graphs in memory (they are flushed at xSync).
+** A failure after the first write is undone by vec0StorageOpEnd() in memory;
+** the tables are SQLite's to roll back.  Calls the storage layer and the
+** HNSW library.
+*/
+#include "vec0Int.h"
+
+#include <string.h>
+
+/* Checks the type of a partition or metadata value. */
+static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
+  Vec0Column *pCol = &p->cfg.aCol[iCol];
+  int t = sqlite3_value_type(v);
+  int bOk = 0;
+  const char *zWant = "";
+  switch (pCol->eType) {
+    case VEC0_VAL_INTEGER:
+      bOk = t == SQLITE_INTEGER;
+      zWant = "an integer";
+      break;
+    case VEC0_VAL_FLOAT:
+      bOk = t == SQLITE_FLOAT || t == SQLITE_INTEGER;
+      zWant = "a float";
+      break;
+    case VEC0_VAL_TEXT:
+      bOk = t == SQLITE_TEXT;
+      zWant = "text";
+      break;
+    case VEC0_VAL_BOOLEAN:
+      bOk = t == SQLITE_INTEGER &&
+            (sqlite3_value_int64(v) == 0 || sqlite3_value_int64(v) == 1);
+      zWant = "a boolean (0 or 1)";
+      break;
+    default:
+      bOk = 1;
+  }
+  if (t == SQLITE_NULL && pCol->eKind == VEC0_COL_METADATA) bOk = 1;
+  if (!bOk) {
+    static const char *azType[] = {"", "integer", "float", "text", "blob", "NULL"};
+    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s", p->zName,
+                   pCol->zName, zWant, azType[t]);
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
+}
+
+int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
+                    Vec0Vector *pOut) {
+  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
+  const char *zCol = p->cfg.aCol[p->cfg.aVecCol[iVec]].zName;
+  char *zErr = 0;
+  int rc = vec0VectorFromValue(v, pCol->eType, zCol, pOut, &zErr);
+  if (rc == SQLITE_ERROR) {
+    /* The error path only: parse again to name the table in the message. */
+    char *zWhat = sqlite3_mprintf("table \"%s\": %s \"%s\"", p->zName,
+                                  bQuery ? "query vector for column" : "column", zCol);
+    sqlite3_free(zErr);
+    zErr = 0;
+    if (zWhat == 0) return SQLITE_NOMEM;
+    rc = vec0VectorFromValue(v, pCol->eType, zWhat, pOut, &zErr);
+    sqlite3_free(zWhat);
+  }
+  if (rc != SQLITE_OK) {
+    if (zErr) vec0TableError(p, "%s", zErr);
+    sqlite3_free(zErr);
+    return rc;
+  }
+  if (pOut->nDim != pCol->nDim) {
+    vec0TableError(p, "vec0: table \"%s\": %s \"%s\" expects %d dimensions, got %d",
+                   p->zName, bQuery ? "query vector for column" : "column", zCol,
+                   pCol->nDim, pOut->nDim);
+    vec0VectorClear(pOut);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* Parses the vectors of a new row; aVec[i].p is NULL where unchanged. */
+static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
+                        int bUpdate) {
+  Vec0Config *c = &p->cfg;
+  for (int i = 0; i < c->nVec; i++) {
+    sqlite3_value *v = aArg[c->aVecCol[i]];
+    const char *zCol = c->aCol[c->aVecCol[i]].zName;
+    int rc;
+    if (bUpdate && sqlite3_value_nochange(v)) continue;
+    if (sqlite3_value_type(v) == SQLITE_NULL) {
+      vec0TableError(p, "vec0: table \"%s\": column \"%s\" needs a vector, not NULL",
+                     p->zName, zCol);
+      return SQLITE_CONSTRAINT;
+    }
+    rc = vec0TableVector(p, v, i, 0, &aVec[i]);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+/* Returns the slot of an existing row in *piSlot, or -1. */
+static int findRow(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+  *piSlot = -1;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSlot = sqlite3_column_int64(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+  *piRowid = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_value(pStmt, 1, pKey);
+  rc = SQLITE_DONE;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piRowid = sqlite3_column_int64(pStmt, 0);
+    rc = SQLITE_ROW;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc2 != SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 iSlot = -1;
+  int rc = findRow(p, iRowid, &iSlot);
+  if (rc != SQLITE_OK || iSlot < 0) return rc;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld has slot %lld out of range",
+                   p->zName, iRowid, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FREE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  /* The vectors stay in their chunk until the slot is reused: an HNSW graph
+  ** still routes through a deleted node. */
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, (uint32_t)iSlot);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    for (int f = 0; f < p->nFilt; f++) vec0CellClear(&p->aCell[iSlot * p->nFilt + f]);
+    p->nLive--;
+    p->bCountersDirty = 1;
+  }
+  return rc;
+}
+
+/* The lowest free slot, or a new one. */
+static int allocSlot(Vec0Table *p, uint32_t *piSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FIRST_FREE, &pStmt);
+  sqlite3_int64 iSlot = -1;
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if (rc != SQLITE_OK) return rc;
+  if (iSlot < 0) {
+    if (p->nSlot >= 0x7fffffff) return SQLITE_FULL;
+    rc = vec0StorageGrow(p, p->nSlot + 1);
+    if (rc != SQLITE_OK) return rc;
+    iSlot = p->nSlot++;
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    p->bCountersDirty = 1;
+  } else if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
+                   iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  *piSlot = (uint32_t)iSlot;
+  return SQLITE_OK;
+}
+
+/* Writes T_slots for a live slot from the values in aArg (declared order). */
+static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                     sqlite3_value **aArg, int bUpdate) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_int64(pStmt, 2, iRowid);
+  for (int f = 0; f < p->nFilt; f++) {
+    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
+    Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + f];
+    if (aArg && !(bUpdate && sqlite3_value_nochange(aArg[iCol]))) {
+      sqlite3_value *v = aArg[iCol];
+      if (c->aCol[iCol].eType == VEC0_VAL_FLOAT && sqlite3_value_type(v) == SQLITE_INTEGER) {
+        sqlite3_bind_double(pStmt, 3 + f, sqlite3_value_double(v));
+      } else {
+        sqlite3_bind_value(pStmt, 3 + f, v);
+      }
+    } else {
+      switch (pCell->eType) {
+        case SQLITE_INTEGER: sqlite3_bind_int64(pStmt, 3 + f, pCell->i); break;
+        case SQLITE_FLOAT: sqlite3_bind_double(pStmt, 3 + f, pCell->r); break;
+        case SQLITE_TEXT:
+          sqlite3_bind_text(pStmt, 3 + f, pCell->z, pCell->n, SQLITE_STATIC);
+          break;
+        default: sqlite3_bind_null(pStmt, 3 + f);
+      }
+    }
+  }
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK) {
+    /* Reload this slot from the table: one source of truth for the cells. */
+    p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
+    rc = vec0StorageSlot(p, iSlot);
+  }
+  return rc;
+}
+
+static int conflictError(Vec0Table *p, const char *zWhat) {
+  vec0TableError(p, "vec0: table \"%s\": UNIQUE constraint failed: %s", p->zName, zWhat);
+  return SQLITE_CONSTRAINT;
+}
+
+/* The new row's rowid for an INSERT; *pbAuto if SQLite is to choose it. */
+static int newRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piRowid,
+                    int *pbAuto) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value *v = argv[1];
+  *pbAuto = 0;
+  if (c->ePk == VEC0_PK_INTEGER) {
+    int iPk = 0;
+    for (int i = 0; i < c->nCol; i++) {
+      if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+    }
+    if (sqlite3_value_type(argv[2 + iPk]) != SQLITE_NULL) v = argv[2 + iPk];
+  }
+  if (sqlite3_value_type(v) == SQLITE_NULL) {
+    *pbAuto = 1;
+    return SQLITE_OK;
+  }
+  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName,
+                   c->zPkName ? c->zPkName : "rowid");
+    return SQLITE_MISMATCH;
+  }
+  *piRowid = sqlite3_value_int64(v);
+  return SQLITE_OK;
+}
+
+static int pkColumn(Vec0Config *c) {
+  for (int i = 0; i < c->nCol; i++) {
+    if (c->aCol[i].eKind == VEC0_COL_PK) return i;
+  }
+  return -1;
+}
+
+/* One integer key of an UPDATE (the new rowid, or the integer primary key). */
+static int keyValue(Vec0Table *p, sqlite3_value *v, const char *zWhat,
+                    sqlite3_int64 *piOut) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) {
+    vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName, zWhat);
+    return SQLITE_MISMATCH;
+  }
+  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName, zWhat);
+    return SQLITE_MISMATCH;
+  }
+  *piOut = sqlite3_value_int64(v);
+  return SQLITE_OK;
+}
+
+/*
+** The rowid a row gets from an UPDATE (argv as xUpdate has it).  An integer
+** primary key is the rowid under another name, as in an ordinary table: SQL
+** may set either one, and SQLite passes the other one unchanged.
+*/
+static int updatedRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iRowid = 0, iPk = 0;
+  int rc = keyValue(p, argv[1], "rowid", &iRowid);
+  if (rc != SQLITE_OK || c->ePk != VEC0_PK_INTEGER) {
+    *piNew = iRowid;
+    return rc;
+  }
+  rc = keyValue(p, argv[2 + pkColumn(c)], c->zPkName, &iPk);
+  if (rc != SQLITE_OK) return rc;
+  if (iPk != iOld && iRowid != iOld && iPk != iRowid) {
+    vec0TableError(p, "vec0: table \"%s\": rowid and %s are one value and cannot be "
+                      "set to %lld and %lld",
+                   p->zName, c->zPkName, iRowid, iPk);
+    return SQLITE_ERROR;
+  }
+  *piNew = iPk != iOld ? iPk : iRowid;
+  return SQLITE_OK;
+}
+
+int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  sqlite3_int64 iRowid = 0, iSlotOld = -1;
+  sqlite3_value *pKey = 0;
+  uint32_t iSlot = 0;
+  int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
+  sqlite3_stmt *pStmt = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  for (int h = 0; h < VEC0_N_HIDDEN - 1; h++) {
+    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+      static const char *azHidden[] = {"distance", "k", "ef"};
+      vec0TableError(p, "vec0: table \"%s\": cannot write hidden column \"%s\"",
+                     p->zName, azHidden[h]);
+      return SQLITE_ERROR;
+    }
+  }
+  rc = newRowid(p, argv, &iRowid, &bAuto);
+  if (rc == SQLITE_OK && c->ePk == VEC0_PK_TEXT) {
+    pKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+      vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
+                     c->zPkName);
+      rc = SQLITE_MISMATCH;
+    }
+  }
+  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
+    rc = checkFilterValue(p, f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart],
+                          aArg[f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart]]);
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 0);
+
+  /* Uniqueness: before anything is written (SQLITE_VTAB_CONSTRAINT_SUPPORT). */
+  if (rc == SQLITE_OK && pKey) {
+    sqlite3_int64 iOld = 0;
+    rc = findKey(p, pKey, &iOld);
+    if (rc == SQLITE_ROW) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iOld);
+      } else {
+        rc = conflictError(p, c->zPkName);
+      }
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  if (rc == SQLITE_OK && !bAuto) {
+    rc = findRow(p, iRowid, &iSlotOld);
+    if (rc == SQLITE_OK && iSlotOld >= 0) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iRowid);
+      } else {
+        rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
+      }
+    }
+  }
+
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = allocSlot(p, &iSlot);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
+  if (rc == SQLITE_OK) {
+    int iBind = 3;
+    if (bAuto) {
+      sqlite3_bind_null(pStmt, 1);
+    } else {
+      sqlite3_bind_int64(pStmt, 1, iRowid);
+    }
+    sqlite3_bind_int64(pStmt, 2, iSlot);
+    if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
+    for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+    if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
+  }
+  if (rc == SQLITE_OK) rc = writeSlot(p, iSlot, iRowid, aArg, 0);
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    rc = vec0StorageWriteVector(p, i, iSlot, aVec[i].p);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    p->nLive++;
+    p->bCountersDirty = 1;
+    *pRowid = iRowid;
+  }
+  for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  return rc;
+}
+
+int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  sqlite3_value *pKey = 0;
+  int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
+  int bFilt = 0, bAux = 0, bRekey = 0;
+  sqlite3_stmt *pStmt = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  rc = findRow(p, iOld, &iSlot);
+  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= p->nSlot)) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
+                   iOld, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN - 1; h++) {
+    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+      vec0TableError(p, "vec0: table \"%s\": cannot write hidden columns", p->zName);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if (rc == SQLITE_OK && c->ePk != VEC0_PK_TEXT) {
+    rc = updatedRowid(p, argv, &iNew);
+  } else if (rc == SQLITE_OK) {
+    pKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+      vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
+                     c->zPkName);
+      rc = SQLITE_MISMATCH;
+    }
+    if (rc == SQLITE_OK && sqlite3_value_int64(argv[1]) != iOld) {
+      vec0TableError(p, "vec0: table \"%s\": the rowid of a table with a text primary "
+                        "key cannot be changed",
+                     p->zName);
+      rc = SQLITE_ERROR;
+    }
+  }
+  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
+    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
+    if (sqlite3_value_nochange(aArg[iCol])) continue;
+    rc = checkFilterValue(p, iCol, aArg[iCol]);
+    bFilt = 1;
+  }
+  for (int a = 0; a < c->nAux; a++) {
+    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+
+  /* Key changes: conflicts first, before any write. */
+  if (rc == SQLITE_OK && iNew != iOld) {
+    sqlite3_int64 iOther = -1;
+    rc = findRow(p, iNew, &iOther);
+    if (rc == SQLITE_OK && iOther >= 0) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iNew);
+      } else {
+        rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
+      }
+    }
+    bRekey = 1;
+  }
+  if (rc == SQLITE_OK && pKey) {
+    sqlite3_int64 iOther = 0;
+    rc = findKey(p, pKey, &iOther);
+    if (rc == SQLITE_ROW && iOther != iOld) {
+      if (onConflict == SQLITE_REPLACE) {
+        rc = vec0StorageBeginWrite(p);
+        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iOther);
+      } else {
+        rc = conflictError(p, c->zPkName);
+      }
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+    bRekey = 1;
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && bRekey) {
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, iOld);
+      sqlite3_bind_int64(pStmt, 2, iNew);
+      if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+      sqlite3_clear_bindings(pStmt);
+    }
+  }
+  if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
+    rc = writeSlot(p, (uint32_t)iSlot, iNew, aArg, 1);
+  }
+  if (rc == SQLITE_OK && bAux) {
+    sqlite3_stmt *pGet = 0;
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
+    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pGet, 1, iNew);
+      if (sqlite3_step(pGet) == SQLITE_ROW) {
+        sqlite3_bind_int64(pStmt, 1, iNew);
+        for (int a = 0; a < c->nAux; a++) {
+          sqlite3_value *v = aArg[c->aAuxCol[a]];
+          if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
+          sqlite3_bind_value(pStmt, a + 2, v);
+        }
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+        sqlite3_clear_bindings(pStmt);
+      }
+      {
+        int rc2 = sqlite3_reset(pGet);
+        if (rc == SQLITE_OK) rc = rc2;
+      }
+    }
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    const unsigned char *aOld = 0;
+    if (aVec[i].p == 0) continue;
+    rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
+    if (rc != SQLITE_OK) break;
+    if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
+    rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
+    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
+    }
+  }
+  if (rc == SQLITE_OK && iNew != iOld) p->aSlotRowid[iSlot] = iNew;
+  for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  return rc;
+}
+
