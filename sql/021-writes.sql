@@ -56,7 +56,9 @@ INSERT OR IGNORE INTO t(id, v, q, b, grp) VALUES (1, '[9,9]', vec_int8('[9,9]'),
 SELECT 't-1', id, vec_to_json(v), grp, lang FROM t WHERE id = 1;
 INSERT OR REPLACE INTO t(id, v, q, b, grp, lang) VALUES (1, '[9,9]', vec_int8('[9,9]'), vec_bit(x'00'), 9, 'xx');
 SELECT 't-1-replaced', id, vec_to_json(v), vec_to_json(q), hex(b), grp, lang, quote(score), quote(body) FROM t WHERE id = 1;
--- the replaced row's slot was freed and reused for the new row
+-- the replaced row's slot was freed; the new row has another partition key
+-- (grp 9), so it takes a slot of its own group: slots are reused within a
+-- group only, where their graph tombstones are
 SELECT 't-slots-after-replace', slot, id FROM t_slots ORDER BY slot;
 
 -- UPDATE of each kind of column
@@ -99,7 +101,7 @@ UPDATE ra SET rowid = NULL WHERE id = 2;
 SELECT 'ra-null', id, rowid, vec_to_json(v) FROM ra;
 INSERT INTO ra(ra) VALUES ('integrity-check');
 
--- DELETE, then slot reuse: the lowest free slot first
+-- DELETE, then slot reuse: the lowest free slot of the row's group first
 DELETE FROM t WHERE id = 1;
 SELECT 't-deleted', count(*), group_concat(id, ',') FROM t;
 SELECT 't-free-slots', group_concat(slot, ',') FROM t_slots WHERE id IS NULL;

@@ -40,14 +40,27 @@
 **       key; for a table with a TEXT primary key the id is internal (the
 **       rowid SQL sees) and `key` holds the user's key.  a0.. are the auxiliary (+col) columns.
 **
-**   T_slots(slot INTEGER PRIMARY KEY, id INTEGER, p0.., m0..)
+**   T_slots(slot INTEGER PRIMARY KEY, id INTEGER, p0.., m0.. [, g])
 **       The dense row numbering used by vectors and graphs.  Slot s of every
-**       vector column belongs to the row T_slots.id.  id is NULL when
-**       the slot is free (its row was deleted); free slots are reused, lowest
-**       first, by later inserts (the partial index T_slots_free, renamed
-**       with the table, finds the
-**       lowest).  p0.. are partition key values and m0.. are metadata values:
-**       the narrow table that filtered search reads.
+**       vector column belongs to the row T_slots.id.  id is NULL when the
+**       slot is free (its row was deleted or moved to another partition);
+**       free slots are reused, lowest first, by later inserts (the partial
+**       index T_slots_free, made again under the new name by RENAME, finds
+**       the lowest).  p0.. are partition key values and m0.. are metadata
+**       values: the narrow table that filtered search reads.  With
+**       partition keys, g is the slot's group (see T_groups), kept when the
+**       slot is freed: a slot is only reused by a row of its group, because
+**       its HNSW tombstone belongs to that group's graph.
+**
+**   T_groups(g INTEGER PRIMARY KEY, p0.., live INTEGER NOT NULL,
+**            entry0, level0, entry1, level1, ...)      (partition keys only)
+**       One row per distinct tuple of partition key values (the unique
+**       index T_groups_key finds it), g from 1 up.  live counts its live
+**       rows (the planner's statistics).  Each HNSW column N keeps one graph
+**       per group inside T_linksN: entryN / levelN are the entry point and
+**       top level of group g's graph (NULL while it has none); nodes link
+**       only within their group, so a search with the partition key given
+**       walks that partition alone.
 **
 **   T_vectorsN(chunk INTEGER PRIMARY KEY, v BLOB NOT NULL)
 **       Vector column N (0-based), C = 'chunk.N' slots per row: chunk c
@@ -64,8 +77,10 @@
 **   T_linksN(slot INTEGER PRIMARY KEY, links BLOB NOT NULL)
 **       The HNSW node of slot s for vector column N, when that column is
 **       `indexed by hnsw`.  The BLOB is the node record described in
-**       vec0_hnsw.h (level, flags and neighbour lists of each level, all
-**       little-endian u32).  Written in the same transaction as the row.
+**       vec0_hnsw.h (level, flags, group and neighbour lists of each level,
+**       all little-endian u32).  Changed nodes are kept in memory and
+**       written at xSync and before each savepoint, so always in the
+**       transaction of the rows they index.
 **
 ** A table made by sqlite-vec has T_chunks / T_rowids / T_vector_chunksNN
 ** shadow tables instead; vec0 recognises them and refuses to open the table.
@@ -308,6 +323,7 @@ enum {
   VEC0_STMT_ROWS_INSERT,
   VEC0_STMT_ROWS_DELETE,
   VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
+  VEC0_STMT_ROWS_SET_SLOT,
   VEC0_STMT_ROWS_AUX_GET,
   VEC0_STMT_ROWS_AUX_SET,
   VEC0_STMT_SLOTS_GET,
@@ -316,6 +332,10 @@ enum {
   VEC0_STMT_SLOTS_FREE,
   VEC0_STMT_SLOTS_FIRST_FREE,
   VEC0_STMT_SLOTS_SET_ROWID,
+  VEC0_STMT_GROUP_FIND,     /* partition values -> g, live */
+  VEC0_STMT_GROUP_ADD,
+  VEC0_STMT_GROUP_LIVE,     /* live += ? */
+  VEC0_STMT_GROUP_ALL,      /* g, live, p0.. of every group */
   VEC0_STMT_N
 };
 /* Cached statements per vector column. */
@@ -325,6 +345,8 @@ enum {
   VEC0_VSTMT_PUT,
   VEC0_VSTMT_LINK_GET,
   VEC0_VSTMT_LINK_PUT,
+  VEC0_VSTMT_GROUP_GET,     /* entry point of a group's graph */
+  VEC0_VSTMT_GROUP_PUT,
   VEC0_VSTMT_N
 };
 
@@ -351,6 +373,7 @@ struct Vec0Table {
   uint32_t nSlotAlloc;
   unsigned char *aSlotState;
   sqlite3_int64 *aSlotRowid;
+  uint32_t *aSlotGroup;    /* with partition keys: the group of each slot */
   Vec0Cell *aCell;         /* nSlotAlloc x nFilt */
   int bAllSlots;           /* every slot of [0, nSlot) is loaded */
   unsigned char *aVec[VEC0_MAX_VECTOR_COLUMNS];       /* nSlotAlloc x bytes */
@@ -421,9 +444,20 @@ void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
 void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc);
 void vec0CellClear(Vec0Cell *pCell);
+/* Binds the value of pCell to parameter i (static: the cell must outlive it). */
+void vec0CellBind(sqlite3_stmt *pStmt, int i, const Vec0Cell *pCell);
 int vec0StorageCheck(Vec0Table *p, char **pzErr);
 int vec0StorageRebuild(Vec0Table *p);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
+/*
+** Groups (tables with partition keys): the group id of the partition key
+** values aVal[0..nPart-1] (in declaration order), 0 if there is none and
+** bCreate is 0; with bCreate a new group is added.  GroupLive adds delta to
+** the group's count of live rows.
+*/
+int vec0StorageGroupFind(Vec0Table *p, sqlite3_value **aVal, int bCreate,
+                         uint32_t *pg);
+int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta);
 
 /*
 ** The plan xBestIndex hands to xFilter: idxNum is one of VEC0_PLAN_*, idxStr

@@ -37,6 +37,10 @@
 #define NODE_SAVED 0x08 /* its before-image is in the current undo scope */
 
 #define HNSW_FORMAT 1
+
+/* Flags of byte 1 of a node record. */
+#define REC_DELETED 0x01
+#define REC_GROUP 0x02 /* a u32 group follows the first 4 bytes */
 #ifndef NPF
 #define NPF 3
 #endif
@@ -65,13 +69,30 @@ typedef struct Filter {
   size_t budget;    /* distance computations before giving up */
 } Filter;
 
+/*
+** A group's entry point: its node of the highest level.  Group 0's lives in
+** the header; the others are read from the host (xReadGroup) when first
+** used and written back by vec0HnswFlush (xWriteGroup).
+*/
+#define GROUP_LOADED 0x01
+#define GROUP_DIRTY 0x02
+#define GROUP_SAVED 0x04 /* its before-image is in the current undo scope */
+#define GROUP_SEEN 0x08  /* vec0HnswCheck: its walk is done */
+typedef struct Group {
+  uint32_t entry;
+  int8_t maxLevel; /* -1 when the group is empty */
+  uint8_t flags;
+} Group;
+
 struct Vec0Hnsw {
   Vec0HnswHost h;
   int m, m0, efc;
   uint64_t seed;
   double mL;
-  uint32_t entry;
-  int maxLevel; /* -1 when empty */
+  Group *aGrp;      /* indexed by group id */
+  uint32_t nGrpCap;
+  uint32_t *aGrpDirty; /* groups other than 0 to write at the next flush */
+  size_t nGrpDirty, nGrpDirtyAlloc;
   uint32_t nCount;
   uint32_t nBound; /* ids below this may have a record */
   int bHdrDirty;
@@ -79,6 +100,7 @@ struct Vec0Hnsw {
   uint32_t nCap; /* capacity of the per-node arrays */
   uint8_t *aFlag;
   uint8_t *aLevel;
+  uint32_t *aGroup; /* the group of each node */
   uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
   uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
   uint32_t *aVisit;
@@ -112,9 +134,9 @@ struct Vec0Hnsw {
   */
   int bUndo;
   struct {
-    uint32_t entry, nCount, nBound;
-    int maxLevel, bHdrDirty;
-    size_t nDirty;
+    uint32_t nCount, nBound;
+    int bHdrDirty;
+    size_t nDirty, nGrpDirty;
   } u0;
   uint32_t *aUndo;
   size_t nUndo, nUndoAlloc;
@@ -123,6 +145,7 @@ struct Vec0Hnsw {
 };
 
 #define UNDO_PRESENT 0x100
+#define UNDO_GROUP 0x80000000u /* id of an undo record of a group, not a node */
 
 static int corrupt(Vec0Hnsw *p, const char *zFmt, ...) {
   va_list ap;
@@ -198,6 +221,7 @@ static int growNodes(Vec0Hnsw *p, uint32_t nNeed) {
   while (nNew < nNeed) nNew *= 2;
   if ((rc = growArray(p, &p->aFlag, nNew)) != 0) return rc;
   if ((rc = growArray(p, &p->aLevel, nNew)) != 0) return rc;
+  if ((rc = growArray(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
   if ((rc = growArray(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
   if ((rc = growArray(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
   rc = growArray(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
@@ -264,17 +288,25 @@ static int markDirty(Vec0Hnsw *p, uint32_t id) {
 /* Validates record a[0..n-1] of node id completely before using it. */
 static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
   int L, l, off = 4;
-  uint32_t *up = NULL;
+  uint32_t *up = NULL, g = 0;
   if (a == NULL || n < 4) {
     return corrupt(p, "node %u: record of %d bytes is too short", id, n);
   }
   L = a[0];
-  if (L > VEC0_HNSW_MAX_LEVEL || L > p->maxLevel) {
-    return corrupt(p, "node %u: level %d but the graph's max level is %d", id,
-                   L, p->maxLevel);
+  if (L > VEC0_HNSW_MAX_LEVEL) {
+    return corrupt(p, "node %u: level %d is above the limit %d", id, L,
+                   VEC0_HNSW_MAX_LEVEL);
   }
-  if ((a[1] & ~1) != 0 || a[2] != 0 || a[3] != 0) {
+  if ((a[1] & ~(REC_DELETED | REC_GROUP)) != 0 || a[2] != 0 || a[3] != 0) {
     return corrupt(p, "node %u: bad flags in record", id);
+  }
+  if (a[1] & REC_GROUP) {
+    if (n < 8) return corrupt(p, "node %u: record of %d bytes is too short", id, n);
+    g = get32(a + 4);
+    if (g == 0 || g > VEC0_HNSW_MAX_GROUP) {
+      return corrupt(p, "node %u: bad group %u in record", id, g);
+    }
+    off = 8;
   }
   if (L > 0) {
     up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
@@ -319,8 +351,9 @@ static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
     goto fail;
   }
   p->aLevel[id] = (uint8_t)L;
+  p->aGroup[id] = g;
   p->apUp[id] = up;
-  p->aFlag[id] = NODE_LOADED | ((a[1] & 1) ? NODE_DELETED : 0);
+  p->aFlag[id] = NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0);
   return VEC0_HNSW_OK;
 
 truncated:
@@ -358,16 +391,99 @@ static int touch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t) {
   return VEC0_HNSW_OK;
 }
 
-static int loadEntry(Vec0Hnsw *p) {
-  int rc = loadNode(p, p->entry);
+/* Makes the group table hold group g. */
+static int growGroups(Vec0Hnsw *p, uint32_t g) {
+  uint32_t nNew = p->nGrpCap ? p->nGrpCap : 16, i;
+  Group *aNew;
+  if (g < p->nGrpCap) return VEC0_HNSW_OK;
+  while (nNew <= g) nNew = nNew < 0x40000000u ? nNew * 2 : VEC0_HNSW_MAX_GROUP + 1;
+  aNew = p->h.xRealloc(p->h.pCtx, p->aGrp, (size_t)nNew * sizeof(Group));
+  if (aNew == NULL) return VEC0_HNSW_NOMEM;
+  for (i = p->nGrpCap; i < nNew; i++) {
+    aNew[i].entry = VEC0_HNSW_NONE;
+    aNew[i].maxLevel = -1;
+    aNew[i].flags = 0;
+  }
+  p->aGrp = aNew;
+  p->nGrpCap = nNew;
+  return VEC0_HNSW_OK;
+}
+
+/* Brings the entry point of group g (not its node) into memory. */
+static int loadGroup(Vec0Hnsw *p, uint32_t g) {
+  uint32_t entry = VEC0_HNSW_NONE;
+  int rc, level = -1;
+  if (g > VEC0_HNSW_MAX_GROUP) return corrupt(p, "group %u out of range", g);
+  if ((rc = growGroups(p, g)) != 0) return rc;
+  if (p->aGrp[g].flags & GROUP_LOADED) return VEC0_HNSW_OK;
+  rc = p->h.xReadGroup ? p->h.xReadGroup(p->h.pCtx, g, &entry, &level)
+                       : VEC0_HNSW_NOTFOUND;
   if (rc == VEC0_HNSW_NOTFOUND) {
-    return corrupt(p, "entry point %u has no record", p->entry);
+    entry = VEC0_HNSW_NONE;
+    level = -1;
+  } else if (rc) {
+    return rc;
+  } else if (level < 0 || level > VEC0_HNSW_MAX_LEVEL || entry >= p->nBound) {
+    return corrupt(p, "group %u: bad entry point %u (level %d)", g, entry, level);
+  }
+  p->aGrp[g].entry = entry;
+  p->aGrp[g].maxLevel = (int8_t)level;
+  p->aGrp[g].flags = GROUP_LOADED;
+  return VEC0_HNSW_OK;
+}
+
+/* Loads group g and its entry node, checking that they agree. */
+static int loadEntry(Vec0Hnsw *p, uint32_t g) {
+  uint32_t e;
+  int rc = loadGroup(p, g);
+  if (rc) return rc;
+  if (p->aGrp[g].maxLevel < 0) return VEC0_HNSW_OK;
+  e = p->aGrp[g].entry;
+  rc = loadNode(p, e);
+  if (rc == VEC0_HNSW_NOTFOUND) {
+    return corrupt(p, "entry point %u of group %u has no record", e, g);
   }
   if (rc) return rc;
-  if (p->aLevel[p->entry] != p->maxLevel) {
-    return corrupt(p, "entry point %u has level %d, not the max level %d",
-                   p->entry, p->aLevel[p->entry], p->maxLevel);
+  if (p->aLevel[e] != p->aGrp[g].maxLevel || p->aGroup[e] != g) {
+    return corrupt(p, "entry point %u of group %u has level %d in group %u, not the "
+                      "max level %d",
+                   e, g, p->aLevel[e], p->aGroup[e], p->aGrp[g].maxLevel);
   }
+  return VEC0_HNSW_OK;
+}
+
+/* Records the before-image of group g in the undo scope. */
+static int saveGroup(Vec0Hnsw *p, uint32_t g) {
+  uint32_t *a;
+  int rc = reserve(p, &p->aUndo, &p->nUndoAlloc, p->nUndo + 3, sizeof(uint32_t));
+  if (rc) return rc;
+  a = p->aUndo + p->nUndo;
+  a[0] = UNDO_GROUP | g;
+  a[1] = p->aGrp[g].entry;
+  a[2] = (uint32_t)(uint8_t)p->aGrp[g].maxLevel | (uint32_t)p->aGrp[g].flags << 8;
+  p->nUndo += 3;
+  p->aGrp[g].flags |= GROUP_SAVED;
+  return VEC0_HNSW_OK;
+}
+
+/* Sets the entry point of (loaded) group g. */
+static int setEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level) {
+  Group *pG = &p->aGrp[g];
+  int rc;
+  if (p->bUndo && !(pG->flags & GROUP_SAVED)) {
+    if ((rc = saveGroup(p, g)) != 0) return rc;
+  }
+  if (g == 0) {
+    p->bHdrDirty = 1;
+  } else if (!(pG->flags & GROUP_DIRTY)) {
+    rc = reserve(p, &p->aGrpDirty, &p->nGrpDirtyAlloc, p->nGrpDirty + 1,
+                 sizeof(uint32_t));
+    if (rc) return rc;
+    p->aGrpDirty[p->nGrpDirty++] = g;
+    pG->flags |= GROUP_DIRTY;
+  }
+  pG->entry = entry;
+  pG->maxLevel = (int8_t)level;
   return VEC0_HNSW_OK;
 }
 
@@ -713,23 +829,27 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
 ** levels, the heuristic picks its neighbours, and each of them links back.
 */
 static int connect(Vec0Hnsw *p, uint32_t id, int L) {
-  int rc = VEC0_HNSW_OK, lc;
+  int rc = VEC0_HNSW_OK, lc, top;
   const void *q = vec(p, id, &rc), *v;
+  const Group *pG;
   Pair ep;
   Filter f;
   if (q == NULL) return rc;
-  if ((rc = loadEntry(p)) != 0) return rc;
-  if ((v = vec(p, p->entry, &rc)) == NULL) return rc;
-  ep.id = p->entry;
+  if ((rc = loadEntry(p, p->aGroup[id])) != 0) return rc;
+  pG = &p->aGrp[p->aGroup[id]];
+  if (pG->maxLevel < 0) return VEC0_HNSW_OK;
+  top = pG->maxLevel;
+  if ((v = vec(p, pG->entry, &rc)) == NULL) return rc;
+  ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, q, v);
-  for (lc = p->maxLevel; lc > L; lc--) {
+  for (lc = top; lc > L; lc--) {
     if ((rc = greedy(p, q, &ep, lc)) != 0) return rc;
   }
   memset(&f, 0, sizeof(f));
   f.exclude = id;
   f.kMin = 1;
   f.budget = (size_t)p->efc * (size_t)p->m0 * 32;
-  for (lc = (L < p->maxLevel ? L : p->maxLevel); lc >= 0; lc--) {
+  for (lc = (L < top ? L : top); lc >= 0; lc--) {
     size_t nTop, nW, nSel, i;
     uint32_t *aL;
     if ((rc = searchLayer(p, q, ep, p->efc, lc, &f, &nTop)) != 0) return rc;
@@ -810,13 +930,13 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
   p->efc = pParams->efConstruction;
   p->seed = pParams->seed;
   p->mL = 1.0 / log((double)p->m);
-  p->entry = VEC0_HNSW_NONE;
-  p->maxLevel = -1;
   p->apSel = p->h.xMalloc(p->h.pCtx, 2 * 128 * sizeof(void *));
-  if (p->apSel == NULL) {
+  if (p->apSel == NULL || growGroups(p, 0) != VEC0_HNSW_OK) {
+    p->h.xFree(p->h.pCtx, p->apSel);
     p->h.xFree(p->h.pCtx, p);
     return VEC0_HNSW_NOMEM;
   }
+  p->aGrp[0].flags = GROUP_LOADED; /* group 0 is in the header */
   *ppOut = p;
   return VEC0_HNSW_OK;
 }
@@ -828,14 +948,22 @@ static void freeNodes(Vec0Hnsw *p) {
   }
   p->h.xFree(p->h.pCtx, p->aFlag);
   p->h.xFree(p->h.pCtx, p->aLevel);
+  p->h.xFree(p->h.pCtx, p->aGroup);
   p->h.xFree(p->h.pCtx, p->apUp);
   p->h.xFree(p->h.pCtx, p->aLink0);
   p->h.xFree(p->h.pCtx, p->aVisit);
   p->aFlag = p->aLevel = NULL;
+  p->aGroup = NULL;
   p->apUp = NULL;
   p->aLink0 = p->aVisit = NULL;
   p->nCap = 0;
   p->nDirty = 0;
+  for (i = 0; i < p->nGrpCap; i++) {
+    p->aGrp[i].entry = VEC0_HNSW_NONE;
+    p->aGrp[i].maxLevel = -1;
+    p->aGrp[i].flags = 0;
+  }
+  p->nGrpDirty = 0;
 }
 
 void vec0HnswClose(Vec0Hnsw *p) {
@@ -851,18 +979,19 @@ void vec0HnswClose(Vec0Hnsw *p) {
   p->h.xFree(p->h.pCtx, p->aRec);
   p->h.xFree(p->h.pCtx, p->aQueue);
   p->h.xFree(p->h.pCtx, p->aUndo);
+  p->h.xFree(p->h.pCtx, p->aGrp);
+  p->h.xFree(p->h.pCtx, p->aGrpDirty);
   p->h.xFree(p->h.pCtx, p);
 }
 
 void vec0HnswBegin(Vec0Hnsw *p) {
   vec0HnswCommit(p);
   p->bUndo = 1;
-  p->u0.entry = p->entry;
   p->u0.nCount = p->nCount;
   p->u0.nBound = p->nBound;
-  p->u0.maxLevel = p->maxLevel;
   p->u0.bHdrDirty = p->bHdrDirty;
   p->u0.nDirty = p->nDirty;
+  p->u0.nGrpDirty = p->nGrpDirty;
 }
 
 /* Walks the undo records; bRestore puts every node back as it was. */
@@ -871,6 +1000,17 @@ static void endScope(Vec0Hnsw *p, int bRestore) {
   while (i < p->nUndo) {
     uint32_t id = p->aUndo[i], info = p->aUndo[i + 1];
     const uint32_t *a = p->aUndo + i + 2;
+    if (id & UNDO_GROUP) {
+      Group *pG = &p->aGrp[id & ~UNDO_GROUP];
+      if (bRestore) {
+        pG->entry = info;
+        pG->maxLevel = (int8_t)(uint8_t)(a[0] & 0xff);
+        pG->flags = (uint8_t)(a[0] >> 8);
+      }
+      pG->flags &= (uint8_t)~GROUP_SAVED;
+      i += 3;
+      continue;
+    }
     i += 2;
     if (info & UNDO_PRESENT) {
       int L = p->aLevel[id]; /* the level of an existing node never changes */
@@ -892,14 +1032,13 @@ static void endScope(Vec0Hnsw *p, int bRestore) {
     p->aFlag[id] &= (uint8_t)~NODE_SAVED;
   }
   if (bRestore) {
-    p->entry = p->u0.entry;
     p->nCount = p->u0.nCount;
     p->nBound = p->u0.nBound;
-    p->maxLevel = p->u0.maxLevel;
     p->bHdrDirty = p->u0.bHdrDirty;
-    /* Nodes first made dirty in the scope were appended; their flags are
-    ** clean again. */
+    /* Nodes and groups first made dirty in the scope were appended; their
+    ** flags are clean again. */
     p->nDirty = p->u0.nDirty;
+    p->nGrpDirty = p->u0.nGrpDirty;
   }
   p->nUndo = 0;
   p->bUndo = 0;
@@ -928,15 +1067,17 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   if (m < 2 || m > 128 || efc < 1 || efc > 4096 || count > 0x7fffffffu) {
     return corrupt(p, "bad graph header");
   }
+  /* Group 0 may be empty while other groups have nodes. */
   if (maxLevel == VEC0_HNSW_NONE
-          ? (entry != VEC0_HNSW_NONE || count != 0)
+          ? entry != VEC0_HNSW_NONE
           : (maxLevel > VEC0_HNSW_MAX_LEVEL || entry >= count)) {
     return corrupt(p, "bad graph header: entry point %u, max level %d, %u nodes",
                    entry, (int)maxLevel, count);
   }
   freeNodes(p);
-  p->entry = entry;
-  p->maxLevel = maxLevel == VEC0_HNSW_NONE ? -1 : (int)maxLevel;
+  p->aGrp[0].entry = entry;
+  p->aGrp[0].maxLevel = maxLevel == VEC0_HNSW_NONE ? -1 : (int8_t)maxLevel;
+  p->aGrp[0].flags = GROUP_LOADED;
   p->m = (int)m;
   p->m0 = 2 * (int)m;
   p->efc = (int)efc;
@@ -945,8 +1086,8 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   p->bHdrDirty = 0;
   /* Every id below nBound must index the node arrays without a check. */
   if (growNodes(p, count) != VEC0_HNSW_OK) {
-    p->entry = VEC0_HNSW_NONE;
-    p->maxLevel = -1;
+    p->aGrp[0].entry = VEC0_HNSW_NONE;
+    p->aGrp[0].maxLevel = -1;
     p->nCount = p->nBound = 0;
     return VEC0_HNSW_NOMEM;
   }
@@ -957,8 +1098,8 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
 
 void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a) {
   put32(a, HNSW_FORMAT);
-  put32(a + 4, p->entry);
-  put32(a + 8, p->maxLevel < 0 ? VEC0_HNSW_NONE : (uint32_t)p->maxLevel);
+  put32(a + 4, p->aGrp[0].entry);
+  put32(a + 8, p->aGrp[0].maxLevel < 0 ? VEC0_HNSW_NONE : (uint32_t)p->aGrp[0].maxLevel);
   put32(a + 12, (uint32_t)p->m);
   put32(a + 16, (uint32_t)p->efc);
   put32(a + 20, p->nCount);
@@ -982,9 +1123,10 @@ int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key) {
   return l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL : (int)l;
 }
 
-static int insertNew(Vec0Hnsw *p, uint32_t id, int L) {
+static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   uint32_t *up = NULL;
   int rc, l;
+  if ((rc = loadEntry(p, g)) != 0) return rc;
   if ((rc = growNodes(p, id + 1)) != 0) return rc;
   if (L > 0) {
     up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
@@ -999,32 +1141,30 @@ static int insertNew(Vec0Hnsw *p, uint32_t id, int L) {
   if (id >= p->nBound) p->nBound = id + 1;
   p->aFlag[id] = NODE_LOADED | (p->aFlag[id] & NODE_SAVED);
   p->aLevel[id] = (uint8_t)L;
+  p->aGroup[id] = g;
   p->apUp[id] = up;
   for (l = 0; l <= L; l++) links(p, id, l)[0] = 0;
   markDirty(p, id); /* cannot fail: reserved and saved above */
   p->nCount++;
   p->bHdrDirty = 1;
-  if (p->maxLevel < 0) {
-    p->entry = id;
-    p->maxLevel = L;
-    return VEC0_HNSW_OK;
-  }
   if ((rc = connect(p, id, L)) != 0) return rc;
-  if (L > p->maxLevel) {
-    p->entry = id;
-    p->maxLevel = L;
-  }
-  return VEC0_HNSW_OK;
+  if (L > p->aGrp[g].maxLevel) rc = setEntry(p, g, id, L);
+  return rc;
 }
 
-int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key) {
+int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group) {
   int rc;
   if (id >= 0x7fffffffu) return corrupt(p, "node %u: id out of range", id);
+  if (group > VEC0_HNSW_MAX_GROUP) return corrupt(p, "group %u out of range", group);
   rc = loadNode(p, id);
-  if (rc == VEC0_HNSW_NOTFOUND) return insertNew(p, id, vec0HnswLevel(p, key));
+  if (rc == VEC0_HNSW_NOTFOUND) return insertNew(p, id, vec0HnswLevel(p, key), group);
   if (rc) return rc;
   if (!(p->aFlag[id] & NODE_DELETED)) {
     return corrupt(p, "node %u: inserted but already live", id);
+  }
+  if (p->aGroup[id] != group) {
+    return corrupt(p, "node %u: revived in group %u but it belongs to group %u", id,
+                   group, p->aGroup[id]);
   }
   return reconnect(p, id);
 }
@@ -1051,22 +1191,25 @@ int vec0HnswUpdate(Vec0Hnsw *p, uint32_t id) {
   return reconnect(p, id);
 }
 
-int vec0HnswSearch(Vec0Hnsw *p, const void *pQuery, int k, int ef,
+int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int ef,
                    int (*xAccept)(void *, uint32_t), void *pAcceptCtx,
                    Vec0HnswResult *aOut, int *pnOut) {
   int rc = VEC0_HNSW_OK, lc;
   size_t nTop, nW, i;
   const void *v;
+  const Group *pG;
   Pair ep;
   Filter f;
   *pnOut = 0;
-  if (k <= 0 || p->maxLevel < 0) return VEC0_HNSW_OK;
+  if (k <= 0) return VEC0_HNSW_OK;
   if (ef < k) ef = k;
-  if ((rc = loadEntry(p)) != 0) return rc;
-  if ((v = vec(p, p->entry, &rc)) == NULL) return rc;
-  ep.id = p->entry;
+  if ((rc = loadEntry(p, group)) != 0) return rc;
+  pG = &p->aGrp[group];
+  if (pG->maxLevel < 0) return VEC0_HNSW_OK;
+  if ((v = vec(p, pG->entry, &rc)) == NULL) return rc;
+  ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, pQuery, v);
-  for (lc = p->maxLevel; lc > 0; lc--) {
+  for (lc = pG->maxLevel; lc > 0; lc--) {
     if ((rc = greedy(p, pQuery, &ep, lc)) != 0) return rc;
   }
   f.xAccept = xAccept;
@@ -1087,7 +1230,9 @@ int vec0HnswSearch(Vec0Hnsw *p, const void *pQuery, int k, int ef,
   return VEC0_HNSW_OK;
 }
 
-int vec0HnswIsDirty(const Vec0Hnsw *p) { return p->bHdrDirty || p->nDirty > 0; }
+int vec0HnswIsDirty(const Vec0Hnsw *p) {
+  return p->bHdrDirty || p->nDirty > 0 || p->nGrpDirty > 0;
+}
 
 static int cmpU32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1097,13 +1242,15 @@ static int cmpU32(const void *a, const void *b) {
 /* Serialises node id into p->aRec; returns the size or -rc. */
 static int encodeNode(Vec0Hnsw *p, uint32_t id) {
   int L = p->aLevel[id], l, rc;
-  size_t n = 4, off = 4;
-  uint32_t i;
+  uint32_t i, g = p->aGroup[id];
+  size_t off = g ? 8 : 4, n = off;
   for (l = 0; l <= L; l++) n += 4 + 4 * (size_t)links(p, id, l)[0];
   if ((rc = reserve(p, &p->aRec, &p->nRecAlloc, n, 1)) != 0) return -rc;
   p->aRec[0] = (unsigned char)L;
-  p->aRec[1] = (p->aFlag[id] & NODE_DELETED) ? 1 : 0;
+  p->aRec[1] = (unsigned char)(((p->aFlag[id] & NODE_DELETED) ? REC_DELETED : 0) |
+                               (g ? REC_GROUP : 0));
   p->aRec[2] = p->aRec[3] = 0;
+  if (g) put32(p->aRec + 4, g);
   for (l = 0; l <= L; l++) {
     const uint32_t *aL = links(p, id, l);
     for (i = 0; i <= aL[0]; i++, off += 4) put32(p->aRec + off, aL[i]);
@@ -1114,6 +1261,8 @@ static int encodeNode(Vec0Hnsw *p, uint32_t id) {
 int vec0HnswFlush(Vec0Hnsw *p,
                   int (*xWrite)(void *pCtx, uint32_t id,
                                 const unsigned char *aRec, int nRec),
+                  int (*xWriteGroup)(void *pCtx, uint32_t g, uint32_t entry,
+                                     int maxLevel),
                   void *pCtx) {
   size_t i;
   int rc;
@@ -1124,8 +1273,19 @@ int vec0HnswFlush(Vec0Hnsw *p,
     if (n < 0) return -n;
     if ((rc = xWrite(pCtx, p->aDirty[i], p->aRec, n)) != 0) return rc;
   }
+  qsort(p->aGrpDirty, p->nGrpDirty, sizeof(uint32_t), cmpU32);
+  for (i = 0; i < p->nGrpDirty; i++) {
+    const Group *pG = &p->aGrp[p->aGrpDirty[i]];
+    if (xWriteGroup == NULL) return VEC0_HNSW_CORRUPT;
+    rc = xWriteGroup(pCtx, p->aGrpDirty[i], pG->entry, pG->maxLevel);
+    if (rc) return rc;
+  }
   for (i = 0; i < p->nDirty; i++) p->aFlag[p->aDirty[i]] &= (uint8_t)~NODE_DIRTY;
+  for (i = 0; i < p->nGrpDirty; i++) {
+    p->aGrp[p->aGrpDirty[i]].flags &= (uint8_t)~GROUP_DIRTY;
+  }
   p->nDirty = 0;
+  p->nGrpDirty = 0;
   p->bHdrDirty = 0;
   return VEC0_HNSW_OK;
 }
@@ -1157,39 +1317,67 @@ static int checkLinks(Vec0Hnsw *p, uint32_t nId) {
           return corrupt(p, "node %u: link to %u at level %d but node %u has level %d",
                          id, t, l, t, p->aLevel[t]);
         }
+        if (p->aGroup[t] != p->aGroup[id]) {
+          return corrupt(p, "node %u of group %u links to node %u of group %u", id,
+                         p->aGroup[id], t, p->aGroup[t]);
+        }
       }
     }
   }
   return VEC0_HNSW_OK;
 }
 
-/* Breadth-first walk from the entry point over every level's links. */
+/*
+** Breadth-first walks from the entry point of every group that has a node,
+** over every level's links: every live node must be reached from its own
+** group's entry (checkLinks made sure no link leaves a group).
+*/
 static int checkReach(Vec0Hnsw *p, uint32_t nId) {
   size_t nHead = 0, nTail = 0;
   uint32_t gen, id, i;
-  int rc, l;
-  if (p->maxLevel < 0) return VEC0_HNSW_OK;
+  int rc = VEC0_HNSW_OK, l;
   rc = reserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)nId + 1, sizeof(uint32_t));
   if (rc) return rc;
   gen = nextGen(p);
-  p->aVisit[p->entry] = gen;
-  p->aQueue[nTail++] = p->entry;
-  while (nHead < nTail) {
-    id = p->aQueue[nHead++];
-    for (l = 0; l <= p->aLevel[id]; l++) {
-      const uint32_t *L = links(p, id, l);
-      for (i = 0; i < L[0]; i++) {
-        if (p->aVisit[L[1 + i]] == gen) continue;
-        p->aVisit[L[1 + i]] = gen;
-        p->aQueue[nTail++] = L[1 + i];
+  for (id = 0; id < nId && rc == VEC0_HNSW_OK; id++) {
+    uint32_t g = p->aGroup[id];
+    const Group *pG;
+    if (!(p->aFlag[id] & NODE_LOADED)) continue;
+    if ((rc = loadEntry(p, g)) != 0) break;
+    pG = &p->aGrp[g];
+    if (pG->flags & GROUP_SEEN) continue;
+    if (pG->maxLevel < 0) {
+      rc = corrupt(p, "node %u: its group %u has no entry point", id, g);
+      break;
+    }
+    p->aGrp[g].flags |= GROUP_SEEN;
+    if (pG->entry >= nId) {
+      rc = corrupt(p, "entry point %u of group %u is out of range", pG->entry, g);
+      break;
+    }
+    nHead = nTail = 0;
+    p->aVisit[pG->entry] = gen;
+    p->aQueue[nTail++] = pG->entry;
+    while (nHead < nTail) {
+      uint32_t n = p->aQueue[nHead++];
+      for (l = 0; l <= p->aLevel[n]; l++) {
+        const uint32_t *L = links(p, n, l);
+        for (i = 0; i < L[0]; i++) {
+          if (p->aVisit[L[1 + i]] == gen) continue;
+          p->aVisit[L[1 + i]] = gen;
+          p->aQueue[nTail++] = L[1 + i];
+        }
       }
     }
   }
+  for (i = 0; i < p->nGrpCap; i++) p->aGrp[i].flags &= (uint8_t)~GROUP_SEEN;
+  if (rc) return rc;
   for (id = 0; id < nId; id++) {
     if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED &&
         p->aVisit[id] != gen) {
-      return corrupt(p, "node %u: live but not reachable from the entry point %u",
-                     id, p->entry);
+      return corrupt(p, "node %u: live but not reachable from the entry point %u of "
+                        "its group %u",
+                     id, p->aGrp[p->aGroup[id]].entry, p->aGroup[id]);
     }
   }
   return VEC0_HNSW_OK;
@@ -1208,9 +1396,11 @@ static int runCheck(Vec0Hnsw *p, uint32_t nId) {
     if (rc) return rc;
     nFound++;
   }
-  if (p->maxLevel >= 0) {
-    if (p->entry >= nId) return corrupt(p, "entry point %u is out of range", p->entry);
-    if ((rc = loadEntry(p)) != 0) return rc;
+  if (p->aGrp[0].maxLevel >= 0) {
+    if (p->aGrp[0].entry >= nId) {
+      return corrupt(p, "entry point %u is out of range", p->aGrp[0].entry);
+    }
+    if ((rc = loadEntry(p, 0)) != 0) return rc;
   }
   if ((rc = checkLinks(p, nId)) != 0) return rc;
   if (nId >= p->nCount && nFound != p->nCount) {

@@ -27,15 +27,18 @@
 ** NODE RECORD (what xReadNode returns and vec0HnswFlush writes), all integers
 ** little-endian:
 **   byte 0      level L of the node (0 .. VEC0_HNSW_MAX_LEVEL)
-**   byte 1      flags: bit 0 = deleted (tombstone)
+**   byte 1      flags: bit 0 = deleted (tombstone), bit 1 = group follows
 **   bytes 2-3   zero
+**   u32 group   only if flag bit 1: the node's group (1 .. MAX_GROUP);
+**               absent means group 0
 **   then for each level l = 0 .. L:
 **     u32 n_l                    number of neighbours at level l
 **     n_l x u32                  neighbour ids
 ** n_0 <= 2*m, n_l <= m for l > 0.  A neighbour at level l has level >= l.
 **
 ** HEADER (vec0HnswHeaderEncode, VEC0_HNSW_HEADER_SIZE bytes, little-endian):
-**   u32 format (1), u32 entry id, u32 max level (0xffffffff when empty),
+**   u32 format (1), u32 entry id of group 0, u32 its max level (0xffffffff
+**   when group 0 is empty),
 **   u32 m, u32 ef_construction, u32 node count (live + deleted),
 **   u64 seed.
 */
@@ -72,6 +75,12 @@ typedef struct Vec0HnswHost {
   ** node was never stored, or an error code.
   */
   int (*xReadNode)(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec);
+  /*
+  ** Optional: the stored entry point and its level of group g >= 1 (group
+  ** 0's is in the header), or VEC0_HNSW_NOTFOUND if the group has none.
+  ** Hosts that only use group 0 may leave it NULL.
+  */
+  int (*xReadGroup)(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel);
   /* Distance between two vectors; smaller is nearer. */
   float (*xDistance)(void *pCtx, const void *a, const void *b);
   /*
@@ -106,24 +115,35 @@ void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a);
 int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key);
 
 /*
-** Adds node id (its vector is available through xVector) with the level
-** vec0HnswLevel(key).  If id is a tombstone it is revived in place with the
-** new vector (keeping its level).  Inserting a live id is VEC0_HNSW_CORRUPT.
+** GROUPS.  Every node belongs to one group (0 .. VEC0_HNSW_MAX_GROUP): its
+** links only ever point to nodes of its group, each group has an entry
+** point of its own, and a search walks one group.  So one graph holds many
+** independent graphs over one id space, which is how the host splits an
+** index by partition key.  A host without partitions uses group 0 alone.
 */
-int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key);
+#define VEC0_HNSW_MAX_GROUP 0x7fffffffu
+
+/*
+** Adds node id (its vector is available through xVector) to group `group`
+** with the level vec0HnswLevel(key).  If id is a tombstone it is revived in
+** place with the new vector (keeping its level); it must be of the same
+** group.  Inserting a live id is VEC0_HNSW_CORRUPT.
+*/
+int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group);
 /* Marks node id deleted (tombstone).  Unknown or already deleted: CORRUPT. */
 int vec0HnswDelete(Vec0Hnsw *p, uint32_t id);
 /* The vector of live node id changed: repair its links and its neighbours'. */
 int vec0HnswUpdate(Vec0Hnsw *p, uint32_t id);
 
 /*
-** Up to k nearest live nodes to pQuery, nearest first, in aOut[0..*pnOut-1].
+** Up to k nearest live nodes of group `group` to pQuery, nearest first, in
+** aOut[0..*pnOut-1].
 ** ef (>= k is used) is the breadth of the level-0 search.  If xAccept is not
 ** NULL, only nodes for which it returns non-zero are results; the others
 ** still guide the walk.  A search that finds fewer than k accepted nodes
 ** returns fewer.
 */
-int vec0HnswSearch(Vec0Hnsw *p, const void *pQuery, int k, int ef,
+int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int ef,
                    int (*xAccept)(void *, uint32_t), void *pAcceptCtx,
                    Vec0HnswResult *aOut, int *pnOut);
 
@@ -142,13 +162,18 @@ void vec0HnswRollback(Vec0Hnsw *p);
 /* Non-zero if any node or the header changed since the last flush. */
 int vec0HnswIsDirty(const Vec0Hnsw *p);
 /*
-** Calls xWrite for every changed node (ascending id), then clears the dirty
-** marks.  The record passed is valid only during the call.  Stops at the
-** first non-zero return and returns it (marks then stay).
+** Calls xWrite for every changed node (ascending id) and xWriteGroup for
+** every group >= 1 whose entry point changed (maxLevel -1: none), then
+** clears the dirty marks; the header (group 0 included) is the host's to
+** write when vec0HnswIsDirty() said so.  The record passed is valid only
+** during the call.  Stops at the first non-zero return and returns it
+** (marks then stay).
 */
 int vec0HnswFlush(Vec0Hnsw *p,
                   int (*xWrite)(void *pCtx, uint32_t id,
                                 const unsigned char *aRec, int nRec),
+                  int (*xWriteGroup)(void *pCtx, uint32_t g, uint32_t entry,
+                                     int maxLevel),
                   void *pCtx);
 
 /* Number of nodes, live and deleted. */
@@ -158,9 +183,10 @@ int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
 
 /*
 ** Checks the whole graph for ids 0 .. nId-1 (reads every node): records well
-** formed, link targets exist and have a high enough level, no self or
-** duplicate links, the entry point has the maximum level, and every live
-** node is reachable from the entry point.  On a problem returns
+** formed, link targets exist, are of the same group and have a high enough
+** level, no self or duplicate links, each group's entry point has its
+** group's maximum level, and every live node is reachable from its group's
+** entry point.  On a problem returns
 ** VEC0_HNSW_CORRUPT with *pzErr describing it (from xMalloc, NUL
 ** terminated); other errors as usual.
 */

@@ -37,7 +37,8 @@ typedef struct KnnQuery {
   int bRowids;         /* a rowid/key constraint was given */
   uint32_t *aCand;     /* slots named by it, or matching the filter */
   int nCand, nCandAlloc;
-  unsigned char *aMatch; /* per slot: passes the filter (HNSW accept) */
+  int nMetaFilter;      /* filters on metadata columns (not partition keys) */
+  int rcAccept;         /* an error met by the walk's accept callback */
   Vec0DistanceFn xDist; /* the order kernel (L2 -> squared) */
   Vec0DistanceBoundFn xBound; /* its early-exit variant, or NULL */
   int bSqrt;            /* final distance = sqrt(order distance) */
@@ -108,6 +109,17 @@ static int slotPasses(KnnQuery *pQ, uint32_t iSlot) {
   const Vec0Cell *aCell = &p->aCell[(size_t)iSlot * p->nFilt];
   for (int i = 0; i < pQ->nFilter; i++) {
     if (!filterPasses(&pQ->aFilter[i], &aCell[pQ->aFilter[i].iFilt])) return 0;
+  }
+  return 1;
+}
+
+/* The same, for the filters on metadata columns only. */
+static int slotPassesMeta(KnnQuery *pQ, uint32_t iSlot) {
+  Vec0Table *p = pQ->p;
+  const Vec0Cell *aCell = &p->aCell[(size_t)iSlot * p->nFilt];
+  for (int i = 0; i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->iFilt >= p->cfg.nPart && !filterPasses(f, &aCell[f->iFilt])) return 0;
   }
   return 1;
 }
@@ -191,8 +203,11 @@ static float candidateDistance(KnnQuery *pQ, const TopK *t, const void *v) {
   return pQ->xBound(pQ->q.p, v, pQ->q.nDim, t->a[0].distance);
 }
 
-/* Every live slot (bFilter: that passes the filters). */
-static int exactAll(KnnQuery *pQ, TopK *t) {
+/*
+** Every live slot that passes the filters and, if aInGroup is not NULL, is
+** of a group it flags.
+*/
+static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup) {
   Vec0Table *p = pQ->p;
   int iVec = pQ->iVec;
   int rc = vec0StorageAllSlots(p);
@@ -202,6 +217,17 @@ static int exactAll(KnnQuery *pQ, TopK *t) {
   if (rc != SQLITE_OK) return rc;
   aVec = p->aVec[iVec];
   aState = p->aSlotState;
+  if (aInGroup) {
+    for (uint32_t i = 0; i < p->nSlot; i++) {
+      float d;
+      if (aState[i] != VEC0_SLOT_LIVE || !aInGroup[p->aSlotGroup[i]]) continue;
+      if (pQ->nFilter && !slotPasses(pQ, i)) continue;
+      d = candidateDistance(pQ, t, aVec + (size_t)i * nBytes);
+      if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
+      topkPush(t, i, d);
+    }
+    return SQLITE_OK;
+  }
   if (pQ->nFilter == 0 && pQ->nBound == 0) {
     /* The hot loop: sequential vectors, one kernel call per live slot. */
     for (uint32_t i = 0; i < p->nSlot; i++) {
@@ -312,6 +338,7 @@ static int valueCount(sqlite3_value *pList, int *pn) {
 static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
   KnnFilter *f = &pQ->aFilter[pQ->nFilter++];
   int rc = SQLITE_OK;
+  if (iFilt >= pQ->p->cfg.nPart) pQ->nMetaFilter++;
   f->iFilt = iFilt;
   f->op = op;
   f->nVal = 1;
@@ -345,7 +372,6 @@ static void queryClear(KnnQuery *pQ) {
     sqlite3_free(pQ->aFilter[i].aVal);
   }
   sqlite3_free(pQ->aCand);
-  sqlite3_free(pQ->aMatch);
   vec0VectorClear(&pQ->q);
 }
 
@@ -365,19 +391,6 @@ static int intArg(Vec0Table *p, sqlite3_value *v, const char *zWhat, int iMin,
   }
   *piOut = (int)i;
   return SQLITE_OK;
-}
-
-static int acceptMatch(void *pCtx, uint32_t id) {
-  KnnQuery *pQ = pCtx;
-  return id < pQ->p->nSlot && pQ->aMatch[id];
-}
-
-static int acceptBound(void *pCtx, uint32_t id) {
-  KnnQuery *pQ = pCtx;
-  const unsigned char *v = 0;
-  if (pQ->aMatch && !acceptMatch(pCtx, id)) return 0;
-  if (vec0StorageVector(pQ->p, pQ->iVec, id, &v) != SQLITE_OK) return 0;
-  return boundPasses(pQ, finalDistance(pQ, pQ->xDist(pQ->q.p, v, pQ->q.nDim)));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -505,54 +518,224 @@ static int collectRowids(KnnQuery *pQ, const char *idxStr, int argc,
   return rc;
 }
 
-static int hnswSearch(KnnQuery *pQ, TopK *t, int *pbDone) {
+/* ---------------------------------------------------------------------- */
+/* The HNSW plan                                                           */
+
+/*
+** The walk accepts a node when its row passes the filters (read lazily:
+** the walk touches few rows) and the distance bounds.  It cannot report an
+** error, so one is kept in pQ->rcAccept and the node refused.
+*/
+static int acceptRow(void *pCtx, uint32_t id) {
+  KnnQuery *pQ = pCtx;
   Vec0Table *p = pQ->p;
-  Vec0Hnsw *h = 0;
-  Vec0HnswResult *aRes;
-  int nRes = 0, rc;
-  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
-  int (*xAccept)(void *, uint32_t) = 0;
-  *pbDone = 0;
-  rc = vec0StorageHnsw(p, pQ->iVec, &h);
-  if (rc != SQLITE_OK) return rc;
-  if (pQ->nBound) {
-    xAccept = acceptBound;
-  } else if (pQ->aMatch) {
-    xAccept = acceptMatch;
-  }
-  aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
-  if (aRes == 0) return SQLITE_NOMEM;
-  rc = vec0HnswSearch(h, pQ->q.p, pQ->k, ef, xAccept, pQ, aRes, &nRes);
-  if (rc == SQLITE_OK) {
-    for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
-  }
-  sqlite3_free(aRes);
-  if (rc != SQLITE_OK) {
-    /* The graph may be half-changed by lazy loads only; still, drop it. */
-    if (p->apHnsw[pQ->iVec] && !vec0HnswIsDirty(p->apHnsw[pQ->iVec])) {
-      vec0HnswClose(p->apHnsw[pQ->iVec]);
-      p->apHnsw[pQ->iVec] = 0;
+  int rc = vec0StorageSlot(p, id);
+  if (rc == SQLITE_OK && p->aSlotState[id] != VEC0_SLOT_LIVE) return 0;
+  if (rc == SQLITE_OK && pQ->nFilter && !slotPasses(pQ, id)) return 0;
+  if (rc == SQLITE_OK && pQ->nBound) {
+    const unsigned char *v = 0;
+    rc = vec0StorageVector(p, pQ->iVec, id, &v);
+    if (rc == SQLITE_OK) {
+      return boundPasses(pQ, finalDistance(pQ, pQ->xDist(pQ->q.p, v, pQ->q.nDim)));
     }
   }
-  *pbDone = 1;
+  if (rc != SQLITE_OK) {
+    if (pQ->rcAccept == SQLITE_OK) pQ->rcAccept = rc;
+    return 0;
+  }
+  return 1;
+}
+
+/*
+** The share of rows passing the metadata filters, from a fixed sample of
+** slots (kept in the cache once read), not a count of the whole table.  A
+** sample without a match says "rarer than the sample can tell".
+*/
+#define KNN_SAMPLE 256
+static int estimateSelectivity(KnnQuery *pQ, double *pSel) {
+  Vec0Table *p = pQ->p;
+  uint32_t nSample = p->nSlot < KNN_SAMPLE ? p->nSlot : KNN_SAMPLE, i;
+  int nLive = 0, nPass = 0, rc = SQLITE_OK;
+  *pSel = 1.0;
+  if (pQ->nMetaFilter == 0) return SQLITE_OK;
+  for (i = 0; i < nSample && rc == SQLITE_OK; i++) {
+    uint32_t s = (uint32_t)(((uint64_t)i * p->nSlot) / nSample);
+    rc = vec0StorageSlot(p, s);
+    if (rc == SQLITE_OK && p->aSlotState[s] == VEC0_SLOT_LIVE) {
+      nLive++;
+      nPass += slotPassesMeta(pQ, s);
+    }
+  }
+  if (rc == SQLITE_OK && nLive > 0) {
+    *pSel = (nPass ? nPass : 0.5) / (double)nLive;
+  }
   return rc;
 }
 
-/* Builds aMatch (the slots that pass the filters) and returns their count. */
-static int buildMatch(KnnQuery *pQ, sqlite3_int64 *pnMatch) {
-  Vec0Table *p = pQ->p;
-  sqlite3_int64 n = 0;
-  int rc = vec0StorageAllSlots(p);
-  if (rc != SQLITE_OK) return rc;
-  pQ->aMatch = sqlite3_malloc64(p->nSlot ? p->nSlot : 1);
-  if (pQ->aMatch == 0) return SQLITE_NOMEM;
-  for (uint32_t i = 0; i < p->nSlot; i++) {
-    int b = p->aSlotState[i] == VEC0_SLOT_LIVE && slotPasses(pQ, i);
-    pQ->aMatch[i] = (unsigned char)b;
-    n += b;
+/*
+** Whether an exact scan of a group of nLive rows, a share sel of them
+** passing the filters, is cheaper than the walk.  The walk computes about
+** KNN_WALK_COST * ef distances to find ef accepted nodes, and 1/sel times
+** as many when most nodes are refused; the scan computes nLive * sel
+** distances, plus a little per row to evaluate the filters.
+*/
+#define KNN_WALK_COST 10.0
+static int exactIsCheaper(double nLive, double sel, int ef) {
+  double walk = KNN_WALK_COST * ef / (sel > 1e-3 ? sel : 1e-3);
+  return nLive * sel + nLive * 0.05 <= walk;
+}
+
+typedef struct KnnGroup {
+  uint32_t g;
+  sqlite3_int64 nLive;
+} KnnGroup;
+
+static int groupAdd(KnnGroup **pa, int *pn, int *pnAlloc, uint32_t g,
+                    sqlite3_int64 nLive) {
+  if (*pn == *pnAlloc) {
+    int nNew = *pnAlloc ? *pnAlloc * 2 : 8;
+    KnnGroup *aNew = sqlite3_realloc64(*pa, sizeof(KnnGroup) * (size_t)nNew);
+    if (aNew == 0) return SQLITE_NOMEM;
+    *pa = aNew;
+    *pnAlloc = nNew;
   }
-  *pnMatch = n;
+  (*pa)[*pn].g = g;
+  (*pa)[(*pn)++].nLive = nLive;
   return SQLITE_OK;
+}
+
+/*
+** The groups a search covers: without partition keys the one group 0.
+** When every partition key is given by "=", the group those values name
+** (none: no rows); otherwise every group whose values pass the filters on
+** partition keys.
+*/
+static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
+  Vec0Table *p = pQ->p;
+  int nPart = p->cfg.nPart, nAlloc = 0, rc = SQLITE_OK;
+  const Vec0Cell *apEq[VEC0_MAX_PARTITION_COLUMNS];
+  sqlite3_stmt *pStmt = 0;
+  int nEq = 0;
+  *paG = 0;
+  *pnG = 0;
+  if (nPart == 0) return groupAdd(paG, pnG, &nAlloc, 0, p->nLive);
+  memset(apEq, 0, sizeof(apEq));
+  for (int i = 0; i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->iFilt < nPart && f->op == VEC0_OP_EQ && apEq[f->iFilt] == 0) {
+      apEq[f->iFilt] = &f->aVal[0];
+      nEq++;
+    }
+  }
+  if (nEq == nPart) {
+    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    for (int i = 0; i < nPart; i++) vec0CellBind(pStmt, i + 1, apEq[i]);
+    if (sqlite3_step(pStmt) == SQLITE_ROW) {
+      rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
+                    sqlite3_column_int64(pStmt, 1));
+    }
+  } else {
+    Vec0Cell aKey[VEC0_MAX_PARTITION_COLUMNS];
+    memset(aKey, 0, sizeof(aKey));
+    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ALL, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+      int bPass = 1;
+      for (int i = 0; i < nPart; i++) {
+        vec0CellSet(&aKey[i], sqlite3_column_value(pStmt, 2 + i), &rc);
+      }
+      for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+        const KnnFilter *f = &pQ->aFilter[i];
+        if (f->iFilt < nPart) bPass = filterPasses(f, &aKey[f->iFilt]);
+      }
+      if (rc == SQLITE_OK && bPass) {
+        rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
+                      sqlite3_column_int64(pStmt, 1));
+      }
+    }
+    for (int i = 0; i < nPart; i++) vec0CellClear(&aKey[i]);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  for (int i = 0; rc == SQLITE_OK && i < *pnG; i++) {
+    if ((*paG)[i].g < 1 || (*paG)[i].g > VEC0_HNSW_MAX_GROUP) {
+      vec0TableError(p, "vec0: table \"%s\": group %u in %s_groups is out of range",
+                     p->zName, (*paG)[i].g, p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  return rc;
+}
+
+/*
+** The walk of group g.  It answers only when it found k rows; fewer mean
+** that the filters leave fewer than k rows or that the walk gave up early,
+** and the caller then scans the group exactly (so *pbDone is 0 and t is
+** untouched).
+*/
+static int walkGroup(KnnQuery *pQ, Vec0Hnsw *h, uint32_t g, Vec0HnswResult *aRes,
+                     TopK *t, int *pbDone) {
+  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k, nRes = 0, rc;
+  int bAccept = pQ->nFilter > 0 || pQ->nBound > 0;
+  *pbDone = 0;
+  pQ->rcAccept = SQLITE_OK;
+  rc = vec0HnswSearch(h, g, pQ->q.p, pQ->k, ef, bAccept ? acceptRow : 0, pQ, aRes,
+                      &nRes);
+  if (rc == SQLITE_OK) rc = pQ->rcAccept;
+  if (rc == SQLITE_OK && nRes >= pQ->k) {
+    for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
+    *pbDone = 1;
+  }
+  return rc;
+}
+
+/* A KNN search of an HNSW column: walk or scan each group it covers. */
+static int hnswPlan(KnnQuery *pQ, TopK *t) {
+  Vec0Table *p = pQ->p;
+  Vec0Hnsw *h = 0;
+  Vec0HnswResult *aRes = 0;
+  KnnGroup *aG = 0;
+  unsigned char *aInGroup = 0;
+  int nG = 0, nExact = 0, rc;
+  double sel = 1.0;
+  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  uint32_t gMax = 0;
+
+  rc = knnGroups(pQ, &aG, &nG);
+  if (rc == SQLITE_OK && nG > 0) rc = estimateSelectivity(pQ, &sel);
+  if (rc == SQLITE_OK && nG > 0) rc = vec0StorageHnsw(p, pQ->iVec, &h);
+  if (rc == SQLITE_OK && nG > 0) {
+    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
+    if (aRes == 0) rc = SQLITE_NOMEM;
+  }
+  for (int i = 0; i < nG; i++) {
+    if (aG[i].g > gMax) gMax = aG[i].g;
+  }
+  if (rc == SQLITE_OK && p->cfg.nPart && nG > 0) {
+    aInGroup = sqlite3_malloc64((size_t)gMax + 1);
+    if (aInGroup == 0) rc = SQLITE_NOMEM;
+    else memset(aInGroup, 0, (size_t)gMax + 1);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < nG; i++) {
+    int bDone = 0;
+    if (aG[i].nLive <= 0) continue;
+    if (!exactIsCheaper((double)aG[i].nLive, sel, ef)) {
+      rc = walkGroup(pQ, h, aG[i].g, aRes, t, &bDone);
+    }
+    if (rc == SQLITE_OK && !bDone) {
+      if (aInGroup) aInGroup[aG[i].g] = 1;
+      nExact++;
+    }
+  }
+  /* One pass over the slots serves every group that is to be scanned. */
+  if (rc == SQLITE_OK && nExact > 0) rc = exactAll(pQ, t, aInGroup);
+  sqlite3_free(aRes);
+  sqlite3_free(aG);
+  sqlite3_free(aInGroup);
+  return rc;
 }
 
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
@@ -576,41 +759,10 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     rc = collectRowids(&q, idxStr, argc, argv);
     if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
   } else if (rc == SQLITE_OK) {
-    Vec0VectorCol *pCol = &p->cfg.aVec[q.iVec];
-    sqlite3_int64 nMatch = p->nLive;
-    int bExact = pCol->eIndex != VEC0_INDEX_HNSW;
-    if (!bExact && q.nFilter) {
-      rc = buildMatch(&q, &nMatch);
-      /*
-      ** The walk costs about ef*2m distances divided by the selectivity; the
-      ** scan of the matches costs nMatch.  Scan when that is cheaper.
-      */
-      if (rc == SQLITE_OK) {
-        double nWalk = (double)(q.ef > q.k ? q.ef : q.k) * 2.0 * pCol->m;
-        double sel = p->nLive ? (double)nMatch / (double)p->nLive : 1.0;
-        if (nMatch == 0 || (double)nMatch <= nWalk / (sel > 0 ? sel : 1e-9)) {
-          bExact = 1;
-        }
-      }
-    }
-    if (rc == SQLITE_OK && !bExact) {
-      int bDone = 0;
-      rc = hnswSearch(&q, &t, &bDone);
-      /* Too few rows from the walk: the exact answer instead. */
-      if (rc == SQLITE_OK && q.nBound == 0 && t.n < (nMatch < q.k ? nMatch : q.k)) {
-        t.n = 0;
-        bExact = 1;
-      }
-    }
-    if (rc == SQLITE_OK && bExact) {
-      if (q.aMatch) {
-        for (uint32_t i = 0; rc == SQLITE_OK && i < p->nSlot; i++) {
-          if (q.aMatch[i]) rc = candAdd(&q, i);
-        }
-        if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
-      } else {
-        rc = exactAll(&q, &t);
-      }
+    if (p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW) {
+      rc = hnswPlan(&q, &t);
+    } else {
+      rc = exactAll(&q, &t, 0);
     }
   }
   if (rc == SQLITE_OK) {

@@ -47,6 +47,39 @@ static int countRows(Vec0Table *p, char *zSql, sqlite3_int64 *pn) {
   return sqlite3_finalize(pStmt);
 }
 
+/*
+** With partition keys: every slot in an existing group, the partition key
+** values of a live slot those of its group, and each group's live count
+** that of its live slots.
+*/
+static int checkGroups(Vec0Table *p, char **pzErr) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  char *zDiff = sqlite3_mprintf("s.p0 IS NOT g.p0");
+  int rc;
+  for (int i = 1; zDiff && i < p->cfg.nPart; i++) {
+    zDiff = sqlite3_mprintf("%z OR s.p%d IS NOT g.p%d", zDiff, i, i);
+  }
+  if (zDiff == 0) return SQLITE_NOMEM;
+  rc = findProblem(p, pzErr, "slot %lld is in group %lld, which %s",
+                   sqlite3_mprintf("SELECT s.slot, s.g, CASE WHEN g.g IS NULL THEN "
+                                   "'does not exist' ELSE 'has other partition key "
+                                   "values' END FROM \"%w\".\"%w_slots\" s LEFT JOIN "
+                                   "\"%w\".\"%w_groups\" g ON g.g=s.g WHERE g.g IS NULL "
+                                   "OR (s.id IS NOT NULL AND (%s))",
+                                   zDb, zT, zDb, zT, zDiff));
+  sqlite3_free(zDiff);
+  if (rc == SQLITE_OK) {
+    rc = findProblem(p, pzErr, "group %lld counts %lld live rows, its slots hold %s",
+                     sqlite3_mprintf("SELECT g.g, g.live, ifnull(n, 0) FROM "
+                                     "\"%w\".\"%w_groups\" g LEFT JOIN (SELECT g, "
+                                     "count(*) AS n FROM \"%w\".\"%w_slots\" WHERE id "
+                                     "IS NOT NULL GROUP BY g) s ON s.g=g.g WHERE "
+                                     "g.live IS NOT ifnull(n, 0)",
+                                     zDb, zT, zDb, zT));
+  }
+  return rc;
+}
+
 int vec0StorageCheck(Vec0Table *p, char **pzErr) {
   const char *zDb = p->zDb, *zT = p->zName;
   int rc = SQLITE_OK;
@@ -73,6 +106,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
                                      "OR s.slot<0 OR s.slot>=%u",
                                      zDb, zT, zDb, zT, p->nSlot));
   }
+  if (rc == SQLITE_OK && p->cfg.nPart) rc = checkGroups(p, pzErr);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     /* Chunk c holds slots [c*C, (c+1)*C) that exist: all of them were used
     ** once, so every chunk below the last exists and is full. */
@@ -159,6 +193,11 @@ int vec0StorageRebuild(Vec0Table *p) {
       rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_links%d\";"
                                     "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
                                     zDb, zT, i, zDb, zT, i));
+      if (rc == SQLITE_OK && p->cfg.nPart) {
+        rc = execf(p, sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, "
+                                      "level%d=NULL",
+                                      zDb, zT, i, i));
+      }
     }
   }
   vec0StorageDiscard(p);
@@ -170,7 +209,8 @@ int vec0StorageRebuild(Vec0Table *p) {
     rc = vec0StorageHnsw(p, i, &h);
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
       if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
-      rc = vec0HnswInsert(h, s, (uint64_t)p->aSlotRowid[s]);
+      rc = vec0HnswInsert(h, s, (uint64_t)p->aSlotRowid[s],
+                          p->cfg.nPart ? p->aSlotGroup[s] : 0);
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageFlush(p);

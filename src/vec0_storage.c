@@ -62,6 +62,9 @@ static char *stmtSql(Vec0Table *p, int e) {
     case VEC0_STMT_ROWS_REKEY:
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
                              zDb, zT, bKey ? ", key=?3" : "");
+    case VEC0_STMT_ROWS_SET_SLOT:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=?2 WHERE id=?1", zDb,
+                             zT);
     case VEC0_STMT_ROWS_AUX_GET:
       z = sqlite3_mprintf("SELECT NULL");
       z = appendList(z, "a", nAux, "");
@@ -78,8 +81,8 @@ static char *stmtSql(Vec0Table *p, int e) {
       z = appendList(z, "p", nPart, "");
       z = appendList(z, "m", nMeta, "");
       if (z) {
-        z = sqlite3_mprintf("%z FROM \"%w\".\"%w_slots\"%s", z, zDb, zT,
-                            e == VEC0_STMT_SLOTS_GET ? " WHERE slot=?" : "");
+        z = sqlite3_mprintf("%z%s FROM \"%w\".\"%w_slots\"%s", z, nPart ? ", g" : "",
+                            zDb, zT, e == VEC0_STMT_SLOTS_GET ? " WHERE slot=?" : "");
       }
       return z;
     case VEC0_STMT_SLOTS_PUT:
@@ -87,8 +90,10 @@ static char *stmtSql(Vec0Table *p, int e) {
                           zT);
       z = appendList(z, "p", nPart, "");
       z = appendList(z, "m", nMeta, "");
-      if (z) z = sqlite3_mprintf("%z) VALUES(?, ?", z);
-      for (int i = 0; z && i < nPart + nMeta; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z%s) VALUES(?, ?", z, nPart ? ", g" : "");
+      for (int i = 0; z && i < nPart + nMeta + (nPart > 0); i++) {
+        z = sqlite3_mprintf("%z, ?", z);
+      }
       if (z) z = sqlite3_mprintf("%z)", z);
       return z;
     case VEC0_STMT_SLOTS_FREE:
@@ -98,9 +103,31 @@ static char *stmtSql(Vec0Table *p, int e) {
       if (z) z = sqlite3_mprintf("%z WHERE slot=?", z);
       return z;
     case VEC0_STMT_SLOTS_FIRST_FREE:
+      /* A slot is reused only within its group: its tombstone is there. */
       return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_slots\" "
-                             "WHERE id IS NULL ORDER BY slot LIMIT 1",
+                             "WHERE id IS NULL%s ORDER BY %sslot LIMIT 1",
+                             zDb, zT, nPart ? " AND g=?" : "", nPart ? "g, " : "");
+    case VEC0_STMT_GROUP_FIND:
+      z = sqlite3_mprintf("SELECT g, live FROM \"%w\".\"%w_groups\" WHERE ", zDb, zT);
+      for (int i = 0; z && i < nPart; i++) {
+        z = sqlite3_mprintf("%z%sp%d=?%d", z, i ? " AND " : "", i, i + 1);
+      }
+      return z;
+    case VEC0_STMT_GROUP_ADD:
+      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_groups\"(live", zDb, zT);
+      z = appendList(z, "p", nPart, "");
+      if (z) z = sqlite3_mprintf("%z) VALUES(0", z);
+      for (int i = 0; z && i < nPart; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_GROUP_LIVE:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET live=live+?2 WHERE g=?1",
                              zDb, zT);
+    case VEC0_STMT_GROUP_ALL:
+      z = sqlite3_mprintf("SELECT g, live");
+      z = appendList(z, "p", nPart, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_groups\" ORDER BY g", z, zDb, zT);
+      return z;
     case VEC0_STMT_SLOTS_SET_ROWID:
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=?2 WHERE slot=?1",
                              zDb, zT);
@@ -128,6 +155,14 @@ static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
       return sqlite3_mprintf(
           "INSERT OR REPLACE INTO \"%w\".\"%w_links%d\"(slot, links) VALUES(?, ?)",
           zDb, zT, iVec);
+    case VEC0_VSTMT_GROUP_GET:
+      return sqlite3_mprintf("SELECT entry%d, level%d FROM \"%w\".\"%w_groups\" "
+                             "WHERE g=?",
+                             iVec, iVec, zDb, zT);
+    case VEC0_VSTMT_GROUP_PUT:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=?2, level%d=?3 "
+                             "WHERE g=?1",
+                             zDb, zT, iVec, iVec);
   }
   return 0;
 }
@@ -248,6 +283,25 @@ static sqlite3_int64 hashName(const char *z) {
   return (sqlite3_int64)(h >> 1);
 }
 
+/*
+** The indexes, created by CREATE and again under the new name by RENAME:
+** T_slots_free finds the lowest free slot (of a group, when there are
+** partition keys), T_groups_key a group by its partition key values.
+*/
+static int createFreeIndex(Vec0Table *p, const char *zT) {
+  return execf(p, "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(%sslot) "
+                  "WHERE id IS NULL",
+               p->zDb, zT, zT, p->cfg.nPart ? "g, " : "");
+}
+
+static int createGroupIndex(Vec0Table *p, const char *zT) {
+  char *z = sqlite3_mprintf("CREATE UNIQUE INDEX \"%w\".\"%w_groups_key\" ON "
+                            "\"%w_groups\"(p0",
+                            p->zDb, zT, zT);
+  for (int i = 1; z && i < p->cfg.nPart; i++) z = sqlite3_mprintf("%z, p%d", z, i);
+  return z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+}
+
 /* The page size of the table's schema. */
 static int pageSize(Vec0Table *p, int *pnPage) {
   sqlite3_stmt *pStmt = 0;
@@ -320,12 +374,19 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
                         zDb, zT);
     z = appendList(z, "p", c->nPart, "");
     z = appendList(z, "m", c->nMeta, "");
-    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+    rc = z ? execf(p, "%z%s)", z, c->nPart ? ", g INTEGER NOT NULL" : "") : SQLITE_NOMEM;
   }
-  if (rc == SQLITE_OK) {
-    rc = execf(p, "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(slot) "
-                  "WHERE id IS NULL",
-               zDb, zT, zT);
+  if (rc == SQLITE_OK) rc = createFreeIndex(p, zT);
+  if (rc == SQLITE_OK && c->nPart) {
+    z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_groups\"(g INTEGER PRIMARY KEY", zDb,
+                        zT);
+    z = appendList(z, "p", c->nPart, "");
+    if (z) z = sqlite3_mprintf("%z, live INTEGER NOT NULL", z);
+    for (int i = 0; z && i < c->nVec; i++) {
+      z = sqlite3_mprintf("%z, entry%d INTEGER, level%d INTEGER", z, i, i);
+    }
+    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+    if (rc == SQLITE_OK) rc = createGroupIndex(p, zT);
   }
   if (rc == SQLITE_OK) rc = pageSize(p, &nPage);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
@@ -437,8 +498,10 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
 int vec0StorageDestroy(Vec0Table *p) {
   int rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_config\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_rows\";"
-                    "DROP TABLE IF EXISTS \"%w\".\"%w_slots\";",
-                 p->zDb, p->zName, p->zDb, p->zName, p->zDb, p->zName);
+                    "DROP TABLE IF EXISTS \"%w\".\"%w_slots\";"
+                    "DROP TABLE IF EXISTS \"%w\".\"%w_groups\";",
+                 p->zDb, p->zName, p->zDb, p->zName, p->zDb, p->zName, p->zDb,
+                 p->zName);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_vectors%d\";"
                   "DROP TABLE IF EXISTS \"%w\".\"%w_links%d\";",
@@ -450,14 +513,20 @@ int vec0StorageDestroy(Vec0Table *p) {
 int vec0StorageRename(Vec0Table *p, const char *zNew) {
   int rc;
   vec0StorageFinalize(p);
+  /* Indexes keep their names through ALTER TABLE: they are made anew. */
   rc = execf(p, "DROP INDEX \"%w\".\"%w_slots_free\";"
                 "ALTER TABLE \"%w\".\"%w_config\" RENAME TO \"%w_config\";"
                 "ALTER TABLE \"%w\".\"%w_rows\" RENAME TO \"%w_rows\";"
-                "ALTER TABLE \"%w\".\"%w_slots\" RENAME TO \"%w_slots\";"
-                "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(slot) "
-                "WHERE id IS NULL;",
+                "ALTER TABLE \"%w\".\"%w_slots\" RENAME TO \"%w_slots\";",
              p->zDb, p->zName, p->zDb, p->zName, zNew, p->zDb, p->zName, zNew, p->zDb,
-             p->zName, zNew, p->zDb, zNew, zNew);
+             p->zName, zNew);
+  if (rc == SQLITE_OK) rc = createFreeIndex(p, zNew);
+  if (rc == SQLITE_OK && p->cfg.nPart) {
+    rc = execf(p, "DROP INDEX \"%w\".\"%w_groups_key\";"
+                  "ALTER TABLE \"%w\".\"%w_groups\" RENAME TO \"%w_groups\";",
+               p->zDb, p->zName, p->zDb, p->zName, zNew);
+    if (rc == SQLITE_OK) rc = createGroupIndex(p, zNew);
+  }
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     rc = execf(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
                p->zDb, p->zName, i, zNew, i);
@@ -476,8 +545,8 @@ int vec0StorageRename(Vec0Table *p, const char *zNew) {
 }
 
 int vec0StorageShadowName(const char *z) {
-  static const char *azFixed[] = {"config", "rows", "slots"};
-  for (int i = 0; i < 3; i++) {
+  static const char *azFixed[] = {"config", "rows", "slots", "groups"};
+  for (int i = 0; i < 4; i++) {
     if (sqlite3_stricmp(z, azFixed[i]) == 0) return 1;
   }
   for (int i = 0; i < 2; i++) {
@@ -501,6 +570,15 @@ void vec0CellClear(Vec0Cell *pCell) {
   sqlite3_free(pCell->z);
   memset(pCell, 0, sizeof(*pCell));
   pCell->eType = SQLITE_NULL;
+}
+
+void vec0CellBind(sqlite3_stmt *pStmt, int i, const Vec0Cell *pCell) {
+  switch (pCell->eType) {
+    case SQLITE_INTEGER: sqlite3_bind_int64(pStmt, i, pCell->i); break;
+    case SQLITE_FLOAT: sqlite3_bind_double(pStmt, i, pCell->r); break;
+    case SQLITE_TEXT: sqlite3_bind_text(pStmt, i, pCell->z, pCell->n, SQLITE_STATIC); break;
+    default: sqlite3_bind_null(pStmt, i);
+  }
 }
 
 void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc) {
@@ -543,9 +621,11 @@ void vec0StorageDiscard(Vec0Table *p) {
   sqlite3_free(p->aCell);
   sqlite3_free(p->aSlotState);
   sqlite3_free(p->aSlotRowid);
+  sqlite3_free(p->aSlotGroup);
   p->aCell = 0;
   p->aSlotState = 0;
   p->aSlotRowid = 0;
+  p->aSlotGroup = 0;
   sqlite3_free(p->aChunkBuf);
   p->aChunkBuf = 0;
   p->nChunkBuf = 0;
@@ -592,6 +672,9 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
   /* Each array is grown separately; nSlotAlloc moves only when all are. */
   p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, 1, &rc);
   p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), 1, &rc);
+  if (p->cfg.nPart) {
+    p->aSlotGroup = growArray(p->aSlotGroup, nOld, nNew, sizeof(uint32_t), 1, &rc);
+  }
   if (p->nFilt) {
     Vec0Cell *a = growArray(p->aCell, nOld * p->nFilt, nNew * p->nFilt,
                             sizeof(Vec0Cell), 1, &rc);
@@ -681,6 +764,22 @@ static int slotFromRow(Vec0Table *p, uint32_t iSlot, sqlite3_stmt *pStmt, int iC
   return rc;
 }
 
+/* The group column of a T_slots row (after id and the cells). */
+static int groupFromRow(Vec0Table *p, uint32_t iSlot, sqlite3_stmt *pStmt,
+                        int iCol0) {
+  sqlite3_int64 g;
+  if (!p->cfg.nPart) return SQLITE_OK;
+  g = sqlite3_column_int64(pStmt, iCol0 + 1 + p->nFilt);
+  if (sqlite3_column_type(pStmt, iCol0 + 1 + p->nFilt) != SQLITE_INTEGER || g < 1 ||
+      g > VEC0_HNSW_MAX_GROUP) {
+    vec0TableError(p, "vec0: table \"%s\": slot %u has a bad group in %s_slots",
+                   p->zName, iSlot, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  p->aSlotGroup[iSlot] = (uint32_t)g;
+  return SQLITE_OK;
+}
+
 int vec0StorageSlot(Vec0Table *p, uint32_t iSlot) {
   sqlite3_stmt *pStmt = 0;
   int rc;
@@ -693,7 +792,8 @@ int vec0StorageSlot(Vec0Table *p, uint32_t iSlot) {
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iSlot);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    rc = slotFromRow(p, iSlot, pStmt, 0);
+    rc = groupFromRow(p, iSlot, pStmt, 0);
+    if (rc == SQLITE_OK) rc = slotFromRow(p, iSlot, pStmt, 0);
   } else {
     p->aSlotState[iSlot] = VEC0_SLOT_FREE;
   }
@@ -717,7 +817,8 @@ int vec0StorageAllSlots(Vec0Table *p) {
                      p->zName, iSlot, p->zName);
       rc = SQLITE_CORRUPT_VTAB;
     } else if (p->aSlotState[iSlot] == VEC0_SLOT_UNKNOWN) {
-      rc = slotFromRow(p, (uint32_t)iSlot, pStmt, 1);
+      rc = groupFromRow(p, (uint32_t)iSlot, pStmt, 1);
+      if (rc == SQLITE_OK) rc = slotFromRow(p, (uint32_t)iSlot, pStmt, 1);
     }
   }
   {
@@ -931,6 +1032,44 @@ static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnR
   }
   return rc;
 }
+static int hostReadGroup(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel) {
+  struct Vec0HnswCtx *c = pCtx;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  rc = VEC0_HNSW_NOTFOUND;
+  if (sqlite3_step(pStmt) == SQLITE_ROW &&
+      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
+    sqlite3_int64 e = sqlite3_column_int64(pStmt, 0), l = sqlite3_column_int64(pStmt, 1);
+    /* Out of range values are the graph's to refuse, as corrupt. */
+    *pEntry = e < 0 || e > 0xffffffffLL ? VEC0_HNSW_NONE : (uint32_t)e;
+    *pLevel = l < 0 || l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL + 1 : (int)l;
+    rc = VEC0_HNSW_OK;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc2 != SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+static int writeGroup(void *pCtx, uint32_t g, uint32_t entry, int maxLevel) {
+  struct Vec0HnswCtx *c = pCtx;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  if (maxLevel >= 0) {
+    sqlite3_bind_int64(pStmt, 2, entry);
+    sqlite3_bind_int(pStmt, 3, maxLevel);
+  } else {
+    sqlite3_bind_null(pStmt, 2);
+    sqlite3_bind_null(pStmt, 3);
+  }
+  return stepDone(pStmt);
+}
+
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   struct Vec0HnswCtx *c = pCtx;
   return c->xDist(a, b, c->nDim);
@@ -969,6 +1108,7 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   host.xFree = hostFree;
   host.xVector = hostVector;
   host.xReadNode = hostReadNode;
+  host.xReadGroup = p->cfg.nPart ? hostReadGroup : 0;
   host.xDistance = hostDistance;
   host.xDistanceBound = c->xDistBound ? hostDistanceBound : 0;
   params.m = pCol->m;
@@ -1022,7 +1162,7 @@ int vec0StorageFlush(Vec0Table *p) {
     if (h && vec0HnswIsDirty(h)) {
       unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
       char zKey[32];
-      rc = vec0HnswFlush(h, writeNode, &p->aHnswCtx[i]);
+      rc = vec0HnswFlush(h, writeNode, p->cfg.nPart ? writeGroup : 0, &p->aHnswCtx[i]);
       if (rc == SQLITE_OK) {
         vec0HnswHeaderEncode(h, aHdr);
         sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", i);
@@ -1051,6 +1191,43 @@ int vec0StorageBeginWrite(Vec0Table *p) {
     }
   }
   return rc;
+}
+
+int vec0StorageGroupFind(Vec0Table *p, sqlite3_value **aVal, int bCreate,
+                         uint32_t *pg) {
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 g = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
+  *pg = 0;
+  if (rc != SQLITE_OK) return rc;
+  for (int i = 0; i < p->cfg.nPart; i++) sqlite3_bind_value(pStmt, i + 1, aVal[i]);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) g = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK && g == 0 && bCreate) {
+    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ADD, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    for (int i = 0; i < p->cfg.nPart; i++) sqlite3_bind_value(pStmt, i + 1, aVal[i]);
+    rc = stepDone(pStmt);
+    if (rc == SQLITE_OK) g = sqlite3_last_insert_rowid(p->db);
+  }
+  if (rc == SQLITE_OK && g != 0 && (g < 1 || g > VEC0_HNSW_MAX_GROUP)) {
+    vec0TableError(p, "vec0: table \"%s\": group %lld in %s_groups is out of range",
+                   p->zName, g, p->zName);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK) *pg = (uint32_t)g;
+  return rc;
+}
+
+int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if (!p->cfg.nPart) return SQLITE_OK;
+  rc = vec0StorageStmt(p, VEC0_STMT_GROUP_LIVE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  sqlite3_bind_int(pStmt, 2, delta);
+  return stepDone(pStmt);
 }
 
 void vec0StorageOpBegin(Vec0Table *p) {

@@ -130,6 +130,37 @@ static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
   return rc;
 }
 
+/*
+** Frees slot iSlot of a row that is gone or has moved: its T_slots row keeps
+** only its group, its vectors stay in their chunk (an HNSW graph still
+** routes through a deleted node) until the slot is reused.
+*/
+static int freeSlot(Vec0Table *p, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  uint32_t g = p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FREE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
+    }
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
+  if (rc == SQLITE_OK) {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    for (int f = 0; f < p->nFilt; f++) {
+      vec0CellClear(&p->aCell[(size_t)iSlot * p->nFilt + f]);
+    }
+  }
+  return rc;
+}
+
 int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 iSlot = -1;
@@ -140,31 +171,16 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
                    p->zName, iRowid, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
-  rc = vec0StorageBeginWrite(p);
+  rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(pStmt, 1, iRowid);
     rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
   }
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FREE, &pStmt);
+  if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
-  /* The vectors stay in their chunk until the slot is reused: an HNSW graph
-  ** still routes through a deleted node. */
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, (uint32_t)iSlot);
-    }
-  }
-  if (rc == SQLITE_OK) {
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    for (int f = 0; f < p->nFilt; f++) vec0CellClear(&p->aCell[iSlot * p->nFilt + f]);
     p->nLive--;
     p->bCountersDirty = 1;
   }
@@ -172,11 +188,12 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
 }
 
 /* The lowest free slot, or a new one. */
-static int allocSlot(Vec0Table *p, uint32_t *piSlot) {
+static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
   sqlite3_stmt *pStmt = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FIRST_FREE, &pStmt);
   sqlite3_int64 iSlot = -1;
   if (rc != SQLITE_OK) return rc;
+  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 1, g);
   if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if (rc != SQLITE_OK) return rc;
@@ -186,6 +203,7 @@ static int allocSlot(Vec0Table *p, uint32_t *piSlot) {
     if (rc != SQLITE_OK) return rc;
     iSlot = p->nSlot++;
     p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
     p->bCountersDirty = 1;
   } else if (iSlot >= p->nSlot) {
     vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
@@ -198,7 +216,7 @@ static int allocSlot(Vec0Table *p, uint32_t *piSlot) {
 
 /* Writes T_slots for a live slot from the values in aArg (declared order). */
 static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
-                     sqlite3_value **aArg, int bUpdate) {
+                     sqlite3_value **aArg, int bUpdate, uint32_t g) {
   Vec0Config *c = &p->cfg;
   sqlite3_stmt *pStmt = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
@@ -216,16 +234,10 @@ static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
         sqlite3_bind_value(pStmt, 3 + f, v);
       }
     } else {
-      switch (pCell->eType) {
-        case SQLITE_INTEGER: sqlite3_bind_int64(pStmt, 3 + f, pCell->i); break;
-        case SQLITE_FLOAT: sqlite3_bind_double(pStmt, 3 + f, pCell->r); break;
-        case SQLITE_TEXT:
-          sqlite3_bind_text(pStmt, 3 + f, pCell->z, pCell->n, SQLITE_STATIC);
-          break;
-        default: sqlite3_bind_null(pStmt, 3 + f);
-      }
+      vec0CellBind(pStmt, 3 + f, pCell);
     }
   }
+  if (c->nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
@@ -234,6 +246,55 @@ static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
     p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
     rc = vec0StorageSlot(p, iSlot);
   }
+  return rc;
+}
+
+/* Non-zero if aArg has partition key values other than those of iSlot. */
+static int partitionChanged(Vec0Table *p, uint32_t iSlot, sqlite3_value **aArg) {
+  for (int i = 0; i < p->cfg.nPart; i++) {
+    const Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + i];
+    sqlite3_value *v = aArg[p->cfg.aPartCol[i]];
+    int t = sqlite3_value_type(v);
+    if (t != pCell->eType) return 1;
+    if (t == SQLITE_INTEGER && sqlite3_value_int64(v) != pCell->i) return 1;
+    if (t == SQLITE_TEXT && (sqlite3_value_bytes(v) != pCell->n ||
+                             memcmp(sqlite3_value_text(v), pCell->z, (size_t)pCell->n))) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The group of a row's partition key values (aArg in declared order). */
+static int groupOfRow(Vec0Table *p, sqlite3_value **aArg, uint32_t *pg) {
+  sqlite3_value *aPart[VEC0_MAX_PARTITION_COLUMNS];
+  for (int i = 0; i < p->cfg.nPart; i++) aPart[i] = aArg[p->cfg.aPartCol[i]];
+  return vec0StorageGroupFind(p, aPart, 1, pg);
+}
+
+/*
+** Fills slot iSlot (allocated in group g) with the row iRowid: its T_slots
+** row from aArg, its vectors (aVec[i].p, or when NULL the vector of slot
+** iFrom, the row's old slot) and its HNSW nodes.
+*/
+static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                    sqlite3_value **aArg, int bUpdate, uint32_t g,
+                    const Vec0Vector *aVec, uint32_t iFrom) {
+  Vec0Config *c = &p->cfg;
+  int rc = writeSlot(p, iSlot, iRowid, aArg, bUpdate, g);
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    const unsigned char *v = aVec[i].p;
+    if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
+    if (rc == SQLITE_OK) rc = vec0StorageWriteVector(p, i, iSlot, v);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
+      Vec0Hnsw *h = 0;
+      rc = vec0StorageHnsw(p, i, &h);
+      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
+    }
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, 1);
   return rc;
 }
 
@@ -321,7 +382,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_int64 iRowid = 0, iSlotOld = -1;
   sqlite3_value *pKey = 0;
-  uint32_t iSlot = 0;
+  uint32_t iSlot = 0, g = 0;
   int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
   sqlite3_stmt *pStmt = 0;
 
@@ -377,7 +438,8 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   }
 
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
-  if (rc == SQLITE_OK) rc = allocSlot(p, &iSlot);
+  if (rc == SQLITE_OK && c->nPart) rc = groupOfRow(p, aArg, &g);
+  if (rc == SQLITE_OK) rc = allocSlot(p, g, &iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
   if (rc == SQLITE_OK) {
     int iBind = 3;
@@ -394,17 +456,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
     sqlite3_clear_bindings(pStmt);
     if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
   }
-  if (rc == SQLITE_OK) rc = writeSlot(p, iSlot, iRowid, aArg, 0);
-  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    rc = vec0StorageWriteVector(p, i, iSlot, aVec[i].p);
-  }
-  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid);
-    }
-  }
+  if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aArg, 0, g, aVec, 0);
   if (rc == SQLITE_OK) {
     p->nLive++;
     p->bCountersDirty = 1;
@@ -421,7 +473,8 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_value *pKey = 0;
   int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  int bFilt = 0, bAux = 0, bRekey = 0;
+  int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0;
+  uint32_t gNew = 0, iSlotNew = 0;
   sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
@@ -495,6 +548,15 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && c->nPart && partitionChanged(p, (uint32_t)iSlot, aArg)) {
+    /* Its new partition key values move the row to another group: a slot of
+    ** that group (whose tombstones only its rows may reuse). */
+    rc = groupOfRow(p, aArg, &gNew);
+    if (rc == SQLITE_OK && gNew != p->aSlotGroup[iSlot]) {
+      rc = allocSlot(p, gNew, &iSlotNew);
+      bMove = 1;
+    }
+  }
   if (rc == SQLITE_OK && bRekey) {
     rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
     if (rc == SQLITE_OK) {
@@ -506,8 +568,18 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       sqlite3_clear_bindings(pStmt);
     }
   }
-  if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
-    rc = writeSlot(p, (uint32_t)iSlot, iNew, aArg, 1);
+  if (rc == SQLITE_OK && bMove) {
+    rc = fillSlot(p, iSlotNew, iNew, aArg, 1, gNew, aVec, (uint32_t)iSlot);
+    if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
+    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_int64(pStmt, 1, iNew);
+      sqlite3_bind_int64(pStmt, 2, iSlotNew);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  } else if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
+    rc = writeSlot(p, (uint32_t)iSlot, iNew, aArg, 1, p->cfg.nPart ? p->aSlotGroup[iSlot] : 0);
   }
   if (rc == SQLITE_OK && bAux) {
     sqlite3_stmt *pGet = 0;
@@ -532,7 +604,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       }
     }
   }
-  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
+  for (int i = 0; rc == SQLITE_OK && !bMove && i < c->nVec; i++) {
     const unsigned char *aOld = 0;
     if (aVec[i].p == 0) continue;
     rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
@@ -545,7 +617,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
     }
   }
-  if (rc == SQLITE_OK && iNew != iOld) p->aSlotRowid[iSlot] = iNew;
+  if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
   return rc;
 }

@@ -31,6 +31,8 @@ typedef struct Host {
   long failAt;   /* fail allocation number failAt (1-based); 0: never */
   long nLive;    /* blocks not yet freed */
   long nReads;   /* xReadNode calls */
+  uint32_t aGrpEntry[64]; /* stored entry points of groups 1..63 */
+  int aGrpLevel[64];      /* -1: none */
 } Host;
 
 static void *shimMalloc(void *pCtx, size_t n) {
@@ -79,6 +81,22 @@ static int hostRead(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) 
   *paRec = a;
   *pnRec = h->aRec[id].n;
   return VEC0_HNSW_OK;
+}
+
+static int hostReadGroup(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel) {
+  Host *h = pCtx;
+  if (g >= 64 || h->aGrpLevel[g] < 0) return VEC0_HNSW_NOTFOUND;
+  *pEntry = h->aGrpEntry[g];
+  *pLevel = h->aGrpLevel[g];
+  return VEC0_HNSW_OK;
+}
+
+static int hostWriteGroup(void *pCtx, uint32_t g, uint32_t entry, int level) {
+  Host *h = pCtx;
+  ck_assert(g >= 1 && g < 64);
+  h->aGrpEntry[g] = entry;
+  h->aGrpLevel[g] = level;
+  return 0;
 }
 
 static float hostDist(void *pCtx, const void *a, const void *b) {
@@ -139,6 +157,7 @@ static void hostInit(Host *h, int n, int dim, int nClust, uint64_t seed) {
   h->nVec = (uint32_t)n;
   h->aVec = malloc(sizeof(float) * (size_t)n * dim);
   fillVectors(h->aVec, n, dim, nClust, seed);
+  for (n = 0; n < 64; n++) h->aGrpLevel[n] = -1;
 }
 
 static void hostFree(Host *h) {
@@ -158,6 +177,7 @@ static Vec0Hnsw *openGraph(Host *h, int m, int efc) {
   host.xFree = shimFree;
   host.xVector = hostVector;
   host.xReadNode = hostRead;
+  host.xReadGroup = hostReadGroup;
   host.xDistance = hostDist;
   par.m = m;
   par.efConstruction = efc;
@@ -170,14 +190,14 @@ static Vec0Hnsw *build(Host *h, int n, int m, int efc) {
   Vec0Hnsw *g = openGraph(h, m, efc);
   int i;
   for (i = 0; i < n; i++) {
-    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i * 7 + 1), 0);
+    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i * 7 + 1, 0), 0);
   }
   return g;
 }
 
 /* Flushes g into the host's map; the header goes to aHdr. */
 static void flushAll(Vec0Hnsw *g, Host *h, unsigned char *aHdr) {
-  ck_assert_int_eq(vec0HnswFlush(g, hostWrite, h), 0);
+  ck_assert_int_eq(vec0HnswFlush(g, hostWrite, NULL, h), 0);
   ck_assert_int_eq(vec0HnswIsDirty(g), 0);
   vec0HnswHeaderEncode(g, aHdr);
 }
@@ -242,7 +262,7 @@ static double recall(Vec0Hnsw *g, Host *h, int n, int nQ, int k, int ef,
     memcpy(q, h->aVec + (size_t)(rng() % (uint64_t)n) * h->dim,
            sizeof(float) * (size_t)h->dim);
     for (i = 0; i < h->dim; i++) q[i] += (frand() - 0.5f) * 0.2f;
-    ck_assert_int_eq(vec0HnswSearch(g, q, k, ef, l && l->mod ? acceptFilter : NULL,
+    ck_assert_int_eq(vec0HnswSearch(g, 0, q, k, ef, l && l->mod ? acceptFilter : NULL,
                                     (void *)l, aRes, &nRes),
                      0);
     nTrue = bruteForce(h, n, q, k, l, aTrue);
@@ -311,22 +331,22 @@ START_TEST(small_graphs) {
   int nRes = -1, i;
   hostInit(&h, 5, 4, 0, 3);
   g = openGraph(&h, 4, 10);
-  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 3, 10, NULL, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec, 3, 10, NULL, NULL, aRes, &nRes), 0);
   ck_assert_int_eq(nRes, 0);
   ck_assert_int_eq(vec0HnswIsDirty(g), 0);
   for (i = 0; i < 5; i++) {
-    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i), 0);
-    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + 4 * i, 8, 1, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(vec0HnswInsert(g, (uint32_t)i, (uint64_t)i, 0), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec + 4 * i, 8, 1, NULL, NULL, aRes, &nRes), 0);
     ck_assert_int_eq(nRes, i + 1);
     ck_assert_uint_eq(aRes[0].id, (uint32_t)i);
     ck_assert(aRes[0].distance == 0.0f);
   }
   ck_assert_uint_eq(vec0HnswCount(g), 5);
   ck_assert_int_eq(vec0HnswIsDirty(g), 1);
-  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 0, 10, NULL, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec, 0, 10, NULL, NULL, aRes, &nRes), 0);
   ck_assert_int_eq(nRes, 0);
   /* Misuse reported as corruption, never a crash. */
-  ck_assert_int_eq(vec0HnswInsert(g, 2, 2), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswInsert(g, 2, 2, 0), VEC0_HNSW_CORRUPT);
   ck_assert_int_eq(vec0HnswDelete(g, 9), VEC0_HNSW_CORRUPT);
   ck_assert_int_eq(vec0HnswUpdate(g, 9), VEC0_HNSW_CORRUPT);
   ck_assert_int_eq(vec0HnswDelete(g, 1), 0);
@@ -375,8 +395,8 @@ START_TEST(determinism) {
     ck_assert_int_eq(vec0HnswDelete(g2, i), 0);
   }
   for (i = 0; i < 2000; i += 9) {
-    ck_assert_int_eq(vec0HnswInsert(g1, i, i), 0);
-    ck_assert_int_eq(vec0HnswInsert(g2, i, i), 0);
+    ck_assert_int_eq(vec0HnswInsert(g1, i, i, 0), 0);
+    ck_assert_int_eq(vec0HnswInsert(g2, i, i, 0), 0);
   }
   flushAll(g1, &h1, a1);
   flushAll(g2, &h2, a2);
@@ -413,16 +433,16 @@ START_TEST(flush_dirty_only) {
   hostInit(&h, 600, 8, 0, 5);
   g = build(&h, 500, 8, 40);
   nWrites = 0;
-  ck_assert_int_eq(vec0HnswFlush(g, countWrite, &h), 0);
+  ck_assert_int_eq(vec0HnswFlush(g, countWrite, NULL, &h), 0);
   ck_assert_int_eq(nWrites, 500);
   ck_assert_int_eq(vec0HnswIsDirty(g), 0);
-  ck_assert_int_eq(vec0HnswInsert(g, 500, 500), 0);
+  ck_assert_int_eq(vec0HnswInsert(g, 500, 500, 0), 0);
   ck_assert_int_eq(vec0HnswIsDirty(g), 1);
   /* A failing writer leaves the marks. */
-  ck_assert_int_eq(vec0HnswFlush(g, failWrite, &h), 1234);
+  ck_assert_int_eq(vec0HnswFlush(g, failWrite, NULL, &h), 1234);
   ck_assert_int_eq(vec0HnswIsDirty(g), 1);
   nWrites = 0;
-  ck_assert_int_eq(vec0HnswFlush(g, countWrite, &h), 0);
+  ck_assert_int_eq(vec0HnswFlush(g, countWrite, NULL, &h), 0);
   ck_assert(nWrites > 1 && nWrites <= 1 + 2 * 8 + 8);
   vec0HnswHeaderEncode(g, aHdr);
   closeGraph(g, &h);
@@ -451,8 +471,8 @@ START_TEST(reopen_same_results) {
   ck_assert_int_eq(vec0HnswIsDirty(g2), 0);
   for (iq = 0; iq < 50; iq++) {
     const float *q = h.aVec + (size_t)(iq * 97) * h.dim;
-    ck_assert_int_eq(vec0HnswSearch(g, q, 10, 64, NULL, NULL, a1, &n1), 0);
-    ck_assert_int_eq(vec0HnswSearch(g2, q, 10, 64, NULL, NULL, a2, &n2), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, 0, q, 10, 64, NULL, NULL, a1, &n1), 0);
+    ck_assert_int_eq(vec0HnswSearch(g2, 0, q, 10, 64, NULL, NULL, a2, &n2), 0);
     ck_assert_int_eq(n1, n2);
     ck_assert_mem_eq(a1, a2, sizeof(a1[0]) * (size_t)n1);
     /* The first search read only what it visited. */
@@ -535,12 +555,12 @@ START_TEST(reinsert_tombstones) {
   /* Reuse every deleted slot for a new vector. */
   for (i = 0; i < 5000; i += 4) {
     memcpy(h.aVec + (size_t)i * 32, aNew + (size_t)i * 32, sizeof(float) * 32);
-    ck_assert_int_eq(vec0HnswInsert(g, i, 100000 + i), 0);
+    ck_assert_int_eq(vec0HnswInsert(g, i, 100000 + i, 0), 0);
     ck_assert_int_eq(vec0HnswIsLive(g, i), 1);
   }
   ck_assert_uint_eq(vec0HnswCount(g), 5000);
   for (i = 0; i < 5000; i += 40) {
-    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
     ck_assert_int_eq(nRes, 1);
     ck_assert_uint_eq(aRes[0].id, i);
   }
@@ -570,7 +590,7 @@ START_TEST(update_vectors) {
     ck_assert_int_eq(vec0HnswUpdate(g, i), 0);
   }
   for (i = 1; i < 5000; i += 50) {
-    ck_assert_int_eq(vec0HnswSearch(g, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec + (size_t)i * 32, 1, 64, NULL, NULL, aRes, &nRes), 0);
     ck_assert_uint_eq(aRes[0].id, i);
   }
   r = recall(g, &h, 5000, 200, 10, 64, NULL, 17);
@@ -624,7 +644,7 @@ START_TEST(filter_rejecting_all) {
   int nRes = -1;
   hostInit(&h, 3000, 16, 0, 22);
   g = build(&h, 3000, 8, 40);
-  ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 10, 32, rejectAll, NULL, aRes, &nRes), 0);
+  ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec, 10, 32, rejectAll, NULL, aRes, &nRes), 0);
   ck_assert_int_eq(nRes, 0);
   closeGraph(g, &h);
   hostFree(&h);
@@ -648,7 +668,7 @@ static void expectCorrupt(Host *h, const unsigned char *aHdr, const char *zMsg) 
   Vec0HnswResult aRes[300];
   char *zErr = NULL;
   int nRes, rc;
-  rc = vec0HnswSearch(g, h->aVec, 300, 300, NULL, NULL, aRes, &nRes);
+  rc = vec0HnswSearch(g, 0, h->aVec, 300, 300, NULL, NULL, aRes, &nRes);
   ck_assert_int_eq(rc, VEC0_HNSW_CORRUPT);
   closeGraph(g, h);
   g = reopen(h, aHdr);
@@ -706,9 +726,16 @@ START_TEST(corrupt_records) {
   expectCorrupt(&h, aHdr, "level 16");
   a[0] = 0;
 
-  a[1] = 2;
+  a[1] = 4;
   setRec(&h, id, a, n);
   expectCorrupt(&h, aHdr, "bad flags");
+  /* "a group follows" with group 0, which is never written that way */
+  memmove(a + 8, a + 4, (size_t)n - 4);
+  memset(a + 4, 0, 4);
+  a[1] = 2;
+  setRec(&h, id, a, n + 4);
+  expectCorrupt(&h, aHdr, "bad group 0");
+  memmove(a + 4, a + 8, (size_t)n - 4);
   a[1] = 0;
 
   memcpy(a + 8, "\x10\x27\0\0", 4); /* link to 10000 */
@@ -862,16 +889,17 @@ static int session(Host *h) {
   host.xFree = shimFree;
   host.xVector = hostVector;
   host.xReadNode = hostRead;
+  host.xReadGroup = hostReadGroup;
   host.xDistance = hostDist;
   if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
-  for (i = 0; i < 120 && rc == 0; i++) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i);
+  for (i = 0; i < 120 && rc == 0; i++) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i, 0);
   for (i = 0; i < 120 && rc == 0; i += 3) rc = vec0HnswDelete(g, (uint32_t)i);
-  for (i = 0; i < 120 && rc == 0; i += 6) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i);
+  for (i = 0; i < 120 && rc == 0; i += 6) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i, 0);
   for (i = 1; i < 120 && rc == 0; i += 9) rc = vec0HnswUpdate(g, (uint32_t)i);
   for (i = 0; i < 10 && rc == 0; i++) {
-    rc = vec0HnswSearch(g, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
+    rc = vec0HnswSearch(g, 0, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
   }
-  if (rc == 0) rc = vec0HnswFlush(g, hostWrite, h);
+  if (rc == 0) rc = vec0HnswFlush(g, hostWrite, NULL, h);
   if (rc == 0) vec0HnswHeaderEncode(g, aHdr);
   vec0HnswClose(g);
   g = NULL;
@@ -879,9 +907,9 @@ static int session(Host *h) {
   if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
   rc = vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE);
   for (i = 0; i < 10 && rc == 0; i++) {
-    rc = vec0HnswSearch(g, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
+    rc = vec0HnswSearch(g, 0, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
   }
-  if (rc == 0) rc = vec0HnswInsert(g, 120, 120);
+  if (rc == 0) rc = vec0HnswInsert(g, 120, 120, 0);
   if (rc == 0) rc = vec0HnswCheck(g, 121, &zErr);
   if (zErr && h->failAt == 0) fprintf(stderr, "session: %s\n", zErr);
   if (zErr) shimFree(h, zErr);
@@ -938,11 +966,11 @@ static void hostClone(Host *dst, const Host *src) {
 static int undoOp(Vec0Hnsw *g, int op) {
   int rc;
   switch (op) {
-    case 0: return vec0HnswInsert(g, 200, 200);
+    case 0: return vec0HnswInsert(g, 200, 200, 0);
     case 1: return vec0HnswDelete(g, 17);
     case 2:
       rc = vec0HnswDelete(g, 23);
-      return rc ? rc : vec0HnswInsert(g, 23, 23);
+      return rc ? rc : vec0HnswInsert(g, 23, 23, 0);
     default: return vec0HnswUpdate(g, 42); /* its vector was changed */
   }
 }
@@ -994,7 +1022,7 @@ START_TEST(undo_after_failure) {
     hostClone(&h, &base);
     g = reopen(&h, aHdr);
     /* Part of the graph in memory already, as in a long-lived cache. */
-    ck_assert_int_eq(vec0HnswSearch(g, h.aVec, 10, 20, NULL, NULL, aRes, &nRes), 0);
+    ck_assert_int_eq(vec0HnswSearch(g, 0, h.aVec, 10, 20, NULL, NULL, aRes, &nRes), 0);
     h.failAt = h.nAlloc + n;
     vec0HnswBegin(g);
     rc = undoOp(g, op);
@@ -1019,8 +1047,8 @@ START_TEST(undo_after_failure) {
       Vec0Hnsw *g2 = reopen(&h, aHdr);
       for (iq = 0; iq < 20; iq++) {
         const float *q = h.aVec + (size_t)(iq * 9 % 200) * 8;
-        ck_assert_int_eq(vec0HnswSearch(g, q, 10, 40, NULL, NULL, aRes, &nRes), 0);
-        ck_assert_int_eq(vec0HnswSearch(g2, q, 10, 40, NULL, NULL, aWant, &nWant), 0);
+        ck_assert_int_eq(vec0HnswSearch(g, 0, q, 10, 40, NULL, NULL, aRes, &nRes), 0);
+        ck_assert_int_eq(vec0HnswSearch(g2, 0, q, 10, 40, NULL, NULL, aWant, &nWant), 0);
         ck_assert_int_eq(nRes, nWant);
         ck_assert_mem_eq(aRes, aWant, sizeof(aRes[0]) * (size_t)nRes);
       }
@@ -1054,8 +1082,8 @@ START_TEST(undo_success) {
   for (i = 0; i < 300; i += 5) ck_assert_int_eq(vec0HnswDelete(g, i), 0);
   flushAll(g, &h, aHdr);
   vec0HnswBegin(g);
-  for (i = 300; i < 400; i++) ck_assert_int_eq(vec0HnswInsert(g, i, i), 0);
-  for (i = 0; i < 300; i += 10) ck_assert_int_eq(vec0HnswInsert(g, i, i), 0);
+  for (i = 300; i < 400; i++) ck_assert_int_eq(vec0HnswInsert(g, i, i, 0), 0);
+  for (i = 0; i < 300; i += 10) ck_assert_int_eq(vec0HnswInsert(g, i, i, 0), 0);
   for (i = 1; i < 300; i += 7) {
     if (i % 5) ck_assert_int_eq(vec0HnswDelete(g, i), 0);
   }
@@ -1069,6 +1097,106 @@ START_TEST(undo_success) {
   }
   checkGraph(g, &h, 300);
   closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
+static int inGroup(void *pCtx, uint32_t id) {
+  return (int)(id % 7) + 1 == *(const int *)pCtx;
+}
+
+/*
+** Groups: node i is in group i % 7 + 1.  A search of a group returns only
+** its nodes, with the recall of a graph of its own; the entry points go to
+** the host at flush and come back on reopen; a revival in another group and
+** a link across groups are refused.
+*/
+START_TEST(groups) {
+  Host h;
+  Vec0Hnsw *g;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  Vec0HnswResult aRes[10];
+  uint32_t i, aTrue[10];
+  int nRes, grp, iq;
+  long nHit = 0, nWant = 0;
+  hostInit(&h, 1400, 8, 0, 41);
+  g = openGraph(&h, 8, 60);
+  for (i = 0; i < 1400; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g, i, i, i % 7 + 1), 0);
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (grp = 1; grp <= 8; grp++) {
+      for (iq = 0; iq < 20; iq++) {
+        const float *q = h.aVec + (size_t)((iq * 37) % 1400) * 8;
+        Live l;
+        int nTrue, j;
+        ck_assert_int_eq(vec0HnswSearch(g, (uint32_t)grp, q, 10, 40, NULL, NULL, aRes,
+                                        &nRes),
+                         0);
+        if (grp == 8) { /* an empty group */
+          ck_assert_int_eq(nRes, 0);
+          continue;
+        }
+        memset(&l, 0, sizeof(l));
+        l.mod = 1;
+        for (j = 0; j < nRes; j++) ck_assert(inGroup(&grp, aRes[j].id));
+        /* brute force over the group */
+        {
+          float aD[10];
+          nTrue = 0;
+          for (i = 0; i < 1400; i++) {
+            float d;
+            int k2;
+            if (!inGroup(&grp, i)) continue;
+            d = hostDist(&h, q, h.aVec + (size_t)i * 8);
+            if (nTrue == 10 && d >= aD[9]) continue;
+            k2 = nTrue < 10 ? nTrue++ : 9;
+            while (k2 > 0 && aD[k2 - 1] > d) {
+              aD[k2] = aD[k2 - 1];
+              aTrue[k2] = aTrue[k2 - 1];
+              k2--;
+            }
+            aD[k2] = d;
+            aTrue[k2] = i;
+          }
+        }
+        ck_assert_int_eq(nRes, nTrue);
+        for (j = 0; j < nRes; j++) {
+          int k2;
+          for (k2 = 0; k2 < nTrue; k2++) nHit += aRes[j].id == aTrue[k2];
+        }
+        nWant += nTrue;
+      }
+    }
+    checkGraph(g, &h, 1400);
+    /* Flush, then everything again from the stored records and groups. */
+    ck_assert_int_eq(vec0HnswFlush(g, hostWrite, hostWriteGroup, &h), 0);
+    for (grp = 1; grp <= 7; grp++) ck_assert_int_ge(h.aGrpLevel[grp], 0);
+    ck_assert_int_eq(h.aGrpLevel[8], -1);
+    vec0HnswHeaderEncode(g, aHdr);
+    closeGraph(g, &h);
+    g = reopen(&h, aHdr);
+  }
+  ck_assert_msg(nHit >= nWant * 95 / 100, "recall %ld/%ld", nHit, nWant);
+  ck_assert_int_eq(vec0HnswDelete(g, 15), 0);
+  ck_assert_int_eq(vec0HnswInsert(g, 15, 15, 3), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswInsert(g, 15, 15, 15 % 7 + 1), 0);
+  closeGraph(g, &h);
+  /* A link from node 0 (group 1) to node 1 (group 2) is corruption. */
+  {
+    Rec *r = &h.aRec[0];
+    unsigned char *a = r->a;
+    ck_assert(a[1] & 2);
+    memcpy(a + 12, "\x01\0\0\0", 4); /* its first level-0 link */
+    g = reopen(&h, aHdr);
+    {
+      char *zErr = NULL;
+      ck_assert_int_eq(vec0HnswCheck(g, 1400, &zErr), VEC0_HNSW_CORRUPT);
+      ck_assert_ptr_nonnull(strstr(zErr, "of group 2"));
+      shimFree(&h, zErr);
+    }
+    closeGraph(g, &h);
+  }
   hostFree(&h);
 }
 END_TEST
@@ -1097,6 +1225,7 @@ static Suite *hnswSuite(void) {
   tcase_add_test(tc, out_of_memory);
   tcase_add_loop_test(tc, undo_after_failure, 0, 4);
   tcase_add_test(tc, undo_success);
+  tcase_add_test(tc, groups);
   suite_add_tcase(s, tc);
   return s;
 }
