@@ -1,497 +1,22 @@
 /*
-** vec0_hnsw.c: the HNSW graph behind vec0_hnsw.h.
+** vec0_hnsw.c: building and searching the HNSW graph of vec0_hnsw.h.
 **
-** Only this file knows how the graph is laid out in memory.  Nodes live in
-** arrays indexed by id so that the hot loop of a search touches as little
-** memory as possible: one flag byte per node (loaded / deleted / dirty), a
-** visited stamp per node, and the level-0 links of every node in one flat
-** array of fixed-size rows (count followed by up to 2*m ids), the layout that
-** makes a level-0 expansion a single cache-friendly read.  The rare upper
-** levels get one small allocation per node.  Nodes are read from the host
-** (xReadNode) the first time a walk touches them and are validated before
-** any of their ids is trusted, so a damaged record is VEC0_HNSW_CORRUPT and
-** never an out-of-bounds access.
-**
-** Ids are the host's dense slots: a link must point below the node count of
-** the header (or the highest id inserted since), which is what lets a link
-** into nowhere be recognised without reading it.
+** The beam search of one level, the neighbour-selection heuristic, the
+** insertion of a node (its links and its neighbours' links back), the
+** revival and update of a node, and the public entry points that use them.
+** Nodes are brought into memory by vec0_hnsw_store.c the first time a walk
+** touches them, validated before any of their ids is trusted, so a damaged
+** record is VEC0_HNSW_CORRUPT and never an out-of-bounds access.
 **
 ** This file may call the C library and the host's callbacks, nothing else.
 ** Invalid parameters to vec0HnswOpen() are reported as VEC0_HNSW_CORRUPT
 ** (the host validates its configuration before opening a graph).
 */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE */
-#endif
-#include "vec0_hnsw.h"
+#include "vec0_hnswInt.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define NODE_LOADED 0x01
-#define NODE_DELETED 0x02
-#define NODE_DIRTY 0x04
-#define NODE_SAVED 0x08 /* its before-image is in the current undo scope */
-
-#define HNSW_FORMAT 1
-
-/* Flags of byte 1 of a node record. */
-#define REC_DELETED 0x01
-#define REC_GROUP 0x02 /* a u32 group follows the first 4 bytes */
-#ifndef NPF
-#define NPF 3
-#endif
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)0)
-#endif
-
-typedef struct Pair {
-  float d;
-  uint32_t id;
-} Pair;
-
-/* What a level search may return, and how long it may look for it. */
-typedef struct Filter {
-  int (*xAccept)(void *, uint32_t);
-  void *pCtx;
-  uint32_t exclude; /* never a result (the node being re-linked) */
-  int kMin;         /* the budget stops the walk only once this many found */
-  size_t budget;    /* distance computations before giving up */
-} Filter;
-
-/*
-** A group's entry point: its node of the highest level.  Group 0's lives in
-** the header; the others are read from the host (xReadGroup) when first
-** used and written back by vec0HnswFlush (xWriteGroup).
-*/
-#define GROUP_LOADED 0x01
-#define GROUP_DIRTY 0x02
-#define GROUP_SAVED 0x04 /* its before-image is in the current undo scope */
-#define GROUP_SEEN 0x08  /* vec0HnswCheck: its walk is done */
-typedef struct Group {
-  uint32_t entry;
-  int8_t maxLevel; /* -1 when the group is empty */
-  uint8_t flags;
-} Group;
-
-struct Vec0Hnsw {
-  Vec0HnswHost h;
-  int m, m0, efc;
-  uint64_t seed;
-  double mL;
-  Group *aGrp;      /* indexed by group id */
-  uint32_t nGrpCap;
-  uint32_t *aGrpDirty; /* groups other than 0 to write at the next flush */
-  size_t nGrpDirty, nGrpDirtyAlloc;
-  uint32_t nCount;
-  uint32_t nBound; /* ids below this may have a record */
-  int bHdrDirty;
-
-  uint32_t nCap; /* capacity of the per-node arrays */
-  uint8_t *aFlag;
-  uint8_t *aLevel;
-  uint32_t *aGroup; /* the group of each node */
-  uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
-  uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
-  uint32_t *aVisit;
-  uint32_t gen;
-
-  uint32_t *aDirty;
-  size_t nDirty, nDirtyAlloc;
-
-  /* Scratch reused by every call, so a steady-state search never allocates. */
-  Pair *aCand;
-  size_t nCandAlloc;
-  Pair *aTop;
-  size_t nTopAlloc;
-  Pair *aW;
-  size_t nWAlloc;
-  Pair *aP;
-  size_t nPAlloc;
-  struct Drop *aDrop;
-  size_t nDropAlloc;
-  const void **apSel;
-  unsigned char *aRec;
-  size_t nRecAlloc;
-  uint32_t *aQueue;
-  size_t nQueueAlloc;
-
-  /*
-  ** The undo scope (vec0HnswBegin): the header as it was, and in aUndo the
-  ** before-image of every node changed since: u32 id, u32 info (the flags,
-  ** | UNDO_PRESENT if the node existed), then for an existing node its link
-  ** rows of levels 0..L exactly as they were.
-  */
-  int bUndo;
-  struct {
-    uint32_t nCount, nBound;
-    int bHdrDirty;
-    size_t nDirty, nGrpDirty;
-  } u0;
-  uint32_t *aUndo;
-  size_t nUndo, nUndoAlloc;
-
-  char zErr[160];
-};
-
-#define UNDO_PRESENT 0x100
-#define UNDO_GROUP 0x80000000u /* id of an undo record of a group, not a node */
-
-static int corrupt(Vec0Hnsw *p, const char *zFmt, ...) {
-  va_list ap;
-  va_start(ap, zFmt);
-  vsnprintf(p->zErr, sizeof(p->zErr), zFmt, ap);
-  va_end(ap);
-  return VEC0_HNSW_CORRUPT;
-}
-
-static uint32_t get32(const unsigned char *a) {
-  return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 |
-         (uint32_t)a[3] << 24;
-}
-
-static void put32(unsigned char *a, uint32_t v) {
-  a[0] = (unsigned char)v;
-  a[1] = (unsigned char)(v >> 8);
-  a[2] = (unsigned char)(v >> 16);
-  a[3] = (unsigned char)(v >> 24);
-}
-
-/* Grows *pp to hold at least nNeed elements; the old block survives failure. */
-static int reserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
-                   size_t szElem) {
-  void **ppv = (void **)pp;
-  size_t nNew;
-  void *pNew;
-  if (nNeed <= *pnAlloc) return VEC0_HNSW_OK;
-  nNew = *pnAlloc ? *pnAlloc : 16;
-  while (nNew < nNeed) nNew *= 2;
-  pNew = p->h.xRealloc(p->h.pCtx, *ppv, nNew * szElem);
-  if (pNew == NULL) return VEC0_HNSW_NOMEM;
-  *ppv = pNew;
-  *pnAlloc = nNew;
-  return VEC0_HNSW_OK;
-}
-
-void vec0HnswAdviseHuge(void *p, size_t n) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-  uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1);
-  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)n;
-#endif
-}
-
-static uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {
-  if (lc == 0) return p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
-  return p->apUp[id] + (size_t)(lc - 1) * (size_t)(p->m + 1);
-}
-
-static int growArray(Vec0Hnsw *p, void *pp, size_t n) {
-  void **ppv = (void **)pp;
-  void *pNew = p->h.xRealloc(p->h.pCtx, *ppv, n);
-  if (pNew == NULL) return VEC0_HNSW_NOMEM;
-  *ppv = pNew;
-  return VEC0_HNSW_OK;
-}
-
-/*
-** Makes every per-node array hold ids below nNeed.  Arrays grown before a
-** failure simply stay larger than nCap, which is harmless.
-*/
-static int growNodes(Vec0Hnsw *p, uint32_t nNeed) {
-  size_t nNew, nOld = p->nCap, i;
-  int rc;
-  if (nNeed <= p->nCap) return VEC0_HNSW_OK;
-  nNew = nOld ? nOld : 64;
-  while (nNew < nNeed) nNew *= 2;
-  if ((rc = growArray(p, &p->aFlag, nNew)) != 0) return rc;
-  if ((rc = growArray(p, &p->aLevel, nNew)) != 0) return rc;
-  if ((rc = growArray(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
-  if ((rc = growArray(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
-  if ((rc = growArray(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
-  rc = growArray(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
-  if (rc) return rc;
-  vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
-  memset(p->aFlag + nOld, 0, nNew - nOld);
-  memset(p->aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
-  for (i = nOld; i < nNew; i++) p->apUp[i] = NULL;
-  p->nCap = (uint32_t)nNew;
-  return VEC0_HNSW_OK;
-}
-
-/* A fresh visited generation; stamps are only reset when the counter wraps. */
-static uint32_t nextGen(Vec0Hnsw *p) {
-  if (++p->gen == 0) {
-    memset(p->aVisit, 0, (size_t)p->nCap * sizeof(uint32_t));
-    p->gen = 1;
-  }
-  return p->gen;
-}
-
-/* u32 words of the link rows of a node of level L. */
-static size_t rowWords(const Vec0Hnsw *p, int L) {
-  return (size_t)(p->m0 + 1) + (size_t)L * (size_t)(p->m + 1);
-}
-
-/* Records the before-image of node id (id < nCap) in the undo scope. */
-static int saveNode(Vec0Hnsw *p, uint32_t id) {
-  int bPresent = (p->aFlag[id] & NODE_LOADED) != 0;
-  size_t n = 2 + (bPresent ? rowWords(p, p->aLevel[id]) : 0);
-  uint32_t *a;
-  int rc = reserve(p, &p->aUndo, &p->nUndoAlloc, p->nUndo + n, sizeof(uint32_t));
-  if (rc) return rc;
-  a = p->aUndo + p->nUndo;
-  a[0] = id;
-  a[1] = bPresent ? (UNDO_PRESENT | p->aFlag[id]) : 0;
-  if (bPresent) {
-    int L = p->aLevel[id];
-    memcpy(a + 2, links(p, id, 0), (size_t)(p->m0 + 1) * sizeof(uint32_t));
-    if (L > 0) {
-      memcpy(a + 2 + p->m0 + 1, p->apUp[id],
-             (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
-    }
-  }
-  p->nUndo += n;
-  p->aFlag[id] |= NODE_SAVED;
-  return VEC0_HNSW_OK;
-}
-
-/* Every change of node id goes through here first. */
-static int markDirty(Vec0Hnsw *p, uint32_t id) {
-  int rc;
-  if (p->bUndo && !(p->aFlag[id] & NODE_SAVED)) {
-    if ((rc = saveNode(p, id)) != 0) return rc;
-  }
-  if (p->aFlag[id] & NODE_DIRTY) return VEC0_HNSW_OK;
-  rc = reserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
-  if (rc) return rc;
-  p->aDirty[p->nDirty++] = id;
-  p->aFlag[id] |= NODE_DIRTY;
-  return VEC0_HNSW_OK;
-}
-
-/* Validates record a[0..n-1] of node id completely before using it. */
-static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
-  int L, l, off = 4;
-  uint32_t *up = NULL, g = 0;
-  if (a == NULL || n < 4) {
-    return corrupt(p, "node %u: record of %d bytes is too short", id, n);
-  }
-  L = a[0];
-  if (L > VEC0_HNSW_MAX_LEVEL) {
-    return corrupt(p, "node %u: level %d is above the limit %d", id, L,
-                   VEC0_HNSW_MAX_LEVEL);
-  }
-  if ((a[1] & ~(REC_DELETED | REC_GROUP)) != 0 || a[2] != 0 || a[3] != 0) {
-    return corrupt(p, "node %u: bad flags in record", id);
-  }
-  if (a[1] & REC_GROUP) {
-    if (n < 8) return corrupt(p, "node %u: record of %d bytes is too short", id, n);
-    g = get32(a + 4);
-    if (g == 0 || g > VEC0_HNSW_MAX_GROUP) {
-      return corrupt(p, "node %u: bad group %u in record", id, g);
-    }
-    off = 8;
-  }
-  if (L > 0) {
-    up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
-    if (up == NULL) return VEC0_HNSW_NOMEM;
-  }
-  for (l = 0; l <= L; l++) {
-    uint32_t cnt, i, cap = (uint32_t)(l ? p->m : p->m0);
-    uint32_t *dst = l ? up + (size_t)(l - 1) * (size_t)(p->m + 1)
-                      : p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
-    if (n - off < 4) goto truncated;
-    cnt = get32(a + off);
-    off += 4;
-    if (cnt > cap) {
-      corrupt(p, "node %u: %u links at level %d (at most %u)", id, cnt, l, cap);
-      goto fail;
-    }
-    if ((uint32_t)(n - off) / 4 < cnt) goto truncated;
-    for (i = 0; i < cnt; i++) {
-      uint32_t j, t = get32(a + off + 4 * i);
-      if (t == id) {
-        corrupt(p, "node %u: links to itself at level %d", id, l);
-        goto fail;
-      }
-      if (t >= p->nBound) {
-        corrupt(p, "node %u: link to %u at level %d is out of range (%u nodes)",
-                id, t, l, p->nBound);
-        goto fail;
-      }
-      for (j = 0; j < i; j++) {
-        if (dst[1 + j] == t) {
-          corrupt(p, "node %u: duplicate link to %u at level %d", id, t, l);
-          goto fail;
-        }
-      }
-      dst[1 + i] = t;
-    }
-    dst[0] = cnt;
-    off += 4 * (int)cnt;
-  }
-  if (off != n) {
-    corrupt(p, "node %u: %d bytes after the last level", id, n - off);
-    goto fail;
-  }
-  p->aLevel[id] = (uint8_t)L;
-  p->aGroup[id] = g;
-  p->apUp[id] = up;
-  p->aFlag[id] = NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0);
-  return VEC0_HNSW_OK;
-
-truncated:
-  corrupt(p, "node %u: record of %d bytes is truncated", id, n);
-fail:
-  p->h.xFree(p->h.pCtx, up);
-  return VEC0_HNSW_CORRUPT;
-}
-
-/* Brings node id into memory.  VEC0_HNSW_NOTFOUND if it has no record. */
-static int loadNode(Vec0Hnsw *p, uint32_t id) {
-  unsigned char *a = NULL;
-  int n = 0, rc;
-  if (id < p->nCap && (p->aFlag[id] & NODE_LOADED)) return VEC0_HNSW_OK;
-  if (id >= p->nBound) return VEC0_HNSW_NOTFOUND;
-  if ((rc = growNodes(p, id + 1)) != 0) return rc;
-  rc = p->h.xReadNode(p->h.pCtx, id, &a, &n);
-  if (rc == VEC0_HNSW_OK) rc = parseNode(p, id, a, n);
-  if (a) p->h.xFree(p->h.pCtx, a);
-  return rc;
-}
-
-/* Loads node t, reached from node `from` by a link at level lc. */
-static int touch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t) {
-  int rc = loadNode(p, t);
-  if (rc == VEC0_HNSW_NOTFOUND) {
-    return corrupt(p, "node %u: link to %u at level %d but node %u has no record",
-                   from, t, lc, t);
-  }
-  if (rc) return rc;
-  if (p->aLevel[t] < lc) {
-    return corrupt(p, "node %u: link to %u at level %d but node %u has level %d",
-                   from, t, lc, t, p->aLevel[t]);
-  }
-  return VEC0_HNSW_OK;
-}
-
-/* Makes the group table hold group g. */
-static int growGroups(Vec0Hnsw *p, uint32_t g) {
-  uint32_t nNew = p->nGrpCap ? p->nGrpCap : 16, i;
-  Group *aNew;
-  if (g < p->nGrpCap) return VEC0_HNSW_OK;
-  while (nNew <= g) nNew = nNew < 0x40000000u ? nNew * 2 : VEC0_HNSW_MAX_GROUP + 1;
-  aNew = p->h.xRealloc(p->h.pCtx, p->aGrp, (size_t)nNew * sizeof(Group));
-  if (aNew == NULL) return VEC0_HNSW_NOMEM;
-  for (i = p->nGrpCap; i < nNew; i++) {
-    aNew[i].entry = VEC0_HNSW_NONE;
-    aNew[i].maxLevel = -1;
-    aNew[i].flags = 0;
-  }
-  p->aGrp = aNew;
-  p->nGrpCap = nNew;
-  return VEC0_HNSW_OK;
-}
-
-/* Brings the entry point of group g (not its node) into memory. */
-static int loadGroup(Vec0Hnsw *p, uint32_t g) {
-  uint32_t entry = VEC0_HNSW_NONE;
-  int rc, level = -1;
-  if (g > VEC0_HNSW_MAX_GROUP) return corrupt(p, "group %u out of range", g);
-  if ((rc = growGroups(p, g)) != 0) return rc;
-  if (p->aGrp[g].flags & GROUP_LOADED) return VEC0_HNSW_OK;
-  rc = p->h.xReadGroup ? p->h.xReadGroup(p->h.pCtx, g, &entry, &level)
-                       : VEC0_HNSW_NOTFOUND;
-  if (rc == VEC0_HNSW_NOTFOUND) {
-    entry = VEC0_HNSW_NONE;
-    level = -1;
-  } else if (rc) {
-    return rc;
-  } else if (level < 0 || level > VEC0_HNSW_MAX_LEVEL || entry >= p->nBound) {
-    return corrupt(p, "group %u: bad entry point %u (level %d)", g, entry, level);
-  }
-  p->aGrp[g].entry = entry;
-  p->aGrp[g].maxLevel = (int8_t)level;
-  p->aGrp[g].flags = GROUP_LOADED;
-  return VEC0_HNSW_OK;
-}
-
-/* Loads group g and its entry node, checking that they agree. */
-static int loadEntry(Vec0Hnsw *p, uint32_t g) {
-  uint32_t e;
-  int rc = loadGroup(p, g);
-  if (rc) return rc;
-  if (p->aGrp[g].maxLevel < 0) return VEC0_HNSW_OK;
-  e = p->aGrp[g].entry;
-  rc = loadNode(p, e);
-  if (rc == VEC0_HNSW_NOTFOUND) {
-    return corrupt(p, "entry point %u of group %u has no record", e, g);
-  }
-  if (rc) return rc;
-  if (p->aLevel[e] != p->aGrp[g].maxLevel || p->aGroup[e] != g) {
-    return corrupt(p, "entry point %u of group %u has level %d in group %u, not the "
-                      "max level %d",
-                   e, g, p->aLevel[e], p->aGroup[e], p->aGrp[g].maxLevel);
-  }
-  return VEC0_HNSW_OK;
-}
-
-/* Records the before-image of group g in the undo scope. */
-static int saveGroup(Vec0Hnsw *p, uint32_t g) {
-  uint32_t *a;
-  int rc = reserve(p, &p->aUndo, &p->nUndoAlloc, p->nUndo + 3, sizeof(uint32_t));
-  if (rc) return rc;
-  a = p->aUndo + p->nUndo;
-  a[0] = UNDO_GROUP | g;
-  a[1] = p->aGrp[g].entry;
-  a[2] = (uint32_t)(uint8_t)p->aGrp[g].maxLevel | (uint32_t)p->aGrp[g].flags << 8;
-  p->nUndo += 3;
-  p->aGrp[g].flags |= GROUP_SAVED;
-  return VEC0_HNSW_OK;
-}
-
-/* Sets the entry point of (loaded) group g. */
-static int setEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level) {
-  Group *pG = &p->aGrp[g];
-  int rc;
-  if (p->bUndo && !(pG->flags & GROUP_SAVED)) {
-    if ((rc = saveGroup(p, g)) != 0) return rc;
-  }
-  if (g == 0) {
-    p->bHdrDirty = 1;
-  } else if (!(pG->flags & GROUP_DIRTY)) {
-    rc = reserve(p, &p->aGrpDirty, &p->nGrpDirtyAlloc, p->nGrpDirty + 1,
-                 sizeof(uint32_t));
-    if (rc) return rc;
-    p->aGrpDirty[p->nGrpDirty++] = g;
-    pG->flags |= GROUP_DIRTY;
-  }
-  pG->entry = entry;
-  pG->maxLevel = (int8_t)level;
-  return VEC0_HNSW_OK;
-}
-
-static const void *vec(Vec0Hnsw *p, uint32_t id, int *pRc) {
-  const void *v = p->h.xVector(p->h.pCtx, id, pRc);
-  if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
-  return v;
-}
 
 /* Binary heaps in caller-owned arrays: a min-heap of candidates to expand
 ** and a max-heap of the best results so far. */
@@ -547,7 +72,7 @@ static void maxSift(Pair *h, size_t n, Pair x) {
 
 /* Empties the max-heap aTop into aW, nearest first. */
 static int drainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW) {
-  int rc = reserve(p, &p->aW, &p->nWAlloc, nTop + 1, sizeof(Pair));
+  int rc = vec0HnswReserve(p, &p->aW, &p->nWAlloc, nTop + 1, sizeof(Pair));
   size_t n = nTop;
   if (rc) return rc;
   while (n > 0) {
@@ -577,9 +102,9 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
       uint32_t t = L[1 + i];
       const void *v;
       float d;
-      if ((rc = touch(p, pCur->id, lc, t)) != 0) return rc;
+      if ((rc = vec0HnswTouch(p, pCur->id, lc, t)) != 0) return rc;
       L = links(p, pCur->id, lc); /* touch may have moved the arrays */
-      if ((v = vec(p, t, &rc)) == NULL) return rc;
+      if ((v = vec0HnswVector(p, t, &rc)) == NULL) return rc;
       d = distBound(p, q, v, pCur->d);
       if (d < pCur->d) {
         pCur->d = d;
@@ -613,10 +138,10 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   const void *apV[2 * 128];
   int rc;
 
-  rc = reserve(p, &p->aTop, &p->nTopAlloc, nEf + 1, sizeof(Pair));
-  if (rc == 0) rc = reserve(p, &p->aCand, &p->nCandAlloc, 256, sizeof(Pair));
+  rc = vec0HnswReserve(p, &p->aTop, &p->nTopAlloc, nEf + 1, sizeof(Pair));
+  if (rc == 0) rc = vec0HnswReserve(p, &p->aCand, &p->nCandAlloc, 256, sizeof(Pair));
   if (rc) return rc;
-  gen = nextGen(p);
+  gen = vec0HnswNextGen(p);
   p->aVisit[ep.id] = gen;
   minPush(p->aCand, &nCand, ep);
   if (accepted(p, f, ep.id)) maxPush(p->aTop, &nTop, ep);
@@ -638,20 +163,20 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       uint32_t t = L[1 + i];
       if (p->aVisit[t] == gen) continue;
       if (lc > 0 || !(p->aFlag[t] & NODE_LOADED)) {
-        if ((rc = touch(p, c.id, lc, t)) != 0) return rc;
+        if ((rc = vec0HnswTouch(p, c.id, lc, t)) != 0) return rc;
         L = links(p, c.id, lc);
       }
       p->aVisit[t] = gen;
       nb[nn++] = t;
     }
     if (nn == 0) continue;
-    if ((rc = reserve(p, &p->aCand, &p->nCandAlloc, nCand + nn, sizeof(Pair)))) {
+    if ((rc = vec0HnswReserve(p, &p->aCand, &p->nCandAlloc, nCand + nn, sizeof(Pair)))) {
       return rc;
     }
     /* Start every vector's first lines on its way before the first distance:
     ** the reads overlap instead of waiting one after the other. */
     for (i = 0; i < nn; i++) {
-      if ((apV[i] = vec(p, nb[i], &rc)) == NULL) return rc;
+      if ((apV[i] = vec0HnswVector(p, nb[i], &rc)) == NULL) return rc;
       PREFETCH(apV[i]);
     }
     nDist += nn;
@@ -659,8 +184,8 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       float d;
       v = apV[i];
       if (i + 1 < nn) {
-        int j;
-        for (j = 1; j < NPF; j++) PREFETCH((const char *)apV[i + 1] + 64 * j);
+        PREFETCH((const char *)apV[i + 1] + 64);
+        PREFETCH((const char *)apV[i + 1] + 128);
       }
       d = nTop < nEf ? xDist(pCtx, q, v) : distBound(p, q, v, p->aTop[0].d);
       if (nTop < nEf || d < p->aTop[0].d) {
@@ -714,7 +239,7 @@ static int heuristic(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
     return VEC0_HNSW_OK;
   }
   for (i = 0; i < n; i++) {
-    const void *vc = vec(p, a[i].id, &rc);
+    const void *vc = vec0HnswVector(p, a[i].id, &rc);
     size_t iVia = 0;
     int bKeep = 1;
     if (vc == NULL) return rc;
@@ -774,15 +299,15 @@ static int hasLink(const uint32_t *L, uint32_t id) {
 */
 static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
   int rc = VEC0_HNSW_OK, cap = lc ? p->m : p->m0;
-  const void *vn = vec(p, n, &rc);
+  const void *vn = vec0HnswVector(p, n, &rc);
   uint32_t *L, gen;
   size_t i, nSel, nDrop;
   if (vn == NULL) return rc;
-  rc = reserve(p, &p->aDrop, &p->nDropAlloc, nP, sizeof(Drop));
+  rc = vec0HnswReserve(p, &p->aDrop, &p->nDropAlloc, nP, sizeof(Drop));
   if (rc) return rc;
-  gen = nextGen(p);
+  gen = vec0HnswNextGen(p);
   for (i = 0; i < nP; i++) {
-    const void *v = vec(p, p->aP[i].id, &rc);
+    const void *v = vec0HnswVector(p, p->aP[i].id, &rc);
     if (v == NULL) return rc;
     p->aP[i].d = p->h.xDistance(p->h.pCtx, vn, v);
     if (i < nOld) p->aVisit[p->aP[i].id] = gen;
@@ -790,7 +315,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
   qsort(p->aP, nP, sizeof(Pair), cmpPair);
   rc = heuristic(p, p->aP, nP, cap, &nSel, p->aDrop, &nDrop);
   if (rc) return rc;
-  if ((rc = markDirty(p, n)) != 0) return rc;
+  if ((rc = vec0HnswMarkDirty(p, n)) != 0) return rc;
   L = links(p, n, lc);
   L[0] = (uint32_t)nSel;
   for (i = 0; i < nSel; i++) L[1 + i] = p->aP[i].id;
@@ -798,10 +323,10 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
     const Drop *x = &p->aDrop[i];
     uint32_t *Lv;
     if (p->aVisit[x->id] != gen) continue;
-    if ((rc = touch(p, n, lc, x->via)) != 0) return rc;
+    if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
     Lv = links(p, x->via, lc);
     if (Lv[0] >= (uint32_t)cap || hasLink(Lv, x->id)) continue;
-    if ((rc = markDirty(p, x->via)) != 0) return rc;
+    if ((rc = vec0HnswMarkDirty(p, x->via)) != 0) return rc;
     Lv[1 + Lv[0]++] = x->id;
   }
   return VEC0_HNSW_OK;
@@ -813,11 +338,11 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
   uint32_t *L = links(p, n, lc), i;
   if (hasLink(L, id)) return VEC0_HNSW_OK;
   if (L[0] < (uint32_t)cap) {
-    if ((rc = markDirty(p, n)) != 0) return rc;
+    if ((rc = vec0HnswMarkDirty(p, n)) != 0) return rc;
     L[1 + L[0]++] = id;
     return VEC0_HNSW_OK;
   }
-  rc = reserve(p, &p->aP, &p->nPAlloc, (size_t)cap + 1, sizeof(Pair));
+  rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, (size_t)cap + 1, sizeof(Pair));
   if (rc) return rc;
   for (i = 0; i < L[0]; i++) p->aP[i].id = L[1 + i];
   p->aP[L[0]].id = id;
@@ -830,16 +355,16 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
 */
 static int connect(Vec0Hnsw *p, uint32_t id, int L) {
   int rc = VEC0_HNSW_OK, lc, top;
-  const void *q = vec(p, id, &rc), *v;
+  const void *q = vec0HnswVector(p, id, &rc), *v;
   const Group *pG;
   Pair ep;
   Filter f;
   if (q == NULL) return rc;
-  if ((rc = loadEntry(p, p->aGroup[id])) != 0) return rc;
+  if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
   pG = &p->aGrp[p->aGroup[id]];
   if (pG->maxLevel < 0) return VEC0_HNSW_OK;
   top = pG->maxLevel;
-  if ((v = vec(p, pG->entry, &rc)) == NULL) return rc;
+  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
   ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, q, v);
   for (lc = top; lc > L; lc--) {
@@ -857,7 +382,7 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
     if (nW > 0) ep = p->aW[0];
     rc = heuristic(p, p->aW, nW, p->m, &nSel, NULL, NULL);
     if (rc) return rc;
-    if ((rc = markDirty(p, id)) != 0) return rc;
+    if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
     aL = links(p, id, lc);
     aL[0] = (uint32_t)nSel;
     for (i = 0; i < nSel; i++) aL[1 + i] = p->aW[i].id;
@@ -875,24 +400,24 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
 */
 static int reconnect(Vec0Hnsw *p, uint32_t id) {
   int rc, lc, L = p->aLevel[id];
-  if ((rc = markDirty(p, id)) != 0) return rc;
+  if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
   p->aFlag[id] &= (uint8_t)~NODE_DELETED;
   for (lc = 0; lc <= L; lc++) {
     uint32_t i, nIdLinks = links(p, id, lc)[0];
     for (i = 0; i < nIdLinks; i++) {
-      if ((rc = touch(p, id, lc, links(p, id, lc)[1 + i])) != 0) return rc;
+      if ((rc = vec0HnswTouch(p, id, lc, links(p, id, lc)[1 + i])) != 0) return rc;
     }
     for (i = 0; i < nIdLinks; i++) {
       uint32_t n = links(p, id, lc)[1 + i], gen, j, *Ln, *Lid;
       size_t nP = 0, nOld;
       Ln = links(p, n, lc);
       for (j = 0; j < Ln[0]; j++) {
-        if ((rc = touch(p, n, lc, Ln[1 + j])) != 0) return rc;
+        if ((rc = vec0HnswTouch(p, n, lc, Ln[1 + j])) != 0) return rc;
         Ln = links(p, n, lc);
       }
-      rc = reserve(p, &p->aP, &p->nPAlloc, 2 * (size_t)p->m0 + 2, sizeof(Pair));
+      rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, 2 * (size_t)p->m0 + 2, sizeof(Pair));
       if (rc) return rc;
-      gen = nextGen(p);
+      gen = vec0HnswNextGen(p);
       p->aVisit[n] = gen;
       Ln = links(p, n, lc);
       Lid = links(p, id, lc);
@@ -931,7 +456,7 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
   p->seed = pParams->seed;
   p->mL = 1.0 / log((double)p->m);
   p->apSel = p->h.xMalloc(p->h.pCtx, 2 * 128 * sizeof(void *));
-  if (p->apSel == NULL || growGroups(p, 0) != VEC0_HNSW_OK) {
+  if (p->apSel == NULL || vec0HnswGrowGroups(p, 0) != VEC0_HNSW_OK) {
     p->h.xFree(p->h.pCtx, p->apSel);
     p->h.xFree(p->h.pCtx, p);
     return VEC0_HNSW_NOMEM;
@@ -941,34 +466,9 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
   return VEC0_HNSW_OK;
 }
 
-static void freeNodes(Vec0Hnsw *p) {
-  uint32_t i;
-  for (i = 0; i < p->nCap; i++) {
-    if (p->apUp[i]) p->h.xFree(p->h.pCtx, p->apUp[i]);
-  }
-  p->h.xFree(p->h.pCtx, p->aFlag);
-  p->h.xFree(p->h.pCtx, p->aLevel);
-  p->h.xFree(p->h.pCtx, p->aGroup);
-  p->h.xFree(p->h.pCtx, p->apUp);
-  p->h.xFree(p->h.pCtx, p->aLink0);
-  p->h.xFree(p->h.pCtx, p->aVisit);
-  p->aFlag = p->aLevel = NULL;
-  p->aGroup = NULL;
-  p->apUp = NULL;
-  p->aLink0 = p->aVisit = NULL;
-  p->nCap = 0;
-  p->nDirty = 0;
-  for (i = 0; i < p->nGrpCap; i++) {
-    p->aGrp[i].entry = VEC0_HNSW_NONE;
-    p->aGrp[i].maxLevel = -1;
-    p->aGrp[i].flags = 0;
-  }
-  p->nGrpDirty = 0;
-}
-
 void vec0HnswClose(Vec0Hnsw *p) {
   if (p == NULL) return;
-  freeNodes(p);
+  vec0HnswFreeNodes(p);
   p->h.xFree(p->h.pCtx, p->aDirty);
   p->h.xFree(p->h.pCtx, p->aCand);
   p->h.xFree(p->h.pCtx, p->aTop);
@@ -982,129 +482,6 @@ void vec0HnswClose(Vec0Hnsw *p) {
   p->h.xFree(p->h.pCtx, p->aGrp);
   p->h.xFree(p->h.pCtx, p->aGrpDirty);
   p->h.xFree(p->h.pCtx, p);
-}
-
-void vec0HnswBegin(Vec0Hnsw *p) {
-  vec0HnswCommit(p);
-  p->bUndo = 1;
-  p->u0.nCount = p->nCount;
-  p->u0.nBound = p->nBound;
-  p->u0.bHdrDirty = p->bHdrDirty;
-  p->u0.nDirty = p->nDirty;
-  p->u0.nGrpDirty = p->nGrpDirty;
-}
-
-/* Walks the undo records; bRestore puts every node back as it was. */
-static void endScope(Vec0Hnsw *p, int bRestore) {
-  size_t i = 0;
-  while (i < p->nUndo) {
-    uint32_t id = p->aUndo[i], info = p->aUndo[i + 1];
-    const uint32_t *a = p->aUndo + i + 2;
-    if (id & UNDO_GROUP) {
-      Group *pG = &p->aGrp[id & ~UNDO_GROUP];
-      if (bRestore) {
-        pG->entry = info;
-        pG->maxLevel = (int8_t)(uint8_t)(a[0] & 0xff);
-        pG->flags = (uint8_t)(a[0] >> 8);
-      }
-      pG->flags &= (uint8_t)~GROUP_SAVED;
-      i += 3;
-      continue;
-    }
-    i += 2;
-    if (info & UNDO_PRESENT) {
-      int L = p->aLevel[id]; /* the level of an existing node never changes */
-      if (bRestore) {
-        memcpy(links(p, id, 0), a, (size_t)(p->m0 + 1) * sizeof(uint32_t));
-        if (L > 0) {
-          memcpy(p->apUp[id], a + p->m0 + 1,
-                 (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
-        }
-        p->aFlag[id] = (uint8_t)(info & 0xff);
-      }
-      i += rowWords(p, L);
-    } else if (bRestore) {
-      /* Inserted in this scope: gone again. */
-      p->h.xFree(p->h.pCtx, p->apUp[id]);
-      p->apUp[id] = NULL;
-      p->aFlag[id] = 0;
-    }
-    p->aFlag[id] &= (uint8_t)~NODE_SAVED;
-  }
-  if (bRestore) {
-    p->nCount = p->u0.nCount;
-    p->nBound = p->u0.nBound;
-    p->bHdrDirty = p->u0.bHdrDirty;
-    /* Nodes and groups first made dirty in the scope were appended; their
-    ** flags are clean again. */
-    p->nDirty = p->u0.nDirty;
-    p->nGrpDirty = p->u0.nGrpDirty;
-  }
-  p->nUndo = 0;
-  p->bUndo = 0;
-}
-
-void vec0HnswCommit(Vec0Hnsw *p) {
-  if (p->bUndo) endScope(p, 0);
-}
-
-void vec0HnswRollback(Vec0Hnsw *p) {
-  if (p->bUndo) endScope(p, 1);
-}
-
-/* Replaces the whole graph by the one the header describes; nodes are then
-** read lazily. */
-int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
-  uint32_t entry, maxLevel, m, efc, count;
-  if (n != VEC0_HNSW_HEADER_SIZE || get32(a) != HNSW_FORMAT) {
-    return corrupt(p, "bad graph header");
-  }
-  entry = get32(a + 4);
-  maxLevel = get32(a + 8);
-  m = get32(a + 12);
-  efc = get32(a + 16);
-  count = get32(a + 20);
-  if (m < 2 || m > 128 || efc < 1 || efc > 4096 || count > 0x7fffffffu) {
-    return corrupt(p, "bad graph header");
-  }
-  /* Group 0 may be empty while other groups have nodes. */
-  if (maxLevel == VEC0_HNSW_NONE
-          ? entry != VEC0_HNSW_NONE
-          : (maxLevel > VEC0_HNSW_MAX_LEVEL || entry >= count)) {
-    return corrupt(p, "bad graph header: entry point %u, max level %d, %u nodes",
-                   entry, (int)maxLevel, count);
-  }
-  freeNodes(p);
-  p->aGrp[0].entry = entry;
-  p->aGrp[0].maxLevel = maxLevel == VEC0_HNSW_NONE ? -1 : (int8_t)maxLevel;
-  p->aGrp[0].flags = GROUP_LOADED;
-  p->m = (int)m;
-  p->m0 = 2 * (int)m;
-  p->efc = (int)efc;
-  p->mL = 1.0 / log((double)m);
-  p->seed = (uint64_t)get32(a + 24) | (uint64_t)get32(a + 28) << 32;
-  p->bHdrDirty = 0;
-  /* Every id below nBound must index the node arrays without a check. */
-  if (growNodes(p, count) != VEC0_HNSW_OK) {
-    p->aGrp[0].entry = VEC0_HNSW_NONE;
-    p->aGrp[0].maxLevel = -1;
-    p->nCount = p->nBound = 0;
-    return VEC0_HNSW_NOMEM;
-  }
-  p->nCount = count;
-  p->nBound = count;
-  return VEC0_HNSW_OK;
-}
-
-void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a) {
-  put32(a, HNSW_FORMAT);
-  put32(a + 4, p->aGrp[0].entry);
-  put32(a + 8, p->aGrp[0].maxLevel < 0 ? VEC0_HNSW_NONE : (uint32_t)p->aGrp[0].maxLevel);
-  put32(a + 12, (uint32_t)p->m);
-  put32(a + 16, (uint32_t)p->efc);
-  put32(a + 20, p->nCount);
-  put32(a + 24, (uint32_t)p->seed);
-  put32(a + 28, (uint32_t)(p->seed >> 32));
 }
 
 static uint64_t mix64(uint64_t x) {
@@ -1126,14 +503,14 @@ int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key) {
 static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   uint32_t *up = NULL;
   int rc, l;
-  if ((rc = loadEntry(p, g)) != 0) return rc;
-  if ((rc = growNodes(p, id + 1)) != 0) return rc;
+  if ((rc = vec0HnswLoadEntry(p, g)) != 0) return rc;
+  if ((rc = vec0HnswGrowNodes(p, id + 1)) != 0) return rc;
   if (L > 0) {
     up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
     if (up == NULL) return VEC0_HNSW_NOMEM;
   }
-  rc = reserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
-  if (rc == VEC0_HNSW_OK && p->bUndo) rc = saveNode(p, id);
+  rc = vec0HnswReserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
+  if (rc == VEC0_HNSW_OK && p->bUndo) rc = vec0HnswSaveNode(p, id);
   if (rc) {
     p->h.xFree(p->h.pCtx, up);
     return rc;
@@ -1144,49 +521,49 @@ static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   p->aGroup[id] = g;
   p->apUp[id] = up;
   for (l = 0; l <= L; l++) links(p, id, l)[0] = 0;
-  markDirty(p, id); /* cannot fail: reserved and saved above */
+  vec0HnswMarkDirty(p, id); /* cannot fail: reserved and saved above */
   p->nCount++;
   p->bHdrDirty = 1;
   if ((rc = connect(p, id, L)) != 0) return rc;
-  if (L > p->aGrp[g].maxLevel) rc = setEntry(p, g, id, L);
+  if (L > p->aGrp[g].maxLevel) rc = vec0HnswSetEntry(p, g, id, L);
   return rc;
 }
 
 int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group) {
   int rc;
-  if (id >= 0x7fffffffu) return corrupt(p, "node %u: id out of range", id);
-  if (group > VEC0_HNSW_MAX_GROUP) return corrupt(p, "group %u out of range", group);
-  rc = loadNode(p, id);
+  if (id >= 0x7fffffffu) return vec0HnswCorrupt(p, "node %u: id out of range", id);
+  if (group > VEC0_HNSW_MAX_GROUP) return vec0HnswCorrupt(p, "group %u out of range", group);
+  rc = vec0HnswLoadNode(p, id);
   if (rc == VEC0_HNSW_NOTFOUND) return insertNew(p, id, vec0HnswLevel(p, key), group);
   if (rc) return rc;
   if (!(p->aFlag[id] & NODE_DELETED)) {
-    return corrupt(p, "node %u: inserted but already live", id);
+    return vec0HnswCorrupt(p, "node %u: inserted but already live", id);
   }
   if (p->aGroup[id] != group) {
-    return corrupt(p, "node %u: revived in group %u but it belongs to group %u", id,
+    return vec0HnswCorrupt(p, "node %u: revived in group %u but it belongs to group %u", id,
                    group, p->aGroup[id]);
   }
   return reconnect(p, id);
 }
 
 int vec0HnswDelete(Vec0Hnsw *p, uint32_t id) {
-  int rc = loadNode(p, id);
-  if (rc == VEC0_HNSW_NOTFOUND) return corrupt(p, "node %u: deleted but unknown", id);
+  int rc = vec0HnswLoadNode(p, id);
+  if (rc == VEC0_HNSW_NOTFOUND) return vec0HnswCorrupt(p, "node %u: deleted but unknown", id);
   if (rc) return rc;
   if (p->aFlag[id] & NODE_DELETED) {
-    return corrupt(p, "node %u: deleted twice", id);
+    return vec0HnswCorrupt(p, "node %u: deleted twice", id);
   }
-  if ((rc = markDirty(p, id)) != 0) return rc;
+  if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
   p->aFlag[id] |= NODE_DELETED;
   return VEC0_HNSW_OK;
 }
 
 int vec0HnswUpdate(Vec0Hnsw *p, uint32_t id) {
-  int rc = loadNode(p, id);
-  if (rc == VEC0_HNSW_NOTFOUND) return corrupt(p, "node %u: updated but unknown", id);
+  int rc = vec0HnswLoadNode(p, id);
+  if (rc == VEC0_HNSW_NOTFOUND) return vec0HnswCorrupt(p, "node %u: updated but unknown", id);
   if (rc) return rc;
   if (p->aFlag[id] & NODE_DELETED) {
-    return corrupt(p, "node %u: updated but deleted", id);
+    return vec0HnswCorrupt(p, "node %u: updated but deleted", id);
   }
   return reconnect(p, id);
 }
@@ -1203,10 +580,10 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   *pnOut = 0;
   if (k <= 0) return VEC0_HNSW_OK;
   if (ef < k) ef = k;
-  if ((rc = loadEntry(p, group)) != 0) return rc;
+  if ((rc = vec0HnswLoadEntry(p, group)) != 0) return rc;
   pG = &p->aGrp[group];
   if (pG->maxLevel < 0) return VEC0_HNSW_OK;
-  if ((v = vec(p, pG->entry, &rc)) == NULL) return rc;
+  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
   ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, pQuery, v);
   for (lc = pG->maxLevel; lc > 0; lc--) {
@@ -1228,198 +605,4 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   }
   *pnOut = (int)nW;
   return VEC0_HNSW_OK;
-}
-
-int vec0HnswIsDirty(const Vec0Hnsw *p) {
-  return p->bHdrDirty || p->nDirty > 0 || p->nGrpDirty > 0;
-}
-
-static int cmpU32(const void *a, const void *b) {
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return (x > y) - (x < y);
-}
-
-/* Serialises node id into p->aRec; returns the size or -rc. */
-static int encodeNode(Vec0Hnsw *p, uint32_t id) {
-  int L = p->aLevel[id], l, rc;
-  uint32_t i, g = p->aGroup[id];
-  size_t off = g ? 8 : 4, n = off;
-  for (l = 0; l <= L; l++) n += 4 + 4 * (size_t)links(p, id, l)[0];
-  if ((rc = reserve(p, &p->aRec, &p->nRecAlloc, n, 1)) != 0) return -rc;
-  p->aRec[0] = (unsigned char)L;
-  p->aRec[1] = (unsigned char)(((p->aFlag[id] & NODE_DELETED) ? REC_DELETED : 0) |
-                               (g ? REC_GROUP : 0));
-  p->aRec[2] = p->aRec[3] = 0;
-  if (g) put32(p->aRec + 4, g);
-  for (l = 0; l <= L; l++) {
-    const uint32_t *aL = links(p, id, l);
-    for (i = 0; i <= aL[0]; i++, off += 4) put32(p->aRec + off, aL[i]);
-  }
-  return (int)n;
-}
-
-int vec0HnswFlush(Vec0Hnsw *p,
-                  int (*xWrite)(void *pCtx, uint32_t id,
-                                const unsigned char *aRec, int nRec),
-                  int (*xWriteGroup)(void *pCtx, uint32_t g, uint32_t entry,
-                                     int maxLevel),
-                  void *pCtx) {
-  size_t i;
-  int rc;
-  vec0HnswCommit(p); /* a flushed change cannot be undone in memory */
-  qsort(p->aDirty, p->nDirty, sizeof(uint32_t), cmpU32);
-  for (i = 0; i < p->nDirty; i++) {
-    int n = encodeNode(p, p->aDirty[i]);
-    if (n < 0) return -n;
-    if ((rc = xWrite(pCtx, p->aDirty[i], p->aRec, n)) != 0) return rc;
-  }
-  qsort(p->aGrpDirty, p->nGrpDirty, sizeof(uint32_t), cmpU32);
-  for (i = 0; i < p->nGrpDirty; i++) {
-    const Group *pG = &p->aGrp[p->aGrpDirty[i]];
-    if (xWriteGroup == NULL) return VEC0_HNSW_CORRUPT;
-    rc = xWriteGroup(pCtx, p->aGrpDirty[i], pG->entry, pG->maxLevel);
-    if (rc) return rc;
-  }
-  for (i = 0; i < p->nDirty; i++) p->aFlag[p->aDirty[i]] &= (uint8_t)~NODE_DIRTY;
-  for (i = 0; i < p->nGrpDirty; i++) {
-    p->aGrp[p->aGrpDirty[i]].flags &= (uint8_t)~GROUP_DIRTY;
-  }
-  p->nDirty = 0;
-  p->nGrpDirty = 0;
-  p->bHdrDirty = 0;
-  return VEC0_HNSW_OK;
-}
-
-uint32_t vec0HnswCount(const Vec0Hnsw *p) { return p->nCount; }
-
-int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {
-  int rc = loadNode(p, id);
-  if (rc == VEC0_HNSW_NOTFOUND) return 0;
-  if (rc) return -rc;
-  return (p->aFlag[id] & NODE_DELETED) ? 0 : 1;
-}
-
-/* The structural checks of vec0HnswCheck(), once every node is loaded. */
-static int checkLinks(Vec0Hnsw *p, uint32_t nId) {
-  uint32_t id, i;
-  int l;
-  for (id = 0; id < nId; id++) {
-    if (!(p->aFlag[id] & NODE_LOADED)) continue;
-    for (l = 0; l <= p->aLevel[id]; l++) {
-      const uint32_t *L = links(p, id, l);
-      for (i = 0; i < L[0]; i++) {
-        uint32_t t = L[1 + i];
-        if (t >= nId || !(p->aFlag[t] & NODE_LOADED)) {
-          return corrupt(p, "node %u: link to %u at level %d but node %u has no record",
-                         id, t, l, t);
-        }
-        if (p->aLevel[t] < l) {
-          return corrupt(p, "node %u: link to %u at level %d but node %u has level %d",
-                         id, t, l, t, p->aLevel[t]);
-        }
-        if (p->aGroup[t] != p->aGroup[id]) {
-          return corrupt(p, "node %u of group %u links to node %u of group %u", id,
-                         p->aGroup[id], t, p->aGroup[t]);
-        }
-      }
-    }
-  }
-  return VEC0_HNSW_OK;
-}
-
-/*
-** Breadth-first walks from the entry point of every group that has a node,
-** over every level's links: every live node must be reached from its own
-** group's entry (checkLinks made sure no link leaves a group).
-*/
-static int checkReach(Vec0Hnsw *p, uint32_t nId) {
-  size_t nHead = 0, nTail = 0;
-  uint32_t gen, id, i;
-  int rc = VEC0_HNSW_OK, l;
-  rc = reserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)nId + 1, sizeof(uint32_t));
-  if (rc) return rc;
-  gen = nextGen(p);
-  for (id = 0; id < nId && rc == VEC0_HNSW_OK; id++) {
-    uint32_t g = p->aGroup[id];
-    const Group *pG;
-    if (!(p->aFlag[id] & NODE_LOADED)) continue;
-    if ((rc = loadEntry(p, g)) != 0) break;
-    pG = &p->aGrp[g];
-    if (pG->flags & GROUP_SEEN) continue;
-    if (pG->maxLevel < 0) {
-      rc = corrupt(p, "node %u: its group %u has no entry point", id, g);
-      break;
-    }
-    p->aGrp[g].flags |= GROUP_SEEN;
-    if (pG->entry >= nId) {
-      rc = corrupt(p, "entry point %u of group %u is out of range", pG->entry, g);
-      break;
-    }
-    nHead = nTail = 0;
-    p->aVisit[pG->entry] = gen;
-    p->aQueue[nTail++] = pG->entry;
-    while (nHead < nTail) {
-      uint32_t n = p->aQueue[nHead++];
-      for (l = 0; l <= p->aLevel[n]; l++) {
-        const uint32_t *L = links(p, n, l);
-        for (i = 0; i < L[0]; i++) {
-          if (p->aVisit[L[1 + i]] == gen) continue;
-          p->aVisit[L[1 + i]] = gen;
-          p->aQueue[nTail++] = L[1 + i];
-        }
-      }
-    }
-  }
-  for (i = 0; i < p->nGrpCap; i++) p->aGrp[i].flags &= (uint8_t)~GROUP_SEEN;
-  if (rc) return rc;
-  for (id = 0; id < nId; id++) {
-    if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED &&
-        p->aVisit[id] != gen) {
-      return corrupt(p, "node %u: live but not reachable from the entry point %u of "
-                        "its group %u",
-                     id, p->aGrp[p->aGroup[id]].entry, p->aGroup[id]);
-    }
-  }
-  return VEC0_HNSW_OK;
-}
-
-static int runCheck(Vec0Hnsw *p, uint32_t nId) {
-  uint32_t id, nFound = 0;
-  int rc;
-  if (nId > p->nBound) {
-    if ((rc = growNodes(p, nId)) != 0) return rc;
-    p->nBound = nId;
-  }
-  for (id = 0; id < nId; id++) {
-    rc = loadNode(p, id);
-    if (rc == VEC0_HNSW_NOTFOUND) continue;
-    if (rc) return rc;
-    nFound++;
-  }
-  if (p->aGrp[0].maxLevel >= 0) {
-    if (p->aGrp[0].entry >= nId) {
-      return corrupt(p, "entry point %u is out of range", p->aGrp[0].entry);
-    }
-    if ((rc = loadEntry(p, 0)) != 0) return rc;
-  }
-  if ((rc = checkLinks(p, nId)) != 0) return rc;
-  if (nId >= p->nCount && nFound != p->nCount) {
-    return corrupt(p, "the header counts %u nodes but %u have a record",
-                   p->nCount, nFound);
-  }
-  return checkReach(p, nId);
-}
-
-int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr) {
-  int rc;
-  *pzErr = NULL;
-  p->zErr[0] = 0;
-  rc = runCheck(p, nId);
-  if (rc == VEC0_HNSW_CORRUPT) {
-    size_t n = strlen(p->zErr) + 1;
-    *pzErr = p->h.xMalloc(p->h.pCtx, n);
-    if (*pzErr == NULL) return VEC0_HNSW_NOMEM;
-    memcpy(*pzErr, p->zErr, n);
-  }
-  return rc;
 }

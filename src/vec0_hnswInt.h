@@ -1,0 +1,172 @@
+/*
+** vec0_hnswInt.h: what the two files of the HNSW graph share, and nothing
+** else includes: the in-memory layout of a graph and the internal helpers
+** of vec0_hnsw_store.c (the graph's memory, its records and its checks)
+** that vec0_hnsw.c (building and searching) calls.  Like vec0_hnsw.h it
+** knows nothing of SQLite.
+**
+** Nodes live in arrays indexed by id so that the hot loop of a search
+** touches as little memory as possible: one flag byte per node (loaded /
+** deleted / dirty), a visited stamp per node, and the level-0 links of
+** every node in one flat array of fixed-size rows (count followed by up to
+** 2*m ids), the layout that makes a level-0 expansion a single
+** cache-friendly read.  The rare upper levels get one small allocation per
+** node.
+*/
+#ifndef VEC0_HNSWINT_H
+#define VEC0_HNSWINT_H
+
+#include "vec0_hnsw.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NODE_LOADED 0x01
+#define NODE_DELETED 0x02
+#define NODE_DIRTY 0x04
+#define NODE_SAVED 0x08 /* its before-image is in the current undo scope */
+
+#define HNSW_FORMAT 1
+
+/* Flags of byte 1 of a node record. */
+#define REC_DELETED 0x01
+#define REC_GROUP 0x02 /* a u32 group follows the first 4 bytes */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
+typedef struct Pair {
+  float d;
+  uint32_t id;
+} Pair;
+
+/* What a level search may return, and how long it may look for it. */
+typedef struct Filter {
+  int (*xAccept)(void *, uint32_t);
+  void *pCtx;
+  uint32_t exclude; /* never a result (the node being re-linked) */
+  int kMin;         /* the budget stops the walk only once this many found */
+  size_t budget;    /* distance computations before giving up */
+} Filter;
+
+/*
+** A group's entry point: its node of the highest level.  Group 0's lives in
+** the header; the others are read from the host (xReadGroup) when first
+** used and written back by vec0HnswFlush (xWriteGroup).
+*/
+#define GROUP_LOADED 0x01
+#define GROUP_DIRTY 0x02
+#define GROUP_SAVED 0x04 /* its before-image is in the current undo scope */
+#define GROUP_SEEN 0x08  /* vec0HnswCheck: its walk is done */
+typedef struct Group {
+  uint32_t entry;
+  int8_t maxLevel; /* -1 when the group is empty */
+  uint8_t flags;
+} Group;
+
+struct Vec0Hnsw {
+  Vec0HnswHost h;
+  int m, m0, efc;
+  uint64_t seed;
+  double mL;
+  Group *aGrp;      /* indexed by group id */
+  uint32_t nGrpCap;
+  uint32_t *aGrpDirty; /* groups other than 0 to write at the next flush */
+  size_t nGrpDirty, nGrpDirtyAlloc;
+  uint32_t nCount;
+  uint32_t nBound; /* ids below this may have a record */
+  int bHdrDirty;
+
+  uint32_t nCap; /* capacity of the per-node arrays */
+  uint8_t *aFlag;
+  uint8_t *aLevel;
+  uint32_t *aGroup; /* the group of each node */
+  uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
+  uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
+  uint32_t *aVisit;
+  uint32_t gen;
+
+  uint32_t *aDirty;
+  size_t nDirty, nDirtyAlloc;
+
+  /* Scratch reused by every call, so a steady-state search never allocates. */
+  Pair *aCand;
+  size_t nCandAlloc;
+  Pair *aTop;
+  size_t nTopAlloc;
+  Pair *aW;
+  size_t nWAlloc;
+  Pair *aP;
+  size_t nPAlloc;
+  struct Drop *aDrop;
+  size_t nDropAlloc;
+  const void **apSel;
+  unsigned char *aRec;
+  size_t nRecAlloc;
+  uint32_t *aQueue;
+  size_t nQueueAlloc;
+
+  /*
+  ** The undo scope (vec0HnswBegin): the header as it was, and in aUndo the
+  ** before-image of every node changed since: u32 id, u32 info (the flags,
+  ** | UNDO_PRESENT if the node existed), then for an existing node its link
+  ** rows of levels 0..L exactly as they were.
+  */
+  int bUndo;
+  struct {
+    uint32_t nCount, nBound;
+    int bHdrDirty;
+    size_t nDirty, nGrpDirty;
+  } u0;
+  uint32_t *aUndo;
+  size_t nUndo, nUndoAlloc;
+
+  char zErr[160];
+};
+
+#define UNDO_PRESENT 0x100
+#define UNDO_GROUP 0x80000000u /* id of an undo record of a group, not a node */
+
+static inline uint32_t get32(const unsigned char *a) {
+  return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 |
+         (uint32_t)a[3] << 24;
+}
+
+static inline void put32(unsigned char *a, uint32_t v) {
+  a[0] = (unsigned char)v;
+  a[1] = (unsigned char)(v >> 8);
+  a[2] = (unsigned char)(v >> 16);
+  a[3] = (unsigned char)(v >> 24);
+}
+
+static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {
+  if (lc == 0) return p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
+  return p->apUp[id] + (size_t)(lc - 1) * (size_t)(p->m + 1);
+}
+
+/* vec0_hnsw_store.c */
+int vec0HnswCorrupt(Vec0Hnsw *p, const char *zFmt, ...);
+int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
+                    size_t szElem);
+int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed);
+int vec0HnswGrowGroups(Vec0Hnsw *p, uint32_t g);
+void vec0HnswFreeNodes(Vec0Hnsw *p);
+uint32_t vec0HnswNextGen(Vec0Hnsw *p);
+int vec0HnswSaveNode(Vec0Hnsw *p, uint32_t id);
+int vec0HnswMarkDirty(Vec0Hnsw *p, uint32_t id);
+int vec0HnswLoadNode(Vec0Hnsw *p, uint32_t id);
+int vec0HnswTouch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t);
+int vec0HnswLoadEntry(Vec0Hnsw *p, uint32_t g);
+int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level);
+
+/* The vector of node id, from the host (hot: inline). */
+static inline const void *vec0HnswVector(Vec0Hnsw *p, uint32_t id, int *pRc) {
+  const void *v = p->h.xVector(p->h.pCtx, id, pRc);
+  if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
+  return v;
+}
+
+#endif /* VEC0_HNSWINT_H */

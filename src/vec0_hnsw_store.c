@@ -1,0 +1,689 @@
+/*
+** vec0_hnsw_store.c: the memory of an HNSW graph and its persistence: the
+** per-node arrays and the group table, the undo scope, node records read
+** (validated completely before use) and written (only the dirty ones), the
+** header, and the whole-graph check.  vec0_hnsw.c builds and searches on
+** top of it.  Calls the C library and the host's callbacks, nothing else.
+**
+** Ids are the host's dense slots: a link must point below the node count of
+** the header (or the highest id inserted since), which is what lets a link
+** into nowhere be recognised without reading it.
+*/
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE */
+#endif
+#include "vec0_hnswInt.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+int vec0HnswCorrupt(Vec0Hnsw *p, const char *zFmt, ...) {
+  va_list ap;
+  va_start(ap, zFmt);
+  vsnprintf(p->zErr, sizeof(p->zErr), zFmt, ap);
+  va_end(ap);
+  return VEC0_HNSW_CORRUPT;
+}
+
+/* Grows *pp to hold at least nNeed elements; the old block survives failure. */
+int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
+                   size_t szElem) {
+  void **ppv = (void **)pp;
+  size_t nNew;
+  void *pNew;
+  if (nNeed <= *pnAlloc) return VEC0_HNSW_OK;
+  nNew = *pnAlloc ? *pnAlloc : 16;
+  while (nNew < nNeed) nNew *= 2;
+  pNew = p->h.xRealloc(p->h.pCtx, *ppv, nNew * szElem);
+  if (pNew == NULL) return VEC0_HNSW_NOMEM;
+  *ppv = pNew;
+  *pnAlloc = nNew;
+  return VEC0_HNSW_OK;
+}
+
+void vec0HnswAdviseHuge(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1);
+  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+static int growArray(Vec0Hnsw *p, void *pp, size_t n) {
+  void **ppv = (void **)pp;
+  void *pNew = p->h.xRealloc(p->h.pCtx, *ppv, n);
+  if (pNew == NULL) return VEC0_HNSW_NOMEM;
+  *ppv = pNew;
+  return VEC0_HNSW_OK;
+}
+
+/*
+** Makes every per-node array hold ids below nNeed.  Arrays grown before a
+** failure simply stay larger than nCap, which is harmless.
+*/
+int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
+  size_t nNew, nOld = p->nCap, i;
+  int rc;
+  if (nNeed <= p->nCap) return VEC0_HNSW_OK;
+  nNew = nOld ? nOld : 64;
+  while (nNew < nNeed) nNew *= 2;
+  if ((rc = growArray(p, &p->aFlag, nNew)) != 0) return rc;
+  if ((rc = growArray(p, &p->aLevel, nNew)) != 0) return rc;
+  if ((rc = growArray(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
+  if ((rc = growArray(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
+  if ((rc = growArray(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
+  rc = growArray(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  if (rc) return rc;
+  vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  memset(p->aFlag + nOld, 0, nNew - nOld);
+  memset(p->aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
+  for (i = nOld; i < nNew; i++) p->apUp[i] = NULL;
+  p->nCap = (uint32_t)nNew;
+  return VEC0_HNSW_OK;
+}
+
+/* A fresh visited generation; stamps are only reset when the counter wraps. */
+uint32_t vec0HnswNextGen(Vec0Hnsw *p) {
+  if (++p->gen == 0) {
+    memset(p->aVisit, 0, (size_t)p->nCap * sizeof(uint32_t));
+    p->gen = 1;
+  }
+  return p->gen;
+}
+
+/* u32 words of the link rows of a node of level L. */
+static size_t rowWords(const Vec0Hnsw *p, int L) {
+  return (size_t)(p->m0 + 1) + (size_t)L * (size_t)(p->m + 1);
+}
+
+/* Records the before-image of node id (id < nCap) in the undo scope. */
+int vec0HnswSaveNode(Vec0Hnsw *p, uint32_t id) {
+  int bPresent = (p->aFlag[id] & NODE_LOADED) != 0;
+  size_t n = 2 + (bPresent ? rowWords(p, p->aLevel[id]) : 0);
+  uint32_t *a;
+  int rc = vec0HnswReserve(p, &p->aUndo, &p->nUndoAlloc, p->nUndo + n, sizeof(uint32_t));
+  if (rc) return rc;
+  a = p->aUndo + p->nUndo;
+  a[0] = id;
+  a[1] = bPresent ? (UNDO_PRESENT | p->aFlag[id]) : 0;
+  if (bPresent) {
+    int L = p->aLevel[id];
+    memcpy(a + 2, links(p, id, 0), (size_t)(p->m0 + 1) * sizeof(uint32_t));
+    if (L > 0) {
+      memcpy(a + 2 + p->m0 + 1, p->apUp[id],
+             (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
+    }
+  }
+  p->nUndo += n;
+  p->aFlag[id] |= NODE_SAVED;
+  return VEC0_HNSW_OK;
+}
+
+/* Every change of node id goes through here first. */
+int vec0HnswMarkDirty(Vec0Hnsw *p, uint32_t id) {
+  int rc;
+  if (p->bUndo && !(p->aFlag[id] & NODE_SAVED)) {
+    if ((rc = vec0HnswSaveNode(p, id)) != 0) return rc;
+  }
+  if (p->aFlag[id] & NODE_DIRTY) return VEC0_HNSW_OK;
+  rc = vec0HnswReserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
+  if (rc) return rc;
+  p->aDirty[p->nDirty++] = id;
+  p->aFlag[id] |= NODE_DIRTY;
+  return VEC0_HNSW_OK;
+}
+
+/* Validates record a[0..n-1] of node id completely before using it. */
+static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
+  int L, l, off = 4;
+  uint32_t *up = NULL, g = 0;
+  if (a == NULL || n < 4) {
+    return vec0HnswCorrupt(p, "node %u: record of %d bytes is too short", id, n);
+  }
+  L = a[0];
+  if (L > VEC0_HNSW_MAX_LEVEL) {
+    return vec0HnswCorrupt(p, "node %u: level %d is above the limit %d", id, L,
+                   VEC0_HNSW_MAX_LEVEL);
+  }
+  if ((a[1] & ~(REC_DELETED | REC_GROUP)) != 0 || a[2] != 0 || a[3] != 0) {
+    return vec0HnswCorrupt(p, "node %u: bad flags in record", id);
+  }
+  if (a[1] & REC_GROUP) {
+    if (n < 8) return vec0HnswCorrupt(p, "node %u: record of %d bytes is too short", id, n);
+    g = get32(a + 4);
+    if (g == 0 || g > VEC0_HNSW_MAX_GROUP) {
+      return vec0HnswCorrupt(p, "node %u: bad group %u in record", id, g);
+    }
+    off = 8;
+  }
+  if (L > 0) {
+    up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
+    if (up == NULL) return VEC0_HNSW_NOMEM;
+  }
+  for (l = 0; l <= L; l++) {
+    uint32_t cnt, i, cap = (uint32_t)(l ? p->m : p->m0);
+    uint32_t *dst = l ? up + (size_t)(l - 1) * (size_t)(p->m + 1)
+                      : p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
+    if (n - off < 4) goto truncated;
+    cnt = get32(a + off);
+    off += 4;
+    if (cnt > cap) {
+      vec0HnswCorrupt(p, "node %u: %u links at level %d (at most %u)", id, cnt, l, cap);
+      goto fail;
+    }
+    if ((uint32_t)(n - off) / 4 < cnt) goto truncated;
+    for (i = 0; i < cnt; i++) {
+      uint32_t j, t = get32(a + off + 4 * i);
+      if (t == id) {
+        vec0HnswCorrupt(p, "node %u: links to itself at level %d", id, l);
+        goto fail;
+      }
+      if (t >= p->nBound) {
+        vec0HnswCorrupt(p, "node %u: link to %u at level %d is out of range (%u nodes)",
+                id, t, l, p->nBound);
+        goto fail;
+      }
+      for (j = 0; j < i; j++) {
+        if (dst[1 + j] == t) {
+          vec0HnswCorrupt(p, "node %u: duplicate link to %u at level %d", id, t, l);
+          goto fail;
+        }
+      }
+      dst[1 + i] = t;
+    }
+    dst[0] = cnt;
+    off += 4 * (int)cnt;
+  }
+  if (off != n) {
+    vec0HnswCorrupt(p, "node %u: %d bytes after the last level", id, n - off);
+    goto fail;
+  }
+  p->aLevel[id] = (uint8_t)L;
+  p->aGroup[id] = g;
+  p->apUp[id] = up;
+  p->aFlag[id] = NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0);
+  return VEC0_HNSW_OK;
+
+truncated:
+  vec0HnswCorrupt(p, "node %u: record of %d bytes is truncated", id, n);
+fail:
+  p->h.xFree(p->h.pCtx, up);
+  return VEC0_HNSW_CORRUPT;
+}
+
+/* Brings node id into memory.  VEC0_HNSW_NOTFOUND if it has no record. */
+int vec0HnswLoadNode(Vec0Hnsw *p, uint32_t id) {
+  unsigned char *a = NULL;
+  int n = 0, rc;
+  if (id < p->nCap && (p->aFlag[id] & NODE_LOADED)) return VEC0_HNSW_OK;
+  if (id >= p->nBound) return VEC0_HNSW_NOTFOUND;
+  if ((rc = vec0HnswGrowNodes(p, id + 1)) != 0) return rc;
+  rc = p->h.xReadNode(p->h.pCtx, id, &a, &n);
+  if (rc == VEC0_HNSW_OK) rc = parseNode(p, id, a, n);
+  if (a) p->h.xFree(p->h.pCtx, a);
+  return rc;
+}
+
+/* Loads node t, reached from node `from` by a link at level lc. */
+int vec0HnswTouch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t) {
+  int rc = vec0HnswLoadNode(p, t);
+  if (rc == VEC0_HNSW_NOTFOUND) {
+    return vec0HnswCorrupt(p, "node %u: link to %u at level %d but node %u has no record",
+                   from, t, lc, t);
+  }
+  if (rc) return rc;
+  if (p->aLevel[t] < lc) {
+    return vec0HnswCorrupt(p, "node %u: link to %u at level %d but node %u has level %d",
+                   from, t, lc, t, p->aLevel[t]);
+  }
+  return VEC0_HNSW_OK;
+}
+
+/* Makes the group table hold group g. */
+int vec0HnswGrowGroups(Vec0Hnsw *p, uint32_t g) {
+  uint32_t nNew = p->nGrpCap ? p->nGrpCap : 16, i;
+  Group *aNew;
+  if (g < p->nGrpCap) return VEC0_HNSW_OK;
+  while (nNew <= g) nNew = nNew < 0x40000000u ? nNew * 2 : VEC0_HNSW_MAX_GROUP + 1;
+  aNew = p->h.xRealloc(p->h.pCtx, p->aGrp, (size_t)nNew * sizeof(Group));
+  if (aNew == NULL) return VEC0_HNSW_NOMEM;
+  for (i = p->nGrpCap; i < nNew; i++) {
+    aNew[i].entry = VEC0_HNSW_NONE;
+    aNew[i].maxLevel = -1;
+    aNew[i].flags = 0;
+  }
+  p->aGrp = aNew;
+  p->nGrpCap = nNew;
+  return VEC0_HNSW_OK;
+}
+
+/* Brings the entry point of group g (not its node) into memory. */
+static int loadGroup(Vec0Hnsw *p, uint32_t g) {
+  uint32_t entry = VEC0_HNSW_NONE;
+  int rc, level = -1;
+  if (g > VEC0_HNSW_MAX_GROUP) return vec0HnswCorrupt(p, "group %u out of range", g);
+  if ((rc = vec0HnswGrowGroups(p, g)) != 0) return rc;
+  if (p->aGrp[g].flags & GROUP_LOADED) return VEC0_HNSW_OK;
+  rc = p->h.xReadGroup ? p->h.xReadGroup(p->h.pCtx, g, &entry, &level)
+                       : VEC0_HNSW_NOTFOUND;
+  if (rc == VEC0_HNSW_NOTFOUND) {
+    entry = VEC0_HNSW_NONE;
+    level = -1;
+  } else if (rc) {
+    return rc;
+  } else if (level < 0 || level > VEC0_HNSW_MAX_LEVEL || entry >= p->nBound) {
+    return vec0HnswCorrupt(p, "group %u: bad entry point %u (level %d)", g, entry, level);
+  }
+  p->aGrp[g].entry = entry;
+  p->aGrp[g].maxLevel = (int8_t)level;
+  p->aGrp[g].flags = GROUP_LOADED;
+  return VEC0_HNSW_OK;
+}
+
+/* Loads group g and its entry node, checking that they agree. */
+int vec0HnswLoadEntry(Vec0Hnsw *p, uint32_t g) {
+  uint32_t e;
+  int rc = loadGroup(p, g);
+  if (rc) return rc;
+  if (p->aGrp[g].maxLevel < 0) return VEC0_HNSW_OK;
+  e = p->aGrp[g].entry;
+  rc = vec0HnswLoadNode(p, e);
+  if (rc == VEC0_HNSW_NOTFOUND) {
+    return vec0HnswCorrupt(p, "entry point %u of group %u has no record", e, g);
+  }
+  if (rc) return rc;
+  if (p->aLevel[e] != p->aGrp[g].maxLevel || p->aGroup[e] != g) {
+    return vec0HnswCorrupt(p, "entry point %u of group %u has level %d in group %u, not the "
+                      "max level %d",
+                   e, g, p->aLevel[e], p->aGroup[e], p->aGrp[g].maxLevel);
+  }
+  return VEC0_HNSW_OK;
+}
+
+/* Records the before-image of group g in the undo scope. */
+static int saveGroup(Vec0Hnsw *p, uint32_t g) {
+  uint32_t *a;
+  int rc = vec0HnswReserve(p, &p->aUndo, &p->nUndoAlloc, p->nUndo + 3, sizeof(uint32_t));
+  if (rc) return rc;
+  a = p->aUndo + p->nUndo;
+  a[0] = UNDO_GROUP | g;
+  a[1] = p->aGrp[g].entry;
+  a[2] = (uint32_t)(uint8_t)p->aGrp[g].maxLevel | (uint32_t)p->aGrp[g].flags << 8;
+  p->nUndo += 3;
+  p->aGrp[g].flags |= GROUP_SAVED;
+  return VEC0_HNSW_OK;
+}
+
+/* Sets the entry point of (loaded) group g. */
+int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level) {
+  Group *pG = &p->aGrp[g];
+  int rc;
+  if (p->bUndo && !(pG->flags & GROUP_SAVED)) {
+    if ((rc = saveGroup(p, g)) != 0) return rc;
+  }
+  if (g == 0) {
+    p->bHdrDirty = 1;
+  } else if (!(pG->flags & GROUP_DIRTY)) {
+    rc = vec0HnswReserve(p, &p->aGrpDirty, &p->nGrpDirtyAlloc, p->nGrpDirty + 1,
+                 sizeof(uint32_t));
+    if (rc) return rc;
+    p->aGrpDirty[p->nGrpDirty++] = g;
+    pG->flags |= GROUP_DIRTY;
+  }
+  pG->entry = entry;
+  pG->maxLevel = (int8_t)level;
+  return VEC0_HNSW_OK;
+}
+
+void vec0HnswFreeNodes(Vec0Hnsw *p) {
+  uint32_t i;
+  for (i = 0; i < p->nCap; i++) {
+    if (p->apUp[i]) p->h.xFree(p->h.pCtx, p->apUp[i]);
+  }
+  p->h.xFree(p->h.pCtx, p->aFlag);
+  p->h.xFree(p->h.pCtx, p->aLevel);
+  p->h.xFree(p->h.pCtx, p->aGroup);
+  p->h.xFree(p->h.pCtx, p->apUp);
+  p->h.xFree(p->h.pCtx, p->aLink0);
+  p->h.xFree(p->h.pCtx, p->aVisit);
+  p->aFlag = p->aLevel = NULL;
+  p->aGroup = NULL;
+  p->apUp = NULL;
+  p->aLink0 = p->aVisit = NULL;
+  p->nCap = 0;
+  p->nDirty = 0;
+  for (i = 0; i < p->nGrpCap; i++) {
+    p->aGrp[i].entry = VEC0_HNSW_NONE;
+    p->aGrp[i].maxLevel = -1;
+    p->aGrp[i].flags = 0;
+  }
+  p->nGrpDirty = 0;
+}
+
+void vec0HnswBegin(Vec0Hnsw *p) {
+  vec0HnswCommit(p);
+  p->bUndo = 1;
+  p->u0.nCount = p->nCount;
+  p->u0.nBound = p->nBound;
+  p->u0.bHdrDirty = p->bHdrDirty;
+  p->u0.nDirty = p->nDirty;
+  p->u0.nGrpDirty = p->nGrpDirty;
+}
+
+/* Walks the undo records; bRestore puts every node back as it was. */
+static void endScope(Vec0Hnsw *p, int bRestore) {
+  size_t i = 0;
+  while (i < p->nUndo) {
+    uint32_t id = p->aUndo[i], info = p->aUndo[i + 1];
+    const uint32_t *a = p->aUndo + i + 2;
+    if (id & UNDO_GROUP) {
+      Group *pG = &p->aGrp[id & ~UNDO_GROUP];
+      if (bRestore) {
+        pG->entry = info;
+        pG->maxLevel = (int8_t)(uint8_t)(a[0] & 0xff);
+        pG->flags = (uint8_t)(a[0] >> 8);
+      }
+      pG->flags &= (uint8_t)~GROUP_SAVED;
+      i += 3;
+      continue;
+    }
+    i += 2;
+    if (info & UNDO_PRESENT) {
+      int L = p->aLevel[id]; /* the level of an existing node never changes */
+      if (bRestore) {
+        memcpy(links(p, id, 0), a, (size_t)(p->m0 + 1) * sizeof(uint32_t));
+        if (L > 0) {
+          memcpy(p->apUp[id], a + p->m0 + 1,
+                 (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
+        }
+        p->aFlag[id] = (uint8_t)(info & 0xff);
+      }
+      i += rowWords(p, L);
+    } else if (bRestore) {
+      /* Inserted in this scope: gone again. */
+      p->h.xFree(p->h.pCtx, p->apUp[id]);
+      p->apUp[id] = NULL;
+      p->aFlag[id] = 0;
+    }
+    p->aFlag[id] &= (uint8_t)~NODE_SAVED;
+  }
+  if (bRestore) {
+    p->nCount = p->u0.nCount;
+    p->nBound = p->u0.nBound;
+    p->bHdrDirty = p->u0.bHdrDirty;
+    /* Nodes and groups first made dirty in the scope were appended; their
+    ** flags are clean again. */
+    p->nDirty = p->u0.nDirty;
+    p->nGrpDirty = p->u0.nGrpDirty;
+  }
+  p->nUndo = 0;
+  p->bUndo = 0;
+}
+
+void vec0HnswCommit(Vec0Hnsw *p) {
+  if (p->bUndo) endScope(p, 0);
+}
+
+void vec0HnswRollback(Vec0Hnsw *p) {
+  if (p->bUndo) endScope(p, 1);
+}
+
+/* Replaces the whole graph by the one the header describes; nodes are then
+** read lazily. */
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
+  uint32_t entry, maxLevel, m, efc, count;
+  if (n != VEC0_HNSW_HEADER_SIZE || get32(a) != HNSW_FORMAT) {
+    return vec0HnswCorrupt(p, "bad graph header");
+  }
+  entry = get32(a + 4);
+  maxLevel = get32(a + 8);
+  m = get32(a + 12);
+  efc = get32(a + 16);
+  count = get32(a + 20);
+  if (m < 2 || m > 128 || efc < 1 || efc > 4096 || count > 0x7fffffffu) {
+    return vec0HnswCorrupt(p, "bad graph header");
+  }
+  /* Group 0 may be empty while other groups have nodes. */
+  if (maxLevel == VEC0_HNSW_NONE
+          ? entry != VEC0_HNSW_NONE
+          : (maxLevel > VEC0_HNSW_MAX_LEVEL || entry >= count)) {
+    return vec0HnswCorrupt(p, "bad graph header: entry point %u, max level %d, %u nodes",
+                   entry, (int)maxLevel, count);
+  }
+  vec0HnswFreeNodes(p);
+  p->aGrp[0].entry = entry;
+  p->aGrp[0].maxLevel = maxLevel == VEC0_HNSW_NONE ? -1 : (int8_t)maxLevel;
+  p->aGrp[0].flags = GROUP_LOADED;
+  p->m = (int)m;
+  p->m0 = 2 * (int)m;
+  p->efc = (int)efc;
+  p->mL = 1.0 / log((double)m);
+  p->seed = (uint64_t)get32(a + 24) | (uint64_t)get32(a + 28) << 32;
+  p->bHdrDirty = 0;
+  /* Every id below nBound must index the node arrays without a check. */
+  if (vec0HnswGrowNodes(p, count) != VEC0_HNSW_OK) {
+    p->aGrp[0].entry = VEC0_HNSW_NONE;
+    p->aGrp[0].maxLevel = -1;
+    p->nCount = p->nBound = 0;
+    return VEC0_HNSW_NOMEM;
+  }
+  p->nCount = count;
+  p->nBound = count;
+  return VEC0_HNSW_OK;
+}
+
+void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a) {
+  put32(a, HNSW_FORMAT);
+  put32(a + 4, p->aGrp[0].entry);
+  put32(a + 8, p->aGrp[0].maxLevel < 0 ? VEC0_HNSW_NONE : (uint32_t)p->aGrp[0].maxLevel);
+  put32(a + 12, (uint32_t)p->m);
+  put32(a + 16, (uint32_t)p->efc);
+  put32(a + 20, p->nCount);
+  put32(a + 24, (uint32_t)p->seed);
+  put32(a + 28, (uint32_t)(p->seed >> 32));
+}
+
+int vec0HnswIsDirty(const Vec0Hnsw *p) {
+  return p->bHdrDirty || p->nDirty > 0 || p->nGrpDirty > 0;
+}
+
+static int cmpU32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Serialises node id into p->aRec; returns the size or -rc. */
+static int encodeNode(Vec0Hnsw *p, uint32_t id) {
+  int L = p->aLevel[id], l, rc;
+  uint32_t i, g = p->aGroup[id];
+  size_t off = g ? 8 : 4, n = off;
+  for (l = 0; l <= L; l++) n += 4 + 4 * (size_t)links(p, id, l)[0];
+  if ((rc = vec0HnswReserve(p, &p->aRec, &p->nRecAlloc, n, 1)) != 0) return -rc;
+  p->aRec[0] = (unsigned char)L;
+  p->aRec[1] = (unsigned char)(((p->aFlag[id] & NODE_DELETED) ? REC_DELETED : 0) |
+                               (g ? REC_GROUP : 0));
+  p->aRec[2] = p->aRec[3] = 0;
+  if (g) put32(p->aRec + 4, g);
+  for (l = 0; l <= L; l++) {
+    const uint32_t *aL = links(p, id, l);
+    for (i = 0; i <= aL[0]; i++, off += 4) put32(p->aRec + off, aL[i]);
+  }
+  return (int)n;
+}
+
+int vec0HnswFlush(Vec0Hnsw *p,
+                  int (*xWrite)(void *pCtx, uint32_t id,
+                                const unsigned char *aRec, int nRec),
+                  int (*xWriteGroup)(void *pCtx, uint32_t g, uint32_t entry,
+                                     int maxLevel),
+                  void *pCtx) {
+  size_t i;
+  int rc;
+  vec0HnswCommit(p); /* a flushed change cannot be undone in memory */
+  qsort(p->aDirty, p->nDirty, sizeof(uint32_t), cmpU32);
+  for (i = 0; i < p->nDirty; i++) {
+    int n = encodeNode(p, p->aDirty[i]);
+    if (n < 0) return -n;
+    if ((rc = xWrite(pCtx, p->aDirty[i], p->aRec, n)) != 0) return rc;
+  }
+  qsort(p->aGrpDirty, p->nGrpDirty, sizeof(uint32_t), cmpU32);
+  for (i = 0; i < p->nGrpDirty; i++) {
+    const Group *pG = &p->aGrp[p->aGrpDirty[i]];
+    if (xWriteGroup == NULL) return VEC0_HNSW_CORRUPT;
+    rc = xWriteGroup(pCtx, p->aGrpDirty[i], pG->entry, pG->maxLevel);
+    if (rc) return rc;
+  }
+  for (i = 0; i < p->nDirty; i++) p->aFlag[p->aDirty[i]] &= (uint8_t)~NODE_DIRTY;
+  for (i = 0; i < p->nGrpDirty; i++) {
+    p->aGrp[p->aGrpDirty[i]].flags &= (uint8_t)~GROUP_DIRTY;
+  }
+  p->nDirty = 0;
+  p->nGrpDirty = 0;
+  p->bHdrDirty = 0;
+  return VEC0_HNSW_OK;
+}
+
+uint32_t vec0HnswCount(const Vec0Hnsw *p) { return p->nCount; }
+
+int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {
+  int rc = vec0HnswLoadNode(p, id);
+  if (rc == VEC0_HNSW_NOTFOUND) return 0;
+  if (rc) return -rc;
+  return (p->aFlag[id] & NODE_DELETED) ? 0 : 1;
+}
+
+/* The structural checks of vec0HnswCheck(), once every node is loaded. */
+static int checkLinks(Vec0Hnsw *p, uint32_t nId) {
+  uint32_t id, i;
+  int l;
+  for (id = 0; id < nId; id++) {
+    if (!(p->aFlag[id] & NODE_LOADED)) continue;
+    for (l = 0; l <= p->aLevel[id]; l++) {
+      const uint32_t *L = links(p, id, l);
+      for (i = 0; i < L[0]; i++) {
+        uint32_t t = L[1 + i];
+        if (t >= nId || !(p->aFlag[t] & NODE_LOADED)) {
+          return vec0HnswCorrupt(p, "node %u: link to %u at level %d but node %u has no record",
+                         id, t, l, t);
+        }
+        if (p->aLevel[t] < l) {
+          return vec0HnswCorrupt(p, "node %u: link to %u at level %d but node %u has level %d",
+                         id, t, l, t, p->aLevel[t]);
+        }
+        if (p->aGroup[t] != p->aGroup[id]) {
+          return vec0HnswCorrupt(p, "node %u of group %u links to node %u of group %u", id,
+                         p->aGroup[id], t, p->aGroup[t]);
+        }
+      }
+    }
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
+** Breadth-first walks from the entry point of every group that has a node,
+** over every level's links: every live node must be reached from its own
+** group's entry (checkLinks made sure no link leaves a group).
+*/
+static int checkReach(Vec0Hnsw *p, uint32_t nId) {
+  size_t nHead = 0, nTail = 0;
+  uint32_t gen, id, i;
+  int rc = VEC0_HNSW_OK, l;
+  rc = vec0HnswReserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)nId + 1, sizeof(uint32_t));
+  if (rc) return rc;
+  gen = vec0HnswNextGen(p);
+  for (id = 0; id < nId && rc == VEC0_HNSW_OK; id++) {
+    uint32_t g = p->aGroup[id];
+    const Group *pG;
+    if (!(p->aFlag[id] & NODE_LOADED)) continue;
+    if ((rc = vec0HnswLoadEntry(p, g)) != 0) break;
+    pG = &p->aGrp[g];
+    if (pG->flags & GROUP_SEEN) continue;
+    if (pG->maxLevel < 0) {
+      rc = vec0HnswCorrupt(p, "node %u: its group %u has no entry point", id, g);
+      break;
+    }
+    p->aGrp[g].flags |= GROUP_SEEN;
+    if (pG->entry >= nId) {
+      rc = vec0HnswCorrupt(p, "entry point %u of group %u is out of range", pG->entry, g);
+      break;
+    }
+    nHead = nTail = 0;
+    p->aVisit[pG->entry] = gen;
+    p->aQueue[nTail++] = pG->entry;
+    while (nHead < nTail) {
+      uint32_t n = p->aQueue[nHead++];
+      for (l = 0; l <= p->aLevel[n]; l++) {
+        const uint32_t *L = links(p, n, l);
+        for (i = 0; i < L[0]; i++) {
+          if (p->aVisit[L[1 + i]] == gen) continue;
+          p->aVisit[L[1 + i]] = gen;
+          p->aQueue[nTail++] = L[1 + i];
+        }
+      }
+    }
+  }
+  for (i = 0; i < p->nGrpCap; i++) p->aGrp[i].flags &= (uint8_t)~GROUP_SEEN;
+  if (rc) return rc;
+  for (id = 0; id < nId; id++) {
+    if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED &&
+        p->aVisit[id] != gen) {
+      return vec0HnswCorrupt(p, "node %u: live but not reachable from the entry point %u of "
+                        "its group %u",
+                     id, p->aGrp[p->aGroup[id]].entry, p->aGroup[id]);
+    }
+  }
+  return VEC0_HNSW_OK;
+}
+
+static int runCheck(Vec0Hnsw *p, uint32_t nId) {
+  uint32_t id, nFound = 0;
+  int rc;
+  if (nId > p->nBound) {
+    if ((rc = vec0HnswGrowNodes(p, nId)) != 0) return rc;
+    p->nBound = nId;
+  }
+  for (id = 0; id < nId; id++) {
+    rc = vec0HnswLoadNode(p, id);
+    if (rc == VEC0_HNSW_NOTFOUND) continue;
+    if (rc) return rc;
+    nFound++;
+  }
+  if (p->aGrp[0].maxLevel >= 0) {
+    if (p->aGrp[0].entry >= nId) {
+      return vec0HnswCorrupt(p, "entry point %u is out of range", p->aGrp[0].entry);
+    }
+    if ((rc = vec0HnswLoadEntry(p, 0)) != 0) return rc;
+  }
+  if ((rc = checkLinks(p, nId)) != 0) return rc;
+  if (nId >= p->nCount && nFound != p->nCount) {
+    return vec0HnswCorrupt(p, "the header counts %u nodes but %u have a record",
+                   p->nCount, nFound);
+  }
+  return checkReach(p, nId);
+}
+
+int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr) {
+  int rc;
+  *pzErr = NULL;
+  p->zErr[0] = 0;
+  rc = runCheck(p, nId);
+  if (rc == VEC0_HNSW_CORRUPT) {
+    size_t n = strlen(p->zErr) + 1;
+    *pzErr = p->h.xMalloc(p->h.pCtx, n);
+    if (*pzErr == NULL) return VEC0_HNSW_NOMEM;
+    memcpy(*pzErr, p->zErr, n);
+  }
+  return rc;
+}
