@@ -434,6 +434,8 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
 /* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
+/* Writes every chunk row of column iVec anew from the (complete) cache. */
+int vec0StorageRewriteVectors(Vec0Table *p, int iVec);
 /* Slots per chunk row for vectors of nBytes on pages of nPage bytes. */
 #define VEC0_MAX_CHUNK 256
 uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);

@@ -185,6 +185,63 @@ static int execf(Vec0Table *p, char *zSql) {
   return rc;
 }
 
+/*
+** 'optimize': the live rows take slots 0 .. n-1 in their old order, so that
+** the slots of deleted rows and their tombstones are gone and the chunk
+** rows they filled are freed (their pages go to the freelist, which later
+** writes reuse and VACUUM returns).  The graphs are then rebuilt.
+*/
+static int compactSlots(Vec0Table *p) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  sqlite3_stmt *pSlot = 0, *pRow = 0;
+  uint32_t s, n = 0;
+  int rc = vec0StorageAllSlots(p);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = vec0StorageAllVectors(p, i);
+  }
+  if (rc == SQLITE_OK) {
+    rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_slots\" WHERE id IS NULL",
+                                  zDb, zT));
+  }
+  if (rc == SQLITE_OK) {
+    char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET slot=?2 WHERE slot=?1",
+                                 zDb, zT);
+    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pSlot, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pRow);
+  /* Ascending: slot n (n <= s) is free by the time slot s moves there. */
+  for (s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
+    if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
+    if (s != n) {
+      sqlite3_bind_int64(pSlot, 1, s);
+      sqlite3_bind_int64(pSlot, 2, n);
+      sqlite3_step(pSlot);
+      rc = sqlite3_reset(pSlot);
+      if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(pRow, 1, p->aSlotRowid[s]);
+        sqlite3_bind_int64(pRow, 2, n);
+        sqlite3_step(pRow);
+        rc = sqlite3_reset(pRow);
+      }
+      for (int i = 0; i < p->cfg.nVec; i++) {
+        size_t nb = p->aVecBytes[i];
+        memcpy(p->aVec[i] + (size_t)n * nb, p->aVec[i] + (size_t)s * nb, nb);
+      }
+    }
+    n++;
+  }
+  sqlite3_finalize(pSlot);
+  if (rc == SQLITE_OK) {
+    p->nSlot = n;
+    rc = vec0StorageConfigSet(p, "next_slot", n);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = vec0StorageRewriteVectors(p, i);
+  }
+  return rc;
+}
+
 int vec0StorageRebuild(Vec0Table *p) {
   const char *zDb = p->zDb, *zT = p->zName;
   int rc = SQLITE_OK;
@@ -233,10 +290,13 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     return rc;
   }
   if (sqlite3_stricmp(z, "optimize") == 0 || sqlite3_stricmp(z, "rebuild") == 0) {
+    int bCompact = sqlite3_stricmp(z, "optimize") == 0;
     rc = vec0StorageBeginWrite(p);
     if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
+    vec0StorageOpBegin(p);
+    if (rc == SQLITE_OK && bCompact) rc = compactSlots(p);
     if (rc == SQLITE_OK) rc = vec0StorageRebuild(p);
-    return rc;
+    return vec0StorageOpEnd(p, rc);
   }
   if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
     const char *zNum = &z[10];

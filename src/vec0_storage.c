@@ -907,13 +907,36 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
   return SQLITE_OK;
 }
 
+/*
+** The BLOB of the chunk row whose n existing slots start at slot first, all
+** in the cache.  Every row is C vectors long, the slots not allocated yet
+** zero: a row that grew in place would keep the leaf page it started in to
+** itself.  NULL on out-of-memory.
+*/
+static const unsigned char *chunkRow(Vec0Table *p, int iVec, uint32_t first,
+                                     uint32_t n) {
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec];
+  const unsigned char *a = p->aVec[iVec] + (size_t)first * nBytes;
+  if (n == C) return a;
+  if (p->nChunkBuf < nBytes * C) {
+    unsigned char *aNew = sqlite3_realloc64(p->aChunkBuf, nBytes * C);
+    if (aNew == 0) return 0;
+    p->aChunkBuf = aNew;
+    p->nChunkBuf = nBytes * C;
+  }
+  memcpy(p->aChunkBuf, a, nBytes * n);
+  memset(p->aChunkBuf + nBytes * n, 0, nBytes * (C - n));
+  return p->aChunkBuf;
+}
+
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV) {
   sqlite3_stmt *pStmt = 0;
   size_t nBytes = p->aVecBytes[iVec];
   uint32_t C = p->anChunk[iVec];
   uint32_t first = 0, n = chunkSpan(p, iVec, iSlot / C, &first), i;
   unsigned char *aLoaded = p->aVecLoaded[iVec];
-  unsigned char *aChunk;
+  const unsigned char *aChunk;
   int rc = SQLITE_OK;
   if (iSlot >= p->nSlot) {
     vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
@@ -931,32 +954,34 @@ int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *p
   if (rc != SQLITE_OK) return rc;
   memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, pV, nBytes);
   aLoaded[iSlot] = 1;
-  /*
-  ** Every row is C vectors long, the slots not allocated yet zero: a row
-  ** that grew in place would keep the leaf page it started in to itself.
-  */
-  aChunk = p->aVec[iVec] + (size_t)first * nBytes;
-  if (n < C) {
-    if (p->nChunkBuf < nBytes * C) {
-      unsigned char *aNew = sqlite3_realloc64(p->aChunkBuf, nBytes * C);
-      if (aNew == 0) {
-        aLoaded[iSlot] = 0;
-        return SQLITE_NOMEM;
-      }
-      p->aChunkBuf = aNew;
-      p->nChunkBuf = nBytes * C;
-    }
-    memcpy(p->aChunkBuf, aChunk, nBytes * n);
-    memset(p->aChunkBuf + nBytes * n, 0, nBytes * (C - n));
-    aChunk = p->aChunkBuf;
-  }
-  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
+  aChunk = chunkRow(p, iVec, first, n);
+  rc = aChunk ? vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt) : SQLITE_NOMEM;
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(pStmt, 1, iSlot / C);
     sqlite3_bind_blob64(pStmt, 2, aChunk, (sqlite3_uint64)C * nBytes, SQLITE_STATIC);
     rc = stepDone(pStmt);
   }
   if (rc != SQLITE_OK) aLoaded[iSlot] = 0; /* the table still has the old one */
+  return rc;
+}
+
+int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
+  sqlite3_stmt *pStmt = 0;
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, c;
+  char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\"", p->zDb,
+                               p->zName, iVec);
+  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
+  for (c = 0; rc == SQLITE_OK && c < nChunk; c++) {
+    uint32_t first = c * C, n = p->nSlot - first < C ? p->nSlot - first : C;
+    const unsigned char *a = chunkRow(p, iVec, first, n);
+    if (a == 0) return SQLITE_NOMEM;
+    sqlite3_bind_int64(pStmt, 1, c);
+    sqlite3_bind_blob64(pStmt, 2, a, (sqlite3_uint64)C * nBytes, SQLITE_STATIC);
+    rc = stepDone(pStmt);
+  }
   return rc;
 }
 
