@@ -41,21 +41,26 @@
 **       rowid SQL sees) and `key` holds the user's key.  a0.. are the auxiliary (+col) columns.
 **
 **   T_slots(slot INTEGER PRIMARY KEY, id INTEGER, p0.., m0.. [, g])
-**       The dense row numbering used by vectors and graphs.  Slot s of every
-**       vector column belongs to the row T_slots.id.  id is NULL when the
-**       slot is free (its row was deleted or moved to another partition);
-**       free slots are reused, lowest first, by later inserts (the partial
-**       index T_slots_free, made again under the new name by RENAME, finds
-**       the lowest).  p0.. are partition key values and m0.. are metadata
+**       The dense row numbering used by vectors and graphs: one row per
+**       live slot.  Slot s of every vector column belongs to the row
+**       T_slots.id.  p0.. are partition key values and m0.. are metadata
 **       values: the narrow table that filtered search reads.  With
-**       partition keys, g is the slot's group (see T_groups), kept when the
-**       slot is freed: a slot is only reused by a row of its group, because
-**       its HNSW tombstone belongs to that group's graph.
+**       partition keys, g is the slot's group (see T_groups).
+**
+**   T_free(slot INTEGER PRIMARY KEY)                     (no partition keys)
+**   T_free(g, slot, PRIMARY KEY(g, slot)) WITHOUT ROWID  (partition keys)
+**       The free slots below next_slot (their rows were deleted or moved to
+**       another partition): each slot below next_slot is in exactly one of
+**       T_slots and T_free.  Inserts reuse the lowest first, and with
+**       partition keys only a free slot of the row's own group, because the
+**       slot's HNSW tombstone belongs to that group's graph.  (A table, not
+**       a partial index on T_slots: an index keeps its name through ALTER
+**       TABLE RENAME and a vtab's xRename cannot drop it.)
 **
 **   T_groups(g INTEGER PRIMARY KEY, p0.., live INTEGER NOT NULL,
 **            entry0, level0, entry1, level1, ...)      (partition keys only)
-**       One row per distinct tuple of partition key values (the unique
-**       index T_groups_key finds it), g from 1 up.  live counts its live
+**       One row per distinct tuple of partition key values (UNIQUE(p0..),
+**       so SQLite's own index finds it), g from 1 up.  live counts its live
 **       rows (the planner's statistics).  Each HNSW column N keeps one graph
 **       per group inside T_linksN: entryN / levelN are the entry point and
 **       top level of group g's graph (NULL while it has none); nodes link
@@ -329,8 +334,10 @@ enum {
   VEC0_STMT_SLOTS_GET,
   VEC0_STMT_SLOTS_ALL,
   VEC0_STMT_SLOTS_PUT,
-  VEC0_STMT_SLOTS_FREE,
-  VEC0_STMT_SLOTS_FIRST_FREE,
+  VEC0_STMT_SLOTS_DELETE,
+  VEC0_STMT_FREE_ADD,
+  VEC0_STMT_FREE_FIRST,     /* the lowest free slot [of group ?] */
+  VEC0_STMT_FREE_TAKE,
   VEC0_STMT_SLOTS_SET_ROWID,
   VEC0_STMT_GROUP_FIND,     /* partition values -> g, live */
   VEC0_STMT_GROUP_ADD,

@@ -106,6 +106,31 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
                                      "OR s.slot<0 OR s.slot>=%u",
                                      zDb, zT, zDb, zT, p->nSlot));
   }
+  if (rc == SQLITE_OK) {
+    rc = findProblem(p, pzErr, "slot %lld is free in %s_free but %s",
+                     sqlite3_mprintf("SELECT f.slot, 0, CASE WHEN s.slot IS NOT NULL THEN "
+                                     "'has a row in %q_slots' ELSE 'out of range' END "
+                                     "FROM \"%w\".\"%w_free\" f LEFT JOIN "
+                                     "\"%w\".\"%w_slots\" s ON s.slot=f.slot WHERE "
+                                     "s.slot IS NOT NULL OR f.slot<0 OR f.slot>=%u",
+                                     zT, zDb, zT, zDb, zT, p->nSlot));
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_int64 nUsed = 0, nFree = 0;
+    rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_slots\"", zDb, zT),
+                   &nUsed);
+    if (rc == SQLITE_OK) {
+      rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_free\"", zDb,
+                                        zT),
+                     &nFree);
+    }
+    if (rc == SQLITE_OK && nUsed + nFree != p->nSlot) {
+      *pzErr = sqlite3_mprintf("%lld slots in %s_slots and %lld in %s_free, but next_slot "
+                               "is %u",
+                               nUsed, zT, nFree, zT, p->nSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
   if (rc == SQLITE_OK && p->cfg.nPart) rc = checkGroups(p, pzErr);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     /* Chunk c holds slots [c*C, (c+1)*C) that exist: all of them were used
@@ -200,8 +225,7 @@ static int compactSlots(Vec0Table *p) {
     rc = vec0StorageAllVectors(p, i);
   }
   if (rc == SQLITE_OK) {
-    rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_slots\" WHERE id IS NULL",
-                                  zDb, zT));
+    rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\"", zDb, zT));
   }
   if (rc == SQLITE_OK) {
     char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET slot=?2 WHERE slot=?1",

@@ -96,17 +96,19 @@ static char *stmtSql(Vec0Table *p, int e) {
       }
       if (z) z = sqlite3_mprintf("%z)", z);
       return z;
-    case VEC0_STMT_SLOTS_FREE:
-      z = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=NULL", zDb, zT);
-      z = appendList(z, "p", nPart, "=NULL");
-      z = appendList(z, "m", nMeta, "=NULL");
-      if (z) z = sqlite3_mprintf("%z WHERE slot=?", z);
-      return z;
-    case VEC0_STMT_SLOTS_FIRST_FREE:
+    case VEC0_STMT_SLOTS_DELETE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_slots\" WHERE slot=?", zDb, zT);
+    case VEC0_STMT_FREE_ADD:
+      return sqlite3_mprintf("INSERT INTO \"%w\".\"%w_free\"(slot%s) VALUES(?1%s)", zDb,
+                             zT, nPart ? ", g" : "", nPart ? ", ?2" : "");
+    case VEC0_STMT_FREE_FIRST:
       /* A slot is reused only within its group: its tombstone is there. */
-      return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_slots\" "
-                             "WHERE id IS NULL%s ORDER BY %sslot LIMIT 1",
-                             zDb, zT, nPart ? " AND g=?" : "", nPart ? "g, " : "");
+      return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_free\"%s ORDER BY slot "
+                             "LIMIT 1",
+                             zDb, zT, nPart ? " WHERE g=?1" : "");
+    case VEC0_STMT_FREE_TAKE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\" WHERE slot=?1%s", zDb, zT,
+                             nPart ? " AND g=?2" : "");
     case VEC0_STMT_GROUP_FIND:
       z = sqlite3_mprintf("SELECT g, live FROM \"%w\".\"%w_groups\" WHERE ", zDb, zT);
       for (int i = 0; z && i < nPart; i++) {
@@ -283,25 +285,6 @@ static sqlite3_int64 hashName(const char *z) {
   return (sqlite3_int64)(h >> 1);
 }
 
-/*
-** The indexes, created by CREATE and again under the new name by RENAME:
-** T_slots_free finds the lowest free slot (of a group, when there are
-** partition keys), T_groups_key a group by its partition key values.
-*/
-static int createFreeIndex(Vec0Table *p, const char *zT) {
-  return execf(p, "CREATE INDEX \"%w\".\"%w_slots_free\" ON \"%w_slots\"(%sslot) "
-                  "WHERE id IS NULL",
-               p->zDb, zT, zT, p->cfg.nPart ? "g, " : "");
-}
-
-static int createGroupIndex(Vec0Table *p, const char *zT) {
-  char *z = sqlite3_mprintf("CREATE UNIQUE INDEX \"%w\".\"%w_groups_key\" ON "
-                            "\"%w_groups\"(p0",
-                            p->zDb, zT, zT);
-  for (int i = 1; z && i < p->cfg.nPart; i++) z = sqlite3_mprintf("%z, p%d", z, i);
-  return z ? execf(p, "%z)", z) : SQLITE_NOMEM;
-}
-
 /* The page size of the table's schema. */
 static int pageSize(Vec0Table *p, int *pnPage) {
   sqlite3_stmt *pStmt = 0;
@@ -376,7 +359,18 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
     z = appendList(z, "m", c->nMeta, "");
     rc = z ? execf(p, "%z%s)", z, c->nPart ? ", g INTEGER NOT NULL" : "") : SQLITE_NOMEM;
   }
-  if (rc == SQLITE_OK) rc = createFreeIndex(p, zT);
+  /*
+  ** No CREATE INDEX anywhere: a vtab's xRename cannot DROP an index (the
+  ** ALTER TABLE is still reading the schema), and an index keeps its name
+  ** through ALTER TABLE, so it would collide with the next table of the old
+  ** name.  Tables and their UNIQUE constraints are renamed by SQLite.
+  */
+  if (rc == SQLITE_OK) {
+    rc = execf(p, c->nPart ? "CREATE TABLE \"%w\".\"%w_free\"(g INTEGER NOT NULL, "
+                             "slot INTEGER NOT NULL, PRIMARY KEY(g, slot)) WITHOUT ROWID"
+                           : "CREATE TABLE \"%w\".\"%w_free\"(slot INTEGER PRIMARY KEY)",
+               zDb, zT);
+  }
   if (rc == SQLITE_OK && c->nPart) {
     z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_groups\"(g INTEGER PRIMARY KEY", zDb,
                         zT);
@@ -385,8 +379,9 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
     for (int i = 0; z && i < c->nVec; i++) {
       z = sqlite3_mprintf("%z, entry%d INTEGER, level%d INTEGER", z, i, i);
     }
-    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
-    if (rc == SQLITE_OK) rc = createGroupIndex(p, zT);
+    if (z) z = sqlite3_mprintf("%z, UNIQUE(p0", z);
+    for (int i = 1; z && i < c->nPart; i++) z = sqlite3_mprintf("%z, p%d", z, i);
+    rc = z ? execf(p, "%z))", z) : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) rc = pageSize(p, &nPage);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
@@ -499,9 +494,10 @@ int vec0StorageDestroy(Vec0Table *p) {
   int rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_config\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_rows\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_slots\";"
+                    "DROP TABLE IF EXISTS \"%w\".\"%w_free\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_groups\";",
                  p->zDb, p->zName, p->zDb, p->zName, p->zDb, p->zName, p->zDb,
-                 p->zName);
+                 p->zName, p->zDb, p->zName);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_vectors%d\";"
                   "DROP TABLE IF EXISTS \"%w\".\"%w_links%d\";",
@@ -513,19 +509,12 @@ int vec0StorageDestroy(Vec0Table *p) {
 int vec0StorageRename(Vec0Table *p, const char *zNew) {
   int rc;
   vec0StorageFinalize(p);
-  /* Indexes keep their names through ALTER TABLE: they are made anew. */
-  rc = execf(p, "DROP INDEX \"%w\".\"%w_slots_free\";"
-                "ALTER TABLE \"%w\".\"%w_config\" RENAME TO \"%w_config\";"
-                "ALTER TABLE \"%w\".\"%w_rows\" RENAME TO \"%w_rows\";"
-                "ALTER TABLE \"%w\".\"%w_slots\" RENAME TO \"%w_slots\";",
-             p->zDb, p->zName, p->zDb, p->zName, zNew, p->zDb, p->zName, zNew, p->zDb,
-             p->zName, zNew);
-  if (rc == SQLITE_OK) rc = createFreeIndex(p, zNew);
-  if (rc == SQLITE_OK && p->cfg.nPart) {
-    rc = execf(p, "DROP INDEX \"%w\".\"%w_groups_key\";"
-                  "ALTER TABLE \"%w\".\"%w_groups\" RENAME TO \"%w_groups\";",
-               p->zDb, p->zName, p->zDb, p->zName, zNew);
-    if (rc == SQLITE_OK) rc = createGroupIndex(p, zNew);
+  static const char *azFixed[] = {"config", "rows", "slots", "free", "groups"};
+  rc = SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < 5; i++) {
+    if (i == 4 && !p->cfg.nPart) break;
+    rc = execf(p, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", p->zDb,
+               p->zName, azFixed[i], zNew, azFixed[i]);
   }
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     rc = execf(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
@@ -545,8 +534,8 @@ int vec0StorageRename(Vec0Table *p, const char *zNew) {
 }
 
 int vec0StorageShadowName(const char *z) {
-  static const char *azFixed[] = {"config", "rows", "slots", "groups"};
-  for (int i = 0; i < 4; i++) {
+  static const char *azFixed[] = {"config", "rows", "slots", "free", "groups"};
+  for (int i = 0; i < 5; i++) {
     if (sqlite3_stricmp(z, azFixed[i]) == 0) return 1;
   }
   for (int i = 0; i < 2; i++) {

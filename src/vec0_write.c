@@ -138,9 +138,16 @@ static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
 static int freeSlot(Vec0Table *p, uint32_t iSlot) {
   sqlite3_stmt *pStmt = 0;
   uint32_t g = p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FREE, &pStmt);
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_DELETE, &pStmt);
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(pStmt, 1, iSlot);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_FREE_ADD, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
@@ -190,7 +197,7 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
 /* The lowest free slot, or a new one. */
 static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_FIRST_FREE, &pStmt);
+  int rc = vec0StorageStmt(p, VEC0_STMT_FREE_FIRST, &pStmt);
   sqlite3_int64 iSlot = -1;
   if (rc != SQLITE_OK) return rc;
   if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 1, g);
@@ -209,6 +216,15 @@ static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
     vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
                    iSlot);
     return SQLITE_CORRUPT_VTAB;
+  } else {
+    rc = vec0StorageStmt(p, VEC0_STMT_FREE_TAKE, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    if (rc != SQLITE_OK) return rc;
+    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
   }
   *piSlot = (uint32_t)iSlot;
   return SQLITE_OK;
