@@ -350,6 +350,8 @@ enum {
   VEC0_VSTMT_GET,
   VEC0_VSTMT_ALL,
   VEC0_VSTMT_PUT,
+  VEC0_VSTMT_RANGE,         /* chunks from ? on, ? of them */
+  VEC0_VSTMT_LINK_RANGE,    /* node records from slot ? on */
   VEC0_VSTMT_LINK_GET,
   VEC0_VSTMT_LINK_PUT,
   VEC0_VSTMT_GROUP_GET,     /* entry point of a group's graph */
@@ -386,6 +388,9 @@ struct Vec0Table {
   unsigned char *aVec[VEC0_MAX_VECTOR_COLUMNS];       /* nSlotAlloc x bytes */
   unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
+  int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] is on huge pages */
+  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursors */
+  uint32_t aWarmNode[VEC0_MAX_VECTOR_COLUMNS];
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */
   unsigned char *aChunkBuf; /* a last, partly used chunk row being written */
@@ -439,6 +444,14 @@ int vec0StorageAllSlots(Vec0Table *p);
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
+/*
+** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors
+** (and as many HNSW node records) in order, so that a reopened table comes
+** to hold its whole index in memory over a few hundred queries, none of
+** them waiting long; once it does, the vectors move to huge pages.
+*/
+#define VEC0_WARM_BYTES ((size_t)512 * 1024)
+int vec0StorageWarm(Vec0Table *p, int iVec);
 /* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
 /* Writes every chunk row of column iVec anew from the (complete) cache. */

@@ -176,6 +176,13 @@ int vec0HnswFlush(Vec0Hnsw *p,
                                      int maxLevel),
                   void *pCtx);
 
+/*
+** Hands the graph the stored record of node id ahead of need (a host warming
+** its cache reads records in bulk): parsed as xReadNode's would be, or
+** ignored if the node is in memory already or beyond the header's count.
+*/
+int vec0HnswPreload(Vec0Hnsw *p, uint32_t id, const unsigned char *aRec, int nRec);
+
 /* Number of nodes, live and deleted. */
 uint32_t vec0HnswCount(const Vec0Hnsw *p);
 /* 1 if node id is a live node, 0 if deleted or absent; <0 on error (-rc). */

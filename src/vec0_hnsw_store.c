@@ -222,6 +222,14 @@ fail:
   return VEC0_HNSW_CORRUPT;
 }
 
+int vec0HnswPreload(Vec0Hnsw *p, uint32_t id, const unsigned char *aRec, int nRec) {
+  int rc;
+  if (id >= p->nBound) return VEC0_HNSW_OK;
+  if (id < p->nCap && (p->aFlag[id] & NODE_LOADED)) return VEC0_HNSW_OK;
+  if ((rc = vec0HnswGrowNodes(p, id + 1)) != 0) return rc;
+  return parseNode(p, id, aRec, nRec);
+}
+
 /* Brings node id into memory.  VEC0_HNSW_NOTFOUND if it has no record. */
 int vec0HnswLoadNode(Vec0Hnsw *p, uint32_t id) {
   unsigned char *a = NULL;

@@ -761,6 +761,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
   } else if (rc == SQLITE_OK) {
     if (p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW) {
       rc = hnswPlan(&q, &t);
+      if (rc == SQLITE_OK) rc = vec0StorageWarm(p, q.iVec);
     } else {
       rc = exactAll(&q, &t, 0);
     }

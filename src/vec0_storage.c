@@ -150,6 +150,14 @@ static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
       return sqlite3_mprintf(
           "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(chunk, v) VALUES(?, ?)", zDb,
           zT, iVec);
+    case VEC0_VSTMT_RANGE:
+      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\" "
+                             "WHERE chunk >= ? ORDER BY chunk LIMIT ?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_LINK_RANGE:
+      return sqlite3_mprintf("SELECT slot, links FROM \"%w\".\"%w_links%d\" "
+                             "WHERE slot >= ? ORDER BY slot LIMIT ?",
+                             zDb, zT, iVec);
     case VEC0_VSTMT_LINK_GET:
       return sqlite3_mprintf("SELECT links FROM \"%w\".\"%w_links%d\" WHERE slot=?",
                              zDb, zT, iVec);
@@ -624,6 +632,8 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->aVec[i] = 0;
     p->aVecLoaded[i] = 0;
     p->bAllVec[i] = 0;
+    p->abHuge[i] = 0;
+    p->aWarmChunk[i] = p->aWarmNode[i] = 0;
     if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
     p->apHnsw[i] = 0;
   }
@@ -671,7 +681,9 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
   }
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], 0, &rc);
-
+    if (rc == SQLITE_OK && p->abHuge[i]) {
+      vec0HnswAdviseHuge(p->aVec[i], nNew * p->aVecBytes[i]);
+    }
     p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
@@ -974,6 +986,82 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
   return rc;
 }
 
+/*
+** Moves the vectors of column iVec to an array backed by huge pages, once
+** they are all in memory: a walk then reads them without a TLB miss per
+** vector.  (Asking for huge pages earlier would make the first, lazy query
+** after a reopen fault in and zero 2 MiB for every vector it reads.)  Not
+** an error if memory is short: the cache simply stays where it is.
+*/
+static void remapHuge(Vec0Table *p, int iVec) {
+  size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
+  unsigned char *aNew;
+  if (p->abHuge[iVec] || n < ((size_t)4 << 20)) return;
+  aNew = sqlite3_malloc64(n);
+  if (aNew == 0) return;
+  vec0HnswAdviseHuge(aNew, n);
+  memcpy(aNew, p->aVec[iVec], (size_t)p->nSlot * p->aVecBytes[iVec]);
+  sqlite3_free(p->aVec[iVec]);
+  p->aVec[iVec] = aNew;
+  p->abHuge[iVec] = 1;
+}
+
+/* Reads HNSW node records [aWarmNode, +n) of column iVec into its graph. */
+static int warmNodes(Vec0Table *p, int iVec, Vec0Hnsw *h, int n, int *pbDone) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_RANGE, &pStmt), nRead = 0;
+  *pbDone = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, p->aWarmNode[iVec]);
+  sqlite3_bind_int(pStmt, 2, n);
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(pStmt, 0);
+    nRead++;
+    if (id < 0 || id >= p->nSlot) continue; /* integrity-check reports it */
+    rc = vec0HnswPreload(h, (uint32_t)id, sqlite3_column_blob(pStmt, 1),
+                         sqlite3_column_bytes(pStmt, 1));
+    p->aWarmNode[iVec] = (uint32_t)id + 1;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK && nRead < n) *pbDone = 1;
+  return rc;
+}
+
+int vec0StorageWarm(Vec0Table *p, int iVec) {
+  sqlite3_stmt *pStmt = 0;
+  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
+  int n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1, rc, bNodes = 1;
+  if (p->abHuge[iVec] || !p->bCache) return SQLITE_OK;
+  if (p->apHnsw[iVec]) {
+    rc = warmNodes(p, iVec, p->apHnsw[iVec], n * (int)C, &bNodes);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (p->bAllVec[iVec] || p->aWarmChunk[iVec] >= nChunk) {
+    p->bAllVec[iVec] = 1;
+  } else {
+    rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(pStmt, 1, p->aWarmChunk[iVec]);
+    sqlite3_bind_int(pStmt, 2, n);
+    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+      sqlite3_int64 c = sqlite3_column_int64(pStmt, 0);
+      rc = chunkFromColumn(p, iVec, c, pStmt, 1);
+      if (rc == SQLITE_OK) p->aWarmChunk[iVec] = (uint32_t)c + 1;
+    }
+    {
+      int rc2 = sqlite3_reset(pStmt);
+      if (rc == SQLITE_OK) rc = rc2;
+    }
+    if (rc != SQLITE_OK) return rc;
+    if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
+  }
+  if (p->bAllVec[iVec] && bNodes) remapHuge(p, iVec);
+  return SQLITE_OK;
+}
+
 int vec0StorageAllVectors(Vec0Table *p, int iVec) {
   sqlite3_stmt *pStmt = 0;
   int rc;
@@ -987,7 +1075,10 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
     int rc2 = sqlite3_reset(pStmt);
     if (rc == SQLITE_OK) rc = rc2;
   }
-  if (rc == SQLITE_OK) p->bAllVec[iVec] = 1;
+  if (rc == SQLITE_OK) {
+    p->bAllVec[iVec] = 1;
+    remapHuge(p, iVec);
+  }
   return rc;
 }
 
