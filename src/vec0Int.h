@@ -386,6 +386,7 @@ struct Vec0Table {
   Vec0Cell *aCell;         /* nSlotAlloc x nFilt */
   int bAllSlots;           /* every slot of [0, nSlot) is loaded */
   unsigned char *aVec[VEC0_MAX_VECTOR_COLUMNS];       /* nSlotAlloc x bytes */
+  unsigned char *aVecMem[VEC0_MAX_VECTOR_COLUMNS];    /* the block aVec is in */
   unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
   int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] is on huge pages */

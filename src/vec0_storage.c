@@ -627,7 +627,8 @@ void vec0StorageDiscard(Vec0Table *p) {
   p->aChunkBuf = 0;
   p->nChunkBuf = 0;
   for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
-    sqlite3_free(p->aVec[i]);
+    sqlite3_free(p->aVecMem[i]);
+    p->aVecMem[i] = 0;
     sqlite3_free(p->aVecLoaded[i]);
     p->aVec[i] = 0;
     p->aVecLoaded[i] = 0;
@@ -642,6 +643,36 @@ void vec0StorageDiscard(Vec0Table *p) {
   p->bAllSlots = 0;
   p->bCache = 0;
   p->bCountersDirty = 0;
+}
+
+/*
+** Gives vector column i room for nSlot vectors (the first nSlotAlloc kept).
+** bHuge: in a new block aligned to 2 MiB and backed by huge pages; a block
+** grown by realloc() would be moved by mremap() to any alignment, which
+** splits its huge pages.  aVec[i] points into the block aVecMem[i].
+*/
+#define HUGE_PAGE ((size_t)2 << 20)
+static int vecArrayResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
+  size_t nOld = (size_t)p->nSlotAlloc * p->aVecBytes[i], nNew = nSlot * p->aVecBytes[i];
+  unsigned char *aMem = 0, *a;
+  if (bHuge && nNew >= 2 * HUGE_PAGE) aMem = sqlite3_malloc64(nNew + HUGE_PAGE);
+  if (aMem == 0) {
+    /* Small, lazily read, or short of memory: an ordinary block. */
+    if (nNew == nOld && p->aVecMem[i]) return SQLITE_OK;
+    aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
+    if (aMem == 0) return SQLITE_NOMEM;
+    p->aVecMem[i] = p->aVec[i] = aMem;
+    p->abHuge[i] = 0;
+    return SQLITE_OK;
+  }
+  a = aMem + ((HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1));
+  vec0HnswAdviseHuge(a, nNew);
+  if (nOld) memcpy(a, p->aVec[i], nOld < nNew ? nOld : nNew);
+  sqlite3_free(p->aVecMem[i]);
+  p->aVecMem[i] = aMem;
+  p->aVec[i] = a;
+  p->abHuge[i] = 1;
+  return SQLITE_OK;
 }
 
 /*
@@ -680,10 +711,12 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
     p->aCell = a;
   }
   for (int i = 0; i < p->cfg.nVec; i++) {
-    p->aVec[i] = growArray(p->aVec[i], nOld, nNew, p->aVecBytes[i], 0, &rc);
-    if (rc == SQLITE_OK && p->abHuge[i]) {
-      vec0HnswAdviseHuge(p->aVec[i], nNew * p->aVecBytes[i]);
-    }
+    /*
+    ** Huge pages once every vector is in memory (all of them are then
+    ** written in order, by inserts or a full load), not for a lazily read
+    ** cache: see remapHuge().
+    */
+    if (rc == SQLITE_OK) rc = vecArrayResize(p, i, nNew, p->abHuge[i] || p->bAllVec[i]);
     p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
@@ -710,6 +743,8 @@ static int loadCounters(Vec0Table *p) {
   if (rc == SQLITE_OK) {
     p->nSlot = (uint32_t)iNext;
     p->nLive = nRows;
+    /* An empty table has all of its (no) vectors in memory. */
+    for (int i = 0; i < p->cfg.nVec; i++) p->bAllVec[i] = p->nSlot == 0;
     rc = vec0StorageGrow(p, p->nSlot);
   }
   return rc;
@@ -994,16 +1029,8 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
 ** an error if memory is short: the cache simply stays where it is.
 */
 static void remapHuge(Vec0Table *p, int iVec) {
-  size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
-  unsigned char *aNew;
-  if (p->abHuge[iVec] || n < ((size_t)4 << 20)) return;
-  aNew = sqlite3_malloc64(n);
-  if (aNew == 0) return;
-  vec0HnswAdviseHuge(aNew, n);
-  memcpy(aNew, p->aVec[iVec], (size_t)p->nSlot * p->aVecBytes[iVec]);
-  sqlite3_free(p->aVec[iVec]);
-  p->aVec[iVec] = aNew;
-  p->abHuge[iVec] = 1;
+  if (p->abHuge[iVec]) return;
+  (void)vecArrayResize(p, iVec, p->nSlotAlloc, 1);
 }
 
 /* Reads HNSW node records [aWarmNode, +n) of column iVec into its graph. */
