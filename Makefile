@@ -5,6 +5,7 @@
 #   make test SANITIZE=address,undefined   the same under sanitizers
 #   make install    [PREFIX=/usr/local] [DESTDIR=]: module, static library,
 #                   vec0.h and vec0.pc
+#   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -12,7 +13,9 @@ SQLITE3  ?= sqlite3
 OPT      ?= -O2
 CFLAGS   ?=
 WARN      = -Wall -Wextra -Werror -Wno-unused-parameter
-BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -Isrc
+# Feature-test macros, shared by the compiler flags and the amalgamation.
+FEATURES  = -D_POSIX_C_SOURCE=200809L
+BASEFLAGS = -std=c99 $(FEATURES) $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -Isrc
 ifneq ($(SANITIZE),)
 BASEFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANLDFLAGS = -fsanitize=$(SANITIZE)
@@ -98,6 +101,20 @@ test-py: $(DIST)/vec0.so $(DIST)/libvec0.a
 bench: all
 	$(MAKE) -C bench
 
+# One C file made from the current sources (tools/amalgamate.py); builds with
+# cc -O2 -fPIC -shared vec0.c -o vec0.so -lm.  AMALG_DIR=dir writes elsewhere.
+AMALG_DIR ?= $(DIST)
+amalgamation: $(AMALG_DIR)/vec0.c $(AMALG_DIR)/vec0.h
+
+$(AMALG_DIR)/vec0.c: tools/amalgamate.py $(SRC) $(EXT) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AMALG   $@")
+	$(Q)$(PYTHON) tools/amalgamate.py -o $@ -Isrc $(FEATURES) $(SRC) $(EXT)
+
+$(AMALG_DIR)/vec0.h: include/vec0.h
+	@mkdir -p $(dir $@)
+	$(Q)cp include/vec0.h $@
+
 # make install: the loadable module (sqlite3_load_extension, .load), the
 # static library with its header, and vec0.pc for pkg-config.
 PREFIX       ?= /usr/local
@@ -134,5 +151,5 @@ demo: all
 clean:
 	rm -rf build build-san dist dist-san
 
-.PHONY: all test test-unit test-sql test-c test-py bench clean deps demo install \
-	uninstall
+.PHONY: all test test-unit test-sql test-c test-py bench clean deps demo amalgamation \
+	install uninstall
