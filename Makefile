@@ -6,6 +6,7 @@
 #   make install    [PREFIX=/usr/local] [DESTDIR=]: module, static library,
 #                   vec0.h and vec0.pc
 #   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
+#   make wheel      dist/vec0-*.whl: the Python package with the extension
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -115,6 +116,11 @@ $(AMALG_DIR)/vec0.h: include/vec0.h
 	@mkdir -p $(dir $@)
 	$(Q)cp include/vec0.h $@
 
+# The Python package as a wheel that bundles the extension (bindings/python).
+wheel: $(DIST)/vec0.so
+	cd bindings/python && VEC0_SO=$(abspath $(DIST)/vec0.so) $(PYTHON) -m pip wheel \
+	  --no-build-isolation --no-deps --no-index -w $(abspath $(DIST)) .
+
 # make install: the loadable module (sqlite3_load_extension, .load), the
 # static library with its header, and vec0.pc for pkg-config.
 PREFIX       ?= /usr/local
@@ -139,7 +145,8 @@ uninstall:
 	  $(DESTDIR)$(INCLUDEDIR)/vec0.h $(DESTDIR)$(PKGCONFIGDIR)/vec0.pc
 
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
-DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy
+DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
+	python3-setuptools python3-wheel python3-pip python3-venv
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
@@ -152,4 +159,4 @@ clean:
 	rm -rf build build-san dist dist-san
 
 .PHONY: all test test-unit test-sql test-c test-py bench clean deps demo amalgamation \
-	install uninstall
+	install uninstall wheel
