@@ -146,7 +146,7 @@ uninstall:
 
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
-	python3-setuptools python3-wheel python3-pip python3-venv
+	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
