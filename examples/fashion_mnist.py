@@ -77,7 +77,11 @@ def main(argv):
     ap.add_argument("--n", type=int, default=60000, help="train images to index")
     ap.add_argument("--queries", type=int, default=1000, help="test images to search")
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--ef", type=int, default=None, help="search breadth (default: the index's)")
+    ap.add_argument("--ef", default=None,
+                    help="search breadth, or a list such as 16,32,64 (default: the index's)")
+    ap.add_argument("--m", type=int, default=16, help="hnsw links per node")
+    ap.add_argument("--ef-construction", type=int, default=200, help="hnsw build breadth")
+    ap.add_argument("--flat", action="store_true", help="no index: exact scans")
     ap.add_argument("--db", default=":memory:", help="database file (default: in memory)")
     ap.add_argument("--data", default=DATA, help="directory of the *-idx?-ubyte.gz files")
     args = ap.parse_args(argv)
@@ -89,33 +93,36 @@ def main(argv):
 
     conn = vec0.connect(args.db, isolation_level=None)
     conn.execute("DROP TABLE IF EXISTS fmnist")
+    index = "flat()" if args.flat else "hnsw(m=%d, ef_construction=%d)" % (
+        args.m, args.ef_construction)
     conn.execute("CREATE VIRTUAL TABLE fmnist USING vec0("
-                 "embedding float[%d], label integer)" % base.shape[1])
+                 "embedding float[%d] indexed by %s, label integer)" % (base.shape[1], index))
     t = time.perf_counter()
     conn.execute("BEGIN")
     # numpy rows bind as float32 vectors, numpy integers as integers
     conn.executemany("INSERT INTO fmnist(rowid, embedding, label) VALUES (?, ?, ?)",
                      zip(range(len(base)), base, base_labels))
     conn.execute("COMMIT")
-    print("indexed in %.2f s" % (time.perf_counter() - t))
+    print("indexed by %s in %.2f s" % (index, time.perf_counter() - t))
 
-    sql = "SELECT rowid FROM fmnist WHERE embedding MATCH ? AND k = ?"
-    extra = []
-    if args.ef is not None:
-        sql += " AND ef = ?"
-        extra = [args.ef]
-    for filtered in (False, True):
-        query = sql + (" AND label = ?" if filtered else "")
+    efs = [int(e) for e in args.ef.split(",")] if args.ef else [None]
+    exact_all = exact_knn(base, queries, args.k)
+    for ef, filtered in [(ef, False) for ef in efs] + [(efs[-1], True)]:
+        sql = "SELECT rowid FROM fmnist WHERE embedding MATCH ? AND k = ?"
+        sql += (" AND ef = %d" % ef if ef else "") + (" AND label = ?" if filtered else "")
         found = []
         t = time.perf_counter()
         for q, label in zip(queries, query_labels):
-            params = [q, args.k] + extra + ([label] if filtered else [])
-            found.append([r for r, in conn.execute(query, params)])
+            params = [q, args.k] + ([label] if filtered else [])
+            found.append([r for r, in conn.execute(sql, params)])
         ms = (time.perf_counter() - t) * 1000 / len(queries)
-        mask = base_labels[None, :] == query_labels[:, None] if filtered else None
-        exact = exact_knn(base, queries, args.k, mask)
-        print("recall@%d%s: %.3f (%.2f ms per query)"
-              % (args.k, " with label filter" if filtered else "",
+        if filtered:
+            exact = exact_knn(base, queries, args.k, base_labels[None, :] == query_labels[:, None])
+        else:
+            exact = exact_all
+        print("recall@%d%s%s: %.3f (%.2f ms per query)"
+              % (args.k, " at ef=%d" % ef if ef else "",
+                 " with label filter" if filtered else "",
                  recall(found, exact, args.k), ms))
     conn.close()
     return 0
