@@ -12,7 +12,8 @@ from bindings/python.  A comment line right before a block changes that:
   <!-- doc-test: sqlite-vec -->     the block needs sqlite-vec 0.1.9
   <!-- doc-test: vectorlite -->     the block needs vectorlite 0.2.0
 Peers come from $SQLITE_VEC_EXT / $VECTORLITE_EXT or `make -C bench peers`;
-without them the blocks of that ## section are not run, with a warning.
+without them the blocks under that ## or ### heading are not run, with a
+warning.
 
 Also checked: ```c blocks are excerpts of the tested example program or of
 vec0.h, relative links point to files, and the SQL reference names every
@@ -47,7 +48,7 @@ class Block:
         self.lang, self.start, self.end = lang, start, end  # fence line numbers
         self.text = "".join(lines)
         self.directive = directive
-        self.section = section  # the ## heading above it
+        self.section = section  # the ## or ### heading above it
         self.output = None      # the ```output Block after it
 
 
@@ -58,8 +59,8 @@ def parse(path):
     while i < len(lines):
         m = FENCE.match(lines[i])
         if not m:
-            if lines[i].startswith("## "):
-                section = lines[i][3:].strip()
+            if lines[i].startswith(("## ", "### ")):
+                section = lines[i].lstrip("#").strip()
             i += 1
             continue
         j = i + 1
