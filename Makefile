@@ -156,7 +156,7 @@ demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san
+	rm -rf build build-san dist dist-san bindings/python/build bindings/python/vec0.egg-info
 
 .PHONY: all test test-unit test-sql test-c test-py bench clean deps demo amalgamation \
 	install uninstall wheel

@@ -68,6 +68,12 @@ def code_text(text):
     return "\n".join(l for l in logical_lines(text) if not l.lstrip().startswith("#"))
 
 
+def defined_macros(text):
+    """Names text #defines (feature-test macros aside)."""
+    return {m.group(1) for line in logical_lines(text) for m in [DEFINE_RE.match(line)]
+            if m and not FEATURE_RE.match(m.group(1))}
+
+
 def tokens(text):
     """(kind, text) tokens of C code, comments and whitespace dropped."""
     out = []
@@ -327,8 +333,7 @@ def plan_renames(sources, header_texts):
         # Tags and typedefs a header declares are the header's (a .c file
         # completing an opaque struct does not make it file-local).
         internal = statics | (types - header_ids)
-        macros = {m.group(1) for l in logical_lines(text) for m in [DEFINE_RE.match(l)] if m}
-        foreign = called_names(code) - internal - external - header_ids - macros
+        foreign = called_names(code) - internal - external - header_ids - defined_macros(text)
         info[path] = (internal, external, defs, foreign)
     problems, renames, notes = [], {}, []
     owners = {}
@@ -390,8 +395,7 @@ def amalgamate(sources, include_dirs, defines):
         out += ["#ifndef %s" % name, "#define %s %s" % (name, value or "1"), "#endif"]
     out += features
     for (path, text), body in zip(texts, bodies):
-        macros = sorted({m.group(1) for l in logical_lines(text)
-                         for m in [DEFINE_RE.match(l)] if m and not FEATURE_RE.match(m.group(1))})
+        macros = sorted(defined_macros(text))
         names = renames.get(path, [])
         out.append("/* ==== %s ==== */" % rel(path))
         out += ['#pragma push_macro("%s")' % m for m in macros]
