@@ -57,6 +57,14 @@ def test_without_extension_the_error_says_what_to_do(monkeypatch):
         vec0.load(sqlite3.connect(":memory:"))
 
 
+def test_load_explains_a_python_that_cannot_load_extensions():
+    class NoExtensions:  # what sqlite3.connect() returns in such builds
+        def execute(self, sql):
+            pass
+    with pytest.raises(RuntimeError, match="cannot load extensions"):
+        vec0.load(NoExtensions(), path=EXT)
+
+
 def test_load_reports_a_missing_file():
     with pytest.raises(sqlite3.OperationalError):
         vec0.load(sqlite3.connect(":memory:"), path="/nonexistent/vec0")
