@@ -3,6 +3,10 @@
 #   make test       Check unit tests, sql/ golden tests, Python integration tests
 #   make bench      benchmarks (bench/), never part of make test
 #   make test SANITIZE=address,undefined   the same under sanitizers
+#   make install    [PREFIX=/usr/local] [DESTDIR=]: module, static library,
+#                   vec0.h and vec0.pc
+#   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
+#   make wheel      dist/vec0-*.whl: the Python package with the extension
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -10,7 +14,9 @@ SQLITE3  ?= sqlite3
 OPT      ?= -O2
 CFLAGS   ?=
 WARN      = -Wall -Wextra -Werror -Wno-unused-parameter
-BASEFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -Isrc
+# Feature-test macros, shared by the compiler flags and the amalgamation.
+FEATURES  = -D_POSIX_C_SOURCE=200809L
+BASEFLAGS = -std=c99 $(FEATURES) $(OPT) -g -fPIC -fvisibility=hidden $(WARN) -Isrc
 ifneq ($(SANITIZE),)
 BASEFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANLDFLAGS = -fsanitize=$(SANITIZE)
@@ -69,7 +75,7 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
 
-test: test-unit test-sql test-py
+test: test-unit test-sql test-c test-py
 
 test-unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_FORK=yes $$t; done
@@ -77,14 +83,70 @@ test-unit: $(TESTS)
 test-sql: $(DIST)/vec0.so
 	@$(SAN_PRELOAD) SQLITE3=$(SQLITE3) sh sql/run.sh $(abspath $(DIST)/vec0)
 
-test-py: $(DIST)/vec0.so
-	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) $(PYTHON) -m pytest -q -p no:cacheprovider tests
+# The C embedding example, linked with the static library like a program
+# that uses vec0 would be; its output is checked.
+EXAMPLE_C = $(B)/examples/knn
+$(EXAMPLE_C): examples/c/knn.c include/vec0.h $(DIST)/libvec0.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -std=c99 $(OPT) $(WARN) -Iinclude -o $@ examples/c/knn.c $(DIST)/libvec0.a $(SANLDFLAGS) -lsqlite3 -lm
+
+test-c: $(EXAMPLE_C)
+	@$(EXAMPLE_C) > $(B)/examples/knn.out && diff -u examples/c/knn.expected $(B)/examples/knn.out
+	@echo "c: examples/c/knn.c ok"
+
+test-py: $(DIST)/vec0.so $(DIST)/libvec0.a
+	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
+	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 bench: all
 	$(MAKE) -C bench
 
+# One C file made from the current sources (tools/amalgamate.py); builds with
+# cc -O2 -fPIC -shared vec0.c -o vec0.so -lm.  AMALG_DIR=dir writes elsewhere.
+AMALG_DIR ?= $(DIST)
+amalgamation: $(AMALG_DIR)/vec0.c $(AMALG_DIR)/vec0.h
+
+$(AMALG_DIR)/vec0.c: tools/amalgamate.py $(SRC) $(EXT) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AMALG   $@")
+	$(Q)$(PYTHON) tools/amalgamate.py -o $@ -Isrc $(FEATURES) $(SRC) $(EXT)
+
+$(AMALG_DIR)/vec0.h: include/vec0.h
+	@mkdir -p $(dir $@)
+	$(Q)cp include/vec0.h $@
+
+# The Python package as a wheel that bundles the extension (bindings/python).
+wheel: $(DIST)/vec0.so
+	cd bindings/python && VEC0_SO=$(abspath $(DIST)/vec0.so) $(PYTHON) -m pip wheel \
+	  --no-build-isolation --no-deps --no-index -w $(abspath $(DIST)) .
+
+# make install: the loadable module (sqlite3_load_extension, .load), the
+# static library with its header, and vec0.pc for pkg-config.
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# Paths under PREFIX are written relative to ${prefix} (a relocatable .pc).
+under_prefix = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+VERSION      := $(shell sed -n 's/^.define VEC0_VERSION "v\(.*\)"/\1/p' src/vec0Int.h)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(DIST)/vec0.so $(DESTDIR)$(LIBDIR)/vec0.so
+	install -m 644 $(DIST)/libvec0.a $(DESTDIR)$(LIBDIR)/libvec0.a
+	install -m 644 include/vec0.h $(DESTDIR)$(INCLUDEDIR)/vec0.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(VERSION)|' \
+	  -e 's|@LIBDIR@|$(call under_prefix,$(LIBDIR))|; s|@INCLUDEDIR@|$(call under_prefix,$(INCLUDEDIR))|' \
+	  vec0.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/vec0.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/vec0.so $(DESTDIR)$(LIBDIR)/libvec0.a \
+	  $(DESTDIR)$(INCLUDEDIR)/vec0.h $(DESTDIR)$(PKGCONFIGDIR)/vec0.pc
+
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
-DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy
+DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
+	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
@@ -94,6 +156,7 @@ demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san
+	rm -rf build build-san dist dist-san bindings/python/build bindings/python/vec0.egg-info
 
-.PHONY: all test test-unit test-sql test-py bench clean deps demo
+.PHONY: all test test-unit test-sql test-c test-py bench clean deps demo amalgamation \
+	install uninstall wheel
