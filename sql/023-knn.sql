@@ -36,7 +36,13 @@ SELECT 'lateral', n.id, (SELECT group_concat(id) FROM v WHERE e MATCH vec_f32('[
 SELECT 'inquery', id FROM v WHERE e MATCH (SELECT e FROM v WHERE id = 4) AND k = 2;
 SELECT 'knn-limit', id FROM v WHERE e MATCH '[0,0]' AND k = 5 LIMIT 2;
 SELECT 'ef', id FROM v WHERE e MATCH '[0,0]' AND k = 2 AND ef = 5;
-SELECT 'hidden', k FROM v WHERE e MATCH '[0,0]' AND k = 2;
+-- the hidden k and ef give what the search used (ef: NULL for a flat index)
+SELECT 'hidden', k, quote(ef) FROM v WHERE e MATCH '[0,0]' AND k = 2;
+-- k and ef may come from another table of a join: it is read first
+CREATE TABLE params(k, ef);
+INSERT INTO params VALUES (2, 10), (1, 5);
+SELECT 'k-join', params.k, v.id FROM params JOIN v ON v.e MATCH '[0,0]' AND v.k = params.k;
+SELECT 'k-join2', params.k, v.id FROM v JOIN params ON v.e MATCH '[0,0]' AND v.k = params.k AND v.ef = params.ef;
 SELECT 'err-nok', id FROM v WHERE e MATCH '[0,0]';
 SELECT 'err-neg', id FROM v WHERE e MATCH '[0,0]' AND k = -1;
 SELECT 'err-kbig', id FROM v WHERE e MATCH '[0,0]' AND k = 100001;
@@ -74,3 +80,4 @@ CREATE VIRTUAL TABLE h USING vec0(e float[2]);
 INSERT INTO h(rowid, e) SELECT value, '[' || value || ',' || (value % 7) || ']' FROM generate_series(1, 200);
 SELECT 'hnsw', group_concat(rowid) FROM (SELECT rowid FROM h WHERE e MATCH '[50.2,1]' AND k = 5 AND ef = 200);
 SELECT 'hnsw-filter', group_concat(rowid) FROM (SELECT rowid FROM h WHERE e MATCH '[50.2,1]' AND k = 5 AND rowid IN (10, 20, 30, 199));
+SELECT 'hnsw-hidden', k, ef FROM h WHERE e MATCH '[50.2,1]' AND k = 3 AND ef = 50 LIMIT 1;

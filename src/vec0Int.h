@@ -513,8 +513,10 @@ typedef struct Vec0KnnRow {
   uint32_t slot;
   float distance;
 } Vec0KnnRow;
+/* The rows, nearest first; *pk and *pef the k and ef the search used (ef 0
+** for an exact index). */
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
-               Vec0KnnRow **paRow, int *pnRow);
+               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef);
 /*
 ** Parses v as a vector of vector column iVec (bQuery: the query vector of a
 ** KNN search), checking type and dimensions; on error p->base.zErrMsg

@@ -739,7 +739,7 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
 }
 
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
-               Vec0KnnRow **paRow, int *pnRow) {
+               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef) {
   KnnQuery q;
   TopK t;
   int rc;
@@ -749,6 +749,10 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
   *paRow = 0;
   *pnRow = 0;
   rc = parseConstraints(&q, idxStr, argc, argv);
+  if (rc == SQLITE_OK) {
+    *pk = q.k;
+    *pef = p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW ? (q.ef > q.k ? q.ef : q.k) : 0;
+  }
   if (rc == SQLITE_OK && q.k == 0) goto out;
   if (rc == SQLITE_OK) {
     t.k = q.k;

@@ -26,6 +26,7 @@ typedef struct Vec0Cursor {
   uint32_t iSlot;
   Vec0KnnRow *aRow;      /* KNN results, or the rows of a point lookup */
   int nRow, iRow;
+  int k, ef;             /* KNN: what the search used */
 } Vec0Cursor;
 
 void vec0TableError(Vec0Table *p, const char *zFmt, ...) {
@@ -191,6 +192,14 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     for (int i = 0; i < pInfo->nConstraint; i++) {
       const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
       int col = pC->iColumn, op = opOf(pC->op);
+      if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
+        /*
+        ** k or ef from a table not yet read: SQLite would compare it with
+        ** the hidden column (NULL) after the search.  Not this plan.
+        */
+        sqlite3_free(zIdx);
+        return SQLITE_CONSTRAINT;
+      }
       if (!pC->usable || i == iMatch) continue;
       if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
         if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
@@ -440,7 +449,8 @@ static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxS
   if (rc != SQLITE_OK) return rc;
   switch (idxNum) {
     case VEC0_PLAN_KNN:
-      rc = vec0KnnRun(p, idxStr, argc, argv, &pCur->aRow, &pCur->nRow);
+      rc = vec0KnnRun(p, idxStr, argc, argv, &pCur->aRow, &pCur->nRow, &pCur->k,
+                      &pCur->ef);
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
     case VEC0_PLAN_POINT:
@@ -504,8 +514,13 @@ static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
   int rc = cacheReady(p);
   if (rc != SQLITE_OK) return rc;
   if (i >= c->nCol) {
-    if (i == c->nCol + VEC0_HIDDEN_DISTANCE && pCur->ePlan == VEC0_PLAN_KNN) {
+    if (pCur->ePlan != VEC0_PLAN_KNN) return SQLITE_OK;
+    if (i == c->nCol + VEC0_HIDDEN_DISTANCE) {
       sqlite3_result_double(ctx, pCur->aRow[pCur->iRow].distance);
+    } else if (i == c->nCol + VEC0_HIDDEN_K) {
+      sqlite3_result_int(ctx, pCur->k);
+    } else if (i == c->nCol + VEC0_HIDDEN_EF && pCur->ef > 0) {
+      sqlite3_result_int(ctx, pCur->ef);
     }
     return SQLITE_OK;
   }
