@@ -19,7 +19,7 @@
 Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
 
-static float cosineOf(double ab, double aa, double bb) {
+static float cosineOfNeon(double ab, double aa, double bb) {
   if (aa == 0 || bb == 0) return 1.0f;
   return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
 }
@@ -119,10 +119,10 @@ static float f32CosineNeon(const void *pA, const void *pB, int n) {
   if (taa == 0 || tbb == 0 || isinf(taa) || isinf(tbb) || isinf(tab)) {
     return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
   }
-  return cosineOf(tab, taa, tbb);
+  return cosineOfNeon(tab, taa, tbb);
 }
 
-static int64_t i8SumSq(const int8_t *a, const int8_t *b, int n) {
+static int64_t i8SumSqNeon(const int8_t *a, const int8_t *b, int n) {
   int32x4_t s = vdupq_n_s32(0);
   int64_t t = 0;
   int i = 0;
@@ -143,11 +143,11 @@ static int64_t i8SumSq(const int8_t *a, const int8_t *b, int n) {
 }
 
 static float i8L2sqNeon(const void *pA, const void *pB, int n) {
-  return (float)i8SumSq(pA, pB, n);
+  return (float)i8SumSqNeon(pA, pB, n);
 }
 
 static float i8L2Neon(const void *pA, const void *pB, int n) {
-  return (float)sqrt((double)i8SumSq(pA, pB, n));
+  return (float)sqrt((double)i8SumSqNeon(pA, pB, n));
 }
 
 /* a.b over n elements, into int32 lanes via widening multiply-accumulate. */
@@ -191,7 +191,7 @@ static float i8L1Neon(const void *pA, const void *pB, int n) {
 
 static float i8CosineNeon(const void *pA, const void *pB, int n) {
   const int8_t *a = pA, *b = pB;
-  return cosineOf((double)i8DotSum(a, b, n), (double)i8DotSum(a, a, n),
+  return cosineOfNeon((double)i8DotSum(a, b, n), (double)i8DotSum(a, a, n),
                   (double)i8DotSum(b, b, n));
 }
 

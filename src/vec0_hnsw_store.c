@@ -60,7 +60,7 @@ void vec0HnswAdviseHuge(void *p, size_t n) {
 #endif
 }
 
-static int growArray(Vec0Hnsw *p, void *pp, size_t n) {
+static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
   void **ppv = (void **)pp;
   void *pNew = p->h.xRealloc(p->h.pCtx, *ppv, n);
   if (pNew == NULL) return VEC0_HNSW_NOMEM;
@@ -78,12 +78,12 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   if (nNeed <= p->nCap) return VEC0_HNSW_OK;
   nNew = nOld ? nOld : 64;
   while (nNew < nNeed) nNew *= 2;
-  if ((rc = growArray(p, &p->aFlag, nNew)) != 0) return rc;
-  if ((rc = growArray(p, &p->aLevel, nNew)) != 0) return rc;
-  if ((rc = growArray(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
-  if ((rc = growArray(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
-  if ((rc = growArray(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
-  rc = growArray(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  if ((rc = growBlock(p, &p->aFlag, nNew)) != 0) return rc;
+  if ((rc = growBlock(p, &p->aLevel, nNew)) != 0) return rc;
+  if ((rc = growBlock(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
+  if ((rc = growBlock(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
+  if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
+  rc = growBlock(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
   if (rc) return rc;
   vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
   memset(p->aFlag + nOld, 0, nNew - nOld);

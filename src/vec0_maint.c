@@ -202,7 +202,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
   return rc;
 }
 
-static int execf(Vec0Table *p, char *zSql) {
+static int execOwned(Vec0Table *p, char *zSql) {
   int rc;
   if (zSql == 0) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
@@ -225,7 +225,7 @@ static int compactSlots(Vec0Table *p) {
     rc = vec0StorageAllVectors(p, i);
   }
   if (rc == SQLITE_OK) {
-    rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\"", zDb, zT));
+    rc = execOwned(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\"", zDb, zT));
   }
   if (rc == SQLITE_OK) {
     char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET slot=?2 WHERE slot=?1",
@@ -271,11 +271,11 @@ int vec0StorageRebuild(Vec0Table *p) {
   int rc = SQLITE_OK;
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execf(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_links%d\";"
+      rc = execOwned(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_links%d\";"
                                     "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
                                     zDb, zT, i, zDb, zT, i));
       if (rc == SQLITE_OK && p->cfg.nPart) {
-        rc = execf(p, sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, "
+        rc = execOwned(p, sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, "
                                       "level%d=NULL",
                                       zDb, zT, i, i));
       }

@@ -501,7 +501,7 @@ static int rowsColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
   return sqlite3_reset(pStmt);
 }
 
-static void resultVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
+static void resultColumnVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
                          const unsigned char *a, size_t n) {
   sqlite3_result_blob(ctx, a, (int)n, SQLITE_TRANSIENT);
   if (pCol->eType != VEC0_ELEM_F32) sqlite3_result_subtype(ctx, (unsigned)vec0ElemSubtype(pCol->eType));
@@ -534,7 +534,7 @@ static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       const unsigned char *a = 0;
       if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
       rc = vec0StorageVector(p, iVec, pCur->iSlot, &a);
-      if (rc == SQLITE_OK) resultVector(ctx, &c->aVec[iVec], a, p->aVecBytes[iVec]);
+      if (rc == SQLITE_OK) resultColumnVector(ctx, &c->aVec[iVec], a, p->aVecBytes[iVec]);
       return rc;
     }
     case VEC0_COL_PARTITION:
