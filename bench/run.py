@@ -29,6 +29,7 @@ import report
 
 ENGINES = ["c-loop", "sqlite-vec", "vec0-flat", "hnswlib", "vectorlite",
            "vec0-hnsw"]
+FILTER_ENGINES = ["vec0-postfilter"]   # only with --filters
 SCALE_ENGINES = ["hnswlib", "vec0-hnsw"]
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
 FILTER_LIMITS = [500, 100, 10, 1]      # label < L: 50, 10, 1, 0.1 %
@@ -223,7 +224,7 @@ def main():
     a.nextra = min(a.nextra, meta["nextra"])
     a.filter_limits = FILTER_LIMITS if a.filters else []
     engines = a.engines or (SCALE_ENGINES if a.dataset == "scale"
-                            else ENGINES)
+                            else ENGINES + (FILTER_ENGINES if a.filters else []))
 
     def nq_of(name):
         ann = name in ("hnswlib",) or (name in engine_sql.ADAPTERS and
