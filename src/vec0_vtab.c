@@ -664,7 +664,44 @@ static int vec0ShadowName(const char *zName) {
   return vec0StorageShadowName(zName);
 }
 
+/*
+** PRAGMA integrity_check runs the check of 'integrity-check' on SQLite 3.44
+** and later (xIntegrity, iVersion 4).  Changes still in memory are written
+** first, as the command does, since the check reads the tables.
+*/
+static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
+                         const char *zTabName, int mFlags, char **pzErr) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  char *zErr = 0;
+  int rc = vec0StorageFlush(p);
+  (void)zSchema;
+  (void)mFlags;
+  if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+  if (rc == SQLITE_CORRUPT_VTAB) {
+    *pzErr = sqlite3_mprintf("vec0 table %s: %s", zTabName,
+                             zErr ? zErr : "shadow tables are damaged");
+    rc = *pzErr ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  sqlite3_free(zErr);
+  return rc;
+}
+
+/*
+** The module, with xIntegrity after the version-3 methods.  Built against
+** headers older than 3.44, whose sqlite3_module ends at xShadowName, the
+** method follows the struct where a newer SQLite looks for it; iVersion is
+** set from the library actually running, so an older one never reads it.
+*/
+typedef int (*Vec0IntegrityFn)(sqlite3_vtab *, const char *, const char *, int,
+                               char **);
+#if SQLITE_VERSION_NUMBER >= 3044000
 static sqlite3_module vec0Module = {
+#else
+static struct Vec0ModuleV4 {
+  sqlite3_module base;
+  Vec0IntegrityFn xIntegrity;
+} vec0ModuleV4 = {{
+#endif
     /* iVersion      */ 3,
     /* xCreate       */ vec0Create,
     /* xConnect      */ vec0Connect,
@@ -689,8 +726,16 @@ static sqlite3_module vec0Module = {
     /* xRelease      */ vec0Release,
     /* xRollbackTo   */ vec0RollbackTo,
     /* xShadowName   */ vec0ShadowName,
+#if SQLITE_VERSION_NUMBER >= 3044000
+    /* xIntegrity    */ vec0Integrity,
 };
+#define VEC0_MODULE (&vec0Module)
+#else
+    }, vec0Integrity};
+#define VEC0_MODULE (&vec0ModuleV4.base)
+#endif
 
 int vec0VtabRegister(sqlite3 *db) {
-  return sqlite3_create_module_v2(db, "vec0", &vec0Module, 0, 0);
+  VEC0_MODULE->iVersion = sqlite3_libversion_number() >= 3044000 ? 4 : 3;
+  return sqlite3_create_module_v2(db, "vec0", VEC0_MODULE, 0, 0);
 }
