@@ -188,6 +188,16 @@ Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric);
 typedef float (*Vec0DistanceBoundFn)(const void *a, const void *b, int nDim,
                                      float bound);
 Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric);
+/*
+** Four early-exit distances at once (a and apB[0..3]): each aOut[i] as the
+** bound kernel gives it, except that the exit happens only when all four
+** are above bound.  Reading four vectors side by side overlaps their
+** memory latency.  NULL where the kernel set has none (then use the bound
+** kernel four times).
+*/
+typedef void (*Vec0DistanceBatchFn)(const void *a, const void *const *apB, int nDim,
+                                    float bound, float *aOut);
+Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
                                               Vec0Metric eMetric);
 const char *vec0MetricName(Vec0Metric eMetric);
@@ -422,6 +432,7 @@ struct Vec0Table {
     int nDim;
     Vec0DistanceFn xDist;
     Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
+    Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
   } aHnswCtx[VEC0_MAX_VECTOR_COLUMNS];
 };
 

@@ -27,6 +27,8 @@ Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 #endif
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define VEC0_HAVE_NEON 1
@@ -281,6 +283,18 @@ Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric) 
   if (eImpl == IMPL_NEON) x = vec0DistanceBoundNeon(eType, eMetric);
 #endif
   if (x == 0) x = vec0DistanceBoundPortable(eType, eMetric);
+  return x;
+}
+
+Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric) {
+  Vec0DistanceBatchFn x = 0;
+  vec0DistanceInit();
+#if defined(VEC0_HAVE_X86)
+  if (eImpl == IMPL_AVX512) x = vec0DistanceBatchAvx512(eType, eMetric);
+  if (x == 0 && (eImpl == IMPL_AVX512 || eImpl == IMPL_AVX2)) {
+    x = vec0DistanceBatchAvx2(eType, eMetric);
+  }
+#endif
   return x;
 }
 

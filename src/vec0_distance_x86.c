@@ -28,6 +28,8 @@ Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 
 #define T_AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define T_AVX512 \
@@ -86,49 +88,120 @@ static T_AVX2 int32_t hsum256i(__m256i v) {
 }
 
 /*
-** Squared L2 with an early exit: every VEC0_BOUND_STRIDE elements the partial
-** sum is compared with bound, and once it is larger it is returned (the full
-** sum can only be larger still).  Otherwise the result is exactly the full
-** sum: the check reads the accumulators without changing them, so the
-** unbounded kernel is this one with bound = +inf.
+** Squared L2, float32.  THE ORDER OF THE SUM is fixed, and the same in the
+** AVX2 and AVX-512 kernels, so that both give the same bits (the HNSW graph
+** a machine builds then does not depend on which of the two it has):
+** element i goes to partial sum p[i mod 16], accumulated in order of i by
+** fused multiply-adds; the 16 partials are then reduced as
+** hsum8(p[0..7] + p[8..15]) (see hsum256).  Elements past the last full
+** 16 are read with masked loads into the partials of their offset.
+**
+** The early exit: every VEC0_BOUND_STRIDE elements the partial sum is
+** compared with bound, and once it is larger it is returned (the full sum
+** can only be larger still).  Otherwise the result is exactly the full sum:
+** the check reads the accumulators without changing them, so the plain
+** kernel is this one with bound = +inf.
 */
 static T_AVX2 float f32L2sqBoundAvx2(const void *pA, const void *pB, int n,
                                      float bound) {
   const float *a = pA, *b = pB;
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
   int i = 0, iCheck = VEC0_BOUND_STRIDE;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 16 <= n; i += 16) {
     __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
     __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8),
                               _mm256_loadu_ps(b + i + 8));
-    __m256 d2 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 16),
-                              _mm256_loadu_ps(b + i + 16));
-    __m256 d3 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 24),
-                              _mm256_loadu_ps(b + i + 24));
     s0 = _mm256_fmadd_ps(d0, d0, s0);
     s1 = _mm256_fmadd_ps(d1, d1, s1);
-    s2 = _mm256_fmadd_ps(d2, d2, s2);
-    s3 = _mm256_fmadd_ps(d3, d3, s3);
-    if (i + 32 == iCheck) {
+    if (i + 16 == iCheck) {
       float part;
       iCheck += VEC0_BOUND_STRIDE;
       if (bound == INFINITY) continue;
-      part = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+      part = hsum256(_mm256_add_ps(s0, s1));
       if (part > bound) return part;
     }
   }
-  for (; i + 8 <= n; i += 8) {
-    __m256 d = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    s0 = _mm256_fmadd_ps(d, d, s0);
+  if (i < n) {
+    int r = n - i;
+    __m256i m0 = tailMask256(r < 8 ? r : 8), m1 = tailMask256(r > 8 ? r - 8 : 0);
+    __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(a + i, m0),
+                              _mm256_maskload_ps(b + i, m0));
+    __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(a + i + 8, m1),
+                              _mm256_maskload_ps(b + i + 8, m1));
+    s0 = _mm256_fmadd_ps(d0, d0, s0);
+    s1 = _mm256_fmadd_ps(d1, d1, s1);
+  }
+  return hsum256(_mm256_add_ps(s0, s1));
+}
+
+/*
+** The same sum for four vectors at once, each in exactly the order above
+** (so each result equals f32L2sqBoundAvx2's): reading four vectors side by
+** side keeps four streams of memory in flight, where one vector at a time
+** waits for each of them in turn.  The early exit happens when all four
+** partial sums are above bound.
+*/
+static T_AVX2 void f32L2sqBound4Avx2(const void *pA, const void *const *apB, int n,
+                                     float bound, float *aOut) {
+  const float *a = pA, *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
+  __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00;
+  __m256 s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
+  for (; i + 16 <= n; i += 16) {
+    __m256 q0 = _mm256_loadu_ps(a + i), q1 = _mm256_loadu_ps(a + i + 8), d;
+    d = _mm256_sub_ps(q0, _mm256_loadu_ps(b0 + i));
+    s00 = _mm256_fmadd_ps(d, d, s00);
+    d = _mm256_sub_ps(q1, _mm256_loadu_ps(b0 + i + 8));
+    s01 = _mm256_fmadd_ps(d, d, s01);
+    d = _mm256_sub_ps(q0, _mm256_loadu_ps(b1 + i));
+    s10 = _mm256_fmadd_ps(d, d, s10);
+    d = _mm256_sub_ps(q1, _mm256_loadu_ps(b1 + i + 8));
+    s11 = _mm256_fmadd_ps(d, d, s11);
+    d = _mm256_sub_ps(q0, _mm256_loadu_ps(b2 + i));
+    s20 = _mm256_fmadd_ps(d, d, s20);
+    d = _mm256_sub_ps(q1, _mm256_loadu_ps(b2 + i + 8));
+    s21 = _mm256_fmadd_ps(d, d, s21);
+    d = _mm256_sub_ps(q0, _mm256_loadu_ps(b3 + i));
+    s30 = _mm256_fmadd_ps(d, d, s30);
+    d = _mm256_sub_ps(q1, _mm256_loadu_ps(b3 + i + 8));
+    s31 = _mm256_fmadd_ps(d, d, s31);
+    if (i + 16 == iCheck) {
+      iCheck += VEC0_BOUND_STRIDE;
+      if (bound == INFINITY) continue;
+      aOut[0] = hsum256(_mm256_add_ps(s00, s01));
+      aOut[1] = hsum256(_mm256_add_ps(s10, s11));
+      aOut[2] = hsum256(_mm256_add_ps(s20, s21));
+      aOut[3] = hsum256(_mm256_add_ps(s30, s31));
+      if (aOut[0] > bound && aOut[1] > bound && aOut[2] > bound && aOut[3] > bound) {
+        return;
+      }
+    }
   }
   if (i < n) {
-    __m256i m = tailMask256(n - i);
-    __m256 d = _mm256_sub_ps(_mm256_maskload_ps(a + i, m),
-                             _mm256_maskload_ps(b + i, m));
-    s1 = _mm256_fmadd_ps(d, d, s1);
+    int r = n - i;
+    __m256i m0 = tailMask256(r < 8 ? r : 8), m1 = tailMask256(r > 8 ? r - 8 : 0);
+    __m256 q0 = _mm256_maskload_ps(a + i, m0), q1 = _mm256_maskload_ps(a + i + 8, m1), d;
+    d = _mm256_sub_ps(q0, _mm256_maskload_ps(b0 + i, m0));
+    s00 = _mm256_fmadd_ps(d, d, s00);
+    d = _mm256_sub_ps(q1, _mm256_maskload_ps(b0 + i + 8, m1));
+    s01 = _mm256_fmadd_ps(d, d, s01);
+    d = _mm256_sub_ps(q0, _mm256_maskload_ps(b1 + i, m0));
+    s10 = _mm256_fmadd_ps(d, d, s10);
+    d = _mm256_sub_ps(q1, _mm256_maskload_ps(b1 + i + 8, m1));
+    s11 = _mm256_fmadd_ps(d, d, s11);
+    d = _mm256_sub_ps(q0, _mm256_maskload_ps(b2 + i, m0));
+    s20 = _mm256_fmadd_ps(d, d, s20);
+    d = _mm256_sub_ps(q1, _mm256_maskload_ps(b2 + i + 8, m1));
+    s21 = _mm256_fmadd_ps(d, d, s21);
+    d = _mm256_sub_ps(q0, _mm256_maskload_ps(b3 + i, m0));
+    s30 = _mm256_fmadd_ps(d, d, s30);
+    d = _mm256_sub_ps(q1, _mm256_maskload_ps(b3 + i + 8, m1));
+    s31 = _mm256_fmadd_ps(d, d, s31);
   }
-  return hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  aOut[0] = hsum256(_mm256_add_ps(s00, s01));
+  aOut[1] = hsum256(_mm256_add_ps(s10, s11));
+  aOut[2] = hsum256(_mm256_add_ps(s20, s21));
+  aOut[3] = hsum256(_mm256_add_ps(s30, s31));
 }
 
 static T_AVX2 float f32L2sqAvx2(const void *pA, const void *pB, int n) {
@@ -370,6 +443,11 @@ Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric
   return 0;
 }
 
+Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4Avx2;
+  return 0;
+}
+
 /* ======================================================================
 ** AVX-512 (F + BW + VL)
 */
@@ -378,46 +456,87 @@ static T_AVX512 __mmask16 mask16(int r) {
   return (__mmask16)((1u << r) - 1u);
 }
 
-/* Squared L2 with an early exit, as f32L2sqBoundAvx2. */
+/* hsum256(low half + high half): the reduction of the canonical order. */
+static T_AVX512 float halves512(__m512 v) {
+  __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+  return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+/*
+** Squared L2 in the order of f32L2sqBoundAvx2 (its comment): one 16-lane
+** accumulator holds the partials p[0..15], and the final sum adds its two
+** halves, then reduces them with the same hsum256, so both kernels give
+** the same bits.
+*/
 static T_AVX512 float f32L2sqBound512(const void *pA, const void *pB, int n,
                                       float bound) {
   const float *a = pA, *b = pB;
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  __m512 s = _mm512_setzero_ps();
   int i = 0, iCheck = VEC0_BOUND_STRIDE;
-  for (; i + 64 <= n; i += 64) {
-    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
-                              _mm512_loadu_ps(b + i + 16));
-    __m512 d2 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 32),
-                              _mm512_loadu_ps(b + i + 32));
-    __m512 d3 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 48),
-                              _mm512_loadu_ps(b + i + 48));
-    s0 = _mm512_fmadd_ps(d0, d0, s0);
-    s1 = _mm512_fmadd_ps(d1, d1, s1);
-    s2 = _mm512_fmadd_ps(d2, d2, s2);
-    s3 = _mm512_fmadd_ps(d3, d3, s3);
-    if (i + 64 == iCheck) {
+  for (; i + 16 <= n; i += 16) {
+    __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    s = _mm512_fmadd_ps(d, d, s);
+    if (i + 16 == iCheck) {
       float part;
       iCheck += VEC0_BOUND_STRIDE;
       if (bound == INFINITY) continue;
-      part = _mm512_reduce_add_ps(
-          _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+      part = halves512(s);
       if (part > bound) return part;
     }
-  }
-  for (; i + 16 <= n; i += 16) {
-    __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    s0 = _mm512_fmadd_ps(d, d, s0);
   }
   if (i < n) {
     __mmask16 m = mask16(n - i);
     __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
                              _mm512_maskz_loadu_ps(m, b + i));
-    s1 = _mm512_fmadd_ps(d, d, s1);
+    s = _mm512_fmadd_ps(d, d, s);
   }
-  return _mm512_reduce_add_ps(
-      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  return halves512(s);
+}
+
+/* Four at once, as f32L2sqBound4Avx2. */
+static T_AVX512 void f32L2sqBound4_512(const void *pA, const void *const *apB,
+                                       int n, float bound, float *aOut) {
+  const float *a = pA, *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int i = 0, iCheck = VEC0_BOUND_STRIDE;
+  for (; i + 16 <= n; i += 16) {
+    __m512 q = _mm512_loadu_ps(a + i), d;
+    d = _mm512_sub_ps(q, _mm512_loadu_ps(b0 + i));
+    s0 = _mm512_fmadd_ps(d, d, s0);
+    d = _mm512_sub_ps(q, _mm512_loadu_ps(b1 + i));
+    s1 = _mm512_fmadd_ps(d, d, s1);
+    d = _mm512_sub_ps(q, _mm512_loadu_ps(b2 + i));
+    s2 = _mm512_fmadd_ps(d, d, s2);
+    d = _mm512_sub_ps(q, _mm512_loadu_ps(b3 + i));
+    s3 = _mm512_fmadd_ps(d, d, s3);
+    if (i + 16 == iCheck) {
+      iCheck += VEC0_BOUND_STRIDE;
+      if (bound == INFINITY) continue;
+      aOut[0] = halves512(s0);
+      aOut[1] = halves512(s1);
+      aOut[2] = halves512(s2);
+      aOut[3] = halves512(s3);
+      if (aOut[0] > bound && aOut[1] > bound && aOut[2] > bound && aOut[3] > bound) {
+        return;
+      }
+    }
+  }
+  if (i < n) {
+    __mmask16 m = mask16(n - i);
+    __m512 q = _mm512_maskz_loadu_ps(m, a + i), d;
+    d = _mm512_sub_ps(q, _mm512_maskz_loadu_ps(m, b0 + i));
+    s0 = _mm512_fmadd_ps(d, d, s0);
+    d = _mm512_sub_ps(q, _mm512_maskz_loadu_ps(m, b1 + i));
+    s1 = _mm512_fmadd_ps(d, d, s1);
+    d = _mm512_sub_ps(q, _mm512_maskz_loadu_ps(m, b2 + i));
+    s2 = _mm512_fmadd_ps(d, d, s2);
+    d = _mm512_sub_ps(q, _mm512_maskz_loadu_ps(m, b3 + i));
+    s3 = _mm512_fmadd_ps(d, d, s3);
+  }
+  aOut[0] = halves512(s0);
+  aOut[1] = halves512(s1);
+  aOut[2] = halves512(s2);
+  aOut[3] = halves512(s3);
 }
 
 static T_AVX512 float f32L2sq512(const void *pA, const void *pB, int n) {
@@ -610,6 +729,11 @@ Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
 
 Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound512;
+  return 0;
+}
+
+Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4_512;
   return 0;
 }
 

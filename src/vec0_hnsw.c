@@ -136,6 +136,8 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   size_t nCand = 0, nTop = 0, nDist = 0;
   uint32_t gen, nb[2 * 128];
   const void *apV[2 * 128];
+  float aBatch[4];
+  int bBatch = 0;
   int rc;
 
   rc = vec0HnswReserve(p, &p->aTop, &p->nTopAlloc, nEf + 1, sizeof(Pair));
@@ -182,12 +184,30 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     nDist += nn;
     for (i = 0; i < nn; i++) {
       float d;
-      v = apV[i];
-      if (i + 1 < nn) {
-        PREFETCH((const char *)apV[i + 1] + 64);
-        PREFETCH((const char *)apV[i + 1] + 128);
+      if ((i & 3) == 0 && i + 1 < nn && p->h.xDistanceBatch) {
+        /* Four at a time (the last group padded with its last vector, which
+        ** is then in cache): their memory reads overlap.  The bound of the
+        ** group's start only admits more exact values; every decision
+        ** below is taken against the bound of its own moment. */
+        const void *apB[4];
+        int j;
+        for (j = 0; j < 4; j++) apB[j] = apV[i + j < nn ? i + j : nn - 1];
+        p->h.xDistanceBatch(pCtx, q, apB, nTop < nEf ? INFINITY : p->aTop[0].d,
+                            aBatch);
+        bBatch = 1;
+      } else if ((i & 3) == 0) {
+        bBatch = 0;
       }
-      d = nTop < nEf ? xDist(pCtx, q, v) : distBound(p, q, v, p->aTop[0].d);
+      if (bBatch) {
+        d = aBatch[i & 3];
+      } else {
+        v = apV[i];
+        if (i + 1 < nn) {
+          PREFETCH((const char *)apV[i + 1] + 64);
+          PREFETCH((const char *)apV[i + 1] + 128);
+        }
+        d = nTop < nEf ? xDist(pCtx, q, v) : distBound(p, q, v, p->aTop[0].d);
+      }
       if (nTop < nEf || d < p->aTop[0].d) {
         Pair x;
         x.d = d;

@@ -89,6 +89,14 @@ typedef struct Vec0HnswHost {
   ** stop reading a vector as soon as it cannot beat the current candidates.
   */
   float (*xDistanceBound)(void *pCtx, const void *a, const void *b, float bound);
+  /*
+  ** Optional (may be NULL, and is used only with xDistanceBound): the
+  ** distances from a to apB[0..3] into aOut, each as xDistanceBound(a,
+  ** apB[i], bound) would give it except that an early exit may happen only
+  ** when all four are above bound.  Four reads in flight at once.
+  */
+  void (*xDistanceBatch)(void *pCtx, const void *a, const void *const *apB,
+                         float bound, float *aOut);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {

@@ -1211,6 +1211,11 @@ static float hostDistanceBound(void *pCtx, const void *a, const void *b,
   struct Vec0HnswCtx *c = pCtx;
   return c->xDistBound(a, b, c->nDim, bound);
 }
+static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
+                              float bound, float *aOut) {
+  struct Vec0HnswCtx *c = pCtx;
+  c->xDistBatch(a, apB, c->nDim, bound, aOut);
+}
 
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
@@ -1243,6 +1248,11 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   host.xReadGroup = p->cfg.nPart ? hostReadGroup : 0;
   host.xDistance = hostDistance;
   host.xDistanceBound = c->xDistBound ? hostDistanceBound : 0;
+  c->xDistBatch = c->xDistBound ? vec0DistanceBatchFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
+                                                                   ? VEC0_METRIC_L2SQ
+                                                                   : pCol->eMetric)
+                                : 0;
+  host.xDistanceBatch = c->xDistBatch ? hostDistanceBatch : 0;
   params.m = pCol->m;
   params.efConstruction = pCol->efConstruction;
   params.seed = (uint64_t)p->seed + (uint64_t)iVec;

@@ -362,6 +362,76 @@ START_TEST(test_f32_bound) {
 }
 END_TEST
 
+/*
+** The four-at-once kernels: each result equals the single early-exit
+** kernel's (bit for bit when it is <= bound), an exit only above bound.
+** And the AVX-512 kernels sum in the AVX2 order: the same bits, so the
+** graph a machine builds does not depend on which set it has.
+*/
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+#endif
+START_TEST(test_f32_batch) {
+  float *q = (float *)(void *)(bufA + 4);
+  float *v = malloc(sizeof(float) * 8192 * 4 + 16);
+  Vec0DistanceBatchFn xb = vec0DistanceBatchFn(VEC0_ELEM_F32, VEC0_METRIC_L2SQ);
+  Vec0DistanceBoundFn x1 = vec0DistanceBoundFn(VEC0_ELEM_F32, VEC0_METRIC_L2SQ);
+  int l, i, rep;
+  ck_assert_ptr_null(vec0DistanceBatchFn(VEC0_ELEM_F32, VEC0_METRIC_COSINE));
+  if (xb == 0) {
+    free(v);
+    return; /* no batch kernel in this set */
+  }
+  for (l = 0; l < N_LEN; l++) {
+    int n = aLen[l];
+    for (rep = 0; rep < 3; rep++) {
+      const void *ap[4];
+      float aOut[4], aRef[4], bound;
+      int j;
+      for (i = 0; i < n; i++) q[i] = rngFloat();
+      for (j = 0; j < 4; j++) {
+        float *b = v + 1 + (size_t)j * 8192;
+        for (i = 0; i < n; i++) b[i] = rngFloat() * (float)(j + 1);
+        ap[j] = b;
+        aRef[j] = x1(q, b, n, INFINITY);
+      }
+      /* no bound, a bound between them, a bound below all of them */
+      for (int t = 0; t < 3; t++) {
+        bound = t == 0 ? INFINITY : t == 1 ? aRef[1] : 0.0f;
+        xb(q, ap, n, bound, aOut);
+        for (j = 0; j < 4; j++) {
+          if (aRef[j] <= bound) {
+            ck_assert_msg(aOut[j] == aRef[j], "n=%d j=%d: %.9g vs %.9g", n, j,
+                          aOut[j], aRef[j]);
+          } else {
+            ck_assert_msg(aOut[j] > bound, "n=%d j=%d: %.9g not above %.9g", n, j,
+                          aOut[j], bound);
+          }
+        }
+      }
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+      __builtin_cpu_init();
+      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+          __builtin_cpu_supports("fma")) {
+        float a2[4], a5[4];
+        vec0DistanceBatchAvx2(VEC0_ELEM_F32, VEC0_METRIC_L2SQ)(q, ap, n, INFINITY, a2);
+        vec0DistanceBatchAvx512(VEC0_ELEM_F32, VEC0_METRIC_L2SQ)(q, ap, n, INFINITY, a5);
+        ck_assert_mem_eq(a2, a5, sizeof(a2));
+        ck_assert(vec0DistanceBoundAvx512(VEC0_ELEM_F32, VEC0_METRIC_L2SQ)(
+                      q, ap[0], n, INFINITY) ==
+                  vec0DistanceBoundAvx2(VEC0_ELEM_F32, VEC0_METRIC_L2SQ)(
+                      q, ap[0], n, INFINITY));
+      }
+#endif
+    }
+  }
+  free(v);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("distance");
   TCase *tc = tcase_create("kernels");
@@ -377,6 +447,7 @@ int main(void) {
   tcase_add_test(tc, test_known_values);
   tcase_add_test(tc, test_extreme_f32);
   tcase_add_loop_test(tc, test_f32_bound, 0, 3);
+  tcase_add_test(tc, test_f32_batch);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

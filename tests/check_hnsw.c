@@ -1201,6 +1201,48 @@ START_TEST(groups) {
 }
 END_TEST
 
+static void hostDistBatch(void *pCtx, const void *a, const void *const *apB,
+                          float bound, float *aOut) {
+  int i;
+  (void)bound;
+  for (i = 0; i < 4; i++) aOut[i] = hostDist(pCtx, a, apB[i]);
+}
+
+/* A host with the four-at-once distance builds exactly the same graph. */
+START_TEST(batch_same_graph) {
+  Host h1, h2;
+  Vec0Hnsw *g1, *g2;
+  Vec0HnswHost host = {0};
+  Vec0HnswParams par = {8, 40, 42};
+  unsigned char a1[VEC0_HNSW_HEADER_SIZE], a2[VEC0_HNSW_HEADER_SIZE];
+  uint32_t i;
+  hostInit(&h1, 1500, 12, 8, 51);
+  hostInit(&h2, 1500, 12, 8, 51);
+  g1 = build(&h1, 1500, 8, 40);
+  host.pCtx = &h2;
+  host.xMalloc = shimMalloc;
+  host.xRealloc = shimRealloc;
+  host.xFree = shimFree;
+  host.xVector = hostVector;
+  host.xReadNode = hostRead;
+  host.xReadGroup = hostReadGroup;
+  host.xDistance = hostDist;
+  host.xDistanceBatch = hostDistBatch;
+  ck_assert_int_eq(vec0HnswOpen(&host, &par, &g2), VEC0_HNSW_OK);
+  for (i = 0; i < 1500; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g2, i, (uint64_t)i * 7 + 1, 0), 0);
+  }
+  flushAll(g1, &h1, a1);
+  flushAll(g2, &h2, a2);
+  ck_assert_mem_eq(a1, a2, sizeof(a1));
+  sameRecords(&h1, &h2, 1500);
+  closeGraph(g1, &h1);
+  closeGraph(g2, &h2);
+  hostFree(&h1);
+  hostFree(&h2);
+}
+END_TEST
+
 static Suite *hnswSuite(void) {
   Suite *s = suite_create("hnsw");
   TCase *tc = tcase_create("graph");
@@ -1226,6 +1268,7 @@ static Suite *hnswSuite(void) {
   tcase_add_loop_test(tc, undo_after_failure, 0, 4);
   tcase_add_test(tc, undo_success);
   tcase_add_test(tc, groups);
+  tcase_add_test(tc, batch_same_graph);
   suite_add_tcase(s, tc);
   return s;
 }
