@@ -40,7 +40,8 @@
 **   u32 format (1), u32 entry id of group 0, u32 its max level (0xffffffff
 **   when group 0 is empty),
 **   u32 m, u32 ef_construction, u32 node count (live + deleted),
-**   u64 seed.
+**   u64 seed, u32 id bound (every node id is below it; ids need not be
+**   dense: a rebuild leaves out the slots of deleted rows).
 */
 #ifndef VEC0_HNSW_H
 #define VEC0_HNSW_H
@@ -54,7 +55,7 @@
 #define VEC0_HNSW_NOTFOUND (-1) /* xReadNode only: the id has no record */
 
 #define VEC0_HNSW_MAX_LEVEL 15
-#define VEC0_HNSW_HEADER_SIZE 32
+#define VEC0_HNSW_HEADER_SIZE 36
 #define VEC0_HNSW_NONE 0xffffffffu
 
 typedef struct Vec0Hnsw Vec0Hnsw;

@@ -450,7 +450,7 @@ void vec0HnswRollback(Vec0Hnsw *p) {
 /* Replaces the whole graph by the one the header describes; nodes are then
 ** read lazily. */
 int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
-  uint32_t entry, maxLevel, m, efc, count;
+  uint32_t entry, maxLevel, m, efc, count, bound;
   if (n != VEC0_HNSW_HEADER_SIZE || get32(a) != HNSW_FORMAT) {
     return vec0HnswCorrupt(p, "bad graph header");
   }
@@ -459,13 +459,15 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   m = get32(a + 12);
   efc = get32(a + 16);
   count = get32(a + 20);
-  if (m < 2 || m > 128 || efc < 1 || efc > 4096 || count > 0x7fffffffu) {
+  bound = get32(a + 32);
+  if (m < 2 || m > 128 || efc < 1 || efc > 4096 || bound > 0x7fffffffu ||
+      count > bound) {
     return vec0HnswCorrupt(p, "bad graph header");
   }
   /* Group 0 may be empty while other groups have nodes. */
   if (maxLevel == VEC0_HNSW_NONE
           ? entry != VEC0_HNSW_NONE
-          : (maxLevel > VEC0_HNSW_MAX_LEVEL || entry >= count)) {
+          : (maxLevel > VEC0_HNSW_MAX_LEVEL || entry >= bound)) {
     return vec0HnswCorrupt(p, "bad graph header: entry point %u, max level %d, %u nodes",
                    entry, (int)maxLevel, count);
   }
@@ -480,14 +482,14 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   p->seed = (uint64_t)get32(a + 24) | (uint64_t)get32(a + 28) << 32;
   p->bHdrDirty = 0;
   /* Every id below nBound must index the node arrays without a check. */
-  if (vec0HnswGrowNodes(p, count) != VEC0_HNSW_OK) {
+  if (vec0HnswGrowNodes(p, bound) != VEC0_HNSW_OK) {
     p->aGrp[0].entry = VEC0_HNSW_NONE;
     p->aGrp[0].maxLevel = -1;
     p->nCount = p->nBound = 0;
     return VEC0_HNSW_NOMEM;
   }
   p->nCount = count;
-  p->nBound = count;
+  p->nBound = bound;
   return VEC0_HNSW_OK;
 }
 
@@ -500,6 +502,7 @@ void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a) {
   put32(a + 20, p->nCount);
   put32(a + 24, (uint32_t)p->seed);
   put32(a + 28, (uint32_t)(p->seed >> 32));
+  put32(a + 32, p->nBound);
 }
 
 int vec0HnswIsDirty(const Vec0Hnsw *p) {
@@ -675,7 +678,7 @@ static int runCheck(Vec0Hnsw *p, uint32_t nId) {
     if ((rc = vec0HnswLoadEntry(p, 0)) != 0) return rc;
   }
   if ((rc = checkLinks(p, nId)) != 0) return rc;
-  if (nId >= p->nCount && nFound != p->nCount) {
+  if (nId >= p->nBound && nFound != p->nCount) {
     return vec0HnswCorrupt(p, "the header counts %u nodes but %u have a record",
                    p->nCount, nFound);
   }
