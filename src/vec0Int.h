@@ -400,6 +400,7 @@ struct Vec0Table {
   unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
   int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] is on huge pages */
+  int abWarm[VEC0_MAX_VECTOR_COLUMNS];          /* vec0StorageWarm is done */
   uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursors */
   uint32_t aWarmNode[VEC0_MAX_VECTOR_COLUMNS];
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];

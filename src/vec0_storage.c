@@ -634,6 +634,7 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->aVecLoaded[i] = 0;
     p->bAllVec[i] = 0;
     p->abHuge[i] = 0;
+    p->abWarm[i] = 0;
     p->aWarmChunk[i] = p->aWarmNode[i] = 0;
     if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
     p->apHnsw[i] = 0;
@@ -1061,7 +1062,7 @@ int vec0StorageWarm(Vec0Table *p, int iVec) {
   sqlite3_stmt *pStmt = 0;
   uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
   int n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1, rc, bNodes = 1;
-  if (p->abHuge[iVec] || !p->bCache) return SQLITE_OK;
+  if (p->abWarm[iVec] || !p->bCache) return SQLITE_OK;
   if (p->apHnsw[iVec]) {
     rc = warmNodes(p, iVec, p->apHnsw[iVec], n * (int)C, &bNodes);
     if (rc != SQLITE_OK) return rc;
@@ -1085,7 +1086,10 @@ int vec0StorageWarm(Vec0Table *p, int iVec) {
     if (rc != SQLITE_OK) return rc;
     if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
   }
-  if (p->bAllVec[iVec] && bNodes) remapHuge(p, iVec);
+  if (p->bAllVec[iVec] && bNodes) {
+    remapHuge(p, iVec);
+    p->abWarm[iVec] = 1;
+  }
   return SQLITE_OK;
 }
 
