@@ -41,6 +41,7 @@ typedef struct KnnQuery {
   int rcAccept;         /* an error met by the walk's accept callback */
   Vec0DistanceFn xDist; /* the order kernel (L2 -> squared) */
   Vec0DistanceBoundFn xBound; /* its early-exit variant, or NULL */
+  Vec0DistanceBatchFn xBatch; /* four at once, or NULL */
   int bSqrt;            /* final distance = sqrt(order distance) */
 } KnnQuery;
 
@@ -204,46 +205,56 @@ static float candidateDistance(KnnQuery *pQ, const TopK *t, const void *v) {
 }
 
 /*
+** Scores n (1..4) candidate slots into t.  Four at a time go through the
+** batch kernel: their sequential reads overlap.  Its early exit uses the
+** bound of the batch's start, looser than the one each push then meets, so
+** an exited value is still refused.
+*/
+static void scoreSlots(KnnQuery *pQ, TopK *t, const unsigned char *aVec,
+                       size_t nBytes, const uint32_t *aS, int n) {
+  float ad[4];
+  if (n == 4 && pQ->xBatch) {
+    const void *ap[4];
+    for (int j = 0; j < 4; j++) ap[j] = aVec + (size_t)aS[j] * nBytes;
+    pQ->xBatch(pQ->q.p, ap, pQ->q.nDim,
+               t->n < t->k ? INFINITY : t->a[0].distance, ad);
+  } else {
+    for (int j = 0; j < n; j++) {
+      ad[j] = candidateDistance(pQ, t, aVec + (size_t)aS[j] * nBytes);
+    }
+  }
+  for (int j = 0; j < n; j++) {
+    if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, ad[j]))) continue;
+    topkPush(t, aS[j], ad[j]);
+  }
+}
+
+/*
 ** Every live slot that passes the filters and, if aInGroup is not NULL, is
-** of a group it flags.
+** of a group it flags: the exact scan, over vectors laid out by slot.
 */
 static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup) {
   Vec0Table *p = pQ->p;
-  int iVec = pQ->iVec;
+  int iVec = pQ->iVec, n = 0;
   int rc = vec0StorageAllSlots(p);
   const unsigned char *aVec, *aState;
   size_t nBytes = p->aVecBytes[iVec];
+  uint32_t aS[4];
   if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, iVec);
   if (rc != SQLITE_OK) return rc;
   aVec = p->aVec[iVec];
   aState = p->aSlotState;
-  if (aInGroup) {
-    for (uint32_t i = 0; i < p->nSlot; i++) {
-      float d;
-      if (aState[i] != VEC0_SLOT_LIVE || !aInGroup[p->aSlotGroup[i]]) continue;
-      if (pQ->nFilter && !slotPasses(pQ, i)) continue;
-      d = candidateDistance(pQ, t, aVec + (size_t)i * nBytes);
-      if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
-      topkPush(t, i, d);
-    }
-    return SQLITE_OK;
-  }
-  if (pQ->nFilter == 0 && pQ->nBound == 0) {
-    /* The hot loop: sequential vectors, one kernel call per live slot. */
-    for (uint32_t i = 0; i < p->nSlot; i++) {
-      if (aState[i] != VEC0_SLOT_LIVE) continue;
-      topkPush(t, i, candidateDistance(pQ, t, aVec + (size_t)i * nBytes));
-    }
-    return SQLITE_OK;
-  }
   for (uint32_t i = 0; i < p->nSlot; i++) {
-    float d;
     if (aState[i] != VEC0_SLOT_LIVE) continue;
+    if (aInGroup && !aInGroup[p->aSlotGroup[i]]) continue;
     if (pQ->nFilter && !slotPasses(pQ, i)) continue;
-    d = candidateDistance(pQ, t, aVec + (size_t)i * nBytes);
-    if (pQ->nBound && !boundPasses(pQ, finalDistance(pQ, d))) continue;
-    topkPush(t, i, d);
+    aS[n++] = i;
+    if (n == 4) {
+      scoreSlots(pQ, t, aVec, nBytes, aS, n);
+      n = 0;
+    }
   }
+  if (n) scoreSlots(pQ, t, aVec, nBytes, aS, n);
   return SQLITE_OK;
 }
 
@@ -468,6 +479,7 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
+    pQ->xBatch = vec0DistanceBatchFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     if (pQ->xDist == 0) return SQLITE_INTERNAL;
   }
   return SQLITE_OK;
