@@ -56,3 +56,5 @@ SELECT 'd-like', group_concat(doc, ',') FROM d WHERE doc > 'a';
 -- an empty table
 CREATE VIRTUAL TABLE e USING vec0(v float[1]);
 SELECT 'empty', count(*), (SELECT count(*) FROM e WHERE rowid = 1) FROM e;
+-- a self-join: two full scans of one table at once
+SELECT 'self-join', group_concat(a.id || '<' || b.id) FROM t a, t b WHERE a.id < b.id AND a.id <= 2 AND b.id <= 3;

@@ -335,6 +335,7 @@ enum {
   VEC0_STMT_CONFIG_SET,
   VEC0_STMT_ROWS_GET,       /* rowid -> slot [, key] */
   VEC0_STMT_ROWS_BY_KEY,    /* key -> rowid, slot */
+  VEC0_STMT_ROWS_SCAN,      /* every rowid, slot (a full scan) */
   VEC0_STMT_ROWS_INSERT,
   VEC0_STMT_ROWS_DELETE,
   VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
@@ -381,6 +382,7 @@ struct Vec0Table {
   sqlite3_stmt *aVecStmt[VEC0_MAX_VECTOR_COLUMNS][VEC0_VSTMT_N];
   sqlite3_int64 seed;
   int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* persisted default ef */
+  int bScanBusy;           /* a cursor holds aStmt[VEC0_STMT_ROWS_SCAN] */
 
   /* The cache. */
   int bCache;              /* the fields below are loaded and current */

@@ -45,6 +45,9 @@ static char *stmtSql(Vec0Table *p, int e) {
     case VEC0_STMT_ROWS_GET:
       return sqlite3_mprintf("SELECT slot%s FROM \"%w\".\"%w_rows\" WHERE id=?",
                              bKey ? ", key" : "", zDb, zT);
+    case VEC0_STMT_ROWS_SCAN:
+      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id", zDb,
+                             zT);
     case VEC0_STMT_ROWS_BY_KEY:
       return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" WHERE key=?",
                              zDb, zT);

@@ -22,6 +22,7 @@ typedef struct Vec0Cursor {
   int ePlan;
   int bEof;
   sqlite3_stmt *pScan;   /* VEC0_PLAN_SCAN: id, slot of T_rows by id */
+  int bOwnScan;          /* pScan is this cursor's, not the table's cached one */
   sqlite3_int64 iRowid;  /* current row */
   uint32_t iSlot;
   Vec0KnnRow *aRow;      /* KNN results, or the rows of a point lookup */
@@ -299,8 +300,14 @@ static int vec0Open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
 }
 
 static void cursorReset(Vec0Cursor *pCur) {
-  sqlite3_finalize(pCur->pScan);
+  if (pCur->bOwnScan) {
+    sqlite3_finalize(pCur->pScan);
+  } else if (pCur->pScan) {
+    sqlite3_reset(pCur->pScan);
+    ((Vec0Table *)pCur->base.pVtab)->bScanBusy = 0;
+  }
   pCur->pScan = 0;
+  pCur->bOwnScan = 0;
   sqlite3_free(pCur->aRow);
   pCur->aRow = 0;
   pCur->nRow = pCur->iRow = 0;
@@ -458,15 +465,22 @@ static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxS
       rc = pointRows(pCur, idxStr, argv[0]);
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
-    default: {
-      char *zSql = sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id",
-                                   p->zDb, p->zName);
-      if (zSql == 0) return SQLITE_NOMEM;
-      rc = sqlite3_prepare_v2(p->db, zSql, -1, &pCur->pScan, 0);
-      sqlite3_free(zSql);
+    default:
+      /* The table's cached statement, unless another scan of the table (a
+      ** self-join) is using it: then one of this cursor's own. */
+      if (!p->bScanBusy) {
+        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SCAN, &pCur->pScan);
+        if (rc == SQLITE_OK) p->bScanBusy = 1;
+      } else {
+        char *zSql = sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id",
+                                     p->zDb, p->zName);
+        if (zSql == 0) return SQLITE_NOMEM;
+        rc = sqlite3_prepare_v2(p->db, zSql, -1, &pCur->pScan, 0);
+        sqlite3_free(zSql);
+        pCur->bOwnScan = 1;
+      }
       if (rc == SQLITE_OK) rc = scanRow(pCur);
       break;
-    }
   }
   return rc;
 }
