@@ -18,6 +18,7 @@ Debian's numpy uses the reference BLAS; a sample is checked with numpy.
 """
 
 import glob
+import re
 import gzip
 import os
 import subprocess
@@ -120,8 +121,14 @@ def ground_truth(d, n, nq, lt=None):
     A cached file with more queries serves fewer."""
     meta = common.load_meta(d)
     pat = _gt_prefix(d, n, 0, lt).replace("_q0", "_q*") + ".ids"
+    want = re.compile(re.escape(_gt_prefix(d, n, 0, lt)).replace("_q0", r"_q(\d+)")
+                      + r"\.ids$")
     for path in glob.glob(pat):
-        have = int(path.split("_q")[1].split("_")[0].split(".")[0])
+        # q* alone would also match the files of a filter (gt_n.._q.._lt10)
+        m = want.match(path)
+        if not m:
+            continue
+        have = int(m.group(1))
         if have >= nq and os.path.exists(path[:-4] + ".dist"):
             ids = np.fromfile(path, dtype="<i8").reshape(have, GT_K)[:nq]
             dist = np.fromfile(path[:-4] + ".dist",

@@ -215,5 +215,11 @@ int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
 ** effect elsewhere, or when the system does not offer them.
 */
 void vec0HnswAdviseHuge(void *p, size_t n);
+/*
+** A hint that the whole pages inside the n bytes at p will not be read
+** again before they are freed (a block being copied elsewhere): on Linux
+** they go back to the system at once, reading as zero if read.
+*/
+void vec0HnswReleasePages(void *p, size_t n);
 
 #endif /* VEC0_HNSW_H */

@@ -60,6 +60,18 @@ void vec0HnswAdviseHuge(void *p, size_t n) {
 #endif
 }
 
+void vec0HnswReleasePages(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  const uintptr_t page = 4096;
+  uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+  uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
+  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
   void **ppv = (void **)pp;
   void *pNew = p->h.xRealloc(p->h.pCtx, *ppv, n);

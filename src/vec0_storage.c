@@ -671,7 +671,22 @@ static int vecArrayResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
   }
   a = aMem + ((HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1));
   vec0HnswAdviseHuge(a, nNew);
-  if (nOld) memcpy(a, p->aVec[i], nOld < nNew ? nOld : nNew);
+  {
+    /*
+    ** Copy the vectors in use 2 MiB at a time, handing each copied part of
+    ** the old block back to the system at once: the two blocks never hold
+    ** the vectors twice, which for a large table would double its peak
+    ** memory.
+    */
+    size_t nUsed = (size_t)p->nSlot * p->aVecBytes[i], off;
+    if (nUsed > nOld) nUsed = nOld;
+    if (nUsed > nNew) nUsed = nNew;
+    for (off = 0; off < nUsed; off += HUGE_PAGE) {
+      size_t n = nUsed - off < HUGE_PAGE ? nUsed - off : HUGE_PAGE;
+      memcpy(a + off, p->aVec[i] + off, n);
+      vec0HnswReleasePages(p->aVec[i] + off, n);
+    }
+  }
   sqlite3_free(p->aVecMem[i]);
   p->aVecMem[i] = aMem;
   p->aVec[i] = a;
