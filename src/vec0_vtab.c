@@ -39,6 +39,7 @@ static void tableFree(Vec0Table *p) {
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
   vec0ConfigClear(&p->cfg);
+  sqlite3_free(p->base.zErrMsg); /* a message no method returned with */
   sqlite3_free(p->zDb);
   sqlite3_free(p->zName);
   sqlite3_free(p);
