@@ -380,6 +380,8 @@ struct Vec0Table {
   int bPoison;
   int iPoisonDepth; /* nSavepoint when it happened: ROLLBACK TO below clears */
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
+  int nBusy;          /* methods using the cache now (vec0_vtab.c) */
+  int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0HnswCtx {
     Vec0Table *p;
     int iVec;

@@ -278,6 +278,51 @@ typedef struct Step {
 static const Step aStep[] = {
     {"create-hnsw", 0, SCHEMA_A, STEP_WRITE},
     {"create-flat-textkey", 0, SCHEMA_B, STEP_WRITE},
+    {"insert-a", 'A',
+     "INSERT INTO t(id, v, p, tag, score, note) VALUES "
+     "(100, '[0.5,0.5,0.5,0.5]', 1, 'x', 1.5, 'n')", STEP_WRITE},
+    {"insert-b", 'B',
+     "INSERT INTO t(key, v, q, p, n, ok, note) VALUES "
+     "('new', '[0.5,0.5,0.5,0.5]', vec_int8('[1,2,3,4]'), 'p1', 7, 1, 'n')", STEP_WRITE},
+    {"insert-txn-a", 'A',
+     "BEGIN;"
+     "INSERT INTO t(id, v, p, tag) VALUES (101, '[0.1,0.1,0.1,0.1]', 0, 'a');"
+     "INSERT INTO t(v, p, tag, note) VALUES ('[0.2,-0.1,0.1,0.9]', 1, 'b', 'x');"
+     "INSERT INTO t(id, v, p) VALUES (103, '[-0.4,0.1,0.3,0.1]', 2);"
+     "COMMIT;", STEP_WRITE},
+    {"insert-txn-b", 'B',
+     "BEGIN;"
+     "INSERT INTO t(key, v, q, p) VALUES ('n1', '[0.1,0.1,0.1,0.1]', "
+     "vec_int8('[1,1,1,1]'), 'p0');"
+     "INSERT INTO t(key, v, q, p, n) VALUES ('n2', '[0.2,-0.1,0.1,0.9]', "
+     "vec_int8('[9,-9,9,-9]'), 'p2', 3);"
+     "COMMIT;", STEP_WRITE},
+    {"insert-select-a", 'A',
+     "INSERT INTO t(id, v, p, tag) SELECT id + 1000, v, p, tag FROM t "
+     "WHERE id < 6", STEP_WRITE},
+    {"update-vector-a", 'A', "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]' WHERE id = 7", STEP_WRITE},
+    {"update-vector-b", 'B',
+     "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]', q = vec_int8('[5,5,5,5]') "
+     "WHERE key = 'k7'", STEP_WRITE},
+    {"update-metadata-a", 'A',
+     "UPDATE t SET tag = 'zz', score = 2.5, p = 2, note = 'changed' WHERE id = 8", STEP_WRITE},
+    {"update-metadata-b", 'B', "UPDATE t SET n = 5, ok = 0, p = 'p9' WHERE key = 'k8'",
+     STEP_WRITE},
+    {"update-key-a", 'A', "UPDATE t SET id = 200 WHERE id = 9", STEP_WRITE},
+    {"update-key-b", 'B', "UPDATE t SET key = 'renamed' WHERE key = 'k9'", STEP_WRITE},
+    {"update-many-a", 'A', "UPDATE t SET v = vec_add(v, '[0.01,0,0,0]') WHERE p = 1",
+     STEP_WRITE},
+    {"delete-a", 'A', "DELETE FROM t WHERE id = 10", STEP_WRITE},
+    {"delete-b", 'B', "DELETE FROM t WHERE key = 'k10'", STEP_WRITE},
+    {"replace-a", 'A',
+     "INSERT OR REPLACE INTO t(id, v, p, tag) VALUES (11, '[0,0,0,1]', 0, 'r')", STEP_WRITE},
+    {"replace-b", 'B',
+     "INSERT OR REPLACE INTO t(key, v, q, p) VALUES ('k11', '[0,0,0,1]', "
+     "vec_int8('[0,0,0,1]'), 'p0')", STEP_WRITE},
+    {"savepoint-a", 'A',
+     "BEGIN; INSERT INTO t(id, v, p) VALUES (300, '[1,1,1,1]', 0);"
+     "SAVEPOINT s; DELETE FROM t WHERE id = 12; ROLLBACK TO s; RELEASE s;"
+     "DELETE FROM t WHERE id = 13; COMMIT;", STEP_WRITE},
     {"knn-hnsw-filtered", 'A',
      "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
      "AND k = 4 AND p = 1 AND tag != 'tag3'", STEP_QUERY},
