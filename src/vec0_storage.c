@@ -692,10 +692,13 @@ int vec0StorageSlot(Vec0Table *p, uint32_t iSlot) {
   rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_GET, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iSlot);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+  rc = sqlite3_step(pStmt);
+  if (rc == SQLITE_ROW) {
     rc = slotFromRow(p, iSlot, pStmt, 0);
-  } else {
+  } else if (rc == SQLITE_DONE) {
+    /* Only a slot that truly has no row is free, not one whose read failed. */
     p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    rc = SQLITE_OK;
   }
   {
     int rc2 = sqlite3_reset(pStmt);

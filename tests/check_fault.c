@@ -323,9 +323,14 @@ static const Step aStep[] = {
      "BEGIN; INSERT INTO t(id, v, p) VALUES (300, '[1,1,1,1]', 0);"
      "SAVEPOINT s; DELETE FROM t WHERE id = 12; ROLLBACK TO s; RELEASE s;"
      "DELETE FROM t WHERE id = 13; COMMIT;", STEP_WRITE},
+    {"knn-hnsw", 'A',
+     "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 5 AND ef = 100", STEP_QUERY},
     {"knn-hnsw-filtered", 'A',
      "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
      "AND k = 4 AND p = 1 AND tag != 'tag3'", STEP_QUERY},
+    {"knn-int8-hnsw", 'B',
+     "SELECT key, distance FROM t WHERE q MATCH vec_int8('[3,-2,1,5]') AND k = 5", STEP_QUERY},
     {"integrity-check-a", 'A', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"integrity-check-b", 'B', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"optimize-a", 'A', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
