@@ -331,6 +331,7 @@ static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
     for (rc = sqlite3_vtab_in_first(pVal, &v); rc == SQLITE_OK && v && i < f->nVal;
          rc = sqlite3_vtab_in_next(pVal, &v)) {
       vec0CellSet(&f->aVal[i++], v, &rc);
+      if (rc != SQLITE_OK) break; /* not overwritten by the next in_next */
     }
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
   } else {
@@ -482,6 +483,7 @@ static int collectRowids(KnnQuery *pQ, const char *idxStr, int argc,
       for (rc = sqlite3_vtab_in_first(argv[i], &v); rc == SQLITE_OK && v;
            rc = sqlite3_vtab_in_next(argv[i], &v)) {
         rc = addRowid(pQ, v, t[3] == '1');
+        if (rc != SQLITE_OK) break; /* not overwritten by the next in_next */
       }
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     } else {

@@ -331,6 +331,9 @@ static const Step aStep[] = {
      "AND k = 4 AND p = 1 AND tag != 'tag3'", STEP_QUERY},
     {"knn-int8-hnsw", 'B',
      "SELECT key, distance FROM t WHERE q MATCH vec_int8('[3,-2,1,5]') AND k = 5", STEP_QUERY},
+    {"knn-rowid-in", 'A',
+     "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 3 AND id IN (1, 2, 3, 4, 5, 99)", STEP_QUERY},
     {"integrity-check-a", 'A', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"integrity-check-b", 'B', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"optimize-a", 'A', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
