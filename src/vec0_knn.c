@@ -317,7 +317,10 @@ static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
   f->nVal = 1;
   if (op == VEC0_OP_IN) {
     rc = valueCount(pVal, &f->nVal);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK) {
+      f->nVal = 0; /* aVal is not allocated: queryClear() must not read it */
+      return rc;
+    }
   }
   f->aVal = sqlite3_malloc64(sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
   if (f->aVal == 0) {

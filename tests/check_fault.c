@@ -329,6 +329,9 @@ static const Step aStep[] = {
     {"knn-hnsw-filtered", 'A',
      "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
      "AND k = 4 AND p = 1 AND tag != 'tag3'", STEP_QUERY},
+    {"knn-flat-filtered", 'B',
+     "SELECT key, round(distance, 4), note FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 4 AND p IN ('p0', 'p2') AND n >= 2", STEP_QUERY},
     {"knn-int8-hnsw", 'B',
      "SELECT key, distance FROM t WHERE q MATCH vec_int8('[3,-2,1,5]') AND k = 5", STEP_QUERY},
     {"knn-rowid-in", 'A',
