@@ -2,7 +2,7 @@
 ** vec0_maint.c: the maintenance commands that read or rewrite a whole table:
 ** 'integrity-check' (every shadow row consistent with the others and the
 ** graphs sound) and 'rebuild' / 'optimize' (every graph rebuilt from the
-** stored vectors, tombstones purged).  These build their SQL at run time:
+** stored vectors, free slots as tombstones).  These build their SQL at run time:
 ** they are not a hot path.  Calls the storage layer and the HNSW library.
 */
 #include "vec0Int.h"
@@ -167,9 +167,19 @@ int vec0StorageRebuild(Vec0Table *p) {
     Vec0Hnsw *h = 0;
     if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
     rc = vec0StorageHnsw(p, i, &h);
+    /*
+    ** A free slot becomes a tombstone again (its vector is still in its
+    ** chunk): the graph's header counts its nodes and a reader takes that
+    ** count as the bound of every node id, so ids must stay dense.  All
+    ** nodes go in before any is deleted, as they did when the rows were
+    ** written (an insert links only to live nodes).
+    */
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
-      if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
-      rc = vec0HnswInsert(h, s, (uint64_t)p->aSlotRowid[s]);
+      int bLive = p->aSlotState[s] == VEC0_SLOT_LIVE;
+      rc = vec0HnswInsert(h, s, bLive ? (uint64_t)p->aSlotRowid[s] : (uint64_t)s);
+    }
+    for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
+      if (p->aSlotState[s] != VEC0_SLOT_LIVE) rc = vec0HnswDelete(h, s);
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
