@@ -404,6 +404,25 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
                              p->zName, iVal, VEC0_FORMAT_VERSION);
     return SQLITE_ERROR;
   }
+  /* The other shadow tables: a missing one is named here rather than being
+  ** an "SQL logic error" from the first statement that reads it. */
+  for (int i = -2; rc == SQLITE_OK && i < 2 * p->cfg.nVec; i++) {
+    char zSuffix[32];
+    if (i < 0) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s", i == -2 ? "rows" : "slots");
+    } else if (i % 2 == 0 || p->cfg.aVec[i / 2].eIndex == VEC0_INDEX_HNSW) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d", i % 2 ? "links" : "vectors",
+                       i / 2);
+    } else {
+      continue;
+    }
+    rc = tableExists(p, zSuffix, &bExists);
+    if (rc == SQLITE_OK && !bExists) {
+      *pzErr = sqlite3_mprintf("vec0: table \"%s\": shadow table \"%s_%s\" is missing",
+                               p->zName, p->zName, zSuffix);
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "seed", &p->seed, &bFound);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     char zKey[32];

@@ -226,11 +226,6 @@ XFAIL = {
     "links-extra": "integrity-check ignores T_links rows beyond next_slot",
     "next-slot-missing": "a missing counter reads as 0",
     "hnsw-header-count-huge": "a huge node count is SQLITE_NOMEM, not corrupt",
-    "drop-rows": "a missing shadow table gives 'SQL logic error'",
-    "drop-slots": "a missing shadow table gives 'SQL logic error'",
-    "drop-vectors0": "a missing shadow table gives 'SQL logic error'",
-    "drop-vectors1": "a missing shadow table gives 'SQL logic error'",
-    "drop-links0": "a missing shadow table gives 'SQL logic error'",
 }
 
 
