@@ -631,13 +631,13 @@ static int loadCounters(Vec0Table *p) {
   int bFound = 0;
   int rc = vec0StorageConfigGet(p, "changes", &p->iChanges, &bFound);
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "next_slot", &iNext, &bFound);
-  if (rc == SQLITE_OK && (iNext < 0 || iNext > 0x7fffffff)) {
+  if (rc == SQLITE_OK && (!bFound || iNext < 0 || iNext > 0x7fffffff)) {
     vec0TableError(p, "vec0: table \"%s\": bad next_slot %lld in %s_config", p->zName,
                    iNext, p->zName);
     rc = SQLITE_CORRUPT_VTAB;
   }
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "rows", &nRows, &bFound);
-  if (rc == SQLITE_OK && (nRows < 0 || nRows > iNext)) {
+  if (rc == SQLITE_OK && (!bFound || nRows < 0 || nRows > iNext)) {
     vec0TableError(p, "vec0: table \"%s\": bad rows %lld in %s_config", p->zName,
                    nRows, p->zName);
     rc = SQLITE_CORRUPT_VTAB;
