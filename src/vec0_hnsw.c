@@ -915,7 +915,7 @@ void vec0HnswRollback(Vec0Hnsw *p) {
 
 /* Replaces the whole graph by the one the header describes; nodes are then
 ** read lazily. */
-int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n, uint32_t nMax) {
   uint32_t entry, maxLevel, m, efc, count;
   if (n != VEC0_HNSW_HEADER_SIZE || get32(a) != HNSW_FORMAT) {
     return corrupt(p, "bad graph header");
@@ -927,6 +927,10 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   count = get32(a + 20);
   if (m < 2 || m > 128 || efc < 1 || efc > 4096 || count > 0x7fffffffu) {
     return corrupt(p, "bad graph header");
+  }
+  if (count > nMax) {
+    /* Checked before the node arrays are sized for count. */
+    return corrupt(p, "bad graph header: %u nodes, at most %u", count, nMax);
   }
   if (maxLevel == VEC0_HNSW_NONE
           ? (entry != VEC0_HNSW_NONE || count != 0)

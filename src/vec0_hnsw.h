@@ -98,8 +98,12 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
                  Vec0Hnsw **ppOut);
 void vec0HnswClose(Vec0Hnsw *p);
 
-/* Restores entry point, max level, m, ef_construction, count and seed. */
-int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n);
+/*
+** Restores entry point, max level, m, ef_construction, count and seed.  A
+** count above nMax (the host's bound on ids) is VEC0_HNSW_CORRUPT: the graph
+** would otherwise size its node arrays for whatever a damaged header says.
+*/
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n, uint32_t nMax);
 void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a);
 
 /* The level a node with this key gets (hash of key and seed). */

@@ -1005,7 +1005,7 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
     sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
     if (sqlite3_step(pStmt) == SQLITE_ROW) {
       rc = vec0HnswHeaderDecode(p->apHnsw[iVec], sqlite3_column_blob(pStmt, 0),
-                                sqlite3_column_bytes(pStmt, 0));
+                                sqlite3_column_bytes(pStmt, 0), p->nSlot);
       if (rc != SQLITE_OK) {
         vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
                        p->zName, zKey, p->zName);

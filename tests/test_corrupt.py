@@ -224,7 +224,6 @@ CASES = [
 # Damage that vec0 does not handle yet (strict: a fix must remove the mark).
 XFAIL = {
     "links-extra": "integrity-check ignores T_links rows beyond next_slot",
-    "hnsw-header-count-huge": "a huge node count is SQLITE_NOMEM, not corrupt",
 }
 
 
