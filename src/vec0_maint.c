@@ -117,7 +117,19 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     Vec0Hnsw *h = 0;
     char *zHnswErr = 0;
     if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
-    rc = vec0StorageHnsw(p, i, &h);
+    {
+      /* The graph check reads the nodes of slots below next_slot only. */
+      char *zFmt = sqlite3_mprintf("%s_links%d has a node for slot %%lld, not below "
+                                   "next_slot %%lld",
+                                   zT, i);
+      if (zFmt == 0) return SQLITE_NOMEM;
+      rc = findProblem(p, pzErr, zFmt,
+                       sqlite3_mprintf("SELECT slot, %u FROM \"%w\".\"%w_links%d\" "
+                                       "WHERE slot < 0 OR slot >= %u",
+                                       p->nSlot, zDb, zT, i, p->nSlot));
+      sqlite3_free(zFmt);
+    }
+    if (rc == SQLITE_OK) rc = vec0StorageHnsw(p, i, &h);
     if (rc == SQLITE_OK) rc = vec0HnswCheck(h, p->nSlot, &zHnswErr);
     if (zHnswErr) {
       *pzErr = sqlite3_mprintf("HNSW graph of %s_links%d: %s", zT, i, zHnswErr);

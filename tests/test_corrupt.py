@@ -223,7 +223,6 @@ CASES = [
 
 # Damage that vec0 does not handle yet (strict: a fix must remove the mark).
 XFAIL = {
-    "links-extra": "integrity-check ignores T_links rows beyond next_slot",
 }
 
 
