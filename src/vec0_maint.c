@@ -33,6 +33,25 @@ static int findProblem(Vec0Table *p, char **pzErr, const char *zWhat, char *zSql
   return rc;
 }
 
+/*
+** "<zT>_<zShadow><i> <zRest>" as a format for findProblem(): a '%' in the
+** table name would otherwise be read as a conversion.
+*/
+static char *shadowFormat(const char *zT, const char *zShadow, int i,
+                          const char *zRest) {
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  for (const char *z = zT; *z; z++) {
+    if (*z == '%') sqlite3_str_appendchar(pStr, 1, '%');
+    sqlite3_str_appendchar(pStr, 1, *z);
+  }
+  sqlite3_str_appendf(pStr, "_%s%d %s", zShadow, i, zRest);
+  if (sqlite3_str_errcode(pStr) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pStr));
+    return 0;
+  }
+  return sqlite3_str_finish(pStr);
+}
+
 /* The integer a one-row query returns. */
 static int countRows(Vec0Table *p, char *zSql, sqlite3_int64 *pn) {
   sqlite3_stmt *pStmt = 0;
@@ -77,9 +96,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     ** once, so every chunk below the last exists and is full. */
     uint32_t C = p->anChunk[i], nChunk = (p->nSlot + C - 1) / C;
     sqlite3_int64 nFound = 0;
-    char *zFmt = sqlite3_mprintf("chunk %%lld of %s_vectors%d has %%lld bytes, "
-                                 "expected %%s",
-                                 zT, i);
+    char *zFmt = shadowFormat(zT, "vectors", i, "chunk %lld has %lld bytes, expected %s");
     if (zFmt == 0) return SQLITE_NOMEM;
     rc = findProblem(p, pzErr, zFmt,
                      sqlite3_mprintf("SELECT chunk, ifnull(length(v), -1), "
@@ -119,9 +136,8 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
     {
       /* The graph check reads the nodes of slots below next_slot only. */
-      char *zFmt = sqlite3_mprintf("%s_links%d has a node for slot %%lld, not below "
-                                   "next_slot %%lld",
-                                   zT, i);
+      char *zFmt = shadowFormat(zT, "links", i,
+                                "has a node for slot %lld, not below next_slot %lld");
       if (zFmt == 0) return SQLITE_NOMEM;
       rc = findProblem(p, pzErr, zFmt,
                        sqlite3_mprintf("SELECT slot, %u FROM \"%w\".\"%w_links%d\" "

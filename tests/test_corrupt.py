@@ -309,3 +309,22 @@ def test_case_count():
     """How many corruptions are tried (tests/RELIABILITY.md quotes it)."""
     print("corruptions tried: %d" % len(CASES))
     assert len(CASES) >= 60
+
+
+def test_percent_in_table_name(tmp_path):
+    """integrity-check puts the table name in its messages: a '%' in it is
+    text, not a printf conversion (this crashed)."""
+    path = str(tmp_path / "percent.db")
+    con = connect(path)
+    con.execute('CREATE VIRTUAL TABLE "t%s%n" USING vec0(v float[2] indexed by flat(), '
+                'w float[2] indexed by hnsw())')
+    con.execute("""INSERT INTO "t%s%n"(rowid, v, w) VALUES (1, '[1,2]', '[1,2]')""")
+    con.execute("""UPDATE "t%s%n_vectors0" SET v = x'00'""")
+    con.execute("""INSERT INTO "t%s%n_links1" VALUES (99, x'00000000')""")
+    with pytest.raises(sqlite3.DatabaseError, match=r"t%s%n_vectors0 chunk 0 has 1 bytes"):
+        con.execute("""INSERT INTO "t%s%n"("t%s%n") VALUES ('integrity-check')""")
+    con.execute("""UPDATE "t%s%n_vectors0" SET v = zeroblob(?)""",
+                (8 * con.execute("""SELECT value FROM "t%s%n_config"
+                                    WHERE key = 'chunk.0'""").fetchone()[0],))
+    with pytest.raises(sqlite3.DatabaseError, match=r"t%s%n_links1 has a node for slot 99"):
+        con.execute("""INSERT INTO "t%s%n"("t%s%n") VALUES ('integrity-check')""")
