@@ -749,6 +749,53 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
 }
 
 /*
+** connect() for a node that already had links (reconnect): its fresh lists
+** may leave out an old neighbour whose only way in was through this node
+** (the neighbours that pruned it just now handed it here, to the node that
+** made it redundant).  So each list that lost an old link is re-selected
+** among the old links and the new ones, and relink() hands an old link it
+** drops to the kept node nearest to it.
+*/
+static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
+  size_t nWords = rowWords(p, L), nRow0 = (size_t)p->m0 + 1;
+  uint32_t *aOld = p->h.xMalloc(p->h.pCtx, nWords * sizeof(uint32_t));
+  int rc, lc;
+  if (aOld == NULL) return VEC0_HNSW_NOMEM;
+  memcpy(aOld, links(p, id, 0), nRow0 * sizeof(uint32_t));
+  if (L > 0) {
+    memcpy(aOld + nRow0, p->apUp[id], (nWords - nRow0) * sizeof(uint32_t));
+  }
+  rc = connect(p, id, L);
+  for (lc = 0; rc == VEC0_HNSW_OK && lc <= L; lc++) {
+    const uint32_t *O = lc ? aOld + nRow0 + (size_t)(lc - 1) * (size_t)(p->m + 1) : aOld;
+    const uint32_t *N = links(p, id, lc);
+    uint32_t gen, i;
+    size_t nP = 0, nOld;
+    int bLost = 0;
+    for (i = 0; i < O[0]; i++) bLost |= !hasLink(N, O[1 + i]);
+    if (!bLost) continue;
+    rc = reserve(p, &p->aP, &p->nPAlloc, (size_t)O[0] + N[0], sizeof(Pair));
+    if (rc) break;
+    gen = nextGen(p);
+    p->aVisit[id] = gen;
+    for (i = 0; i < O[0]; i++) {
+      if (p->aVisit[O[1 + i]] == gen) continue;
+      p->aVisit[O[1 + i]] = gen;
+      p->aP[nP++].id = O[1 + i];
+    }
+    nOld = nP;
+    for (i = 0; i < N[0]; i++) {
+      if (p->aVisit[N[1 + i]] == gen) continue;
+      p->aVisit[N[1 + i]] = gen;
+      p->aP[nP++].id = N[1 + i];
+    }
+    rc = relink(p, id, lc, nP, nOld);
+  }
+  p->h.xFree(p->h.pCtx, aOld);
+  return rc;
+}
+
+/*
 ** Node id got a new vector (revived tombstone or update).  First each of its
 ** neighbours re-selects its list among its own links, id's links and id,
 ** with the new distances; then id's own lists are rebuilt by a fresh search.
@@ -790,7 +837,7 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if ((rc = relink(p, n, lc, nP, nOld)) != 0) return rc;
     }
   }
-  return connect(p, id, L);
+  return connectKeeping(p, id, L);
 }
 
 int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
