@@ -125,6 +125,9 @@ build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ) $(HDR)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_OBJ) -lsqlite3 -lm
 
+# Not intermediates: make would delete them after linking the targets.
+.SECONDARY: $(FUZZ_OBJ)
+
 fuzz-build: $(FUZZ_TARGETS)
 
 test-fuzz-smoke: $(FUZZ_TARGETS)

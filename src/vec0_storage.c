@@ -435,16 +435,6 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
     }
     if (rc != SQLITE_OK) break;
     p->anChunk[i] = (uint32_t)iVal;
-    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
-    rc = vec0StorageConfigGet(p, zKey, &iVal, &bFound);
-    if (rc == SQLITE_OK && bFound) {
-      if (iVal < 1 || iVal > VEC0_MAX_K) {
-        *pzErr = sqlite3_mprintf("vec0: table \"%s\": bad %s in %s_config", p->zName,
-                                 zKey, p->zName);
-        return SQLITE_CORRUPT_VTAB;
-      }
-      p->aEfSearch[i] = (int)iVal;
-    }
   }
   if (rc != SQLITE_OK && *pzErr == 0) {
     *pzErr = sqlite3_mprintf("vec0: table \"%s\": %s", p->zName,
@@ -641,6 +631,23 @@ static int loadCounters(Vec0Table *p) {
     vec0TableError(p, "vec0: table \"%s\": bad rows %lld in %s_config", p->zName,
                    nRows, p->zName);
     rc = SQLITE_CORRUPT_VTAB;
+  }
+  /*
+  ** The persisted ef_search defaults are read with the counters: like them
+  ** they change with a transaction ('ef_search=N') that may be rolled back
+  ** or made by another connection.
+  */
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    char zKey[32];
+    sqlite3_int64 iEf = 0;
+    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+    rc = vec0StorageConfigGet(p, zKey, &iEf, &bFound);
+    if (rc == SQLITE_OK && bFound && (iEf < 1 || iEf > VEC0_MAX_K)) {
+      vec0TableError(p, "vec0: table \"%s\": bad %s in %s_config", p->zName, zKey,
+                     p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    if (rc == SQLITE_OK) p->aEfSearch[i] = bFound ? (int)iEf : p->cfg.aVec[i].efSearch;
   }
   if (rc == SQLITE_OK) {
     p->nSlot = (uint32_t)iNext;

@@ -42,3 +42,32 @@ def test_command_after_deletes_reopens(dbpath, command):
     assert [r for r, _ in knn(con, "t", q, 10, "AND ef = 400")] == \
         [r for r, _ in brute_knn(rows, q, 10)]
     integrity(con, "t")
+
+
+def test_ef_search_follows_rollback_and_other_connections(dbpath):
+    """'ef_search=N' is a setting in T_config: a ROLLBACK undoes it for
+    this connection too, and another connection sees it once committed."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by hnsw(m=4, ef_construction=16))" % DIM)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    ((i + 1, f32(v)) for i, v in enumerate(rand_vectors(3000, DIM, 35))))
+    con.execute("COMMIT")
+    queries = rand_vectors(40, DIM, 36)
+
+    def answers(c):
+        return [knn(c, "t", q, 10) for q in queries]
+
+    other = connect(dbpath)
+    wide = answers(con)
+    assert answers(other) == wide
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(t) VALUES ('ef_search=1')")
+    narrow = answers(con)
+    assert narrow != wide               # the setting matters for these queries
+    con.execute("ROLLBACK")
+    assert answers(con) == wide
+    con.execute("INSERT INTO t(t) VALUES ('ef_search=1')")
+    assert answers(con) == narrow
+    assert answers(other) == narrow     # committed: the other connection too
