@@ -417,6 +417,8 @@ int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *p
 #define VEC0_MAX_CHUNK 256
 uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
+/* rc of a call on graph iVec; SQLITE_CORRUPT_VTAB gets the graph's message. */
+int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc);
 int vec0StorageFlush(Vec0Table *p);
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);

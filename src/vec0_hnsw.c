@@ -1183,6 +1183,8 @@ int vec0HnswFlush(Vec0Hnsw *p,
 
 uint32_t vec0HnswCount(const Vec0Hnsw *p) { return p->nCount; }
 
+const char *vec0HnswErrmsg(const Vec0Hnsw *p) { return p->zErr; }
+
 int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {
   int rc = loadNode(p, id);
   if (rc == VEC0_HNSW_NOTFOUND) return 0;

@@ -155,6 +155,13 @@ int vec0HnswFlush(Vec0Hnsw *p,
                                 const unsigned char *aRec, int nRec),
                   void *pCtx);
 
+/*
+** What was wrong when the last call on p returned VEC0_HNSW_CORRUPT found in
+** the graph itself ("node 5: link to 900 at level 0 is out of range ..."):
+** valid until the next call.  Not meaningful after other return codes.
+*/
+const char *vec0HnswErrmsg(const Vec0Hnsw *p);
+
 /* Number of nodes, live and deleted. */
 uint32_t vec0HnswCount(const Vec0Hnsw *p);
 /* 1 if node id is a live node, 0 if deleted or absent; <0 on error (-rc). */

@@ -528,6 +528,7 @@ static int hnswSearch(KnnQuery *pQ, TopK *t, int *pbDone) {
   aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
   if (aRes == 0) return SQLITE_NOMEM;
   rc = vec0HnswSearch(h, pQ->q.p, pQ->k, ef, xAccept, pQ, aRes, &nRes);
+  rc = vec0StorageHnswRc(p, pQ->iVec, rc);
   if (rc == SQLITE_OK) {
     for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
   }

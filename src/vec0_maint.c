@@ -155,7 +155,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
       int bLive = vec0HnswIsLive(h, s);
       if (bLive < 0) {
-        rc = -bLive;
+        rc = vec0StorageHnswRc(p, i, -bLive);
       } else if (bLive != (p->aSlotState[s] == VEC0_SLOT_LIVE)) {
         *pzErr = sqlite3_mprintf("slot %u is %s but its node in %s_links%d is %s", s,
                                  p->aSlotState[s] == VEC0_SLOT_LIVE ? "live" : "free",
@@ -205,9 +205,12 @@ int vec0StorageRebuild(Vec0Table *p) {
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
       int bLive = p->aSlotState[s] == VEC0_SLOT_LIVE;
       rc = vec0HnswInsert(h, s, bLive ? (uint64_t)p->aSlotRowid[s] : (uint64_t)s);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
-      if (p->aSlotState[s] != VEC0_SLOT_LIVE) rc = vec0HnswDelete(h, s);
+      if (p->aSlotState[s] != VEC0_SLOT_LIVE) {
+        rc = vec0StorageHnswRc(p, i, vec0HnswDelete(h, s));
+      }
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageFlush(p);

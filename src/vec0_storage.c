@@ -1033,6 +1033,15 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   return SQLITE_OK;
 }
 
+int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc) {
+  /* A message already set came from a host callback: it is the nearer one. */
+  if (rc == SQLITE_CORRUPT_VTAB && p->apHnsw[iVec] && p->base.zErrMsg == 0) {
+    vec0TableError(p, "vec0: table \"%s\": HNSW graph of %s_links%d: %s", p->zName,
+                   p->zName, iVec, vec0HnswErrmsg(p->apHnsw[iVec]));
+  }
+  return rc;
+}
+
 static int writeNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {
   struct Vec0HnswCtx *c = pCtx;
   sqlite3_stmt *pStmt = 0;

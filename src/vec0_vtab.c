@@ -682,6 +682,7 @@ static int deleteRow(Vec0Table *p, sqlite3_int64 iRowid) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswDelete(h, (uint32_t)iSlot);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK) {
@@ -925,6 +926,7 @@ static int insertRow(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) 
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK) {
@@ -1065,6 +1067,7 @@ static int updateRow(Vec0Table *p, sqlite3_value **argv) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK && iNew != iOld) p->aSlotRowid[iSlot] = iNew;
