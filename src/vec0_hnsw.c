@@ -748,6 +748,17 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
   return VEC0_HNSW_OK;
 }
 
+/* Appends to aP the ids of list L not stamped gen yet, stamping them. */
+static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
+  uint32_t i;
+  for (i = 0; i < L[0]; i++) {
+    if (p->aVisit[L[1 + i]] == gen) continue;
+    p->aVisit[L[1 + i]] = gen;
+    p->aP[nP++].id = L[1 + i];
+  }
+  return nP;
+}
+
 /*
 ** connect() for a node that already had links (reconnect): its fresh lists
 ** may leave out an old neighbour whose only way in was through this node
@@ -770,7 +781,7 @@ static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
     const uint32_t *O = lc ? aOld + nRow0 + (size_t)(lc - 1) * (size_t)(p->m + 1) : aOld;
     const uint32_t *N = links(p, id, lc);
     uint32_t gen, i;
-    size_t nP = 0, nOld;
+    size_t nOld;
     int bLost = 0;
     for (i = 0; i < O[0]; i++) bLost |= !hasLink(N, O[1 + i]);
     if (!bLost) continue;
@@ -778,18 +789,8 @@ static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
     if (rc) break;
     gen = nextGen(p);
     p->aVisit[id] = gen;
-    for (i = 0; i < O[0]; i++) {
-      if (p->aVisit[O[1 + i]] == gen) continue;
-      p->aVisit[O[1 + i]] = gen;
-      p->aP[nP++].id = O[1 + i];
-    }
-    nOld = nP;
-    for (i = 0; i < N[0]; i++) {
-      if (p->aVisit[N[1 + i]] == gen) continue;
-      p->aVisit[N[1 + i]] = gen;
-      p->aP[nP++].id = N[1 + i];
-    }
-    rc = relink(p, id, lc, nP, nOld);
+    nOld = gather(p, O, gen, 0);
+    rc = relink(p, id, lc, gather(p, N, gen, nOld), nOld);
   }
   p->h.xFree(p->h.pCtx, aOld);
   return rc;
@@ -810,8 +811,8 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if ((rc = touch(p, id, lc, links(p, id, lc)[1 + i])) != 0) return rc;
     }
     for (i = 0; i < nIdLinks; i++) {
-      uint32_t n = links(p, id, lc)[1 + i], gen, j, *Ln, *Lid;
-      size_t nP = 0, nOld;
+      uint32_t n = links(p, id, lc)[1 + i], gen, j, *Ln;
+      size_t nP, nOld;
       Ln = links(p, n, lc);
       for (j = 0; j < Ln[0]; j++) {
         if ((rc = touch(p, n, lc, Ln[1 + j])) != 0) return rc;
@@ -821,18 +822,8 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if (rc) return rc;
       gen = nextGen(p);
       p->aVisit[n] = gen;
-      Ln = links(p, n, lc);
-      Lid = links(p, id, lc);
-      for (j = 0; j < Ln[0]; j++) {
-        p->aVisit[Ln[1 + j]] = gen;
-        p->aP[nP++].id = Ln[1 + j];
-      }
-      nOld = nP;
-      for (j = 0; j < Lid[0]; j++) {
-        if (p->aVisit[Lid[1 + j]] == gen) continue;
-        p->aVisit[Lid[1 + j]] = gen;
-        p->aP[nP++].id = Lid[1 + j];
-      }
+      nOld = gather(p, links(p, n, lc), gen, 0);
+      nP = gather(p, links(p, id, lc), gen, nOld);
       if (p->aVisit[id] != gen) p->aP[nP++].id = id;
       if ((rc = relink(p, n, lc, nP, nOld)) != 0) return rc;
     }
