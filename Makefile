@@ -106,7 +106,8 @@ test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so
 
 # libFuzzer targets: clang with its fuzzer, ASan and UBSan runtimes, over
 # objects built for them.  `make fuzz` runs each for FUZZ_SECONDS, keeping
-# what it finds in build-fuzz/corpus/; `make test` runs each over its seeds.
+# the inputs it finds in build-fuzz/corpus/ and a crash in
+# build-fuzz/<target>-crash-*; `make test` runs each over its seeds.
 FUZZ_CC      = clang
 FUZZ_SAN     = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer \
@@ -133,7 +134,8 @@ fuzz-build: $(FUZZ_TARGETS)
 test-fuzz-smoke: $(FUZZ_TARGETS)
 	@echo "== fuzz targets over their seed corpus"
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
-	  $$t -runs=0 fuzz/corpus/$$n > $$t.log 2>&1 || { cat $$t.log; exit 1; }; \
+	  $$t -runs=0 -artifact_prefix=$$t- fuzz/corpus/$$n > $$t.log 2>&1 || \
+	    { cat $$t.log; exit 1; }; \
 	  grep -E "^(INFO: seed corpus|#[0-9]+[[:space:]]+INITED)" $$t.log | sed "s|^|$$n: |"; \
 	done
 
@@ -141,7 +143,7 @@ fuzz: $(FUZZ_TARGETS)
 	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
 	  mkdir -p build-fuzz/corpus/$$n; echo "== $$n for $(FUZZ_SECONDS) s"; \
 	  nice -n 15 $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    build-fuzz/corpus/$$n fuzz/corpus/$$n; \
+	    -artifact_prefix=$$t- build-fuzz/corpus/$$n fuzz/corpus/$$n; \
 	done
 
 bench: all
