@@ -1,8 +1,11 @@
 # vec0: a SQLite extension for vector search.
 #   make            dist/vec0.so and dist/libvec0.a
-#   make test       Check unit tests, sql/ golden tests, Python integration tests
+#   make test       Check unit tests, sql/ golden tests, Python integration tests,
+#                   then the reliability passes: the same under ASan+UBSan,
+#                   a subset under valgrind, the fuzz targets over their seeds
 #   make bench      benchmarks (bench/), never part of make test
-#   make test SANITIZE=address,undefined   the same under sanitizers
+#   make test SANITIZE=address,undefined   the functional tests under sanitizers
+#   make fuzz       each fuzz target for FUZZ_SECONDS (default 60) seconds
 #   make install    [PREFIX=/usr/local] [DESTDIR=]: module, static library,
 #                   vec0.h and vec0.pc
 #   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
@@ -75,7 +78,13 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
 
+# The functional tests, then (not inside a sanitizer build) the reliability
+# passes: see tests/RELIABILITY.md.
+ifeq ($(SANITIZE),)
+test: test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke
+else
 test: test-unit test-sql test-c test-py
+endif
 
 test-unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_FORK=yes $$t; done
@@ -95,9 +104,65 @@ test-c: $(EXAMPLE_C)
 	@$(EXAMPLE_C) > $(B)/examples/knn.out && diff -u examples/c/knn.expected $(B)/examples/knn.out
 	@echo "c: examples/c/knn.c ok"
 
+PYTEST_ARGS ?= tests
 test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite
 	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
-	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+# Unit tests (the OOM test at every 4th allocation: it is the slow one),
+# golden SQL and the Python corruption tests, under ASan and UBSan.
+SAN_FLAGS = address,undefined
+test-san:
+	@echo "== sanitizers ($(SAN_FLAGS))"
+	@FAULT_STRIDE=4 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) test-unit test-sql \
+	  PYTEST_ARGS=tests/test_corrupt.py test-py
+
+# memcheck on two unit tests and two golden SQL files through the shell.
+test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so
+	@echo "== valgrind"
+	@sh tests/valgrind.sh "$(SQLITE3)" $(abspath $(DIST)/vec0) $(B)/tests/check_config \
+	  $(B)/tests/check_vector
+
+# libFuzzer targets: clang with its fuzzer, ASan and UBSan runtimes, over
+# objects built for them.  `make fuzz` runs each for FUZZ_SECONDS, keeping
+# the inputs it finds in build-fuzz/corpus/ and a crash in
+# build-fuzz/<target>-crash-*; `make test` runs each over its seeds.
+FUZZ_CC      = clang
+FUZZ_SAN     = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  = -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer \
+               $(WARN) -Isrc -DSQLITE_CORE
+FUZZ_OBJ     = $(patsubst %.c,build-fuzz/obj/%.o,$(SRC) $(EXT))
+FUZZ_TARGETS = $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+build-fuzz/obj/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (fuzz)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ) $(HDR)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ $< $(FUZZ_OBJ) -lsqlite3 -lm
+
+# Not intermediates: make would delete them after linking the targets.
+.SECONDARY: $(FUZZ_OBJ)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+test-fuzz-smoke: $(FUZZ_TARGETS)
+	@echo "== fuzz targets over their seed corpus"
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+	  $$t -runs=0 -artifact_prefix=$$t- fuzz/corpus/$$n > $$t.log 2>&1 || \
+	    { cat $$t.log; exit 1; }; \
+	  grep -E "^(INFO: seed corpus|#[0-9]+[[:space:]]+INITED)" $$t.log | sed "s|^|$$n: |"; \
+	done
+
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$$(basename $$t); \
+	  mkdir -p build-fuzz/corpus/$$n; echo "== $$n for $(FUZZ_SECONDS) s"; \
+	  nice -n 15 $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$$t- build-fuzz/corpus/$$n fuzz/corpus/$$n; \
+	done
 
 bench: all
 	$(MAKE) -C bench
@@ -159,7 +224,8 @@ $(NEWSQLITE_DIR)/minishell: tests/newsqlite/minishell.c
 
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
-	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist
+	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist \
+	clang libclang-rt-14-dev valgrind
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
@@ -169,7 +235,7 @@ demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san bindings/python/build bindings/python/vec0.egg-info
+	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info
 
-.PHONY: all test test-unit test-sql test-c test-py bench clean deps demo amalgamation newsqlite \
-	install uninstall wheel
+.PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
+	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel

@@ -429,6 +429,8 @@ struct Vec0Table {
   int bPoison;
   int iPoisonDepth; /* nSavepoint when it happened: ROLLBACK TO below clears */
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
+  int nBusy;          /* methods using the cache now (vec0_vtab.c) */
+  int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0HnswCtx {
     Vec0Table *p;
     int iVec;
@@ -475,6 +477,8 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec);
 #define VEC0_MAX_CHUNK 256
 uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);
 int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
+/* rc of a call on graph iVec; SQLITE_CORRUPT_VTAB gets the graph's message. */
+int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc);
 int vec0StorageFlush(Vec0Table *p);
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);

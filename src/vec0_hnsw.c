@@ -307,6 +307,42 @@ static int hasLink(const uint32_t *L, uint32_t id) {
 }
 
 /*
+** Keeps dropped link x of node n at level lc reachable through n: it goes
+** to the kept node that made it redundant (x->via), or if that one is full
+** stays in n's own list while it has room, or else goes to any other kept
+** node with room.  Only when all of them are full can it be lost.
+*/
+static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
+  uint32_t cap = (uint32_t)(lc ? p->m : p->m0), *L, *Lv, k;
+  int rc;
+  if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
+  Lv = links(p, x->via, lc); /* after the touch: loading may move the lists */
+  if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;
+  if (Lv[0] < cap) {
+    if ((rc = vec0HnswMarkDirty(p, x->via)) != 0) return rc;
+    Lv[1 + Lv[0]++] = x->id;
+    return VEC0_HNSW_OK;
+  }
+  L = links(p, n, lc);
+  if (L[0] < cap) {
+    L[1 + L[0]++] = x->id; /* n is dirty already */
+    return VEC0_HNSW_OK;
+  }
+  for (k = 0; k < cap; k++) {
+    uint32_t t = links(p, n, lc)[1 + k];
+    if ((rc = vec0HnswTouch(p, n, lc, t)) != 0) return rc;
+    Lv = links(p, t, lc);
+    if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;
+    if (Lv[0] < cap) {
+      if ((rc = vec0HnswMarkDirty(p, t)) != 0) return rc;
+      Lv[1 + Lv[0]++] = x->id;
+      return VEC0_HNSW_OK;
+    }
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
 ** Rebuilds the list of node n at level lc from the candidates in aP[0..nP-1]
 ** (ids only; distances to n are computed here), of which the first nOld are
 ** its current links.
@@ -340,14 +376,8 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
   L[0] = (uint32_t)nSel;
   for (i = 0; i < nSel; i++) L[1 + i] = p->aP[i].id;
   for (i = 0; i < nDrop; i++) {
-    const Drop *x = &p->aDrop[i];
-    uint32_t *Lv;
-    if (p->aVisit[x->id] != gen) continue;
-    if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
-    Lv = links(p, x->via, lc);
-    if (Lv[0] >= (uint32_t)cap || hasLink(Lv, x->id)) continue;
-    if ((rc = vec0HnswMarkDirty(p, x->via)) != 0) return rc;
-    Lv[1 + Lv[0]++] = x->id;
+    if (p->aVisit[p->aDrop[i].id] != gen) continue;
+    if ((rc = handOver(p, n, lc, &p->aDrop[i])) != 0) return rc;
   }
   return VEC0_HNSW_OK;
 }
@@ -413,6 +443,54 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
   return VEC0_HNSW_OK;
 }
 
+/* Appends to aP the ids of list L not stamped gen yet, stamping them. */
+static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
+  uint32_t i;
+  for (i = 0; i < L[0]; i++) {
+    if (p->aVisit[L[1 + i]] == gen) continue;
+    p->aVisit[L[1 + i]] = gen;
+    p->aP[nP++].id = L[1 + i];
+  }
+  return nP;
+}
+
+/*
+** connect() for a node that already had links (reconnect): its fresh lists
+** may leave out an old neighbour whose only way in was through this node
+** (the neighbours that pruned it just now handed it here, to the node that
+** made it redundant).  So each list that lost an old link is re-selected
+** among the old links and the new ones, and relink() hands an old link it
+** drops to the kept node nearest to it.
+*/
+static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
+  size_t nWords = rowWords(p, L), nRow0 = (size_t)p->m0 + 1;
+  uint32_t *aOld = p->h.xMalloc(p->h.pCtx, nWords * sizeof(uint32_t));
+  int rc, lc;
+  if (aOld == NULL) return VEC0_HNSW_NOMEM;
+  memcpy(aOld, links(p, id, 0), nRow0 * sizeof(uint32_t));
+  if (L > 0) {
+    memcpy(aOld + nRow0, p->apUp[id], (nWords - nRow0) * sizeof(uint32_t));
+  }
+  rc = connect(p, id, L);
+  for (lc = 0; rc == VEC0_HNSW_OK && lc <= L; lc++) {
+    const uint32_t *O = lc ? aOld + nRow0 + (size_t)(lc - 1) * (size_t)(p->m + 1) : aOld;
+    const uint32_t *N = links(p, id, lc);
+    uint32_t gen, i;
+    size_t nOld;
+    int bLost = 0;
+    for (i = 0; i < O[0]; i++) bLost |= !hasLink(N, O[1 + i]);
+    if (!bLost) continue;
+    rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, (size_t)O[0] + N[0], sizeof(Pair));
+    if (rc) break;
+    gen = vec0HnswNextGen(p);
+    p->aVisit[id] = gen;
+    nOld = gather(p, O, gen, 0);
+    rc = relink(p, id, lc, gather(p, N, gen, nOld), nOld);
+  }
+  p->h.xFree(p->h.pCtx, aOld);
+  return rc;
+}
+
 /*
 ** Node id got a new vector (revived tombstone or update).  First each of its
 ** neighbours re-selects its list among its own links, id's links and id,
@@ -428,8 +506,8 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if ((rc = vec0HnswTouch(p, id, lc, links(p, id, lc)[1 + i])) != 0) return rc;
     }
     for (i = 0; i < nIdLinks; i++) {
-      uint32_t n = links(p, id, lc)[1 + i], gen, j, *Ln, *Lid;
-      size_t nP = 0, nOld;
+      uint32_t n = links(p, id, lc)[1 + i], gen, j, *Ln;
+      size_t nP, nOld;
       Ln = links(p, n, lc);
       for (j = 0; j < Ln[0]; j++) {
         if ((rc = vec0HnswTouch(p, n, lc, Ln[1 + j])) != 0) return rc;
@@ -439,23 +517,13 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if (rc) return rc;
       gen = vec0HnswNextGen(p);
       p->aVisit[n] = gen;
-      Ln = links(p, n, lc);
-      Lid = links(p, id, lc);
-      for (j = 0; j < Ln[0]; j++) {
-        p->aVisit[Ln[1 + j]] = gen;
-        p->aP[nP++].id = Ln[1 + j];
-      }
-      nOld = nP;
-      for (j = 0; j < Lid[0]; j++) {
-        if (p->aVisit[Lid[1 + j]] == gen) continue;
-        p->aVisit[Lid[1 + j]] = gen;
-        p->aP[nP++].id = Lid[1 + j];
-      }
+      nOld = gather(p, links(p, n, lc), gen, 0);
+      nP = gather(p, links(p, id, lc), gen, nOld);
       if (p->aVisit[id] != gen) p->aP[nP++].id = id;
       if ((rc = relink(p, n, lc, nP, nOld)) != 0) return rc;
     }
   }
-  return connect(p, id, L);
+  return connectKeeping(p, id, L);
 }
 
 int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,

@@ -116,8 +116,13 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
                  Vec0Hnsw **ppOut);
 void vec0HnswClose(Vec0Hnsw *p);
 
-/* Restores entry point, max level, m, ef_construction, count and seed. */
-int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n);
+/*
+** Restores entry point, max level, m, ef_construction, count, seed and id
+** bound.  An id bound above nMax (the host's bound on ids) is
+** VEC0_HNSW_CORRUPT: the graph would otherwise size its node arrays for
+** whatever a damaged header says.
+*/
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n, uint32_t nMax);
 void vec0HnswHeaderEncode(Vec0Hnsw *p, unsigned char *a);
 
 /* The level a node with this key gets (hash of key and seed). */
@@ -191,6 +196,13 @@ int vec0HnswFlush(Vec0Hnsw *p,
 ** ignored if the node is in memory already or beyond the header's count.
 */
 int vec0HnswPreload(Vec0Hnsw *p, uint32_t id, const unsigned char *aRec, int nRec);
+
+/*
+** What was wrong when the last call on p returned VEC0_HNSW_CORRUPT found in
+** the graph itself ("node 5: link to 900 at level 0 is out of range ..."):
+** valid until the next call.  Not meaningful after other return codes.
+*/
+const char *vec0HnswErrmsg(const Vec0Hnsw *p);
 
 /* Number of nodes, live and deleted. */
 uint32_t vec0HnswCount(const Vec0Hnsw *p);

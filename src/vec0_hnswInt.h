@@ -147,6 +147,11 @@ static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {
   return p->apUp[id] + (size_t)(lc - 1) * (size_t)(p->m + 1);
 }
 
+/* u32 words of the link rows of a node of level L. */
+static inline size_t rowWords(const Vec0Hnsw *p, int L) {
+  return (size_t)(p->m0 + 1) + (size_t)L * (size_t)(p->m + 1);
+}
+
 /* vec0_hnsw_store.c */
 int vec0HnswCorrupt(Vec0Hnsw *p, const char *zFmt, ...);
 int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,

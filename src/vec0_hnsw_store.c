@@ -114,10 +114,6 @@ uint32_t vec0HnswNextGen(Vec0Hnsw *p) {
   return p->gen;
 }
 
-/* u32 words of the link rows of a node of level L. */
-static size_t rowWords(const Vec0Hnsw *p, int L) {
-  return (size_t)(p->m0 + 1) + (size_t)L * (size_t)(p->m + 1);
-}
 
 /* Records the before-image of node id (id < nCap) in the undo scope. */
 int vec0HnswSaveNode(Vec0Hnsw *p, uint32_t id) {
@@ -461,7 +457,7 @@ void vec0HnswRollback(Vec0Hnsw *p) {
 
 /* Replaces the whole graph by the one the header describes; nodes are then
 ** read lazily. */
-int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
+int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n, uint32_t nMax) {
   uint32_t entry, maxLevel, m, efc, count, bound;
   if (n != VEC0_HNSW_HEADER_SIZE || get32(a) != HNSW_FORMAT) {
     return vec0HnswCorrupt(p, "bad graph header");
@@ -475,6 +471,11 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n) {
   if (m < 2 || m > 128 || efc < 1 || efc > 4096 || bound > 0x7fffffffu ||
       count > bound) {
     return vec0HnswCorrupt(p, "bad graph header");
+  }
+  if (bound > nMax) {
+    /* Checked before the node arrays are sized for it. */
+    return vec0HnswCorrupt(p, "bad graph header: node ids up to %u, at most %u",
+                           bound, nMax);
   }
   /* Group 0 may be empty while other groups have nodes. */
   if (maxLevel == VEC0_HNSW_NONE
@@ -554,13 +555,13 @@ int vec0HnswFlush(Vec0Hnsw *p,
   size_t i;
   int rc;
   vec0HnswCommit(p); /* a flushed change cannot be undone in memory */
-  qsort(p->aDirty, p->nDirty, sizeof(uint32_t), cmpU32);
+  if (p->nDirty) qsort(p->aDirty, p->nDirty, sizeof(uint32_t), cmpU32);
   for (i = 0; i < p->nDirty; i++) {
     int n = encodeNode(p, p->aDirty[i]);
     if (n < 0) return -n;
     if ((rc = xWrite(pCtx, p->aDirty[i], p->aRec, n)) != 0) return rc;
   }
-  qsort(p->aGrpDirty, p->nGrpDirty, sizeof(uint32_t), cmpU32);
+  if (p->nGrpDirty) qsort(p->aGrpDirty, p->nGrpDirty, sizeof(uint32_t), cmpU32);
   for (i = 0; i < p->nGrpDirty; i++) {
     const Group *pG = &p->aGrp[p->aGrpDirty[i]];
     if (xWriteGroup == NULL) return VEC0_HNSW_CORRUPT;
@@ -578,6 +579,8 @@ int vec0HnswFlush(Vec0Hnsw *p,
 }
 
 uint32_t vec0HnswCount(const Vec0Hnsw *p) { return p->nCount; }
+
+const char *vec0HnswErrmsg(const Vec0Hnsw *p) { return p->zErr; }
 
 int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {
   int rc = vec0HnswLoadNode(p, id);

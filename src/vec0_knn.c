@@ -355,7 +355,10 @@ static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
   f->nVal = 1;
   if (op == VEC0_OP_IN) {
     rc = valueCount(pVal, &f->nVal);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK) {
+      f->nVal = 0; /* aVal is not allocated: queryClear() must not read it */
+      return rc;
+    }
   }
   f->aVal = sqlite3_malloc64(sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
   if (f->aVal == 0) {
@@ -369,6 +372,7 @@ static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
     for (rc = sqlite3_vtab_in_first(pVal, &v); rc == SQLITE_OK && v && i < f->nVal;
          rc = sqlite3_vtab_in_next(pVal, &v)) {
       vec0CellSet(&f->aVal[i++], v, &rc);
+      if (rc != SQLITE_OK) break; /* not overwritten by the next in_next */
     }
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
   } else {
@@ -507,6 +511,7 @@ static int collectRowids(KnnQuery *pQ, const char *idxStr, int argc,
       for (rc = sqlite3_vtab_in_first(argv[i], &v); rc == SQLITE_OK && v;
            rc = sqlite3_vtab_in_next(argv[i], &v)) {
         rc = addRowid(pQ, v, t[3] == '1');
+        if (rc != SQLITE_OK) break; /* not overwritten by the next in_next */
       }
       if (rc == SQLITE_DONE) rc = SQLITE_OK;
     } else {
@@ -696,6 +701,7 @@ static int walkGroup(KnnQuery *pQ, Vec0Hnsw *h, uint32_t g, Vec0HnswResult *aRes
   pQ->rcAccept = SQLITE_OK;
   rc = vec0HnswSearch(h, g, pQ->q.p, pQ->k, ef, bAccept ? acceptRow : 0, pQ, aRes,
                       &nRes);
+  rc = vec0StorageHnswRc(pQ->p, pQ->iVec, rc);
   if (rc == SQLITE_OK) rc = pQ->rcAccept;
   if (rc == SQLITE_OK && nRes >= pQ->k) {
     for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
@@ -783,7 +789,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     }
   }
   if (rc == SQLITE_OK) {
-    qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);
+    if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);
     for (int i = 0; i < t.n; i++) t.a[i].distance = finalDistance(&q, t.a[i].distance);
     *paRow = t.a;
     *pnRow = t.n;

@@ -3,8 +3,8 @@
 ** which read or rewrite a whole table:
 ** 'integrity-check' (every shadow row consistent with the others and the
 ** graphs sound) and 'rebuild' / 'optimize' (every graph rebuilt from the
-** stored vectors, tombstones purged).  These build their SQL at run time:
-** they are not a hot path.  Calls the storage layer and the HNSW library.
+** stored vectors of the live rows; 'optimize' first compacts the slots).
+** These build their SQL at run time: they are not a hot path.  Calls the storage layer and the HNSW library.
 */
 #include "vec0Int.h"
 
@@ -32,6 +32,31 @@ static int findProblem(Vec0Table *p, char **pzErr, const char *zWhat, char *zSql
     if (rc == SQLITE_OK) rc = rc2;
   }
   return rc;
+}
+
+/*
+** "<zHead><zT>_<zShadow><i> <zRest>" (no <i> if i < 0) as a format for
+** findProblem(): a '%' in the table name would otherwise be read as a
+** conversion.
+*/
+static char *shadowFormat(const char *zHead, const char *zT, const char *zShadow, int i,
+                          const char *zRest) {
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  sqlite3_str_appendall(pStr, zHead);
+  for (const char *z = zT; *z; z++) {
+    if (*z == '%') sqlite3_str_appendchar(pStr, 1, '%');
+    sqlite3_str_appendchar(pStr, 1, *z);
+  }
+  if (i < 0) {
+    sqlite3_str_appendf(pStr, "_%s %s", zShadow, zRest);
+  } else {
+    sqlite3_str_appendf(pStr, "_%s%d %s", zShadow, i, zRest);
+  }
+  if (sqlite3_str_errcode(pStr) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pStr));
+    return 0;
+  }
+  return sqlite3_str_finish(pStr);
 }
 
 /* The integer a one-row query returns. */
@@ -107,13 +132,16 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
                                      zDb, zT, zDb, zT, p->nSlot));
   }
   if (rc == SQLITE_OK) {
-    rc = findProblem(p, pzErr, "slot %lld is free in %s_free but %s",
-                     sqlite3_mprintf("SELECT f.slot, 0, CASE WHEN s.slot IS NOT NULL THEN "
-                                     "'has a row in %q_slots' ELSE 'out of range' END "
+    char *zFmt = shadowFormat("", zT, "free", -1, "has slot %lld (next_slot %lld), which %s");
+    if (zFmt == 0) return SQLITE_NOMEM;
+    rc = findProblem(p, pzErr, zFmt,
+                     sqlite3_mprintf("SELECT f.slot, %u, CASE WHEN s.slot IS NOT NULL THEN "
+                                     "'has a row in %q_slots' ELSE 'is out of range' END "
                                      "FROM \"%w\".\"%w_free\" f LEFT JOIN "
                                      "\"%w\".\"%w_slots\" s ON s.slot=f.slot WHERE "
                                      "s.slot IS NOT NULL OR f.slot<0 OR f.slot>=%u",
-                                     zT, zDb, zT, zDb, zT, p->nSlot));
+                                     p->nSlot, zT, zDb, zT, zDb, zT, p->nSlot));
+    sqlite3_free(zFmt);
   }
   if (rc == SQLITE_OK) {
     sqlite3_int64 nUsed = 0, nFree = 0;
@@ -137,9 +165,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     ** once, so every chunk below the last exists and is full. */
     uint32_t C = p->anChunk[i], nChunk = (p->nSlot + C - 1) / C;
     sqlite3_int64 nFound = 0;
-    char *zFmt = sqlite3_mprintf("chunk %%lld of %s_vectors%d has %%lld bytes, "
-                                 "expected %%s",
-                                 zT, i);
+    char *zFmt = shadowFormat("chunk %lld of ", zT, "vectors", i, "has %lld bytes, expected %s");
     if (zFmt == 0) return SQLITE_NOMEM;
     rc = findProblem(p, pzErr, zFmt,
                      sqlite3_mprintf("SELECT chunk, ifnull(length(v), -1), "
@@ -177,7 +203,18 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     Vec0Hnsw *h = 0;
     char *zHnswErr = 0;
     if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
-    rc = vec0StorageHnsw(p, i, &h);
+    {
+      /* The graph check reads the nodes of slots below next_slot only. */
+      char *zFmt = shadowFormat("", zT, "links", i,
+                                "has a node for slot %lld, not below next_slot %lld");
+      if (zFmt == 0) return SQLITE_NOMEM;
+      rc = findProblem(p, pzErr, zFmt,
+                       sqlite3_mprintf("SELECT slot, %u FROM \"%w\".\"%w_links%d\" "
+                                       "WHERE slot < 0 OR slot >= %u",
+                                       p->nSlot, zDb, zT, i, p->nSlot));
+      sqlite3_free(zFmt);
+    }
+    if (rc == SQLITE_OK) rc = vec0StorageHnsw(p, i, &h);
     if (rc == SQLITE_OK) rc = vec0HnswCheck(h, p->nSlot, &zHnswErr);
     if (zHnswErr) {
       *pzErr = sqlite3_mprintf("HNSW graph of %s_links%d: %s", zT, i, zHnswErr);
@@ -187,7 +224,7 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
       int bLive = vec0HnswIsLive(h, s);
       if (bLive < 0) {
-        rc = -bLive;
+        rc = vec0StorageHnswRc(p, i, -bLive);
       } else if (bLive != (p->aSlotState[s] == VEC0_SLOT_LIVE)) {
         *pzErr = sqlite3_mprintf("slot %u is %s but its node in %s_links%d is %s", s,
                                  p->aSlotState[s] == VEC0_SLOT_LIVE ? "live" : "free",
@@ -288,10 +325,13 @@ int vec0StorageRebuild(Vec0Table *p) {
     Vec0Hnsw *h = 0;
     if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
     rc = vec0StorageHnsw(p, i, &h);
+    /* Only the live slots: the header keeps the id bound, so ids may have
+    ** gaps where deleted rows were. */
     for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
       if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
       rc = vec0HnswInsert(h, s, (uint64_t)p->aSlotRowid[s],
                           p->cfg.nPart ? p->aSlotGroup[s] : 0);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
@@ -302,6 +342,7 @@ int vec0StorageRebuild(Vec0Table *p) {
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   const char *z = (const char *)sqlite3_value_text(pCmd);
   int rc;
+  if (z == 0 && sqlite3_value_type(pCmd) != SQLITE_NULL) return SQLITE_NOMEM;
   if (z == 0) z = "";
   if (sqlite3_stricmp(z, "integrity-check") == 0) {
     char *zErr = 0;

@@ -471,6 +471,28 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
                              p->zName, iVal, VEC0_FORMAT_VERSION);
     return SQLITE_ERROR;
   }
+  /* The other shadow tables: a missing one is named here rather than being
+  ** an "SQL logic error" from the first statement that reads it. */
+  for (int i = -4; rc == SQLITE_OK && i < 2 * p->cfg.nVec; i++) {
+    static const char *azFixed[] = {"rows", "slots", "free", "groups"};
+    char zSuffix[32];
+    if (i == -1 && p->cfg.nPart == 0) {
+      continue; /* T_groups exists with partition keys only */
+    } else if (i < 0) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s", azFixed[i + 4]);
+    } else if (i % 2 == 0 || p->cfg.aVec[i / 2].eIndex == VEC0_INDEX_HNSW) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d", i % 2 ? "links" : "vectors",
+                       i / 2);
+    } else {
+      continue;
+    }
+    rc = tableExists(p, zSuffix, &bExists);
+    if (rc == SQLITE_OK && !bExists) {
+      *pzErr = sqlite3_mprintf("vec0: table \"%s\": shadow table \"%s_%s\" is missing",
+                               p->zName, p->zName, zSuffix);
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "seed", &p->seed, &bFound);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     char zKey[32];
@@ -483,16 +505,6 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
     }
     if (rc != SQLITE_OK) break;
     p->anChunk[i] = (uint32_t)iVal;
-    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
-    rc = vec0StorageConfigGet(p, zKey, &iVal, &bFound);
-    if (rc == SQLITE_OK && bFound) {
-      if (iVal < 1 || iVal > VEC0_MAX_K) {
-        *pzErr = sqlite3_mprintf("vec0: table \"%s\": bad %s in %s_config", p->zName,
-                                 zKey, p->zName);
-        return SQLITE_CORRUPT_VTAB;
-      }
-      p->aEfSearch[i] = (int)iVal;
-    }
   }
   if (rc != SQLITE_OK && *pzErr == 0) {
     *pzErr = sqlite3_mprintf("vec0: table \"%s\": %s", p->zName,
@@ -596,7 +608,7 @@ void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc) {
     case SQLITE_TEXT: {
       const unsigned char *z = sqlite3_value_text(v);
       int n = sqlite3_value_bytes(v);
-      pCell->z = sqlite3_malloc64((sqlite3_uint64)n + 1);
+      pCell->z = z ? sqlite3_malloc64((sqlite3_uint64)n + 1) : 0;
       if (pCell->z == 0) {
         *pRc = SQLITE_NOMEM;
         return;
@@ -748,16 +760,33 @@ static int loadCounters(Vec0Table *p) {
   int bFound = 0;
   int rc = vec0StorageConfigGet(p, "changes", &p->iChanges, &bFound);
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "next_slot", &iNext, &bFound);
-  if (rc == SQLITE_OK && (iNext < 0 || iNext > 0x7fffffff)) {
+  if (rc == SQLITE_OK && (!bFound || iNext < 0 || iNext > 0x7fffffff)) {
     vec0TableError(p, "vec0: table \"%s\": bad next_slot %lld in %s_config", p->zName,
                    iNext, p->zName);
     rc = SQLITE_CORRUPT_VTAB;
   }
   if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, "rows", &nRows, &bFound);
-  if (rc == SQLITE_OK && (nRows < 0 || nRows > iNext)) {
+  if (rc == SQLITE_OK && (!bFound || nRows < 0 || nRows > iNext)) {
     vec0TableError(p, "vec0: table \"%s\": bad rows %lld in %s_config", p->zName,
                    nRows, p->zName);
     rc = SQLITE_CORRUPT_VTAB;
+  }
+  /*
+  ** The persisted ef_search defaults are read with the counters: like them
+  ** they change with a transaction ('ef_search=N') that may be rolled back
+  ** or made by another connection.
+  */
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    char zKey[32];
+    sqlite3_int64 iEf = 0;
+    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+    rc = vec0StorageConfigGet(p, zKey, &iEf, &bFound);
+    if (rc == SQLITE_OK && bFound && (iEf < 1 || iEf > VEC0_MAX_K)) {
+      vec0TableError(p, "vec0: table \"%s\": bad %s in %s_config", p->zName, zKey,
+                     p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    if (rc == SQLITE_OK) p->aEfSearch[i] = bFound ? (int)iEf : p->cfg.aVec[i].efSearch;
   }
   if (rc == SQLITE_OK) {
     p->nSlot = (uint32_t)iNext;
@@ -806,9 +835,11 @@ int vec0StorageValidate(Vec0Table *p) {
 /* Loads slot state, rowid and filter cells from the current row of pStmt. */
 static int slotFromRow(Vec0Table *p, uint32_t iSlot, sqlite3_stmt *pStmt, int iCol0) {
   int rc = SQLITE_OK;
-  if (sqlite3_column_type(pStmt, iCol0) == SQLITE_NULL) {
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    return SQLITE_OK;
+  if (sqlite3_column_type(pStmt, iCol0) != SQLITE_INTEGER) {
+    /* T_slots holds live slots only: a free one is in T_free. */
+    vec0TableError(p, "vec0: table \"%s\": slot %u has no row id in %s_slots",
+                   p->zName, iSlot, p->zName);
+    return SQLITE_CORRUPT_VTAB;
   }
   p->aSlotRowid[iSlot] = sqlite3_column_int64(pStmt, iCol0);
   for (int f = 0; f < p->nFilt; f++) {
@@ -846,11 +877,14 @@ int vec0StorageSlot(Vec0Table *p, uint32_t iSlot) {
   rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_GET, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iSlot);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+  rc = sqlite3_step(pStmt);
+  if (rc == SQLITE_ROW) {
     rc = groupFromRow(p, iSlot, pStmt, 0);
     if (rc == SQLITE_OK) rc = slotFromRow(p, iSlot, pStmt, 0);
-  } else {
+  } else if (rc == SQLITE_DONE) {
+    /* Only a slot that truly has no row is free, not one whose read failed. */
     p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    rc = SQLITE_OK;
   }
   {
     int rc2 = sqlite3_reset(pStmt);
@@ -1066,6 +1100,7 @@ static int warmNodes(Vec0Table *p, int iVec, Vec0Hnsw *h, int n, int *pbDone) {
     if (id < 0 || id >= p->nSlot) continue; /* integrity-check reports it */
     rc = vec0HnswPreload(h, (uint32_t)id, sqlite3_column_blob(pStmt, 1),
                          sqlite3_column_bytes(pStmt, 1));
+    rc = vec0StorageHnswRc(p, iVec, rc);
     p->aWarmNode[iVec] = (uint32_t)id + 1;
   }
   {
@@ -1287,7 +1322,7 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
     sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
     if (sqlite3_step(pStmt) == SQLITE_ROW) {
       rc = vec0HnswHeaderDecode(p->apHnsw[iVec], sqlite3_column_blob(pStmt, 0),
-                                sqlite3_column_bytes(pStmt, 0));
+                                sqlite3_column_bytes(pStmt, 0), p->nSlot);
       if (rc != SQLITE_OK) {
         vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
                        p->zName, zKey, p->zName);
@@ -1306,6 +1341,15 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
   if (p->bOp) vec0HnswBegin(p->apHnsw[iVec]);
   *ppOut = p->apHnsw[iVec];
   return SQLITE_OK;
+}
+
+int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc) {
+  /* A message already set came from a host callback: it is the nearer one. */
+  if (rc == SQLITE_CORRUPT_VTAB && p->apHnsw[iVec] && p->base.zErrMsg == 0) {
+    vec0TableError(p, "vec0: table \"%s\": HNSW graph of %s_links%d: %s", p->zName,
+                   p->zName, iVec, vec0HnswErrmsg(p->apHnsw[iVec]));
+  }
+  return rc;
 }
 
 static int writeNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {

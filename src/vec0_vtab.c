@@ -43,6 +43,7 @@ static void tableFree(Vec0Table *p) {
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
   vec0ConfigClear(&p->cfg);
+  sqlite3_free(p->base.zErrMsg); /* a message no method returned with */
   sqlite3_free(p->zDb);
   sqlite3_free(p->zName);
   sqlite3_free(p);
@@ -445,8 +446,8 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
   return rc;
 }
 
-static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
-                      int argc, sqlite3_value **argv) {
+static int cursorFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                        int argc, sqlite3_value **argv) {
   Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
   Vec0Table *p = cursorTable(pCur);
   int rc;
@@ -485,7 +486,7 @@ static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxS
   return rc;
 }
 
-static int vec0Next(sqlite3_vtab_cursor *pCursor) {
+static int cursorNext(sqlite3_vtab_cursor *pCursor) {
   Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
   if (pCur->pScan) return scanRow(pCur);
   pCur->iRow++;
@@ -521,7 +522,7 @@ static void resultColumnVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
   if (pCol->eType != VEC0_ELEM_F32) sqlite3_result_subtype(ctx, (unsigned)vec0ElemSubtype(pCol->eType));
 }
 
-static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
+static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
   Vec0Cursor *pCur = (Vec0Cursor *)pCursor;
   Vec0Table *p = cursorTable(pCur);
   Vec0Config *c = &p->cfg;
@@ -576,8 +577,8 @@ static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
   return SQLITE_OK;
 }
 
-static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                      sqlite3_int64 *pRowid) {
+static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                       sqlite3_int64 *pRowid) {
   Vec0Table *p = (Vec0Table *)pVtab;
   int rc = vec0StorageValidate(p);
   if (rc != SQLITE_OK) return rc;
@@ -607,6 +608,55 @@ static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 /* ---------------------------------------------------------------------- */
 /* Transactions                                                            */
 
+/*
+** SQLite can call xRollback from inside our own methods: when a statement
+** we run on a shadow table fails with SQLITE_NOMEM (or IOERR, FULL), SQLite
+** rolls back the whole transaction there and then, virtual tables included.
+** The cache must not be freed under the method still using it, so every
+** method that uses it counts itself in nBusy, and a rollback that arrives
+** meanwhile is carried out when the outermost one returns.
+*/
+static void rollbackCache(Vec0Table *p) {
+  vec0StorageDiscard(p);
+  p->bBumped = 0;
+  p->bPoison = 0;
+  p->nSavepoint = 0;
+}
+
+static int busyEnd(Vec0Table *p, int rc) {
+  if (--p->nBusy == 0 && p->bRollbackLater) {
+    p->bRollbackLater = 0;
+    rollbackCache(p);
+  }
+  return rc;
+}
+
+static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv) {
+  Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
+  p->nBusy++;
+  return busyEnd(p, cursorFilter(pCursor, idxNum, idxStr, argc, argv));
+}
+
+static int vec0Next(sqlite3_vtab_cursor *pCursor) {
+  Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
+  p->nBusy++;
+  return busyEnd(p, cursorNext(pCursor));
+}
+
+static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
+  Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
+  p->nBusy++;
+  return busyEnd(p, cursorColumn(pCursor, ctx, i));
+}
+
+static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  p->nBusy++;
+  return busyEnd(p, tableUpdate(pVtab, argc, argv, pRowid));
+}
+
 static int vec0Begin(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->bBumped = 0;
@@ -634,10 +684,11 @@ static int vec0Commit(sqlite3_vtab *pVtab) {
 
 static int vec0Rollback(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  vec0StorageDiscard(p);
-  p->bBumped = 0;
-  p->bPoison = 0;
-  p->nSavepoint = 0;
+  if (p->nBusy) {
+    p->bRollbackLater = 1;
+  } else {
+    rollbackCache(p);
+  }
   return SQLITE_OK;
 }
 
@@ -649,7 +700,8 @@ static int vec0Rollback(sqlite3_vtab *pVtab) {
 static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->nSavepoint = iSavepoint + 1;
-  return vec0StorageFlush(p);
+  p->nBusy++;
+  return busyEnd(p, vec0StorageFlush(p));
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {

@@ -156,6 +156,7 @@ static int freeSlot(Vec0Table *p, uint32_t iSlot) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
@@ -265,20 +266,29 @@ static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
   return rc;
 }
 
-/* Non-zero if aArg has partition key values other than those of iSlot. */
-static int partitionChanged(Vec0Table *p, uint32_t iSlot, sqlite3_value **aArg) {
-  for (int i = 0; i < p->cfg.nPart; i++) {
+/*
+** Sets *pbChanged if aArg has partition key values other than those of
+** iSlot; SQLITE_NOMEM if a value's text cannot be had.
+*/
+static int partitionChanged(Vec0Table *p, uint32_t iSlot, sqlite3_value **aArg,
+                            int *pbChanged) {
+  *pbChanged = 0;
+  for (int i = 0; i < p->cfg.nPart && !*pbChanged; i++) {
     const Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + i];
     sqlite3_value *v = aArg[p->cfg.aPartCol[i]];
     int t = sqlite3_value_type(v);
-    if (t != pCell->eType) return 1;
-    if (t == SQLITE_INTEGER && sqlite3_value_int64(v) != pCell->i) return 1;
-    if (t == SQLITE_TEXT && (sqlite3_value_bytes(v) != pCell->n ||
-                             memcmp(sqlite3_value_text(v), pCell->z, (size_t)pCell->n))) {
-      return 1;
+    if (t != pCell->eType) {
+      *pbChanged = 1;
+    } else if (t == SQLITE_INTEGER) {
+      *pbChanged = sqlite3_value_int64(v) != pCell->i;
+    } else if (t == SQLITE_TEXT) {
+      const unsigned char *z = sqlite3_value_text(v);
+      if (z == 0) return SQLITE_NOMEM;
+      *pbChanged = sqlite3_value_bytes(v) != pCell->n ||
+                   (pCell->n && memcmp(z, pCell->z, (size_t)pCell->n) != 0);
     }
   }
-  return 0;
+  return SQLITE_OK;
 }
 
 /* The group of a row's partition key values (aArg in declared order). */
@@ -308,6 +318,7 @@ static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, 1);
@@ -489,7 +500,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_value *pKey = 0;
   int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0;
+  int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
   uint32_t gNew = 0, iSlotNew = 0;
   sqlite3_stmt *pStmt = 0;
 
@@ -564,7 +575,8 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK && c->nPart && partitionChanged(p, (uint32_t)iSlot, aArg)) {
+  if (rc == SQLITE_OK && c->nPart) rc = partitionChanged(p, (uint32_t)iSlot, aArg, &bPart);
+  if (rc == SQLITE_OK && bPart) {
     /* Its new partition key values move the row to another group: a slot of
     ** that group (whose tombstones only its rows may reuse). */
     rc = groupOfRow(p, aArg, &gNew);
@@ -631,6 +643,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       Vec0Hnsw *h = 0;
       rc = vec0StorageHnsw(p, i, &h);
       if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
+      rc = vec0StorageHnswRc(p, i, rc);
     }
   }
   if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;

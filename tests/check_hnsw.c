@@ -204,7 +204,7 @@ static void flushAll(Vec0Hnsw *g, Host *h, unsigned char *aHdr) {
 
 static Vec0Hnsw *reopen(Host *h, const unsigned char *aHdr) {
   Vec0Hnsw *g = openGraph(h, 16, 100);
-  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE), 0);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), 0);
   return g;
 }
 
@@ -814,17 +814,32 @@ START_TEST(corrupt_header) {
   Vec0Hnsw *g = flushed(&h, aHdr);
   closeGraph(g, &h);
   g = openGraph(&h, 4, 20);
-  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, 31), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE - 1, 0x7fffffff), VEC0_HNSW_CORRUPT);
   memcpy(aBad, aHdr, sizeof(aBad));
   aBad[0] = 2; /* format */
-  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), VEC0_HNSW_CORRUPT);
   memcpy(aBad, aHdr, sizeof(aBad));
   aBad[4] = 0x2c; /* entry 300 */
   aBad[5] = 0x01;
-  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), VEC0_HNSW_CORRUPT);
   memcpy(aBad, aHdr, sizeof(aBad));
   aBad[12] = 1; /* m */
-  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, 32), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), VEC0_HNSW_CORRUPT);
+  /* More nodes than the host has ids: refused before anything is sized. */
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[20] = aBad[21] = aBad[22] = 0xff;
+  aBad[23] = 0x7f;
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 1000), VEC0_HNSW_CORRUPT);
+  /* An id bound above what the host has, or not below 2^31. */
+  memcpy(aBad, aHdr, sizeof(aBad));
+  aBad[32] = aBad[33] = 0xff; /* bound 65535 */
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 1000),
+                   VEC0_HNSW_CORRUPT);
+  aBad[35] = 0x80;
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aBad, VEC0_HNSW_HEADER_SIZE, 0xffffffffu),
+                   VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE, 2), VEC0_HNSW_CORRUPT);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), 0);
   closeGraph(g, &h);
   /* A max level above the entry point's level. */
   memcpy(aBad, aHdr, sizeof(aBad));
@@ -905,7 +920,7 @@ static int session(Host *h) {
   g = NULL;
   if (rc) return rc;
   if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
-  rc = vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE);
+  rc = vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE, 0x7fffffff);
   for (i = 0; i < 10 && rc == 0; i++) {
     rc = vec0HnswSearch(g, 0, h->aVec + 8 * i, 10, 20, NULL, NULL, aRes, &nRes);
   }
