@@ -117,7 +117,7 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
 }
 
 static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
-  if (p->aFlag[id] & NODE_DELETED) return 0;
+  if ((p->aFlag[id] & NODE_DELETED) && !f->bDeleted) return 0;
   if (id == f->exclude) return 0;
   return f->xAccept == NULL || f->xAccept(f->pCtx, id);
 }
@@ -428,6 +428,15 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
     size_t nTop, nW, nSel, i;
     uint32_t *aL;
     if ((rc = searchLayer(p, q, ep, p->efc, lc, &f, &nTop)) != 0) return rc;
+    if (nTop == 0) {
+      /* No live node near enough (every one the walk met is deleted): link
+      ** to deleted ones, which are linked from the rest, or id would be
+      ** unreachable. */
+      f.bDeleted = 1;
+      rc = searchLayer(p, q, ep, p->efc, lc, &f, &nTop);
+      f.bDeleted = 0;
+      if (rc) return rc;
+    }
     if ((rc = drainTop(p, nTop, &nW)) != 0) return rc;
     if (nW > 0) ep = p->aW[0];
     rc = heuristic(p, p->aW, nW, p->m, &nSel, NULL, NULL);
@@ -677,6 +686,7 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   for (lc = pG->maxLevel; lc > 0; lc--) {
     if ((rc = greedy(p, pQuery, &ep, lc)) != 0) return rc;
   }
+  memset(&f, 0, sizeof(f));
   f.xAccept = xAccept;
   f.pCtx = pAcceptCtx;
   f.exclude = VEC0_HNSW_NONE;

@@ -50,6 +50,7 @@ typedef struct Filter {
   uint32_t exclude; /* never a result (the node being re-linked) */
   int kMin;         /* the budget stops the walk only once this many found */
   size_t budget;    /* distance computations before giving up */
+  int bDeleted;     /* deleted nodes are results too */
 } Filter;
 
 /*

@@ -43,6 +43,20 @@ REPLACE_VIA_FULL = [
 ]
 
 
+# After a rebuild (which leaves the free slot 0 out of the graph) and the
+# delete of row 1, partition 0's graph holds one node, a tombstone; the new
+# row in slot 0 found no live neighbour and was linked to nothing.  Now it
+# links to the tombstones the walk met.
+INSERT_AMONG_TOMBSTONES = [
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (19, x'000060400000604000006040', x'000040400000304000003040', 0, 3, 'b', 'x')",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (1, x'000020400000604000006040', x'000060400000604000006040', 0, 2, 'c', 2.5)",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (19, x'000060400000604000006040', x'000080c00000003f000000bf', 2, 1, 'b', 'x')",
+    "INSERT INTO v(v) VALUES ('rebuild')",
+    "DELETE FROM v WHERE rowid = 1",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (13, x'00004040000080be0000a03f', x'000010c0000040bf0000803e', 0, NULL, 'a', NULL)",
+]
+
+
 def run(path, schema, statements):
     con = connect(path)
     con.execute(schema)
@@ -59,3 +73,11 @@ def test_revived_node_keeps_handed_over_links(dbpath, schema):
 @pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
 def test_pruned_node_with_full_via(dbpath, schema):
     integrity(run(dbpath, schema, REPLACE_VIA_FULL), "v")
+
+
+def test_insert_among_tombstones(dbpath):
+    con = run(dbpath, SCHEMA, INSERT_AMONG_TOMBSTONES)
+    integrity(con, "v")
+    rows = con.execute("SELECT rowid FROM v WHERE g MATCH x'000010c0000040bf0000803e' "
+                       "AND k = 5 AND part = 0").fetchall()
+    assert rows == [(13,)]
