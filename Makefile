@@ -109,12 +109,11 @@ test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite
 	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
 	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 # Unit tests (the OOM test at every 4th allocation: it is the slow one),
-# golden SQL and the Python corruption tests, under ASan and UBSan.
+# golden SQL and every Python test, under ASan and UBSan.
 SAN_FLAGS = address,undefined
 test-san:
 	@echo "== sanitizers ($(SAN_FLAGS))"
-	@FAULT_STRIDE=4 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) test-unit test-sql \
-	  PYTEST_ARGS=tests/test_corrupt.py test-py
+	@FAULT_STRIDE=4 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) test-unit test-sql test-py
 
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so

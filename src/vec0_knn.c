@@ -231,9 +231,11 @@ static void scoreSlots(KnnQuery *pQ, TopK *t, const unsigned char *aVec,
 
 /*
 ** Every live slot that passes the filters and, if aInGroup is not NULL, is
-** of a group it flags: the exact scan, over vectors laid out by slot.
+** of a group it flags (groups 0..gMax): the exact scan, over vectors laid
+** out by slot.
 */
-static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup) {
+static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup,
+                    uint32_t gMax) {
   Vec0Table *p = pQ->p;
   int iVec = pQ->iVec, n = 0;
   int rc = vec0StorageAllSlots(p);
@@ -246,7 +248,7 @@ static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup) {
   aState = p->aSlotState;
   for (uint32_t i = 0; i < p->nSlot; i++) {
     if (aState[i] != VEC0_SLOT_LIVE) continue;
-    if (aInGroup && !aInGroup[p->aSlotGroup[i]]) continue;
+    if (aInGroup && (p->aSlotGroup[i] > gMax || !aInGroup[p->aSlotGroup[i]])) continue;
     if (pQ->nFilter && !slotPasses(pQ, i)) continue;
     aS[n++] = i;
     if (n == 4) {
@@ -749,7 +751,7 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
     }
   }
   /* One pass over the slots serves every group that is to be scanned. */
-  if (rc == SQLITE_OK && nExact > 0) rc = exactAll(pQ, t, aInGroup);
+  if (rc == SQLITE_OK && nExact > 0) rc = exactAll(pQ, t, aInGroup, gMax);
   sqlite3_free(aRes);
   sqlite3_free(aG);
   sqlite3_free(aInGroup);
@@ -785,7 +787,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
       rc = hnswPlan(&q, &t);
       if (rc == SQLITE_OK) rc = vec0StorageWarm(p, q.iVec);
     } else {
-      rc = exactAll(&q, &t, 0);
+      rc = exactAll(&q, &t, 0, 0);
     }
   }
   if (rc == SQLITE_OK) {
