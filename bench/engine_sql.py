@@ -12,6 +12,9 @@ parameters) means adding an Adapter to ADAPTERS.
            autocommit mode.
   reopen : in a fresh process, time open + load extension + first KNN query,
            and the query alone.
+  delete-half : (HNSW, last: it changes the file) delete every row with an
+           even rowid and the rows the insert timing added, in one
+           transaction, then one query pass at the table's default ef.
 
 Vectors are bound as float32 BLOBs.  Figures go to PREFIX.json and the ids
 to PREFIX.ids as described in common.py.  Uses Debian's /usr/bin/python3.
@@ -254,9 +257,33 @@ def reopen(a, args):
         "rss_kb": common.peak_rss_kb()})
 
 
+def delete_half(a, args):
+    blobs = [q.tobytes() for q in
+             common.read_rows(args.queries, args.dim, 0, args.nq)]
+    sql, extra = a.query(args.k, None, None)
+    con = connect(args.db, a.ext)
+    t0 = common.now()
+    con.execute("BEGIN")
+    con.execute("DELETE FROM t WHERE rowid %% 2 = 0 OR rowid > %d" % args.n)
+    con.execute("COMMIT")
+    res = {"delete_s": common.now() - t0,
+           "rows_left": con.execute("SELECT count(*) FROM t").fetchone()[0]}
+    for b in blobs[:WARMUP]:
+        con.execute(sql, [b] + extra).fetchall()
+    ids = np.full((len(blobs), args.k), -1, dtype="<i8")
+    t0 = common.now()
+    for i, b in enumerate(blobs):
+        rows = con.execute(sql, [b] + extra).fetchall()
+        ids[i, :len(rows)] = [r[0] - 1 for r in rows[:args.k]]
+    res.update({"nq": len(blobs), "seconds": common.now() - t0})
+    con.close()
+    ids.tofile(args.out + ".ids")
+    common.write_json(args.out + ".json", res)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("mode", choices=["build", "reopen"])
+    p.add_argument("mode", choices=["build", "reopen", "delete-half"])
     p.add_argument("--engine", required=True, choices=sorted(ADAPTERS))
     p.add_argument("--db", required=True)
     p.add_argument("--out", required=True)
@@ -278,7 +305,7 @@ def main():
     a = ADAPTERS[args.engine]
     if args.filters and not a.filters:
         args.filters = []
-    (build if args.mode == "build" else reopen)(a, args)
+    {"build": build, "reopen": reopen, "delete-half": delete_half}[args.mode](a, args)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,11 @@ def ratio_rows(r):
                  div(get("vec0-hnsw", lambda e: e["file_bytes"]),
                      get("hnswlib", lambda e: e["file_bytes"])),
                  "<= 1.2", 1.2, -1))
+    dh = get("vec0-hnsw", lambda e: e["delete_half"])
+    if dh and "recall" in dh:
+        rows.append(("vec0 HNSW after deleting half the rows: recall@10 at the "
+                     "default ef (QPS)", dh["recall"], ">= 0.95", 0.95, 1,
+                     "%.3f (%.0f QPS)" % (dh["recall"], dh["qps"])))
     raw = r["n"] * r["dim"] * 4
     rows.append(("vec0 flat file / raw float32 vectors",
                  div(get("vec0-flat", lambda e: e["file_bytes"]), raw), "",
