@@ -265,7 +265,11 @@ static int heuristic(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
     if (vc == NULL) return rc;
     if (nSel < (size_t)M) {
       for (j = 0; j < nSel; j++) {
-        if (distBound(p, vc, p->apSel[j], a[i].d) < a[i].d) {
+        /* A copy of a kept node (distance 0) is redundant too, even when it
+        ** is also a copy of the base: else copies fill the list and push
+        ** out the one link to a node elsewhere. */
+        float d = distBound(p, vc, p->apSel[j], a[i].d);
+        if (d < a[i].d || d == 0.0f) {
           bKeep = 0;
           iVia = j;
           break;
@@ -310,7 +314,8 @@ static int hasLink(const uint32_t *L, uint32_t id) {
 ** Keeps dropped link x of node n at level lc reachable through n: it goes
 ** to the kept node that made it redundant (x->via), or if that one is full
 ** stays in n's own list while it has room, or else goes to any other kept
-** node with room.  Only when all of them are full can it be lost.
+** node with room, or else replaces a link of a kept node that n links to
+** as well.  Only if none of these exists can it be lost.
 */
 static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
   uint32_t cap = (uint32_t)(lc ? p->m : p->m0), *L, *Lv, k;
@@ -336,6 +341,18 @@ static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
     if (Lv[0] < cap) {
       if ((rc = vec0HnswMarkDirty(p, t)) != 0) return rc;
       Lv[1 + Lv[0]++] = x->id;
+      return VEC0_HNSW_OK;
+    }
+  }
+  /* All full: a kept node gives up a link that n also has (that node
+  ** stays reachable through n) for x. */
+  for (k = 0; k < cap; k++) {
+    uint32_t t = links(p, n, lc)[1 + k], j;
+    Lv = links(p, t, lc);
+    for (j = 0; j < Lv[0]; j++) {
+      if (Lv[1 + j] == n || !hasLink(links(p, n, lc), Lv[1 + j])) continue;
+      if ((rc = vec0HnswMarkDirty(p, t)) != 0) return rc;
+      links(p, t, lc)[1 + j] = x->id;
       return VEC0_HNSW_OK;
     }
   }

@@ -57,6 +57,20 @@ INSERT_AMONG_TOMBSTONES = [
 ]
 
 
+# Five copies of one vector and one other: the copies filled every list
+# (a copy of a kept node was not redundant while it was also a copy of the
+# base), and reviving row 7 pushed out the last link to the other node.
+COPIES_PUSH_OUT_OUTLIER = [
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (21, x'00008040000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (1, x'000080c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (7, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (3, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (12, x'00002040000020c00000003f', x'000000bf00002040000080c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (22, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (7, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+]
+
+
 def run(path, schema, statements):
     con = connect(path)
     con.execute(schema)
@@ -81,3 +95,8 @@ def test_insert_among_tombstones(dbpath):
     rows = con.execute("SELECT rowid FROM v WHERE g MATCH x'000010c0000040bf0000803e' "
                        "AND k = 5 AND part = 0").fetchall()
     assert rows == [(13,)]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
+def test_copies_do_not_push_out_a_link(dbpath, schema):
+    integrity(run(dbpath, schema, COPIES_PUSH_OUT_OUTLIER), "v")
