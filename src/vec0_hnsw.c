@@ -362,15 +362,17 @@ static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
 /*
 ** Rebuilds the list of node n at level lc from the candidates in aP[0..nP-1]
 ** (ids only; distances to n are computed here), of which the first nOld are
-** its current links.
+** its current links; idNew (or VEC0_HNSW_NONE) is the node being linked in,
+** which asked n for a link back.
 **
 ** Plain HNSW loses nodes here: a node pruned from its last in-list becomes
-** unreachable (about 0.1% of fashion-mnist at m=16, 5% at m=4).  So a
-** current link that is dropped is handed to the kept node that made it
-** redundant, if that one has room: the path n -> via -> dropped then keeps
-** everything reachable that was.
+** unreachable (about 0.1% of fashion-mnist at m=16, 5% at m=4), and a new
+** node that all its neighbours refuse is never reachable.  So a current
+** link or idNew that is dropped is handed over (handOver()): the path
+** n -> via -> dropped then keeps everything reachable that was.
 */
-static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
+static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
+                  uint32_t idNew) {
   int rc = VEC0_HNSW_OK, cap = lc ? p->m : p->m0;
   const void *vn = vec0HnswVector(p, n, &rc);
   uint32_t *L, gen;
@@ -383,7 +385,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld) {
     const void *v = vec0HnswVector(p, p->aP[i].id, &rc);
     if (v == NULL) return rc;
     p->aP[i].d = p->h.xDistance(p->h.pCtx, vn, v);
-    if (i < nOld) p->aVisit[p->aP[i].id] = gen;
+    if (i < nOld || p->aP[i].id == idNew) p->aVisit[p->aP[i].id] = gen;
   }
   qsort(p->aP, nP, sizeof(Pair), cmpPair);
   rc = heuristic(p, p->aP, nP, cap, &nSel, p->aDrop, &nDrop);
@@ -413,7 +415,7 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
   if (rc) return rc;
   for (i = 0; i < L[0]; i++) p->aP[i].id = L[1 + i];
   p->aP[L[0]].id = id;
-  return relink(p, n, lc, (size_t)cap + 1, (size_t)cap);
+  return relink(p, n, lc, (size_t)cap + 1, (size_t)cap, id);
 }
 
 /*
@@ -511,7 +513,7 @@ static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
     gen = vec0HnswNextGen(p);
     p->aVisit[id] = gen;
     nOld = gather(p, O, gen, 0);
-    rc = relink(p, id, lc, gather(p, N, gen, nOld), nOld);
+    rc = relink(p, id, lc, gather(p, N, gen, nOld), nOld, VEC0_HNSW_NONE);
   }
   p->h.xFree(p->h.pCtx, aOld);
   return rc;
@@ -546,7 +548,7 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       nOld = gather(p, links(p, n, lc), gen, 0);
       nP = gather(p, links(p, id, lc), gen, nOld);
       if (p->aVisit[id] != gen) p->aP[nP++].id = id;
-      if ((rc = relink(p, n, lc, nP, nOld)) != 0) return rc;
+      if ((rc = relink(p, n, lc, nP, nOld, id)) != 0) return rc;
     }
   }
   return connectKeeping(p, id, L);

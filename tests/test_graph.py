@@ -71,6 +71,19 @@ COPIES_PUSH_OUT_OUTLIER = [
 ]
 
 
+# The last row is a copy of rows 10 and 17: each neighbour it asked for a
+# link back kept one of the copies instead, so nothing linked to it.  Now a
+# new node a neighbour refuses is handed over like a dropped old link.
+COPY_REFUSED_BY_ALL = [
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (10, x'000080c0000080c0000080c0', x'000080c0000080c0000080c0', 0, NULL, 'a', NULL);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (17, x'000080be000080c0000080c0', x'000080c0000080c0000080c0', 0, NULL, 'a', NULL);",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (2, x'00006040000040c00000003f', x'0000403f00006040000080c0', 0, 1, 'b', x'000060400000a0bf0000003f');",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (22, x'0000803f000080400000803f', x'0000c0bf000040c000005040', 0, 4, NULL, NULL);",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (3, x'0000003f000070400000e03f', x'000040bf00000040000050c0', 0, 2, 'b', x'000000c0000000bf0000c03f');",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (24, x'00000000000050c0000050c0', x'000050c0000050c0000050c0', 0, 4, 'b', x'000050c0000050c0000050c0'), (6, x'000080c0000080c0000080c0', x'000080c0000080c0000080c0', 0, NULL, 'a', NULL);",
+]
+
+
 def run(path, schema, statements):
     con = connect(path)
     con.execute(schema)
@@ -100,3 +113,8 @@ def test_insert_among_tombstones(dbpath):
 @pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
 def test_copies_do_not_push_out_a_link(dbpath, schema):
     integrity(run(dbpath, schema, COPIES_PUSH_OUT_OUTLIER), "v")
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
+def test_new_copy_gets_a_link(dbpath, schema):
+    integrity(run(dbpath, schema, COPY_REFUSED_BY_ALL), "v")
