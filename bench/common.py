@@ -22,6 +22,8 @@ DATA = os.path.join(BENCH, "data")
 OUT = os.path.join(BENCH, "out")
 RESULTS = os.path.join(BENCH, "results")
 PEERS = os.path.join(BENCH, "peers", "node_modules")
+# The engines of the 1M x 128 scale run (run.py --dataset scale).
+SCALE_ENGINES = ["hnswlib", "vec0-hnsw"]
 
 SQLITE_VEC = os.path.join(PEERS, "sqlite-vec-linux-x64", "vec0")
 VECTORLITE = os.path.join(PEERS, "@1yefuwang1", "vectorlite-linux-x64",

@@ -30,7 +30,6 @@ import report
 ENGINES = ["c-loop", "sqlite-vec", "vec0-flat", "hnswlib", "vectorlite",
            "vec0-hnsw"]
 FILTER_ENGINES = ["vec0-postfilter"]   # only with --filters
-SCALE_ENGINES = ["hnswlib", "vec0-hnsw"]
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
 FILTER_LIMITS = [500, 100, 10, 1]      # label < L: 50, 10, 1, 0.1 %
 
@@ -246,7 +245,7 @@ def main():
     a.queries = min(a.queries, meta["nq"])
     a.nextra = min(a.nextra, meta["nextra"])
     a.filter_limits = FILTER_LIMITS if a.filters else []
-    engines = a.engines or (SCALE_ENGINES if a.dataset == "scale"
+    engines = a.engines or (common.SCALE_ENGINES if a.dataset == "scale"
                             else ENGINES + (FILTER_ENGINES if a.filters else []))
 
     def nq_of(name):
