@@ -228,6 +228,15 @@ int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
 */
 void vec0HnswAdviseHuge(void *p, size_t n);
 /*
+** Tells the graph that every node is in memory (it was built here, or the
+** host has read all of it): its link array moves to a block that asks for
+** huge pages, and grows as one.  Until then a lazily read graph fills that
+** array sparsely, and a huge page would be faulted in and zeroed, 2 MiB,
+** for each node read.  Not an error when memory is short: the array then
+** stays as it is.
+*/
+void vec0HnswUseHugePages(Vec0Hnsw *p);
+/*
 ** A hint that the whole pages inside the n bytes at p will not be read
 ** again before they are freed (a block being copied elsewhere): on Linux
 ** they go back to the system at once, reading as zero if read.

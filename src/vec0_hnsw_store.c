@@ -97,12 +97,32 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
   rc = growBlock(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
   if (rc) return rc;
-  vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  if (p->bHuge) vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
   memset(p->aFlag + nOld, 0, nNew - nOld);
   memset(p->aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
   for (i = nOld; i < nNew; i++) p->apUp[i] = NULL;
   p->nCap = (uint32_t)nNew;
   return VEC0_HNSW_OK;
+}
+
+void vec0HnswUseHugePages(Vec0Hnsw *p) {
+  const size_t huge = (size_t)2 << 20;
+  size_t n = (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t), off;
+  uint32_t *aNew;
+  if (p->bHuge) return;
+  p->bHuge = 1;
+  if (n < 2 * huge) return; /* no whole huge page inside */
+  aNew = p->h.xMalloc(p->h.pCtx, n);
+  if (aNew == NULL) return; /* the array simply stays where it is */
+  vec0HnswAdviseHuge(aNew, n);
+  /* 2 MiB at a time, each copied part handed back: never the array twice. */
+  for (off = 0; off < n; off += huge) {
+    size_t k = n - off < huge ? n - off : huge;
+    memcpy((unsigned char *)aNew + off, (unsigned char *)p->aLink0 + off, k);
+    vec0HnswReleasePages((unsigned char *)p->aLink0 + off, k);
+  }
+  p->h.xFree(p->h.pCtx, p->aLink0);
+  p->aLink0 = aNew;
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */

@@ -1141,6 +1141,7 @@ int vec0StorageWarm(Vec0Table *p, int iVec) {
   }
   if (p->bAllVec[iVec] && bNodes) {
     remapHuge(p, iVec);
+    if (p->apHnsw[iVec]) vec0HnswUseHugePages(p->apHnsw[iVec]);
     p->abWarm[iVec] = 1;
   }
   return SQLITE_OK;
@@ -1338,6 +1339,8 @@ int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
     p->apHnsw[iVec] = 0;
     return rc;
   }
+  /* A graph with no node records yet is all in memory from the start. */
+  if (p->nSlot == 0) vec0HnswUseHugePages(p->apHnsw[iVec]);
   if (p->bOp) vec0HnswBegin(p->apHnsw[iVec]);
   *ppOut = p->apHnsw[iVec];
   return SQLITE_OK;

@@ -485,6 +485,62 @@ START_TEST(reopen_same_results) {
 }
 END_TEST
 
+/* Searches of g and g2 (the same graph) agree, from query iq on. */
+static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
+  Vec0HnswResult a1[10], a2[10];
+  int iq, n1, n2;
+  for (iq = iq0; iq < iq0 + nQ; iq++) {
+    const float *q = h->aVec + (size_t)((iq * 7919) % (int)h->nVec) * h->dim;
+    ck_assert_int_eq(vec0HnswSearch(g, 0, q, 10, 64, NULL, NULL, a1, &n1), 0);
+    ck_assert_int_eq(vec0HnswSearch(g2, 0, q, 10, 64, NULL, NULL, a2, &n2), 0);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_mem_eq(a1, a2, sizeof(a1[0]) * (size_t)n1);
+  }
+}
+
+/*
+** A lazily read graph whose link array is big enough to hold huge pages
+** (ids up to 40 000) moves it to a new block halfway through its reads;
+** searches and inserts after the move agree with the graph that was built,
+** and a move that cannot allocate leaves the graph as it was.
+*/
+START_TEST(huge_pages_move) {
+  Host h;
+  Vec0Hnsw *g, *g2, *g3;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  uint32_t i;
+  hostInit(&h, 40000, 8, 0, 11);
+  g = openGraph(&h, 16, 100);
+  for (i = 0; i < 1000; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g, i * 40, (uint64_t)i * 7 + 1, 0), 0);
+  }
+  flushAll(g, &h, aHdr);
+  g2 = reopen(&h, aHdr);
+  g3 = reopen(&h, aHdr);
+  sameSearches(g, g2, &h, 0, 20);
+  vec0HnswUseHugePages(g2);
+  vec0HnswUseHugePages(g2); /* a second call does nothing */
+  sameSearches(g, g2, &h, 0, 40);
+  h.failAt = h.nAlloc + 1;
+  vec0HnswUseHugePages(g3);
+  h.failAt = 0;
+  sameSearches(g, g3, &h, 0, 40);
+  for (i = 0; i < 200; i++) {
+    uint64_t key = (uint64_t)i * 13 + 5;
+    ck_assert_int_eq(vec0HnswInsert(g, i * 40 + 1, key, 0), 0);
+    ck_assert_int_eq(vec0HnswInsert(g2, i * 40 + 1, key, 0), 0);
+    ck_assert_int_eq(vec0HnswInsert(g3, i * 40 + 1, key, 0), 0);
+  }
+  sameSearches(g, g2, &h, 40, 40);
+  sameSearches(g, g3, &h, 40, 40);
+  checkGraph(g2, &h, 40000);
+  vec0HnswClose(g2);
+  vec0HnswClose(g3);
+  closeGraph(g, &h);
+  hostFree(&h);
+}
+END_TEST
+
 START_TEST(delete_half) {
   Host h;
   Vec0Hnsw *g;
@@ -1269,6 +1325,7 @@ static Suite *hnswSuite(void) {
   tcase_add_test(tc, determinism);
   tcase_add_test(tc, flush_dirty_only);
   tcase_add_test(tc, reopen_same_results);
+  tcase_add_test(tc, huge_pages_move);
   tcase_add_test(tc, delete_half);
   tcase_add_test(tc, delete_almost_all);
   tcase_add_test(tc, reinsert_tombstones);

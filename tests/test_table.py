@@ -74,6 +74,35 @@ def test_reopen_keeps_rows_and_index(dbpath):
     integrity(con, "t")
 
 
+def test_reopened_graph_moves_to_huge_pages(dbpath):
+    # 8200 nodes at m=64: a link array of 8 MB, large enough that once a
+    # reopened connection has read the whole graph it moves the array to a
+    # block of huge pages.  Its searches before, during and after that move
+    # agree with the connection that built the graph, and after writes of
+    # its own, with a connection that reads the graph afresh.
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[4] "
+                "indexed by hnsw(m=64, ef_construction=8))")
+    vecs = rand_vectors(8200, 4, 41)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    ((i + 1, f32(v)) for i, v in enumerate(vecs)))
+    con.execute("COMMIT")
+    qs = rand_vectors(20, 4, 42)
+    want = [knn(con, "t", q, 10, "AND ef = 32") for q in qs]
+    other = connect(dbpath)
+    assert [knn(other, "t", q, 10, "AND ef = 32") for q in qs] == want
+    for i, v in enumerate(rand_vectors(50, 4, 43)):
+        other.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                      (9000 + i, f32(v)))
+    fresh = connect(dbpath)
+    assert [knn(other, "t", q, 10, "AND ef = 32") for q in qs] == \
+        [knn(fresh, "t", q, 10, "AND ef = 32") for q in qs]
+    integrity(other, "t")
+    for c in (fresh, other, con):
+        c.close()
+
+
 def test_two_connections_see_each_other(dbpath):
     a = connect(dbpath)
     a.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d])" % DIM)
