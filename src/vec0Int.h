@@ -465,7 +465,8 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec);
 ** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors
 ** (and as many HNSW node records) in order, so that a reopened table comes
 ** to hold its whole index in memory over a few hundred queries, none of
-** them waiting long; once it does, the vectors move to huge pages.
+** them waiting long; once it does, the vectors and the graph's links
+** move to huge pages.
 */
 #define VEC0_WARM_BYTES ((size_t)512 * 1024)
 int vec0StorageWarm(Vec0Table *p, int iVec);
