@@ -7,7 +7,7 @@ with readme=True replaces the part of bench/README.md between the
 `results:begin` and `results:end` markers (`scale:begin` and `scale:end` for
 the scale run).
 
-  /usr/bin/python3 bench/report.py bench/results/latest.json   # redo md/png
+  /usr/bin/python3 bench/report.py bench/results/latest.json [--readme]   # redo md/png
 """
 
 import math
@@ -98,9 +98,11 @@ def ratio_rows(r):
     rows.append(("vec0 HNSW single-row INSERT, median ms",
                  get("vec0-hnsw", lambda e: e["insert_median_ms"]),
                  "<= 2 ms", 2.0, -1))
+    # The SPEC's bound is for the 60k fashion-mnist table.
     rows.append(("vec0 HNSW first query after reopen (open+load+query), ms",
                  get("vec0-hnsw", lambda e: e["reopen"]["total_ms"]),
-                 "<= 30 ms", 30.0, -1))
+                 "<= 30 ms" if r["n"] <= 60000 else "(<= 30 ms at 60k rows)",
+                 30.0 if r["n"] <= 60000 else None, -1))
     rows.append(("vec0 HNSW file / hnswlib index file (vectors + links)",
                  div(get("vec0-hnsw", lambda e: e["file_bytes"]),
                      get("hnswlib", lambda e: e["file_bytes"])),
@@ -280,4 +282,4 @@ def write(r, name, readme=False):
 if __name__ == "__main__":
     path = sys.argv[1]
     write(common.read_json(path),
-          os.path.splitext(os.path.basename(path))[0])
+          os.path.splitext(os.path.basename(path))[0], "--readme" in sys.argv[2:])
