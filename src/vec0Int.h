@@ -401,7 +401,9 @@ struct Vec0Table {
   unsigned char *aVecMem[VEC0_MAX_VECTOR_COLUMNS];    /* the block aVec is in */
   unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
-  int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] is on huge pages */
+  int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] asks for huge pages */
+  size_t aCollapsed[VEC0_MAX_VECTOR_COLUMNS];   /* bytes of aVec[i] made huge */
+  int abHugeDone[VEC0_MAX_VECTOR_COLUMNS];      /* vec0StorageHugeStep is done */
   int abWarm[VEC0_MAX_VECTOR_COLUMNS];          /* vec0StorageWarm is done */
   uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursors */
   uint32_t aWarmNode[VEC0_MAX_VECTOR_COLUMNS];
@@ -466,10 +468,19 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec);
 ** (and as many HNSW node records) in order, so that a reopened table comes
 ** to hold its whole index in memory over a few hundred queries, none of
 ** them waiting long; once it does, the vectors and the graph's links
-** move to huge pages.
+** ask for huge pages.
 */
 #define VEC0_WARM_BYTES ((size_t)512 * 1024)
 int vec0StorageWarm(Vec0Table *p, int iVec);
+/*
+** After a query: once column iVec's vectors (and graph) are all in memory,
+** turns the next VEC0_HUGE_STEP bytes of them into huge pages in place, so
+** that walks take fewer TLB misses and no one query pays for the whole
+** array (a 1M x 128 table holds 650 MB, which takes this machine about a
+** second).
+*/
+#define VEC0_HUGE_STEP ((size_t)2 << 20)
+void vec0StorageHugeStep(Vec0Table *p, int iVec);
 /* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
 /* Writes every chunk row of column iVec anew from the (complete) cache. */

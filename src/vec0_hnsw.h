@@ -229,13 +229,25 @@ int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
 void vec0HnswAdviseHuge(void *p, size_t n);
 /*
 ** Tells the graph that every node is in memory (it was built here, or the
-** host has read all of it): its link array moves to a block that asks for
-** huge pages, and grows as one.  Until then a lazily read graph fills that
-** array sparsely, and a huge page would be faulted in and zeroed, 2 MiB,
-** for each node read.  Not an error when memory is short: the array then
-** stays as it is.
+** host has read all of it): its link array asks for huge pages from now on,
+** and vec0HnswHugeStep turns what it holds into huge pages.  Until then a
+** lazily read graph fills that array sparsely, and a huge page would be
+** faulted in and zeroed, 2 MiB, for each node read.
 */
 void vec0HnswUseHugePages(Vec0Hnsw *p);
+/*
+** Makes at most nMax more bytes of the link array huge pages, in place (see
+** vec0HnswCollapseHuge); 1 when no more is to be done.  Hosts call it
+** between searches, so that no one search pays for the whole array.
+*/
+int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax);
+/*
+** Turns the whole 2 MiB pages of the n bytes at p, from byte *pnDone of the
+** first of them on and at most nMax bytes, into huge pages in place (on
+** Linux 6.1 and later: MADV_COLLAPSE), and advances *pnDone.  1 when none
+** is left, or when the system cannot (it then stops trying).
+*/
+int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax);
 /*
 ** A hint that the whole pages inside the n bytes at p will not be read
 ** again before they are freed (a block being copied elsewhere): on Linux

@@ -88,6 +88,7 @@ struct Vec0Hnsw {
   uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
   uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
   int bHuge;         /* aLink0 asks for huge pages (vec0HnswUseHugePages) */
+  size_t nCollapsed; /* bytes of aLink0 made huge pages (vec0HnswHugeStep) */
   uint32_t *aVisit;
   uint32_t gen;
 

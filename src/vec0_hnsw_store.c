@@ -47,6 +47,14 @@ int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
   return VEC0_HNSW_OK;
 }
 
+#if defined(__linux__)
+#ifdef MADV_COLLAPSE
+#define VEC0_MADV_COLLAPSE MADV_COLLAPSE
+#else
+#define VEC0_MADV_COLLAPSE 25 /* Linux 6.1; C libraries older than that lack it */
+#endif
+#endif
+
 void vec0HnswAdviseHuge(void *p, size_t n) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
@@ -57,6 +65,31 @@ void vec0HnswAdviseHuge(void *p, size_t n) {
 #else
   (void)p;
   (void)n;
+#endif
+}
+
+int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1), x;
+  size_t nDone = 0;
+  if (b <= a || *pnDone >= (size_t)(b - a)) return 1;
+  for (x = a + *pnDone; x < b && nDone < nMax; x += huge, nDone += huge) {
+    if (madvise((void *)x, (size_t)huge, VEC0_MADV_COLLAPSE) != 0) {
+      /* An older kernel, or no huge page free: khugepaged may still do it. */
+      *pnDone = (size_t)(b - a);
+      return 1;
+    }
+  }
+  *pnDone = (size_t)(x - a);
+  return x >= b;
+#else
+  (void)p;
+  (void)n;
+  (void)nMax;
+  *pnDone = n;
+  return 1;
 #endif
 }
 
@@ -97,7 +130,10 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
   rc = growBlock(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
   if (rc) return rc;
-  if (p->bHuge) vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  if (p->bHuge) {
+    vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+    p->nCollapsed = 0; /* realloc() may have moved it */
+  }
   memset(p->aFlag + nOld, 0, nNew - nOld);
   memset(p->aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
   for (i = nOld; i < nNew; i++) p->apUp[i] = NULL;
@@ -106,23 +142,17 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
 }
 
 void vec0HnswUseHugePages(Vec0Hnsw *p) {
-  const size_t huge = (size_t)2 << 20;
-  size_t n = (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t), off;
-  uint32_t *aNew;
   if (p->bHuge) return;
   p->bHuge = 1;
-  if (n < 2 * huge) return; /* no whole huge page inside */
-  aNew = p->h.xMalloc(p->h.pCtx, n);
-  if (aNew == NULL) return; /* the array simply stays where it is */
-  vec0HnswAdviseHuge(aNew, n);
-  /* 2 MiB at a time, each copied part handed back: never the array twice. */
-  for (off = 0; off < n; off += huge) {
-    size_t k = n - off < huge ? n - off : huge;
-    memcpy((unsigned char *)aNew + off, (unsigned char *)p->aLink0 + off, k);
-    vec0HnswReleasePages((unsigned char *)p->aLink0 + off, k);
-  }
-  p->h.xFree(p->h.pCtx, p->aLink0);
-  p->aLink0 = aNew;
+  p->nCollapsed = 0;
+  vec0HnswAdviseHuge(p->aLink0, (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+}
+
+int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
+  if (!p->bHuge) return 1;
+  return vec0HnswCollapseHuge(p->aLink0,
+                              (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t),
+                              &p->nCollapsed, nMax);
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */

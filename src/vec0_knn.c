@@ -789,6 +789,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     } else {
       rc = exactAll(&q, &t, 0, 0);
     }
+    if (rc == SQLITE_OK) vec0StorageHugeStep(p, q.iVec);
   }
   if (rc == SQLITE_OK) {
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);

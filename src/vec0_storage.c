@@ -649,6 +649,8 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->aVecLoaded[i] = 0;
     p->bAllVec[i] = 0;
     p->abHuge[i] = 0;
+    p->aCollapsed[i] = 0;
+    p->abHugeDone[i] = 0;
     p->abWarm[i] = 0;
     p->aWarmChunk[i] = p->aWarmNode[i] = 0;
     if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
@@ -703,6 +705,7 @@ static int vecArrayResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
   p->aVecMem[i] = aMem;
   p->aVec[i] = a;
   p->abHuge[i] = 1;
+  p->aCollapsed[i] = (size_t)-1; /* written through the advice: huge already */
   return SQLITE_OK;
 }
 
@@ -745,7 +748,7 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
     /*
     ** Huge pages once every vector is in memory (all of them are then
     ** written in order, by inserts or a full load), not for a lazily read
-    ** cache: see remapHuge().
+    ** cache: see askHuge().
     */
     if (rc == SQLITE_OK) rc = vecArrayResize(p, i, nNew, p->abHuge[i] || p->bAllVec[i]);
     p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
@@ -1075,15 +1078,28 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
 }
 
 /*
-** Moves the vectors of column iVec to an array backed by huge pages, once
-** they are all in memory: a walk then reads them without a TLB miss per
-** vector.  (Asking for huge pages earlier would make the first, lazy query
-** after a reopen fault in and zero 2 MiB for every vector it reads.)  Not
-** an error if memory is short: the cache simply stays where it is.
+** The vectors of column iVec ask for huge pages once they are all in memory
+** (vec0StorageHugeStep then makes them so, a part after each query): a walk
+** then reads them without a TLB miss per vector.  Asking earlier would make
+** the first, lazy query after a reopen fault in and zero 2 MiB for every
+** vector it reads; moving them all at once would stall one query.
 */
-static void remapHuge(Vec0Table *p, int iVec) {
+static void askHuge(Vec0Table *p, int iVec) {
   if (p->abHuge[iVec]) return;
-  (void)vecArrayResize(p, iVec, p->nSlotAlloc, 1);
+  p->abHuge[iVec] = 1;
+  p->aCollapsed[iVec] = 0;
+  p->abHugeDone[iVec] = 0;
+  vec0HnswAdviseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec]);
+}
+
+void vec0StorageHugeStep(Vec0Table *p, int iVec) {
+  if (!p->abHuge[iVec] || p->abHugeDone[iVec]) return;
+  if (!vec0HnswCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
+                            &p->aCollapsed[iVec], VEC0_HUGE_STEP)) {
+    return;
+  }
+  if (p->apHnsw[iVec] && !vec0HnswHugeStep(p->apHnsw[iVec], VEC0_HUGE_STEP)) return;
+  p->abHugeDone[iVec] = 1;
 }
 
 /* Reads HNSW node records [aWarmNode, +n) of column iVec into its graph. */
@@ -1140,8 +1156,11 @@ int vec0StorageWarm(Vec0Table *p, int iVec) {
     if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
   }
   if (p->bAllVec[iVec] && bNodes) {
-    remapHuge(p, iVec);
-    if (p->apHnsw[iVec]) vec0HnswUseHugePages(p->apHnsw[iVec]);
+    askHuge(p, iVec);
+    if (p->apHnsw[iVec]) {
+      vec0HnswUseHugePages(p->apHnsw[iVec]);
+      p->abHugeDone[iVec] = 0; /* the links have their turn too */
+    }
     p->abWarm[iVec] = 1;
   }
   return SQLITE_OK;
@@ -1162,7 +1181,7 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
   }
   if (rc == SQLITE_OK) {
     p->bAllVec[iVec] = 1;
-    remapHuge(p, iVec);
+    askHuge(p, iVec);
   }
   return rc;
 }

@@ -500,15 +500,16 @@ static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
 
 /*
 ** A lazily read graph whose link array is big enough to hold huge pages
-** (ids up to 40 000) moves it to a new block halfway through its reads;
-** searches and inserts after the move agree with the graph that was built,
-** and a move that cannot allocate leaves the graph as it was.
+** (ids up to 40 000) asks for them halfway through its reads and turns its
+** links into huge pages a step at a time between searches; searches and
+** inserts agree with the graph that was built throughout.
 */
 START_TEST(huge_pages_move) {
   Host h;
-  Vec0Hnsw *g, *g2, *g3;
+  Vec0Hnsw *g, *g2;
   unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
   uint32_t i;
+  int nStep = 0;
   hostInit(&h, 40000, 8, 0, 11);
   g = openGraph(&h, 16, 100);
   for (i = 0; i < 1000; i++) {
@@ -516,28 +517,52 @@ START_TEST(huge_pages_move) {
   }
   flushAll(g, &h, aHdr);
   g2 = reopen(&h, aHdr);
-  g3 = reopen(&h, aHdr);
+  ck_assert_int_eq(vec0HnswHugeStep(g2, (size_t)2 << 20), 1); /* not asked yet */
   sameSearches(g, g2, &h, 0, 20);
   vec0HnswUseHugePages(g2);
   vec0HnswUseHugePages(g2); /* a second call does nothing */
+  while (!vec0HnswHugeStep(g2, (size_t)2 << 20)) {
+    sameSearches(g, g2, &h, 20 + nStep, 1);
+    ck_assert_int_lt(++nStep, 100);
+  }
   sameSearches(g, g2, &h, 0, 40);
-  h.failAt = h.nAlloc + 1;
-  vec0HnswUseHugePages(g3);
-  h.failAt = 0;
-  sameSearches(g, g3, &h, 0, 40);
   for (i = 0; i < 200; i++) {
     uint64_t key = (uint64_t)i * 13 + 5;
     ck_assert_int_eq(vec0HnswInsert(g, i * 40 + 1, key, 0), 0);
     ck_assert_int_eq(vec0HnswInsert(g2, i * 40 + 1, key, 0), 0);
-    ck_assert_int_eq(vec0HnswInsert(g3, i * 40 + 1, key, 0), 0);
   }
   sameSearches(g, g2, &h, 40, 40);
-  sameSearches(g, g3, &h, 40, 40);
   checkGraph(g2, &h, 40000);
   vec0HnswClose(g2);
-  vec0HnswClose(g3);
   closeGraph(g, &h);
   hostFree(&h);
+}
+END_TEST
+
+/*
+** vec0HnswCollapseHuge walks the whole 2 MiB pages of a block a step at a
+** time and leaves its bytes as they were; a block without one is done.
+*/
+START_TEST(collapse_huge_steps) {
+  const size_t huge = (size_t)2 << 20, n = 9 * huge;
+  unsigned char *a = malloc(n), small[100];
+  size_t done = 0, i;
+  int nCall = 0, r;
+  ck_assert_ptr_nonnull(a);
+  for (i = 0; i < n; i++) a[i] = (unsigned char)(i * 31 + i / 4096);
+  do {
+    size_t before = done;
+    r = vec0HnswCollapseHuge(a, n, &done, huge);
+    ck_assert(done >= before && done <= n);
+    ck_assert_int_le(++nCall, 9);
+  } while (!r);
+  ck_assert_int_eq(vec0HnswCollapseHuge(a, n, &done, huge), 1); /* stays done */
+  for (i = 0; i < n; i++) {
+    if (a[i] != (unsigned char)(i * 31 + i / 4096)) ck_abort_msg("byte %zu changed", i);
+  }
+  free(a);
+  done = 0;
+  ck_assert_int_eq(vec0HnswCollapseHuge(small, sizeof(small), &done, huge), 1);
 }
 END_TEST
 
@@ -1326,6 +1351,7 @@ static Suite *hnswSuite(void) {
   tcase_add_test(tc, flush_dirty_only);
   tcase_add_test(tc, reopen_same_results);
   tcase_add_test(tc, huge_pages_move);
+  tcase_add_test(tc, collapse_huge_steps);
   tcase_add_test(tc, delete_half);
   tcase_add_test(tc, delete_almost_all);
   tcase_add_test(tc, reinsert_tombstones);

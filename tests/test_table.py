@@ -74,11 +74,11 @@ def test_reopen_keeps_rows_and_index(dbpath):
     integrity(con, "t")
 
 
-def test_reopened_graph_moves_to_huge_pages(dbpath):
+def test_reopened_graph_turns_to_huge_pages(dbpath):
     # 8200 nodes at m=64: a link array of 8 MB, large enough that once a
-    # reopened connection has read the whole graph it moves the array to a
-    # block of huge pages.  Its searches before, during and after that move
-    # agree with the connection that built the graph, and after writes of
+    # reopened connection has read the whole graph it turns the array into
+    # huge pages, 2 MiB after each query.  Its searches before, during and
+    # after that agree with the connection that built the graph, and after writes of
     # its own, with a connection that reads the graph afresh.
     con = connect(dbpath)
     con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[4] "
