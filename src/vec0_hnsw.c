@@ -487,8 +487,8 @@ static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
 ** may leave out an old neighbour whose only way in was through this node
 ** (the neighbours that pruned it just now handed it here, to the node that
 ** made it redundant).  So each list that lost an old link is re-selected
-** among the old links and the new ones, and relink() hands an old link it
-** drops to the kept node nearest to it.
+** among the old links and the new ones, and relink() hands a link it drops,
+** old or new, to the kept node nearest to it.
 */
 static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
   size_t nWords = rowWords(p, L), nRow0 = (size_t)p->m0 + 1;
@@ -512,8 +512,11 @@ static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
     if (rc) break;
     gen = vec0HnswNextGen(p);
     p->aVisit[id] = gen;
-    nOld = gather(p, O, gen, 0);
-    rc = relink(p, id, lc, gather(p, N, gen, nOld), nOld, VEC0_HNSW_NONE);
+    /* The new links count as current too: a neighbour that pruned a node
+    ** just now may have left this node its only way in (it was handed
+    ** here), so one dropped again must be handed over as well. */
+    nOld = gather(p, N, gen, gather(p, O, gen, 0));
+    rc = relink(p, id, lc, nOld, nOld, VEC0_HNSW_NONE);
   }
   p->h.xFree(p->h.pCtx, aOld);
   return rc;

@@ -84,6 +84,30 @@ COPY_REFUSED_BY_ALL = [
 ]
 
 
+# Six copies of one vector; then row 12's new vector linked it to two of the
+# copies, and one of them (slot 4) gave up its link to another copy, handing
+# it over to row 12, which already had it.  Row 12's own list was then
+# re-selected among its old and new links and dropped the new ones without
+# handing them over: the copy lost its last in-link.  Now a dropped new link
+# is handed over like an old one.
+UPDATE_DROPS_HANDED_LINK = [
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (21, x'00008040000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (1, x'000080c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (17, x'00007040000080c0000080c0', x'0000504000003040000080c0', 0, NULL, NULL, 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (7, x'00000040000000400000c03f', x'000000400000004000000040', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (3, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (12, x'00002040000020c00000003f', x'000000bf00002040000080c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (22, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (7, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 2, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (2, x'000080c0000080c0000080c0', x'000080c0000080c0000080c0', 0, 2, 'c', 2.5);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (1, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 3, 'b', 2.5);",
+    "INSERT INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (9, x'00008040000080c0000080c0', x'000050c0000050c0000050c0', 0, 3, NULL, NULL);",
+    "INSERT OR REPLACE INTO v(rowid, emb, g, part, cat, tag, aux) VALUES (7, x'000050c0000050c0000050c0', x'000050c0000050c0000050c0', 0, 2, 'c', 'x');",
+    "INSERT INTO v(v) VALUES ('optimize');",
+    "UPDATE v SET cat = cat + 1, g = emb WHERE cat = 2;",
+]
+
+
 def run(path, schema, statements):
     con = connect(path)
     con.execute(schema)
@@ -118,3 +142,8 @@ def test_copies_do_not_push_out_a_link(dbpath, schema):
 @pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
 def test_new_copy_gets_a_link(dbpath, schema):
     integrity(run(dbpath, schema, COPY_REFUSED_BY_ALL), "v")
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=["partitioned", "one-graph"])
+def test_update_hands_over_dropped_new_links(dbpath, schema):
+    integrity(run(dbpath, schema, UPDATE_DROPS_HANDED_LINK), "v")
