@@ -53,14 +53,20 @@ int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
 #else
 #define VEC0_MADV_COLLAPSE 25 /* Linux 6.1; C libraries older than that lack it */
 #endif
+#define HNSW_HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* The whole pages of size page (a power of 2) inside [p, p+n): [*pA, *pB). */
+static void wholePages(void *p, size_t n, uintptr_t page, uintptr_t *pA, uintptr_t *pB) {
+  *pA = ((uintptr_t)p + page - 1) & ~(page - 1);
+  *pB = ((uintptr_t)p + n) & ~(page - 1);
+}
 #endif
 
 void vec0HnswAdviseHuge(void *p, size_t n) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-  uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1);
+  uintptr_t a, b;
+  wholePages(p, n, HNSW_HUGE_PAGE, &a, &b);
   if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE);
 #else
   (void)p;
@@ -70,13 +76,12 @@ void vec0HnswAdviseHuge(void *p, size_t n) {
 
 int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-  uintptr_t b = ((uintptr_t)p + n) & ~(huge - 1), x;
+  uintptr_t a, b, x;
   size_t nDone = 0;
+  wholePages(p, n, HNSW_HUGE_PAGE, &a, &b);
   if (b <= a || *pnDone >= (size_t)(b - a)) return 1;
-  for (x = a + *pnDone; x < b && nDone < nMax; x += huge, nDone += huge) {
-    if (madvise((void *)x, (size_t)huge, VEC0_MADV_COLLAPSE) != 0) {
+  for (x = a + *pnDone; x < b && nDone < nMax; x += HNSW_HUGE_PAGE, nDone += HNSW_HUGE_PAGE) {
+    if (madvise((void *)x, (size_t)HNSW_HUGE_PAGE, VEC0_MADV_COLLAPSE) != 0) {
       /* An older kernel, or no huge page free: khugepaged may still do it. */
       *pnDone = (size_t)(b - a);
       return 1;
@@ -95,14 +100,18 @@ int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax) {
 
 void vec0HnswReleasePages(void *p, size_t n) {
 #if defined(__linux__) && defined(MADV_DONTNEED)
-  const uintptr_t page = 4096;
-  uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
-  uintptr_t b = ((uintptr_t)p + n) & ~(page - 1);
+  uintptr_t a, b;
+  wholePages(p, n, 4096, &a, &b);
   if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
 #else
   (void)p;
   (void)n;
 #endif
+}
+
+/* Bytes of the link array for capacity nCap. */
+static size_t link0Bytes(const Vec0Hnsw *p, size_t nCap) {
+  return nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t);
 }
 
 static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
@@ -128,10 +137,9 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   if ((rc = growBlock(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
   if ((rc = growBlock(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
   if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
-  rc = growBlock(p, &p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
-  if (rc) return rc;
+  if ((rc = growBlock(p, &p->aLink0, link0Bytes(p, nNew))) != 0) return rc;
   if (p->bHuge) {
-    vec0HnswAdviseHuge(p->aLink0, nNew * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+    vec0HnswAdviseHuge(p->aLink0, link0Bytes(p, nNew));
     p->nCollapsed = 0; /* realloc() may have moved it */
   }
   memset(p->aFlag + nOld, 0, nNew - nOld);
@@ -145,14 +153,12 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
   if (p->bHuge) return;
   p->bHuge = 1;
   p->nCollapsed = 0;
-  vec0HnswAdviseHuge(p->aLink0, (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t));
+  vec0HnswAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
 }
 
 int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
   if (!p->bHuge) return 1;
-  return vec0HnswCollapseHuge(p->aLink0,
-                              (size_t)p->nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t),
-                              &p->nCollapsed, nMax);
+  return vec0HnswCollapseHuge(p->aLink0, link0Bytes(p, p->nCap), &p->nCollapsed, nMax);
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */

@@ -167,10 +167,9 @@ static void hostFree(Host *h) {
   free(h->aVec);
 }
 
-static Vec0Hnsw *openGraph(Host *h, int m, int efc) {
+/* The callbacks of test host h. */
+static Vec0HnswHost hostOf(Host *h) {
   Vec0HnswHost host = {0};
-  Vec0HnswParams par;
-  Vec0Hnsw *g = NULL;
   host.pCtx = h;
   host.xMalloc = shimMalloc;
   host.xRealloc = shimRealloc;
@@ -179,6 +178,13 @@ static Vec0Hnsw *openGraph(Host *h, int m, int efc) {
   host.xReadNode = hostRead;
   host.xReadGroup = hostReadGroup;
   host.xDistance = hostDist;
+  return host;
+}
+
+static Vec0Hnsw *openGraph(Host *h, int m, int efc) {
+  Vec0HnswHost host = hostOf(h);
+  Vec0HnswParams par;
+  Vec0Hnsw *g = NULL;
   par.m = m;
   par.efConstruction = efc;
   par.seed = 42;
@@ -1308,21 +1314,14 @@ static void hostDistBatch(void *pCtx, const void *a, const void *const *apB,
 START_TEST(batch_same_graph) {
   Host h1, h2;
   Vec0Hnsw *g1, *g2;
-  Vec0HnswHost host = {0};
+  Vec0HnswHost host;
   Vec0HnswParams par = {8, 40, 42};
   unsigned char a1[VEC0_HNSW_HEADER_SIZE], a2[VEC0_HNSW_HEADER_SIZE];
   uint32_t i;
   hostInit(&h1, 1500, 12, 8, 51);
   hostInit(&h2, 1500, 12, 8, 51);
   g1 = build(&h1, 1500, 8, 40);
-  host.pCtx = &h2;
-  host.xMalloc = shimMalloc;
-  host.xRealloc = shimRealloc;
-  host.xFree = shimFree;
-  host.xVector = hostVector;
-  host.xReadNode = hostRead;
-  host.xReadGroup = hostReadGroup;
-  host.xDistance = hostDist;
+  host = hostOf(&h2);
   host.xDistanceBatch = hostDistBatch;
   ck_assert_int_eq(vec0HnswOpen(&host, &par, &g2), VEC0_HNSW_OK);
   for (i = 0; i < 1500; i++) {
