@@ -105,7 +105,7 @@ test-c: $(EXAMPLE_C)
 	@echo "c: examples/c/knn.c ok"
 
 PYTEST_ARGS ?= tests
-test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite
+test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite sqlite-vec-peer
 	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
 	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 # Unit tests (the OOM test at every 4th allocation: it is the slow one),
@@ -221,6 +221,12 @@ $(NEWSQLITE_DIR)/minishell: tests/newsqlite/minishell.c
 	@if [ ! -f $(NEWSQLITE_DIR)/package/deps/sqlite3/sqlite3.c ]; then 	  if command -v npm >/dev/null 2>&1 && (cd $(NEWSQLITE_DIR) && 	      npm pack --silent $(NEWSQLITE_PKG) >/dev/null 2>&1) && 	      tar -C $(NEWSQLITE_DIR) -xzf $(NEWSQLITE_DIR)/better-sqlite3-*.tgz 	        package/deps/sqlite3; then :; 	  else echo "newsqlite: no npm or no network: the newer-SQLite tests will be skipped"; fi; fi
 	@if [ -f $(NEWSQLITE_DIR)/package/deps/sqlite3/sqlite3.c ]; then 	  echo "  CC      $@ (SQLite $$(sed -n 's/^#define SQLITE_VERSION *"\(.*\)"/\1/p' 	    $(NEWSQLITE_DIR)/package/deps/sqlite3/sqlite3.h))"; 	  $(CC) -O1 -DSQLITE_ENABLE_LOAD_EXTENSION=1 -I$(NEWSQLITE_DIR)/package/deps/sqlite3 	    -o $@ $< $(NEWSQLITE_DIR)/package/deps/sqlite3/sqlite3.c -lm -lpthread -ldl; fi
 
+# sqlite-vec 0.1.9 itself (npm), for the tests that compare table shapes with
+# it; without npm they are skipped and say why.
+sqlite-vec-peer:
+	@$(MAKE) -s -C bench peers >/dev/null 2>&1 || \
+	  echo "sqlite-vec-peer: npm install failed; the comparisons with sqlite-vec are skipped"
+
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
 	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist \
@@ -237,4 +243,5 @@ clean:
 	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info
 
 .PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
-	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel
+	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
+	sqlite-vec-peer

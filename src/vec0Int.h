@@ -292,6 +292,13 @@ void vec0ConfigClear(Vec0Config *p);
 ** index of hidden column h is p->nCol + h.  From sqlite3_mprintf().
 */
 char *vec0ConfigDeclare(const Vec0Config *p);
+/*
+** Puts the key column first, as sqlite-vec declares it (so SELECT * and a
+** positional INSERT see the key first): a declared primary key moves to
+** aCol[0], and a table keyed by the rowid gets a column "rowid" there
+** (ePk stays VEC0_PK_ROWID, zPkName NULL).  After vec0ConfigParse().
+*/
+int vec0ConfigKeyFirst(Vec0Config *p);
 
 /* Hidden columns, after the declared ones, in this order. */
 #define VEC0_HIDDEN_DISTANCE 0
@@ -324,6 +331,40 @@ typedef struct Vec0Cell {
   char *z;         /* sqlite3_malloc'd, NUL terminated */
 } Vec0Cell;
 
+/*
+** vec0_value.c: SQLite's rules for values as the table applies them.
+**
+** vec0ValueInt64: 1 and *piOut if v is an integer, or a REAL or numeric
+** TEXT whose value is an exact integer (what an INTEGER PRIMARY KEY
+** accepts); 0 otherwise.
+*/
+int vec0ValueInt64(sqlite3_value *v, sqlite3_int64 *piOut);
+void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc);
+void vec0CellSetInt(Vec0Cell *pCell, sqlite3_int64 i);
+/*
+** The cell of v as a column of type eType holds or compares it: integer
+** and boolean columns read numeric text and whole REALs as integers, float
+** columns read numeric text as a number, text columns read a number as its
+** text; VEC0_VAL_ANY keeps v as it is.
+*/
+int vec0CellSetAffinity(Vec0Cell *pCell, sqlite3_value *v, Vec0ValType eType);
+void vec0CellClear(Vec0Cell *pCell);
+/* Binds the value of pCell to parameter i (static: the cell must outlive it). */
+void vec0CellBind(sqlite3_stmt *pStmt, int i, const Vec0Cell *pCell);
+/* Binds v to parameter i as a text column compares it (a number: its text). */
+int vec0BindText(sqlite3_stmt *pStmt, int i, sqlite3_value *v);
+/* SQLite's order: numbers < text < BLOB; text by BINARY or NOCASE. */
+int vec0CellCompare(const Vec0Cell *a, const Vec0Cell *b, int bNoCase);
+/* One constraint on a value: op (VEC0_OP_*) and its nVal (IN) values. */
+typedef struct Vec0Filter {
+  int op;
+  int bNoCase;
+  int nVal;
+  Vec0Cell *aVal;
+} Vec0Filter;
+/* Whether a row whose value is pCell passes f, as SQL's WHERE decides. */
+int vec0FilterPasses(const Vec0Filter *f, const Vec0Cell *pCell);
+
 /* Slot states in Vec0Table.aSlotState. */
 #define VEC0_SLOT_UNKNOWN 0 /* not read yet */
 #define VEC0_SLOT_LIVE 1
@@ -336,6 +377,7 @@ enum {
   VEC0_STMT_ROWS_GET,       /* rowid -> slot [, key] */
   VEC0_STMT_ROWS_BY_KEY,    /* key -> rowid, slot */
   VEC0_STMT_ROWS_SCAN,      /* every rowid, slot (a full scan) */
+  VEC0_STMT_ROWS_FILTER,    /* every slot, key (or NULL), a0.. (row filters) */
   VEC0_STMT_ROWS_INSERT,
   VEC0_STMT_ROWS_DELETE,
   VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
@@ -495,10 +537,6 @@ int vec0StorageFlush(Vec0Table *p);
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
-void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc);
-void vec0CellClear(Vec0Cell *pCell);
-/* Binds the value of pCell to parameter i (static: the cell must outlive it). */
-void vec0CellBind(sqlite3_stmt *pStmt, int i, const Vec0Cell *pCell);
 int vec0StorageCheck(Vec0Table *p, char **pzErr);
 int vec0StorageRebuild(Vec0Table *p);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
@@ -508,7 +546,7 @@ int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
 ** bCreate is 0; with bCreate a new group is added.  GroupLive adds delta to
 ** the group's count of live rows.
 */
-int vec0StorageGroupFind(Vec0Table *p, sqlite3_value **aVal, int bCreate,
+int vec0StorageGroupFind(Vec0Table *p, const Vec0Cell *aVal, int bCreate,
                          uint32_t *pg);
 int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta);
 
@@ -536,6 +574,19 @@ int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta);
 #define VEC0_OP_GT '>'
 #define VEC0_OP_GE 'g'
 #define VEC0_OP_IN 'I'
+#define VEC0_OP_IS 's'
+#define VEC0_OP_ISNOT 'S'
+#define VEC0_OP_ISNULL 'n'
+#define VEC0_OP_ISNOTNULL 'N'
+#define VEC0_OP_LIKE '~'
+#define VEC0_OP_GLOB '*'
+/*
+** A VEC0_TOK_FILTER token names the SQL column (aCol index) in its two hex
+** digits, or VEC0_COL_ROWID for the rowid itself; VEC0_TOK_FILTER_NOCASE is
+** the same filter compared with the NOCASE collation.
+*/
+#define VEC0_TOK_FILTER_NOCASE 'f'
+#define VEC0_COL_ROWID 0xff
 
 /* vec0_knn.c: one KNN query, from the constraints xFilter received. */
 typedef struct Vec0Knn Vec0Knn;

@@ -874,6 +874,47 @@ void vec0ConfigClear(Vec0Config *p) {
   memset(p, 0, sizeof(*p));
 }
 
+/* Adds d to every column index at or above iFrom (index arrays of each kind). */
+static void shiftIndexes(Vec0Config *p, int iFrom, int iTo, int d) {
+  int *aa[4];
+  int an[4];
+  aa[0] = p->aVecCol, an[0] = p->nVec;
+  aa[1] = p->aPartCol, an[1] = p->nPart;
+  aa[2] = p->aMetaCol, an[2] = p->nMeta;
+  aa[3] = p->aAuxCol, an[3] = p->nAux;
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < an[k]; i++) {
+      if (aa[k][i] >= iFrom && aa[k][i] < iTo) aa[k][i] += d;
+    }
+  }
+}
+
+int vec0ConfigKeyFirst(Vec0Config *p) {
+  Vec0Column key;
+  int iPk = -1;
+  for (int i = 0; i < p->nCol; i++) {
+    if (p->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+  }
+  if (iPk == 0) return SQLITE_OK;
+  if (iPk < 0) {
+    /* sqlite-vec's implicit key: a column named rowid, which SQL then
+    ** means by that name (oid and _rowid_ still name the rowid itself). */
+    if (p->nCol >= VEC0_MAX_COLUMNS) return SQLITE_INTERNAL; /* no room */
+    memset(&key, 0, sizeof(key));
+    key.zName = sqlite3_mprintf("rowid");
+    if (key.zName == 0) return SQLITE_NOMEM;
+    key.eKind = VEC0_COL_PK;
+    key.eType = VEC0_VAL_INTEGER;
+    iPk = p->nCol++;
+  } else {
+    key = p->aCol[iPk];
+  }
+  memmove(&p->aCol[1], &p->aCol[0], sizeof(Vec0Column) * (size_t)iPk);
+  p->aCol[0] = key;
+  shiftIndexes(p, 0, iPk, 1);
+  return SQLITE_OK;
+}
+
 char *vec0ConfigDeclare(const Vec0Config *p) {
   const char *azHidden[VEC0_N_HIDDEN];
   sqlite3_str *pStr = sqlite3_str_new(0);
@@ -884,7 +925,11 @@ char *vec0ConfigDeclare(const Vec0Config *p) {
   azHidden[VEC0_HIDDEN_TABLE] = p->zTable ? p->zTable : "";
   sqlite3_str_appendall(pStr, "CREATE TABLE x(");
   for (i = 0; i < p->nCol; i++) {
-    sqlite3_str_appendf(pStr, "\"%w\", ", p->aCol[i].zName);
+    /* A declared key shows as the primary key (pragma table_info), as in
+    ** sqlite-vec; the rowid stays usable, so the table is not WITHOUT
+    ** ROWID. */
+    int bPk = p->aCol[i].eKind == VEC0_COL_PK && p->ePk != VEC0_PK_ROWID;
+    sqlite3_str_appendf(pStr, "\"%w\"%s, ", p->aCol[i].zName, bPk ? " PRIMARY KEY" : "");
   }
   for (i = 0; i < VEC0_N_HIDDEN; i++) {
     sqlite3_str_appendf(pStr, "%s\"%w\" HIDDEN", i ? ", " : "", azHidden[i]);

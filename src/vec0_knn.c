@@ -17,11 +17,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+** One filter of the query, on one column of the row.  Where its values live
+** decides how it is checked: partition keys and metadata (KNN_ON_CELL,
+** iFilt indexes the slot's cells) and the integer key (KNN_ON_ROWID) are in
+** the slot cache, checked per slot; auxiliary columns and a text key
+** (KNN_ON_ROW, iAux, -1 for the key) live in T_rows, checked once per query
+** by a scan of it into KnnQuery.aRowPass.
+*/
+#define KNN_ON_CELL 1
+#define KNN_ON_ROWID 2
+#define KNN_ON_ROW 3
 typedef struct KnnFilter {
-  int iFilt;       /* index of the partition/metadata column (T_slots order) */
-  int op;          /* VEC0_OP_* */
-  int nVal;        /* 1, or the number of IN values */
-  Vec0Cell *aVal;
+  int eOn;         /* KNN_ON_* */
+  int iFilt;       /* KNN_ON_CELL: index of the partition/metadata cell */
+  int iAux;        /* KNN_ON_ROW: auxiliary column, or -1 for the text key */
+  int bPart;       /* on a partition key */
+  Vec0Filter f;
 } KnnFilter;
 
 typedef struct KnnQuery {
@@ -37,7 +49,10 @@ typedef struct KnnQuery {
   int bRowids;         /* a rowid/key constraint was given */
   uint32_t *aCand;     /* slots named by it, or matching the filter */
   int nCand, nCandAlloc;
-  int nMetaFilter;      /* filters on metadata columns (not partition keys) */
+  int nMetaFilter;      /* filters on anything but partition keys */
+  int nRowFilter;       /* filters of kind KNN_ON_ROW */
+  unsigned char *aRowPass; /* with nRowFilter: per slot, 1 if its row passes them */
+  uint32_t nRowPass;    /* the size of aRowPass */
   int rcAccept;         /* an error met by the walk's accept callback */
   Vec0DistanceFn xDist; /* the order kernel (L2 -> squared) */
   Vec0DistanceBoundFn xBound; /* its early-exit variant, or NULL */
@@ -46,83 +61,89 @@ typedef struct KnnQuery {
 } KnnQuery;
 
 /* ---------------------------------------------------------------------- */
-/* Comparisons with SQLite's semantics: NULL never matches, numbers compare  */
-/* as numbers, text by BINARY collation, numbers sort before text.           */
+/* Filters                                                                 */
 
-static int cellClass(const Vec0Cell *c) {
-  switch (c->eType) {
-    case SQLITE_INTEGER:
-    case SQLITE_FLOAT:
-      return 1;
-    case SQLITE_TEXT:
-      return 2;
-    default:
-      return 0;
+/* Whether live slot iSlot (loaded) passes filter f (not a KNN_ON_ROW one). */
+static int slotFilterPasses(Vec0Table *p, const KnnFilter *f, uint32_t iSlot) {
+  if (f->eOn == KNN_ON_CELL) {
+    return vec0FilterPasses(&f->f, &p->aCell[(size_t)iSlot * p->nFilt + f->iFilt]);
+  } else if (f->eOn == KNN_ON_ROWID) {
+    Vec0Cell cell;
+    memset(&cell, 0, sizeof(cell));
+    cell.eType = SQLITE_INTEGER;
+    cell.i = p->aSlotRowid[iSlot];
+    return vec0FilterPasses(&f->f, &cell);
   }
+  return 1;
 }
 
-static int cellCompare(const Vec0Cell *a, const Vec0Cell *b) {
-  int ca = cellClass(a), cb = cellClass(b);
-  if (ca != cb) return ca < cb ? -1 : 1;
-  if (ca == 1) {
-    if (a->eType == SQLITE_INTEGER && b->eType == SQLITE_INTEGER) {
-      return a->i < b->i ? -1 : a->i > b->i;
-    } else {
-      double x = a->eType == SQLITE_INTEGER ? (double)a->i : a->r;
-      double y = b->eType == SQLITE_INTEGER ? (double)b->i : b->r;
-      return x < y ? -1 : x > y;
-    }
-  } else {
-    int n = a->n < b->n ? a->n : b->n;
-    int c = n ? memcmp(a->z, b->z, (size_t)n) : 0;
-    return c ? c : (a->n < b->n ? -1 : a->n > b->n);
-  }
-}
-
-static int filterPasses(const KnnFilter *f, const Vec0Cell *pCell) {
-  if (pCell->eType == SQLITE_NULL) return 0;
-  if (f->op == VEC0_OP_IN) {
-    for (int i = 0; i < f->nVal; i++) {
-      if (f->aVal[i].eType != SQLITE_NULL && cellCompare(pCell, &f->aVal[i]) == 0) {
-        return 1;
-      }
-    }
-    return 0;
-  } else {
-    int c;
-    if (f->aVal[0].eType == SQLITE_NULL) return 0;
-    c = cellCompare(pCell, &f->aVal[0]);
-    switch (f->op) {
-      case VEC0_OP_EQ: return c == 0;
-      case VEC0_OP_NE: return c != 0;
-      case VEC0_OP_LT: return c < 0;
-      case VEC0_OP_LE: return c <= 0;
-      case VEC0_OP_GT: return c > 0;
-      case VEC0_OP_GE: return c >= 0;
-    }
-  }
-  return 0;
+/* Whether the row of slot iSlot passes the filters on T_rows columns. */
+static int rowPasses(const KnnQuery *pQ, uint32_t iSlot) {
+  return pQ->aRowPass == 0 || (iSlot < pQ->nRowPass && pQ->aRowPass[iSlot]);
 }
 
 /* Non-zero if live slot iSlot (loaded) passes every filter. */
 static int slotPasses(KnnQuery *pQ, uint32_t iSlot) {
-  Vec0Table *p = pQ->p;
-  const Vec0Cell *aCell = &p->aCell[(size_t)iSlot * p->nFilt];
+  if (!rowPasses(pQ, iSlot)) return 0;
   for (int i = 0; i < pQ->nFilter; i++) {
-    if (!filterPasses(&pQ->aFilter[i], &aCell[pQ->aFilter[i].iFilt])) return 0;
+    if (!slotFilterPasses(pQ->p, &pQ->aFilter[i], iSlot)) return 0;
   }
   return 1;
 }
 
-/* The same, for the filters on metadata columns only. */
+/* The same, for the filters on anything but partition keys. */
 static int slotPassesMeta(KnnQuery *pQ, uint32_t iSlot) {
-  Vec0Table *p = pQ->p;
-  const Vec0Cell *aCell = &p->aCell[(size_t)iSlot * p->nFilt];
+  if (!rowPasses(pQ, iSlot)) return 0;
   for (int i = 0; i < pQ->nFilter; i++) {
     const KnnFilter *f = &pQ->aFilter[i];
-    if (f->iFilt >= p->cfg.nPart && !filterPasses(f, &aCell[f->iFilt])) return 0;
+    if (!f->bPart && !slotFilterPasses(pQ->p, f, iSlot)) return 0;
   }
   return 1;
+}
+
+/*
+** The filters on auxiliary columns and the text key, checked over all of
+** T_rows once: their values are not in the cache, and reading every row
+** in order costs less than a lookup per slot the search meets.
+*/
+static int rowFilterScan(KnnQuery *pQ) {
+  Vec0Table *p = pQ->p;
+  sqlite3_stmt *pStmt = 0;
+  Vec0Cell cell;
+  int rc;
+  if (pQ->nRowFilter == 0) return SQLITE_OK;
+  pQ->nRowPass = p->nSlot;
+  pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)p->nSlot + 1);
+  if (pQ->aRowPass == 0) return SQLITE_NOMEM;
+  memset(pQ->aRowPass, 0, (size_t)p->nSlot + 1);
+  memset(&cell, 0, sizeof(cell));
+  rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
+    int bPass = 1;
+    for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+      const KnnFilter *f = &pQ->aFilter[i];
+      if (f->eOn != KNN_ON_ROW) continue;
+      vec0CellSet(&cell, sqlite3_column_value(pStmt, 2 + f->iAux), &rc);
+      if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
+    }
+    if (rc == SQLITE_OK && bPass) {
+      if (iSlot < 0 || iSlot >= p->nSlot) {
+        vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
+                          "range",
+                       p->zName, p->zName, iSlot);
+        rc = SQLITE_CORRUPT_VTAB;
+      } else {
+        pQ->aRowPass[iSlot] = 1;
+      }
+    }
+  }
+  vec0CellClear(&cell);
+  if (pStmt) {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
 }
 
 static int boundPasses(KnnQuery *pQ, double d) {
@@ -306,19 +327,17 @@ static int addRowid(KnnQuery *pQ, sqlite3_value *pVal, int bText) {
   int rc;
   int iCol = bText ? 1 : 0;
   if (bText) {
-    if (sqlite3_value_type(pVal) != SQLITE_TEXT) return SQLITE_OK;
+    int t = sqlite3_value_type(pVal);
+    if (t == SQLITE_NULL || t == SQLITE_BLOB) return SQLITE_OK;
     rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+    if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, pVal);
     if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_value(pStmt, 1, pVal);
   } else {
-    int t = sqlite3_value_numeric_type(pVal);
-    if (t != SQLITE_INTEGER) {
-      double r = sqlite3_value_double(pVal);
-      if (t != SQLITE_FLOAT || r != (double)(sqlite3_int64)r) return SQLITE_OK;
-    }
+    sqlite3_int64 iKey = 0;
+    if (!vec0ValueInt64(pVal, &iKey)) return SQLITE_OK; /* 2.5 names no row */
     rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
     if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, sqlite3_value_int64(pVal));
+    sqlite3_bind_int64(pStmt, 1, iKey);
   }
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, iCol);
@@ -348,59 +367,99 @@ static int valueCount(sqlite3_value *pList, int *pn) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int addFilter(KnnQuery *pQ, int iFilt, int op, sqlite3_value *pVal) {
-  KnnFilter *f = &pQ->aFilter[pQ->nFilter++];
+/*
+** A filter on SQL column col (or VEC0_COL_ROWID), its values read as the
+** column's type reads them (vec0CellSetAffinity).
+*/
+static int addFilter(KnnQuery *pQ, int col, int op, int bNoCase, sqlite3_value *pVal) {
+  Vec0Table *p = pQ->p;
+  Vec0Config *c = &p->cfg;
+  KnnFilter *f;
+  Vec0ValType eAff = VEC0_VAL_INTEGER;
   int rc = SQLITE_OK;
-  if (iFilt >= pQ->p->cfg.nPart) pQ->nMetaFilter++;
-  f->iFilt = iFilt;
-  f->op = op;
-  f->nVal = 1;
+  if (pQ->nFilter >= (int)(sizeof(pQ->aFilter) / sizeof(pQ->aFilter[0]))) {
+    return SQLITE_OK; /* unreachable: one per constraint SQLite can pass */
+  }
+  f = &pQ->aFilter[pQ->nFilter++];
+  memset(f, 0, sizeof(*f));
+  if (col == VEC0_COL_ROWID || col >= c->nCol ||
+      (c->aCol[col].eKind == VEC0_COL_PK && c->ePk != VEC0_PK_TEXT)) {
+    f->eOn = KNN_ON_ROWID;
+  } else if (c->aCol[col].eKind == VEC0_COL_PK) {
+    f->eOn = KNN_ON_ROW;
+    f->iAux = -1;
+    eAff = VEC0_VAL_TEXT;
+  } else if (c->aCol[col].eKind == VEC0_COL_AUX) {
+    f->eOn = KNN_ON_ROW;
+    f->iAux = c->aCol[col].iSub;
+    eAff = VEC0_VAL_ANY; /* stored as given: compared as SQLite compares them */
+  } else {
+    f->eOn = KNN_ON_CELL;
+    f->bPart = c->aCol[col].eKind == VEC0_COL_PARTITION;
+    f->iFilt = f->bPart ? c->aCol[col].iSub : c->nPart + c->aCol[col].iSub;
+    eAff = c->aCol[col].eType;
+  }
+  if (!f->bPart) pQ->nMetaFilter++;
+  if (f->eOn == KNN_ON_ROW) pQ->nRowFilter++;
+  f->f.op = op;
+  f->f.bNoCase = bNoCase;
+  f->f.nVal = 1;
   if (op == VEC0_OP_IN) {
-    rc = valueCount(pVal, &f->nVal);
+    rc = valueCount(pVal, &f->f.nVal);
     if (rc != SQLITE_OK) {
-      f->nVal = 0; /* aVal is not allocated: queryClear() must not read it */
+      f->f.nVal = 0; /* aVal is not allocated: queryClear() must not read it */
       return rc;
     }
   }
-  f->aVal = sqlite3_malloc64(sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
-  if (f->aVal == 0) {
-    f->nVal = 0;
+  f->f.aVal = sqlite3_malloc64(sizeof(Vec0Cell) * (size_t)(f->f.nVal ? f->f.nVal : 1));
+  if (f->f.aVal == 0) {
+    f->f.nVal = 0;
     return SQLITE_NOMEM;
   }
-  memset(f->aVal, 0, sizeof(Vec0Cell) * (size_t)(f->nVal ? f->nVal : 1));
-  if (op == VEC0_OP_IN) {
+  memset(f->f.aVal, 0, sizeof(Vec0Cell) * (size_t)(f->f.nVal ? f->f.nVal : 1));
+  if (op == VEC0_OP_LIKE || op == VEC0_OP_GLOB) eAff = VEC0_VAL_TEXT; /* a pattern */
+  if (op == VEC0_OP_ISNULL || op == VEC0_OP_ISNOTNULL) {
+    /* no value: SQLite may pass anything */
+  } else if (op == VEC0_OP_IN) {
     sqlite3_value *v = 0;
     int i = 0;
-    for (rc = sqlite3_vtab_in_first(pVal, &v); rc == SQLITE_OK && v && i < f->nVal;
+    for (rc = sqlite3_vtab_in_first(pVal, &v); rc == SQLITE_OK && v && i < f->f.nVal;
          rc = sqlite3_vtab_in_next(pVal, &v)) {
-      vec0CellSet(&f->aVal[i++], v, &rc);
+      rc = vec0CellSetAffinity(&f->f.aVal[i++], v, eAff);
       if (rc != SQLITE_OK) break; /* not overwritten by the next in_next */
     }
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
   } else {
-    vec0CellSet(&f->aVal[0], pVal, &rc);
+    rc = vec0CellSetAffinity(&f->f.aVal[0], pVal, eAff);
   }
   return rc;
 }
 
 static void queryClear(KnnQuery *pQ) {
   for (int i = 0; i < pQ->nFilter; i++) {
-    for (int j = 0; j < pQ->aFilter[i].nVal; j++) vec0CellClear(&pQ->aFilter[i].aVal[j]);
-    sqlite3_free(pQ->aFilter[i].aVal);
+    Vec0Filter *f = &pQ->aFilter[i].f;
+    for (int j = 0; j < f->nVal; j++) vec0CellClear(&f->aVal[j]);
+    sqlite3_free(f->aVal);
   }
   sqlite3_free(pQ->aCand);
+  sqlite3_free(pQ->aRowPass);
   vec0VectorClear(&pQ->q);
 }
 
 /* Reads an integer constraint (k, ef, LIMIT), checking its range. */
 static int intArg(Vec0Table *p, sqlite3_value *v, const char *zWhat, int iMin,
                   int iMax, int *piOut) {
-  sqlite3_int64 i;
-  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
-    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName, zWhat);
+  sqlite3_int64 i = 0;
+  if (!vec0ValueInt64(v, &i)) {
+    /* A whole REAL (a JavaScript number) is that integer; 2.5 is not. */
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer, not %s%s%s", p->zName,
+                   zWhat, sqlite3_value_type(v) == SQLITE_TEXT ? "'" : "",
+                   sqlite3_value_type(v) == SQLITE_BLOB ? "a BLOB"
+                   : sqlite3_value_type(v) == SQLITE_NULL ? "NULL"
+                                                          : (const char *)sqlite3_value_text(v),
+                   sqlite3_value_type(v) == SQLITE_TEXT ? "'" : "");
     return SQLITE_ERROR;
   }
-  i = sqlite3_value_int64(v);
   if (i < iMin || i > iMax) {
     vec0TableError(p, "vec0: table \"%s\": %s = %lld is out of range %d..%d", p->zName,
                    zWhat, i, iMin, iMax);
@@ -437,13 +496,14 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
         rc = intArg(p, argv[i], "k", 0, VEC0_MAX_K, &pQ->k);
         bK = 1;
         break;
-      case VEC0_TOK_LIMIT:
-        if (sqlite3_value_numeric_type(argv[i]) == SQLITE_INTEGER) {
-          sqlite3_int64 l = sqlite3_value_int64(argv[i]);
+      case VEC0_TOK_LIMIT: {
+        sqlite3_int64 l = 0;
+        if (vec0ValueInt64(argv[i], &l)) {
           iLimit = l < 0 ? VEC0_MAX_K : (l > VEC0_MAX_K ? VEC0_MAX_K : (int)l);
           bLimit = 1;
         }
         break;
+      }
       case VEC0_TOK_EF:
         rc = intArg(p, argv[i], "ef", 1, VEC0_MAX_K, &pQ->ef);
         break;
@@ -462,7 +522,8 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
         pQ->bRowids = 1;
         break;
       case VEC0_TOK_FILTER:
-        rc = addFilter(pQ, col, t[1], argv[i]);
+      case VEC0_TOK_FILTER_NOCASE:
+        rc = addFilter(pQ, col, t[1], t[0] == VEC0_TOK_FILTER_NOCASE, argv[i]);
         break;
     }
   }
@@ -641,8 +702,9 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
   memset(apEq, 0, sizeof(apEq));
   for (int i = 0; i < pQ->nFilter; i++) {
     const KnnFilter *f = &pQ->aFilter[i];
-    if (f->iFilt < nPart && f->op == VEC0_OP_EQ && apEq[f->iFilt] == 0) {
-      apEq[f->iFilt] = &f->aVal[0];
+    if (f->bPart && f->f.op == VEC0_OP_EQ && !f->f.bNoCase && apEq[f->iFilt] == 0 &&
+        f->f.aVal[0].eType != SQLITE_NULL) {
+      apEq[f->iFilt] = &f->f.aVal[0];
       nEq++;
     }
   }
@@ -666,7 +728,7 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
       }
       for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
         const KnnFilter *f = &pQ->aFilter[i];
-        if (f->iFilt < nPart) bPass = filterPasses(f, &aKey[f->iFilt]);
+        if (f->bPart) bPass = vec0FilterPasses(&f->f, &aKey[f->iFilt]);
       }
       if (rc == SQLITE_OK && bPass) {
         rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
@@ -774,6 +836,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     *pef = p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW ? (q.ef > q.k ? q.ef : q.k) : 0;
   }
   if (rc == SQLITE_OK && q.k == 0) goto out;
+  if (rc == SQLITE_OK) rc = rowFilterScan(&q);
   if (rc == SQLITE_OK) {
     t.k = q.k;
     t.a = sqlite3_malloc64(sizeof(Vec0KnnRow) * (size_t)q.k);

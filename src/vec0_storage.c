@@ -48,6 +48,11 @@ static char *stmtSql(Vec0Table *p, int e) {
     case VEC0_STMT_ROWS_SCAN:
       return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id", zDb,
                              zT);
+    case VEC0_STMT_ROWS_FILTER:
+      z = sqlite3_mprintf("SELECT slot, %s", bKey ? "key" : "NULL");
+      z = appendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\"", z, zDb, zT);
+      return z;
     case VEC0_STMT_ROWS_BY_KEY:
       return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" WHERE key=?",
                              zDb, zT);
@@ -577,52 +582,6 @@ int vec0StorageShadowName(const char *z) {
 
 /* ---------------------------------------------------------------------- */
 /* The cache                                                               */
-
-void vec0CellClear(Vec0Cell *pCell) {
-  sqlite3_free(pCell->z);
-  memset(pCell, 0, sizeof(*pCell));
-  pCell->eType = SQLITE_NULL;
-}
-
-void vec0CellBind(sqlite3_stmt *pStmt, int i, const Vec0Cell *pCell) {
-  switch (pCell->eType) {
-    case SQLITE_INTEGER: sqlite3_bind_int64(pStmt, i, pCell->i); break;
-    case SQLITE_FLOAT: sqlite3_bind_double(pStmt, i, pCell->r); break;
-    case SQLITE_TEXT: sqlite3_bind_text(pStmt, i, pCell->z, pCell->n, SQLITE_STATIC); break;
-    default: sqlite3_bind_null(pStmt, i);
-  }
-}
-
-void vec0CellSet(Vec0Cell *pCell, sqlite3_value *v, int *pRc) {
-  vec0CellClear(pCell);
-  switch (sqlite3_value_type(v)) {
-    case SQLITE_INTEGER:
-      pCell->eType = SQLITE_INTEGER;
-      pCell->i = sqlite3_value_int64(v);
-      pCell->r = (double)pCell->i;
-      break;
-    case SQLITE_FLOAT:
-      pCell->eType = SQLITE_FLOAT;
-      pCell->r = sqlite3_value_double(v);
-      break;
-    case SQLITE_TEXT: {
-      const unsigned char *z = sqlite3_value_text(v);
-      int n = sqlite3_value_bytes(v);
-      pCell->z = z ? sqlite3_malloc64((sqlite3_uint64)n + 1) : 0;
-      if (pCell->z == 0) {
-        *pRc = SQLITE_NOMEM;
-        return;
-      }
-      if (n) memcpy(pCell->z, z, (size_t)n);
-      pCell->z[n] = 0;
-      pCell->n = n;
-      pCell->eType = SQLITE_TEXT;
-      break;
-    }
-    default:
-      break;
-  }
-}
 
 void vec0StorageDiscard(Vec0Table *p) {
   if (p->aCell) {
@@ -1423,20 +1382,20 @@ int vec0StorageBeginWrite(Vec0Table *p) {
   return rc;
 }
 
-int vec0StorageGroupFind(Vec0Table *p, sqlite3_value **aVal, int bCreate,
+int vec0StorageGroupFind(Vec0Table *p, const Vec0Cell *aVal, int bCreate,
                          uint32_t *pg) {
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 g = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
   *pg = 0;
   if (rc != SQLITE_OK) return rc;
-  for (int i = 0; i < p->cfg.nPart; i++) sqlite3_bind_value(pStmt, i + 1, aVal[i]);
+  for (int i = 0; i < p->cfg.nPart; i++) vec0CellBind(pStmt, i + 1, &aVal[i]);
   if (sqlite3_step(pStmt) == SQLITE_ROW) g = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if (rc == SQLITE_OK && g == 0 && bCreate) {
     rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ADD, &pStmt);
     if (rc != SQLITE_OK) return rc;
-    for (int i = 0; i < p->cfg.nPart; i++) sqlite3_bind_value(pStmt, i + 1, aVal[i]);
+    for (int i = 0; i < p->cfg.nPart; i++) vec0CellBind(pStmt, i + 1, &aVal[i]);
     rc = stepDone(pStmt);
     if (rc == SQLITE_OK) g = sqlite3_last_insert_rowid(p->db);
   }

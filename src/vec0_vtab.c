@@ -71,6 +71,8 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   }
   rc = vec0ConfigParse(&p->cfg, argv[2], argc - 3, argv + 3, pzErr);
   if (rc != SQLITE_OK) goto fail;
+  rc = vec0ConfigKeyFirst(&p->cfg);
+  if (rc != SQLITE_OK) goto fail;
   p->nFilt = p->cfg.nPart + p->cfg.nMeta;
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
@@ -133,8 +135,61 @@ static int opOf(unsigned char op) {
     case SQLITE_INDEX_CONSTRAINT_LE: return VEC0_OP_LE;
     case SQLITE_INDEX_CONSTRAINT_GT: return VEC0_OP_GT;
     case SQLITE_INDEX_CONSTRAINT_GE: return VEC0_OP_GE;
+    case SQLITE_INDEX_CONSTRAINT_IS: return VEC0_OP_IS;
+    case SQLITE_INDEX_CONSTRAINT_ISNOT: return VEC0_OP_ISNOT;
+    case SQLITE_INDEX_CONSTRAINT_ISNULL: return VEC0_OP_ISNULL;
+    case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return VEC0_OP_ISNOTNULL;
+    case SQLITE_INDEX_CONSTRAINT_LIKE: return VEC0_OP_LIKE;
+    case SQLITE_INDEX_CONSTRAINT_GLOB: return VEC0_OP_GLOB;
   }
   return 0;
+}
+
+/*
+** Whether a KNN search can apply constraint pC (op, from opOf()) on a row
+** column itself: the key, the rowid, partition keys, metadata and auxiliary
+** columns, compared with BINARY or NOCASE (*pbNoCase).  Anything else is
+** left to SQLite, after the k rows are chosen.
+*/
+static int knnFilterable(Vec0Table *p, sqlite3_index_info *pInfo, int i, int op,
+                         int *pbNoCase) {
+  const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+  const char *zColl;
+  int col = pC->iColumn;
+  *pbNoCase = 0;
+  if (op == 0) return 0;
+  if (col >= 0) {
+    if (col >= p->cfg.nCol) return 0;
+    switch (p->cfg.aCol[col].eKind) {
+      case VEC0_COL_PK:
+      case VEC0_COL_PARTITION:
+      case VEC0_COL_METADATA:
+      case VEC0_COL_AUX:
+        break;
+      default:
+        return 0;
+    }
+  }
+  if (op == VEC0_OP_LIKE || op == VEC0_OP_GLOB || op == VEC0_OP_ISNULL ||
+      op == VEC0_OP_ISNOTNULL) {
+    return 1; /* no collation applies */
+  }
+  zColl = sqlite3_vtab_collation(pInfo, i);
+  if (zColl == 0 || sqlite3_stricmp(zColl, "BINARY") == 0) return 1;
+  if (sqlite3_stricmp(zColl, "NOCASE") == 0) {
+    *pbNoCase = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* Whether "key = ?" (constraint i) is a lookup of the key as stored: any
+** integer key, or a text key compared with BINARY. */
+static int keyBinary(Vec0Table *p, sqlite3_index_info *pInfo, int i) {
+  const char *zColl;
+  if (p->cfg.ePk != VEC0_PK_TEXT) return 1;
+  zColl = sqlite3_vtab_collation(pInfo, i);
+  return zColl == 0 || sqlite3_stricmp(zColl, "BINARY") == 0;
 }
 
 static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
@@ -143,7 +198,7 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
   int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
   int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
-  int iMatch = -1, bUnusableMatch = 0, nArg = 0, bLimit = 0, bK = 0;
+  int iMatch = -1, bUnusableMatch = 0, nArg = 0, bLimit = 0, bK = 0, bNoCase = 0;
   char *zIdx;
   int bHasIn = sqlite3_libversion_number() >= 3038000;
 
@@ -177,6 +232,16 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
         bUnusableMatch = 1;
       } else if (iMatch < 0) {
         iMatch = i;
+      } else {
+        /* SQLite would say "unable to use function MATCH in the requested
+        ** context" of the second one. */
+        sqlite3_free(zIdx);
+        vec0TableError(p, "vec0: table \"%s\": a KNN query takes one MATCH, not two "
+                          "(on \"%s\" and \"%s\"); search each vector column in its "
+                          "own subquery",
+                       p->zName, c->aCol[pInfo->aConstraint[iMatch].iColumn].zName,
+                       c->aCol[pC->iColumn].zName);
+        return SQLITE_ERROR;
       }
     }
   }
@@ -216,26 +281,22 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
         ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
         pInfo->aConstraintUsage[i].omit = 1;
-      } else if ((col == -1 || col == iPk) && op == VEC0_OP_EQ) {
+      } else if (op == VEC0_OP_EQ && (col == -1 || (col == iPk && keyBinary(p, pInfo, i)))) {
         int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
         if (bIn) sqlite3_vtab_in(pInfo, i, 1);
         ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
                 col == iPk && c->ePk == VEC0_PK_TEXT);
         pInfo->aConstraintUsage[i].omit = 1;
-      } else if (col >= 0 && col < c->nCol && op &&
-                 (c->aCol[col].eKind == VEC0_COL_PARTITION ||
-                  c->aCol[col].eKind == VEC0_COL_METADATA)) {
-        const char *zColl = sqlite3_vtab_collation(pInfo, i);
-        int iFilt = c->aCol[col].eKind == VEC0_COL_PARTITION
-                        ? c->aCol[col].iSub
-                        : c->nPart + c->aCol[col].iSub;
-        if (zColl && sqlite3_stricmp(zColl, "BINARY") != 0) continue;
+      } else if (knnFilterable(p, pInfo, i, op, &bNoCase)) {
         if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
           sqlite3_vtab_in(pInfo, i, 1);
           op = VEC0_OP_IN;
         }
-        ADD_ARG(i, VEC0_TOK_FILTER, op, iFilt);
-        pInfo->aConstraintUsage[i].omit = 1;
+        ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
+                col < 0 ? VEC0_COL_ROWID : col);
+        /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
+        ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
+        pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
       }
     }
     pInfo->idxNum = VEC0_PLAN_KNN;
@@ -254,7 +315,7 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     for (int i = 0; i < pInfo->nConstraint; i++) {
       const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
       if (pC->usable && pC->op == SQLITE_INDEX_CONSTRAINT_EQ &&
-          (pC->iColumn == -1 || pC->iColumn == iPk)) {
+          (pC->iColumn == -1 || (pC->iColumn == iPk && keyBinary(p, pInfo, i)))) {
         iEq = i;
         break;
       }
@@ -277,7 +338,7 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     /* Rows come out by rowid (the integer key is the rowid). */
     if (pInfo->nOrderBy == 1 && !pInfo->aOrderBy[0].desc &&
         (pInfo->aOrderBy[0].iColumn == -1 ||
-         (c->ePk == VEC0_PK_INTEGER && pInfo->aOrderBy[0].iColumn == iPk))) {
+         (c->ePk != VEC0_PK_TEXT && pInfo->aOrderBy[0].iColumn == iPk))) {
       pInfo->orderByConsumed = 1;
     }
   }
@@ -381,16 +442,18 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
   }
   while (rc == SQLITE_OK && v) {
     sqlite3_stmt *pStmt = 0;
+    sqlite3_int64 iKey = 0;
     int bOk = 0;
     if (bKey) {
-      if (sqlite3_value_type(v) == SQLITE_TEXT) {
+      /* A number names the text key that is its text (1.0: '1.0'). */
+      if (sqlite3_value_type(v) != SQLITE_NULL && sqlite3_value_type(v) != SQLITE_BLOB) {
         rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-        if (rc == SQLITE_OK) sqlite3_bind_value(pStmt, 1, v);
+        if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, v);
         bOk = 1;
       }
-    } else if (sqlite3_value_numeric_type(v) == SQLITE_INTEGER) {
+    } else if (vec0ValueInt64(v, &iKey)) {
       rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-      if (rc == SQLITE_OK) sqlite3_bind_int64(pStmt, 1, sqlite3_value_int64(v));
+      if (rc == SQLITE_OK) sqlite3_bind_int64(pStmt, 1, iKey);
       bOk = 2;
     }
     if (rc == SQLITE_OK && bOk && sqlite3_step(pStmt) == SQLITE_ROW) {
@@ -409,7 +472,7 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
           aPair[n] = sqlite3_column_int64(pStmt, 0);
           aPair[n + 1] = sqlite3_column_int64(pStmt, 1);
         } else {
-          aPair[n] = sqlite3_value_int64(v);
+          aPair[n] = iKey;
           aPair[n + 1] = sqlite3_column_int64(pStmt, 0);
         }
         n += 2;

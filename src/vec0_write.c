@@ -13,19 +13,32 @@
 
 #include <string.h>
 
-/* Checks the type of a partition or metadata value. */
-static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
+/*
+** Reads v, the new value of partition or metadata column iCol, into pCell
+** as the column's type reads it (a whole REAL or numeric text is an integer,
+** as in an INTEGER column) and checks that type.
+*/
+static int filterCell(Vec0Table *p, int iCol, sqlite3_value *v, Vec0Cell *pCell) {
+  static const char *azType[] = {"", "integer", "float", "text", "blob", "NULL"};
   Vec0Column *pCol = &p->cfg.aCol[iCol];
-  int t = sqlite3_value_type(v);
-  int bOk = 0;
+  /* Text columns take text only (a number is refused, not stored as text). */
+  int rc = vec0CellSetAffinity(pCell, v,
+                               pCol->eType == VEC0_VAL_TEXT ? VEC0_VAL_ANY : pCol->eType);
+  int t = pCell->eType, bOk = 0;
   const char *zWant = "";
+  if (rc != SQLITE_OK) return rc;
   switch (pCol->eType) {
     case VEC0_VAL_INTEGER:
       bOk = t == SQLITE_INTEGER;
       zWant = "an integer";
       break;
     case VEC0_VAL_FLOAT:
-      bOk = t == SQLITE_FLOAT || t == SQLITE_INTEGER;
+      if (t == SQLITE_INTEGER) {
+        pCell->eType = SQLITE_FLOAT; /* a float column stores 2 as 2.0 */
+        pCell->r = (double)pCell->i;
+        t = SQLITE_FLOAT;
+      }
+      bOk = t == SQLITE_FLOAT;
       zWant = "a float";
       break;
     case VEC0_VAL_TEXT:
@@ -33,8 +46,7 @@ static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
       zWant = "text";
       break;
     case VEC0_VAL_BOOLEAN:
-      bOk = t == SQLITE_INTEGER &&
-            (sqlite3_value_int64(v) == 0 || sqlite3_value_int64(v) == 1);
+      bOk = t == SQLITE_INTEGER && (pCell->i == 0 || pCell->i == 1);
       zWant = "a boolean (0 or 1)";
       break;
     default:
@@ -42,12 +54,57 @@ static int checkFilterValue(Vec0Table *p, int iCol, sqlite3_value *v) {
   }
   if (t == SQLITE_NULL && pCol->eKind == VEC0_COL_METADATA) bOk = 1;
   if (!bOk) {
-    static const char *azType[] = {"", "integer", "float", "text", "blob", "NULL"};
-    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s", p->zName,
-                   pCol->zName, zWant, azType[t]);
+    t = sqlite3_value_type(v);
+    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s%s%s%s",
+                   p->zName, pCol->zName, zWant, azType[t],
+                   t == SQLITE_FLOAT || t == SQLITE_INTEGER ? " " : "",
+                   t == SQLITE_FLOAT || t == SQLITE_INTEGER
+                       ? (const char *)sqlite3_value_text(v)
+                       : "",
+                   "");
     return SQLITE_MISMATCH;
   }
   return SQLITE_OK;
+}
+
+/* The column (aCol index) of partition/metadata cell f. */
+static int filterColumn(const Vec0Config *c, int f) {
+  return f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
+}
+
+/*
+** The partition and metadata cells of a row being written, from aArg (in
+** declared order); for an UPDATE, a value SQLite marks unchanged is the
+** row's own (slot iSlot, loaded).  aNew has p->nFilt cells, cleared by the
+** caller with cellsClear().
+*/
+static int newCells(Vec0Table *p, sqlite3_value **aArg, int bUpdate, uint32_t iSlot,
+                    Vec0Cell *aNew) {
+  int rc = SQLITE_OK;
+  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
+    sqlite3_value *v = aArg[filterColumn(&p->cfg, f)];
+    if (bUpdate && sqlite3_value_nochange(v)) {
+      const Vec0Cell *pOld = &p->aCell[(size_t)iSlot * p->nFilt + f];
+      aNew[f] = *pOld;
+      aNew[f].z = 0;
+      if (pOld->z) {
+        aNew[f].z = sqlite3_malloc64((sqlite3_uint64)pOld->n + 1);
+        if (aNew[f].z == 0) {
+          aNew[f].eType = SQLITE_NULL;
+          rc = SQLITE_NOMEM;
+        } else {
+          memcpy(aNew[f].z, pOld->z, (size_t)pOld->n + 1);
+        }
+      }
+    } else {
+      rc = filterCell(p, filterColumn(&p->cfg, f), v, &aNew[f]);
+    }
+  }
+  return rc;
+}
+
+static void cellsClear(Vec0Cell *a, int n) {
+  for (int i = 0; i < n; i++) vec0CellClear(&a[i]);
 }
 
 int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
@@ -231,30 +288,16 @@ static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
   return SQLITE_OK;
 }
 
-/* Writes T_slots for a live slot from the values in aArg (declared order). */
+/* Writes T_slots for a live slot, its cells aNew (from newCells()). */
 static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
-                     sqlite3_value **aArg, int bUpdate, uint32_t g) {
-  Vec0Config *c = &p->cfg;
+                     const Vec0Cell *aNew, uint32_t g) {
   sqlite3_stmt *pStmt = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iSlot);
   sqlite3_bind_int64(pStmt, 2, iRowid);
-  for (int f = 0; f < p->nFilt; f++) {
-    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
-    Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + f];
-    if (aArg && !(bUpdate && sqlite3_value_nochange(aArg[iCol]))) {
-      sqlite3_value *v = aArg[iCol];
-      if (c->aCol[iCol].eType == VEC0_VAL_FLOAT && sqlite3_value_type(v) == SQLITE_INTEGER) {
-        sqlite3_bind_double(pStmt, 3 + f, sqlite3_value_double(v));
-      } else {
-        sqlite3_bind_value(pStmt, 3 + f, v);
-      }
-    } else {
-      vec0CellBind(pStmt, 3 + f, pCell);
-    }
-  }
-  if (c->nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
+  for (int f = 0; f < p->nFilt; f++) vec0CellBind(pStmt, 3 + f, &aNew[f]);
+  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
@@ -266,48 +309,27 @@ static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
   return rc;
 }
 
-/*
-** Sets *pbChanged if aArg has partition key values other than those of
-** iSlot; SQLITE_NOMEM if a value's text cannot be had.
-*/
-static int partitionChanged(Vec0Table *p, uint32_t iSlot, sqlite3_value **aArg,
-                            int *pbChanged) {
-  *pbChanged = 0;
-  for (int i = 0; i < p->cfg.nPart && !*pbChanged; i++) {
+/* Whether the partition key values aNew differ from those of iSlot. */
+static int partitionChanged(Vec0Table *p, uint32_t iSlot, const Vec0Cell *aNew) {
+  for (int i = 0; i < p->cfg.nPart; i++) {
     const Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + i];
-    sqlite3_value *v = aArg[p->cfg.aPartCol[i]];
-    int t = sqlite3_value_type(v);
-    if (t != pCell->eType) {
-      *pbChanged = 1;
-    } else if (t == SQLITE_INTEGER) {
-      *pbChanged = sqlite3_value_int64(v) != pCell->i;
-    } else if (t == SQLITE_TEXT) {
-      const unsigned char *z = sqlite3_value_text(v);
-      if (z == 0) return SQLITE_NOMEM;
-      *pbChanged = sqlite3_value_bytes(v) != pCell->n ||
-                   (pCell->n && memcmp(z, pCell->z, (size_t)pCell->n) != 0);
+    if (pCell->eType != aNew[i].eType || vec0CellCompare(pCell, &aNew[i], 0) != 0) {
+      return 1;
     }
   }
-  return SQLITE_OK;
-}
-
-/* The group of a row's partition key values (aArg in declared order). */
-static int groupOfRow(Vec0Table *p, sqlite3_value **aArg, uint32_t *pg) {
-  sqlite3_value *aPart[VEC0_MAX_PARTITION_COLUMNS];
-  for (int i = 0; i < p->cfg.nPart; i++) aPart[i] = aArg[p->cfg.aPartCol[i]];
-  return vec0StorageGroupFind(p, aPart, 1, pg);
+  return 0;
 }
 
 /*
 ** Fills slot iSlot (allocated in group g) with the row iRowid: its T_slots
-** row from aArg, its vectors (aVec[i].p, or when NULL the vector of slot
+** row from the cells aNew, its vectors (aVec[i].p, or when NULL the vector of slot
 ** iFrom, the row's old slot) and its HNSW nodes.
 */
 static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
-                    sqlite3_value **aArg, int bUpdate, uint32_t g,
-                    const Vec0Vector *aVec, uint32_t iFrom) {
+                    const Vec0Cell *aNew, uint32_t g, const Vec0Vector *aVec,
+                    uint32_t iFrom) {
   Vec0Config *c = &p->cfg;
-  int rc = writeSlot(p, iSlot, iRowid, aArg, bUpdate, g);
+  int rc = writeSlot(p, iSlot, iRowid, aNew, g);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     const unsigned char *v = aVec[i].p;
     if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
@@ -330,30 +352,47 @@ static int conflictError(Vec0Table *p, const char *zWhat) {
   return SQLITE_CONSTRAINT;
 }
 
+/*
+** One integer key (the rowid, or the integer primary key): as for an
+** INTEGER PRIMARY KEY, a REAL or numeric text whose value is a whole number
+** is that integer (a JavaScript 2 arrives as 2.0); anything else is refused.
+*/
+static int keyValue(Vec0Table *p, sqlite3_value *v, const char *zWhat,
+                    sqlite3_int64 *piOut) {
+  int t = sqlite3_value_type(v);
+  if (t == SQLITE_NULL) {
+    vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName, zWhat);
+    return SQLITE_MISMATCH;
+  }
+  if (!vec0ValueInt64(v, piOut)) {
+    vec0TableError(p, "vec0: table \"%s\": %s must be an integer, not %s%s%s%s", p->zName,
+                   zWhat, t == SQLITE_BLOB ? "a BLOB" : t == SQLITE_TEXT ? "text '" : "",
+                   t == SQLITE_BLOB ? "" : (const char *)sqlite3_value_text(v),
+                   t == SQLITE_TEXT ? "'" : "",
+                   t == SQLITE_TEXT && p->cfg.ePk != VEC0_PK_TEXT
+                       ? " (a table with text keys declares \"<name> text primary key\")"
+                       : "");
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
+}
+
 /* The new row's rowid for an INSERT; *pbAuto if SQLite is to choose it. */
 static int newRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piRowid,
                     int *pbAuto) {
   Vec0Config *c = &p->cfg;
   sqlite3_value *v = argv[1];
   *pbAuto = 0;
-  if (c->ePk == VEC0_PK_INTEGER) {
-    int iPk = 0;
-    for (int i = 0; i < c->nCol; i++) {
-      if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
-    }
-    if (sqlite3_value_type(argv[2 + iPk]) != SQLITE_NULL) v = argv[2 + iPk];
+  if (c->ePk != VEC0_PK_TEXT) {
+    /* The key column (first) is the rowid under its declared name, or
+    ** under "rowid" itself; the rowid proper comes as oid or _rowid_. */
+    if (sqlite3_value_type(argv[2]) != SQLITE_NULL) v = argv[2];
   }
   if (sqlite3_value_type(v) == SQLITE_NULL) {
     *pbAuto = 1;
     return SQLITE_OK;
   }
-  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
-    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName,
-                   c->zPkName ? c->zPkName : "rowid");
-    return SQLITE_MISMATCH;
-  }
-  *piRowid = sqlite3_value_int64(v);
-  return SQLITE_OK;
+  return keyValue(p, v, c->zPkName ? c->zPkName : "rowid", piRowid);
 }
 
 static int pkColumn(Vec0Config *c) {
@@ -361,21 +400,6 @@ static int pkColumn(Vec0Config *c) {
     if (c->aCol[i].eKind == VEC0_COL_PK) return i;
   }
   return -1;
-}
-
-/* One integer key of an UPDATE (the new rowid, or the integer primary key). */
-static int keyValue(Vec0Table *p, sqlite3_value *v, const char *zWhat,
-                    sqlite3_int64 *piOut) {
-  if (sqlite3_value_type(v) == SQLITE_NULL) {
-    vec0TableError(p, "vec0: table \"%s\": %s cannot be NULL", p->zName, zWhat);
-    return SQLITE_MISMATCH;
-  }
-  if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER) {
-    vec0TableError(p, "vec0: table \"%s\": %s must be an integer", p->zName, zWhat);
-    return SQLITE_MISMATCH;
-  }
-  *piOut = sqlite3_value_int64(v);
-  return SQLITE_OK;
 }
 
 /*
@@ -387,16 +411,16 @@ static int updatedRowid(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew
   Vec0Config *c = &p->cfg;
   sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iRowid = 0, iPk = 0;
   int rc = keyValue(p, argv[1], "rowid", &iRowid);
-  if (rc != SQLITE_OK || c->ePk != VEC0_PK_INTEGER) {
+  if (rc != SQLITE_OK || c->ePk == VEC0_PK_TEXT) {
     *piNew = iRowid;
     return rc;
   }
-  rc = keyValue(p, argv[2 + pkColumn(c)], c->zPkName, &iPk);
+  rc = keyValue(p, argv[2 + pkColumn(c)], c->zPkName ? c->zPkName : "rowid", &iPk);
   if (rc != SQLITE_OK) return rc;
   if (iPk != iOld && iRowid != iOld && iPk != iRowid) {
     vec0TableError(p, "vec0: table \"%s\": rowid and %s are one value and cannot be "
                       "set to %lld and %lld",
-                   p->zName, c->zPkName, iRowid, iPk);
+                   p->zName, c->zPkName ? c->zPkName : "the rowid column", iRowid, iPk);
     return SQLITE_ERROR;
   }
   *piNew = iPk != iOld ? iPk : iRowid;
@@ -407,6 +431,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   Vec0Config *c = &p->cfg;
   sqlite3_value **aArg = &argv[2];
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
   sqlite3_int64 iRowid = 0, iSlotOld = -1;
   sqlite3_value *pKey = 0;
   uint32_t iSlot = 0, g = 0;
@@ -414,6 +439,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
+  memset(aNew, 0, sizeof(aNew));
   for (int h = 0; h < VEC0_N_HIDDEN - 1; h++) {
     if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
       static const char *azHidden[] = {"distance", "k", "ef"};
@@ -431,10 +457,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
       rc = SQLITE_MISMATCH;
     }
   }
-  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
-    rc = checkFilterValue(p, f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart],
-                          aArg[f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart]]);
-  }
+  if (rc == SQLITE_OK) rc = newCells(p, aArg, 0, 0, aNew);
   if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 0);
 
   /* Uniqueness: before anything is written (SQLITE_VTAB_CONSTRAINT_SUPPORT). */
@@ -465,7 +488,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   }
 
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
-  if (rc == SQLITE_OK && c->nPart) rc = groupOfRow(p, aArg, &g);
+  if (rc == SQLITE_OK && c->nPart) rc = vec0StorageGroupFind(p, aNew, 1, &g);
   if (rc == SQLITE_OK) rc = allocSlot(p, g, &iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
   if (rc == SQLITE_OK) {
@@ -483,13 +506,14 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
     sqlite3_clear_bindings(pStmt);
     if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
   }
-  if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aArg, 0, g, aVec, 0);
+  if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aNew, g, aVec, 0);
   if (rc == SQLITE_OK) {
     p->nLive++;
     p->bCountersDirty = 1;
     *pRowid = iRowid;
   }
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  cellsClear(aNew, p->nFilt);
   return rc;
 }
 
@@ -498,6 +522,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   sqlite3_value **aArg = &argv[2];
   sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
   Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
   sqlite3_value *pKey = 0;
   int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
   int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
@@ -505,6 +530,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
+  memset(aNew, 0, sizeof(aNew));
   rc = findRow(p, iOld, &iSlot);
   if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= p->nSlot)) {
     vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
@@ -533,12 +559,12 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       rc = SQLITE_ERROR;
     }
   }
-  for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
-    int iCol = f < c->nPart ? c->aPartCol[f] : c->aMetaCol[f - c->nPart];
-    if (sqlite3_value_nochange(aArg[iCol])) continue;
-    rc = checkFilterValue(p, iCol, aArg[iCol]);
-    bFilt = 1;
+  for (int f = 0; f < p->nFilt; f++) {
+    if (!sqlite3_value_nochange(aArg[filterColumn(c, f)])) bFilt = 1;
   }
+  /* The old values stand in for those SQLite marks unchanged. */
+  if (rc == SQLITE_OK && bFilt) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew);
   for (int a = 0; a < c->nAux; a++) {
     if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
   }
@@ -575,11 +601,11 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK && c->nPart) rc = partitionChanged(p, (uint32_t)iSlot, aArg, &bPart);
+  if (rc == SQLITE_OK && c->nPart && bFilt) bPart = partitionChanged(p, (uint32_t)iSlot, aNew);
   if (rc == SQLITE_OK && bPart) {
     /* Its new partition key values move the row to another group: a slot of
     ** that group (whose tombstones only its rows may reuse). */
-    rc = groupOfRow(p, aArg, &gNew);
+    rc = vec0StorageGroupFind(p, aNew, 1, &gNew);
     if (rc == SQLITE_OK && gNew != p->aSlotGroup[iSlot]) {
       rc = allocSlot(p, gNew, &iSlotNew);
       bMove = 1;
@@ -597,7 +623,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK && bMove) {
-    rc = fillSlot(p, iSlotNew, iNew, aArg, 1, gNew, aVec, (uint32_t)iSlot);
+    rc = fillSlot(p, iSlotNew, iNew, aNew, gNew, aVec, (uint32_t)iSlot);
     if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
     if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
     if (rc == SQLITE_OK) {
@@ -607,7 +633,10 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       rc = sqlite3_reset(pStmt);
     }
   } else if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
-    rc = writeSlot(p, (uint32_t)iSlot, iNew, aArg, 1, p->cfg.nPart ? p->aSlotGroup[iSlot] : 0);
+    if (!bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew); /* all unchanged */
+    if (rc == SQLITE_OK) {
+      rc = writeSlot(p, (uint32_t)iSlot, iNew, aNew, p->cfg.nPart ? p->aSlotGroup[iSlot] : 0);
+    }
   }
   if (rc == SQLITE_OK && bAux) {
     sqlite3_stmt *pGet = 0;
@@ -648,6 +677,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
+  cellsClear(aNew, p->nFilt);
   return rc;
 }
 

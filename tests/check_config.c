@@ -866,9 +866,24 @@ START_TEST(test_declare) {
   OK("docs", "doc_id integer primary key", "embedding float[768]",
      "user_id integer partition key", "lang text", "+body text");
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\", \"embedding\", \"user_id\", "
+  ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\" PRIMARY KEY, \"embedding\", \"user_id\", "
                       "\"lang\", \"body\", \"distance\" HIDDEN, \"k\" HIDDEN, "
                       "\"ef\" HIDDEN, \"docs\" HIDDEN)");
+  sqlite3_free(z);
+
+  /* The key first, as sqlite-vec declares it: "rowid" when none is declared. */
+  OK("docs", "embedding float[4]", "+body text");
+  ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
+  z = vec0ConfigDeclare(&cfg);
+  ck_assert_str_eq(z, "CREATE TABLE x(\"rowid\", \"embedding\", \"body\", \"distance\" "
+                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN)");
+  sqlite3_free(z);
+  OK("docs", "embedding float[4]", "lang text", "id text primary key", "+body text");
+  ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
+  z = vec0ConfigDeclare(&cfg);
+  ck_assert_str_eq(z, "CREATE TABLE x(\"id\" PRIMARY KEY, \"embedding\", \"lang\", "
+                      "\"body\", \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, "
+                      "\"docs\" HIDDEN)");
   sqlite3_free(z);
 
   OK("we\"ird", "\"a\"\"b\" float[4]", "[c\"d] text");
@@ -877,6 +892,34 @@ START_TEST(test_declare) {
                       "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"we\"\"ird\" "
                       "HIDDEN)");
   sqlite3_free(z);
+}
+END_TEST
+
+/* KeyFirst moves the key to column 0 and keeps every kind's index array
+** pointing at its columns. */
+START_TEST(test_key_first) {
+  OK("t", "v float[2]", "p integer partition key", "id integer primary key",
+     "m text", "+a text", "w int8[2]");
+  ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
+  ck_assert_int_eq(cfg.nCol, 6);
+  ck_assert_str_eq(cfg.aCol[0].zName, "id");
+  ck_assert_str_eq(cfg.aCol[cfg.aVecCol[0]].zName, "v");
+  ck_assert_str_eq(cfg.aCol[cfg.aVecCol[1]].zName, "w");
+  ck_assert_str_eq(cfg.aCol[cfg.aPartCol[0]].zName, "p");
+  ck_assert_str_eq(cfg.aCol[cfg.aMetaCol[0]].zName, "m");
+  ck_assert_str_eq(cfg.aCol[cfg.aAuxCol[0]].zName, "a");
+  ck_assert_int_eq(cfg.ePk, VEC0_PK_INTEGER);
+
+  OK("t", "v float[2]", "p integer partition key", "+a text");
+  ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
+  ck_assert_int_eq(cfg.nCol, 4);
+  ck_assert_str_eq(cfg.aCol[0].zName, "rowid");
+  ck_assert_int_eq(cfg.aCol[0].eKind, VEC0_COL_PK);
+  ck_assert_int_eq(cfg.ePk, VEC0_PK_ROWID);
+  ck_assert_ptr_null(cfg.zPkName);
+  ck_assert_str_eq(cfg.aCol[cfg.aVecCol[0]].zName, "v");
+  ck_assert_str_eq(cfg.aCol[cfg.aPartCol[0]].zName, "p");
+  ck_assert_str_eq(cfg.aCol[cfg.aAuxCol[0]].zName, "a");
 }
 END_TEST
 
@@ -1322,6 +1365,7 @@ static Suite *configSuite(void) {
   tcase_add_test(tc, test_no_vector_column);
   tcase_add_test(tc, test_error_names_table_with_quote);
   tcase_add_test(tc, test_declare);
+  tcase_add_test(tc, test_key_first);
   tcase_add_test(tc, test_declare_is_valid_sql);
   tcase_add_test(tc, test_sqlite_module_args);
   tcase_add_test(tc, test_every_prefix);

@@ -64,13 +64,14 @@ SELECT a.title, au.name AS author, round(n.distance, 3) AS distance
   JOIN authors au ON au.id = a.author_id
  ORDER BY n.distance;
 
--- 2. More like article 9: its own embedding is the query; it is its own
---    nearest neighbour, so ask for one more and leave it out.
+-- 2. More like article 9: its own embedding is the query.  It is its own
+--    nearest neighbour; "article_id != 9" leaves it out inside the search,
+--    so k = 2 still gives two other articles.
 SELECT a.id, a.title, round(e.distance, 3) AS distance
   FROM article_embeddings e
   JOIN articles a ON a.id = e.article_id
  WHERE e.embedding MATCH (SELECT embedding FROM article_embeddings WHERE article_id = 9)
-   AND e.k = 3
+   AND e.k = 2
    AND e.article_id != 9
  ORDER BY e.distance;
 
