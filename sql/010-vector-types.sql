@@ -11,6 +11,10 @@ SELECT 'f32-neg-zero', hex(vec_f32('[-0.0]')), hex(vec_f32('[0]'));
 SELECT 'f32-spaces', vec_to_json(vec_f32(' [ 1 ,	2 ]
 '));
 SELECT 'f32-exp', vec_to_json('[1e3, -0, 1.5E-1, 2.5e+1, -3.0e-1]');
+-- spellings outside strict JSON whose value is plain and that sqlite-vec
+-- accepts: a leading '+', and a point with digits on one side only
+SELECT 'f32-lenient', vec_to_json('[.5, 1., +1, -.5, +.25e1, 1.e2, -0.]');
+SELECT 'i8-plus', hex(vec_int8('[+1, -1, +0, +127]'));
 -- float32 rounding of decimal input, and underflow to zero
 SELECT 'f32-round', vec_to_json('[0.1, 16777217, 1e-50, 3.4028234e38]');
 -- float32 from a BLOB: the bytes are kept as they are

@@ -1,8 +1,10 @@
 -- Every error of the vector parser and the scalar functions.  Each message
 -- starts with "vec0: ", names the function and the argument at fault, and
 -- says what is wrong.  sqlite-vec accepts some of these inputs (trailing
--- garbage, '[1,]', '[1 2]', hex numbers, NaN and infinity, 8193 dims); we
--- refuse them rather than return a value nobody asked for.
+-- garbage, '[1,]', '[1 2]', hex numbers, leading zeros, NaN and infinity); we
+-- refuse them rather than return a value nobody asked for.  Lenient
+-- spellings with one plain meaning ('.5', '1.', '+1') are accepted: see
+-- 010-vector-types.sql.
 .mode list
 .headers off
 
@@ -25,9 +27,14 @@ SELECT vec_f32('[1,]');
 SELECT vec_f32('[,1]');
 SELECT vec_f32('[1,,2]');
 SELECT vec_f32('[1 2]');
-SELECT vec_f32('[+1]');
-SELECT vec_f32('[.5]');
-SELECT vec_f32('[1.]');
+SELECT vec_f32('[.]');
+SELECT vec_f32('[+]');
+SELECT vec_f32('[-.]');
+SELECT vec_f32('[.e1]');
+SELECT vec_f32('[+-1]');
+SELECT vec_f32('[- 1]');
+SELECT vec_f32('[1.5.]');
+SELECT vec_f32('[+01]');
 SELECT vec_f32('[1e]');
 SELECT vec_f32('[01]');
 SELECT vec_f32('[0x10]');
@@ -71,6 +78,9 @@ SELECT vec_int8('[1, -129]');
 SELECT vec_int8('[99999999999999999999]');
 SELECT vec_int8('[1.5]');
 SELECT vec_int8('[1e2]');
+SELECT vec_int8('[1.]');
+SELECT vec_int8('[.5]');
+SELECT vec_int8('[+128]');
 SELECT vec_int8('[1,2');
 
 -- bit vectors are BLOBs only

@@ -159,28 +159,33 @@ static int isJsonSpace(char c) {
 }
 
 /*
-** Scan a JSON number at z[i..].  Returns the index just past it, or -1 when
-** the text there is not a JSON number.  *pbInt is set when it has neither a
-** fraction nor an exponent.  The grammar is JSON's, which is a subset of what
-** strtof() accepts, so strtof() never reads past what was checked here
-** (no hex, no "inf", no leading '+' or '.').
+** Scan a number at z[i..].  Returns the index just past it, or -1 when the
+** text there is not a number.  *pbInt is set when it has neither a decimal
+** point nor an exponent.  The grammar is JSON's widened by the spellings
+** whose meaning nobody can doubt and that sqlite-vec accepts: a leading '+',
+** and a decimal point with digits on one side only (".5", "1.", "-.5").
+** Leading zeros ("01", octal in some languages) stay refused.  Everything
+** accepted is a subset of what strtof() reads, so strtof() never reads past
+** what was checked here (no hex, no "inf").
 */
 static int scanNumber(const char *z, int i, int *pbInt) {
+  int bDigits = 0; /* a digit before or after the point */
   *pbInt = 1;
-  if (z[i] == '-') i++;
+  if (z[i] == '-' || z[i] == '+') i++;
   if (z[i] == '0') {
     i++;
+    bDigits = 1;
   } else if (z[i] >= '1' && z[i] <= '9') {
     while (z[i] >= '0' && z[i] <= '9') i++;
-  } else {
-    return -1;
+    bDigits = 1;
   }
   if (z[i] == '.') {
     *pbInt = 0;
     i++;
-    if (!(z[i] >= '0' && z[i] <= '9')) return -1;
+    if (z[i] >= '0' && z[i] <= '9') bDigits = 1;
     while (z[i] >= '0' && z[i] <= '9') i++;
   }
+  if (!bDigits) return -1;
   if (z[i] == 'e' || z[i] == 'E') {
     *pbInt = 0;
     i++;
@@ -307,7 +312,7 @@ static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
     } else {
       /* Integers only; digits past the fourth cannot be in range anyway. */
       int bNeg = (z[i] == '-');
-      int j = i + bNeg;
+      int j = i + (z[i] == '-' || z[i] == '+');
       int val = 0;
       if (!bInt) {
         *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is not an "

@@ -147,6 +147,16 @@ START_TEST(test_json_f32_good) {
   ck_assert_float_eq(resF32(1), 0.0f);
   ck_assert_int_eq(parseText("[0.1]", 0), SQLITE_OK);
   ck_assert_float_eq(resF32(0), 0.1f); /* correctly rounded */
+
+  /* outside JSON, but with one plain meaning, and sqlite-vec takes them */
+  ck_assert_int_eq(parseText("[.5, 1., +1, -.5, +.25e1, 1.e2]", 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 6);
+  ck_assert_float_eq(resF32(0), 0.5f);
+  ck_assert_float_eq(resF32(1), 1.0f);
+  ck_assert_float_eq(resF32(2), 1.0f);
+  ck_assert_float_eq(resF32(3), -0.5f);
+  ck_assert_float_eq(resF32(4), 2.5f);
+  ck_assert_float_eq(resF32(5), 100.0f);
 }
 END_TEST
 
@@ -173,9 +183,13 @@ START_TEST(test_json_f32_bad) {
   assertError(parseText("[1e39]", 0), "out of the float32 range");
   assertError(parseText("[-3.5e38]", 0), "out of the float32 range");
   assertError(parseText("[1e999]", 0), "out of the float32 range");
-  assertError(parseText("[+1]", 0), "expected a number");
-  assertError(parseText("[.5]", 0), "expected a number");
-  assertError(parseText("[1.]", 0), "malformed JSON");
+  assertError(parseText("[.]", 0), "expected a number");
+  assertError(parseText("[+]", 0), "expected a number");
+  assertError(parseText("[-.]", 0), "expected a number");
+  assertError(parseText("[.e1]", 0), "expected a number");
+  assertError(parseText("[+-1]", 0), "expected a number");
+  assertError(parseText("[1.5.]", 0), "expected ',' or ']'");
+  assertError(parseText("[+01]", 0), "expected ',' or ']'");
   assertError(parseText("[1e]", 0), "malformed JSON");
   assertError(parseText("[01]", 0), "expected ',' or ']'");
   assertError(parseText("[0x10]", 0), "expected ',' or ']'");
@@ -235,6 +249,11 @@ START_TEST(test_json_int8) {
   assertError(parseText("[1.5]", VEC0_ELEM_I8), "not an integer");
   assertError(parseText("[1.0]", VEC0_ELEM_I8), "not an integer");
   assertError(parseText("[1e2]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[1.]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[.5]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[+128]", VEC0_ELEM_I8), "outside -128..127");
+  ck_assert_int_eq(parseText("[+1, +0]", VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq((int8_t)res.a[0], 1);
   assertError(parseText("[1,2", VEC0_ELEM_I8), "malformed JSON");
   assertError(parseText("[]", VEC0_ELEM_I8), "empty vector");
 }
