@@ -42,6 +42,9 @@ SELECT vec_f32('["1"]');
 SELECT vec_f32('[[1]]');
 SELECT vec_f32('[true]');
 SELECT vec_f32('[1,2]' || char(0) || 'x');
+-- a float32 BLOB bound as TEXT (PHP's and Perl's default): the message says
+-- to bind it as a BLOB
+SELECT vec_f32(CAST(x'0000803F00000040' AS TEXT));
 
 -- empty vectors
 SELECT vec_f32('[]');

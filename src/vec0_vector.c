@@ -253,10 +253,13 @@ static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
   int nDim = 0;
   int i = 0;
   if (z == 0) return SQLITE_NOMEM;
-  /* A NUL inside the text ends the scan early: treat it as garbage. */
+  /* A NUL inside the text ends the scan early: treat it as garbage.  The
+  ** usual cause is a binary vector bound as text (PHP's and Perl's default
+  ** for a string), so the message says what to do instead. */
   if ((int)strlen(z) != n) {
     *pzErr = sqlite3_mprintf("vec0: %s: malformed JSON vector: NUL character "
-                             "in the text", zWhat);
+                             "in the text; bind a binary vector as a BLOB",
+                             zWhat);
     return SQLITE_ERROR;
   }
   while (isJsonSpace(z[i])) i++;
