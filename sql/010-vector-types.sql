@@ -42,7 +42,8 @@ SELECT 'to-json-small', vec_to_json('[1.0e-7, 123456789, -1.5e-3, 0.1]');
 SELECT 'to-json-type', typeof(vec_to_json('[1]')), subtype(vec_to_json('[1]'));
 SELECT 'to-json-is-json', json_array_length(vec_to_json('[1,2,3]')), vec_to_json('[1,2,3]') -> 1;
 
--- the maximum: 8192 dimensions in every type
+-- 8192 dimensions, the most a table column holds, in every type (functions
+-- take longer vectors: 014-long-and-nonfinite.sql)
 SELECT 'max-f32', vec_length(vec_f32('[' || (SELECT group_concat('1') FROM generate_series(1, 8192)) || ']'));
 SELECT 'max-f32-blob', vec_length(zeroblob(8192 * 4));
 SELECT 'max-i8', vec_length(vec_int8(zeroblob(8192)));
