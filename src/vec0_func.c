@@ -442,10 +442,10 @@ static double sliceSum(Vec0DistanceFn x, Vec0ElemType eType, const void *pA,
                        const void *pB, int nDim) {
   const unsigned char *a = pA, *b = pB;
   double s = 0;
-  int i;
+  sqlite3_int64 i; /* 64-bit: the last step may pass INT_MAX */
   for (i = 0; i < nDim; i += VEC0_MAX_DIMS) {
-    int n = nDim - i < VEC0_MAX_DIMS ? nDim - i : VEC0_MAX_DIMS;
-    size_t off = vec0ElemBytes(eType, i);
+    int n = (int)(nDim - i < VEC0_MAX_DIMS ? nDim - i : VEC0_MAX_DIMS);
+    size_t off = vec0ElemBytes(eType, (int)i);
     s += x(a + off, b + off, n);
   }
   return s;
