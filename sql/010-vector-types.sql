@@ -11,6 +11,10 @@ SELECT 'f32-neg-zero', hex(vec_f32('[-0.0]')), hex(vec_f32('[0]'));
 SELECT 'f32-spaces', vec_to_json(vec_f32(' [ 1 ,	2 ]
 '));
 SELECT 'f32-exp', vec_to_json('[1e3, -0, 1.5E-1, 2.5e+1, -3.0e-1]');
+-- spellings outside strict JSON whose value is plain and that sqlite-vec
+-- accepts: a leading '+', and a point with digits on one side only
+SELECT 'f32-lenient', vec_to_json('[.5, 1., +1, -.5, +.25e1, 1.e2, -0.]');
+SELECT 'i8-plus', hex(vec_int8('[+1, -1, +0, +127]'));
 -- float32 rounding of decimal input, and underflow to zero
 SELECT 'f32-round', vec_to_json('[0.1, 16777217, 1e-50, 3.4028234e38]');
 -- float32 from a BLOB: the bytes are kept as they are
@@ -38,7 +42,8 @@ SELECT 'to-json-small', vec_to_json('[1.0e-7, 123456789, -1.5e-3, 0.1]');
 SELECT 'to-json-type', typeof(vec_to_json('[1]')), subtype(vec_to_json('[1]'));
 SELECT 'to-json-is-json', json_array_length(vec_to_json('[1,2,3]')), vec_to_json('[1,2,3]') -> 1;
 
--- the maximum: 8192 dimensions in every type
+-- 8192 dimensions, the most a table column holds, in every type (functions
+-- take longer vectors: 014-long-and-nonfinite.sql)
 SELECT 'max-f32', vec_length(vec_f32('[' || (SELECT group_concat('1') FROM generate_series(1, 8192)) || ']'));
 SELECT 'max-f32-blob', vec_length(zeroblob(8192 * 4));
 SELECT 'max-i8', vec_length(vec_int8(zeroblob(8192)));

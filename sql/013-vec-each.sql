@@ -26,7 +26,7 @@ INSERT INTO t VALUES (1, vec_f32('[1, 2]')), (2, vec_f32('[10, 20, 30]'));
 SELECT 'join', t.id, e.rowid, e.value FROM t, vec_each(t.v) AS e ORDER BY t.id, e.rowid;
 SELECT 'join-count', t.id, (SELECT count(*) FROM vec_each(t.v)) FROM t ORDER BY t.id;
 
--- the largest vector
+-- a table column's longest vector (longer ones: 014-long-and-nonfinite.sql)
 SELECT 'max', count(*), max(rowid) FROM vec_each(zeroblob(8192 * 4));
 
 -- errors: the argument is a vector, parsed strictly

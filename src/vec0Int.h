@@ -143,9 +143,20 @@ typedef struct Vec0Vector {
 ** zWhat names the argument in messages ("1st argument", "query vector").
 ** On error returns SQLITE_ERROR (or SQLITE_NOMEM) and sets *pzErr to a
 ** message from sqlite3_mprintf() that starts with "vec0: ".
+** This is the parser of table columns and query vectors: at most
+** VEC0_MAX_DIMS dimensions, every float32 element finite.
 */
 int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
                         Vec0Vector *pOut, char **pzErr);
+/*
+** vec0VectorFromValue() with some of its limits lifted, for the scalar
+** functions, which (as in sqlite-vec) work on vectors of any length, and
+** of which those that only show a vector must be able to show bad data.
+*/
+#define VEC0_PARSE_ANY_LENGTH 0x01 /* up to INT_MAX dimensions, not 8192 */
+#define VEC0_PARSE_NONFINITE 0x02  /* float32 BLOB elements may be NaN/Inf */
+int vec0VectorParse(sqlite3_value *v, int eExpect, int flags,
+                    const char *zWhat, Vec0Vector *pOut, char **pzErr);
 void vec0VectorClear(Vec0Vector *p);
 /* Bytes taken by nDim elements of eType. */
 size_t vec0ElemBytes(Vec0ElemType eType, int nDim);

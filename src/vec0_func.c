@@ -49,16 +49,19 @@ static const char *ordinal(int i) {
 
 /*
 ** Parse argv[i] as a vector; on error report it on ctx and return non-zero.
-** The argument is named "1st argument of vec_f32()".
+** The argument is named "1st argument of vec_f32()".  flags are those of
+** vec0VectorParse(): every function takes vectors of any length (as
+** sqlite-vec does; only table columns stop at VEC0_MAX_DIMS).
 */
-static int argVector(sqlite3_context *ctx, sqlite3_value **argv, int i,
-                     int eExpect, Vec0Vector *pOut) {
+static int argVectorFlags(sqlite3_context *ctx, sqlite3_value **argv, int i,
+                          int eExpect, int flags, Vec0Vector *pOut) {
   char zWhat[80];
   char *zErr = 0;
   int rc;
   snprintf(zWhat, sizeof(zWhat), "%s argument of %s()", ordinal(i),
            fnName(ctx));
-  rc = vec0VectorFromValue(argv[i], eExpect, zWhat, pOut, &zErr);
+  rc = vec0VectorParse(argv[i], eExpect, flags | VEC0_PARSE_ANY_LENGTH, zWhat,
+                       pOut, &zErr);
   if (rc != SQLITE_OK) {
     if (rc == SQLITE_NOMEM || zErr == 0) {
       sqlite3_result_error_nomem(ctx);
@@ -68,6 +71,21 @@ static int argVector(sqlite3_context *ctx, sqlite3_value **argv, int i,
     sqlite3_free(zErr);
   }
   return rc;
+}
+
+static int argVector(sqlite3_context *ctx, sqlite3_value **argv, int i,
+                     int eExpect, Vec0Vector *pOut) {
+  return argVectorFlags(ctx, argv, i, eExpect, 0, pOut);
+}
+
+/*
+** The argument of a function that only shows a vector (vec_length,
+** vec_type, vec_to_json, vec_each): NaN and infinity are let through, so
+** that bad data stored in a table can be looked at and found.
+*/
+static int argVectorShow(sqlite3_context *ctx, sqlite3_value **argv,
+                         Vec0Vector *pOut) {
+  return argVectorFlags(ctx, argv, 0, 0, VEC0_PARSE_NONFINITE, pOut);
 }
 
 /* Report a formatted error on ctx; always prefixed with "vec0: name(): ". */
@@ -155,14 +173,14 @@ static void fnBit(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 static void fnLength(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
-  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (argVectorShow(ctx, argv, &v)) return;
   sqlite3_result_int(ctx, v.nDim);
   vec0VectorClear(&v);
 }
 
 static void fnType(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
-  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (argVectorShow(ctx, argv, &v)) return;
   sqlite3_result_text(ctx, vec0ElemName(v.eType), -1, SQLITE_STATIC);
   vec0VectorClear(&v);
 }
@@ -174,14 +192,17 @@ static int bitAt(const Vec0Vector *v, int i) {
 
 /*
 ** JSON like sqlite-vec's: float32 elements with "%f" (SQLite's printf, the
-** same digits sqlite-vec prints), int8 and bit elements as integers.
+** same digits sqlite-vec prints), int8 and bit elements as integers.  A NaN
+** prints as null and an infinity as Inf or -Inf, sqlite-vec's spellings, so
+** a stored vector holding them can be shown (and found) the same way.
 */
 static void fnToJson(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
   sqlite3_str *pStr;
   int i;
+  int rc;
   char *z;
-  if (argVector(ctx, argv, 0, 0, &v)) return;
+  if (argVectorShow(ctx, argv, &v)) return;
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
   sqlite3_str_appendchar(pStr, 1, '[');
   for (i = 0; i < v.nDim; i++) {
@@ -190,7 +211,13 @@ static void fnToJson(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       case VEC0_ELEM_F32: {
         /* -0.0 prints as 0.000000, as in sqlite-vec */
         double d = ((const float *)v.p)[i];
-        sqlite3_str_appendf(pStr, "%f", d == 0 ? 0.0 : d);
+        if (isnan(d)) {
+          sqlite3_str_appendall(pStr, "null");
+        } else if (isinf(d)) {
+          sqlite3_str_appendall(pStr, d > 0 ? "Inf" : "-Inf");
+        } else {
+          sqlite3_str_appendf(pStr, "%f", d == 0 ? 0.0 : d);
+        }
         break;
       }
       case VEC0_ELEM_I8:
@@ -203,9 +230,15 @@ static void fnToJson(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   sqlite3_str_appendchar(pStr, 1, ']');
   vec0VectorClear(&v);
-  if (sqlite3_str_errcode(pStr) != SQLITE_OK) {
+  rc = sqlite3_str_errcode(pStr);
+  if (rc != SQLITE_OK) {
+    /* a long vector's text can pass SQLite's length limit */
     sqlite3_free(sqlite3_str_finish(pStr));
-    sqlite3_result_error_nomem(ctx);
+    if (rc == SQLITE_TOOBIG) {
+      sqlite3_result_error_toobig(ctx);
+    } else {
+      sqlite3_result_error_nomem(ctx);
+    }
     return;
   }
   z = sqlite3_str_finish(pStr);
@@ -398,6 +431,46 @@ static int isZero(const Vec0Vector *v) {
   return 1;
 }
 
+/*
+** The kernels are made for table vectors, at most VEC0_MAX_DIMS long (the
+** SIMD int8 sums are 32-bit lanes, which a million dimensions overflow), so
+** a longer vector is measured in slices of that length whose results are
+** added in double.  Only for sums: callers split L2 and cosine into them.
+** VEC0_MAX_DIMS is a multiple of 8, so a bit vector's slices are whole bytes.
+*/
+static double sliceSum(Vec0DistanceFn x, Vec0ElemType eType, const void *pA,
+                       const void *pB, int nDim) {
+  const unsigned char *a = pA, *b = pB;
+  double s = 0;
+  sqlite3_int64 i; /* 64-bit: the last step may pass INT_MAX */
+  for (i = 0; i < nDim; i += VEC0_MAX_DIMS) {
+    int n = (int)(nDim - i < VEC0_MAX_DIMS ? nDim - i : VEC0_MAX_DIMS);
+    size_t off = vec0ElemBytes(eType, (int)i);
+    s += x(a + off, b + off, n);
+  }
+  return s;
+}
+
+/* The distance of two vectors longer than VEC0_MAX_DIMS (neither zero). */
+static double longDistance(const Vec0Vector *a, const Vec0Vector *b,
+                           Vec0Metric eMetric) {
+  Vec0ElemType e = a->eType;
+  int n = a->nDim;
+  if (eMetric == VEC0_METRIC_L2) {
+    return sqrt(sliceSum(vec0DistanceFn(e, VEC0_METRIC_L2SQ), e, a->p, b->p,
+                         n));
+  }
+  if (eMetric == VEC0_METRIC_COSINE) {
+    /* the dot kernel returns the negative inner product */
+    Vec0DistanceFn dot = vec0DistanceFn(e, VEC0_METRIC_DOT);
+    double ab = -sliceSum(dot, e, a->p, b->p, n);
+    double aa = -sliceSum(dot, e, a->p, a->p, n);
+    double bb = -sliceSum(dot, e, b->p, b->p, n);
+    return 1.0 - ab / (sqrt(aa) * sqrt(bb));
+  }
+  return sliceSum(vec0DistanceFn(e, eMetric), e, a->p, b->p, n);
+}
+
 static void distance(sqlite3_context *ctx, sqlite3_value **argv,
                      Vec0Metric eMetric) {
   Vec0Vector a, b;
@@ -415,10 +488,18 @@ static void distance(sqlite3_context *ctx, sqlite3_value **argv,
     sqlite3_result_null(ctx);
     goto out;
   }
-  d = x(a.p, b.p, a.nDim);
+  if (a.nDim <= VEC0_MAX_DIMS) {
+    d = x(a.p, b.p, a.nDim);
+  } else {
+    d = longDistance(&a, &b, eMetric);
+  }
   if (eMetric == VEC0_METRIC_L1 && a.eType == VEC0_ELEM_I8) {
-    /* an exact integer, and sqlite-vec returns it as one */
+    /* an exact integer, and sqlite-vec returns it as one (each slice's sum
+    ** is below 2^24, so exact in float, and the total exact in double) */
     sqlite3_result_int64(ctx, (sqlite3_int64)d);
+  } else if (a.nDim > VEC0_MAX_DIMS) {
+    /* float precision, as for shorter vectors */
+    sqlite3_result_double(ctx, (float)d);
   } else {
     sqlite3_result_double(ctx, d);
   }
@@ -600,7 +681,10 @@ static int eachFilter(sqlite3_vtab_cursor *p, int idxNum, const char *idxStr,
   int rc;
   eachReset(pCur);
   if (argc < 1) return SQLITE_ERROR; /* the plan always passes one */
-  rc = vec0VectorFromValue(argv[0], 0, "1st argument of vec_each()", &v, &zErr);
+  /* Shows the vector, so NaN and infinity are let through (as in
+  ** vec_to_json) and any length is taken (as in every function). */
+  rc = vec0VectorParse(argv[0], 0, VEC0_PARSE_ANY_LENGTH | VEC0_PARSE_NONFINITE,
+                       "1st argument of vec_each()", &v, &zErr);
   if (rc != SQLITE_OK) {
     sqlite3_free(p->pVtab->zErrMsg);
     p->pVtab->zErrMsg = zErr;

@@ -9,10 +9,14 @@
 ** NaN or infinity, an empty vector, more than VEC0_MAX_DIMS dimensions, a
 ** BLOB that is not a whole number of elements, and out-of-range int8 values
 ** are errors whose message starts with "vec0: " and names the argument.
+** The scalar functions lift two of those limits through vec0VectorParse():
+** the dimension cap (tables keep it) and, for functions that only show a
+** vector, the finiteness of float32 BLOB elements.
 */
 #include "vec0Int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
@@ -92,8 +96,8 @@ static int isBigEndian(void) {
 ** float and the host is little-endian (the usual case: no copy); otherwise
 ** they are copied, so the kernels may always read aligned native floats.
 */
-static int blobF32(const unsigned char *a, int n, const char *zWhat,
-                   Vec0Vector *pOut, char **pzErr) {
+static int blobF32(const unsigned char *a, int n, int flags,
+                   const char *zWhat, Vec0Vector *pOut, char **pzErr) {
   int nDim = n / 4;
   const float *af;
   int i;
@@ -110,7 +114,8 @@ static int blobF32(const unsigned char *a, int n, const char *zWhat,
     a = pCopy;
   }
   af = (const float *)(const void *)a;
-  for (i = 0; i < nDim; i++) {
+  /* the functions that only show a vector let NaN and Inf through */
+  for (i = 0; !(flags & VEC0_PARSE_NONFINITE) && i < nDim; i++) {
     if (isnan(af[i]) || isinf(af[i])) {
       *pzErr = sqlite3_mprintf("vec0: %s: element %d is %s; vectors must be "
                                "finite", zWhat, i,
@@ -123,7 +128,17 @@ static int blobF32(const unsigned char *a, int n, const char *zWhat,
   return SQLITE_OK;
 }
 
-static int fromBlob(sqlite3_value *v, int eType, const char *zWhat,
+/*
+** The most dimensions a vector may have: VEC0_MAX_DIMS for tables; for the
+** scalar functions whatever an int counts (a bit vector stays a whole
+** number of bytes), SQLite's length limit and the allocator coming first.
+*/
+static int maxDims(int flags, int eType) {
+  if (!(flags & VEC0_PARSE_ANY_LENGTH)) return VEC0_MAX_DIMS;
+  return eType == VEC0_ELEM_BIT ? INT_MAX / 8 * 8 : INT_MAX;
+}
+
+static int fromBlob(sqlite3_value *v, int eType, int flags, const char *zWhat,
                     Vec0Vector *pOut, char **pzErr) {
   const unsigned char *a = sqlite3_value_blob(v);
   int n = sqlite3_value_bytes(v);
@@ -142,13 +157,14 @@ static int fromBlob(sqlite3_value *v, int eType, const char *zWhat,
     return SQLITE_ERROR;
   }
   nDim = (eType == VEC0_ELEM_BIT) ? (sqlite3_int64)n * 8 : n / (int)elem;
-  if (nDim > VEC0_MAX_DIMS) {
+  if (nDim > maxDims(flags, eType)) {
     *pzErr = sqlite3_mprintf("vec0: %s: %lld dimensions is more than the "
-                             "maximum of %d", zWhat, nDim, VEC0_MAX_DIMS);
+                             "maximum of %d", zWhat, nDim,
+                             maxDims(flags, eType));
     return SQLITE_ERROR;
   }
   pOut->eType = (Vec0ElemType)eType;
-  if (eType == VEC0_ELEM_F32) return blobF32(a, n, zWhat, pOut, pzErr);
+  if (eType == VEC0_ELEM_F32) return blobF32(a, n, flags, zWhat, pOut, pzErr);
   pOut->p = a;
   pOut->nDim = (int)nDim;
   return SQLITE_OK;
@@ -159,28 +175,33 @@ static int isJsonSpace(char c) {
 }
 
 /*
-** Scan a JSON number at z[i..].  Returns the index just past it, or -1 when
-** the text there is not a JSON number.  *pbInt is set when it has neither a
-** fraction nor an exponent.  The grammar is JSON's, which is a subset of what
-** strtof() accepts, so strtof() never reads past what was checked here
-** (no hex, no "inf", no leading '+' or '.').
+** Scan a number at z[i..].  Returns the index just past it, or -1 when the
+** text there is not a number.  *pbInt is set when it has neither a decimal
+** point nor an exponent.  The grammar is JSON's widened by the spellings
+** whose meaning nobody can doubt and that sqlite-vec accepts: a leading '+',
+** and a decimal point with digits on one side only (".5", "1.", "-.5").
+** Leading zeros ("01", octal in some languages) stay refused.  Everything
+** accepted is a subset of what strtof() reads, so strtof() never reads past
+** what was checked here (no hex, no "inf").
 */
 static int scanNumber(const char *z, int i, int *pbInt) {
+  int bDigits = 0; /* a digit before or after the point */
   *pbInt = 1;
-  if (z[i] == '-') i++;
+  if (z[i] == '-' || z[i] == '+') i++;
   if (z[i] == '0') {
     i++;
+    bDigits = 1;
   } else if (z[i] >= '1' && z[i] <= '9') {
     while (z[i] >= '0' && z[i] <= '9') i++;
-  } else {
-    return -1;
+    bDigits = 1;
   }
   if (z[i] == '.') {
     *pbInt = 0;
     i++;
-    if (!(z[i] >= '0' && z[i] <= '9')) return -1;
+    if (z[i] >= '0' && z[i] <= '9') bDigits = 1;
     while (z[i] >= '0' && z[i] <= '9') i++;
   }
+  if (!bDigits) return -1;
   if (z[i] == 'e' || z[i] == 'E') {
     *pbInt = 0;
     i++;
@@ -238,20 +259,25 @@ static char *jsonError(const char *zWhat, const char *z, int i,
 /*
 ** A JSON array of numbers: float32, or int8 (integers in -128..127 only).
 */
-static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
+static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
                     Vec0Vector *pOut, char **pzErr) {
   const char *z = (const char *)sqlite3_value_text(v);
   int n = sqlite3_value_bytes(v);
   size_t elem = (eType == VEC0_ELEM_F32) ? 4 : 1;
+  int nLimit = maxDims(flags, eType);
   sqlite3_int64 nMax;
+  const char *zComma;
   unsigned char *aOut = 0;
   int nDim = 0;
   int i = 0;
   if (z == 0) return SQLITE_NOMEM;
-  /* A NUL inside the text ends the scan early: treat it as garbage. */
+  /* A NUL inside the text ends the scan early: treat it as garbage.  The
+  ** usual cause is a binary vector bound as text (PHP's and Perl's default
+  ** for a string), so the message says what to do instead. */
   if ((int)strlen(z) != n) {
     *pzErr = sqlite3_mprintf("vec0: %s: malformed JSON vector: NUL character "
-                             "in the text", zWhat);
+                             "in the text; bind a binary vector as a BLOB",
+                             zWhat);
     return SQLITE_ERROR;
   }
   while (isJsonSpace(z[i])) i++;
@@ -270,9 +296,14 @@ static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
     *pzErr = sqlite3_mprintf("vec0: %s: empty vector ('[]')", zWhat);
     return SQLITE_ERROR;
   }
-  /* Every element takes at least 2 characters ("1," or "1]"). */
-  nMax = n / 2 + 1;
-  if (nMax > VEC0_MAX_DIMS + 1) nMax = VEC0_MAX_DIMS + 1;
+  /* Each element after the first follows a comma, so the commas bound
+  ** the size; a long text with long numbers then takes no more memory
+  ** than its vector. */
+  nMax = 1;
+  for (zComma = strchr(&z[i], ','); zComma && nMax < nLimit;
+       zComma = strchr(zComma + 1, ',')) {
+    nMax++;
+  }
   aOut = sqlite3_malloc64((sqlite3_uint64)nMax * elem);
   if (aOut == 0) return SQLITE_NOMEM;
   for (;;) {
@@ -284,9 +315,9 @@ static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
       *pzErr = jsonError(zWhat, z, i, "expected a number");
       goto error;
     }
-    if (nDim >= VEC0_MAX_DIMS) {
+    if (nDim >= nLimit) {
       *pzErr = sqlite3_mprintf("vec0: %s: more than the maximum of %d "
-                               "dimensions", zWhat, VEC0_MAX_DIMS);
+                               "dimensions", zWhat, nLimit);
       goto error;
     }
     if (eType == VEC0_ELEM_F32) {
@@ -303,11 +334,11 @@ static int fromJson(sqlite3_value *v, int eType, const char *zWhat,
                                  &z[i]);
         goto error;
       }
-      memcpy(&aOut[nDim * 4], &f, 4);
+      memcpy(&aOut[(size_t)nDim * 4], &f, 4);
     } else {
       /* Integers only; digits past the fourth cannot be in range anyway. */
       int bNeg = (z[i] == '-');
-      int j = i + bNeg;
+      int j = i + (z[i] == '-' || z[i] == '+');
       int val = 0;
       if (!bInt) {
         *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is not an "
@@ -354,6 +385,11 @@ error:
 
 int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
                         Vec0Vector *pOut, char **pzErr) {
+  return vec0VectorParse(v, eExpect, 0, zWhat, pOut, pzErr);
+}
+
+int vec0VectorParse(sqlite3_value *v, int eExpect, int flags,
+                    const char *zWhat, Vec0Vector *pOut, char **pzErr) {
   int rc = SQLITE_OK;
   int eVal = sqlite3_value_type(v);
   int eType = eExpect;
@@ -371,7 +407,7 @@ int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
                                withArticle(eExpect), withArticle(eSub));
       return SQLITE_ERROR;
     }
-    rc = fromBlob(v, eType, zWhat, pOut, pzErr);
+    rc = fromBlob(v, eType, flags, zWhat, pOut, pzErr);
   } else if (eVal == SQLITE_TEXT) {
     if (eType == 0) eType = VEC0_ELEM_F32;
     if (eType == VEC0_ELEM_BIT) {
@@ -379,7 +415,7 @@ int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
                                "JSON text", zWhat);
       return SQLITE_ERROR;
     }
-    rc = fromJson(v, eType, zWhat, pOut, pzErr);
+    rc = fromJson(v, eType, flags, zWhat, pOut, pzErr);
   } else {
     *pzErr = sqlite3_mprintf("vec0: %s: expected a vector (a BLOB or JSON "
                              "text), got %s", zWhat, sqlTypeName(eVal));

@@ -339,6 +339,14 @@ static const Step aStep[] = {
     {"knn-rowid-in", 'A',
      "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
      "AND k = 3 AND id IN (1, 2, 3, 4, 5, 99)", STEP_QUERY},
+    /* the scalar functions on vectors longer than a table takes, and on
+    ** stored NaN / infinity, which only the showing functions accept */
+    {"functions-long", 'A',
+     "SELECT vec_distance_l1(vec_int8(zeroblob(20000)), vec_int8(zeroblob(20000))), "
+     "round(vec_distance_cosine(v, v), 3), length(vec_to_json(vec_slice(v, 100, 9000))), "
+     "(SELECT count(*) FROM vec_each(v)), vec_to_json(X'0000C07F0000807F'), "
+     "vec_length(X'000080FF') FROM (SELECT vec_f32('[' || "
+     "substr(replace(hex(zeroblob(9000)), '00', '1.,'), 1, 26999) || ']') AS v)", STEP_QUERY},
     {"integrity-check-a", 'A', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"integrity-check-b", 'B', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"optimize-a", 'A', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},

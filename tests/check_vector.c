@@ -9,6 +9,7 @@
 #include "vec0Int.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +24,33 @@ static struct {
 } res;
 
 static sqlite3 *db;
+/* -1: t_parse() calls vec0VectorFromValue() (the tables' parser); else
+** vec0VectorParse() with these flags (the functions'). */
+static int parseFlags = -1;
 
 static void tParse(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
   char *zErr = 0;
   int eExpect = sqlite3_value_int(argv[1]);
   memset(&res, 0, sizeof(res));
-  res.rc = vec0VectorFromValue(argv[0], eExpect, "test arg", &v, &zErr);
+  if (parseFlags < 0) {
+    res.rc = vec0VectorFromValue(argv[0], eExpect, "test arg", &v, &zErr);
+  } else {
+    res.rc = vec0VectorParse(argv[0], eExpect, parseFlags, "test arg", &v,
+                             &zErr);
+  }
   if (res.rc == SQLITE_OK) {
     ck_assert_ptr_null(zErr);
     res.eType = v.eType;
     res.nDim = v.nDim;
-    ck_assert(v.nDim >= 1 && v.nDim <= VEC0_MAX_DIMS);
-    memcpy(res.a, v.p, vec0ElemBytes(v.eType, v.nDim));
+    ck_assert(v.nDim >= 1);
+    ck_assert(v.nDim <= VEC0_MAX_DIMS ||
+              (parseFlags >= 0 && (parseFlags & VEC0_PARSE_ANY_LENGTH)));
+    /* the first VEC0_MAX_DIMS float32s' worth of bytes */
+    memcpy(res.a, v.p,
+           vec0ElemBytes(v.eType, v.nDim) < sizeof(res.a)
+               ? vec0ElemBytes(v.eType, v.nDim)
+               : sizeof(res.a));
     /* float32 data handed to the kernels is always aligned */
     if (v.eType == VEC0_ELEM_F32) ck_assert(((uintptr_t)v.p & 3) == 0);
   } else {
@@ -50,6 +65,7 @@ static void tParse(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 static void setup(void) {
+  parseFlags = -1;
   ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
   ck_assert_int_eq(sqlite3_create_function(db, "t_parse", 2,
                                            SQLITE_UTF8 | SQLITE_SUBTYPE, 0,
@@ -147,6 +163,16 @@ START_TEST(test_json_f32_good) {
   ck_assert_float_eq(resF32(1), 0.0f);
   ck_assert_int_eq(parseText("[0.1]", 0), SQLITE_OK);
   ck_assert_float_eq(resF32(0), 0.1f); /* correctly rounded */
+
+  /* outside JSON, but with one plain meaning, and sqlite-vec takes them */
+  ck_assert_int_eq(parseText("[.5, 1., +1, -.5, +.25e1, 1.e2]", 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 6);
+  ck_assert_float_eq(resF32(0), 0.5f);
+  ck_assert_float_eq(resF32(1), 1.0f);
+  ck_assert_float_eq(resF32(2), 1.0f);
+  ck_assert_float_eq(resF32(3), -0.5f);
+  ck_assert_float_eq(resF32(4), 2.5f);
+  ck_assert_float_eq(resF32(5), 100.0f);
 }
 END_TEST
 
@@ -173,9 +199,13 @@ START_TEST(test_json_f32_bad) {
   assertError(parseText("[1e39]", 0), "out of the float32 range");
   assertError(parseText("[-3.5e38]", 0), "out of the float32 range");
   assertError(parseText("[1e999]", 0), "out of the float32 range");
-  assertError(parseText("[+1]", 0), "expected a number");
-  assertError(parseText("[.5]", 0), "expected a number");
-  assertError(parseText("[1.]", 0), "malformed JSON");
+  assertError(parseText("[.]", 0), "expected a number");
+  assertError(parseText("[+]", 0), "expected a number");
+  assertError(parseText("[-.]", 0), "expected a number");
+  assertError(parseText("[.e1]", 0), "expected a number");
+  assertError(parseText("[+-1]", 0), "expected a number");
+  assertError(parseText("[1.5.]", 0), "expected ',' or ']'");
+  assertError(parseText("[+01]", 0), "expected ',' or ']'");
   assertError(parseText("[1e]", 0), "malformed JSON");
   assertError(parseText("[01]", 0), "expected ',' or ']'");
   assertError(parseText("[0x10]", 0), "expected ',' or ']'");
@@ -191,7 +221,8 @@ START_TEST(test_json_embedded_nul) {
   static const char z[] = "[1,2]\0garbage";
   sqlite3_stmt *p = prep("SELECT t_parse(?1, ?2)");
   sqlite3_bind_text(p, 1, z, (int)sizeof(z) - 1, SQLITE_TRANSIENT);
-  assertError(run(p, 0), "NUL");
+  assertError(run(p, 0), "NUL character in the text; bind a binary vector "
+                         "as a BLOB");
 }
 END_TEST
 
@@ -235,6 +266,11 @@ START_TEST(test_json_int8) {
   assertError(parseText("[1.5]", VEC0_ELEM_I8), "not an integer");
   assertError(parseText("[1.0]", VEC0_ELEM_I8), "not an integer");
   assertError(parseText("[1e2]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[1.]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[.5]", VEC0_ELEM_I8), "not an integer");
+  assertError(parseText("[+128]", VEC0_ELEM_I8), "outside -128..127");
+  ck_assert_int_eq(parseText("[+1, +0]", VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq((int8_t)res.a[0], 1);
   assertError(parseText("[1,2", VEC0_ELEM_I8), "malformed JSON");
   assertError(parseText("[]", VEC0_ELEM_I8), "empty vector");
 }
@@ -274,6 +310,76 @@ START_TEST(test_blob_sizes) {
   ck_assert_int_eq(res.nDim, 8192);
   assertError(parseBlob(a, 1025, VEC0_ELEM_BIT), "maximum of 8192");
   free(a);
+}
+END_TEST
+
+/*
+** The scalar functions' parser: no 8192 cap (the allocation for JSON text
+** follows its commas, not its length), and with VEC0_PARSE_NONFINITE a
+** float32 BLOB may hold NaN and infinity, which JSON text still may not.
+*/
+START_TEST(test_parse_any_length) {
+  int nBig = 100000;
+  unsigned char *a = calloc((size_t)nBig * 4, 1);
+  char *z = malloc((size_t)nBig * 2 + 2);
+  int i;
+  parseFlags = VEC0_PARSE_ANY_LENGTH;
+  ck_assert_int_eq(parseBlob(a, nBig * 4, 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, nBig);
+  ck_assert_int_eq(parseBlob(a, nBig, VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, nBig);
+  ck_assert_int_eq(parseBlob(a, nBig, VEC0_ELEM_BIT), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, nBig * 8);
+  z[0] = '[';
+  for (i = 0; i < nBig; i++) {
+    z[1 + 2 * i] = (char)('0' + i % 10);
+    z[2 + 2 * i] = ',';
+  }
+  z[2 * nBig] = ']';
+  z[2 * nBig + 1] = 0;
+  ck_assert_int_eq(parseText(z, 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, nBig);
+  ck_assert_float_eq(resF32(8191), 1.0f);
+  ck_assert_int_eq(parseText(z, VEC0_ELEM_I8), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, nBig);
+  /* long numbers: few commas, so a small allocation, the same values */
+  ck_assert_int_eq(parseText("[1.00000000000000000000000000000000000000, "
+                             "   2.5000000000000000000000000000000000000]",
+                             0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 2);
+  ck_assert_float_eq(resF32(1), 2.5f);
+  /* still strict about everything else */
+  assertError(parseText("[1,]", 0), "expected a number");
+  assertError(parseBlob(a, 7, 0), "multiple of 4");
+  /* and the tables' parser keeps its cap */
+  parseFlags = -1;
+  assertError(parseBlob(a, nBig * 4, 0), "maximum of 8192");
+  assertError(parseText(z, 0), "maximum of 8192");
+  parseFlags = 0;
+  assertError(parseBlob(a, nBig * 4, 0), "maximum of 8192");
+  free(a);
+  free(z);
+}
+END_TEST
+
+START_TEST(test_parse_nonfinite) {
+  static const unsigned char aNan[] = {0, 0, 0x80, 0x3f, 0, 0, 0xc0, 0x7f};
+  static const unsigned char aInf[] = {0, 0, 0x80, 0x7f, 0, 0, 0x80, 0xff};
+  parseFlags = VEC0_PARSE_NONFINITE;
+  ck_assert_int_eq(parseBlob(aNan, 8, 0), SQLITE_OK);
+  ck_assert_int_eq(res.nDim, 2);
+  ck_assert(isnan(resF32(1)));
+  ck_assert_int_eq(parseBlob(aInf, 8, VEC0_ELEM_F32), SQLITE_OK);
+  ck_assert(isinf(resF32(0)) && resF32(0) > 0);
+  ck_assert(isinf(resF32(1)) && resF32(1) < 0);
+  /* JSON has no spelling for them, and overflow is not infinity */
+  assertError(parseText("[NaN]", 0), "NaN and infinity");
+  assertError(parseText("[1e39]", 0), "out of the float32 range");
+  /* without the flag (tables, and functions that compute) they are errors */
+  parseFlags = VEC0_PARSE_ANY_LENGTH;
+  assertError(parseBlob(aNan, 8, 0), "element 1 is NaN");
+  parseFlags = -1;
+  assertError(parseBlob(aInf, 8, 0), "element 0 is infinite");
 }
 END_TEST
 
@@ -402,6 +508,8 @@ int main(void) {
   tcase_add_test(tc, test_blob_f32);
   tcase_add_test(tc, test_blob_sizes);
   tcase_add_test(tc, test_blob_int8_bit);
+  tcase_add_test(tc, test_parse_any_length);
+  tcase_add_test(tc, test_parse_nonfinite);
   tcase_add_test(tc, test_subtypes);
   tcase_add_test(tc, test_not_vectors);
   tcase_add_test(tc, test_blob_from_table);
