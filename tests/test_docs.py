@@ -409,6 +409,28 @@ def check_error_messages(peer):
             assert is_error(out) and "vec0: " not in out, (sql, out)
 
 
+def check_real_keys(peer):
+    sql = ("CREATE VIRTUAL TABLE t USING vec0(v float[1]);"
+           "INSERT INTO t(rowid, v) VALUES (3.0, '[1]');"
+           "SELECT rowid, typeof(rowid) FROM t WHERE rowid = '3';")
+    assert vec0_shell(sql) == "3|integer\n"
+    assert "vec0: " in vec0_shell(sql.replace("3.0", "3.5"))
+    if peer:
+        assert "Only integers are allows" in peer_shell(sql)
+
+
+def check_knn_filters(peer):
+    make = ("CREATE VIRTUAL TABLE t USING vec0(v float[1], lang text, +body text);"
+            "INSERT INTO t(rowid, v, lang, body) VALUES (1, '[1]', 'de', 'x'), (2, '[2]', 'en', 'y');")
+    sqls = [make + "SELECT rowid FROM t WHERE v MATCH '[1]' AND k = 1 AND lang LIKE 'E%';",
+            make + "SELECT rowid FROM t WHERE v MATCH '[1]' AND k = 1 AND lang GLOB 'e*';",
+            make + "SELECT rowid FROM t WHERE v MATCH '[1]' AND k = 1 AND lang IS NOT NULL "
+                   "AND body = 'y';"]
+    assert each_line(sqls, vec0_shell) == ["2\n", "2\n", "2\n"]
+    if peer:
+        assert all("illegal WHERE constraint" in o for o in each_line(sqls, peer_shell))
+
+
 # Every row of the table, and what checks it.
 DIFFERENCE_CHECKS = {
     "index of float and int8 columns": check_index,
@@ -421,6 +443,8 @@ DIFFERENCE_CHECKS = {
     "a vector given to another type's function": check_other_type,
     "`vec_each()` of a bit vector": check_vec_each_bits,
     "distances of long vectors": check_long_distances,
+    "keys given as whole-number REALs": check_real_keys,
+    "filters in a KNN query": check_knn_filters,
     "`vec_version()`": check_version,
     "error messages": check_error_messages,
 }
