@@ -81,3 +81,9 @@ INSERT INTO h(rowid, e) SELECT value, '[' || value || ',' || (value % 7) || ']' 
 SELECT 'hnsw', group_concat(rowid) FROM (SELECT rowid FROM h WHERE e MATCH '[50.2,1]' AND k = 5 AND ef = 200);
 SELECT 'hnsw-filter', group_concat(rowid) FROM (SELECT rowid FROM h WHERE e MATCH '[50.2,1]' AND k = 5 AND rowid IN (10, 20, 30, 199));
 SELECT 'hnsw-hidden', k, ef FROM h WHERE e MATCH '[50.2,1]' AND k = 3 AND ef = 50 LIMIT 1;
+-- two MATCH constraints, and a key that is not an integer: vec0's own messages
+CREATE VIRTUAL TABLE two USING vec0(a float[1], b float[1]);
+SELECT rowid FROM two WHERE a MATCH '[1]' AND b MATCH '[1]' AND k = 1;
+INSERT INTO two VALUES ('x', '[1]', '[1]');
+INSERT INTO two VALUES (2.0, '[1]', '[2]');
+SELECT * FROM two WHERE rowid = 2.0 AND a MATCH '[1]' AND k = 1.0;
