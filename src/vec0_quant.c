@@ -1,0 +1,207 @@
+/*
+** vec0_quant.c: the int8 and bit quantizers of vec0_quant.h.
+**
+** Only the C library is called; the code kernels are the distance kernels
+** of the int8 and bit element types (vec0_distance*.c), which is why codes
+** are laid out as those types' vectors.
+*/
+#include "vec0_quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUANT_NOMEM 7
+#define QUANT_CORRUPT 267
+#define QUANT_LO 0.0005 /* quantiles that bound the int8 range */
+#define QUANT_HI 0.9995
+
+size_t vec0QuantCodeBytes(const Vec0Quant *q) {
+  return q->eKind == VEC0_QUANT_BIT ? (size_t)(q->nDim + 7) / 8 : (size_t)q->nDim;
+}
+
+void vec0QuantClear(Vec0Quant *q) {
+  free(q->aMean);
+  memset(q, 0, sizeof(*q));
+}
+
+/* The unit vector of x into y (a zero vector stays zero). */
+static void normalise(const float *x, float *y, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+  s = s > 0 ? 1.0 / sqrt(s) : 0;
+  for (int i = 0; i < n; i++) y[i] = (float)(x[i] * s);
+}
+
+static int cmpFloat(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The value at quantile f of the n sorted values a. */
+static float quantile(const float *a, size_t n, double f) {
+  size_t i = (size_t)(f * (double)(n - 1) + 0.5);
+  return a[i < n ? i : n - 1];
+}
+
+int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
+                   const float *aSample, int nSample) {
+  size_t nVal = (size_t)nSample * (size_t)nDim;
+  float *aVal = 0;
+  memset(q, 0, sizeof(*q));
+  q->eKind = eKind;
+  q->eMetric = eMetric;
+  q->nDim = nDim;
+  q->scale = 1.0f / 127;
+  if (eKind == VEC0_QUANT_BIT) {
+    q->aMean = calloc((size_t)nDim, sizeof(float));
+    if (q->aMean == 0) return QUANT_NOMEM;
+  }
+  if (nSample <= 0) return 0;
+  aVal = malloc(sizeof(float) * nVal);
+  if (aVal == 0) {
+    vec0QuantClear(q);
+    return QUANT_NOMEM;
+  }
+  for (int s = 0; s < nSample; s++) {
+    const float *x = aSample + (size_t)s * nDim;
+    float *y = aVal + (size_t)s * nDim;
+    if (eMetric == VEC0_QUANT_COSINE) {
+      normalise(x, y, nDim);
+    } else {
+      memcpy(y, x, sizeof(float) * (size_t)nDim);
+    }
+  }
+  if (eKind == VEC0_QUANT_BIT) {
+    /* Per-dimension means, summed in double in sample order: the sample
+    ** order is the host's (slot order), so replicas agree. */
+    for (int i = 0; i < nDim; i++) {
+      double m = 0;
+      for (int s = 0; s < nSample; s++) m += aVal[(size_t)s * nDim + i];
+      q->aMean[i] = (float)(m / nSample);
+    }
+  } else {
+    float lo, hi;
+    if (eMetric != VEC0_QUANT_L2) {
+      /* Around 0, so that the dot product of codes orders as the floats'. */
+      for (size_t i = 0; i < nVal; i++) aVal[i] = fabsf(aVal[i]);
+    }
+    qsort(aVal, nVal, sizeof(float), cmpFloat);
+    lo = quantile(aVal, nVal, QUANT_LO);
+    hi = quantile(aVal, nVal, QUANT_HI);
+    if (eMetric != VEC0_QUANT_L2) lo = -hi;
+    q->mid = eMetric == VEC0_QUANT_L2 ? (lo + hi) / 2 : 0;
+    q->scale = (hi - lo) / 254;
+    if (!(q->scale > 0) || !isfinite(q->scale)) q->scale = 1.0f / 127;
+  }
+  free(aVal);
+  return 0;
+}
+
+void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode) {
+  float aBuf[256];
+  const float *v = x;
+  int n = q->nDim;
+  if (q->eMetric == VEC0_QUANT_COSINE) {
+    /* Normalised in pieces when the vector does not fit the buffer. */
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+    s = s > 0 ? 1.0 / sqrt(s) : 0;
+    if (q->eKind == VEC0_QUANT_BIT) {
+      unsigned char *c = aCode;
+      memset(c, 0, (size_t)(n + 7) / 8);
+      for (int i = 0; i < n; i++) {
+        if ((float)(x[i] * s) > q->aMean[i]) c[i >> 3] |= (unsigned char)(1u << (i & 7));
+      }
+    } else {
+      int8_t *c = aCode;
+      for (int i0 = 0; i0 < n; i0 += 256) {
+        int m = n - i0 < 256 ? n - i0 : 256;
+        for (int i = 0; i < m; i++) aBuf[i] = (float)(x[i0 + i] * s);
+        for (int i = 0; i < m; i++) {
+          float t = nearbyintf((aBuf[i] - q->mid) / q->scale);
+          c[i0 + i] = (int8_t)(t > 127 ? 127 : t < -127 ? -127 : t);
+        }
+      }
+    }
+    return;
+  }
+  if (q->eKind == VEC0_QUANT_BIT) {
+    unsigned char *c = aCode;
+    memset(c, 0, (size_t)(n + 7) / 8);
+    for (int i = 0; i < n; i++) {
+      if (v[i] > q->aMean[i]) c[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+  } else {
+    int8_t *c = aCode;
+    for (int i = 0; i < n; i++) {
+      float t = nearbyintf((v[i] - q->mid) / q->scale);
+      c[i] = (int8_t)(t > 127 ? 127 : t < -127 ? -127 : t);
+    }
+  }
+}
+
+static void putU32(unsigned char *a, uint32_t v) {
+  for (int i = 0; i < 4; i++) a[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t getU32(const unsigned char *a) {
+  return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 | (uint32_t)a[3] << 24;
+}
+static void putF32(unsigned char *a, float f) {
+  uint32_t v;
+  memcpy(&v, &f, 4);
+  putU32(a, v);
+}
+static float getF32(const unsigned char *a) {
+  uint32_t v = getU32(a);
+  float f;
+  memcpy(&f, &v, 4);
+  return f;
+}
+
+size_t vec0QuantSaveBytes(const Vec0Quant *q) {
+  return 20 + (q->eKind == VEC0_QUANT_BIT ? 4 * (size_t)q->nDim : 0);
+}
+
+void vec0QuantSave(const Vec0Quant *q, unsigned char *a) {
+  putU32(a, (uint32_t)q->eKind);
+  putU32(a + 4, (uint32_t)q->eMetric);
+  putU32(a + 8, (uint32_t)q->nDim);
+  putF32(a + 12, q->mid);
+  putF32(a + 16, q->scale);
+  if (q->eKind == VEC0_QUANT_BIT) {
+    for (int i = 0; i < q->nDim; i++) putF32(a + 20 + 4 * (size_t)i, q->aMean[i]);
+  }
+}
+
+int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n) {
+  memset(q, 0, sizeof(*q));
+  if (n < 20) return QUANT_CORRUPT;
+  q->eKind = (int)getU32(a);
+  q->eMetric = (int)getU32(a + 4);
+  q->nDim = (int)getU32(a + 8);
+  q->mid = getF32(a + 12);
+  q->scale = getF32(a + 16);
+  if ((q->eKind != VEC0_QUANT_INT8 && q->eKind != VEC0_QUANT_BIT) ||
+      q->eMetric < VEC0_QUANT_L2 || q->eMetric > VEC0_QUANT_DOT || q->nDim != nDim ||
+      n != vec0QuantSaveBytes(q) || !(q->scale > 0) || !isfinite(q->scale) ||
+      !isfinite(q->mid)) {
+    memset(q, 0, sizeof(*q));
+    return QUANT_CORRUPT;
+  }
+  if (q->eKind == VEC0_QUANT_BIT) {
+    q->aMean = malloc(sizeof(float) * (size_t)nDim);
+    if (q->aMean == 0) {
+      memset(q, 0, sizeof(*q));
+      return QUANT_NOMEM;
+    }
+    for (int i = 0; i < nDim; i++) {
+      q->aMean[i] = getF32(a + 20 + 4 * (size_t)i);
+      if (!isfinite(q->aMean[i])) {
+        vec0QuantClear(q);
+        return QUANT_CORRUPT;
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,74 @@
+/*
+** vec0_quant.h: quantizers that turn float32 vectors into compact codes for
+** a graph walked on codes and re-ranked with the exact float32 distance.
+**
+** Knows nothing of SQLite (STYLE.md: vectors and kernels stay below the
+** module).  A quantizer is trained once, deterministically, from a sample
+** of the column's vectors and then only encodes: its parameters are a few
+** numbers the host stores (vec0QuantSave), so the same statements give the
+** same codes on every replica, and a code depends on its vector alone.
+**
+**   int8   one signed byte per dimension: x ~ mid + scale * code, code in
+**          -127..127, with one mid and scale for the whole column (taken
+**          from the 0.05 % and 99.95 % quantiles of the sample, so a few
+**          outliers do not waste the range).  One scale for all dimensions
+**          keeps the code distance a plain integer kernel: l2sq on codes is
+**          scale^2 times the l2sq of the reconstructed vectors, and dot is
+**          quantized around 0 (mid = 0), so its order is the float order up
+**          to rounding.  Cosine vectors are normalised before encoding, so
+**          l2sq on codes orders them as cosine does.
+**   bit    one bit per dimension: the sign of x minus the column's mean of
+**          that dimension (cosine: of the normalised vector); the code
+**          distance is Hamming.
+*/
+#ifndef VEC0_QUANT_H
+#define VEC0_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEC0_QUANT_NONE 0
+#define VEC0_QUANT_INT8 1
+#define VEC0_QUANT_BIT 2
+
+/* The metric a quantizer is trained for (the column's). */
+#define VEC0_QUANT_L2 1
+#define VEC0_QUANT_COSINE 2
+#define VEC0_QUANT_DOT 3
+
+typedef struct Vec0Quant {
+  int eKind;    /* VEC0_QUANT_INT8 or VEC0_QUANT_BIT */
+  int eMetric;  /* VEC0_QUANT_L2, _COSINE or _DOT */
+  int nDim;
+  float mid;    /* int8 */
+  float scale;  /* int8: > 0 */
+  float *aMean; /* bit: nDim centres (malloc'd by vec0QuantTrain / Load) */
+} Vec0Quant;
+
+/* Bytes of one code of q. */
+size_t vec0QuantCodeBytes(const Vec0Quant *q);
+
+/*
+** Trains q for eKind and eMetric from the nSample vectors aSample (nDim
+** floats each; the same sample in the same order gives the same bytes).  With
+** no sample (an empty table) the parameters are neutral (mid 0, scale
+** 1/127, mean 0).  Returns 0, or 7 (out of memory, SQLITE_NOMEM's number).
+*/
+int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
+                   const float *aSample, int nSample);
+void vec0QuantClear(Vec0Quant *q);
+
+/* The code of x (nDim floats) into aCode (vec0QuantCodeBytes bytes). */
+void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode);
+
+/*
+** The parameters as bytes (little-endian: u32 kind, u32 metric, u32 nDim,
+** f32 mid, f32 scale, then for bit nDim x f32 mean), and back.  Save writes
+** at most vec0QuantSaveBytes(q) bytes; Load returns 0, 7 (no memory) or 267
+** (bytes that are not a quantizer of nDim dimensions: corrupt).
+*/
+size_t vec0QuantSaveBytes(const Vec0Quant *q);
+void vec0QuantSave(const Vec0Quant *q, unsigned char *a);
+int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n);
+
+#endif /* VEC0_QUANT_H */

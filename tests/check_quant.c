@@ -1,0 +1,206 @@
+/*
+** check_quant.c: unit tests of the quantizers (src/vec0_quant.c): what the
+** codes keep of the distances, determinism, and the saved parameters.
+*/
+#include "vec0_quant.h"
+#include "vec0Int.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rngState = 1;
+static double rnd(void) { /* xorshift64*, in [0, 1) */
+  rngState ^= rngState >> 12;
+  rngState ^= rngState << 25;
+  rngState ^= rngState >> 27;
+  return (double)((rngState * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+/* n vectors of dim floats around a few centres, with a spread per dimension. */
+static float *clustered(int n, int dim, uint64_t seed) {
+  float *a = malloc(sizeof(float) * (size_t)n * dim);
+  float c[8][512];
+  rngState = seed;
+  for (int k = 0; k < 8; k++) {
+    for (int i = 0; i < dim; i++) c[k][i] = (float)(rnd() * 4 - 2);
+  }
+  for (int s = 0; s < n; s++) {
+    int k = (int)(rnd() * 8);
+    for (int i = 0; i < dim; i++) {
+      a[(size_t)s * dim + i] = c[k][i] + (float)((rnd() - 0.5) * (0.5 + i % 5));
+    }
+  }
+  return a;
+}
+
+static double l2sq(const float *a, const float *b, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+  return s;
+}
+
+/*
+** The share of the true 10 nearest (float l2sq) among the kc nearest by
+** code distance: what a re-rank of kc candidates can recover.
+*/
+static double codeRecall(int eKind, int eMetric, int dim, int kc) {
+  const int n = 2000, nq = 20, k = 10;
+  float *base = clustered(n, dim, 11), *qs = clustered(nq, dim, 12);
+  Vec0Quant q;
+  size_t nb;
+  unsigned char *codes, *qc;
+  Vec0DistanceFn xCode;
+  int hits = 0;
+  ck_assert_int_eq(vec0QuantTrain(&q, eKind, eMetric, dim, base, n), 0);
+  nb = vec0QuantCodeBytes(&q);
+  codes = malloc(nb * n);
+  qc = malloc(nb);
+  for (int s = 0; s < n; s++) vec0QuantEncode(&q, base + (size_t)s * dim, codes + nb * s);
+  vec0DistanceInit();
+  xCode = eKind == VEC0_QUANT_BIT ? vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING)
+                                  : vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_L2SQ);
+  for (int t = 0; t < nq; t++) {
+    const float *x = qs + (size_t)t * dim;
+    double best[10];
+    int bestId[10], cand[200];
+    float cd[200];
+    for (int j = 0; j < k; j++) best[j] = INFINITY, bestId[j] = -1;
+    for (int j = 0; j < kc; j++) cd[j] = INFINITY, cand[j] = -1;
+    vec0QuantEncode(&q, x, qc);
+    for (int s = 0; s < n; s++) {
+      double d = l2sq(x, base + (size_t)s * dim, dim);
+      float c = xCode(qc, codes + nb * s, eKind == VEC0_QUANT_BIT ? dim : dim);
+      for (int j = 0; j < k; j++) {
+        if (d < best[j]) {
+          memmove(&best[j + 1], &best[j], sizeof(double) * (k - 1 - j));
+          memmove(&bestId[j + 1], &bestId[j], sizeof(int) * (k - 1 - j));
+          best[j] = d, bestId[j] = s;
+          break;
+        }
+      }
+      for (int j = 0; j < kc; j++) {
+        if (c < cd[j]) {
+          memmove(&cd[j + 1], &cd[j], sizeof(float) * (kc - 1 - j));
+          memmove(&cand[j + 1], &cand[j], sizeof(int) * (kc - 1 - j));
+          cd[j] = c, cand[j] = s;
+          break;
+        }
+      }
+    }
+    for (int a = 0; a < k; a++) {
+      for (int b = 0; b < kc; b++) hits += bestId[a] == cand[b];
+    }
+  }
+  vec0QuantClear(&q);
+  free(base), free(qs), free(codes), free(qc);
+  return hits / (double)(nq * k);
+}
+
+START_TEST(test_int8_keeps_neighbours) {
+  /* One global scale over clustered data: the code ranking alone finds most
+  ** true neighbours (the graph then re-ranks with float32). */
+  ck_assert_double_ge(codeRecall(VEC0_QUANT_INT8, VEC0_QUANT_L2, 64, 10), 0.9);
+  ck_assert_double_ge(codeRecall(VEC0_QUANT_INT8, VEC0_QUANT_L2, 64, 40), 0.99);
+}
+END_TEST
+
+START_TEST(test_bit_keeps_some_neighbours) {
+  /* Bits are for high dimensions; even there a re-rank needs many
+  ** candidates (the index's rescore factor). */
+  ck_assert_double_ge(codeRecall(VEC0_QUANT_BIT, VEC0_QUANT_L2, 512, 10), 0.08);
+  ck_assert_double_ge(codeRecall(VEC0_QUANT_BIT, VEC0_QUANT_L2, 512, 100), 0.3);
+}
+END_TEST
+
+START_TEST(test_int8_distance_scale) {
+  /* l2sq of codes times scale^2 is the l2sq of the floats, up to rounding. */
+  const int dim = 64;
+  float *a = clustered(200, dim, 3);
+  Vec0Quant q;
+  int8_t ca[64], cb[64];
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, dim, a, 200), 0);
+  ck_assert(q.scale > 0);
+  for (int s = 1; s < 200; s++) {
+    double d = l2sq(a, a + (size_t)s * dim, dim), c = 0;
+    vec0QuantEncode(&q, a, ca);
+    vec0QuantEncode(&q, a + (size_t)s * dim, cb);
+    for (int i = 0; i < dim; i++) c += (double)(ca[i] - cb[i]) * (ca[i] - cb[i]);
+    c *= (double)q.scale * q.scale;
+    ck_assert_double_le(fabs(c - d), 0.02 * d + dim * q.scale * q.scale * 2);
+  }
+  vec0QuantClear(&q);
+  free(a);
+}
+END_TEST
+
+START_TEST(test_train_is_deterministic_and_saved) {
+  const int dim = 16;
+  float *a = clustered(500, dim, 5);
+  for (int eKind = VEC0_QUANT_INT8; eKind <= VEC0_QUANT_BIT; eKind++) {
+    for (int eMetric = VEC0_QUANT_L2; eMetric <= VEC0_QUANT_DOT; eMetric++) {
+      Vec0Quant q1, q2, q3;
+      unsigned char s1[20 + 4 * 16], s2[20 + 4 * 16], c1[16], c3[16];
+      ck_assert_int_eq(vec0QuantTrain(&q1, eKind, eMetric, dim, a, 500), 0);
+      ck_assert_int_eq(vec0QuantTrain(&q2, eKind, eMetric, dim, a, 500), 0);
+      ck_assert_uint_le(vec0QuantSaveBytes(&q1), sizeof(s1));
+      vec0QuantSave(&q1, s1);
+      vec0QuantSave(&q2, s2);
+      ck_assert_int_eq(memcmp(s1, s2, vec0QuantSaveBytes(&q1)), 0);
+      /* Load gives a quantizer that encodes the same bytes. */
+      ck_assert_int_eq(vec0QuantLoad(&q3, dim, s1, vec0QuantSaveBytes(&q1)), 0);
+      vec0QuantEncode(&q1, a + 7 * dim, c1);
+      vec0QuantEncode(&q3, a + 7 * dim, c3);
+      ck_assert_int_eq(memcmp(c1, c3, vec0QuantCodeBytes(&q1)), 0);
+      /* Damaged parameters are refused, not used. */
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim + 1, s1, vec0QuantSaveBytes(&q1)), 267);
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1) - 1), 267);
+      s1[16] = s1[17] = s1[18] = s1[19] = 0; /* scale 0 */
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1)), 267);
+      vec0QuantClear(&q1);
+      vec0QuantClear(&q3);
+      vec0QuantClear(&q2);
+    }
+  }
+  free(a);
+}
+END_TEST
+
+START_TEST(test_empty_sample_and_extremes) {
+  Vec0Quant q;
+  float x[4] = {1e30f, -1e30f, 0.0f, 0.5f};
+  int8_t c[4];
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, 4, 0, 0), 0);
+  vec0QuantEncode(&q, x, c);
+  ck_assert_int_eq(c[0], 127);
+  ck_assert_int_eq(c[1], -127);
+  ck_assert_int_eq(c[2], 0);
+  vec0QuantClear(&q);
+  /* A zero vector under cosine encodes as zeros, not NaN garbage. */
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_COSINE, 4, x, 1), 0);
+  x[0] = x[1] = x[2] = x[3] = 0;
+  vec0QuantEncode(&q, x, c);
+  ck_assert_int_eq(c[0] | c[1] | c[2] | c[3], 0);
+  vec0QuantClear(&q);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("quant");
+  TCase *tc = tcase_create("quant");
+  SRunner *sr;
+  int nFail;
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_int8_keeps_neighbours);
+  tcase_add_test(tc, test_bit_keeps_some_neighbours);
+  tcase_add_test(tc, test_int8_distance_scale);
+  tcase_add_test(tc, test_train_is_deterministic_and_saved);
+  tcase_add_test(tc, test_empty_sample_and_extremes);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  nFail = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return nFail ? 1 : 0;
+}
