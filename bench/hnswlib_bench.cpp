@@ -6,7 +6,8 @@
 // "raw vectors + graph links"), runs one query pass per ef with setEf, then
 // times single-row addPoint calls of rows from --extra (in memory: hnswlib
 // has no durable insert).  "reopen" mode, in a new process: loadIndex (a
-// full load of the file) and the first query, both timed.
+// full load of the file) and the first query, both timed.  "query" mode
+// (bench/interleave.py): load the index, warm up, one timed pass per ef.
 //
 // Output follows bench/common.py: PREFIX.json and PREFIX.ids (int64 ids,
 // nq*k per pass).
@@ -89,7 +90,7 @@ static void search(hnswlib::HierarchicalNSW<float> &h, const float *q, int k, in
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) die("usage: hnswlib_bench build|reopen --key value ...");
+  if (argc < 2) die("usage: hnswlib_bench build|reopen|query --key value ...");
   std::string mode = argv[1];
   std::map<std::string, std::string> opt;
   for (int i = 2; i + 1 < argc; i += 2) {
@@ -122,6 +123,33 @@ int main(int argc, char **argv) {
                 "\"second_query_ms\": %.4f, \"rss_kb\": %ld}\n",
             (t2 - t0) * 1e3, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
             status_kb("VmHWM"));
+    fclose(fj);
+    return 0;
+  }
+  if (mode == "query") {
+    // The query loop alone, for interleave.py: load the saved index, one
+    // untimed warm-up pass at the largest ef, then one timed pass per ef.
+    long nq = atol(need("nq").c_str());
+    std::vector<int> efs = parse_list(need("ef"));
+    std::vector<float> Q = read_rows(qpath, dim, 0, nq);
+    hnswlib::HierarchicalNSW<float> h(&space, index);
+    std::vector<int64_t> ids((size_t)nq * k);
+    FILE *fids = fopen((out + ".ids").c_str(), "wb");
+    if (!fids) die("cannot write " + out + ".ids");
+    h.setEf(*std::max_element(efs.begin(), efs.end()));
+    for (long q = 0; q < nq; q++) search(h, Q.data() + (size_t)q * dim, k, ids.data());
+    fprintf(fj, "{\"engine\": \"hnswlib\", \"passes\": [");
+    for (size_t i = 0; i < efs.size(); i++) {
+      h.setEf(efs[i]);
+      double t0 = now();
+      for (long q = 0; q < nq; q++) search(h, Q.data() + (size_t)q * dim, k, ids.data() + (size_t)q * k);
+      double secs = now() - t0;
+      fwrite(ids.data(), sizeof(int64_t), ids.size(), fids);
+      fprintf(fj, "%s\n  {\"ef\": %d, \"nq\": %ld, \"seconds\": %.6f}", i ? "," : "", efs[i],
+              nq, secs);
+    }
+    fprintf(fj, "], \"rss_peak_kb\": %ld}\n", status_kb("VmHWM"));
+    fclose(fids);
     fclose(fj);
     return 0;
   }

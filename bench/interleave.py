@@ -1,0 +1,203 @@
+"""interleave.py: vec0's HNSW against native hnswlib, both driven from C,
+in alternating rounds, the ratio taken per round.
+
+  /usr/bin/python3 bench/interleave.py                  # 5 rounds, fashion-mnist
+  /usr/bin/python3 bench/interleave.py --kernels avx2   # vec0's AVX2 kernels, hnswlib -mavx2 -mfma
+
+This machine is shared and one engine's QPS moves by +-30 % within a minute,
+so a ratio of two runs made minutes apart says little.  Each round runs one
+query process per engine (vec0 in WAL mode, vec0 with the rollback journal,
+hnswlib), in an order that alternates between rounds; each process loads
+its index, makes one untimed warm-up pass at the largest ef and one timed
+pass per ef (knn_driver.c for vec0: the statement prepared once, the query
+bound as a BLOB; hnswlib_bench query for hnswlib).  Per round and engine,
+QPS at a recall target is interpolated in log QPS between the two ef values
+around it; the vec0/hnswlib ratio is taken within the round; the report
+gives the median over rounds and the spread (min-max).  The CPU's SIMD level
+and vec0's kernel set are recorded with the result: a ratio depends on them.
+
+The two indexes (bench/out/il-vec0.db, il-hnswlib.hnsw: m = M = 16,
+ef_construction 200, the whole base) are built the first time and reused.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+import numpy as np
+
+import common
+import datasets
+import run
+
+EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
+TARGETS = [0.90, 0.95, 0.99]
+SQL = "SELECT rowid FROM t WHERE embedding MATCH ?1 AND k = ?2 AND ef = ?3"
+
+
+def simd():
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    return [x for x in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_vpopcntdq")
+            if x in flags]
+
+
+def vec0_kernels(env):
+    out = subprocess.run(["sqlite3", ":memory:", ".load %s" % common.VEC0,
+                          "SELECT vec_debug();"], capture_output=True, text=True, env=env)
+    return " ".join(out.stdout.split())
+
+
+def qps_at(points, target):
+    """QPS at recall `target` from [(recall, qps)] sorted by ef, interpolated
+    in log QPS; None when no ef reaches it."""
+    for (r0, q0), (r1, q1) in zip(points, points[1:]):
+        if r0 < target <= r1:
+            t = (target - r0) / (r1 - r0)
+            return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
+    if points and points[0][0] >= target:
+        return points[0][1]
+    return None
+
+
+def run_once(name, a, d, meta, env):
+    out = os.path.join(common.OUT, "il-" + name)
+    files = dict(queries=os.path.join(d, "queries.f32"))
+    efs = ",".join(str(e) for e in a.ef)
+    if name == "hnswlib":
+        exe = os.path.join(common.BENCH, "hnswlib_bench" + ("_avx2" if a.kernels == "avx2" else ""))
+        cmd = [exe, "query", "--dim", str(meta["dim"]), "--k", str(a.k),
+               "--index", os.path.join(common.OUT, "il-hnswlib.hnsw"), "--queries",
+               files["queries"], "--nq", str(a.nq), "--ef", efs, "--out", out]
+    else:
+        journal = "wal" if name == "vec0-wal" else "delete"
+        db = os.path.join(common.OUT, "il-%s.db" % journal)
+        cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", common.VEC0, "--db", db,
+               "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
+               "--k", str(a.k), "--ef", efs, "--sql", SQL, "--journal", journal, "--out", out]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        sys.exit("%s failed: %s" % (name, r.stderr.strip()))
+    res = common.read_json(out + ".json")
+    base = common.read_rows(os.path.join(d, "base.f32"), meta["dim"], 0, a.n)
+    queries = common.read_rows(files["queries"], meta["dim"], 0, a.nq)
+    _, gd = datasets.ground_truth(d, a.n, a.nq, None)
+    raw = np.fromfile(out + ".ids", dtype="<i8")
+    points = []
+    for i, p in enumerate(res["passes"]):
+        ids = raw[i * a.nq * a.k:(i + 1) * a.nq * a.k].reshape(a.nq, a.k)
+        rec, _ = run.recall(ids, gd[:a.nq], base, queries, a.k)
+        points.append((rec, a.nq / p["seconds"]))
+    return {"points": points, "rss_peak_kb": res.get("rss_peak_kb")}
+
+
+def ensure_indexes(a, d, meta):
+    """The vec0 table and the hnswlib index of the whole base, built once
+    (run.py's own vec0 database is left with half its rows deleted)."""
+    db = os.path.join(common.OUT, "il-vec0.db")
+    idx = os.path.join(common.OUT, "il-hnswlib.hnsw")
+    files = dict(base=os.path.join(d, "base.f32"), queries=os.path.join(d, "queries.f32"),
+                 extra=os.path.join(d, "extra.f32"))
+    shared = ["--dim", str(meta["dim"]), "--k", str(a.k), "--queries", files["queries"],
+              "--base", files["base"], "--n", str(a.n), "--nq", "100"]
+    if not os.path.exists(db):
+        subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
+                        "--engine", "vec0-hnsw", "--db", db, "--out", db + ".build",
+                        "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared,
+                       check=True)
+    if not os.path.exists(idx):
+        subprocess.run([os.path.join(common.BENCH, "hnswlib_bench"), "build", "--index", idx,
+                        "--out", idx + ".build", "--M", "16", "--ef_construction", "200",
+                        "--ef", "64", "--nextra", "0"] + shared, check=True)
+    # One copy per journal mode, so that neither process changes the other's.
+    con = __import__("sqlite3").connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for journal in ("wal", "delete"):
+        copy = os.path.join(common.OUT, "il-%s.db" % journal)
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(copy + suffix):
+                os.remove(copy + suffix)
+        shutil.copyfile(db, copy)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--nq", type=int, default=2000, help="queries per pass")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--ef", type=lambda s: [int(x) for x in s.split(",")], default=EFS)
+    p.add_argument("--kernels", choices=["native", "avx2"], default="native",
+                   help="avx2: vec0 with VEC0_KERNELS=avx2, hnswlib built -mavx2 -mfma")
+    p.add_argument("--out", default=os.path.join(common.OUT, "interleave.json"))
+    a = p.parse_args()
+    d = datasets.prepare("fashion")
+    meta = common.load_meta(d)
+    a.n = meta["n"]
+    a.nq = min(a.nq, meta["nq"])
+    datasets.ground_truth(d, a.n, a.nq, None)
+    ensure_indexes(a, d, meta)
+    env = dict(os.environ)
+    if a.kernels == "avx2":
+        env["VEC0_KERNELS"] = "avx2"
+    engines = ["vec0-wal", "vec0-delete", "hnswlib"]
+    rounds = []
+    for r in range(a.rounds):
+        order = engines if r % 2 == 0 else engines[::-1]
+        res = {}
+        for name in order:
+            res[name] = run_once(name, a, d, meta, env)
+            at = {t: qps_at(res[name]["points"], t) for t in TARGETS}
+            res[name]["qps_at"] = at
+            print("round %d %-12s %s" % (r + 1, name, "  ".join(
+                "%.2f: %s" % (t, "%.0f" % q if q else "-") for t, q in at.items())),
+                file=sys.stderr)
+        rounds.append(res)
+
+    summary = {}
+    for name in ("vec0-wal", "vec0-delete"):
+        summary[name] = {}
+        for t in TARGETS:
+            ratios = [rd[name]["qps_at"][t] / rd["hnswlib"]["qps_at"][t] for rd in rounds
+                      if rd[name]["qps_at"][t] and rd["hnswlib"]["qps_at"][t]]
+            summary[name][t] = (statistics.median(ratios), min(ratios), max(ratios)) \
+                if ratios else None
+    qps = {name: {t: statistics.median([rd[name]["qps_at"][t] for rd in rounds
+                                         if rd[name]["qps_at"][t]] or [0])
+                  for t in TARGETS} for name in engines}
+    info = {"machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
+            "kernels_forced": a.kernels, "rounds": a.rounds, "nq": a.nq, "k": a.k,
+            "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
+                                       for n, v in qps.items()},
+            "ratio": {n: {str(t): v for t, v in s.items()} for n, s in summary.items()},
+            "raw": rounds}
+    common.write_json(a.out, info)
+    lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
+             "|---|" + "---|" * len(TARGETS)]
+    for name, label in (("vec0-wal", "WAL"), ("vec0-delete", "rollback journal")):
+        cells = []
+        for t in TARGETS:
+            s = summary[name][t]
+            cells.append("**%.2f** (%.2f-%.2f)" % s if s else "-")
+        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+    lines.append("")
+    lines.append("QPS medians: " + "; ".join(
+        "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))
+    lines.append("CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d queries, "
+                 "commit %s" % (info["machine"].get("cpu", "?"), "/".join(info["simd"]),
+                                info["vec0_kernels"], a.kernels, a.rounds, a.nq,
+                                info["machine"].get("commit")))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
