@@ -1,10 +1,10 @@
-"""The documentation runs: every ```sql and ```python block of docs/*.md is
-executed against the built extension, and its output must equal the
+"""The documentation runs: every ```sql and ```python block of docs/*.md and
+of README.md is executed against the built extension, and its output must equal the
 ```output block that follows it (a block without one must print nothing).
 VEC0_UPDATE=1 rewrites the output blocks from what the blocks print.
 
 Per page, the SQL blocks run in order, each in a fresh sqlite3 shell on one
-database file, with vec0 loaded unless the block has its own `.load` lines
+database file, in a scratch directory where ./dist is the build under test, with vec0 loaded unless the block has its own `.load` lines
 (a path containing "sqlite-vec" or "vectorlite" loads that peer, anything
 else vec0).  The Python blocks of a page run as one script, with the package
 from bindings/python.  A comment line right before a block changes that:
@@ -28,9 +28,10 @@ import pytest
 
 import warnings
 
-from support import EXT, PYTHON, ROOT, SQLITE3, run, shell
+from support import DIST, EXT, PYTHON, ROOT, SQLITE3, run, shell
 
 DOCS = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+README = os.path.join(ROOT, "README.md")
 PEERS = os.path.join(ROOT, "bench", "peers", "node_modules")
 PEER_EXT = {
     "sqlite-vec": os.environ.get("SQLITE_VEC_EXT",
@@ -112,8 +113,10 @@ def run_python(blocks, cwd):
     return parts[:-1]
 
 
-@pytest.mark.parametrize("path", DOCS, ids=lambda p: os.path.relpath(p, ROOT))
+@pytest.mark.parametrize("path", DOCS + [README], ids=lambda p: os.path.relpath(p, ROOT))
 def test_doc_examples(path, tmp_path):
+    # the pages load ./dist/vec0, as from the repository root
+    os.symlink(DIST, str(tmp_path / "dist"))
     lines, blocks = parse(path)
     blocks = [b for b in blocks if b.directive != "skip"]
     missing = {b.section: b.directive for b in blocks
