@@ -15,6 +15,9 @@ Peers come from $SQLITE_VEC_EXT / $VECTORLITE_EXT or `make -C bench peers`;
 without them the blocks under that ## or ### heading are not run, with a
 warning.
 
+The ```js, ```go, ```rust, ```ruby, ```php, ```perl, ```tcl and ```console
+blocks (and their outputs) are run by tests/bindings/.
+
 Also checked: ```c blocks are excerpts of the tested example program or of
 vec0.h, relative links point to files, and the SQL reference names every
 function, module, hidden column and command the extension has.
@@ -40,6 +43,8 @@ PEER_EXT = {
         PEERS, "@1yefuwang1", "vectorlite-linux-x64", "src", "vectorlite")),
 }
 FENCE = re.compile(r"^```(\w*)\s*$")
+# Blocks that run: sql and python here, the others in tests/bindings/.
+RUNNABLE = ("sql", "python", "js", "go", "rust", "ruby", "php", "perl", "tcl", "console")
 DIRECTIVE = re.compile(r"^<!-- doc-test: (\S+).*-->\s*$")
 MARKER = "@@vec0-doc-block@@"
 
@@ -77,12 +82,12 @@ def parse(path):
     for b in blocks:
         if b.lang == "output":
             assert code and code[-1].end < b.start and code[-1].output is None, \
-                "%s:%d: an output block must follow a sql or python block" % (path, b.start + 1)
+                "%s:%d: an output block must follow a code block" % (path, b.start + 1)
             between = lines[code[-1].end + 1:b.start]
             assert all(not l.strip() for l in between), \
                 "%s:%d: text between a block and its output" % (path, b.start + 1)
             code[-1].output = b
-        elif b.lang in ("sql", "python"):
+        elif b.lang in RUNNABLE:
             code.append(b)
     return lines, code
 
@@ -118,7 +123,7 @@ def test_doc_examples(path, tmp_path):
     # the pages load ./dist/vec0, as from the repository root
     os.symlink(DIST, str(tmp_path / "dist"))
     lines, blocks = parse(path)
-    blocks = [b for b in blocks if b.directive != "skip"]
+    blocks = [b for b in blocks if b.directive != "skip" and b.lang in ("sql", "python")]
     missing = {b.section: b.directive for b in blocks
                if b.directive in PEER_EXT and not os.path.exists(PEER_EXT[b.directive] + ".so")}
     for section, peer in sorted(missing.items()):
