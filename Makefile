@@ -11,7 +11,7 @@
 #   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
 #   make wheel      dist/vec0-*.whl: the Python package with the extension
 #   make npm-pack   dist/vec0-*.tgz: the Node.js package with the extension
-#   make test-bindings   the Node.js package
+#   make test-bindings   the Node.js and Go packages
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -262,12 +262,24 @@ node-deps:
 	  $(NPM) install --no-audit --no-fund --no-save $(NODE_DEPS) || \
 	  echo "node-deps: npm install failed (no network?): the Node.js tests will be skipped"; fi
 
-test-bindings: test-node
+# bindings/go/vec0_amalgamation.c: the amalgamation, built by the Go package
+# unless it is built with -tags vec0_libvec0 (which links libvec0.a).
+GO_AMALG ?= bindings/go/vec0_amalgamation.c
+go-amalgamation: $(DIST)/vec0.c
+	@{ echo '//go:build !vec0_libvec0'; echo; cat $(DIST)/vec0.c; } > $(GO_AMALG).tmp && \
+	  mv $(GO_AMALG).tmp $(GO_AMALG)
+	@echo "  GO      $(GO_AMALG)"
+
+test-bindings: test-node test-go
 
 test-node: $(DIST)/vec0.so
 	@echo "== Node.js package (bindings/node)"
 	@if [ -n "$(NODE_PLATFORM)" ]; then $(MAKE) --no-print-directory npm-pack; fi
 	@$(BINDINGS_PYTEST) tests/bindings/bind_node.py
+
+test-go: $(DIST)/vec0.so
+	@echo "== Go package (bindings/go)"
+	@$(BINDINGS_PYTEST) tests/bindings/bind_go.py
 
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
@@ -292,4 +304,4 @@ clean:
 
 .PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
 	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
-	npm-pack node-deps test-bindings test-node
+	npm-pack node-deps go-amalgamation test-bindings test-node test-go
