@@ -11,7 +11,7 @@
 #   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
 #   make wheel      dist/vec0-*.whl: the Python package with the extension
 #   make npm-pack   dist/vec0-*.tgz: the Node.js package with the extension
-#   make test-bindings   the Node.js and Go packages and the Rust crate
+#   make test-bindings   the Node.js, Go and Rust packages and the client snippets
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -270,7 +270,7 @@ go-amalgamation: $(DIST)/vec0.c
 	  mv $(GO_AMALG).tmp $(GO_AMALG)
 	@echo "  GO      $(GO_AMALG)"
 
-test-bindings: test-node test-go test-rust
+test-bindings: test-node test-go test-rust test-clients
 
 test-node: $(DIST)/vec0.so
 	@echo "== Node.js package (bindings/node)"
@@ -284,6 +284,10 @@ test-go: $(DIST)/vec0.so
 test-rust: $(DIST)/vec0.so
 	@echo "== Rust crate (bindings/rust)"
 	@$(BINDINGS_PYTEST) tests/bindings/bind_rust.py
+
+test-clients: $(DIST)/vec0.so
+	@echo "== docs/clients.md, one snippet per client"
+	@$(BINDINGS_PYTEST) tests/bindings/bind_clients.py
 
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
@@ -308,4 +312,4 @@ clean:
 
 .PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
 	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
-	npm-pack node-deps go-amalgamation test-bindings test-node test-go test-rust
+	npm-pack node-deps go-amalgamation test-bindings test-node test-go test-rust test-clients

@@ -22,7 +22,9 @@ from support import ROOT, run  # noqa: E402
 from test_docs import parse  # noqa: E402
 
 CRATE = os.path.join(ROOT, "bindings", "rust")
-CARGO = os.environ.get("CARGO") or "cargo"
+# Debian's cargo, as `make` passes it, when it is installed
+CARGO = os.environ.get("CARGO") or ("/usr/bin/cargo" if os.path.exists("/usr/bin/cargo")
+                                    else "cargo")
 REGISTRY = "/usr/share/cargo/registry"
 WORK = os.path.join(os.environ.get("VEC0_BUILD", os.path.join(ROOT, "build")), "rust")
 # Debian's crates (librust-*-dev) instead of crates.io, without network
