@@ -1,11 +1,13 @@
-"""The documentation runs: every ```sql and ```python block of docs/*.md and
-of README.md is executed against the built extension, and its output must equal the
-```output block that follows it (a block without one must print nothing).
+"""The documentation runs: every ```sql and ```python block of docs/*.md, of
+README.md and of bindings/*/README.md is executed against the built
+extension, and its output must equal the ```output block that follows it
+(a block without one must print nothing).
 VEC0_UPDATE=1 rewrites the output blocks from what the blocks print.
 
 Per page, the SQL blocks run in order, each in a fresh sqlite3 shell on one
-database file, in a scratch directory where ./dist is the build under test, with vec0 loaded unless the block has its own `.load` lines
-(a path containing "sqlite-vec" or "vectorlite" loads that peer, anything
+database file, in a scratch directory where ./dist is the build under test,
+with vec0 loaded unless the block has its own `.load` lines (a path
+containing "sqlite-vec" or "vectorlite" loads that peer, anything
 else vec0).  The Python blocks of a page run as one script, with the package
 from bindings/python.  A comment line right before a block changes that:
   <!-- doc-test: skip (why) -->     not run
@@ -35,6 +37,8 @@ from support import DIST, EXT, PYTHON, ROOT, SQLITE3, run, shell
 
 DOCS = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
 README = os.path.join(ROOT, "README.md")
+# The bindings' READMEs: Python's runs here, the others in tests/bindings/.
+BINDING_READMES = sorted(glob.glob(os.path.join(ROOT, "bindings", "*", "README.md")))
 PEERS = os.path.join(ROOT, "bench", "peers", "node_modules")
 PEER_EXT = {
     "sqlite-vec": os.environ.get("SQLITE_VEC_EXT",
@@ -118,7 +122,8 @@ def run_python(blocks, cwd):
     return parts[:-1]
 
 
-@pytest.mark.parametrize("path", DOCS + [README], ids=lambda p: os.path.relpath(p, ROOT))
+@pytest.mark.parametrize("path", DOCS + [README] + BINDING_READMES,
+                         ids=lambda p: os.path.relpath(p, ROOT))
 def test_doc_examples(path, tmp_path):
     # the pages load ./dist/vec0, as from the repository root
     os.symlink(DIST, str(tmp_path / "dist"))
@@ -182,8 +187,7 @@ def test_c_blocks_are_excerpts_of_tested_code(path):
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("path", DOCS + [os.path.join(ROOT, "README.md"),
-                                         os.path.join(ROOT, "bindings", "python", "README.md")],
+@pytest.mark.parametrize("path", DOCS + [README] + BINDING_READMES,
                          ids=lambda p: os.path.relpath(p, ROOT))
 def test_relative_links_resolve(path):
     for target in LINK.findall(open(path).read()):
