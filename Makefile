@@ -239,7 +239,7 @@ CARGO         ?= $(if $(wildcard /usr/bin/cargo),/usr/bin/cargo,cargo)
 BINDINGS_ENV   = VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) CC=$(CC) \
                  SQLITE3=$(SQLITE3) NODE=$(NODE) NPM=$(NPM) GO=$(GO) CARGO=$(CARGO) \
                  VEC0_NODE_DEPS=$(abspath $(NODE_DEPS_DIR))/node_modules VEC0_BUILD=$(abspath $(B))
-BINDINGS_PYTEST = $(BINDINGS_ENV) $(PYTHON) -m pytest -q -rs -p no:cacheprovider
+BINDINGS_PYTEST = $(BINDINGS_ENV) $(PYTHON) -m pytest -q -rs --tb=short -p no:cacheprovider
 
 # dist/vec0-<version>.tgz: bindings/node with this platform's extension in
 # lib/<platform>-<arch>/, as `npm install` takes it.

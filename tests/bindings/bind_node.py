@@ -152,3 +152,15 @@ def test_typescript_declarations(installed):
         shutil.copy(os.path.join(HERE, "node", f), str(installed / f))
     p = run([NODE, tsc, "-p", "tsconfig.json"], cwd=str(installed), check=False)
     assert p.returncode == 0, "tsc:\n" + p.stdout
+
+
+def test_esm_import(installed):
+    """import, as well as require: named exports of the CommonJS module."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VEC0_EXT", "NODE_PATH")}
+    script = ("import vec0, { load, serializeF32 } from 'vec0';\n"
+              "import Database from 'better-sqlite3';\n"
+              "const db = load(new Database(':memory:'));\n"
+              "console.log(vec0.version, db.prepare('SELECT vec_length(?)').pluck()"
+              ".get(serializeF32([1, 2, 3])));\n")
+    (installed / "esm.mjs").write_text(script)
+    assert run([NODE, "esm.mjs"], cwd=str(installed), env=env).stdout == "%s 3\n" % VERSION
