@@ -10,6 +10,8 @@
 #                   vec0.h and vec0.pc
 #   make amalgamation   dist/vec0.c and dist/vec0.h: one C file to build from
 #   make wheel      dist/vec0-*.whl: the Python package with the extension
+#   make npm-pack   dist/vec0-*.tgz: the Node.js package with the extension
+#   make test-bindings   the Node.js, Go and Rust packages and the client snippets
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
@@ -81,7 +83,7 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
 # The functional tests, then (not inside a sanitizer build) the reliability
 # passes: see tests/RELIABILITY.md.
 ifeq ($(SANITIZE),)
-test: test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke
+test: test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke test-bindings
 else
 test: test-unit test-sql test-c test-py
 endif
@@ -227,21 +229,95 @@ sqlite-vec-peer:
 	@$(MAKE) -s -C bench peers >/dev/null 2>&1 || \
 	  echo "sqlite-vec-peer: npm install failed; the comparisons with sqlite-vec are skipped"
 
+# Language bindings (bindings/, docs/node.md, go.md, rust.md, clients.md).
+# Each test drives its toolchain from pytest and is skipped, saying why, when
+# the toolchain is absent; `make deps` installs them all.
+NODE          ?= node
+NPM           ?= npm
+NODE_PLATFORM  = $(shell $(NODE) -p 'process.platform + "-" + process.arch' 2>/dev/null)
+NODE_VERSION   = $(shell sed -n 's/^ *"version": "\(.*\)",/\1/p' bindings/node/package.json)
+# The npm packages the Node test uses, installed by `make deps` (node-deps).
+NODE_DEPS_DIR  = tests/bindings/deps
+NODE_DEPS      = better-sqlite3@12 typescript@5 @types/better-sqlite3@7 @types/node@20
+# Debian's Go and Rust, which build offline against Debian's libraries.
+GO            ?= go
+CARGO         ?= $(if $(wildcard /usr/bin/cargo),/usr/bin/cargo,cargo)
+BINDINGS_ENV   = VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) CC=$(CC) \
+                 SQLITE3=$(SQLITE3) NODE=$(NODE) NPM=$(NPM) GO=$(GO) CARGO=$(CARGO) \
+                 VEC0_NODE_DEPS=$(abspath $(NODE_DEPS_DIR))/node_modules VEC0_BUILD=$(abspath $(B))
+BINDINGS_PYTEST = $(BINDINGS_ENV) $(PYTHON) -m pytest -q -rs --tb=short -p no:cacheprovider
+
+# dist/vec0-<version>.tgz: bindings/node with this platform's extension in
+# lib/<platform>-<arch>/, as `npm install` takes it.
+npm-pack: $(DIST)/vec0.so
+	@test -n "$(NODE_PLATFORM)" || { echo "npm-pack: needs node and npm"; exit 1; }
+	@rm -rf $(B)/npm && mkdir -p $(B)/npm/lib/$(NODE_PLATFORM)
+	@cp bindings/node/package.json bindings/node/index.js bindings/node/index.d.ts \
+	  bindings/node/README.md $(B)/npm/
+	@cp $(DIST)/vec0.so $(B)/npm/lib/$(NODE_PLATFORM)/vec0.so
+	@cd $(B)/npm && $(NPM) pack --silent --pack-destination $(abspath $(DIST)) >/dev/null
+	@echo "  NPM     $(DIST)/vec0-$(NODE_VERSION).tgz"
+
+node-deps:
+	@if ! command -v $(NPM) >/dev/null 2>&1; then echo "node-deps: no npm: the Node.js tests will be skipped"; \
+	elif [ -d $(NODE_DEPS_DIR)/node_modules/better-sqlite3/build/Release ] && \
+	     [ -d $(NODE_DEPS_DIR)/node_modules/typescript ]; then echo "node-deps: installed"; \
+	else mkdir -p $(NODE_DEPS_DIR) && cd $(NODE_DEPS_DIR) && \
+	  { [ -f package.json ] || echo '{"private": true}' > package.json; } && \
+	  $(if $(wildcard /usr/include/node/node_api.h),npm_config_nodedir=/usr) \
+	  $(NPM) install --no-audit --no-fund --no-save $(NODE_DEPS) || \
+	  echo "node-deps: npm install failed (no network?): the Node.js tests will be skipped"; fi
+
+# bindings/go/vec0_amalgamation.c: the amalgamation, built by the Go package
+# unless it is built with -tags vec0_libvec0 (which links libvec0.a).
+GO_AMALG ?= bindings/go/vec0_amalgamation.c
+go-amalgamation: $(DIST)/vec0.c
+	@{ echo '//go:build !vec0_libvec0'; echo; cat $(DIST)/vec0.c; } > $(GO_AMALG).tmp && \
+	  mv $(GO_AMALG).tmp $(GO_AMALG)
+	@echo "  GO      $(GO_AMALG)"
+
+test-bindings: test-node test-go test-rust test-clients
+
+test-node: $(DIST)/vec0.so
+	@echo "== Node.js package (bindings/node)"
+	@if [ -n "$(NODE_PLATFORM)" ]; then $(MAKE) --no-print-directory npm-pack; fi
+	@$(BINDINGS_PYTEST) tests/bindings/bind_node.py
+
+test-go: $(DIST)/vec0.so
+	@echo "== Go package (bindings/go)"
+	@$(BINDINGS_PYTEST) tests/bindings/bind_go.py
+
+test-rust: $(DIST)/vec0.so
+	@echo "== Rust crate (bindings/rust)"
+	@$(BINDINGS_PYTEST) tests/bindings/bind_rust.py
+
+test-clients: $(DIST)/vec0.so
+	@echo "== docs/clients.md, one snippet per client"
+	@$(BINDINGS_PYTEST) tests/bindings/bind_clients.py
+
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
 	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist \
-	clang libclang-rt-14-dev valgrind
+	clang libclang-rt-14-dev valgrind $(BINDING_PKGS)
+# The bindings' toolchains and libraries, and the clients of docs/clients.md.
+BINDING_PKGS = golang-go golang-github-mattn-go-sqlite3-dev cargo librust-rusqlite-dev \
+	librust-cc-dev php-cli php-sqlite3 ruby ruby-sqlite3 libdbd-sqlite3-perl tcl \
+	libsqlite3-tcl sqlite-utils
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
+	@$(MAKE) --no-print-directory node-deps
 
 # The main job: build, then a real vector search in the sqlite3 shell.
 demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info
+	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info \
+	  bindings/rust/target
 
 .PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
 	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
 	sqlite-vec-peer
+
+	npm-pack node-deps go-amalgamation test-bindings test-node test-go test-rust test-clients

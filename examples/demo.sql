@@ -1,4 +1,5 @@
--- A first vector search: three documents, the two nearest to a query.
+-- A first vector search: four documents, the two nearest to a query, then the
+-- two nearest among the English ones.
 .load ./dist/vec0
 .mode box
 SELECT vec_version() AS version;

@@ -1,11 +1,13 @@
-"""The documentation runs: every ```sql and ```python block of docs/*.md is
-executed against the built extension, and its output must equal the
-```output block that follows it (a block without one must print nothing).
+"""The documentation runs: every ```sql and ```python block of docs/*.md, of
+README.md and of bindings/*/README.md is executed against the built
+extension, and its output must equal the ```output block that follows it
+(a block without one must print nothing).
 VEC0_UPDATE=1 rewrites the output blocks from what the blocks print.
 
 Per page, the SQL blocks run in order, each in a fresh sqlite3 shell on one
-database file, with vec0 loaded unless the block has its own `.load` lines
-(a path containing "sqlite-vec" or "vectorlite" loads that peer, anything
+database file, in a scratch directory where ./dist is the build under test,
+with vec0 loaded unless the block has its own `.load` lines (a path
+containing "sqlite-vec" or "vectorlite" loads that peer, anything
 else vec0).  The Python blocks of a page run as one script, with the package
 from bindings/python.  A comment line right before a block changes that:
   <!-- doc-test: skip (why) -->     not run
@@ -14,6 +16,9 @@ from bindings/python.  A comment line right before a block changes that:
 Peers come from $SQLITE_VEC_EXT / $VECTORLITE_EXT or `make -C bench peers`;
 without them the blocks under that ## or ### heading are not run, with a
 warning.
+
+The ```js, ```go, ```rust, ```ruby, ```php, ```perl, ```tcl and ```console
+blocks (and their outputs) are run by tests/bindings/.
 
 Also checked: ```c blocks are excerpts of the tested example program or of
 vec0.h, relative links point to files, and the SQL reference names every
@@ -28,9 +33,12 @@ import pytest
 
 import warnings
 
-from support import EXT, PYTHON, ROOT, SQLITE3, run, shell
+from support import DIST, EXT, PYTHON, ROOT, SQLITE3, run, shell
 
 DOCS = sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+README = os.path.join(ROOT, "README.md")
+# The bindings' READMEs: Python's runs here, the others in tests/bindings/.
+BINDING_READMES = sorted(glob.glob(os.path.join(ROOT, "bindings", "*", "README.md")))
 PEERS = os.path.join(ROOT, "bench", "peers", "node_modules")
 PEER_EXT = {
     "sqlite-vec": os.environ.get("SQLITE_VEC_EXT",
@@ -39,6 +47,8 @@ PEER_EXT = {
         PEERS, "@1yefuwang1", "vectorlite-linux-x64", "src", "vectorlite")),
 }
 FENCE = re.compile(r"^```(\w*)\s*$")
+# Blocks that run: sql and python here, the others in tests/bindings/.
+RUNNABLE = ("sql", "python", "js", "go", "rust", "ruby", "php", "perl", "tcl", "console")
 DIRECTIVE = re.compile(r"^<!-- doc-test: (\S+).*-->\s*$")
 MARKER = "@@vec0-doc-block@@"
 
@@ -76,12 +86,12 @@ def parse(path):
     for b in blocks:
         if b.lang == "output":
             assert code and code[-1].end < b.start and code[-1].output is None, \
-                "%s:%d: an output block must follow a sql or python block" % (path, b.start + 1)
+                "%s:%d: an output block must follow a code block" % (path, b.start + 1)
             between = lines[code[-1].end + 1:b.start]
             assert all(not l.strip() for l in between), \
                 "%s:%d: text between a block and its output" % (path, b.start + 1)
             code[-1].output = b
-        elif b.lang in ("sql", "python"):
+        elif b.lang in RUNNABLE:
             code.append(b)
     return lines, code
 
@@ -112,10 +122,13 @@ def run_python(blocks, cwd):
     return parts[:-1]
 
 
-@pytest.mark.parametrize("path", DOCS, ids=lambda p: os.path.relpath(p, ROOT))
+@pytest.mark.parametrize("path", DOCS + [README] + BINDING_READMES,
+                         ids=lambda p: os.path.relpath(p, ROOT))
 def test_doc_examples(path, tmp_path):
+    # the pages load ./dist/vec0, as from the repository root
+    os.symlink(DIST, str(tmp_path / "dist"))
     lines, blocks = parse(path)
-    blocks = [b for b in blocks if b.directive != "skip"]
+    blocks = [b for b in blocks if b.directive != "skip" and b.lang in ("sql", "python")]
     missing = {b.section: b.directive for b in blocks
                if b.directive in PEER_EXT and not os.path.exists(PEER_EXT[b.directive] + ".so")}
     for section, peer in sorted(missing.items()):
@@ -174,8 +187,7 @@ def test_c_blocks_are_excerpts_of_tested_code(path):
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
-@pytest.mark.parametrize("path", DOCS + [os.path.join(ROOT, "README.md"),
-                                         os.path.join(ROOT, "bindings", "python", "README.md")],
+@pytest.mark.parametrize("path", DOCS + [README] + BINDING_READMES,
                          ids=lambda p: os.path.relpath(p, ROOT))
 def test_relative_links_resolve(path):
     for target in LINK.findall(open(path).read()):

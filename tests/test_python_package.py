@@ -61,8 +61,11 @@ def test_load_explains_a_python_that_cannot_load_extensions():
     class NoExtensions:  # what sqlite3.connect() returns in such builds
         def execute(self, sql):
             pass
-    with pytest.raises(RuntimeError, match="cannot load extensions"):
+    with pytest.raises(RuntimeError, match="cannot load extensions") as e:
         vec0.load(NoExtensions(), path=EXT)
+    # which interpreter ran, for a user with several Pythons on PATH
+    assert "the sqlite3 module of %s (Python %s)" % (sys.executable, sys.version.split()[0]) \
+        in str(e.value)
 
 
 def test_load_reports_a_missing_file():
@@ -142,7 +145,17 @@ def test_bit_order_is_vec0s(conn):
     (lambda: vec0.serialize_f32([]), ValueError, "at least one element"),
     (lambda: vec0.serialize_f32(np.zeros((2, 2))), ValueError, "shape \\(2, 2\\)"),
     (lambda: vec0.serialize_f32(np.array(["a"])), TypeError, "dtype <U1"),
-    (lambda: vec0.serialize_f32(["x"]), TypeError, ""),
+    (lambda: vec0.serialize_f32(["x"]), TypeError, "element 0 of a float32 vector is 'x'"),
+    (lambda: vec0.serialize_f32([1, None]), TypeError, "element 1 .* is None, not a number"),
+    (lambda: vec0.serialize_f32(b"\0\0\0\0"), TypeError, "of bytes: pass a sequence"),
+    (lambda: vec0.serialize_f32([1, float("nan")]), ValueError, "element 1 is nan"),
+    (lambda: vec0.serialize_f32([float("-inf")]), ValueError, "element 0 is -inf"),
+    (lambda: vec0.serialize_f32([1e39]), ValueError, r"element 0 is 1e\+39: .*float32's range"),
+    (lambda: vec0.serialize_f32(np.array([0, np.nan])), ValueError, "element 1 is nan"),
+    (lambda: vec0.serialize_f32(np.array([[1e39]])[0]), ValueError, r"element 0 is 1e\+39"),
+    (lambda: vec0.serialize_f32(np.array([np.inf], dtype=np.float32)), ValueError, "is inf"),
+    (lambda: vec0.serialize_int8([1, 2.5]), TypeError, "element 1 of an int8 vector is 2.5"),
+    (lambda: vec0.serialize_int8(b"\x01"), TypeError, "of bytes: pass a sequence"),
     (lambda: vec0.serialize_int8([128]), ValueError, "-128..127"),
     (lambda: vec0.serialize_int8(np.array([-129, 0])), ValueError, "-128..127"),
     (lambda: vec0.serialize_int8(np.array([0.5])), TypeError, "vec_quantize_int8"),
@@ -152,8 +165,16 @@ def test_bit_order_is_vec0s(conn):
     (lambda: vec0.deserialize_int8("[1]"), TypeError, "expected a BLOB"),
 ])
 def test_bad_vectors_are_refused(call, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as e:
         call()
+    assert str(e.value).startswith("vec0: "), e.value
+
+
+def test_largest_float32_is_accepted():
+    # rounds to FLT_MAX, which float32 holds: not an overflow
+    flt_max = 3.4028234663852886e38
+    assert vec0.serialize_f32([3.4028235e38, -3.4028235e38]) == struct.pack("<2f", flt_max, -flt_max)
+    assert bytes(vec0.serialize_f32(np.array([3.4028235e38]))) == struct.pack("<f", flt_max)
 
 
 # --- adapters: numpy values as query parameters ----------------------------------

@@ -33,6 +33,7 @@ vec_quantize_binary() and vec_to_json().
 """
 
 import array
+import math
 import os
 import sqlite3
 import sys
@@ -79,9 +80,13 @@ def load(conn, path=None):
     if path is None:
         path = loadable_path()
     if not hasattr(conn, "enable_load_extension"):
+        # Name the interpreter: with several Pythons on PATH, the one that
+        # ran is often not the one the user meant.
         raise RuntimeError(
-            "vec0: this Python's sqlite3 module cannot load extensions (it was "
-            "built without them); use one that can, such as Debian's /usr/bin/python3")
+            "vec0: the sqlite3 module of %s (Python %s) cannot load extensions (it "
+            "was built without them); use one that can, such as Debian's "
+            "/usr/bin/python3" % (sys.executable or "this Python",
+                                  sys.version.split()[0]))
     conn.enable_load_extension(True)
     try:
         conn.load_extension(os.fspath(path))
@@ -114,25 +119,64 @@ def _array_view(a, dtype):
     return memoryview(a).cast("B")
 
 
-def _packed(typecode, values):
-    buf = array.array(typecode, values)
+def _array_of(typecode, values, what):
+    """array.array(typecode, values), with a vec0 message for what it refuses."""
+    # array.array() would read bytes as raw machine values, not as numbers.
+    if isinstance(values, (bytes, bytearray, memoryview, str)):
+        raise TypeError("vec0: cannot make %s vector of %s: pass a sequence of numbers"
+                        % (what, type(values).__name__))
+    try:
+        return array.array(typecode, values)
+    except TypeError:
+        pass
+    need = "__index__" if typecode == "b" else "__float__"
+    for i, x in enumerate(values):
+        if not hasattr(x, need):
+            raise TypeError("vec0: element %d of %s vector is %r, not %s" % (
+                i, what, x, "an integer" if typecode == "b" else "a number"))
+    raise TypeError("vec0: cannot make %s vector of %s: pass a sequence of numbers"
+                    % (what, type(values).__name__))
+
+
+def _packed(typecode, values, what):
+    buf = _array_of(typecode, values, what)
     if _BIG_ENDIAN:
         buf.byteswap()
     return buf.tobytes()
+
+
+def _not_float32(i, value):
+    return ValueError(
+        "vec0: float32 vector element %d is %r: NaN, infinities and numbers beyond "
+        "float32's range (about 3.4e38) cannot be stored or searched" % (i, value))
 
 
 def serialize_f32(vector):
     """A float32 vector BLOB: from a sequence of numbers (bytes) or a numpy
     array of any real dtype (a memoryview; of the array's own memory when it
     is C-contiguous little-endian float32, so later changes to the array show
-    through)."""
+    through).  NaN, infinities and numbers float32 cannot hold raise
+    ValueError, as vec0 itself refuses them."""
     if _np is not None and isinstance(vector, _np.ndarray):
         if vector.dtype.kind not in "fiub":
             raise TypeError("vec0: cannot make a float32 vector of a numpy array "
                             "of dtype %s" % vector.dtype)
-        return _array_view(vector, _np.dtype("<f4"))
+        with _np.errstate(over="ignore"):  # an overflow is reported below
+            view = _array_view(vector, _np.dtype("<f4"))
+        if vector.dtype.kind == "f":
+            bad = _np.flatnonzero(~_np.isfinite(_np.frombuffer(view, dtype="<f4")))
+            if bad.size:
+                i = int(bad[0])
+                raise _not_float32(i, vector.reshape(-1)[i].item())
+        return view
     _check_1d(len(vector))
-    return _packed("f", vector)
+    buf = _array_of("f", vector, "a float32")
+    for i, x in enumerate(buf):
+        if not math.isfinite(x):
+            raise _not_float32(i, vector[i])
+    if _BIG_ENDIAN:
+        buf.byteswap()
+    return buf.tobytes()
 
 
 def serialize_int8(vector):
@@ -149,7 +193,7 @@ def serialize_int8(vector):
         return _array_view(vector, _np.dtype("i1"))
     _check_1d(len(vector))
     try:
-        return _packed("b", vector)
+        return _packed("b", vector, "an int8")
     except OverflowError:
         raise ValueError("vec0: int8 vector elements must be in -128..127") from None
 
