@@ -184,16 +184,17 @@ def run(ext, tmp):
                            "identical" % (title, label, len(log), len(runs[0]["tables"])),
                            not diff, "differ: %s" % ", ".join(diff))
                 results[label] = runs[0]
-        ref = results[detected]
-        for label, res in results.items():
-            if label == detected:
-                continue
-            diff = differing(ref, res)
-            yield ("replay %s, %s vs %s" % (title, detected, label), None, "%s; database file %s" % (
-                "identical shadow tables" if not diff else "shadow tables differ: " + ", ".join(
-                    "%s (%s rows differ)" % (t, rows_differing(ref["db"], res["db"], t))
-                    for t in diff),
-                "identical" if ref["file"] == res["file"] else "differs"))
+        labels = list(results)
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                ra, rb = results[a], results[b]
+                diff = differing(ra, rb)
+                yield ("replay %s, %s vs %s" % (title, a, b), None, "%s; database file %s" % (
+                    "identical shadow tables" if not diff else
+                    "shadow tables differ: " + ", ".join(
+                        "%s (%s rows differ)" % (t, rows_differing(ra["db"], rb["db"], t))
+                        for t in diff),
+                    "identical" if ra["file"] == rb["file"] else "differs"))
 
 
 def rows_differing(db_a, db_b, table):
