@@ -111,7 +111,8 @@ class Node:
         os.makedirs(self.dir)
 
     def start(self, join=None):
-        cmd = [self.binary, "-dir", self.dir, "-addr", self.addr, "-api", self.api] + SNAPSHOT + NO_SPILL
+        cmd = ([self.binary, "-dir", self.dir, "-addr", self.addr, "-api", self.api,
+                "-parent", str(os.getpid())] + SNAPSHOT + NO_SPILL)
         if join:
             cmd += ["-join", join]
         env = dict(os.environ, LIBDQLITE_TRACE="1")
@@ -654,7 +655,8 @@ def main():
     finally:
         if failed_logs:
             for i in (1, 2, 3):
-                print("---- node%d.log (tail)\n%s" % (i, tail(os.path.join(root, "node%d.log" % i))))
+                log = os.path.join(root, "node%d.log" % i)
+                print("---- node%d.log (tail)\n%s" % (i, tail(log)))
         if a.keep or failed_logs:
             print("cluster: files kept in %s" % root)
         else:

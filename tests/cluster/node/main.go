@@ -81,6 +81,7 @@ func main() {
 	dbname := flag.String("db", "vec", "database name")
 	threshold := flag.Uint64("snapshot-threshold", 0, "raft snapshot threshold (0: dqlite's default)")
 	trailing := flag.Uint64("snapshot-trailing", 0, "raft entries kept after a snapshot")
+	parent := flag.Int("parent", 0, "exit when this process id is no longer the parent")
 	spill := flag.Bool("cache-spill", true, "let SQLite spill dirty pages to the WAL before commit (false: PRAGMA cache_spill = OFF)")
 	flag.Parse()
 	log.SetPrefix(fmt.Sprintf("node %s: ", *addr))
@@ -144,6 +145,17 @@ func main() {
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	if *parent != 0 {
+		// A test runner killed with SIGKILL cannot stop its nodes: they
+		// notice they were orphaned and stop themselves.
+		go func() {
+			for os.Getppid() == *parent {
+				time.Sleep(500 * time.Millisecond)
+			}
+			log.Printf("parent %d gone, stopping", *parent)
+			sig <- syscall.SIGTERM
+		}()
+	}
 	<-sig
 	srv.Close()
 	if n.pin != nil {
