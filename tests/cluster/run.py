@@ -8,11 +8,12 @@ key and metadata gets 20 000 rows (batches and single rows); filtered KNN
 is compared with an exact scan; the leader is killed with SIGKILL and the
 time until another node leads is measured; the same queries must return the
 same rows and distances; writes go on; the old node rejoins and catches up
-(by a snapshot: the raft log is truncated in between).  Then the vec0
-cache: a connection with a warm cache (one dqlite serves on one node) sees
-its table's pages replaced while its node follows, once by replicated
-frames and once by a snapshot install, and must answer from the new rows.
-Last, each node's database, dumped through that node, passes PRAGMA
+(by a snapshot: the raft log is truncated in between) and, made leader,
+answers the same.  Then the vec0 cache: a connection with a warm cache (one
+SQLite connection dqlite keeps on the leader) must answer from the new rows
+after other clients replace its table's rows, and after they drop and
+re-create the table; a leader change closes it (dqlite does), and a new
+connection sees what was written while the node followed.  Last, each node's database, dumped through that node, passes PRAGMA
 integrity_check and vec0's integrity-check, and every node holds the same
 shadow-table rows.
 
