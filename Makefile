@@ -2,7 +2,9 @@
 #   make            dist/vec0.so and dist/libvec0.a
 #   make test       Check unit tests, sql/ golden tests, Python integration tests,
 #                   then the reliability passes: the same under ASan+UBSan,
-#                   a subset under valgrind, the fuzz targets over their seeds
+#                   a subset under valgrind, the fuzz targets over their seeds;
+#                   test-cluster: vec0 in a 3-node dqlite cluster and
+#                   statement-log replay (docs/replication.md)
 #   make bench      benchmarks (bench/), never part of make test
 #   make test SANITIZE=address,undefined   the functional tests under sanitizers
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60) seconds
@@ -83,7 +85,7 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
 # The functional tests, then (not inside a sanitizer build) the reliability
 # passes: see tests/RELIABILITY.md.
 ifeq ($(SANITIZE),)
-test: test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke test-bindings
+test: test-unit test-sql test-c test-py test-cluster test-san test-valgrind test-fuzz-smoke test-bindings
 else
 test: test-unit test-sql test-c test-py
 endif
@@ -110,6 +112,21 @@ PYTEST_ARGS ?= tests
 test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite sqlite-vec-peer
 	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
 	  VEC0_SANITIZE=$(SANITIZE) CC=$(CC) SQLITE3=$(SQLITE3) $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+# Replication (tests/cluster/run.py, docs/replication.md): a 3-node dqlite
+# cluster on 127.0.0.1 whose nodes (tests/cluster/node, Go with go-dqlite,
+# built offline from Debian's Go sources) link libvec0.a, then one statement
+# log replayed by separate processes under each kernel set.  Go caches by
+# flags, not by the contents of libvec0.a: its checksum goes into the flags.
+CLUSTER_NODE = $(B)/cluster/vec0-node
+$(CLUSTER_NODE): tests/cluster/node/main.go include/vec0.h $(DIST)/libvec0.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GO      $@")
+	$(Q)GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(abspath $(B))/cluster/gocache \
+	  CGO_ENABLED=1 CGO_LDFLAGS_ALLOW='-Wl,-z,now' CGO_CFLAGS="-I$(abspath include) -DVEC0_LIB_SUM=$$(cksum < $(DIST)/libvec0.a | cut -d' ' -f1)" \
+	  CGO_LDFLAGS="$(abspath $(DIST)/libvec0.a) -lsqlite3 -lm" go build -o $@ ./tests/cluster/node
+test-cluster: $(CLUSTER_NODE) $(DIST)/vec0.so
+	@$(PYTHON) tests/cluster/run.py --node $(CLUSTER_NODE) --ext $(abspath $(DIST)/vec0)
+
 # Unit tests (the OOM test at every 4th allocation: it is the slow one),
 # golden SQL and every Python test, under ASan and UBSan.
 SAN_FLAGS = address,undefined
@@ -298,11 +315,13 @@ test-clients: $(DIST)/vec0.so
 # What a fresh Debian 12 needs to build and test (run as root, as CI does).
 DEB_PKGS = build-essential pkg-config libsqlite3-dev sqlite3 check python3-pytest python3-numpy \
 	python3-setuptools python3-wheel python3-pip python3-venv dataset-fashion-mnist \
-	clang libclang-rt-14-dev valgrind $(BINDING_PKGS)
+	clang libclang-rt-14-dev valgrind $(BINDING_PKGS) $(CLUSTER_PKGS)
 # The bindings' toolchains and libraries, and the clients of docs/clients.md.
 BINDING_PKGS = golang-go golang-github-mattn-go-sqlite3-dev cargo librust-rusqlite-dev \
 	librust-cc-dev php-cli php-sqlite3 ruby ruby-sqlite3 libdbd-sqlite3-perl tcl \
 	libsqlite3-tcl sqlite-utils
+# The replicated-cluster test (tests/cluster).
+CLUSTER_PKGS = libdqlite-dev golang-github-canonical-go-dqlite-dev
 deps:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: installed"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); fi
@@ -316,8 +335,7 @@ clean:
 	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info \
 	  bindings/rust/target
 
-.PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
-	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
-	sqlite-vec-peer
-
-	npm-pack node-deps go-amalgamation test-bindings test-node test-go test-rust test-clients
+.PHONY: all test test-unit test-sql test-c test-py test-cluster test-san test-valgrind \
+	test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation newsqlite install \
+	uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation test-bindings \
+	test-node test-go test-rust test-clients

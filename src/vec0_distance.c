@@ -18,6 +18,7 @@
 #include "vec0Int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Kernel getters of the SIMD files (NULL for a pair they do not cover). */
@@ -225,9 +226,30 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
 /*
 ** The chosen kernel set.  Init may run on several connections at once; every
 ** thread computes and stores the same value, so the race is harmless.
+**
+** The environment variable VEC0_KERNELS (portable, avx2, avx512, neon), read
+** once here, can lower the set below what the CPU offers: to compare kernel
+** sets on one machine (the replication tests replay one statement log under
+** each) or to rule a SIMD kernel out.  A set the CPU lacks, one above the
+** detected level, or an unknown name is ignored.  The IMPL_ values of x86
+** are ordered by level, so lowering is a comparison.
 */
 enum { IMPL_UNKNOWN = 0, IMPL_PORTABLE, IMPL_AVX2, IMPL_AVX512, IMPL_NEON };
 static volatile int eImpl = IMPL_UNKNOWN;
+
+static int forcedImpl(int eDetected) {
+  const char *z = getenv("VEC0_KERNELS");
+  int e = IMPL_UNKNOWN;
+  if (z == 0) return eDetected;
+  if (strcmp(z, "portable") == 0) e = IMPL_PORTABLE;
+  else if (strcmp(z, "avx2") == 0) e = IMPL_AVX2;
+  else if (strcmp(z, "avx512") == 0) e = IMPL_AVX512;
+  else if (strcmp(z, "neon") == 0) e = IMPL_NEON;
+  if (e == IMPL_UNKNOWN) return eDetected;
+  if (e == IMPL_PORTABLE || e == eDetected) return e;
+  if (eDetected != IMPL_NEON && e != IMPL_NEON && e < eDetected) return e;
+  return eDetected;
+}
 
 void vec0DistanceInit(void) {
   int e = IMPL_PORTABLE;
@@ -243,7 +265,7 @@ void vec0DistanceInit(void) {
 #elif defined(VEC0_HAVE_NEON)
   e = IMPL_NEON; /* Advanced SIMD is part of every AArch64 CPU */
 #endif
-  eImpl = e;
+  eImpl = forcedImpl(e);
 }
 
 const char *vec0DistanceImpl(void) {
