@@ -547,79 +547,86 @@ static T_AVX512 float f32L2_512(const void *pA, const void *pB, int n) {
   return sqrtFast(f32L2sq512(pA, pB, n));
 }
 
+/*
+** Dot, L1 and cosine below add in exactly the order of their AVX2 kernels
+** (the canonical order: see each AVX2 kernel), so that both kernel sets give
+** the same bits and an HNSW graph built on one is the graph built on the
+** other (replicas with different CPUs stay byte-identical, tested by
+** tests/cluster/replay.py).  A 16-lane accumulator stands for two of
+** AVX2's 8-lane ones, low half first; a pass AVX2 makes into one 8-lane
+** accumulator is a masked pass into that half (the other half adds +0).
+*/
+
+/* The r (< 8) floats at p into lanes 8..8+r-1 (AVX2's second accumulator). */
+static T_AVX512 __m512 loadHigh8(const float *p, int r) {
+  return _mm512_maskz_loadu_ps((__mmask16)(((1u << r) - 1u) << 8), p - 8);
+}
+
+/* The floats at p into lanes 0..r-1 (r <= 8). */
+static T_AVX512 __m512 loadLow8(const float *p, int r) {
+  return _mm512_maskz_loadu_ps((__mmask16)((1u << r) - 1u), p);
+}
+
 static T_AVX512 float f32Dot512(const void *pA, const void *pB, int n) {
   const float *a = pA, *b = pB;
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  __m512 s01 = _mm512_setzero_ps(), s23 = _mm512_setzero_ps();
   int i = 0;
-  for (; i + 64 <= n; i += 64) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16),
-                         _mm512_loadu_ps(b + i + 16), s1);
-    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32),
-                         _mm512_loadu_ps(b + i + 32), s2);
-    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48),
-                         _mm512_loadu_ps(b + i + 48), s3);
+  for (; i + 32 <= n; i += 32) {
+    s01 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s01);
+    s23 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s23);
   }
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  for (; i + 8 <= n; i += 8) {
+    s01 = _mm512_fmadd_ps(loadLow8(a + i, 8), loadLow8(b + i, 8), s01);
   }
   if (i < n) {
-    __mmask16 m = mask16(n - i);
-    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i),
-                         _mm512_maskz_loadu_ps(m, b + i), s1);
+    s01 = _mm512_fmadd_ps(loadHigh8(a + i, n - i), loadHigh8(b + i, n - i), s01);
   }
-  return -_mm512_reduce_add_ps(
-      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  {
+    __m256 lo01 = _mm512_castps512_ps256(s01), lo23 = _mm512_castps512_ps256(s23);
+    __m256 hi01 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s01), 1));
+    __m256 hi23 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s23), 1));
+    return -hsum256(_mm256_add_ps(_mm256_add_ps(lo01, hi01), _mm256_add_ps(lo23, hi23)));
+  }
 }
 
 static T_AVX512 float f32L1_512(const void *pA, const void *pB, int n) {
   const float *a = pA, *b = pB;
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  __m512 s = _mm512_setzero_ps();
   int i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-    __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16),
-                              _mm512_loadu_ps(b + i + 16));
-    s0 = _mm512_add_ps(s0, _mm512_abs_ps(d0));
-    s1 = _mm512_add_ps(s1, _mm512_abs_ps(d1));
+  for (; i + 16 <= n; i += 16) {
+    __m512 d = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    s = _mm512_add_ps(s, _mm512_abs_ps(d));
   }
-  for (; i < n; i += 16) {
-    __mmask16 m = mask16(n - i < 16 ? n - i : 16);
-    __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i),
-                             _mm512_maskz_loadu_ps(m, b + i));
-    s0 = _mm512_add_ps(s0, _mm512_abs_ps(d));
+  for (; i + 8 <= n; i += 8) {
+    __m512 d = _mm512_sub_ps(loadLow8(a + i, 8), loadLow8(b + i, 8));
+    s = _mm512_add_ps(s, _mm512_abs_ps(d));
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  if (i < n) {
+    __m512 d = _mm512_sub_ps(loadHigh8(a + i, n - i), loadHigh8(b + i, n - i));
+    s = _mm512_add_ps(s, _mm512_abs_ps(d));
+  }
+  return halves512(s);
 }
 
 static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
   const float *a = pA, *b = pB;
-  __m512 ab0 = _mm512_setzero_ps(), aa0 = _mm512_setzero_ps();
-  __m512 bb0 = _mm512_setzero_ps(), ab1 = _mm512_setzero_ps();
-  __m512 aa1 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
+  __m512 ab = _mm512_setzero_ps(), aa = _mm512_setzero_ps(), bb = _mm512_setzero_ps();
   int i = 0;
-  for (; i + 32 <= n; i += 32) {
-    __m512 x0 = _mm512_loadu_ps(a + i), y0 = _mm512_loadu_ps(b + i);
-    __m512 x1 = _mm512_loadu_ps(a + i + 16), y1 = _mm512_loadu_ps(b + i + 16);
-    ab0 = _mm512_fmadd_ps(x0, y0, ab0);
-    aa0 = _mm512_fmadd_ps(x0, x0, aa0);
-    bb0 = _mm512_fmadd_ps(y0, y0, bb0);
-    ab1 = _mm512_fmadd_ps(x1, y1, ab1);
-    aa1 = _mm512_fmadd_ps(x1, x1, aa1);
-    bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+  for (; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(a + i), y = _mm512_loadu_ps(b + i);
+    ab = _mm512_fmadd_ps(x, y, ab);
+    aa = _mm512_fmadd_ps(x, x, aa);
+    bb = _mm512_fmadd_ps(y, y, bb);
   }
-  for (; i < n; i += 16) {
-    __mmask16 m = mask16(n - i < 16 ? n - i : 16);
-    __m512 x = _mm512_maskz_loadu_ps(m, a + i);
-    __m512 y = _mm512_maskz_loadu_ps(m, b + i);
-    ab0 = _mm512_fmadd_ps(x, y, ab0);
-    aa0 = _mm512_fmadd_ps(x, x, aa0);
-    bb0 = _mm512_fmadd_ps(y, y, bb0);
+  for (; i < n; i += 8) {
+    /* AVX2 adds the last (partial) passes of 8 into its first accumulator */
+    int r = n - i < 8 ? n - i : 8;
+    __m512 x = loadLow8(a + i, r), y = loadLow8(b + i, r);
+    ab = _mm512_fmadd_ps(x, y, ab);
+    aa = _mm512_fmadd_ps(x, x, aa);
+    bb = _mm512_fmadd_ps(y, y, bb);
   }
-  return cosineF32(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
-                   _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
-                   _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)), pA, pB, n);
+  return cosineF32(halves512(ab), halves512(aa), halves512(bb), pA, pB, n);
 }
 
 /* int8: 32 elements at a time widened to int16; the tail by masked load. */
