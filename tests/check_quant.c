@@ -154,6 +154,7 @@ START_TEST(test_train_is_deterministic_and_saved) {
       vec0QuantEncode(&q3, a + 7 * dim, c3);
       ck_assert_int_eq(memcmp(c1, c3, vec0QuantCodeBytes(&q1)), 0);
       /* Damaged parameters are refused, not used. */
+      vec0QuantClear(&q2);
       ck_assert_int_eq(vec0QuantLoad(&q2, dim + 1, s1, vec0QuantSaveBytes(&q1)), 267);
       ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1) - 1), 267);
       s1[16] = s1[17] = s1[18] = s1[19] = 0; /* scale 0 */
