@@ -412,7 +412,8 @@ enum {
   VEC0_VSTMT_N
 };
 
-typedef struct Vec0Table Vec0Table;
+#include "vec0_index.h"
+
 struct Vec0Table {
   sqlite3_vtab base;
   sqlite3 *db;
@@ -446,14 +447,12 @@ struct Vec0Table {
   int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] asks for huge pages */
   size_t aCollapsed[VEC0_MAX_VECTOR_COLUMNS];   /* bytes of aVec[i] made huge */
   int abHugeDone[VEC0_MAX_VECTOR_COLUMNS];      /* vec0StorageHugeStep is done */
-  int abWarm[VEC0_MAX_VECTOR_COLUMNS];          /* vec0StorageWarm is done */
-  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursors */
-  uint32_t aWarmNode[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursor */
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */
   unsigned char *aChunkBuf; /* a last, partly used chunk row being written */
   size_t nChunkBuf;
-  Vec0Hnsw *apHnsw[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Index aIndex[VEC0_MAX_VECTOR_COLUMNS]; /* their pState is part of the cache */
   sqlite3_int64 nLive;     /* live rows */
 
   /*
@@ -475,14 +474,6 @@ struct Vec0Table {
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
   int nBusy;          /* methods using the cache now (vec0_vtab.c) */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
-  struct Vec0HnswCtx {
-    Vec0Table *p;
-    int iVec;
-    int nDim;
-    Vec0DistanceFn xDist;
-    Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
-    Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
-  } aHnswCtx[VEC0_MAX_VECTOR_COLUMNS];
 };
 
 /* vec0_storage.c */
@@ -506,23 +497,25 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
 /*
-** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors
-** (and as many HNSW node records) in order, so that a reopened table comes
-** to hold its whole index in memory over a few hundred queries, none of
-** them waiting long; once it does, the vectors and the graph's links
-** ask for huge pages.
+** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors in
+** order, so that a reopened table comes to hold them all in memory over a
+** few hundred queries, none of them waiting long.  *pnStep: the slots one
+** step covers (an index reads as many of its own records ahead; 0 when the
+** cache is not loaded); *pbAll: every vector is in memory.
 */
 #define VEC0_WARM_BYTES ((size_t)512 * 1024)
-int vec0StorageWarm(Vec0Table *p, int iVec);
+int vec0StorageWarm(Vec0Table *p, int iVec, uint32_t *pnStep, int *pbAll);
+/* From now on column iVec's vectors ask for huge pages (all are in memory). */
+void vec0StorageVectorsHuge(Vec0Table *p, int iVec);
 /*
-** After a query: once column iVec's vectors (and graph) are all in memory,
-** turns the next VEC0_HUGE_STEP bytes of them into huge pages in place, so
-** that walks take fewer TLB misses and no one query pays for the whole
-** array (a 1M x 128 table holds 650 MB, which takes this machine about a
-** second).
+** After a query: once column iVec's vectors are all in memory, turns the
+** next VEC0_HUGE_STEP bytes of them into huge pages in place, so that walks
+** take fewer TLB misses and no one query pays for the whole array (a 1M x
+** 128 table holds 650 MB, which takes this machine about a second).  1 when
+** they all are (an index may then do the same with its own arrays).
 */
 #define VEC0_HUGE_STEP ((size_t)2 << 20)
-void vec0StorageHugeStep(Vec0Table *p, int iVec);
+int vec0StorageHugeStep(Vec0Table *p, int iVec);
 /* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
 /* Writes every chunk row of column iVec anew from the (complete) cache. */
@@ -530,16 +523,77 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec);
 /* Slots per chunk row for vectors of nBytes on pages of nPage bytes. */
 #define VEC0_MAX_CHUNK 256
 uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);
-int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
-/* rc of a call on graph iVec; SQLITE_CORRUPT_VTAB gets the graph's message. */
-int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc);
+/* Writes the counters (next_slot, rows) if they changed. */
 int vec0StorageFlush(Vec0Table *p);
+/*
+** A BLOB config value: *pa is valid until vec0StorageConfigBlobDone(),
+** which must follow every call.  SetBlob writes one.
+*/
+int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **pa,
+                          int *pn, int *pbFound);
+void vec0StorageConfigBlobDone(Vec0Table *p);
+int vec0StorageConfigSetBlob(Vec0Table *p, const char *zKey, const void *a, int n);
+/*
+** An index's per-column table T_<zShadow>N (vec0_index.h): the record of
+** slot iSlot (a copy from sqlite3_malloc, or VEC0_HNSW_NOTFOUND), written;
+** LinkRange hands back its statement positioned before the records from
+** slot iFrom on, n of them (step it, then sqlite3_reset); LinkOutside finds
+** a record not below next_slot; LinkClear deletes every record of column
+** iVec with its 'hnsw.N' header and its groups' entry points.
+*/
+int vec0StorageLinkGet(Vec0Table *p, int iVec, uint32_t iSlot, unsigned char **paRec,
+                       int *pnRec);
+int vec0StorageLinkPut(Vec0Table *p, int iVec, uint32_t iSlot, const unsigned char *a,
+                       int n);
+int vec0StorageLinkRange(Vec0Table *p, int iVec, uint32_t iFrom, int n,
+                         sqlite3_stmt **ppStmt);
+int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound);
+int vec0StorageLinkClear(Vec0Table *p, int iVec);
+/*
+** The entry point (slot, level) of group g's index of column iVec in
+** T_groups; *pbFound 0 when it has none.  Set: maxLevel < 0 clears it.
+*/
+int vec0StorageGroupEntry(Vec0Table *p, int iVec, uint32_t g, sqlite3_int64 *piEntry,
+                          sqlite3_int64 *piLevel, int *pbFound);
+int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
+                             int maxLevel);
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
 int vec0StorageCheck(Vec0Table *p, char **pzErr);
 int vec0StorageRebuild(Vec0Table *p);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
+
+/*
+** Reading the cache: what the module and the indexes may ask of it without
+** a call.  A slot's state, rowid, group and cells are valid once
+** vec0StorageSlot() (or vec0StorageAllSlots()) has loaded it.
+*/
+static inline uint32_t vec0StorageSlotCount(const Vec0Table *p) { return p->nSlot; }
+static inline int vec0StorageSlotLive(const Vec0Table *p, uint32_t iSlot) {
+  return p->aSlotState[iSlot] == VEC0_SLOT_LIVE;
+}
+static inline sqlite3_int64 vec0StorageSlotRowid(const Vec0Table *p, uint32_t iSlot) {
+  return p->aSlotRowid[iSlot];
+}
+/* The group of a slot; 0 without partition keys. */
+static inline uint32_t vec0StorageSlotGroup(const Vec0Table *p, uint32_t iSlot) {
+  return p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
+}
+/* Partition/metadata cell f of a slot. */
+static inline const Vec0Cell *vec0StorageSlotCell(const Vec0Table *p, uint32_t iSlot,
+                                                  int f) {
+  return &p->aCell[(size_t)iSlot * p->nFilt + f];
+}
+/* Vectors of column iVec, nSlot of them by slot (all loaded: AllVectors). */
+static inline const unsigned char *vec0StorageVectors(const Vec0Table *p, int iVec) {
+  return p->aVec[iVec];
+}
+static inline size_t vec0StorageVectorBytes(const Vec0Table *p, int iVec) {
+  return p->aVecBytes[iVec];
+}
+static inline int vec0StorageInOp(const Vec0Table *p) { return p->bOp; }
+static inline int vec0StorageCached(const Vec0Table *p) { return p->bCache; }
 /*
 ** Groups (tables with partition keys): the group id of the partition key
 ** values aVal[0..nPart-1] (in declaration order), 0 if there is none and

@@ -3,13 +3,14 @@
 **
 ** xFilter hands over the constraints xBestIndex chose (see VEC0_TOK_* in
 ** vec0Int.h); this file turns them into a query vector, k, ef and a filter,
-** then picks how to search: the HNSW walk with the filter applied inside it,
-** or an exact scan (of every slot, of the slots that match the filter, or of
-** the rows named by rowid IN) when the index is flat, when the filter is so
-** selective that scanning the matches is cheaper, or when the walk came back
-** with fewer rows than the filter admits.  So a query always returns
-** min(k, matching rows) rows.  It calls the storage cache, the kernels and the
-** HNSW library.
+** then picks how to search: the index's own search (vec0_index.h) with the
+** filter applied inside it, or an exact scan (of every slot, of the slots
+** that match the filter, or of the rows named by rowid IN) when the index
+** has no cheaper search (flat), when the filter is so selective that
+** scanning the matches is cheaper, or when the search came back with fewer
+** rows than the filter admits.  So a query always returns min(k, matching
+** rows) rows.  It calls the index interface, the storage cache and the
+** kernels.
 */
 #include "vec0Int.h"
 
@@ -654,15 +655,13 @@ static int estimateSelectivity(KnnQuery *pQ, double *pSel) {
 
 /*
 ** Whether an exact scan of a group of nLive rows, a share sel of them
-** passing the filters, is cheaper than the walk.  The walk computes about
-** KNN_WALK_COST * ef distances to find ef accepted nodes, and 1/sel times
-** as many when most nodes are refused; the scan computes nLive * sel
-** distances, plus a little per row to evaluate the filters.
+** passing the filters, is cheaper than the index's search: the scan
+** computes nLive * sel distances, plus a little per row to evaluate the
+** filters; the index says what its search costs (negative: never cheaper).
 */
-#define KNN_WALK_COST 10.0
-static int exactIsCheaper(double nLive, double sel, int ef) {
-  double walk = KNN_WALK_COST * ef / (sel > 1e-3 ? sel : 1e-3);
-  return nLive * sel + nLive * 0.05 <= walk;
+static int exactIsCheaper(Vec0Index *pIdx, double nLive, double sel, int ef) {
+  double search = pIdx->pModule->xSearchCost(pIdx, nLive, sel, ef);
+  return search < 0 || nLive * sel + nLive * 0.05 <= search;
 }
 
 typedef struct KnnGroup {
@@ -752,46 +751,55 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
 }
 
 /*
-** The walk of group g.  It answers only when it found k rows; fewer mean
-** that the filters leave fewer than k rows or that the walk gave up early,
-** and the caller then scans the group exactly (so *pbDone is 0 and t is
-** untouched).
+** The index's search of group g.  It answers only when it found k rows;
+** fewer mean that the filters leave fewer than k rows or that a graph walk
+** gave up early, and the caller then scans the group exactly (so *pbDone
+** is 0 and t is untouched).
 */
-static int walkGroup(KnnQuery *pQ, Vec0Hnsw *h, uint32_t g, Vec0HnswResult *aRes,
-                     TopK *t, int *pbDone) {
-  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k, nRes = 0, rc;
+static int searchGroup(KnnQuery *pQ, Vec0Index *pIdx, uint32_t g, Vec0IndexHit *aHit,
+                       TopK *t, int *pbDone) {
+  Vec0IndexSearch s;
+  int nHit = 0, rc;
   int bAccept = pQ->nFilter > 0 || pQ->nBound > 0;
   *pbDone = 0;
   pQ->rcAccept = SQLITE_OK;
-  rc = vec0HnswSearch(h, g, pQ->q.p, pQ->k, ef, bAccept ? acceptRow : 0, pQ, aRes,
-                      &nRes);
-  rc = vec0StorageHnswRc(pQ->p, pQ->iVec, rc);
+  memset(&s, 0, sizeof(s));
+  s.g = g;
+  s.pQuery = pQ->q.p;
+  s.k = pQ->k;
+  s.ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  s.xAccept = bAccept ? acceptRow : 0;
+  s.pAcceptCtx = pQ;
+  rc = pIdx->pModule->xSearch(pIdx, &s, aHit, &nHit);
   if (rc == SQLITE_OK) rc = pQ->rcAccept;
-  if (rc == SQLITE_OK && nRes >= pQ->k) {
-    for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
+  if (rc == SQLITE_OK && nHit >= pQ->k) {
+    for (int i = 0; i < nHit; i++) topkPush(t, aHit[i].slot, aHit[i].distance);
     *pbDone = 1;
   }
   return rc;
 }
 
-/* A KNN search of an HNSW column: walk or scan each group it covers. */
-static int hnswPlan(KnnQuery *pQ, TopK *t) {
+/*
+** A KNN search without rowids: for each group it covers, the index's search
+** or, when that is dearer or comes back short, the exact scan.
+*/
+static int indexPlan(KnnQuery *pQ, Vec0Index *pIdx, TopK *t) {
   Vec0Table *p = pQ->p;
-  Vec0Hnsw *h = 0;
-  Vec0HnswResult *aRes = 0;
+  Vec0IndexHit *aHit = 0;
   KnnGroup *aG = 0;
   unsigned char *aInGroup = 0;
   int nG = 0, nExact = 0, rc;
   double sel = 1.0;
   int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  int bSearch = pIdx->pModule->xSearchCost(pIdx, 1.0, 1.0, ef) >= 0;
   uint32_t gMax = 0;
 
+  if (!bSearch) return exactAll(pQ, t, 0, 0);
   rc = knnGroups(pQ, &aG, &nG);
   if (rc == SQLITE_OK && nG > 0) rc = estimateSelectivity(pQ, &sel);
-  if (rc == SQLITE_OK && nG > 0) rc = vec0StorageHnsw(p, pQ->iVec, &h);
   if (rc == SQLITE_OK && nG > 0) {
-    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
-    if (aRes == 0) rc = SQLITE_NOMEM;
+    aHit = sqlite3_malloc64(sizeof(Vec0IndexHit) * (size_t)pQ->k);
+    if (aHit == 0) rc = SQLITE_NOMEM;
   }
   for (int i = 0; i < nG; i++) {
     if (aG[i].g > gMax) gMax = aG[i].g;
@@ -804,8 +812,8 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
   for (int i = 0; rc == SQLITE_OK && i < nG; i++) {
     int bDone = 0;
     if (aG[i].nLive <= 0) continue;
-    if (!exactIsCheaper((double)aG[i].nLive, sel, ef)) {
-      rc = walkGroup(pQ, h, aG[i].g, aRes, t, &bDone);
+    if (!exactIsCheaper(pIdx, (double)aG[i].nLive, sel, ef)) {
+      rc = searchGroup(pQ, pIdx, aG[i].g, aHit, t, &bDone);
     }
     if (rc == SQLITE_OK && !bDone) {
       if (aInGroup) aInGroup[aG[i].g] = 1;
@@ -814,7 +822,7 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
   }
   /* One pass over the slots serves every group that is to be scanned. */
   if (rc == SQLITE_OK && nExact > 0) rc = exactAll(pQ, t, aInGroup, gMax);
-  sqlite3_free(aRes);
+  sqlite3_free(aHit);
   sqlite3_free(aG);
   sqlite3_free(aInGroup);
   return rc;
@@ -824,6 +832,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef) {
   KnnQuery q;
   TopK t;
+  Vec0Index *pIdx = 0;
   int rc;
   memset(&q, 0, sizeof(q));
   memset(&t, 0, sizeof(t));
@@ -832,8 +841,9 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
   *pnRow = 0;
   rc = parseConstraints(&q, idxStr, argc, argv);
   if (rc == SQLITE_OK) {
+    pIdx = vec0IndexGet(p, q.iVec);
     *pk = q.k;
-    *pef = p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW ? (q.ef > q.k ? q.ef : q.k) : 0;
+    *pef = pIdx->pModule->bUsesEf ? (q.ef > q.k ? q.ef : q.k) : 0;
   }
   if (rc == SQLITE_OK && q.k == 0) goto out;
   if (rc == SQLITE_OK) rc = rowFilterScan(&q);
@@ -846,13 +856,8 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     rc = collectRowids(&q, idxStr, argc, argv);
     if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
   } else if (rc == SQLITE_OK) {
-    if (p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW) {
-      rc = hnswPlan(&q, &t);
-      if (rc == SQLITE_OK) rc = vec0StorageWarm(p, q.iVec);
-    } else {
-      rc = exactAll(&q, &t, 0, 0);
-    }
-    if (rc == SQLITE_OK) vec0StorageHugeStep(p, q.iVec);
+    rc = indexPlan(&q, pIdx, &t);
+    if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx);
   }
   if (rc == SQLITE_OK) {
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);

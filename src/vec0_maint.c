@@ -4,7 +4,9 @@
 ** 'integrity-check' (every shadow row consistent with the others and the
 ** graphs sound) and 'rebuild' / 'optimize' (every graph rebuilt from the
 ** stored vectors of the live rows; 'optimize' first compacts the slots).
-** These build their SQL at run time: they are not a hot path.  Calls the storage layer and the HNSW library.
+** These build their SQL at run time: they are not a hot path.  Calls the
+** index interface (each index checks and rebuilds its own part) and the
+** storage layer.
 */
 #include "vec0Int.h"
 
@@ -199,39 +201,10 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
     }
   }
   if (rc == SQLITE_OK) rc = vec0StorageAllSlots(p);
+  /* Then each index checks what it keeps of its own against the slots. */
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    Vec0Hnsw *h = 0;
-    char *zHnswErr = 0;
-    if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
-    {
-      /* The graph check reads the nodes of slots below next_slot only. */
-      char *zFmt = shadowFormat("", zT, "links", i,
-                                "has a node for slot %lld, not below next_slot %lld");
-      if (zFmt == 0) return SQLITE_NOMEM;
-      rc = findProblem(p, pzErr, zFmt,
-                       sqlite3_mprintf("SELECT slot, %u FROM \"%w\".\"%w_links%d\" "
-                                       "WHERE slot < 0 OR slot >= %u",
-                                       p->nSlot, zDb, zT, i, p->nSlot));
-      sqlite3_free(zFmt);
-    }
-    if (rc == SQLITE_OK) rc = vec0StorageHnsw(p, i, &h);
-    if (rc == SQLITE_OK) rc = vec0HnswCheck(h, p->nSlot, &zHnswErr);
-    if (zHnswErr) {
-      *pzErr = sqlite3_mprintf("HNSW graph of %s_links%d: %s", zT, i, zHnswErr);
-      sqlite3_free(zHnswErr);
-      if (rc == SQLITE_OK) rc = SQLITE_CORRUPT_VTAB;
-    }
-    for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
-      int bLive = vec0HnswIsLive(h, s);
-      if (bLive < 0) {
-        rc = vec0StorageHnswRc(p, i, -bLive);
-      } else if (bLive != (p->aSlotState[s] == VEC0_SLOT_LIVE)) {
-        *pzErr = sqlite3_mprintf("slot %u is %s but its node in %s_links%d is %s", s,
-                                 p->aSlotState[s] == VEC0_SLOT_LIVE ? "live" : "free",
-                                 zT, i, bLive ? "live" : "absent or deleted");
-        rc = SQLITE_CORRUPT_VTAB;
-      }
-    }
+    Vec0Index *pIdx = vec0IndexGet(p, i);
+    rc = pIdx->pModule->xCheck(pIdx, pzErr);
   }
   if (rc == SQLITE_CORRUPT_VTAB && *pzErr == 0 && p->base.zErrMsg) {
     *pzErr = sqlite3_mprintf("%s", p->base.zErrMsg);
@@ -304,37 +277,15 @@ static int compactSlots(Vec0Table *p) {
 }
 
 int vec0StorageRebuild(Vec0Table *p) {
-  const char *zDb = p->zDb, *zT = p->zName;
-  int rc = SQLITE_OK;
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execOwned(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_links%d\";"
-                                    "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
-                                    zDb, zT, i, zDb, zT, i));
-      if (rc == SQLITE_OK && p->cfg.nPart) {
-        rc = execOwned(p, sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, "
-                                      "level%d=NULL",
-                                      zDb, zT, i, i));
-      }
-    }
-  }
+  int rc;
   vec0StorageDiscard(p);
-  if (rc == SQLITE_OK) rc = vec0StorageValidate(p);
+  rc = vec0StorageValidate(p);
   if (rc == SQLITE_OK) rc = vec0StorageAllSlots(p);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    Vec0Hnsw *h = 0;
-    if (p->cfg.aVec[i].eIndex != VEC0_INDEX_HNSW) continue;
-    rc = vec0StorageHnsw(p, i, &h);
-    /* Only the live slots: the header keeps the id bound, so ids may have
-    ** gaps where deleted rows were. */
-    for (uint32_t s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
-      if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
-      rc = vec0HnswInsert(h, s, (uint64_t)p->aSlotRowid[s],
-                          p->cfg.nPart ? p->aSlotGroup[s] : 0);
-      rc = vec0StorageHnswRc(p, i, rc);
-    }
+    Vec0Index *pIdx = vec0IndexGet(p, i);
+    rc = pIdx->pModule->xRebuild(pIdx);
   }
-  if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
+  if (rc == SQLITE_OK) rc = vec0IndexFlush(p);
   if (rc != SQLITE_OK) vec0StorageDiscard(p);
   return rc;
 }
@@ -346,7 +297,7 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   if (z == 0) z = "";
   if (sqlite3_stricmp(z, "integrity-check") == 0) {
     char *zErr = 0;
-    rc = vec0StorageFlush(p);
+    rc = vec0IndexFlush(p);
     if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
     if (zErr) {
       vec0TableError(p, "vec0: table \"%s\": integrity-check failed: %s", p->zName, zErr);
@@ -357,11 +308,11 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   if (sqlite3_stricmp(z, "optimize") == 0 || sqlite3_stricmp(z, "rebuild") == 0) {
     int bCompact = sqlite3_stricmp(z, "optimize") == 0;
     rc = vec0StorageBeginWrite(p);
-    if (rc == SQLITE_OK) rc = vec0StorageFlush(p);
-    vec0StorageOpBegin(p);
+    if (rc == SQLITE_OK) rc = vec0IndexFlush(p);
+    vec0IndexOpBegin(p);
     if (rc == SQLITE_OK && bCompact) rc = compactSlots(p);
     if (rc == SQLITE_OK) rc = vec0StorageRebuild(p);
-    return vec0StorageOpEnd(p, rc);
+    return vec0IndexOpEnd(p, rc);
   }
   if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
     const char *zNum = &z[10];

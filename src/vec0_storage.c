@@ -270,7 +270,7 @@ int vec0StorageConfigSet(Vec0Table *p, const char *zKey, sqlite3_int64 iVal) {
   return stepDone(pStmt);
 }
 
-static int configSetBlob(Vec0Table *p, const char *zKey, const void *a, int n) {
+int vec0StorageConfigSetBlob(Vec0Table *p, const char *zKey, const void *a, int n) {
   sqlite3_stmt *pStmt = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
   if (rc != SQLITE_OK) return rc;
@@ -409,10 +409,10 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
     rc = execf(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(chunk INTEGER PRIMARY KEY, "
                   "v BLOB NOT NULL)",
                zDb, zT, i);
-    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execf(p, "CREATE TABLE \"%w\".\"%w_links%d\"(slot INTEGER PRIMARY KEY, "
+    if (rc == SQLITE_OK && p->aIndex[i].pModule->zShadow) {
+      rc = execf(p, "CREATE TABLE \"%w\".\"%w_%s%d\"(slot INTEGER PRIMARY KEY, "
                     "links BLOB NOT NULL)",
-                 zDb, zT, i);
+                 zDb, zT, p->aIndex[i].pModule->zShadow, i);
     }
   }
   p->seed = hashName(zT);
@@ -485,9 +485,9 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
       continue; /* T_groups exists with partition keys only */
     } else if (i < 0) {
       sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s", azFixed[i + 4]);
-    } else if (i % 2 == 0 || p->cfg.aVec[i / 2].eIndex == VEC0_INDEX_HNSW) {
-      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d", i % 2 ? "links" : "vectors",
-                       i / 2);
+    } else if (i % 2 == 0 || p->aIndex[i / 2].pModule->zShadow) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d",
+                       i % 2 ? p->aIndex[i / 2].pModule->zShadow : "vectors", i / 2);
     } else {
       continue;
     }
@@ -547,9 +547,10 @@ int vec0StorageRename(Vec0Table *p, const char *zNew) {
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
     rc = execf(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
                p->zDb, p->zName, i, zNew, i);
-    if (rc == SQLITE_OK && p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execf(p, "ALTER TABLE \"%w\".\"%w_links%d\" RENAME TO \"%w_links%d\"",
-                 p->zDb, p->zName, i, zNew, i);
+    if (rc == SQLITE_OK && p->aIndex[i].pModule->zShadow) {
+      const char *zS = p->aIndex[i].pModule->zShadow;
+      rc = execf(p, "ALTER TABLE \"%w\".\"%w_%s%d\" RENAME TO \"%w_%s%d\"", p->zDb,
+                 p->zName, zS, i, zNew, zS, i);
     }
   }
   if (rc == SQLITE_OK) {
@@ -610,10 +611,9 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->abHuge[i] = 0;
     p->aCollapsed[i] = 0;
     p->abHugeDone[i] = 0;
-    p->abWarm[i] = 0;
-    p->aWarmChunk[i] = p->aWarmNode[i] = 0;
-    if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
-    p->apHnsw[i] = 0;
+    p->aWarmChunk[i] = 0;
+    /* An index's in-memory state is part of the cache (vec0_index.h). */
+    if (p->aIndex[i].pModule) p->aIndex[i].pModule->xDiscard(&p->aIndex[i]);
   }
   p->nSlotAlloc = 0;
   p->nSlot = 0;
@@ -1051,50 +1051,31 @@ static void askHuge(Vec0Table *p, int iVec) {
   vec0HnswAdviseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec]);
 }
 
-void vec0StorageHugeStep(Vec0Table *p, int iVec) {
-  if (!p->abHuge[iVec] || p->abHugeDone[iVec]) return;
+void vec0StorageVectorsHuge(Vec0Table *p, int iVec) {
+  askHuge(p, iVec);
+}
+
+int vec0StorageHugeStep(Vec0Table *p, int iVec) {
+  if (!p->abHuge[iVec]) return 0;
+  if (p->abHugeDone[iVec]) return 1;
   if (!vec0HnswCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
                             &p->aCollapsed[iVec], VEC0_HUGE_STEP)) {
-    return;
+    return 0;
   }
-  if (p->apHnsw[iVec] && !vec0HnswHugeStep(p->apHnsw[iVec], VEC0_HUGE_STEP)) return;
   p->abHugeDone[iVec] = 1;
+  return 1;
 }
 
-/* Reads HNSW node records [aWarmNode, +n) of column iVec into its graph. */
-static int warmNodes(Vec0Table *p, int iVec, Vec0Hnsw *h, int n, int *pbDone) {
+int vec0StorageWarm(Vec0Table *p, int iVec, uint32_t *pnStep, int *pbAll) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_RANGE, &pStmt), nRead = 0;
-  *pbDone = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, p->aWarmNode[iVec]);
-  sqlite3_bind_int(pStmt, 2, n);
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 id = sqlite3_column_int64(pStmt, 0);
-    nRead++;
-    if (id < 0 || id >= p->nSlot) continue; /* integrity-check reports it */
-    rc = vec0HnswPreload(h, (uint32_t)id, sqlite3_column_blob(pStmt, 1),
-                         sqlite3_column_bytes(pStmt, 1));
-    rc = vec0StorageHnswRc(p, iVec, rc);
-    p->aWarmNode[iVec] = (uint32_t)id + 1;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  if (rc == SQLITE_OK && nRead < n) *pbDone = 1;
-  return rc;
-}
-
-int vec0StorageWarm(Vec0Table *p, int iVec) {
-  sqlite3_stmt *pStmt = 0;
-  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
-  int n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1, rc, bNodes = 1;
-  if (p->abWarm[iVec] || !p->bCache) return SQLITE_OK;
-  if (p->apHnsw[iVec]) {
-    rc = warmNodes(p, iVec, p->apHnsw[iVec], n * (int)C, &bNodes);
-    if (rc != SQLITE_OK) return rc;
-  }
+  uint32_t C = p->anChunk[iVec], nChunk;
+  int n, rc = SQLITE_OK;
+  *pnStep = 0;
+  *pbAll = 0;
+  if (!p->bCache) return SQLITE_OK;
+  nChunk = (p->nSlot + C - 1) / C;
+  n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1;
+  *pnStep = (uint32_t)n * C;
   if (p->bAllVec[iVec] || p->aWarmChunk[iVec] >= nChunk) {
     p->bAllVec[iVec] = 1;
   } else {
@@ -1114,14 +1095,7 @@ int vec0StorageWarm(Vec0Table *p, int iVec) {
     if (rc != SQLITE_OK) return rc;
     if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
   }
-  if (p->bAllVec[iVec] && bNodes) {
-    askHuge(p, iVec);
-    if (p->apHnsw[iVec]) {
-      vec0HnswUseHugePages(p->apHnsw[iVec]);
-      p->abHugeDone[iVec] = 0; /* the links have their turn too */
-    }
-    p->abWarm[iVec] = 1;
-  }
+  *pbAll = p->bAllVec[iVec];
   return SQLITE_OK;
 }
 
@@ -1146,36 +1120,16 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* HNSW host                                                               */
+/* An index's own table (T_linksN) and its entry points in T_groups        */
 
-static void *hostMalloc(void *pCtx, size_t n) {
-  (void)pCtx;
-  return sqlite3_malloc64(n);
-}
-static void *hostRealloc(void *pCtx, void *pOld, size_t n) {
-  (void)pCtx;
-  return sqlite3_realloc64(pOld, n);
-}
-static void hostFree(void *pCtx, void *pOld) {
-  (void)pCtx;
-  sqlite3_free(pOld);
-}
-static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
-  struct Vec0HnswCtx *c = pCtx;
-  const unsigned char *a = 0;
-  int rc = vec0StorageVector(c->p, c->iVec, id, &a);
-  if (rc != SQLITE_OK) *pRc = rc;
-  return a;
-}
-static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
-  struct Vec0HnswCtx *c = pCtx;
-  Vec0Table *p = c->p;
+int vec0StorageLinkGet(Vec0Table *p, int iVec, uint32_t iSlot, unsigned char **paRec,
+                       int *pnRec) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(p, c->iVec, VEC0_VSTMT_LINK_GET, &pStmt);
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_GET, &pStmt);
   *paRec = 0;
   *pnRec = 0;
   if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, id);
+  sqlite3_bind_int64(pStmt, 1, iSlot);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     int n = sqlite3_column_bytes(pStmt, 0);
     const void *a = sqlite3_column_blob(pStmt, 0);
@@ -1200,32 +1154,46 @@ static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnR
   }
   return rc;
 }
-static int hostReadGroup(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel) {
-  struct Vec0HnswCtx *c = pCtx;
+
+int vec0StorageLinkPut(Vec0Table *p, int iVec, uint32_t iSlot, const unsigned char *a,
+                       int n) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_GET, &pStmt);
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_PUT, &pStmt);
   if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, g);
-  rc = VEC0_HNSW_NOTFOUND;
-  if (sqlite3_step(pStmt) == SQLITE_ROW &&
-      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
-    sqlite3_int64 e = sqlite3_column_int64(pStmt, 0), l = sqlite3_column_int64(pStmt, 1);
-    /* Out of range values are the graph's to refuse, as corrupt. */
-    *pEntry = e < 0 || e > 0xffffffffLL ? VEC0_HNSW_NONE : (uint32_t)e;
-    *pLevel = l < 0 || l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL + 1 : (int)l;
-    rc = VEC0_HNSW_OK;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc2 != SQLITE_OK) rc = rc2;
-  }
-  return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  return stepDone(pStmt);
 }
 
-static int writeGroup(void *pCtx, uint32_t g, uint32_t entry, int maxLevel) {
-  struct Vec0HnswCtx *c = pCtx;
+int vec0StorageLinkRange(Vec0Table *p, int iVec, uint32_t iFrom, int n,
+                         sqlite3_stmt **ppStmt) {
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_RANGE, ppStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(*ppStmt, 1, iFrom);
+  sqlite3_bind_int(*ppStmt, 2, n);
+  return SQLITE_OK;
+}
+
+int vec0StorageGroupEntry(Vec0Table *p, int iVec, uint32_t g, sqlite3_int64 *piEntry,
+                          sqlite3_int64 *piLevel, int *pbFound) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_PUT, &pStmt);
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GROUP_GET, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  if (sqlite3_step(pStmt) == SQLITE_ROW &&
+      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
+    *piEntry = sqlite3_column_int64(pStmt, 0);
+    *piLevel = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
+                             int maxLevel) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GROUP_PUT, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, g);
   if (maxLevel >= 0) {
@@ -1238,127 +1206,59 @@ static int writeGroup(void *pCtx, uint32_t g, uint32_t entry, int maxLevel) {
   return stepDone(pStmt);
 }
 
-static float hostDistance(void *pCtx, const void *a, const void *b) {
-  struct Vec0HnswCtx *c = pCtx;
-  return c->xDist(a, b, c->nDim);
-}
-static float hostDistanceBound(void *pCtx, const void *a, const void *b,
-                               float bound) {
-  struct Vec0HnswCtx *c = pCtx;
-  return c->xDistBound(a, b, c->nDim, bound);
-}
-static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
-                              float bound, float *aOut) {
-  struct Vec0HnswCtx *c = pCtx;
-  c->xDistBatch(a, apB, c->nDim, bound, aOut);
-}
-
-int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
-  Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
-  struct Vec0HnswCtx *c = &p->aHnswCtx[iVec];
-  Vec0HnswHost host;
-  Vec0HnswParams params;
+int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound) {
   sqlite3_stmt *pStmt = 0;
-  int rc = SQLITE_OK;
-  char zKey[32];
-
-  *ppOut = p->apHnsw[iVec];
-  if (*ppOut) return SQLITE_OK;
-  c->p = p;
-  c->iVec = iVec;
-  c->nDim = pCol->nDim;
-  c->xDist = vec0DistanceFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                             ? VEC0_METRIC_L2SQ
-                                             : pCol->eMetric);
-  if (c->xDist == 0) return SQLITE_INTERNAL;
-  c->xDistBound = vec0DistanceBoundFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                                       ? VEC0_METRIC_L2SQ
-                                                       : pCol->eMetric);
-  memset(&host, 0, sizeof(host));
-  host.pCtx = c;
-  host.xMalloc = hostMalloc;
-  host.xRealloc = hostRealloc;
-  host.xFree = hostFree;
-  host.xVector = hostVector;
-  host.xReadNode = hostReadNode;
-  host.xReadGroup = p->cfg.nPart ? hostReadGroup : 0;
-  host.xDistance = hostDistance;
-  host.xDistanceBound = c->xDistBound ? hostDistanceBound : 0;
-  c->xDistBatch = c->xDistBound ? vec0DistanceBatchFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                                                   ? VEC0_METRIC_L2SQ
-                                                                   : pCol->eMetric)
-                                : 0;
-  host.xDistanceBatch = c->xDistBatch ? hostDistanceBatch : 0;
-  params.m = pCol->m;
-  params.efConstruction = pCol->efConstruction;
-  params.seed = (uint64_t)p->seed + (uint64_t)iVec;
-  rc = vec0HnswOpen(&host, &params, &p->apHnsw[iVec]);
+  char *zSql = sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_links%d\" "
+                               "WHERE slot < 0 OR slot >= %u",
+                               p->zDb, p->zName, iVec, p->nSlot);
+  int rc;
+  *pbFound = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
   if (rc != SQLITE_OK) return rc;
-
-  sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", iVec);
-  rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      rc = vec0HnswHeaderDecode(p->apHnsw[iVec], sqlite3_column_blob(pStmt, 0),
-                                sqlite3_column_bytes(pStmt, 0), p->nSlot);
-      if (rc != SQLITE_OK) {
-        vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
-                       p->zName, zKey, p->zName);
-      }
-    }
-    {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
-    }
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piSlot = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
   }
-  if (rc != SQLITE_OK) {
-    vec0HnswClose(p->apHnsw[iVec]);
-    p->apHnsw[iVec] = 0;
-    return rc;
-  }
-  /* A graph with no node records yet is all in memory from the start. */
-  if (p->nSlot == 0) vec0HnswUseHugePages(p->apHnsw[iVec]);
-  if (p->bOp) vec0HnswBegin(p->apHnsw[iVec]);
-  *ppOut = p->apHnsw[iVec];
-  return SQLITE_OK;
+  return sqlite3_finalize(pStmt);
 }
 
-int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc) {
-  /* A message already set came from a host callback: it is the nearer one. */
-  if (rc == SQLITE_CORRUPT_VTAB && p->apHnsw[iVec] && p->base.zErrMsg == 0) {
-    vec0TableError(p, "vec0: table \"%s\": HNSW graph of %s_links%d: %s", p->zName,
-                   p->zName, iVec, vec0HnswErrmsg(p->apHnsw[iVec]));
+int vec0StorageLinkClear(Vec0Table *p, int iVec) {
+  int rc = execf(p, "DELETE FROM \"%w\".\"%w_links%d\";"
+                    "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
+                 p->zDb, p->zName, iVec, p->zDb, p->zName, iVec);
+  if (rc == SQLITE_OK && p->cfg.nPart) {
+    rc = execf(p, "UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, level%d=NULL", p->zDb,
+               p->zName, iVec, iVec);
   }
   return rc;
 }
 
-static int writeNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {
-  struct Vec0HnswCtx *c = pCtx;
+int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **pa,
+                          int *pn, int *pbFound) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_LINK_PUT, &pStmt);
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
+  *pa = 0;
+  *pn = 0;
+  *pbFound = 0;
   if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, id);
-  sqlite3_bind_blob(pStmt, 2, aRec, nRec, SQLITE_STATIC);
-  return stepDone(pStmt);
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *pa = sqlite3_column_blob(pStmt, 0);
+    *pn = sqlite3_column_bytes(pStmt, 0);
+    *pbFound = 1;
+  }
+  return SQLITE_OK;
+}
+
+void vec0StorageConfigBlobDone(Vec0Table *p) {
+  if (p->aStmt[VEC0_STMT_CONFIG_GET]) sqlite3_reset(p->aStmt[VEC0_STMT_CONFIG_GET]);
 }
 
 int vec0StorageFlush(Vec0Table *p) {
   int rc = SQLITE_OK;
   if (!p->bCache) return SQLITE_OK;
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    Vec0Hnsw *h = p->apHnsw[i];
-    if (h && vec0HnswIsDirty(h)) {
-      unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
-      char zKey[32];
-      rc = vec0HnswFlush(h, writeNode, p->cfg.nPart ? writeGroup : 0, &p->aHnswCtx[i]);
-      if (rc == SQLITE_OK) {
-        vec0HnswHeaderEncode(h, aHdr);
-        sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", i);
-        rc = configSetBlob(p, zKey, aHdr, (int)sizeof(aHdr));
-      }
-    }
-  }
   if (rc == SQLITE_OK && p->bCountersDirty) {
     rc = vec0StorageConfigSet(p, "next_slot", p->nSlot);
     if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "rows", p->nLive);
@@ -1425,9 +1325,6 @@ void vec0StorageOpBegin(Vec0Table *p) {
   p->opNLive = p->nLive;
   p->opCountersDirty = p->bCountersDirty;
   p->opTotalChanges = (sqlite3_int64)sqlite3_total_changes(p->db);
-  for (int i = 0; i < p->cfg.nVec; i++) {
-    if (p->apHnsw[i]) vec0HnswBegin(p->apHnsw[i]);
-  }
 }
 
 /* SQLite itself rolls back the statement or the transaction after these. */
@@ -1445,15 +1342,7 @@ static int rolledBackBySqlite(int rc) {
 int vec0StorageOpEnd(Vec0Table *p, int rc) {
   if (!p->bOp) return rc;
   p->bOp = 0;
-  if (rc == SQLITE_OK) {
-    for (int i = 0; i < p->cfg.nVec; i++) {
-      if (p->apHnsw[i]) vec0HnswCommit(p->apHnsw[i]);
-    }
-    return rc;
-  }
-  for (int i = 0; i < p->cfg.nVec; i++) {
-    if (p->apHnsw[i]) vec0HnswRollback(p->apHnsw[i]);
-  }
+  if (rc == SQLITE_OK) return rc;
   p->nSlot = p->opNSlot;
   p->nLive = p->opNLive;
   p->bCountersDirty = p->opCountersDirty;

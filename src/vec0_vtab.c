@@ -77,6 +77,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].efSearch;
+    vec0IndexInit(p, i);
   }
   zDecl = vec0ConfigDeclare(&p->cfg);
   if (zDecl == 0) {
@@ -646,8 +647,8 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc = vec0StorageValidate(p);
   if (rc != SQLITE_OK) return rc;
   if (argc == 1) {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteDelete(p, sqlite3_value_int64(argv[0])));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteDelete(p, sqlite3_value_int64(argv[0])));
   } else if (sqlite3_value_type(argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]) !=
              SQLITE_NULL) {
     if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
@@ -659,11 +660,11 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = vec0MaintCommand(p, argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]);
     }
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteInsert(p, argv, pRowid));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteInsert(p, argv, pRowid));
   } else {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteUpdate(p, argv));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteUpdate(p, argv));
   }
   return rc;
 }
@@ -735,7 +736,7 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
                    p->zName);
     return SQLITE_ABORT;
   }
-  return vec0StorageFlush(p);
+  return vec0IndexFlush(p);
 }
 
 static int vec0Commit(sqlite3_vtab *pVtab) {
@@ -764,7 +765,7 @@ static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->nSavepoint = iSavepoint + 1;
   p->nBusy++;
-  return busyEnd(p, vec0StorageFlush(p));
+  return busyEnd(p, vec0IndexFlush(p));
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
@@ -784,7 +785,7 @@ static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
 
 static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  int rc = vec0StorageFlush(p);
+  int rc = vec0IndexFlush(p);
   if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
   return rc;
 }
@@ -802,7 +803,7 @@ static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
                          const char *zTabName, int mFlags, char **pzErr) {
   Vec0Table *p = (Vec0Table *)pVtab;
   char *zErr = 0;
-  int rc = vec0StorageFlush(p);
+  int rc = vec0IndexFlush(p);
   (void)zSchema;
   (void)mFlags;
   if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);

@@ -4,10 +4,10 @@
 **
 ** Each write checks everything it can before it writes anything: types,
 ** dimensions, conflicts.  Then it writes the row, slot and vector tables at
-** once and changes the HNSW graphs in memory (they are flushed at xSync).
-** A failure after the first write is undone by vec0StorageOpEnd() in memory;
-** the tables are SQLite's to roll back.  Calls the storage layer and the
-** HNSW library.
+** once and tells each column's index (vec0_index.h), which may keep its
+** changes in memory until the flush at xSync.  A failure after the first
+** write is undone in memory by vec0IndexOpEnd(); the tables are SQLite's to
+** roll back.  Calls the index interface and the storage layer.
 */
 #include "vec0Int.h"
 
@@ -208,14 +208,7 @@ static int freeSlot(Vec0Table *p, uint32_t iSlot) {
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
-      rc = vec0StorageHnswRc(p, i, rc);
-    }
-  }
+  if (rc == SQLITE_OK) rc = vec0IndexDelete(p, iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
   if (rc == SQLITE_OK) {
     p->aSlotState[iSlot] = VEC0_SLOT_FREE;
@@ -335,14 +328,7 @@ static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
     if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
     if (rc == SQLITE_OK) rc = vec0StorageWriteVector(p, i, iSlot, v);
   }
-  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
-      rc = vec0StorageHnswRc(p, i, rc);
-    }
-  }
+  if (rc == SQLITE_OK) rc = vec0IndexInsert(p, iSlot, iRowid, g);
   if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, 1);
   return rc;
 }
@@ -668,11 +654,9 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     if (rc != SQLITE_OK) break;
     if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
     rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
-    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
-      rc = vec0StorageHnswRc(p, i, rc);
+    if (rc == SQLITE_OK) {
+      Vec0Index *pIdx = vec0IndexGet(p, i);
+      rc = pIdx->pModule->xUpdate(pIdx, (uint32_t)iSlot);
     }
   }
   if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;
