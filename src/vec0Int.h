@@ -476,6 +476,18 @@ struct Vec0Table {
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
 };
 
+/*
+** vec0_table.c: helpers of every layer of the table.
+**
+** vec0TableVector parses v as a vector of vector column iVec (bQuery: the
+** query vector of a KNN search), checking type and dimensions; on error
+** p->base.zErrMsg names the table and the column.
+*/
+int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
+                    Vec0Vector *pOut);
+/* Writes the error message of p->base.zErrMsg. */
+void vec0TableError(Vec0Table *p, const char *zFmt, ...);
+
 /* vec0_storage.c */
 int vec0StorageCreate(Vec0Table *p, char **pzErr);
 int vec0StorageConnect(Vec0Table *p, char **pzErr);
@@ -560,8 +572,6 @@ int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
-int vec0StorageCheck(Vec0Table *p, char **pzErr);
-int vec0StorageRebuild(Vec0Table *p);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
 
 /*
@@ -652,16 +662,6 @@ typedef struct Vec0KnnRow {
 ** for an exact index). */
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef);
-/*
-** Parses v as a vector of vector column iVec (bQuery: the query vector of a
-** KNN search), checking type and dimensions; on error p->base.zErrMsg
-** names the table and the column.
-*/
-int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
-                    Vec0Vector *pOut);
-/* Writes the error message of p->base.zErrMsg. */
-void vec0TableError(Vec0Table *p, const char *zFmt, ...);
-
 /* vec0_write.c: one row written by xUpdate (argv as xUpdate has it). */
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
@@ -669,6 +669,11 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid);
 
 /* vec0_maint.c: runs the command that INSERT INTO t(t) VALUES(pCmd) names. */
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd);
+/*
+** The check of 'integrity-check' (and of xIntegrity): SQLITE_CORRUPT_VTAB
+** with *pzErr saying what is wrong (from sqlite3_mprintf).
+*/
+int vec0MaintCheck(Vec0Table *p, char **pzErr);
 
 /* The module itself (vec0_vtab.c). */
 int vec0VtabRegister(sqlite3 *db);

@@ -107,7 +107,7 @@ static int checkGroups(Vec0Table *p, char **pzErr) {
   return rc;
 }
 
-int vec0StorageCheck(Vec0Table *p, char **pzErr) {
+int vec0MaintCheck(Vec0Table *p, char **pzErr) {
   const char *zDb = p->zDb, *zT = p->zName;
   int rc = SQLITE_OK;
   sqlite3_int64 nRows = 0;
@@ -276,7 +276,8 @@ static int compactSlots(Vec0Table *p) {
   return rc;
 }
 
-int vec0StorageRebuild(Vec0Table *p) {
+/* Every index rebuilt from the stored vectors of the live slots. */
+static int rebuildIndexes(Vec0Table *p) {
   int rc;
   vec0StorageDiscard(p);
   rc = vec0StorageValidate(p);
@@ -298,7 +299,7 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   if (sqlite3_stricmp(z, "integrity-check") == 0) {
     char *zErr = 0;
     rc = vec0IndexFlush(p);
-    if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+    if (rc == SQLITE_OK) rc = vec0MaintCheck(p, &zErr);
     if (zErr) {
       vec0TableError(p, "vec0: table \"%s\": integrity-check failed: %s", p->zName, zErr);
       sqlite3_free(zErr);
@@ -311,7 +312,7 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     if (rc == SQLITE_OK) rc = vec0IndexFlush(p);
     vec0IndexOpBegin(p);
     if (rc == SQLITE_OK && bCompact) rc = compactSlots(p);
-    if (rc == SQLITE_OK) rc = vec0StorageRebuild(p);
+    if (rc == SQLITE_OK) rc = rebuildIndexes(p);
     return vec0IndexOpEnd(p, rc);
   }
   if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {

@@ -13,7 +13,6 @@
 */
 #include "vec0Int.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +28,6 @@ typedef struct Vec0Cursor {
   int nRow, iRow;
   int k, ef;             /* KNN: what the search used */
 } Vec0Cursor;
-
-void vec0TableError(Vec0Table *p, const char *zFmt, ...) {
-  va_list ap;
-  va_start(ap, zFmt);
-  sqlite3_free(p->base.zErrMsg);
-  p->base.zErrMsg = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-}
 
 static void tableFree(Vec0Table *p) {
   if (p == 0) return;
@@ -806,7 +797,7 @@ static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
   int rc = vec0IndexFlush(p);
   (void)zSchema;
   (void)mFlags;
-  if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+  if (rc == SQLITE_OK) rc = vec0MaintCheck(p, &zErr);
   if (rc == SQLITE_CORRUPT_VTAB) {
     *pzErr = sqlite3_mprintf("vec0 table %s: %s", zTabName,
                              zErr ? zErr : "shadow tables are damaged");

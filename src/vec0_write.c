@@ -107,37 +107,6 @@ static void cellsClear(Vec0Cell *a, int n) {
   for (int i = 0; i < n; i++) vec0CellClear(&a[i]);
 }
 
-int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
-                    Vec0Vector *pOut) {
-  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
-  const char *zCol = p->cfg.aCol[p->cfg.aVecCol[iVec]].zName;
-  char *zErr = 0;
-  int rc = vec0VectorFromValue(v, pCol->eType, zCol, pOut, &zErr);
-  if (rc == SQLITE_ERROR) {
-    /* The error path only: parse again to name the table in the message. */
-    char *zWhat = sqlite3_mprintf("table \"%s\": %s \"%s\"", p->zName,
-                                  bQuery ? "query vector for column" : "column", zCol);
-    sqlite3_free(zErr);
-    zErr = 0;
-    if (zWhat == 0) return SQLITE_NOMEM;
-    rc = vec0VectorFromValue(v, pCol->eType, zWhat, pOut, &zErr);
-    sqlite3_free(zWhat);
-  }
-  if (rc != SQLITE_OK) {
-    if (zErr) vec0TableError(p, "%s", zErr);
-    sqlite3_free(zErr);
-    return rc;
-  }
-  if (pOut->nDim != pCol->nDim) {
-    vec0TableError(p, "vec0: table \"%s\": %s \"%s\" expects %d dimensions, got %d",
-                   p->zName, bQuery ? "query vector for column" : "column", zCol,
-                   pCol->nDim, pOut->nDim);
-    vec0VectorClear(pOut);
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
-}
-
 /* Parses the vectors of a new row; aVec[i].p is NULL where unchanged. */
 static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
                         int bUpdate) {
