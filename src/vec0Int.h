@@ -488,6 +488,18 @@ int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
 /* Writes the error message of p->base.zErrMsg. */
 void vec0TableError(Vec0Table *p, const char *zFmt, ...);
 
+/*
+** Inside the storage layer only (vec0_storage*.c): the helpers its files
+** share.  AppendList appends ", <zPre>0<zPost>, <zPre>1<zPost>, ..." (n
+** items) to z, freeing it; Exec runs SQL made by sqlite3_mprintf(zFmt, ...);
+** StepDone steps a statement that returns no rows and resets it; VecResize
+** gives vector column i room for nSlot vectors (bHuge: in huge pages).
+*/
+char *vec0StorageAppendList(char *z, const char *zPre, int n, const char *zPost);
+int vec0StorageExec(Vec0Table *p, const char *zFmt, ...);
+int vec0StorageStepDone(sqlite3_stmt *pStmt);
+int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge);
+
 /* vec0_storage.c */
 int vec0StorageCreate(Vec0Table *p, char **pzErr);
 int vec0StorageConnect(Vec0Table *p, char **pzErr);
@@ -573,6 +585,35 @@ int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
+/*
+** A cursor's scan of every row (id, slot) by id; End after the last step
+** (bOwn as RowScan set it).
+*/
+int vec0StorageRowScan(Vec0Table *p, sqlite3_stmt **ppStmt, int *pbOwn);
+void vec0StorageRowScanEnd(Vec0Table *p, sqlite3_stmt *pStmt, int bOwn);
+/*
+** The slot allocator.  SlotAlloc: the lowest free slot of group g (0
+** without partition keys), or a new one; SlotPut writes T_slots for live
+** slot iSlot (row iRowid, cells aNew, group g) and reloads it; SlotFree
+** moves it to T_free (its vectors stay until it is reused); LiveAdd counts
+** rows in or out.
+*/
+int vec0StorageSlotAlloc(Vec0Table *p, uint32_t g, uint32_t *piSlot);
+int vec0StorageSlotPut(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                       const Vec0Cell *aNew, uint32_t g);
+int vec0StorageSlotFree(Vec0Table *p, uint32_t iSlot);
+void vec0StorageLiveAdd(Vec0Table *p, int delta);
+/*
+** integrity-check of the shadow tables, read from disk (the cache is
+** dropped first): SQLITE_CORRUPT_VTAB with *pzErr saying what is wrong;
+** on success every slot is loaded.
+*/
+int vec0StorageCheck(Vec0Table *p, char **pzErr);
+/*
+** 'optimize': the live rows take slots 0 .. n-1 in their old order; the
+** indexes must be rebuilt after it.
+*/
+int vec0StorageCompact(Vec0Table *p);
 
 /*
 ** Reading the cache: what the module and the indexes may ask of it without

@@ -67,12 +67,12 @@ typedef struct KnnQuery {
 /* Whether live slot iSlot (loaded) passes filter f (not a KNN_ON_ROW one). */
 static int slotFilterPasses(Vec0Table *p, const KnnFilter *f, uint32_t iSlot) {
   if (f->eOn == KNN_ON_CELL) {
-    return vec0FilterPasses(&f->f, &p->aCell[(size_t)iSlot * p->nFilt + f->iFilt]);
+    return vec0FilterPasses(&f->f, vec0StorageSlotCell(p, iSlot, f->iFilt));
   } else if (f->eOn == KNN_ON_ROWID) {
     Vec0Cell cell;
     memset(&cell, 0, sizeof(cell));
     cell.eType = SQLITE_INTEGER;
-    cell.i = p->aSlotRowid[iSlot];
+    cell.i = vec0StorageSlotRowid(p, iSlot);
     return vec0FilterPasses(&f->f, &cell);
   }
   return 1;
@@ -113,10 +113,10 @@ static int rowFilterScan(KnnQuery *pQ) {
   Vec0Cell cell;
   int rc;
   if (pQ->nRowFilter == 0) return SQLITE_OK;
-  pQ->nRowPass = p->nSlot;
-  pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)p->nSlot + 1);
+  pQ->nRowPass = vec0StorageSlotCount(p);
+  pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)pQ->nRowPass + 1);
   if (pQ->aRowPass == 0) return SQLITE_NOMEM;
-  memset(pQ->aRowPass, 0, (size_t)p->nSlot + 1);
+  memset(pQ->aRowPass, 0, (size_t)pQ->nRowPass + 1);
   memset(&cell, 0, sizeof(cell));
   rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
   while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
@@ -129,7 +129,7 @@ static int rowFilterScan(KnnQuery *pQ) {
       if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
     }
     if (rc == SQLITE_OK && bPass) {
-      if (iSlot < 0 || iSlot >= p->nSlot) {
+      if (iSlot < 0 || iSlot >= pQ->nRowPass) {
         vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
                           "range",
                        p->zName, p->zName, iSlot);
@@ -261,16 +261,19 @@ static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup,
   Vec0Table *p = pQ->p;
   int iVec = pQ->iVec, n = 0;
   int rc = vec0StorageAllSlots(p);
-  const unsigned char *aVec, *aState;
-  size_t nBytes = p->aVecBytes[iVec];
+  const unsigned char *aVec;
+  size_t nBytes = vec0StorageVectorBytes(p, iVec);
+  uint32_t nSlot = vec0StorageSlotCount(p);
   uint32_t aS[4];
   if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, iVec);
   if (rc != SQLITE_OK) return rc;
-  aVec = p->aVec[iVec];
-  aState = p->aSlotState;
-  for (uint32_t i = 0; i < p->nSlot; i++) {
-    if (aState[i] != VEC0_SLOT_LIVE) continue;
-    if (aInGroup && (p->aSlotGroup[i] > gMax || !aInGroup[p->aSlotGroup[i]])) continue;
+  aVec = vec0StorageVectors(p, iVec);
+  for (uint32_t i = 0; i < nSlot; i++) {
+    if (!vec0StorageSlotLive(p, i)) continue;
+    if (aInGroup) {
+      uint32_t g = vec0StorageSlotGroup(p, i);
+      if (g > gMax || !aInGroup[g]) continue;
+    }
     if (pQ->nFilter && !slotPasses(pQ, i)) continue;
     aS[n++] = i;
     if (n == 4) {
@@ -344,7 +347,7 @@ static int addRowid(KnnQuery *pQ, sqlite3_value *pVal, int bText) {
     sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, iCol);
     sqlite3_reset(pStmt);
     rc = vec0StorageSlot(p, (uint32_t)iSlot);
-    if (rc == SQLITE_OK && iSlot >= 0 && p->aSlotState[iSlot] == VEC0_SLOT_LIVE &&
+    if (rc == SQLITE_OK && iSlot >= 0 && vec0StorageSlotLive(p, (uint32_t)iSlot) &&
         slotPasses(pQ, (uint32_t)iSlot)) {
       /* rowid IN (1, 1) names the row once. */
       for (int i = 0; i < pQ->nCand; i++) {
@@ -611,7 +614,7 @@ static int acceptRow(void *pCtx, uint32_t id) {
   KnnQuery *pQ = pCtx;
   Vec0Table *p = pQ->p;
   int rc = vec0StorageSlot(p, id);
-  if (rc == SQLITE_OK && p->aSlotState[id] != VEC0_SLOT_LIVE) return 0;
+  if (rc == SQLITE_OK && !vec0StorageSlotLive(p, id)) return 0;
   if (rc == SQLITE_OK && pQ->nFilter && !slotPasses(pQ, id)) return 0;
   if (rc == SQLITE_OK && pQ->nBound) {
     const unsigned char *v = 0;
@@ -635,14 +638,15 @@ static int acceptRow(void *pCtx, uint32_t id) {
 #define KNN_SAMPLE 256
 static int estimateSelectivity(KnnQuery *pQ, double *pSel) {
   Vec0Table *p = pQ->p;
-  uint32_t nSample = p->nSlot < KNN_SAMPLE ? p->nSlot : KNN_SAMPLE, i;
+  uint32_t nSlot = vec0StorageSlotCount(p);
+  uint32_t nSample = nSlot < KNN_SAMPLE ? nSlot : KNN_SAMPLE, i;
   int nLive = 0, nPass = 0, rc = SQLITE_OK;
   *pSel = 1.0;
   if (pQ->nMetaFilter == 0) return SQLITE_OK;
   for (i = 0; i < nSample && rc == SQLITE_OK; i++) {
-    uint32_t s = (uint32_t)(((uint64_t)i * p->nSlot) / nSample);
+    uint32_t s = (uint32_t)(((uint64_t)i * nSlot) / nSample);
     rc = vec0StorageSlot(p, s);
-    if (rc == SQLITE_OK && p->aSlotState[s] == VEC0_SLOT_LIVE) {
+    if (rc == SQLITE_OK && vec0StorageSlotLive(p, s)) {
       nLive++;
       nPass += slotPassesMeta(pQ, s);
     }
@@ -697,7 +701,11 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
   int nEq = 0;
   *paG = 0;
   *pnG = 0;
-  if (nPart == 0) return groupAdd(paG, pnG, &nAlloc, 0, p->nLive);
+  if (nPart == 0) {
+    sqlite3_int64 nLive = 0;
+    rc = vec0StorageLiveCount(p, &nLive);
+    return rc == SQLITE_OK ? groupAdd(paG, pnG, &nAlloc, 0, nLive) : rc;
+  }
   memset(apEq, 0, sizeof(apEq));
   for (int i = 0; i < pQ->nFilter; i++) {
     const KnnFilter *f = &pQ->aFilter[i];

@@ -354,11 +354,8 @@ static int vec0Open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
 }
 
 static void cursorReset(Vec0Cursor *pCur) {
-  if (pCur->bOwnScan) {
-    sqlite3_finalize(pCur->pScan);
-  } else if (pCur->pScan) {
-    sqlite3_reset(pCur->pScan);
-    ((Vec0Table *)pCur->base.pVtab)->bScanBusy = 0;
+  if (pCur->pScan) {
+    vec0StorageRowScanEnd((Vec0Table *)pCur->base.pVtab, pCur->pScan, pCur->bOwnScan);
   }
   pCur->pScan = 0;
   pCur->bOwnScan = 0;
@@ -382,7 +379,7 @@ static Vec0Table *cursorTable(Vec0Cursor *pCur) {
 /* The cache may have been dropped (rollback, another connection) since the
 ** cursor started; make it usable again. */
 static int cacheReady(Vec0Table *p) {
-  return p->bCache ? SQLITE_OK : vec0StorageValidate(p);
+  return vec0StorageCached(p) ? SQLITE_OK : vec0StorageValidate(p);
 }
 
 /* Positions a list cursor (KNN or point) on aRow[iRow]. */
@@ -397,7 +394,7 @@ static int listRow(Vec0Cursor *pCur) {
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, pCur->aRow[pCur->iRow].slot);
   if (rc != SQLITE_OK) return rc;
   pCur->iSlot = pCur->aRow[pCur->iRow].slot;
-  pCur->iRowid = p->aSlotRowid[pCur->iSlot];
+  pCur->iRowid = vec0StorageSlotRowid(p, pCur->iSlot);
   pCur->bEof = 0;
   return SQLITE_OK;
 }
@@ -522,19 +519,7 @@ static int cursorFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
     default:
-      /* The table's cached statement, unless another scan of the table (a
-      ** self-join) is using it: then one of this cursor's own. */
-      if (!p->bScanBusy) {
-        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SCAN, &pCur->pScan);
-        if (rc == SQLITE_OK) p->bScanBusy = 1;
-      } else {
-        char *zSql = sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id",
-                                     p->zDb, p->zName);
-        if (zSql == 0) return SQLITE_NOMEM;
-        rc = sqlite3_prepare_v2(p->db, zSql, -1, &pCur->pScan, 0);
-        sqlite3_free(zSql);
-        pCur->bOwnScan = 1;
-      }
+      rc = vec0StorageRowScan(p, &pCur->pScan, &pCur->bOwnScan);
       if (rc == SQLITE_OK) rc = scanRow(pCur);
       break;
   }
@@ -604,7 +589,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
       const unsigned char *a = 0;
       if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
       rc = vec0StorageVector(p, iVec, pCur->iSlot, &a);
-      if (rc == SQLITE_OK) resultColumnVector(ctx, &c->aVec[iVec], a, p->aVecBytes[iVec]);
+      if (rc == SQLITE_OK) resultColumnVector(ctx, &c->aVec[iVec], a, vec0StorageVectorBytes(p, iVec));
       return rc;
     }
     case VEC0_COL_PARTITION:
@@ -614,7 +599,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
       const Vec0Cell *pCell;
       rc = vec0StorageSlot(p, pCur->iSlot);
       if (rc != SQLITE_OK) return rc;
-      pCell = &p->aCell[(size_t)pCur->iSlot * p->nFilt + f];
+      pCell = vec0StorageSlotCell(p, pCur->iSlot, f);
       switch (pCell->eType) {
         case SQLITE_INTEGER: sqlite3_result_int64(ctx, pCell->i); break;
         case SQLITE_FLOAT: sqlite3_result_double(ctx, pCell->r); break;

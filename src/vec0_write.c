@@ -84,7 +84,7 @@ static int newCells(Vec0Table *p, sqlite3_value **aArg, int bUpdate, uint32_t iS
   for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
     sqlite3_value *v = aArg[filterColumn(&p->cfg, f)];
     if (bUpdate && sqlite3_value_nochange(v)) {
-      const Vec0Cell *pOld = &p->aCell[(size_t)iSlot * p->nFilt + f];
+      const Vec0Cell *pOld = vec0StorageSlotCell(p, iSlot, f);
       aNew[f] = *pOld;
       aNew[f].z = 0;
       if (pOld->z) {
@@ -157,34 +157,12 @@ static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
 }
 
 /*
-** Frees slot iSlot of a row that is gone or has moved: its T_slots row keeps
-** only its group, its vectors stay in their chunk (an HNSW graph still
-** routes through a deleted node) until the slot is reused.
+** Frees slot iSlot of a row that is gone or has moved: storage frees it,
+** then each index forgets it (an HNSW graph keeps it as a tombstone).
 */
 static int freeSlot(Vec0Table *p, uint32_t iSlot) {
-  sqlite3_stmt *pStmt = 0;
-  uint32_t g = p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_DELETE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_FREE_ADD, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
+  int rc = vec0StorageSlotFree(p, iSlot);
   if (rc == SQLITE_OK) rc = vec0IndexDelete(p, iSlot);
-  if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
-  if (rc == SQLITE_OK) {
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    for (int f = 0; f < p->nFilt; f++) {
-      vec0CellClear(&p->aCell[(size_t)iSlot * p->nFilt + f]);
-    }
-  }
   return rc;
 }
 
@@ -193,7 +171,7 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
   sqlite3_int64 iSlot = -1;
   int rc = findRow(p, iRowid, &iSlot);
   if (rc != SQLITE_OK || iSlot < 0) return rc;
-  if (iSlot >= p->nSlot) {
+  if (iSlot >= vec0StorageSlotCount(p)) {
     vec0TableError(p, "vec0: table \"%s\": row %lld has slot %lld out of range",
                    p->zName, iRowid, iSlot);
     return SQLITE_CORRUPT_VTAB;
@@ -207,74 +185,14 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
     if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
   }
   if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK) {
-    p->nLive--;
-    p->bCountersDirty = 1;
-  }
-  return rc;
-}
-
-/* The lowest free slot, or a new one. */
-static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_FREE_FIRST, &pStmt);
-  sqlite3_int64 iSlot = -1;
-  if (rc != SQLITE_OK) return rc;
-  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 1, g);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
-  rc = sqlite3_reset(pStmt);
-  if (rc != SQLITE_OK) return rc;
-  if (iSlot < 0) {
-    if (p->nSlot >= 0x7fffffff) return SQLITE_FULL;
-    rc = vec0StorageGrow(p, p->nSlot + 1);
-    if (rc != SQLITE_OK) return rc;
-    iSlot = p->nSlot++;
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
-    p->bCountersDirty = 1;
-  } else if (iSlot >= p->nSlot) {
-    vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
-                   iSlot);
-    return SQLITE_CORRUPT_VTAB;
-  } else {
-    rc = vec0StorageStmt(p, VEC0_STMT_FREE_TAKE, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    if (rc != SQLITE_OK) return rc;
-    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
-  }
-  *piSlot = (uint32_t)iSlot;
-  return SQLITE_OK;
-}
-
-/* Writes T_slots for a live slot, its cells aNew (from newCells()). */
-static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
-                     const Vec0Cell *aNew, uint32_t g) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iSlot);
-  sqlite3_bind_int64(pStmt, 2, iRowid);
-  for (int f = 0; f < p->nFilt; f++) vec0CellBind(pStmt, 3 + f, &aNew[f]);
-  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
-  if (rc == SQLITE_OK) {
-    /* Reload this slot from the table: one source of truth for the cells. */
-    p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
-    rc = vec0StorageSlot(p, iSlot);
-  }
+  if (rc == SQLITE_OK) vec0StorageLiveAdd(p, -1);
   return rc;
 }
 
 /* Whether the partition key values aNew differ from those of iSlot. */
 static int partitionChanged(Vec0Table *p, uint32_t iSlot, const Vec0Cell *aNew) {
   for (int i = 0; i < p->cfg.nPart; i++) {
-    const Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + i];
+    const Vec0Cell *pCell = vec0StorageSlotCell(p, iSlot, i);
     if (pCell->eType != aNew[i].eType || vec0CellCompare(pCell, &aNew[i], 0) != 0) {
       return 1;
     }
@@ -291,7 +209,7 @@ static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
                     const Vec0Cell *aNew, uint32_t g, const Vec0Vector *aVec,
                     uint32_t iFrom) {
   Vec0Config *c = &p->cfg;
-  int rc = writeSlot(p, iSlot, iRowid, aNew, g);
+  int rc = vec0StorageSlotPut(p, iSlot, iRowid, aNew, g);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     const unsigned char *v = aVec[i].p;
     if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
@@ -444,7 +362,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
 
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK && c->nPart) rc = vec0StorageGroupFind(p, aNew, 1, &g);
-  if (rc == SQLITE_OK) rc = allocSlot(p, g, &iSlot);
+  if (rc == SQLITE_OK) rc = vec0StorageSlotAlloc(p, g, &iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
   if (rc == SQLITE_OK) {
     int iBind = 3;
@@ -463,8 +381,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   }
   if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aNew, g, aVec, 0);
   if (rc == SQLITE_OK) {
-    p->nLive++;
-    p->bCountersDirty = 1;
+    vec0StorageLiveAdd(p, 1);
     *pRowid = iRowid;
   }
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
@@ -487,7 +404,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
   rc = findRow(p, iOld, &iSlot);
-  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= p->nSlot)) {
+  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= vec0StorageSlotCount(p))) {
     vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
                    iOld, p->zName);
     return SQLITE_CORRUPT_VTAB;
@@ -561,8 +478,8 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     /* Its new partition key values move the row to another group: a slot of
     ** that group (whose tombstones only its rows may reuse). */
     rc = vec0StorageGroupFind(p, aNew, 1, &gNew);
-    if (rc == SQLITE_OK && gNew != p->aSlotGroup[iSlot]) {
-      rc = allocSlot(p, gNew, &iSlotNew);
+    if (rc == SQLITE_OK && gNew != vec0StorageSlotGroup(p, (uint32_t)iSlot)) {
+      rc = vec0StorageSlotAlloc(p, gNew, &iSlotNew);
       bMove = 1;
     }
   }
@@ -590,7 +507,7 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   } else if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
     if (!bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew); /* all unchanged */
     if (rc == SQLITE_OK) {
-      rc = writeSlot(p, (uint32_t)iSlot, iNew, aNew, p->cfg.nPart ? p->aSlotGroup[iSlot] : 0);
+      rc = vec0StorageSlotPut(p, (uint32_t)iSlot, iNew, aNew, vec0StorageSlotGroup(p, (uint32_t)iSlot));
     }
   }
   if (rc == SQLITE_OK && bAux) {
@@ -621,14 +538,13 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     if (aVec[i].p == 0) continue;
     rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
     if (rc != SQLITE_OK) break;
-    if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
+    if (memcmp(aOld, aVec[i].p, vec0StorageVectorBytes(p, i)) == 0) continue;
     rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
     if (rc == SQLITE_OK) {
       Vec0Index *pIdx = vec0IndexGet(p, i);
       rc = pIdx->pModule->xUpdate(pIdx, (uint32_t)iSlot);
     }
   }
-  if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
   cellsClear(aNew, p->nFilt);
   return rc;
