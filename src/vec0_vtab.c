@@ -184,24 +184,15 @@ static int keyBinary(Vec0Table *p, sqlite3_index_info *pInfo, int i) {
   return zColl == 0 || sqlite3_stricmp(zColl, "BINARY") == 0;
 }
 
-static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
-  Vec0Table *p = (Vec0Table *)pVtab;
+/*
+** The MATCH constraint that makes this a KNN query: *piMatch (-1 if none
+** is usable; *pbUnusable if one is not).  Errors for a MATCH SQLite could
+** only report as "unable to use function MATCH in the requested context".
+*/
+static int findMatch(Vec0Table *p, sqlite3_index_info *pInfo, int *piMatch,
+                     int *pbUnusable) {
   Vec0Config *c = &p->cfg;
-  int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
-  int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
-  int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
-  int iMatch = -1, bUnusableMatch = 0, nArg = 0, bLimit = 0, bK = 0, bNoCase = 0;
-  char *zIdx;
-  int bHasIn = sqlite3_libversion_number() >= 3038000;
-
-  for (int i = 0; i < c->nCol; i++) {
-    if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
-  }
-  zIdx = sqlite3_malloc64((size_t)pInfo->nConstraint * 4 + 1);
-  if (zIdx == 0) return SQLITE_NOMEM;
-  zIdx[0] = 0;
-
-  /* A MATCH on a vector column makes this a KNN query. */
+  int iMatch = -1;
   for (int i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH &&
@@ -212,7 +203,6 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       const char *zCol = pC->iColumn < 0 ? "rowid"
                          : pC->iColumn < c->nCol ? c->aCol[pC->iColumn].zName
                                                  : "a hidden column";
-      sqlite3_free(zIdx);
       vec0TableError(p, "vec0: table \"%s\": MATCH takes a vector column on its left, "
                         "not %s%s%s",
                      p->zName, pC->iColumn >= 0 && pC->iColumn < c->nCol ? "\"" : "",
@@ -221,13 +211,12 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     }
     if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!pC->usable) {
-        bUnusableMatch = 1;
+        *pbUnusable = 1;
       } else if (iMatch < 0) {
         iMatch = i;
       } else {
         /* SQLite would say "unable to use function MATCH in the requested
         ** context" of the second one. */
-        sqlite3_free(zIdx);
         vec0TableError(p, "vec0: table \"%s\": a KNN query takes one MATCH, not two "
                           "(on \"%s\" and \"%s\"); search each vector column in its "
                           "own subquery",
@@ -237,6 +226,105 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       }
     }
   }
+  *piMatch = iMatch;
+  return SQLITE_OK;
+}
+
+#define ADD_ARG(iCons, kind, op, col)                                          \
+  do {                                                                         \
+    sqlite3_snprintf(5, &zIdx[*pnArg * 4], "%c%c%02x", kind, op, col);         \
+    pInfo->aConstraintUsage[iCons].argvIndex = ++*pnArg;                       \
+  } while (0)
+
+/*
+** The arguments of a KNN plan (MATCH is constraint iMatch): k, ef, LIMIT,
+** distance bounds, rowids and the filters the search applies itself.
+** SQLITE_CONSTRAINT: not this plan.
+*/
+static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
+                   char *zIdx, int *pnArg) {
+  Vec0Config *c = &p->cfg;
+  int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
+  int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
+  int bLimit = 0, bK = 0, bNoCase = 0;
+  int bHasIn = sqlite3_libversion_number() >= 3038000;
+  int iVecCol = pInfo->aConstraint[iMatch].iColumn;
+
+  ADD_ARG(iMatch, VEC0_TOK_MATCH, '=', c->aCol[iVecCol].iSub);
+  pInfo->aConstraintUsage[iMatch].omit = 1;
+  for (int i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    int col = pC->iColumn, op = opOf(pC->op);
+    if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
+      /*
+      ** k or ef from a table not yet read: SQLite would compare it with
+      ** the hidden column (NULL) after the search.  Not this plan.
+      */
+      return SQLITE_CONSTRAINT;
+    }
+    if (!pC->usable || i == iMatch) continue;
+    if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+      if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
+      bLimit = 1;
+    } else if (col == iK && op == VEC0_OP_EQ && !bK) {
+      ADD_ARG(i, VEC0_TOK_K, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+      bK = 1;
+    } else if (col == iEf && op == VEC0_OP_EQ) {
+      ADD_ARG(i, VEC0_TOK_EF, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
+      ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (op == VEC0_OP_EQ && (col == -1 || (col == iPk && keyBinary(p, pInfo, i)))) {
+      int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
+      if (bIn) sqlite3_vtab_in(pInfo, i, 1);
+      ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
+              col == iPk && c->ePk == VEC0_PK_TEXT);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (knnFilterable(p, pInfo, i, op, &bNoCase)) {
+      if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
+        sqlite3_vtab_in(pInfo, i, 1);
+        op = VEC0_OP_IN;
+      }
+      ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
+              col < 0 ? VEC0_COL_ROWID : col);
+      /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
+      ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
+      pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
+    }
+  }
+  pInfo->idxNum = VEC0_PLAN_KNN;
+  pInfo->estimatedCost = 10.0;
+  pInfo->estimatedRows = 10;
+  if (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
+      !pInfo->aOrderBy[0].desc) {
+    pInfo->orderByConsumed = 1;
+  }
+  return SQLITE_OK;
+}
+#undef ADD_ARG
+
+static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  Vec0Config *c = &p->cfg;
+  int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
+  int iMatch = -1, bUnusableMatch = 0, nArg = 0, rc;
+  char *zIdx;
+  int bHasIn = sqlite3_libversion_number() >= 3038000;
+
+  for (int i = 0; i < c->nCol; i++) {
+    if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+  }
+  zIdx = sqlite3_malloc64((size_t)pInfo->nConstraint * 4 + 1);
+  if (zIdx == 0) return SQLITE_NOMEM;
+  zIdx[0] = 0;
+
+  rc = findMatch(p, pInfo, &iMatch, &bUnusableMatch);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(zIdx);
+    return rc;
+  }
 
 #define ADD_ARG(iCons, kind, op, col)                                          \
   do {                                                                         \
@@ -245,58 +333,10 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   } while (0)
 
   if (iMatch >= 0) {
-    int iVecCol = pInfo->aConstraint[iMatch].iColumn;
-    ADD_ARG(iMatch, VEC0_TOK_MATCH, '=', c->aCol[iVecCol].iSub);
-    pInfo->aConstraintUsage[iMatch].omit = 1;
-    for (int i = 0; i < pInfo->nConstraint; i++) {
-      const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
-      int col = pC->iColumn, op = opOf(pC->op);
-      if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
-        /*
-        ** k or ef from a table not yet read: SQLite would compare it with
-        ** the hidden column (NULL) after the search.  Not this plan.
-        */
-        sqlite3_free(zIdx);
-        return SQLITE_CONSTRAINT;
-      }
-      if (!pC->usable || i == iMatch) continue;
-      if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
-        if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
-        bLimit = 1;
-      } else if (col == iK && op == VEC0_OP_EQ && !bK) {
-        ADD_ARG(i, VEC0_TOK_K, '=', 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-        bK = 1;
-      } else if (col == iEf && op == VEC0_OP_EQ) {
-        ADD_ARG(i, VEC0_TOK_EF, '=', 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
-        ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (op == VEC0_OP_EQ && (col == -1 || (col == iPk && keyBinary(p, pInfo, i)))) {
-        int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
-        if (bIn) sqlite3_vtab_in(pInfo, i, 1);
-        ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
-                col == iPk && c->ePk == VEC0_PK_TEXT);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (knnFilterable(p, pInfo, i, op, &bNoCase)) {
-        if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
-          sqlite3_vtab_in(pInfo, i, 1);
-          op = VEC0_OP_IN;
-        }
-        ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
-                col < 0 ? VEC0_COL_ROWID : col);
-        /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
-        ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
-        pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
-      }
-    }
-    pInfo->idxNum = VEC0_PLAN_KNN;
-    pInfo->estimatedCost = 10.0;
-    pInfo->estimatedRows = 10;
-    if (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
-        !pInfo->aOrderBy[0].desc) {
-      pInfo->orderByConsumed = 1;
+    rc = planKnn(p, pInfo, iMatch, iPk, zIdx, &nArg);
+    if (rc != SQLITE_OK) {
+      sqlite3_free(zIdx);
+      return rc;
     }
   } else if (bUnusableMatch) {
     /* The query vector comes from a table not yet read: not this plan. */

@@ -389,26 +389,16 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   return rc;
 }
 
-int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
+/*
+** The keys an UPDATE gives the row (argv as xUpdate has it): *piNew the
+** new rowid (unchanged for a text primary key, which *ppKey then is).
+*/
+static int updateKeys(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew,
+                      sqlite3_value **ppKey) {
   Vec0Config *c = &p->cfg;
   sqlite3_value **aArg = &argv[2];
-  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
-  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
-  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
-  sqlite3_value *pKey = 0;
-  int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
-  uint32_t gNew = 0, iSlotNew = 0;
-  sqlite3_stmt *pStmt = 0;
-
-  memset(aVec, 0, sizeof(aVec));
-  memset(aNew, 0, sizeof(aNew));
-  rc = findRow(p, iOld, &iSlot);
-  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= vec0StorageSlotCount(p))) {
-    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
-                   iOld, p->zName);
-    return SQLITE_CORRUPT_VTAB;
-  }
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]);
+  int rc = SQLITE_OK;
   for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN - 1; h++) {
     if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden columns", p->zName);
@@ -416,10 +406,10 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK && c->ePk != VEC0_PK_TEXT) {
-    rc = updatedRowid(p, argv, &iNew);
+    rc = updatedRowid(p, argv, piNew);
   } else if (rc == SQLITE_OK) {
-    pKey = aArg[pkColumn(c)];
-    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+    *ppKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(*ppKey) != SQLITE_TEXT) {
       vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
                      c->zPkName);
       rc = SQLITE_MISMATCH;
@@ -431,19 +421,18 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       rc = SQLITE_ERROR;
     }
   }
-  for (int f = 0; f < p->nFilt; f++) {
-    if (!sqlite3_value_nochange(aArg[filterColumn(c, f)])) bFilt = 1;
-  }
-  /* The old values stand in for those SQLite marks unchanged. */
-  if (rc == SQLITE_OK && bFilt) rc = vec0StorageSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK && bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew);
-  for (int a = 0; a < c->nAux; a++) {
-    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
-  }
-  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+  return rc;
+}
 
-  /* Key changes: conflicts first, before any write. */
-  if (rc == SQLITE_OK && iNew != iOld) {
+/*
+** Another row holding the new rowid iNew or text key pKey of row iOld: a
+** conflict, or with OR REPLACE a row to delete first.
+*/
+static int updateConflicts(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                           sqlite3_value *pKey) {
+  Vec0Config *c = &p->cfg;
+  int rc = SQLITE_OK, onConflict = sqlite3_vtab_on_conflict(p->db);
+  if (iNew != iOld) {
     sqlite3_int64 iOther = -1;
     rc = findRow(p, iNew, &iOther);
     if (rc == SQLITE_OK && iOther >= 0) {
@@ -454,7 +443,6 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
         rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
       }
     }
-    bRekey = 1;
   }
   if (rc == SQLITE_OK && pKey) {
     sqlite3_int64 iOther = 0;
@@ -469,8 +457,44 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
       rc = SQLITE_OK;
     }
-    bRekey = 1;
   }
+  return rc;
+}
+
+int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
+  sqlite3_value *pKey = 0;
+  int rc, bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
+  uint32_t gNew = 0, iSlotNew = 0;
+  sqlite3_stmt *pStmt = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  memset(aNew, 0, sizeof(aNew));
+  rc = findRow(p, iOld, &iSlot);
+  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= vec0StorageSlotCount(p))) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
+                   iOld, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK) rc = updateKeys(p, argv, &iNew, &pKey);
+  for (int f = 0; f < p->nFilt; f++) {
+    if (!sqlite3_value_nochange(aArg[filterColumn(c, f)])) bFilt = 1;
+  }
+  /* The old values stand in for those SQLite marks unchanged. */
+  if (rc == SQLITE_OK && bFilt) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew);
+  for (int a = 0; a < c->nAux; a++) {
+    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+
+  /* Key changes: conflicts first, before any write. */
+  bRekey = iNew != iOld || pKey != 0;
+  if (rc == SQLITE_OK) rc = updateConflicts(p, iOld, iNew, pKey);
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK && c->nPart && bFilt) bPart = partitionChanged(p, (uint32_t)iSlot, aNew);
