@@ -311,13 +311,14 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 
 
 /*
-** The vec0 table and its cache (vec0_storage.c owns the cache and the shadow
-** tables; vec0_vtab.c the SQL surface; vec0_knn.c the search).
+** The vec0 table and its cache (vec0_storage*.c own the cache and the shadow
+** tables; vec0_index*.c the index of each vector column; vec0_vtab.c the
+** SQL surface; vec0_knn.c the search).  See docs/architecture.md.
 **
 ** The cache mirrors the database as this connection's transaction sees it.
-** Rows and vectors are written to the shadow tables at once; HNSW links are
-** kept dirty in memory and written by vec0StorageFlush() at xSync and before
-** a savepoint opens, so a ROLLBACK TO can drop the whole cache and reload
+** Rows and vectors are written to the shadow tables at once; an index may
+** keep its changes (HNSW links) dirty in memory: vec0IndexFlush() writes
+** them at xSync and before a savepoint opens, so a ROLLBACK TO can drop the whole cache and reload
 ** lazily from tables that SQLite itself has rolled back.
 */
 #include "vec0_hnsw.h"
@@ -456,11 +457,12 @@ struct Vec0Table {
   sqlite3_int64 nLive;     /* live rows */
 
   /*
-  ** The write in progress (vec0StorageOpBegin/End), one xUpdate: what it
-  ** must put back in memory if it fails.  Rows, slots and vectors are
-  ** written to the shadow tables at once, so their caches are simply
-  ** dropped; the graphs and the counters live in memory until the next
-  ** flush and are restored.  bPoison: a failed write left part of its
+  ** The write in progress (vec0StorageOpBegin/End, which vec0IndexOpBegin/
+  ** End wrap around each index's xBegin/xEnd), one xUpdate: what it must
+  ** put back in memory if it fails.  Rows, slots and vectors are written to
+  ** the shadow tables at once, so their caches are simply dropped; the
+  ** counters (and an index's graph) live in memory until the next flush
+  ** and are restored.  bPoison: a failed write left part of its
   ** changes in the tables and SQLite will not undo them, so this
   ** transaction must not commit (xSync refuses).
   */

@@ -1,15 +1,17 @@
 /*
 ** vec0_vtab.c: the vec0 virtual table module, its SQL surface.
 **
-** xCreate/xConnect parse the arguments (vec0_config.c) and open the shadow
-** tables (vec0_storage.c); xBestIndex chooses between a full scan, a rowid
-** lookup and a KNN search and hands the choice to xFilter in idxNum/idxStr;
+** xCreate/xConnect parse the arguments (vec0_config.c), bind each vector
+** column to its index form (vec0_index.c) and open the shadow tables
+** (vec0_storage.c); xBestIndex chooses between a full scan, a rowid lookup
+** and a KNN search and hands the choice to xFilter in idxNum/idxStr;
 ** xFilter runs it (KNN in vec0_knn.c); xUpdate hands rows to vec0_write.c
-** and commands to vec0_maint.c, each write inside one storage operation so
-** that a failed one leaves nothing behind in memory; the transaction methods
-** flush the graph at xSync and before each savepoint and drop the cache on
-** rollback.  Every message starts
-** with "vec0: " and names the table.
+** and commands to vec0_maint.c, each write inside one operation
+** (vec0IndexOpBegin/End) so that a failed one leaves nothing behind in
+** memory; the transaction methods flush the indexes at xSync and before
+** each savepoint and drop the cache on rollback.  Every message starts with
+** "vec0: " and names the table.  Calls the module files below it, the index
+** interface, storage and config; nothing calls it but the entry point.
 */
 #include "vec0Int.h"
 
