@@ -588,6 +588,45 @@ void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
 /*
+** Rows and groups as the module reads them.  RowSlot: the slot of row
+** iRowid; KeyRow: the row whose text key is pKey as a text column compares
+** it (a number is its text; NULL and BLOB name none); *pbFound 0 if there
+** is none.  RowColumn: the text key (iAux < 0) or auxiliary value iAux of
+** row iRowid as ctx's result (none if no row).  RowEach calls xRow for
+** every row of T_rows with its slot, apVal[0] its text key (NULL for an
+** integer key) and apVal[1+a] its auxiliary value a, valid during the
+** call; GroupGet: the group of the partition key values apVal[0..nPart-1]
+** and its live rows; GroupEach: xGroup for every group, in g order, with
+** its partition key values.  Each stops at a callback's non-zero return.
+*/
+int vec0StorageRowSlot(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot,
+                       int *pbFound);
+int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
+                      sqlite3_int64 *piSlot, int *pbFound);
+int vec0StorageRowColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
+                         sqlite3_context *ctx);
+/*
+** T_rows written.  aArg: the row's values as xUpdate has them from argv[2]
+** (declared column order); for AuxSet a value SQLite marks unchanged keeps
+** the stored one.  RowInsert: with bAuto SQLite chooses *piRowid.
+*/
+int vec0StorageRowInsert(Vec0Table *p, sqlite3_int64 *piRowid, int bAuto, uint32_t iSlot,
+                         sqlite3_value *pKey, sqlite3_value **aArg);
+int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid);
+int vec0StorageRowRekey(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                        sqlite3_value *pKey);
+int vec0StorageRowSetSlot(Vec0Table *p, sqlite3_int64 iRowid, uint32_t iSlot);
+int vec0StorageRowAuxSet(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_value **aArg);
+int vec0StorageRowEach(Vec0Table *p,
+                       int (*xRow)(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal),
+                       void *pCtx);
+int vec0StorageGroupGet(Vec0Table *p, const Vec0Cell *const *apVal, sqlite3_int64 *pg,
+                        sqlite3_int64 *pnLive, int *pbFound);
+int vec0StorageGroupEach(Vec0Table *p,
+                         int (*xGroup)(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                                       sqlite3_value **apKey),
+                         void *pCtx);
+/*
 ** A cursor's scan of every row (id, slot) by id; End after the last step
 ** (bOwn as RowScan set it).
 */

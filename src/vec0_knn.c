@@ -107,44 +107,40 @@ static int slotPassesMeta(KnnQuery *pQ, uint32_t iSlot) {
 ** T_rows once: their values are not in the cache, and reading every row
 ** in order costs less than a lookup per slot the search meets.
 */
+static int rowFilterRow(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal) {
+  KnnQuery *pQ = pCtx;
+  Vec0Table *p = pQ->p;
+  Vec0Cell cell;
+  int rc = SQLITE_OK, bPass = 1;
+  memset(&cell, 0, sizeof(cell));
+  for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->eOn != KNN_ON_ROW) continue;
+    vec0CellSet(&cell, apVal[1 + f->iAux], &rc);
+    if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
+  }
+  vec0CellClear(&cell);
+  if (rc == SQLITE_OK && bPass) {
+    if (iSlot < 0 || iSlot >= pQ->nRowPass) {
+      vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
+                        "range",
+                     p->zName, p->zName, iSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    } else {
+      pQ->aRowPass[iSlot] = 1;
+    }
+  }
+  return rc;
+}
+
 static int rowFilterScan(KnnQuery *pQ) {
   Vec0Table *p = pQ->p;
-  sqlite3_stmt *pStmt = 0;
-  Vec0Cell cell;
-  int rc;
   if (pQ->nRowFilter == 0) return SQLITE_OK;
   pQ->nRowPass = vec0StorageSlotCount(p);
   pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)pQ->nRowPass + 1);
   if (pQ->aRowPass == 0) return SQLITE_NOMEM;
   memset(pQ->aRowPass, 0, (size_t)pQ->nRowPass + 1);
-  memset(&cell, 0, sizeof(cell));
-  rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
-    int bPass = 1;
-    for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
-      const KnnFilter *f = &pQ->aFilter[i];
-      if (f->eOn != KNN_ON_ROW) continue;
-      vec0CellSet(&cell, sqlite3_column_value(pStmt, 2 + f->iAux), &rc);
-      if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
-    }
-    if (rc == SQLITE_OK && bPass) {
-      if (iSlot < 0 || iSlot >= pQ->nRowPass) {
-        vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
-                          "range",
-                       p->zName, p->zName, iSlot);
-        rc = SQLITE_CORRUPT_VTAB;
-      } else {
-        pQ->aRowPass[iSlot] = 1;
-      }
-    }
-  }
-  vec0CellClear(&cell);
-  if (pStmt) {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  return rc;
+  return vec0StorageRowEach(p, rowFilterRow, pQ);
 }
 
 static int boundPasses(KnnQuery *pQ, double d) {
@@ -327,37 +323,25 @@ static int hexCol(const char *z) {
 /* Looks up the slot of one rowid or text key; adds it when it passes. */
 static int addRowid(KnnQuery *pQ, sqlite3_value *pVal, int bText) {
   Vec0Table *p = pQ->p;
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  int iCol = bText ? 1 : 0;
+  sqlite3_int64 iSlot = -1, iRowid = 0;
+  int rc, bFound = 0;
   if (bText) {
-    int t = sqlite3_value_type(pVal);
-    if (t == SQLITE_NULL || t == SQLITE_BLOB) return SQLITE_OK;
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-    if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, pVal);
-    if (rc != SQLITE_OK) return rc;
+    rc = vec0StorageKeyRow(p, pVal, &iRowid, &iSlot, &bFound);
   } else {
-    sqlite3_int64 iKey = 0;
-    if (!vec0ValueInt64(pVal, &iKey)) return SQLITE_OK; /* 2.5 names no row */
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, iKey);
+    if (!vec0ValueInt64(pVal, &iRowid)) return SQLITE_OK; /* 2.5 names no row */
+    rc = vec0StorageRowSlot(p, iRowid, &iSlot, &bFound);
   }
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, iCol);
-    sqlite3_reset(pStmt);
-    rc = vec0StorageSlot(p, (uint32_t)iSlot);
-    if (rc == SQLITE_OK && iSlot >= 0 && vec0StorageSlotLive(p, (uint32_t)iSlot) &&
-        slotPasses(pQ, (uint32_t)iSlot)) {
-      /* rowid IN (1, 1) names the row once. */
-      for (int i = 0; i < pQ->nCand; i++) {
-        if (pQ->aCand[i] == (uint32_t)iSlot) return SQLITE_OK;
-      }
-      rc = candAdd(pQ, (uint32_t)iSlot);
+  if (rc != SQLITE_OK || !bFound) return rc;
+  rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && iSlot >= 0 && vec0StorageSlotLive(p, (uint32_t)iSlot) &&
+      slotPasses(pQ, (uint32_t)iSlot)) {
+    /* rowid IN (1, 1) names the row once. */
+    for (int i = 0; i < pQ->nCand; i++) {
+      if (pQ->aCand[i] == (uint32_t)iSlot) return SQLITE_OK;
     }
-    return rc;
+    rc = candAdd(pQ, (uint32_t)iSlot);
   }
-  return sqlite3_reset(pStmt);
+  return rc;
 }
 
 static int valueCount(sqlite3_value *pList, int *pn) {
@@ -693,18 +677,47 @@ static int groupAdd(KnnGroup **pa, int *pn, int *pnAlloc, uint32_t g,
 ** (none: no rows); otherwise every group whose values pass the filters on
 ** partition keys.
 */
+/* The groups a search covers, as knnGroups() collects them. */
+typedef struct KnnGroupList {
+  KnnQuery *pQ;
+  KnnGroup *aG;
+  int nG, nAlloc;
+} KnnGroupList;
+
+/* A group of T_groups: kept when its values pass the partition filters. */
+static int groupPasses(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                       sqlite3_value **apKey) {
+  KnnGroupList *pL = pCtx;
+  KnnQuery *pQ = pL->pQ;
+  int nPart = pQ->p->cfg.nPart, bPass = 1, rc = SQLITE_OK;
+  Vec0Cell aKey[VEC0_MAX_PARTITION_COLUMNS];
+  memset(aKey, 0, sizeof(aKey));
+  for (int i = 0; i < nPart; i++) vec0CellSet(&aKey[i], apKey[i], &rc);
+  for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->bPart) bPass = vec0FilterPasses(&f->f, &aKey[f->iFilt]);
+  }
+  if (rc == SQLITE_OK && bPass) {
+    rc = groupAdd(&pL->aG, &pL->nG, &pL->nAlloc, (uint32_t)g, nLive);
+  }
+  for (int i = 0; i < nPart; i++) vec0CellClear(&aKey[i]);
+  return rc;
+}
+
 static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
   Vec0Table *p = pQ->p;
-  int nPart = p->cfg.nPart, nAlloc = 0, rc = SQLITE_OK;
+  int nPart = p->cfg.nPart, rc = SQLITE_OK;
   const Vec0Cell *apEq[VEC0_MAX_PARTITION_COLUMNS];
-  sqlite3_stmt *pStmt = 0;
+  KnnGroupList l;
   int nEq = 0;
+  memset(&l, 0, sizeof(l));
+  l.pQ = pQ;
   *paG = 0;
   *pnG = 0;
   if (nPart == 0) {
     sqlite3_int64 nLive = 0;
     rc = vec0StorageLiveCount(p, &nLive);
-    return rc == SQLITE_OK ? groupAdd(paG, pnG, &nAlloc, 0, nLive) : rc;
+    return rc == SQLITE_OK ? groupAdd(paG, pnG, &l.nAlloc, 0, nLive) : rc;
   }
   memset(apEq, 0, sizeof(apEq));
   for (int i = 0; i < pQ->nFilter; i++) {
@@ -716,38 +729,17 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
     }
   }
   if (nEq == nPart) {
-    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    for (int i = 0; i < nPart; i++) vec0CellBind(pStmt, i + 1, apEq[i]);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
-                    sqlite3_column_int64(pStmt, 1));
+    sqlite3_int64 g = 0, nLive = 0;
+    int bFound = 0;
+    rc = vec0StorageGroupGet(p, apEq, &g, &nLive, &bFound);
+    if (rc == SQLITE_OK && bFound) {
+      rc = groupAdd(&l.aG, &l.nG, &l.nAlloc, (uint32_t)g, nLive);
     }
   } else {
-    Vec0Cell aKey[VEC0_MAX_PARTITION_COLUMNS];
-    memset(aKey, 0, sizeof(aKey));
-    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ALL, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      int bPass = 1;
-      for (int i = 0; i < nPart; i++) {
-        vec0CellSet(&aKey[i], sqlite3_column_value(pStmt, 2 + i), &rc);
-      }
-      for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
-        const KnnFilter *f = &pQ->aFilter[i];
-        if (f->bPart) bPass = vec0FilterPasses(&f->f, &aKey[f->iFilt]);
-      }
-      if (rc == SQLITE_OK && bPass) {
-        rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
-                      sqlite3_column_int64(pStmt, 1));
-      }
-    }
-    for (int i = 0; i < nPart; i++) vec0CellClear(&aKey[i]);
+    rc = vec0StorageGroupEach(p, groupPasses, &l);
   }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
+  *paG = l.aG;
+  *pnG = l.nG;
   for (int i = 0; rc == SQLITE_OK && i < *pnG; i++) {
     if ((*paG)[i].g < 1 || (*paG)[i].g > VEC0_HNSW_MAX_GROUP) {
       vec0TableError(p, "vec0: table \"%s\": group %u in %s_groups is out of range",

@@ -426,6 +426,186 @@ int vec0StorageExec(Vec0Table *p, const char *zFmt, ...) {
   return rc;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Rows and groups, read for the module                                    */
+
+int vec0StorageRowSlot(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot,
+                       int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piSlot = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
+                      sqlite3_int64 *piSlot, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int t = sqlite3_value_type(pKey), rc;
+  *pbFound = 0;
+  if (t == SQLITE_NULL || t == SQLITE_BLOB) return SQLITE_OK;
+  rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+  if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, pKey);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piRowid = sqlite3_column_int64(pStmt, 0);
+    *piSlot = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowInsert(Vec0Table *p, sqlite3_int64 *piRowid, int bAuto, uint32_t iSlot,
+                         sqlite3_value *pKey, sqlite3_value **aArg) {
+  const Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt), iBind = 3;
+  if (rc != SQLITE_OK) return rc;
+  if (bAuto) {
+    sqlite3_bind_null(pStmt, 1);
+  } else {
+    sqlite3_bind_int64(pStmt, 1, *piRowid);
+  }
+  sqlite3_bind_int64(pStmt, 2, iSlot);
+  if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
+  for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK && bAuto) *piRowid = sqlite3_last_insert_rowid(p->db);
+  return rc;
+}
+
+int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  return rc;
+}
+
+int vec0StorageRowRekey(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                        sqlite3_value *pKey) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iOld);
+  sqlite3_bind_int64(pStmt, 2, iNew);
+  if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  return rc;
+}
+
+int vec0StorageRowSetSlot(Vec0Table *p, sqlite3_int64 iRowid, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_bind_int64(pStmt, 2, iSlot);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowAuxSet(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_value **aArg) {
+  const Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0, *pGet = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pGet, 1, iRowid);
+  if (sqlite3_step(pGet) == SQLITE_ROW) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    for (int a = 0; a < c->nAux; a++) {
+      sqlite3_value *v = aArg[c->aAuxCol[a]];
+      if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
+      sqlite3_bind_value(pStmt, a + 2, v);
+    }
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+  }
+  {
+    int rc2 = sqlite3_reset(pGet);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageRowColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
+                         sqlite3_context *ctx) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, iAux < 0 ? VEC0_STMT_ROWS_GET : VEC0_STMT_ROWS_AUX_GET,
+                           &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, iAux < 0 ? 1 : iAux + 1));
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowEach(Vec0Table *p,
+                       int (*xRow)(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal),
+                       void *pCtx) {
+  sqlite3_value *apVal[1 + VEC0_MAX_AUX_COLUMNS];
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    for (int i = 0; i <= p->cfg.nAux; i++) apVal[i] = sqlite3_column_value(pStmt, 1 + i);
+    rc = xRow(pCtx, sqlite3_column_int64(pStmt, 0), apVal);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageGroupGet(Vec0Table *p, const Vec0Cell *const *apVal, sqlite3_int64 *pg,
+                        sqlite3_int64 *pnLive, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  for (int i = 0; i < p->cfg.nPart; i++) vec0CellBind(pStmt, i + 1, apVal[i]);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *pg = sqlite3_column_int64(pStmt, 0);
+    *pnLive = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageGroupEach(Vec0Table *p,
+                         int (*xGroup)(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                                       sqlite3_value **apKey),
+                         void *pCtx) {
+  sqlite3_value *apKey[VEC0_MAX_PARTITION_COLUMNS];
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ALL, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    for (int i = 0; i < p->cfg.nPart; i++) apKey[i] = sqlite3_column_value(pStmt, 2 + i);
+    rc = xGroup(pCtx, sqlite3_column_int64(pStmt, 0), sqlite3_column_int64(pStmt, 1),
+                apKey);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
 /*
 ** The full scan of a cursor: the table's cached statement, unless another
 ** scan of the table (a self-join) is using it: then one of the cursor's

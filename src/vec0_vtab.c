@@ -472,22 +472,15 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
     v = pArg;
   }
   while (rc == SQLITE_OK && v) {
-    sqlite3_stmt *pStmt = 0;
-    sqlite3_int64 iKey = 0;
-    int bOk = 0;
+    sqlite3_int64 iRowid = 0, iSlot = 0;
+    int bFound = 0;
     if (bKey) {
       /* A number names the text key that is its text (1.0: '1.0'). */
-      if (sqlite3_value_type(v) != SQLITE_NULL && sqlite3_value_type(v) != SQLITE_BLOB) {
-        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-        if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, v);
-        bOk = 1;
-      }
-    } else if (vec0ValueInt64(v, &iKey)) {
-      rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-      if (rc == SQLITE_OK) sqlite3_bind_int64(pStmt, 1, iKey);
-      bOk = 2;
+      rc = vec0StorageKeyRow(p, v, &iRowid, &iSlot, &bFound);
+    } else if (vec0ValueInt64(v, &iRowid)) {
+      rc = vec0StorageRowSlot(p, iRowid, &iSlot, &bFound);
     }
-    if (rc == SQLITE_OK && bOk && sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (rc == SQLITE_OK && bFound) {
       if (n + 2 > nAlloc) {
         int nNew = nAlloc ? nAlloc * 2 : 16;
         sqlite3_int64 *aNew = sqlite3_realloc64(aPair, sizeof(sqlite3_int64) * (size_t)nNew);
@@ -499,19 +492,10 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
         }
       }
       if (rc == SQLITE_OK) {
-        if (bOk == 1) {
-          aPair[n] = sqlite3_column_int64(pStmt, 0);
-          aPair[n + 1] = sqlite3_column_int64(pStmt, 1);
-        } else {
-          aPair[n] = iKey;
-          aPair[n + 1] = sqlite3_column_int64(pStmt, 0);
-        }
+        aPair[n] = iRowid;
+        aPair[n + 1] = iSlot;
         n += 2;
       }
-    }
-    if (pStmt) {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
     }
     if (!bIn) break;
     if (rc == SQLITE_OK) {
@@ -584,20 +568,6 @@ static int vec0Rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
   return SQLITE_OK;
 }
 
-/* Column iAux+1 of the T_rows row, or the text key (iAux == -1). */
-static int rowsColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
-                      sqlite3_context *ctx) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, iAux < 0 ? VEC0_STMT_ROWS_GET : VEC0_STMT_ROWS_AUX_GET,
-                           &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, iAux < 0 ? 1 : iAux + 1));
-  }
-  return sqlite3_reset(pStmt);
-}
-
 static void resultColumnVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
                          const unsigned char *a, size_t n) {
   sqlite3_result_blob(ctx, a, (int)n, SQLITE_TRANSIENT);
@@ -623,7 +593,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
   }
   switch (c->aCol[i].eKind) {
     case VEC0_COL_PK:
-      if (c->ePk == VEC0_PK_TEXT) return rowsColumn(p, pCur->iRowid, -1, ctx);
+      if (c->ePk == VEC0_PK_TEXT) return vec0StorageRowColumn(p, pCur->iRowid, -1, ctx);
       sqlite3_result_int64(ctx, pCur->iRowid);
       return SQLITE_OK;
     case VEC0_COL_VECTOR: {
@@ -654,7 +624,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
     }
     case VEC0_COL_AUX:
       if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
-      return rowsColumn(p, pCur->iRowid, c->aCol[i].iSub, ctx);
+      return vec0StorageRowColumn(p, pCur->iRowid, c->aCol[i].iSub, ctx);
   }
   return SQLITE_OK;
 }

@@ -129,30 +129,18 @@ static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
 
 /* Returns the slot of an existing row in *piSlot, or -1. */
 static int findRow(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-  *piSlot = -1;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSlot = sqlite3_column_int64(pStmt, 0);
-  return sqlite3_reset(pStmt);
+  int bFound = 0;
+  int rc = vec0StorageRowSlot(p, iRowid, piSlot, &bFound);
+  if (!bFound) *piSlot = -1;
+  return rc;
 }
 
+/* The rowid of the row with text key pKey: SQLITE_ROW, or SQLITE_DONE if none. */
 static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-  *piRowid = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_value(pStmt, 1, pKey);
-  rc = SQLITE_DONE;
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    *piRowid = sqlite3_column_int64(pStmt, 0);
-    rc = SQLITE_ROW;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc2 != SQLITE_OK) rc = rc2;
-  }
+  sqlite3_int64 iSlot = 0;
+  int bFound = 0;
+  int rc = vec0StorageKeyRow(p, pKey, piRowid, &iSlot, &bFound);
+  if (rc == SQLITE_OK) rc = bFound ? SQLITE_ROW : SQLITE_DONE;
   return rc;
 }
 
@@ -167,7 +155,6 @@ static int freeSlot(Vec0Table *p, uint32_t iSlot) {
 }
 
 int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
-  sqlite3_stmt *pStmt = 0;
   sqlite3_int64 iSlot = -1;
   int rc = findRow(p, iRowid, &iSlot);
   if (rc != SQLITE_OK || iSlot < 0) return rc;
@@ -178,12 +165,7 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
   }
   rc = vec0StorageSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iRowid);
-    rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
-  }
+  if (rc == SQLITE_OK) rc = vec0StorageRowDelete(p, iRowid);
   if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK) vec0StorageLiveAdd(p, -1);
   return rc;
@@ -309,7 +291,6 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   sqlite3_value *pKey = 0;
   uint32_t iSlot = 0, g = 0;
   int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
@@ -363,22 +344,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK && c->nPart) rc = vec0StorageGroupFind(p, aNew, 1, &g);
   if (rc == SQLITE_OK) rc = vec0StorageSlotAlloc(p, g, &iSlot);
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
-  if (rc == SQLITE_OK) {
-    int iBind = 3;
-    if (bAuto) {
-      sqlite3_bind_null(pStmt, 1);
-    } else {
-      sqlite3_bind_int64(pStmt, 1, iRowid);
-    }
-    sqlite3_bind_int64(pStmt, 2, iSlot);
-    if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
-    for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    sqlite3_clear_bindings(pStmt);
-    if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
-  }
+  if (rc == SQLITE_OK) rc = vec0StorageRowInsert(p, &iRowid, bAuto, iSlot, pKey, aArg);
   if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aNew, g, aVec, 0);
   if (rc == SQLITE_OK) {
     vec0StorageLiveAdd(p, 1);
@@ -470,7 +436,6 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   sqlite3_value *pKey = 0;
   int rc, bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
   uint32_t gNew = 0, iSlotNew = 0;
-  sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
@@ -508,55 +473,19 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK && bRekey) {
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, iOld);
-      sqlite3_bind_int64(pStmt, 2, iNew);
-      if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-      sqlite3_clear_bindings(pStmt);
-    }
+    rc = vec0StorageRowRekey(p, iOld, iNew, pKey);
   }
   if (rc == SQLITE_OK && bMove) {
     rc = fillSlot(p, iSlotNew, iNew, aNew, gNew, aVec, (uint32_t)iSlot);
     if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
-    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, iNew);
-      sqlite3_bind_int64(pStmt, 2, iSlotNew);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
+    if (rc == SQLITE_OK) rc = vec0StorageRowSetSlot(p, iNew, iSlotNew);
   } else if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
     if (!bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew); /* all unchanged */
     if (rc == SQLITE_OK) {
       rc = vec0StorageSlotPut(p, (uint32_t)iSlot, iNew, aNew, vec0StorageSlotGroup(p, (uint32_t)iSlot));
     }
   }
-  if (rc == SQLITE_OK && bAux) {
-    sqlite3_stmt *pGet = 0;
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
-    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pGet, 1, iNew);
-      if (sqlite3_step(pGet) == SQLITE_ROW) {
-        sqlite3_bind_int64(pStmt, 1, iNew);
-        for (int a = 0; a < c->nAux; a++) {
-          sqlite3_value *v = aArg[c->aAuxCol[a]];
-          if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
-          sqlite3_bind_value(pStmt, a + 2, v);
-        }
-        sqlite3_step(pStmt);
-        rc = sqlite3_reset(pStmt);
-        sqlite3_clear_bindings(pStmt);
-      }
-      {
-        int rc2 = sqlite3_reset(pGet);
-        if (rc == SQLITE_OK) rc = rc2;
-      }
-    }
-  }
+  if (rc == SQLITE_OK && bAux) rc = vec0StorageRowAuxSet(p, iNew, aArg);
   for (int i = 0; rc == SQLITE_OK && !bMove && i < c->nVec; i++) {
     const unsigned char *aOld = 0;
     if (aVec[i].p == 0) continue;
