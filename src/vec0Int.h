@@ -501,6 +501,8 @@ char *vec0StorageAppendList(char *z, const char *zPre, int n, const char *zPost)
 int vec0StorageExec(Vec0Table *p, const char *zFmt, ...);
 int vec0StorageStepDone(sqlite3_stmt *pStmt);
 int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge);
+/* Deletes every chunk row of T_vectorsN (before a rewrite). */
+int vec0StorageVectorsClear(Vec0Table *p, int iVec);
 
 /* vec0_storage.c */
 int vec0StorageCreate(Vec0Table *p, char **pzErr);

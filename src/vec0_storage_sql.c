@@ -381,6 +381,11 @@ int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *p
   return sqlite3_finalize(pStmt);
 }
 
+int vec0StorageVectorsClear(Vec0Table *p, int iVec) {
+  return vec0StorageExec(p, "DELETE FROM \"%w\".\"%w_vectors%d\"", p->zDb, p->zName,
+                         iVec);
+}
+
 int vec0StorageLinkClear(Vec0Table *p, int iVec) {
   int rc = vec0StorageExec(p, "DELETE FROM \"%w\".\"%w_links%d\";"
                     "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",

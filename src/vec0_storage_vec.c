@@ -191,10 +191,7 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
   sqlite3_stmt *pStmt = 0;
   size_t nBytes = p->aVecBytes[iVec];
   uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, c;
-  char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\"", p->zDb,
-                               p->zName, iVec);
-  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
+  int rc = vec0StorageVectorsClear(p, iVec);
   if (rc == SQLITE_OK) rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
   for (c = 0; rc == SQLITE_OK && c < nChunk; c++) {
     uint32_t first = c * C, n = p->nSlot - first < C ? p->nSlot - first : C;
