@@ -1,5 +1,7 @@
 # vec0: a SQLite extension for vector search.
 #   make            dist/vec0.so and dist/libvec0.a
+#   make check      the inner loop: unit tests (the OOM test at every 8th
+#                   allocation), sql/ golden tests, Python tests; ~3 minutes
 #   make test       Check unit tests, sql/ golden tests, Python integration tests,
 #                   then the reliability passes: the same under ASan+UBSan,
 #                   a subset under valgrind, the fuzz targets over their seeds;
@@ -92,6 +94,14 @@ endif
 
 test-unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+# The inner loop: the functional tests with the OOM test sampled at every
+# CHECK_STRIDE-th allocation (8; make test-unit tries every one).  With -j2
+# the unit and Python tests run side by side.
+CHECK_STRIDE ?= 8
+check: check-unit test-sql test-py
+check-unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; FAULT_STRIDE=$(CHECK_STRIDE) CK_FORK=yes $$t; done
 
 test-sql: $(DIST)/vec0.so
 	@$(SAN_PRELOAD) SQLITE3=$(SQLITE3) sh sql/run.sh $(abspath $(DIST)/vec0)
@@ -335,7 +345,7 @@ clean:
 	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info \
 	  bindings/rust/target
 
-.PHONY: all test test-unit test-sql test-c test-py test-cluster test-san test-valgrind \
-	test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation newsqlite install \
-	uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation test-bindings \
+.PHONY: all check check-unit test test-unit test-sql test-c test-py test-cluster test-san \
+	test-valgrind test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation newsqlite \
+	install uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation test-bindings \
 	test-node test-go test-rust test-clients

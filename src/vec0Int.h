@@ -322,13 +322,14 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 
 
 /*
-** The vec0 table and its cache (vec0_storage.c owns the cache and the shadow
-** tables; vec0_vtab.c the SQL surface; vec0_knn.c the search).
+** The vec0 table and its cache (vec0_storage*.c own the cache and the shadow
+** tables; vec0_index*.c the index of each vector column; vec0_vtab.c the
+** SQL surface; vec0_knn.c the search).  See docs/architecture.md.
 **
 ** The cache mirrors the database as this connection's transaction sees it.
-** Rows and vectors are written to the shadow tables at once; HNSW links are
-** kept dirty in memory and written by vec0StorageFlush() at xSync and before
-** a savepoint opens, so a ROLLBACK TO can drop the whole cache and reload
+** Rows and vectors are written to the shadow tables at once; an index may
+** keep its changes (HNSW links) dirty in memory: vec0IndexFlush() writes
+** them at xSync and before a savepoint opens, so a ROLLBACK TO can drop the whole cache and reload
 ** lazily from tables that SQLite itself has rolled back.
 */
 #include "vec0_hnsw.h"
@@ -423,7 +424,8 @@ enum {
   VEC0_VSTMT_N
 };
 
-typedef struct Vec0Table Vec0Table;
+#include "vec0_index.h"
+
 struct Vec0Table {
   sqlite3_vtab base;
   sqlite3 *db;
@@ -457,22 +459,21 @@ struct Vec0Table {
   int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] asks for huge pages */
   size_t aCollapsed[VEC0_MAX_VECTOR_COLUMNS];   /* bytes of aVec[i] made huge */
   int abHugeDone[VEC0_MAX_VECTOR_COLUMNS];      /* vec0StorageHugeStep is done */
-  int abWarm[VEC0_MAX_VECTOR_COLUMNS];          /* vec0StorageWarm is done */
-  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursors */
-  uint32_t aWarmNode[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursor */
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */
   unsigned char *aChunkBuf; /* a last, partly used chunk row being written */
   size_t nChunkBuf;
-  Vec0Hnsw *apHnsw[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Index aIndex[VEC0_MAX_VECTOR_COLUMNS]; /* their pState is part of the cache */
   sqlite3_int64 nLive;     /* live rows */
 
   /*
-  ** The write in progress (vec0StorageOpBegin/End), one xUpdate: what it
-  ** must put back in memory if it fails.  Rows, slots and vectors are
-  ** written to the shadow tables at once, so their caches are simply
-  ** dropped; the graphs and the counters live in memory until the next
-  ** flush and are restored.  bPoison: a failed write left part of its
+  ** The write in progress (vec0StorageOpBegin/End, which vec0IndexOpBegin/
+  ** End wrap around each index's xBegin/xEnd), one xUpdate: what it must
+  ** put back in memory if it fails.  Rows, slots and vectors are written to
+  ** the shadow tables at once, so their caches are simply dropped; the
+  ** counters (and an index's graph) live in memory until the next flush
+  ** and are restored.  bPoison: a failed write left part of its
   ** changes in the tables and SQLite will not undo them, so this
   ** transaction must not commit (xSync refuses).
   */
@@ -486,15 +487,33 @@ struct Vec0Table {
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
   int nBusy;          /* methods using the cache now (vec0_vtab.c) */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
-  struct Vec0HnswCtx {
-    Vec0Table *p;
-    int iVec;
-    int nDim;
-    Vec0DistanceFn xDist;
-    Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
-    Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
-  } aHnswCtx[VEC0_MAX_VECTOR_COLUMNS];
 };
+
+/*
+** vec0_table.c: helpers of every layer of the table.
+**
+** vec0TableVector parses v as a vector of vector column iVec (bQuery: the
+** query vector of a KNN search), checking type and dimensions; on error
+** p->base.zErrMsg names the table and the column.
+*/
+int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
+                    Vec0Vector *pOut);
+/* Writes the error message of p->base.zErrMsg. */
+void vec0TableError(Vec0Table *p, const char *zFmt, ...);
+
+/*
+** Inside the storage layer only (vec0_storage*.c): the helpers its files
+** share.  AppendList appends ", <zPre>0<zPost>, <zPre>1<zPost>, ..." (n
+** items) to z, freeing it; Exec runs SQL made by sqlite3_mprintf(zFmt, ...);
+** StepDone steps a statement that returns no rows and resets it; VecResize
+** gives vector column i room for nSlot vectors (bHuge: in huge pages).
+*/
+char *vec0StorageAppendList(char *z, const char *zPre, int n, const char *zPost);
+int vec0StorageExec(Vec0Table *p, const char *zFmt, ...);
+int vec0StorageStepDone(sqlite3_stmt *pStmt);
+int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge);
+/* Deletes every chunk row of T_vectorsN (before a rewrite). */
+int vec0StorageVectorsClear(Vec0Table *p, int iVec);
 
 /* vec0_storage.c */
 int vec0StorageCreate(Vec0Table *p, char **pzErr);
@@ -517,23 +536,25 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
 /*
-** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors
-** (and as many HNSW node records) in order, so that a reopened table comes
-** to hold its whole index in memory over a few hundred queries, none of
-** them waiting long; once it does, the vectors and the graph's links
-** ask for huge pages.
+** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors in
+** order, so that a reopened table comes to hold them all in memory over a
+** few hundred queries, none of them waiting long.  *pnStep: the slots one
+** step covers (an index reads as many of its own records ahead; 0 when the
+** cache is not loaded); *pbAll: every vector is in memory.
 */
 #define VEC0_WARM_BYTES ((size_t)512 * 1024)
-int vec0StorageWarm(Vec0Table *p, int iVec);
+int vec0StorageWarm(Vec0Table *p, int iVec, uint32_t *pnStep, int *pbAll);
+/* From now on column iVec's vectors ask for huge pages (all are in memory). */
+void vec0StorageVectorsHuge(Vec0Table *p, int iVec);
 /*
-** After a query: once column iVec's vectors (and graph) are all in memory,
-** turns the next VEC0_HUGE_STEP bytes of them into huge pages in place, so
-** that walks take fewer TLB misses and no one query pays for the whole
-** array (a 1M x 128 table holds 650 MB, which takes this machine about a
-** second).
+** After a query: once column iVec's vectors are all in memory, turns the
+** next VEC0_HUGE_STEP bytes of them into huge pages in place, so that walks
+** take fewer TLB misses and no one query pays for the whole array (a 1M x
+** 128 table holds 650 MB, which takes this machine about a second).  1 when
+** they all are (an index may then do the same with its own arrays).
 */
 #define VEC0_HUGE_STEP ((size_t)2 << 20)
-void vec0StorageHugeStep(Vec0Table *p, int iVec);
+int vec0StorageHugeStep(Vec0Table *p, int iVec);
 /* Stores the vector of slot iSlot (< nSlot) in the cache and its chunk row. */
 int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV);
 /* Writes every chunk row of column iVec anew from the (complete) cache. */
@@ -541,16 +562,143 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec);
 /* Slots per chunk row for vectors of nBytes on pages of nPage bytes. */
 #define VEC0_MAX_CHUNK 256
 uint32_t vec0StorageChunkSize(size_t nBytes, int nPage);
-int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut);
-/* rc of a call on graph iVec; SQLITE_CORRUPT_VTAB gets the graph's message. */
-int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc);
+/* Writes the counters (next_slot, rows) if they changed. */
 int vec0StorageFlush(Vec0Table *p);
+/*
+** A BLOB config value: *pa is valid until vec0StorageConfigBlobDone(),
+** which must follow every call.  SetBlob writes one.
+*/
+int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **pa,
+                          int *pn, int *pbFound);
+void vec0StorageConfigBlobDone(Vec0Table *p);
+int vec0StorageConfigSetBlob(Vec0Table *p, const char *zKey, const void *a, int n);
+/*
+** An index's per-column table T_<zShadow>N (vec0_index.h): the record of
+** slot iSlot (a copy from sqlite3_malloc, or VEC0_HNSW_NOTFOUND), written;
+** LinkRange hands back its statement positioned before the records from
+** slot iFrom on, n of them (step it, then sqlite3_reset); LinkOutside finds
+** a record not below next_slot; LinkClear deletes every record of column
+** iVec with its 'hnsw.N' header and its groups' entry points.
+*/
+int vec0StorageLinkGet(Vec0Table *p, int iVec, uint32_t iSlot, unsigned char **paRec,
+                       int *pnRec);
+int vec0StorageLinkPut(Vec0Table *p, int iVec, uint32_t iSlot, const unsigned char *a,
+                       int n);
+int vec0StorageLinkRange(Vec0Table *p, int iVec, uint32_t iFrom, int n,
+                         sqlite3_stmt **ppStmt);
+int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound);
+int vec0StorageLinkClear(Vec0Table *p, int iVec);
+/*
+** The entry point (slot, level) of group g's index of column iVec in
+** T_groups; *pbFound 0 when it has none.  Set: maxLevel < 0 clears it.
+*/
+int vec0StorageGroupEntry(Vec0Table *p, int iVec, uint32_t g, sqlite3_int64 *piEntry,
+                          sqlite3_int64 *piLevel, int *pbFound);
+int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
+                             int maxLevel);
 int vec0StorageBeginWrite(Vec0Table *p);
 void vec0StorageOpBegin(Vec0Table *p);
 int vec0StorageOpEnd(Vec0Table *p, int rc);
-int vec0StorageCheck(Vec0Table *p, char **pzErr);
-int vec0StorageRebuild(Vec0Table *p);
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn);
+/*
+** Rows and groups as the module reads them.  RowSlot: the slot of row
+** iRowid; KeyRow: the row whose text key is pKey as a text column compares
+** it (a number is its text; NULL and BLOB name none); *pbFound 0 if there
+** is none.  RowColumn: the text key (iAux < 0) or auxiliary value iAux of
+** row iRowid as ctx's result (none if no row).  RowEach calls xRow for
+** every row of T_rows with its slot, apVal[0] its text key (NULL for an
+** integer key) and apVal[1+a] its auxiliary value a, valid during the
+** call; GroupGet: the group of the partition key values apVal[0..nPart-1]
+** and its live rows; GroupEach: xGroup for every group, in g order, with
+** its partition key values.  Each stops at a callback's non-zero return.
+*/
+int vec0StorageRowSlot(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot,
+                       int *pbFound);
+int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
+                      sqlite3_int64 *piSlot, int *pbFound);
+int vec0StorageRowColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
+                         sqlite3_context *ctx);
+/*
+** T_rows written.  aArg: the row's values as xUpdate has them from argv[2]
+** (declared column order); for AuxSet a value SQLite marks unchanged keeps
+** the stored one.  RowInsert: with bAuto SQLite chooses *piRowid.
+*/
+int vec0StorageRowInsert(Vec0Table *p, sqlite3_int64 *piRowid, int bAuto, uint32_t iSlot,
+                         sqlite3_value *pKey, sqlite3_value **aArg);
+int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid);
+int vec0StorageRowRekey(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                        sqlite3_value *pKey);
+int vec0StorageRowSetSlot(Vec0Table *p, sqlite3_int64 iRowid, uint32_t iSlot);
+int vec0StorageRowAuxSet(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_value **aArg);
+int vec0StorageRowEach(Vec0Table *p,
+                       int (*xRow)(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal),
+                       void *pCtx);
+int vec0StorageGroupGet(Vec0Table *p, const Vec0Cell *const *apVal, sqlite3_int64 *pg,
+                        sqlite3_int64 *pnLive, int *pbFound);
+int vec0StorageGroupEach(Vec0Table *p,
+                         int (*xGroup)(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                                       sqlite3_value **apKey),
+                         void *pCtx);
+/*
+** A cursor's scan of every row (id, slot) by id; End after the last step
+** (bOwn as RowScan set it).
+*/
+int vec0StorageRowScan(Vec0Table *p, sqlite3_stmt **ppStmt, int *pbOwn);
+void vec0StorageRowScanEnd(Vec0Table *p, sqlite3_stmt *pStmt, int bOwn);
+/*
+** The slot allocator.  SlotAlloc: the lowest free slot of group g (0
+** without partition keys), or a new one; SlotPut writes T_slots for live
+** slot iSlot (row iRowid, cells aNew, group g) and reloads it; SlotFree
+** moves it to T_free (its vectors stay until it is reused); LiveAdd counts
+** rows in or out.
+*/
+int vec0StorageSlotAlloc(Vec0Table *p, uint32_t g, uint32_t *piSlot);
+int vec0StorageSlotPut(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                       const Vec0Cell *aNew, uint32_t g);
+int vec0StorageSlotFree(Vec0Table *p, uint32_t iSlot);
+void vec0StorageLiveAdd(Vec0Table *p, int delta);
+/*
+** integrity-check of the shadow tables, read from disk (the cache is
+** dropped first): SQLITE_CORRUPT_VTAB with *pzErr saying what is wrong;
+** on success every slot is loaded.
+*/
+int vec0StorageCheck(Vec0Table *p, char **pzErr);
+/*
+** 'optimize': the live rows take slots 0 .. n-1 in their old order; the
+** indexes must be rebuilt after it.
+*/
+int vec0StorageCompact(Vec0Table *p);
+
+/*
+** Reading the cache: what the module and the indexes may ask of it without
+** a call.  A slot's state, rowid, group and cells are valid once
+** vec0StorageSlot() (or vec0StorageAllSlots()) has loaded it.
+*/
+static inline uint32_t vec0StorageSlotCount(const Vec0Table *p) { return p->nSlot; }
+static inline int vec0StorageSlotLive(const Vec0Table *p, uint32_t iSlot) {
+  return p->aSlotState[iSlot] == VEC0_SLOT_LIVE;
+}
+static inline sqlite3_int64 vec0StorageSlotRowid(const Vec0Table *p, uint32_t iSlot) {
+  return p->aSlotRowid[iSlot];
+}
+/* The group of a slot; 0 without partition keys. */
+static inline uint32_t vec0StorageSlotGroup(const Vec0Table *p, uint32_t iSlot) {
+  return p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
+}
+/* Partition/metadata cell f of a slot. */
+static inline const Vec0Cell *vec0StorageSlotCell(const Vec0Table *p, uint32_t iSlot,
+                                                  int f) {
+  return &p->aCell[(size_t)iSlot * p->nFilt + f];
+}
+/* Vectors of column iVec, nSlot of them by slot (all loaded: AllVectors). */
+static inline const unsigned char *vec0StorageVectors(const Vec0Table *p, int iVec) {
+  return p->aVec[iVec];
+}
+static inline size_t vec0StorageVectorBytes(const Vec0Table *p, int iVec) {
+  return p->aVecBytes[iVec];
+}
+static inline int vec0StorageInOp(const Vec0Table *p) { return p->bOp; }
+static inline int vec0StorageCached(const Vec0Table *p) { return p->bCache; }
 /*
 ** Groups (tables with partition keys): the group id of the partition key
 ** values aVal[0..nPart-1] (in declaration order), 0 if there is none and
@@ -609,16 +757,6 @@ typedef struct Vec0KnnRow {
 ** for an exact index). */
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef);
-/*
-** Parses v as a vector of vector column iVec (bQuery: the query vector of a
-** KNN search), checking type and dimensions; on error p->base.zErrMsg
-** names the table and the column.
-*/
-int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
-                    Vec0Vector *pOut);
-/* Writes the error message of p->base.zErrMsg. */
-void vec0TableError(Vec0Table *p, const char *zFmt, ...);
-
 /* vec0_write.c: one row written by xUpdate (argv as xUpdate has it). */
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
@@ -626,6 +764,11 @@ int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid);
 
 /* vec0_maint.c: runs the command that INSERT INTO t(t) VALUES(pCmd) names. */
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd);
+/*
+** The check of 'integrity-check' (and of xIntegrity): SQLITE_CORRUPT_VTAB
+** with *pzErr saying what is wrong (from sqlite3_mprintf).
+*/
+int vec0MaintCheck(Vec0Table *p, char **pzErr);
 
 /* The module itself (vec0_vtab.c). */
 int vec0VtabRegister(sqlite3 *db);

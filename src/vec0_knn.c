@@ -3,13 +3,14 @@
 **
 ** xFilter hands over the constraints xBestIndex chose (see VEC0_TOK_* in
 ** vec0Int.h); this file turns them into a query vector, k, ef and a filter,
-** then picks how to search: the HNSW walk with the filter applied inside it,
-** or an exact scan (of every slot, of the slots that match the filter, or of
-** the rows named by rowid IN) when the index is flat, when the filter is so
-** selective that scanning the matches is cheaper, or when the walk came back
-** with fewer rows than the filter admits.  So a query always returns
-** min(k, matching rows) rows.  It calls the storage cache, the kernels and the
-** HNSW library.
+** then picks how to search: the index's own search (vec0_index.h) with the
+** filter applied inside it, or an exact scan (of every slot, of the slots
+** that match the filter, or of the rows named by rowid IN) when the index
+** has no cheaper search (flat), when the filter is so selective that
+** scanning the matches is cheaper, or when the search came back with fewer
+** rows than the filter admits.  So a query always returns min(k, matching
+** rows) rows.  It calls the index interface, the storage cache and the
+** kernels.
 */
 #include "vec0Int.h"
 
@@ -66,12 +67,12 @@ typedef struct KnnQuery {
 /* Whether live slot iSlot (loaded) passes filter f (not a KNN_ON_ROW one). */
 static int slotFilterPasses(Vec0Table *p, const KnnFilter *f, uint32_t iSlot) {
   if (f->eOn == KNN_ON_CELL) {
-    return vec0FilterPasses(&f->f, &p->aCell[(size_t)iSlot * p->nFilt + f->iFilt]);
+    return vec0FilterPasses(&f->f, vec0StorageSlotCell(p, iSlot, f->iFilt));
   } else if (f->eOn == KNN_ON_ROWID) {
     Vec0Cell cell;
     memset(&cell, 0, sizeof(cell));
     cell.eType = SQLITE_INTEGER;
-    cell.i = p->aSlotRowid[iSlot];
+    cell.i = vec0StorageSlotRowid(p, iSlot);
     return vec0FilterPasses(&f->f, &cell);
   }
   return 1;
@@ -106,44 +107,40 @@ static int slotPassesMeta(KnnQuery *pQ, uint32_t iSlot) {
 ** T_rows once: their values are not in the cache, and reading every row
 ** in order costs less than a lookup per slot the search meets.
 */
-static int rowFilterScan(KnnQuery *pQ) {
+static int rowFilterRow(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal) {
+  KnnQuery *pQ = pCtx;
   Vec0Table *p = pQ->p;
-  sqlite3_stmt *pStmt = 0;
   Vec0Cell cell;
-  int rc;
-  if (pQ->nRowFilter == 0) return SQLITE_OK;
-  pQ->nRowPass = p->nSlot;
-  pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)p->nSlot + 1);
-  if (pQ->aRowPass == 0) return SQLITE_NOMEM;
-  memset(pQ->aRowPass, 0, (size_t)p->nSlot + 1);
+  int rc = SQLITE_OK, bPass = 1;
   memset(&cell, 0, sizeof(cell));
-  rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, 0);
-    int bPass = 1;
-    for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
-      const KnnFilter *f = &pQ->aFilter[i];
-      if (f->eOn != KNN_ON_ROW) continue;
-      vec0CellSet(&cell, sqlite3_column_value(pStmt, 2 + f->iAux), &rc);
-      if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
-    }
-    if (rc == SQLITE_OK && bPass) {
-      if (iSlot < 0 || iSlot >= p->nSlot) {
-        vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
-                          "range",
-                       p->zName, p->zName, iSlot);
-        rc = SQLITE_CORRUPT_VTAB;
-      } else {
-        pQ->aRowPass[iSlot] = 1;
-      }
-    }
+  for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->eOn != KNN_ON_ROW) continue;
+    vec0CellSet(&cell, apVal[1 + f->iAux], &rc);
+    if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
   }
   vec0CellClear(&cell);
-  if (pStmt) {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
+  if (rc == SQLITE_OK && bPass) {
+    if (iSlot < 0 || iSlot >= pQ->nRowPass) {
+      vec0TableError(p, "vec0: table \"%s\": a row of %s_rows has slot %lld, out of "
+                        "range",
+                     p->zName, p->zName, iSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    } else {
+      pQ->aRowPass[iSlot] = 1;
+    }
   }
   return rc;
+}
+
+static int rowFilterScan(KnnQuery *pQ) {
+  Vec0Table *p = pQ->p;
+  if (pQ->nRowFilter == 0) return SQLITE_OK;
+  pQ->nRowPass = vec0StorageSlotCount(p);
+  pQ->aRowPass = sqlite3_malloc64((sqlite3_uint64)pQ->nRowPass + 1);
+  if (pQ->aRowPass == 0) return SQLITE_NOMEM;
+  memset(pQ->aRowPass, 0, (size_t)pQ->nRowPass + 1);
+  return vec0StorageRowEach(p, rowFilterRow, pQ);
 }
 
 static int boundPasses(KnnQuery *pQ, double d) {
@@ -260,16 +257,19 @@ static int exactAll(KnnQuery *pQ, TopK *t, const unsigned char *aInGroup,
   Vec0Table *p = pQ->p;
   int iVec = pQ->iVec, n = 0;
   int rc = vec0StorageAllSlots(p);
-  const unsigned char *aVec, *aState;
-  size_t nBytes = p->aVecBytes[iVec];
+  const unsigned char *aVec;
+  size_t nBytes = vec0StorageVectorBytes(p, iVec);
+  uint32_t nSlot = vec0StorageSlotCount(p);
   uint32_t aS[4];
   if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, iVec);
   if (rc != SQLITE_OK) return rc;
-  aVec = p->aVec[iVec];
-  aState = p->aSlotState;
-  for (uint32_t i = 0; i < p->nSlot; i++) {
-    if (aState[i] != VEC0_SLOT_LIVE) continue;
-    if (aInGroup && (p->aSlotGroup[i] > gMax || !aInGroup[p->aSlotGroup[i]])) continue;
+  aVec = vec0StorageVectors(p, iVec);
+  for (uint32_t i = 0; i < nSlot; i++) {
+    if (!vec0StorageSlotLive(p, i)) continue;
+    if (aInGroup) {
+      uint32_t g = vec0StorageSlotGroup(p, i);
+      if (g > gMax || !aInGroup[g]) continue;
+    }
     if (pQ->nFilter && !slotPasses(pQ, i)) continue;
     aS[n++] = i;
     if (n == 4) {
@@ -323,37 +323,25 @@ static int hexCol(const char *z) {
 /* Looks up the slot of one rowid or text key; adds it when it passes. */
 static int addRowid(KnnQuery *pQ, sqlite3_value *pVal, int bText) {
   Vec0Table *p = pQ->p;
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  int iCol = bText ? 1 : 0;
+  sqlite3_int64 iSlot = -1, iRowid = 0;
+  int rc, bFound = 0;
   if (bText) {
-    int t = sqlite3_value_type(pVal);
-    if (t == SQLITE_NULL || t == SQLITE_BLOB) return SQLITE_OK;
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-    if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, pVal);
-    if (rc != SQLITE_OK) return rc;
+    rc = vec0StorageKeyRow(p, pVal, &iRowid, &iSlot, &bFound);
   } else {
-    sqlite3_int64 iKey = 0;
-    if (!vec0ValueInt64(pVal, &iKey)) return SQLITE_OK; /* 2.5 names no row */
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, iKey);
+    if (!vec0ValueInt64(pVal, &iRowid)) return SQLITE_OK; /* 2.5 names no row */
+    rc = vec0StorageRowSlot(p, iRowid, &iSlot, &bFound);
   }
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 iSlot = sqlite3_column_int64(pStmt, iCol);
-    sqlite3_reset(pStmt);
-    rc = vec0StorageSlot(p, (uint32_t)iSlot);
-    if (rc == SQLITE_OK && iSlot >= 0 && p->aSlotState[iSlot] == VEC0_SLOT_LIVE &&
-        slotPasses(pQ, (uint32_t)iSlot)) {
-      /* rowid IN (1, 1) names the row once. */
-      for (int i = 0; i < pQ->nCand; i++) {
-        if (pQ->aCand[i] == (uint32_t)iSlot) return SQLITE_OK;
-      }
-      rc = candAdd(pQ, (uint32_t)iSlot);
+  if (rc != SQLITE_OK || !bFound) return rc;
+  rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && iSlot >= 0 && vec0StorageSlotLive(p, (uint32_t)iSlot) &&
+      slotPasses(pQ, (uint32_t)iSlot)) {
+    /* rowid IN (1, 1) names the row once. */
+    for (int i = 0; i < pQ->nCand; i++) {
+      if (pQ->aCand[i] == (uint32_t)iSlot) return SQLITE_OK;
     }
-    return rc;
+    rc = candAdd(pQ, (uint32_t)iSlot);
   }
-  return sqlite3_reset(pStmt);
+  return rc;
 }
 
 static int valueCount(sqlite3_value *pList, int *pn) {
@@ -610,7 +598,7 @@ static int acceptRow(void *pCtx, uint32_t id) {
   KnnQuery *pQ = pCtx;
   Vec0Table *p = pQ->p;
   int rc = vec0StorageSlot(p, id);
-  if (rc == SQLITE_OK && p->aSlotState[id] != VEC0_SLOT_LIVE) return 0;
+  if (rc == SQLITE_OK && !vec0StorageSlotLive(p, id)) return 0;
   if (rc == SQLITE_OK && pQ->nFilter && !slotPasses(pQ, id)) return 0;
   if (rc == SQLITE_OK && pQ->nBound) {
     const unsigned char *v = 0;
@@ -634,14 +622,15 @@ static int acceptRow(void *pCtx, uint32_t id) {
 #define KNN_SAMPLE 256
 static int estimateSelectivity(KnnQuery *pQ, double *pSel) {
   Vec0Table *p = pQ->p;
-  uint32_t nSample = p->nSlot < KNN_SAMPLE ? p->nSlot : KNN_SAMPLE, i;
+  uint32_t nSlot = vec0StorageSlotCount(p);
+  uint32_t nSample = nSlot < KNN_SAMPLE ? nSlot : KNN_SAMPLE, i;
   int nLive = 0, nPass = 0, rc = SQLITE_OK;
   *pSel = 1.0;
   if (pQ->nMetaFilter == 0) return SQLITE_OK;
   for (i = 0; i < nSample && rc == SQLITE_OK; i++) {
-    uint32_t s = (uint32_t)(((uint64_t)i * p->nSlot) / nSample);
+    uint32_t s = (uint32_t)(((uint64_t)i * nSlot) / nSample);
     rc = vec0StorageSlot(p, s);
-    if (rc == SQLITE_OK && p->aSlotState[s] == VEC0_SLOT_LIVE) {
+    if (rc == SQLITE_OK && vec0StorageSlotLive(p, s)) {
       nLive++;
       nPass += slotPassesMeta(pQ, s);
     }
@@ -654,15 +643,13 @@ static int estimateSelectivity(KnnQuery *pQ, double *pSel) {
 
 /*
 ** Whether an exact scan of a group of nLive rows, a share sel of them
-** passing the filters, is cheaper than the walk.  The walk computes about
-** KNN_WALK_COST * ef distances to find ef accepted nodes, and 1/sel times
-** as many when most nodes are refused; the scan computes nLive * sel
-** distances, plus a little per row to evaluate the filters.
+** passing the filters, is cheaper than the index's search: the scan
+** computes nLive * sel distances, plus a little per row to evaluate the
+** filters; the index says what its search costs (negative: never cheaper).
 */
-#define KNN_WALK_COST 10.0
-static int exactIsCheaper(double nLive, double sel, int ef) {
-  double walk = KNN_WALK_COST * ef / (sel > 1e-3 ? sel : 1e-3);
-  return nLive * sel + nLive * 0.05 <= walk;
+static int exactIsCheaper(Vec0Index *pIdx, double nLive, double sel, int ef) {
+  double search = pIdx->pModule->xSearchCost(pIdx, nLive, sel, ef);
+  return search < 0 || nLive * sel + nLive * 0.05 <= search;
 }
 
 typedef struct KnnGroup {
@@ -690,15 +677,48 @@ static int groupAdd(KnnGroup **pa, int *pn, int *pnAlloc, uint32_t g,
 ** (none: no rows); otherwise every group whose values pass the filters on
 ** partition keys.
 */
+/* The groups a search covers, as knnGroups() collects them. */
+typedef struct KnnGroupList {
+  KnnQuery *pQ;
+  KnnGroup *aG;
+  int nG, nAlloc;
+} KnnGroupList;
+
+/* A group of T_groups: kept when its values pass the partition filters. */
+static int groupPasses(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                       sqlite3_value **apKey) {
+  KnnGroupList *pL = pCtx;
+  KnnQuery *pQ = pL->pQ;
+  int nPart = pQ->p->cfg.nPart, bPass = 1, rc = SQLITE_OK;
+  Vec0Cell aKey[VEC0_MAX_PARTITION_COLUMNS];
+  memset(aKey, 0, sizeof(aKey));
+  for (int i = 0; i < nPart; i++) vec0CellSet(&aKey[i], apKey[i], &rc);
+  for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
+    const KnnFilter *f = &pQ->aFilter[i];
+    if (f->bPart) bPass = vec0FilterPasses(&f->f, &aKey[f->iFilt]);
+  }
+  if (rc == SQLITE_OK && bPass) {
+    rc = groupAdd(&pL->aG, &pL->nG, &pL->nAlloc, (uint32_t)g, nLive);
+  }
+  for (int i = 0; i < nPart; i++) vec0CellClear(&aKey[i]);
+  return rc;
+}
+
 static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
   Vec0Table *p = pQ->p;
-  int nPart = p->cfg.nPart, nAlloc = 0, rc = SQLITE_OK;
+  int nPart = p->cfg.nPart, rc = SQLITE_OK;
   const Vec0Cell *apEq[VEC0_MAX_PARTITION_COLUMNS];
-  sqlite3_stmt *pStmt = 0;
+  KnnGroupList l;
   int nEq = 0;
+  memset(&l, 0, sizeof(l));
+  l.pQ = pQ;
   *paG = 0;
   *pnG = 0;
-  if (nPart == 0) return groupAdd(paG, pnG, &nAlloc, 0, p->nLive);
+  if (nPart == 0) {
+    sqlite3_int64 nLive = 0;
+    rc = vec0StorageLiveCount(p, &nLive);
+    return rc == SQLITE_OK ? groupAdd(paG, pnG, &l.nAlloc, 0, nLive) : rc;
+  }
   memset(apEq, 0, sizeof(apEq));
   for (int i = 0; i < pQ->nFilter; i++) {
     const KnnFilter *f = &pQ->aFilter[i];
@@ -709,38 +729,17 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
     }
   }
   if (nEq == nPart) {
-    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    for (int i = 0; i < nPart; i++) vec0CellBind(pStmt, i + 1, apEq[i]);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
-                    sqlite3_column_int64(pStmt, 1));
+    sqlite3_int64 g = 0, nLive = 0;
+    int bFound = 0;
+    rc = vec0StorageGroupGet(p, apEq, &g, &nLive, &bFound);
+    if (rc == SQLITE_OK && bFound) {
+      rc = groupAdd(&l.aG, &l.nG, &l.nAlloc, (uint32_t)g, nLive);
     }
   } else {
-    Vec0Cell aKey[VEC0_MAX_PARTITION_COLUMNS];
-    memset(aKey, 0, sizeof(aKey));
-    rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ALL, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      int bPass = 1;
-      for (int i = 0; i < nPart; i++) {
-        vec0CellSet(&aKey[i], sqlite3_column_value(pStmt, 2 + i), &rc);
-      }
-      for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
-        const KnnFilter *f = &pQ->aFilter[i];
-        if (f->bPart) bPass = vec0FilterPasses(&f->f, &aKey[f->iFilt]);
-      }
-      if (rc == SQLITE_OK && bPass) {
-        rc = groupAdd(paG, pnG, &nAlloc, (uint32_t)sqlite3_column_int64(pStmt, 0),
-                      sqlite3_column_int64(pStmt, 1));
-      }
-    }
-    for (int i = 0; i < nPart; i++) vec0CellClear(&aKey[i]);
+    rc = vec0StorageGroupEach(p, groupPasses, &l);
   }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
+  *paG = l.aG;
+  *pnG = l.nG;
   for (int i = 0; rc == SQLITE_OK && i < *pnG; i++) {
     if ((*paG)[i].g < 1 || (*paG)[i].g > VEC0_HNSW_MAX_GROUP) {
       vec0TableError(p, "vec0: table \"%s\": group %u in %s_groups is out of range",
@@ -752,46 +751,55 @@ static int knnGroups(KnnQuery *pQ, KnnGroup **paG, int *pnG) {
 }
 
 /*
-** The walk of group g.  It answers only when it found k rows; fewer mean
-** that the filters leave fewer than k rows or that the walk gave up early,
-** and the caller then scans the group exactly (so *pbDone is 0 and t is
-** untouched).
+** The index's search of group g.  It answers only when it found k rows;
+** fewer mean that the filters leave fewer than k rows or that a graph walk
+** gave up early, and the caller then scans the group exactly (so *pbDone
+** is 0 and t is untouched).
 */
-static int walkGroup(KnnQuery *pQ, Vec0Hnsw *h, uint32_t g, Vec0HnswResult *aRes,
-                     TopK *t, int *pbDone) {
-  int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k, nRes = 0, rc;
+static int searchGroup(KnnQuery *pQ, Vec0Index *pIdx, uint32_t g, Vec0IndexHit *aHit,
+                       TopK *t, int *pbDone) {
+  Vec0IndexSearch s;
+  int nHit = 0, rc;
   int bAccept = pQ->nFilter > 0 || pQ->nBound > 0;
   *pbDone = 0;
   pQ->rcAccept = SQLITE_OK;
-  rc = vec0HnswSearch(h, g, pQ->q.p, pQ->k, ef, bAccept ? acceptRow : 0, pQ, aRes,
-                      &nRes);
-  rc = vec0StorageHnswRc(pQ->p, pQ->iVec, rc);
+  memset(&s, 0, sizeof(s));
+  s.g = g;
+  s.pQuery = pQ->q.p;
+  s.k = pQ->k;
+  s.ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  s.xAccept = bAccept ? acceptRow : 0;
+  s.pAcceptCtx = pQ;
+  rc = pIdx->pModule->xSearch(pIdx, &s, aHit, &nHit);
   if (rc == SQLITE_OK) rc = pQ->rcAccept;
-  if (rc == SQLITE_OK && nRes >= pQ->k) {
-    for (int i = 0; i < nRes; i++) topkPush(t, aRes[i].id, aRes[i].distance);
+  if (rc == SQLITE_OK && nHit >= pQ->k) {
+    for (int i = 0; i < nHit; i++) topkPush(t, aHit[i].slot, aHit[i].distance);
     *pbDone = 1;
   }
   return rc;
 }
 
-/* A KNN search of an HNSW column: walk or scan each group it covers. */
-static int hnswPlan(KnnQuery *pQ, TopK *t) {
+/*
+** A KNN search without rowids: for each group it covers, the index's search
+** or, when that is dearer or comes back short, the exact scan.
+*/
+static int indexPlan(KnnQuery *pQ, Vec0Index *pIdx, TopK *t) {
   Vec0Table *p = pQ->p;
-  Vec0Hnsw *h = 0;
-  Vec0HnswResult *aRes = 0;
+  Vec0IndexHit *aHit = 0;
   KnnGroup *aG = 0;
   unsigned char *aInGroup = 0;
   int nG = 0, nExact = 0, rc;
   double sel = 1.0;
   int ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  int bSearch = pIdx->pModule->xSearchCost(pIdx, 1.0, 1.0, ef) >= 0;
   uint32_t gMax = 0;
 
+  if (!bSearch) return exactAll(pQ, t, 0, 0);
   rc = knnGroups(pQ, &aG, &nG);
   if (rc == SQLITE_OK && nG > 0) rc = estimateSelectivity(pQ, &sel);
-  if (rc == SQLITE_OK && nG > 0) rc = vec0StorageHnsw(p, pQ->iVec, &h);
   if (rc == SQLITE_OK && nG > 0) {
-    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)pQ->k);
-    if (aRes == 0) rc = SQLITE_NOMEM;
+    aHit = sqlite3_malloc64(sizeof(Vec0IndexHit) * (size_t)pQ->k);
+    if (aHit == 0) rc = SQLITE_NOMEM;
   }
   for (int i = 0; i < nG; i++) {
     if (aG[i].g > gMax) gMax = aG[i].g;
@@ -804,8 +812,8 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
   for (int i = 0; rc == SQLITE_OK && i < nG; i++) {
     int bDone = 0;
     if (aG[i].nLive <= 0) continue;
-    if (!exactIsCheaper((double)aG[i].nLive, sel, ef)) {
-      rc = walkGroup(pQ, h, aG[i].g, aRes, t, &bDone);
+    if (!exactIsCheaper(pIdx, (double)aG[i].nLive, sel, ef)) {
+      rc = searchGroup(pQ, pIdx, aG[i].g, aHit, t, &bDone);
     }
     if (rc == SQLITE_OK && !bDone) {
       if (aInGroup) aInGroup[aG[i].g] = 1;
@@ -814,7 +822,7 @@ static int hnswPlan(KnnQuery *pQ, TopK *t) {
   }
   /* One pass over the slots serves every group that is to be scanned. */
   if (rc == SQLITE_OK && nExact > 0) rc = exactAll(pQ, t, aInGroup, gMax);
-  sqlite3_free(aRes);
+  sqlite3_free(aHit);
   sqlite3_free(aG);
   sqlite3_free(aInGroup);
   return rc;
@@ -824,6 +832,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef) {
   KnnQuery q;
   TopK t;
+  Vec0Index *pIdx = 0;
   int rc;
   memset(&q, 0, sizeof(q));
   memset(&t, 0, sizeof(t));
@@ -832,8 +841,9 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
   *pnRow = 0;
   rc = parseConstraints(&q, idxStr, argc, argv);
   if (rc == SQLITE_OK) {
+    pIdx = vec0IndexGet(p, q.iVec);
     *pk = q.k;
-    *pef = p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW ? (q.ef > q.k ? q.ef : q.k) : 0;
+    *pef = pIdx->pModule->bUsesEf ? (q.ef > q.k ? q.ef : q.k) : 0;
   }
   if (rc == SQLITE_OK && q.k == 0) goto out;
   if (rc == SQLITE_OK) rc = rowFilterScan(&q);
@@ -846,13 +856,8 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     rc = collectRowids(&q, idxStr, argc, argv);
     if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
   } else if (rc == SQLITE_OK) {
-    if (p->cfg.aVec[q.iVec].eIndex == VEC0_INDEX_HNSW) {
-      rc = hnswPlan(&q, &t);
-      if (rc == SQLITE_OK) rc = vec0StorageWarm(p, q.iVec);
-    } else {
-      rc = exactAll(&q, &t, 0, 0);
-    }
-    if (rc == SQLITE_OK) vec0StorageHugeStep(p, q.iVec);
+    rc = indexPlan(&q, pIdx, &t);
+    if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx);
   }
   if (rc == SQLITE_OK) {
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);

@@ -1,14 +1,15 @@
 /*
 ** vec0_storage.c: the shadow tables of a vec0 table and the cache over them.
 **
-** This file creates, renames and drops the shadow tables described in
-** vec0Int.h, prepares (lazily, once) every statement that reads or writes
-** them, and keeps the in-memory cache: slot states and rowids, partition and
-** metadata values, vectors (each held once, in its element type, contiguous
-** by slot so the exact scan reads memory sequentially) and the HNSW graphs.
-** Everything is loaded on first use, one slot at a time, or all at once when
-** a scan needs every slot.  It calls SQLite, the distance kernels and the
-** HNSW library; it knows nothing of xBestIndex or cursors.
+** This file creates, connects, renames and drops the shadow tables described
+** in vec0Int.h and keeps the cache over them: the counters, slot states,
+** rowids, groups and partition/metadata cells (vectors are in
+** vec0_storage_vec.c, the SQL in vec0_storage_sql.c), the slot allocator,
+** and the undo of one write in memory.  Everything is loaded on first use,
+** one slot at a time, or all at once when a scan needs every slot.  An
+** index's in-memory state belongs to the cache too: it is dropped with it,
+** through the index's xDiscard.  Calls SQLite and the other storage files;
+** it knows nothing of xBestIndex, cursors or graphs.
 */
 #include "vec0Int.h"
 
@@ -17,283 +18,8 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
-/* Statements                                                              */
-
-/* Appends ", <zPre>0, <zPre>1, ..." (n items, each followed by zPost). */
-static char *appendList(char *z, const char *zPre, int n, const char *zPost) {
-  for (int i = 0; z && i < n; i++) {
-    char *zNew = sqlite3_mprintf("%s, %s%d%s", z, zPre, i, zPost);
-    sqlite3_free(z);
-    z = zNew;
-  }
-  return z;
-}
-
-static char *stmtSql(Vec0Table *p, int e) {
-  const char *zDb = p->zDb, *zT = p->zName;
-  int bKey = p->cfg.ePk == VEC0_PK_TEXT;
-  int nAux = p->cfg.nAux, nPart = p->cfg.nPart, nMeta = p->cfg.nMeta;
-  char *z = 0;
-  switch (e) {
-    case VEC0_STMT_CONFIG_GET:
-      return sqlite3_mprintf("SELECT value FROM \"%w\".\"%w_config\" WHERE key=?",
-                             zDb, zT);
-    case VEC0_STMT_CONFIG_SET:
-      return sqlite3_mprintf(
-          "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(key, value) VALUES(?, ?)",
-          zDb, zT);
-    case VEC0_STMT_ROWS_GET:
-      return sqlite3_mprintf("SELECT slot%s FROM \"%w\".\"%w_rows\" WHERE id=?",
-                             bKey ? ", key" : "", zDb, zT);
-    case VEC0_STMT_ROWS_SCAN:
-      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id", zDb,
-                             zT);
-    case VEC0_STMT_ROWS_FILTER:
-      z = sqlite3_mprintf("SELECT slot, %s", bKey ? "key" : "NULL");
-      z = appendList(z, "a", nAux, "");
-      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\"", z, zDb, zT);
-      return z;
-    case VEC0_STMT_ROWS_BY_KEY:
-      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" WHERE key=?",
-                             zDb, zT);
-    case VEC0_STMT_ROWS_INSERT:
-      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_rows\"(id, slot%s", zDb, zT,
-                          bKey ? ", key" : "");
-      z = appendList(z, "a", nAux, "");
-      if (z) z = sqlite3_mprintf("%z) VALUES(?, ?%s", z, bKey ? ", ?" : "");
-      z = appendList(z, "?", 0, "");
-      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, ?", z);
-      if (z) z = sqlite3_mprintf("%z)", z);
-      return z;
-    case VEC0_STMT_ROWS_DELETE:
-      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_rows\" WHERE id=?", zDb, zT);
-    case VEC0_STMT_ROWS_REKEY:
-      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
-                             zDb, zT, bKey ? ", key=?3" : "");
-    case VEC0_STMT_ROWS_SET_SLOT:
-      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=?2 WHERE id=?1", zDb,
-                             zT);
-    case VEC0_STMT_ROWS_AUX_GET:
-      z = sqlite3_mprintf("SELECT NULL");
-      z = appendList(z, "a", nAux, "");
-      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\" WHERE id=?", z, zDb, zT);
-      return z;
-    case VEC0_STMT_ROWS_AUX_SET:
-      z = sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=slot", zDb, zT);
-      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, a%d=?%d", z, i, i + 2);
-      if (z) z = sqlite3_mprintf("%z WHERE id=?1", z);
-      return z;
-    case VEC0_STMT_SLOTS_GET:
-    case VEC0_STMT_SLOTS_ALL:
-      z = sqlite3_mprintf("SELECT %sid", e == VEC0_STMT_SLOTS_ALL ? "slot, " : "");
-      z = appendList(z, "p", nPart, "");
-      z = appendList(z, "m", nMeta, "");
-      if (z) {
-        z = sqlite3_mprintf("%z%s FROM \"%w\".\"%w_slots\"%s", z, nPart ? ", g" : "",
-                            zDb, zT, e == VEC0_STMT_SLOTS_GET ? " WHERE slot=?" : "");
-      }
-      return z;
-    case VEC0_STMT_SLOTS_PUT:
-      z = sqlite3_mprintf("INSERT OR REPLACE INTO \"%w\".\"%w_slots\"(slot, id", zDb,
-                          zT);
-      z = appendList(z, "p", nPart, "");
-      z = appendList(z, "m", nMeta, "");
-      if (z) z = sqlite3_mprintf("%z%s) VALUES(?, ?", z, nPart ? ", g" : "");
-      for (int i = 0; z && i < nPart + nMeta + (nPart > 0); i++) {
-        z = sqlite3_mprintf("%z, ?", z);
-      }
-      if (z) z = sqlite3_mprintf("%z)", z);
-      return z;
-    case VEC0_STMT_SLOTS_DELETE:
-      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_slots\" WHERE slot=?", zDb, zT);
-    case VEC0_STMT_FREE_ADD:
-      return sqlite3_mprintf("INSERT INTO \"%w\".\"%w_free\"(slot%s) VALUES(?1%s)", zDb,
-                             zT, nPart ? ", g" : "", nPart ? ", ?2" : "");
-    case VEC0_STMT_FREE_FIRST:
-      /* A slot is reused only within its group: its tombstone is there. */
-      return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_free\"%s ORDER BY slot "
-                             "LIMIT 1",
-                             zDb, zT, nPart ? " WHERE g=?1" : "");
-    case VEC0_STMT_FREE_TAKE:
-      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\" WHERE slot=?1%s", zDb, zT,
-                             nPart ? " AND g=?2" : "");
-    case VEC0_STMT_GROUP_FIND:
-      z = sqlite3_mprintf("SELECT g, live FROM \"%w\".\"%w_groups\" WHERE ", zDb, zT);
-      for (int i = 0; z && i < nPart; i++) {
-        z = sqlite3_mprintf("%z%sp%d=?%d", z, i ? " AND " : "", i, i + 1);
-      }
-      return z;
-    case VEC0_STMT_GROUP_ADD:
-      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_groups\"(live", zDb, zT);
-      z = appendList(z, "p", nPart, "");
-      if (z) z = sqlite3_mprintf("%z) VALUES(0", z);
-      for (int i = 0; z && i < nPart; i++) z = sqlite3_mprintf("%z, ?", z);
-      if (z) z = sqlite3_mprintf("%z)", z);
-      return z;
-    case VEC0_STMT_GROUP_LIVE:
-      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET live=live+?2 WHERE g=?1",
-                             zDb, zT);
-    case VEC0_STMT_GROUP_ALL:
-      z = sqlite3_mprintf("SELECT g, live");
-      z = appendList(z, "p", nPart, "");
-      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_groups\" ORDER BY g", z, zDb, zT);
-      return z;
-    case VEC0_STMT_SLOTS_SET_ROWID:
-      return sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=?2 WHERE slot=?1",
-                             zDb, zT);
-  }
-  return 0;
-}
-
-static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
-  const char *zDb = p->zDb, *zT = p->zName;
-  switch (e) {
-    case VEC0_VSTMT_GET:
-      return sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_vectors%d\" WHERE chunk=?",
-                             zDb, zT, iVec);
-    case VEC0_VSTMT_ALL:
-      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\"", zDb, zT,
-                             iVec);
-    case VEC0_VSTMT_PUT:
-      return sqlite3_mprintf(
-          "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(chunk, v) VALUES(?, ?)", zDb,
-          zT, iVec);
-    case VEC0_VSTMT_RANGE:
-      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\" "
-                             "WHERE chunk >= ? ORDER BY chunk LIMIT ?",
-                             zDb, zT, iVec);
-    case VEC0_VSTMT_LINK_RANGE:
-      return sqlite3_mprintf("SELECT slot, links FROM \"%w\".\"%w_links%d\" "
-                             "WHERE slot >= ? ORDER BY slot LIMIT ?",
-                             zDb, zT, iVec);
-    case VEC0_VSTMT_LINK_GET:
-      return sqlite3_mprintf("SELECT links FROM \"%w\".\"%w_links%d\" WHERE slot=?",
-                             zDb, zT, iVec);
-    case VEC0_VSTMT_LINK_PUT:
-      return sqlite3_mprintf(
-          "INSERT OR REPLACE INTO \"%w\".\"%w_links%d\"(slot, links) VALUES(?, ?)",
-          zDb, zT, iVec);
-    case VEC0_VSTMT_GROUP_GET:
-      return sqlite3_mprintf("SELECT entry%d, level%d FROM \"%w\".\"%w_groups\" "
-                             "WHERE g=?",
-                             iVec, iVec, zDb, zT);
-    case VEC0_VSTMT_GROUP_PUT:
-      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=?2, level%d=?3 "
-                             "WHERE g=?1",
-                             zDb, zT, iVec, iVec);
-  }
-  return 0;
-}
-
-static int prepare(Vec0Table *p, char *zSql, sqlite3_stmt **pp) {
-  int rc;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, pp, 0);
-  if (rc != SQLITE_OK) {
-    vec0TableError(p, "vec0: table \"%s\": %s", p->zName, sqlite3_errmsg(p->db));
-  }
-  sqlite3_free(zSql);
-  return rc;
-}
-
-int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp) {
-  if (p->aStmt[eStmt] == 0) {
-    int rc = prepare(p, stmtSql(p, eStmt), &p->aStmt[eStmt]);
-    if (rc != SQLITE_OK) return rc;
-  }
-  *pp = p->aStmt[eStmt];
-  return SQLITE_OK;
-}
-
-int vec0StorageVecStmt(Vec0Table *p, int iVec, int eStmt, sqlite3_stmt **pp) {
-  if (p->aVecStmt[iVec][eStmt] == 0) {
-    int rc = prepare(p, vecStmtSql(p, iVec, eStmt), &p->aVecStmt[iVec][eStmt]);
-    if (rc != SQLITE_OK) return rc;
-  }
-  *pp = p->aVecStmt[iVec][eStmt];
-  return SQLITE_OK;
-}
-
-void vec0StorageFinalize(Vec0Table *p) {
-  for (int i = 0; i < VEC0_STMT_N; i++) {
-    sqlite3_finalize(p->aStmt[i]);
-    p->aStmt[i] = 0;
-  }
-  for (int v = 0; v < VEC0_MAX_VECTOR_COLUMNS; v++) {
-    for (int i = 0; i < VEC0_VSTMT_N; i++) {
-      sqlite3_finalize(p->aVecStmt[v][i]);
-      p->aVecStmt[v][i] = 0;
-    }
-  }
-}
-
-/* Steps a statement that returns no rows, then resets it. */
-static int stepDone(sqlite3_stmt *pStmt) {
-  int rc = sqlite3_step(pStmt);
-  int rc2 = sqlite3_reset(pStmt);
-  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return rc2;
-  return rc2 != SQLITE_OK ? rc2 : rc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Config                                                                  */
-
-int vec0StorageConfigGet(Vec0Table *p, const char *zKey, sqlite3_int64 *piVal,
-                         int *pbFound) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  *pbFound = 0;
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    if (sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
-      vec0TableError(p, "vec0: table \"%s\": config value \"%s\" is not an integer",
-                     p->zName, zKey);
-      rc = SQLITE_CORRUPT_VTAB;
-    }
-    *piVal = sqlite3_column_int64(pStmt, 0);
-    *pbFound = 1;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  return rc;
-}
-
-int vec0StorageConfigSet(Vec0Table *p, const char *zKey, sqlite3_int64 iVal) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iVal);
-  return stepDone(pStmt);
-}
-
-static int configSetBlob(Vec0Table *p, const char *zKey, const void *a, int n) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
-  return stepDone(pStmt);
-}
-
-/* ---------------------------------------------------------------------- */
 /* Create, connect, rename, drop                                           */
 
-static int execf(Vec0Table *p, const char *zFmt, ...) {
-  va_list ap;
-  char *zSql;
-  int rc;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  return rc;
-}
 
 static sqlite3_int64 hashName(const char *z) {
   uint64_t h = 1469598103934665603ull;
@@ -357,23 +83,23 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
   int rc = SQLITE_OK, nPage = 4096;
   char *z;
 
-  rc = execf(p, "CREATE TABLE \"%w\".\"%w_config\"(key TEXT PRIMARY KEY, value) "
+  rc = vec0StorageExec(p, "CREATE TABLE \"%w\".\"%w_config\"(key TEXT PRIMARY KEY, value) "
                 "WITHOUT ROWID",
              zDb, zT);
   if (rc == SQLITE_OK) {
     z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_rows\"(id INTEGER PRIMARY KEY, "
                         "slot INTEGER NOT NULL%s",
                         zDb, zT, c->ePk == VEC0_PK_TEXT ? ", key TEXT NOT NULL UNIQUE" : "");
-    z = appendList(z, "a", c->nAux, "");
-    rc = z ? execf(p, "%z)", z) : SQLITE_NOMEM;
+    z = vec0StorageAppendList(z, "a", c->nAux, "");
+    rc = z ? vec0StorageExec(p, "%z)", z) : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) {
     z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_slots\"(slot INTEGER PRIMARY KEY, "
                         "id INTEGER",
                         zDb, zT);
-    z = appendList(z, "p", c->nPart, "");
-    z = appendList(z, "m", c->nMeta, "");
-    rc = z ? execf(p, "%z%s)", z, c->nPart ? ", g INTEGER NOT NULL" : "") : SQLITE_NOMEM;
+    z = vec0StorageAppendList(z, "p", c->nPart, "");
+    z = vec0StorageAppendList(z, "m", c->nMeta, "");
+    rc = z ? vec0StorageExec(p, "%z%s)", z, c->nPart ? ", g INTEGER NOT NULL" : "") : SQLITE_NOMEM;
   }
   /*
   ** No CREATE INDEX anywhere: a vtab's xRename cannot DROP an index (the
@@ -382,7 +108,7 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
   ** name.  Tables and their UNIQUE constraints are renamed by SQLite.
   */
   if (rc == SQLITE_OK) {
-    rc = execf(p, c->nPart ? "CREATE TABLE \"%w\".\"%w_free\"(g INTEGER NOT NULL, "
+    rc = vec0StorageExec(p, c->nPart ? "CREATE TABLE \"%w\".\"%w_free\"(g INTEGER NOT NULL, "
                              "slot INTEGER NOT NULL, PRIMARY KEY(g, slot)) WITHOUT ROWID"
                            : "CREATE TABLE \"%w\".\"%w_free\"(slot INTEGER PRIMARY KEY)",
                zDb, zT);
@@ -390,14 +116,14 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
   if (rc == SQLITE_OK && c->nPart) {
     z = sqlite3_mprintf("CREATE TABLE \"%w\".\"%w_groups\"(g INTEGER PRIMARY KEY", zDb,
                         zT);
-    z = appendList(z, "p", c->nPart, "");
+    z = vec0StorageAppendList(z, "p", c->nPart, "");
     if (z) z = sqlite3_mprintf("%z, live INTEGER NOT NULL", z);
     for (int i = 0; z && i < c->nVec; i++) {
       z = sqlite3_mprintf("%z, entry%d INTEGER, level%d INTEGER", z, i, i);
     }
     if (z) z = sqlite3_mprintf("%z, UNIQUE(p0", z);
     for (int i = 1; z && i < c->nPart; i++) z = sqlite3_mprintf("%z, p%d", z, i);
-    rc = z ? execf(p, "%z))", z) : SQLITE_NOMEM;
+    rc = z ? vec0StorageExec(p, "%z))", z) : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) rc = pageSize(p, &nPage);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
@@ -406,13 +132,13 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
     sqlite3_snprintf(sizeof(zKey), zKey, "chunk.%d", i);
     rc = vec0StorageConfigSet(p, zKey, p->anChunk[i]);
     if (rc != SQLITE_OK) break;
-    rc = execf(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(chunk INTEGER PRIMARY KEY, "
+    rc = vec0StorageExec(p, "CREATE TABLE \"%w\".\"%w_vectors%d\"(chunk INTEGER PRIMARY KEY, "
                   "v BLOB NOT NULL)",
                zDb, zT, i);
-    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execf(p, "CREATE TABLE \"%w\".\"%w_links%d\"(slot INTEGER PRIMARY KEY, "
+    if (rc == SQLITE_OK && p->aIndex[i].pModule->zShadow) {
+      rc = vec0StorageExec(p, "CREATE TABLE \"%w\".\"%w_%s%d\"(slot INTEGER PRIMARY KEY, "
                     "links BLOB NOT NULL)",
-                 zDb, zT, i);
+                 zDb, zT, p->aIndex[i].pModule->zShadow, i);
     }
   }
   p->seed = hashName(zT);
@@ -485,9 +211,9 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
       continue; /* T_groups exists with partition keys only */
     } else if (i < 0) {
       sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s", azFixed[i + 4]);
-    } else if (i % 2 == 0 || p->cfg.aVec[i / 2].eIndex == VEC0_INDEX_HNSW) {
-      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d", i % 2 ? "links" : "vectors",
-                       i / 2);
+    } else if (i % 2 == 0 || p->aIndex[i / 2].pModule->zShadow) {
+      sqlite3_snprintf(sizeof(zSuffix), zSuffix, "%s%d",
+                       i % 2 ? p->aIndex[i / 2].pModule->zShadow : "vectors", i / 2);
     } else {
       continue;
     }
@@ -519,7 +245,7 @@ int vec0StorageConnect(Vec0Table *p, char **pzErr) {
 }
 
 int vec0StorageDestroy(Vec0Table *p) {
-  int rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_config\";"
+  int rc = vec0StorageExec(p, "DROP TABLE IF EXISTS \"%w\".\"%w_config\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_rows\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_slots\";"
                     "DROP TABLE IF EXISTS \"%w\".\"%w_free\";"
@@ -527,7 +253,7 @@ int vec0StorageDestroy(Vec0Table *p) {
                  p->zDb, p->zName, p->zDb, p->zName, p->zDb, p->zName, p->zDb,
                  p->zName, p->zDb, p->zName);
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    rc = execf(p, "DROP TABLE IF EXISTS \"%w\".\"%w_vectors%d\";"
+    rc = vec0StorageExec(p, "DROP TABLE IF EXISTS \"%w\".\"%w_vectors%d\";"
                   "DROP TABLE IF EXISTS \"%w\".\"%w_links%d\";",
                p->zDb, p->zName, i, p->zDb, p->zName, i);
   }
@@ -541,15 +267,16 @@ int vec0StorageRename(Vec0Table *p, const char *zNew) {
   rc = SQLITE_OK;
   for (int i = 0; rc == SQLITE_OK && i < 5; i++) {
     if (i == 4 && !p->cfg.nPart) break;
-    rc = execf(p, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", p->zDb,
+    rc = vec0StorageExec(p, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", p->zDb,
                p->zName, azFixed[i], zNew, azFixed[i]);
   }
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    rc = execf(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
+    rc = vec0StorageExec(p, "ALTER TABLE \"%w\".\"%w_vectors%d\" RENAME TO \"%w_vectors%d\"",
                p->zDb, p->zName, i, zNew, i);
-    if (rc == SQLITE_OK && p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      rc = execf(p, "ALTER TABLE \"%w\".\"%w_links%d\" RENAME TO \"%w_links%d\"",
-                 p->zDb, p->zName, i, zNew, i);
+    if (rc == SQLITE_OK && p->aIndex[i].pModule->zShadow) {
+      const char *zS = p->aIndex[i].pModule->zShadow;
+      rc = vec0StorageExec(p, "ALTER TABLE \"%w\".\"%w_%s%d\" RENAME TO \"%w_%s%d\"", p->zDb,
+                 p->zName, zS, i, zNew, zS, i);
     }
   }
   if (rc == SQLITE_OK) {
@@ -610,62 +337,15 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->abHuge[i] = 0;
     p->aCollapsed[i] = 0;
     p->abHugeDone[i] = 0;
-    p->abWarm[i] = 0;
-    p->aWarmChunk[i] = p->aWarmNode[i] = 0;
-    if (p->apHnsw[i]) vec0HnswClose(p->apHnsw[i]);
-    p->apHnsw[i] = 0;
+    p->aWarmChunk[i] = 0;
+    /* An index's in-memory state is part of the cache (vec0_index.h). */
+    if (p->aIndex[i].pModule) p->aIndex[i].pModule->xDiscard(&p->aIndex[i]);
   }
   p->nSlotAlloc = 0;
   p->nSlot = 0;
   p->bAllSlots = 0;
   p->bCache = 0;
   p->bCountersDirty = 0;
-}
-
-/*
-** Gives vector column i room for nSlot vectors (the first nSlotAlloc kept).
-** bHuge: in a new block aligned to 2 MiB and backed by huge pages; a block
-** grown by realloc() would be moved by mremap() to any alignment, which
-** splits its huge pages.  aVec[i] points into the block aVecMem[i].
-*/
-#define HUGE_PAGE ((size_t)2 << 20)
-static int vecArrayResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
-  size_t nOld = (size_t)p->nSlotAlloc * p->aVecBytes[i], nNew = nSlot * p->aVecBytes[i];
-  unsigned char *aMem = 0, *a;
-  if (bHuge && nNew >= 2 * HUGE_PAGE) aMem = sqlite3_malloc64(nNew + HUGE_PAGE);
-  if (aMem == 0) {
-    /* Small, lazily read, or short of memory: an ordinary block. */
-    if (nNew == nOld && p->aVecMem[i]) return SQLITE_OK;
-    aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
-    if (aMem == 0) return SQLITE_NOMEM;
-    p->aVecMem[i] = p->aVec[i] = aMem;
-    p->abHuge[i] = 0;
-    return SQLITE_OK;
-  }
-  a = aMem + ((HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1));
-  vec0HnswAdviseHuge(a, nNew);
-  {
-    /*
-    ** Copy the vectors in use 2 MiB at a time, handing each copied part of
-    ** the old block back to the system at once: the two blocks never hold
-    ** the vectors twice, which for a large table would double its peak
-    ** memory.
-    */
-    size_t nUsed = (size_t)p->nSlot * p->aVecBytes[i], off;
-    if (nUsed > nOld) nUsed = nOld;
-    if (nUsed > nNew) nUsed = nNew;
-    for (off = 0; off < nUsed; off += HUGE_PAGE) {
-      size_t n = nUsed - off < HUGE_PAGE ? nUsed - off : HUGE_PAGE;
-      memcpy(a + off, p->aVec[i] + off, n);
-      vec0HnswReleasePages(p->aVec[i] + off, n);
-    }
-  }
-  sqlite3_free(p->aVecMem[i]);
-  p->aVecMem[i] = aMem;
-  p->aVec[i] = a;
-  p->abHuge[i] = 1;
-  p->aCollapsed[i] = (size_t)-1; /* written through the advice: huge already */
-  return SQLITE_OK;
 }
 
 /*
@@ -709,7 +389,7 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
     ** written in order, by inserts or a full load), not for a lazily read
     ** cache: see askHuge().
     */
-    if (rc == SQLITE_OK) rc = vecArrayResize(p, i, nNew, p->abHuge[i] || p->bAllVec[i]);
+    if (rc == SQLITE_OK) rc = vec0StorageVecResize(p, i, nNew, p->abHuge[i] || p->bAllVec[i]);
     p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
@@ -885,480 +565,9 @@ int vec0StorageAllSlots(Vec0Table *p) {
   return rc;
 }
 
-/* The slots of chunk iChunk of vector column iVec that exist: [*pFirst, +n). */
-static uint32_t chunkSpan(const Vec0Table *p, int iVec, sqlite3_int64 iChunk,
-                          uint32_t *pFirst) {
-  uint64_t first = (uint64_t)iChunk * p->anChunk[iVec];
-  *pFirst = (uint32_t)first;
-  if (iChunk < 0 || first >= p->nSlot) return 0;
-  return p->nSlot - first < p->anChunk[iVec] ? (uint32_t)(p->nSlot - first)
-                                            : p->anChunk[iVec];
-}
-
-/*
-** Copies the vectors of the slots that exist from chunk iChunk (column iCol
-** of pStmt's row) into the cache.
-*/
-static int chunkFromColumn(Vec0Table *p, int iVec, sqlite3_int64 iChunk,
-                           sqlite3_stmt *pStmt, int iCol) {
-  size_t nBytes = p->aVecBytes[iVec];
-  uint32_t first = 0, nVec = chunkSpan(p, iVec, iChunk, &first);
-  int n = sqlite3_column_bytes(pStmt, iCol);
-  if (nVec == 0 || sqlite3_column_type(pStmt, iCol) != SQLITE_BLOB ||
-      (size_t)n != nBytes * p->anChunk[iVec]) {
-    vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes, "
-                      "expected %lld",
-                   p->zName, iChunk, p->zName, iVec, n,
-                   (long long)nBytes * (long long)p->anChunk[iVec]);
-    return SQLITE_CORRUPT_VTAB;
-  }
-  memcpy(p->aVec[iVec] + (size_t)first * nBytes, sqlite3_column_blob(pStmt, iCol),
-         (size_t)nVec * nBytes);
-  memset(p->aVecLoaded[iVec] + first, 1, nVec);
-  return SQLITE_OK;
-}
-
-/* Loads the chunk of slot iSlot, if it has a row. */
-static int loadChunk(Vec0Table *p, int iVec, uint32_t iSlot) {
-  sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 iChunk = iSlot / p->anChunk[iVec];
-  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iChunk);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    rc = chunkFromColumn(p, iVec, iChunk, pStmt, 0);
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  return rc;
-}
-
-static int missingVector(Vec0Table *p, int iVec, uint32_t iSlot) {
-  vec0TableError(p, "vec0: table \"%s\": vector of slot %u missing from %s_vectors%d",
-                 p->zName, iSlot, p->zName, iVec);
-  return SQLITE_CORRUPT_VTAB;
-}
-
-int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
-                      const unsigned char **ppOut) {
-  int rc = SQLITE_OK;
-  *ppOut = 0;
-  if (iSlot >= p->nSlot) {
-    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
-    return SQLITE_CORRUPT_VTAB;
-  }
-  if (!p->aVecLoaded[iVec][iSlot]) {
-    rc = loadChunk(p, iVec, iSlot);
-    if (rc == SQLITE_OK && !p->aVecLoaded[iVec][iSlot]) rc = missingVector(p, iVec, iSlot);
-    if (rc != SQLITE_OK) return rc;
-  }
-  *ppOut = p->aVec[iVec] + (size_t)iSlot * p->aVecBytes[iVec];
-  return SQLITE_OK;
-}
-
-/*
-** The BLOB of the chunk row whose n existing slots start at slot first, all
-** in the cache.  Every row is C vectors long, the slots not allocated yet
-** zero: a row that grew in place would keep the leaf page it started in to
-** itself.  NULL on out-of-memory.
-*/
-static const unsigned char *chunkRow(Vec0Table *p, int iVec, uint32_t first,
-                                     uint32_t n) {
-  size_t nBytes = p->aVecBytes[iVec];
-  uint32_t C = p->anChunk[iVec];
-  const unsigned char *a = p->aVec[iVec] + (size_t)first * nBytes;
-  if (n == C) return a;
-  if (p->nChunkBuf < nBytes * C) {
-    unsigned char *aNew = sqlite3_realloc64(p->aChunkBuf, nBytes * C);
-    if (aNew == 0) return 0;
-    p->aChunkBuf = aNew;
-    p->nChunkBuf = nBytes * C;
-  }
-  memcpy(p->aChunkBuf, a, nBytes * n);
-  memset(p->aChunkBuf + nBytes * n, 0, nBytes * (C - n));
-  return p->aChunkBuf;
-}
-
-int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *pV) {
-  sqlite3_stmt *pStmt = 0;
-  size_t nBytes = p->aVecBytes[iVec];
-  uint32_t C = p->anChunk[iVec];
-  uint32_t first = 0, n = chunkSpan(p, iVec, iSlot / C, &first), i;
-  unsigned char *aLoaded = p->aVecLoaded[iVec];
-  const unsigned char *aChunk;
-  int rc = SQLITE_OK;
-  if (iSlot >= p->nSlot) {
-    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
-    return SQLITE_CORRUPT_VTAB;
-  }
-  /*
-  ** The chunk row is rewritten whole, so its other vectors must be in the
-  ** cache.  A new chunk (its first slot just allocated) has no row yet.
-  */
-  for (i = first; i < first + n && rc == SQLITE_OK; i++) {
-    if (i == iSlot || aLoaded[i]) continue;
-    rc = loadChunk(p, iVec, i);
-    if (rc == SQLITE_OK && !aLoaded[i]) rc = missingVector(p, iVec, i);
-  }
-  if (rc != SQLITE_OK) return rc;
-  memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, pV, nBytes);
-  aLoaded[iSlot] = 1;
-  aChunk = chunkRow(p, iVec, first, n);
-  rc = aChunk ? vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt) : SQLITE_NOMEM;
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot / C);
-    sqlite3_bind_blob64(pStmt, 2, aChunk, (sqlite3_uint64)C * nBytes, SQLITE_STATIC);
-    rc = stepDone(pStmt);
-  }
-  if (rc != SQLITE_OK) aLoaded[iSlot] = 0; /* the table still has the old one */
-  return rc;
-}
-
-int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
-  sqlite3_stmt *pStmt = 0;
-  size_t nBytes = p->aVecBytes[iVec];
-  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, c;
-  char *zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_vectors%d\"", p->zDb,
-                               p->zName, iVec);
-  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  if (rc == SQLITE_OK) rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
-  for (c = 0; rc == SQLITE_OK && c < nChunk; c++) {
-    uint32_t first = c * C, n = p->nSlot - first < C ? p->nSlot - first : C;
-    const unsigned char *a = chunkRow(p, iVec, first, n);
-    if (a == 0) return SQLITE_NOMEM;
-    sqlite3_bind_int64(pStmt, 1, c);
-    sqlite3_bind_blob64(pStmt, 2, a, (sqlite3_uint64)C * nBytes, SQLITE_STATIC);
-    rc = stepDone(pStmt);
-  }
-  return rc;
-}
-
-/*
-** The vectors of column iVec ask for huge pages once they are all in memory
-** (vec0StorageHugeStep then makes them so, a part after each query): a walk
-** then reads them without a TLB miss per vector.  Asking earlier would make
-** the first, lazy query after a reopen fault in and zero 2 MiB for every
-** vector it reads; moving them all at once would stall one query.
-*/
-static void askHuge(Vec0Table *p, int iVec) {
-  if (p->abHuge[iVec]) return;
-  p->abHuge[iVec] = 1;
-  p->aCollapsed[iVec] = 0;
-  p->abHugeDone[iVec] = 0;
-  vec0HnswAdviseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec]);
-}
-
-void vec0StorageHugeStep(Vec0Table *p, int iVec) {
-  if (!p->abHuge[iVec] || p->abHugeDone[iVec]) return;
-  if (!vec0HnswCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
-                            &p->aCollapsed[iVec], VEC0_HUGE_STEP)) {
-    return;
-  }
-  if (p->apHnsw[iVec] && !vec0HnswHugeStep(p->apHnsw[iVec], VEC0_HUGE_STEP)) return;
-  p->abHugeDone[iVec] = 1;
-}
-
-/* Reads HNSW node records [aWarmNode, +n) of column iVec into its graph. */
-static int warmNodes(Vec0Table *p, int iVec, Vec0Hnsw *h, int n, int *pbDone) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_RANGE, &pStmt), nRead = 0;
-  *pbDone = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, p->aWarmNode[iVec]);
-  sqlite3_bind_int(pStmt, 2, n);
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_int64 id = sqlite3_column_int64(pStmt, 0);
-    nRead++;
-    if (id < 0 || id >= p->nSlot) continue; /* integrity-check reports it */
-    rc = vec0HnswPreload(h, (uint32_t)id, sqlite3_column_blob(pStmt, 1),
-                         sqlite3_column_bytes(pStmt, 1));
-    rc = vec0StorageHnswRc(p, iVec, rc);
-    p->aWarmNode[iVec] = (uint32_t)id + 1;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  if (rc == SQLITE_OK && nRead < n) *pbDone = 1;
-  return rc;
-}
-
-int vec0StorageWarm(Vec0Table *p, int iVec) {
-  sqlite3_stmt *pStmt = 0;
-  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
-  int n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1, rc, bNodes = 1;
-  if (p->abWarm[iVec] || !p->bCache) return SQLITE_OK;
-  if (p->apHnsw[iVec]) {
-    rc = warmNodes(p, iVec, p->apHnsw[iVec], n * (int)C, &bNodes);
-    if (rc != SQLITE_OK) return rc;
-  }
-  if (p->bAllVec[iVec] || p->aWarmChunk[iVec] >= nChunk) {
-    p->bAllVec[iVec] = 1;
-  } else {
-    rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, p->aWarmChunk[iVec]);
-    sqlite3_bind_int(pStmt, 2, n);
-    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      sqlite3_int64 c = sqlite3_column_int64(pStmt, 0);
-      rc = chunkFromColumn(p, iVec, c, pStmt, 1);
-      if (rc == SQLITE_OK) p->aWarmChunk[iVec] = (uint32_t)c + 1;
-    }
-    {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
-    }
-    if (rc != SQLITE_OK) return rc;
-    if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
-  }
-  if (p->bAllVec[iVec] && bNodes) {
-    askHuge(p, iVec);
-    if (p->apHnsw[iVec]) {
-      vec0HnswUseHugePages(p->apHnsw[iVec]);
-      p->abHugeDone[iVec] = 0; /* the links have their turn too */
-    }
-    p->abWarm[iVec] = 1;
-  }
-  return SQLITE_OK;
-}
-
-int vec0StorageAllVectors(Vec0Table *p, int iVec) {
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  if (p->bAllVec[iVec]) return SQLITE_OK;
-  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_ALL, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-    rc = chunkFromColumn(p, iVec, sqlite3_column_int64(pStmt, 0), pStmt, 1);
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  if (rc == SQLITE_OK) {
-    p->bAllVec[iVec] = 1;
-    askHuge(p, iVec);
-  }
-  return rc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* HNSW host                                                               */
-
-static void *hostMalloc(void *pCtx, size_t n) {
-  (void)pCtx;
-  return sqlite3_malloc64(n);
-}
-static void *hostRealloc(void *pCtx, void *pOld, size_t n) {
-  (void)pCtx;
-  return sqlite3_realloc64(pOld, n);
-}
-static void hostFree(void *pCtx, void *pOld) {
-  (void)pCtx;
-  sqlite3_free(pOld);
-}
-static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
-  struct Vec0HnswCtx *c = pCtx;
-  const unsigned char *a = 0;
-  int rc = vec0StorageVector(c->p, c->iVec, id, &a);
-  if (rc != SQLITE_OK) *pRc = rc;
-  return a;
-}
-static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
-  struct Vec0HnswCtx *c = pCtx;
-  Vec0Table *p = c->p;
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(p, c->iVec, VEC0_VSTMT_LINK_GET, &pStmt);
-  *paRec = 0;
-  *pnRec = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, id);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    int n = sqlite3_column_bytes(pStmt, 0);
-    const void *a = sqlite3_column_blob(pStmt, 0);
-    unsigned char *aCopy = sqlite3_malloc64(n > 0 ? (sqlite3_uint64)n : 1);
-    if (aCopy == 0) {
-      rc = SQLITE_NOMEM;
-    } else {
-      if (n) memcpy(aCopy, a, (size_t)n);
-      *paRec = aCopy;
-      *pnRec = n;
-    }
-  } else {
-    rc = VEC0_HNSW_NOTFOUND;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc2 != SQLITE_OK) {
-      sqlite3_free(*paRec);
-      *paRec = 0;
-      rc = rc2;
-    }
-  }
-  return rc;
-}
-static int hostReadGroup(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel) {
-  struct Vec0HnswCtx *c = pCtx;
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_GET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, g);
-  rc = VEC0_HNSW_NOTFOUND;
-  if (sqlite3_step(pStmt) == SQLITE_ROW &&
-      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
-    sqlite3_int64 e = sqlite3_column_int64(pStmt, 0), l = sqlite3_column_int64(pStmt, 1);
-    /* Out of range values are the graph's to refuse, as corrupt. */
-    *pEntry = e < 0 || e > 0xffffffffLL ? VEC0_HNSW_NONE : (uint32_t)e;
-    *pLevel = l < 0 || l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL + 1 : (int)l;
-    rc = VEC0_HNSW_OK;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc2 != SQLITE_OK) rc = rc2;
-  }
-  return rc;
-}
-
-static int writeGroup(void *pCtx, uint32_t g, uint32_t entry, int maxLevel) {
-  struct Vec0HnswCtx *c = pCtx;
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_GROUP_PUT, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, g);
-  if (maxLevel >= 0) {
-    sqlite3_bind_int64(pStmt, 2, entry);
-    sqlite3_bind_int(pStmt, 3, maxLevel);
-  } else {
-    sqlite3_bind_null(pStmt, 2);
-    sqlite3_bind_null(pStmt, 3);
-  }
-  return stepDone(pStmt);
-}
-
-static float hostDistance(void *pCtx, const void *a, const void *b) {
-  struct Vec0HnswCtx *c = pCtx;
-  return c->xDist(a, b, c->nDim);
-}
-static float hostDistanceBound(void *pCtx, const void *a, const void *b,
-                               float bound) {
-  struct Vec0HnswCtx *c = pCtx;
-  return c->xDistBound(a, b, c->nDim, bound);
-}
-static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
-                              float bound, float *aOut) {
-  struct Vec0HnswCtx *c = pCtx;
-  c->xDistBatch(a, apB, c->nDim, bound, aOut);
-}
-
-int vec0StorageHnsw(Vec0Table *p, int iVec, Vec0Hnsw **ppOut) {
-  Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
-  struct Vec0HnswCtx *c = &p->aHnswCtx[iVec];
-  Vec0HnswHost host;
-  Vec0HnswParams params;
-  sqlite3_stmt *pStmt = 0;
-  int rc = SQLITE_OK;
-  char zKey[32];
-
-  *ppOut = p->apHnsw[iVec];
-  if (*ppOut) return SQLITE_OK;
-  c->p = p;
-  c->iVec = iVec;
-  c->nDim = pCol->nDim;
-  c->xDist = vec0DistanceFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                             ? VEC0_METRIC_L2SQ
-                                             : pCol->eMetric);
-  if (c->xDist == 0) return SQLITE_INTERNAL;
-  c->xDistBound = vec0DistanceBoundFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                                       ? VEC0_METRIC_L2SQ
-                                                       : pCol->eMetric);
-  memset(&host, 0, sizeof(host));
-  host.pCtx = c;
-  host.xMalloc = hostMalloc;
-  host.xRealloc = hostRealloc;
-  host.xFree = hostFree;
-  host.xVector = hostVector;
-  host.xReadNode = hostReadNode;
-  host.xReadGroup = p->cfg.nPart ? hostReadGroup : 0;
-  host.xDistance = hostDistance;
-  host.xDistanceBound = c->xDistBound ? hostDistanceBound : 0;
-  c->xDistBatch = c->xDistBound ? vec0DistanceBatchFn(pCol->eType, pCol->eMetric == VEC0_METRIC_L2
-                                                                   ? VEC0_METRIC_L2SQ
-                                                                   : pCol->eMetric)
-                                : 0;
-  host.xDistanceBatch = c->xDistBatch ? hostDistanceBatch : 0;
-  params.m = pCol->m;
-  params.efConstruction = pCol->efConstruction;
-  params.seed = (uint64_t)p->seed + (uint64_t)iVec;
-  rc = vec0HnswOpen(&host, &params, &p->apHnsw[iVec]);
-  if (rc != SQLITE_OK) return rc;
-
-  sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", iVec);
-  rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      rc = vec0HnswHeaderDecode(p->apHnsw[iVec], sqlite3_column_blob(pStmt, 0),
-                                sqlite3_column_bytes(pStmt, 0), p->nSlot);
-      if (rc != SQLITE_OK) {
-        vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
-                       p->zName, zKey, p->zName);
-      }
-    }
-    {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
-    }
-  }
-  if (rc != SQLITE_OK) {
-    vec0HnswClose(p->apHnsw[iVec]);
-    p->apHnsw[iVec] = 0;
-    return rc;
-  }
-  /* A graph with no node records yet is all in memory from the start. */
-  if (p->nSlot == 0) vec0HnswUseHugePages(p->apHnsw[iVec]);
-  if (p->bOp) vec0HnswBegin(p->apHnsw[iVec]);
-  *ppOut = p->apHnsw[iVec];
-  return SQLITE_OK;
-}
-
-int vec0StorageHnswRc(Vec0Table *p, int iVec, int rc) {
-  /* A message already set came from a host callback: it is the nearer one. */
-  if (rc == SQLITE_CORRUPT_VTAB && p->apHnsw[iVec] && p->base.zErrMsg == 0) {
-    vec0TableError(p, "vec0: table \"%s\": HNSW graph of %s_links%d: %s", p->zName,
-                   p->zName, iVec, vec0HnswErrmsg(p->apHnsw[iVec]));
-  }
-  return rc;
-}
-
-static int writeNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {
-  struct Vec0HnswCtx *c = pCtx;
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageVecStmt(c->p, c->iVec, VEC0_VSTMT_LINK_PUT, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, id);
-  sqlite3_bind_blob(pStmt, 2, aRec, nRec, SQLITE_STATIC);
-  return stepDone(pStmt);
-}
-
 int vec0StorageFlush(Vec0Table *p) {
   int rc = SQLITE_OK;
   if (!p->bCache) return SQLITE_OK;
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    Vec0Hnsw *h = p->apHnsw[i];
-    if (h && vec0HnswIsDirty(h)) {
-      unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
-      char zKey[32];
-      rc = vec0HnswFlush(h, writeNode, p->cfg.nPart ? writeGroup : 0, &p->aHnswCtx[i]);
-      if (rc == SQLITE_OK) {
-        vec0HnswHeaderEncode(h, aHdr);
-        sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", i);
-        rc = configSetBlob(p, zKey, aHdr, (int)sizeof(aHdr));
-      }
-    }
-  }
   if (rc == SQLITE_OK && p->bCountersDirty) {
     rc = vec0StorageConfigSet(p, "next_slot", p->nSlot);
     if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, "rows", p->nLive);
@@ -1396,7 +605,7 @@ int vec0StorageGroupFind(Vec0Table *p, const Vec0Cell *aVal, int bCreate,
     rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ADD, &pStmt);
     if (rc != SQLITE_OK) return rc;
     for (int i = 0; i < p->cfg.nPart; i++) vec0CellBind(pStmt, i + 1, &aVal[i]);
-    rc = stepDone(pStmt);
+    rc = vec0StorageStepDone(pStmt);
     if (rc == SQLITE_OK) g = sqlite3_last_insert_rowid(p->db);
   }
   if (rc == SQLITE_OK && g != 0 && (g < 1 || g > VEC0_HNSW_MAX_GROUP)) {
@@ -1416,7 +625,7 @@ int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta) {
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, g);
   sqlite3_bind_int(pStmt, 2, delta);
-  return stepDone(pStmt);
+  return vec0StorageStepDone(pStmt);
 }
 
 void vec0StorageOpBegin(Vec0Table *p) {
@@ -1425,9 +634,6 @@ void vec0StorageOpBegin(Vec0Table *p) {
   p->opNLive = p->nLive;
   p->opCountersDirty = p->bCountersDirty;
   p->opTotalChanges = (sqlite3_int64)sqlite3_total_changes(p->db);
-  for (int i = 0; i < p->cfg.nVec; i++) {
-    if (p->apHnsw[i]) vec0HnswBegin(p->apHnsw[i]);
-  }
 }
 
 /* SQLite itself rolls back the statement or the transaction after these. */
@@ -1445,15 +651,7 @@ static int rolledBackBySqlite(int rc) {
 int vec0StorageOpEnd(Vec0Table *p, int rc) {
   if (!p->bOp) return rc;
   p->bOp = 0;
-  if (rc == SQLITE_OK) {
-    for (int i = 0; i < p->cfg.nVec; i++) {
-      if (p->apHnsw[i]) vec0HnswCommit(p->apHnsw[i]);
-    }
-    return rc;
-  }
-  for (int i = 0; i < p->cfg.nVec; i++) {
-    if (p->apHnsw[i]) vec0HnswRollback(p->apHnsw[i]);
-  }
+  if (rc == SQLITE_OK) return rc;
   p->nSlot = p->opNSlot;
   p->nLive = p->opNLive;
   p->bCountersDirty = p->opCountersDirty;
@@ -1475,4 +673,95 @@ int vec0StorageOpEnd(Vec0Table *p, int rc) {
 int vec0StorageLiveCount(Vec0Table *p, sqlite3_int64 *pn) {
   *pn = p->nLive;
   return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The slot allocator                                                      */
+
+/* The lowest free slot, or a new one. */
+int vec0StorageSlotAlloc(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_FREE_FIRST, &pStmt);
+  sqlite3_int64 iSlot = -1;
+  if (rc != SQLITE_OK) return rc;
+  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 1, g);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if (rc != SQLITE_OK) return rc;
+  if (iSlot < 0) {
+    if (p->nSlot >= 0x7fffffff) return SQLITE_FULL;
+    rc = vec0StorageGrow(p, p->nSlot + 1);
+    if (rc != SQLITE_OK) return rc;
+    iSlot = p->nSlot++;
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
+    p->bCountersDirty = 1;
+  } else if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
+                   iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  } else {
+    rc = vec0StorageStmt(p, VEC0_STMT_FREE_TAKE, &pStmt);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    if (rc != SQLITE_OK) return rc;
+    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
+  }
+  *piSlot = (uint32_t)iSlot;
+  return SQLITE_OK;
+}
+
+/* Writes T_slots for a live slot, its cells aNew (from newCells()). */
+int vec0StorageSlotPut(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
+                     const Vec0Cell *aNew, uint32_t g) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_int64(pStmt, 2, iRowid);
+  for (int f = 0; f < p->nFilt; f++) vec0CellBind(pStmt, 3 + f, &aNew[f]);
+  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK) {
+    /* Reload this slot from the table: one source of truth for the cells. */
+    p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
+    rc = vec0StorageSlot(p, iSlot);
+  }
+  return rc;
+}
+
+int vec0StorageSlotFree(Vec0Table *p, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  uint32_t g = p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_DELETE, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_FREE_ADD, &pStmt);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, iSlot);
+    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
+  if (rc == SQLITE_OK) {
+    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
+    for (int f = 0; f < p->nFilt; f++) {
+      vec0CellClear(&p->aCell[(size_t)iSlot * p->nFilt + f]);
+    }
+  }
+  return rc;
+}
+
+void vec0StorageLiveAdd(Vec0Table *p, int delta) {
+  p->nLive += delta;
+  p->bCountersDirty = 1;
 }

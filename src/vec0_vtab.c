@@ -1,19 +1,20 @@
 /*
 ** vec0_vtab.c: the vec0 virtual table module, its SQL surface.
 **
-** xCreate/xConnect parse the arguments (vec0_config.c) and open the shadow
-** tables (vec0_storage.c); xBestIndex chooses between a full scan, a rowid
-** lookup and a KNN search and hands the choice to xFilter in idxNum/idxStr;
+** xCreate/xConnect parse the arguments (vec0_config.c), bind each vector
+** column to its index form (vec0_index.c) and open the shadow tables
+** (vec0_storage.c); xBestIndex chooses between a full scan, a rowid lookup
+** and a KNN search and hands the choice to xFilter in idxNum/idxStr;
 ** xFilter runs it (KNN in vec0_knn.c); xUpdate hands rows to vec0_write.c
-** and commands to vec0_maint.c, each write inside one storage operation so
-** that a failed one leaves nothing behind in memory; the transaction methods
-** flush the graph at xSync and before each savepoint and drop the cache on
-** rollback.  Every message starts
-** with "vec0: " and names the table.
+** and commands to vec0_maint.c, each write inside one operation
+** (vec0IndexOpBegin/End) so that a failed one leaves nothing behind in
+** memory; the transaction methods flush the indexes at xSync and before
+** each savepoint and drop the cache on rollback.  Every message starts with
+** "vec0: " and names the table.  Calls the module files below it, the index
+** interface, storage and config; nothing calls it but the entry point.
 */
 #include "vec0Int.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +30,6 @@ typedef struct Vec0Cursor {
   int nRow, iRow;
   int k, ef;             /* KNN: what the search used */
 } Vec0Cursor;
-
-void vec0TableError(Vec0Table *p, const char *zFmt, ...) {
-  va_list ap;
-  va_start(ap, zFmt);
-  sqlite3_free(p->base.zErrMsg);
-  p->base.zErrMsg = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-}
 
 static void tableFree(Vec0Table *p) {
   if (p == 0) return;
@@ -77,6 +70,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].efSearch;
+    vec0IndexInit(p, i);
   }
   zDecl = vec0ConfigDeclare(&p->cfg);
   if (zDecl == 0) {
@@ -192,24 +186,15 @@ static int keyBinary(Vec0Table *p, sqlite3_index_info *pInfo, int i) {
   return zColl == 0 || sqlite3_stricmp(zColl, "BINARY") == 0;
 }
 
-static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
-  Vec0Table *p = (Vec0Table *)pVtab;
+/*
+** The MATCH constraint that makes this a KNN query: *piMatch (-1 if none
+** is usable; *pbUnusable if one is not).  Errors for a MATCH SQLite could
+** only report as "unable to use function MATCH in the requested context".
+*/
+static int findMatch(Vec0Table *p, sqlite3_index_info *pInfo, int *piMatch,
+                     int *pbUnusable) {
   Vec0Config *c = &p->cfg;
-  int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
-  int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
-  int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
-  int iMatch = -1, bUnusableMatch = 0, nArg = 0, bLimit = 0, bK = 0, bNoCase = 0;
-  char *zIdx;
-  int bHasIn = sqlite3_libversion_number() >= 3038000;
-
-  for (int i = 0; i < c->nCol; i++) {
-    if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
-  }
-  zIdx = sqlite3_malloc64((size_t)pInfo->nConstraint * 4 + 1);
-  if (zIdx == 0) return SQLITE_NOMEM;
-  zIdx[0] = 0;
-
-  /* A MATCH on a vector column makes this a KNN query. */
+  int iMatch = -1;
   for (int i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH &&
@@ -220,7 +205,6 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       const char *zCol = pC->iColumn < 0 ? "rowid"
                          : pC->iColumn < c->nCol ? c->aCol[pC->iColumn].zName
                                                  : "a hidden column";
-      sqlite3_free(zIdx);
       vec0TableError(p, "vec0: table \"%s\": MATCH takes a vector column on its left, "
                         "not %s%s%s",
                      p->zName, pC->iColumn >= 0 && pC->iColumn < c->nCol ? "\"" : "",
@@ -229,13 +213,12 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
     }
     if (pC->op == SQLITE_INDEX_CONSTRAINT_MATCH) {
       if (!pC->usable) {
-        bUnusableMatch = 1;
+        *pbUnusable = 1;
       } else if (iMatch < 0) {
         iMatch = i;
       } else {
         /* SQLite would say "unable to use function MATCH in the requested
         ** context" of the second one. */
-        sqlite3_free(zIdx);
         vec0TableError(p, "vec0: table \"%s\": a KNN query takes one MATCH, not two "
                           "(on \"%s\" and \"%s\"); search each vector column in its "
                           "own subquery",
@@ -245,6 +228,105 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       }
     }
   }
+  *piMatch = iMatch;
+  return SQLITE_OK;
+}
+
+#define ADD_ARG(iCons, kind, op, col)                                          \
+  do {                                                                         \
+    sqlite3_snprintf(5, &zIdx[*pnArg * 4], "%c%c%02x", kind, op, col);         \
+    pInfo->aConstraintUsage[iCons].argvIndex = ++*pnArg;                       \
+  } while (0)
+
+/*
+** The arguments of a KNN plan (MATCH is constraint iMatch): k, ef, LIMIT,
+** distance bounds, rowids and the filters the search applies itself.
+** SQLITE_CONSTRAINT: not this plan.
+*/
+static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
+                   char *zIdx, int *pnArg) {
+  Vec0Config *c = &p->cfg;
+  int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
+  int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
+  int bLimit = 0, bK = 0, bNoCase = 0;
+  int bHasIn = sqlite3_libversion_number() >= 3038000;
+  int iVecCol = pInfo->aConstraint[iMatch].iColumn;
+
+  ADD_ARG(iMatch, VEC0_TOK_MATCH, '=', c->aCol[iVecCol].iSub);
+  pInfo->aConstraintUsage[iMatch].omit = 1;
+  for (int i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    int col = pC->iColumn, op = opOf(pC->op);
+    if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
+      /*
+      ** k or ef from a table not yet read: SQLite would compare it with
+      ** the hidden column (NULL) after the search.  Not this plan.
+      */
+      return SQLITE_CONSTRAINT;
+    }
+    if (!pC->usable || i == iMatch) continue;
+    if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+      if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
+      bLimit = 1;
+    } else if (col == iK && op == VEC0_OP_EQ && !bK) {
+      ADD_ARG(i, VEC0_TOK_K, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+      bK = 1;
+    } else if (col == iEf && op == VEC0_OP_EQ) {
+      ADD_ARG(i, VEC0_TOK_EF, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
+      ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (op == VEC0_OP_EQ && (col == -1 || (col == iPk && keyBinary(p, pInfo, i)))) {
+      int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
+      if (bIn) sqlite3_vtab_in(pInfo, i, 1);
+      ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
+              col == iPk && c->ePk == VEC0_PK_TEXT);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (knnFilterable(p, pInfo, i, op, &bNoCase)) {
+      if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
+        sqlite3_vtab_in(pInfo, i, 1);
+        op = VEC0_OP_IN;
+      }
+      ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
+              col < 0 ? VEC0_COL_ROWID : col);
+      /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
+      ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
+      pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
+    }
+  }
+  pInfo->idxNum = VEC0_PLAN_KNN;
+  pInfo->estimatedCost = 10.0;
+  pInfo->estimatedRows = 10;
+  if (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
+      !pInfo->aOrderBy[0].desc) {
+    pInfo->orderByConsumed = 1;
+  }
+  return SQLITE_OK;
+}
+#undef ADD_ARG
+
+static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  Vec0Table *p = (Vec0Table *)pVtab;
+  Vec0Config *c = &p->cfg;
+  int iPk = c->ePk == VEC0_PK_ROWID ? -2 : 0;
+  int iMatch = -1, bUnusableMatch = 0, nArg = 0, rc;
+  char *zIdx;
+  int bHasIn = sqlite3_libversion_number() >= 3038000;
+
+  for (int i = 0; i < c->nCol; i++) {
+    if (c->aCol[i].eKind == VEC0_COL_PK) iPk = i;
+  }
+  zIdx = sqlite3_malloc64((size_t)pInfo->nConstraint * 4 + 1);
+  if (zIdx == 0) return SQLITE_NOMEM;
+  zIdx[0] = 0;
+
+  rc = findMatch(p, pInfo, &iMatch, &bUnusableMatch);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(zIdx);
+    return rc;
+  }
 
 #define ADD_ARG(iCons, kind, op, col)                                          \
   do {                                                                         \
@@ -253,58 +335,10 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   } while (0)
 
   if (iMatch >= 0) {
-    int iVecCol = pInfo->aConstraint[iMatch].iColumn;
-    ADD_ARG(iMatch, VEC0_TOK_MATCH, '=', c->aCol[iVecCol].iSub);
-    pInfo->aConstraintUsage[iMatch].omit = 1;
-    for (int i = 0; i < pInfo->nConstraint; i++) {
-      const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
-      int col = pC->iColumn, op = opOf(pC->op);
-      if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
-        /*
-        ** k or ef from a table not yet read: SQLite would compare it with
-        ** the hidden column (NULL) after the search.  Not this plan.
-        */
-        sqlite3_free(zIdx);
-        return SQLITE_CONSTRAINT;
-      }
-      if (!pC->usable || i == iMatch) continue;
-      if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
-        if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
-        bLimit = 1;
-      } else if (col == iK && op == VEC0_OP_EQ && !bK) {
-        ADD_ARG(i, VEC0_TOK_K, '=', 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-        bK = 1;
-      } else if (col == iEf && op == VEC0_OP_EQ) {
-        ADD_ARG(i, VEC0_TOK_EF, '=', 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
-        ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (op == VEC0_OP_EQ && (col == -1 || (col == iPk && keyBinary(p, pInfo, i)))) {
-        int bIn = bHasIn && sqlite3_vtab_in(pInfo, i, -1);
-        if (bIn) sqlite3_vtab_in(pInfo, i, 1);
-        ADD_ARG(i, VEC0_TOK_ROWID, bIn ? VEC0_OP_IN : VEC0_OP_EQ,
-                col == iPk && c->ePk == VEC0_PK_TEXT);
-        pInfo->aConstraintUsage[i].omit = 1;
-      } else if (knnFilterable(p, pInfo, i, op, &bNoCase)) {
-        if (op == VEC0_OP_EQ && bHasIn && sqlite3_vtab_in(pInfo, i, -1)) {
-          sqlite3_vtab_in(pInfo, i, 1);
-          op = VEC0_OP_IN;
-        }
-        ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
-                col < 0 ? VEC0_COL_ROWID : col);
-        /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
-        ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
-        pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
-      }
-    }
-    pInfo->idxNum = VEC0_PLAN_KNN;
-    pInfo->estimatedCost = 10.0;
-    pInfo->estimatedRows = 10;
-    if (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
-        !pInfo->aOrderBy[0].desc) {
-      pInfo->orderByConsumed = 1;
+    rc = planKnn(p, pInfo, iMatch, iPk, zIdx, &nArg);
+    if (rc != SQLITE_OK) {
+      sqlite3_free(zIdx);
+      return rc;
     }
   } else if (bUnusableMatch) {
     /* The query vector comes from a table not yet read: not this plan. */
@@ -362,11 +396,8 @@ static int vec0Open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
 }
 
 static void cursorReset(Vec0Cursor *pCur) {
-  if (pCur->bOwnScan) {
-    sqlite3_finalize(pCur->pScan);
-  } else if (pCur->pScan) {
-    sqlite3_reset(pCur->pScan);
-    ((Vec0Table *)pCur->base.pVtab)->bScanBusy = 0;
+  if (pCur->pScan) {
+    vec0StorageRowScanEnd((Vec0Table *)pCur->base.pVtab, pCur->pScan, pCur->bOwnScan);
   }
   pCur->pScan = 0;
   pCur->bOwnScan = 0;
@@ -390,7 +421,7 @@ static Vec0Table *cursorTable(Vec0Cursor *pCur) {
 /* The cache may have been dropped (rollback, another connection) since the
 ** cursor started; make it usable again. */
 static int cacheReady(Vec0Table *p) {
-  return p->bCache ? SQLITE_OK : vec0StorageValidate(p);
+  return vec0StorageCached(p) ? SQLITE_OK : vec0StorageValidate(p);
 }
 
 /* Positions a list cursor (KNN or point) on aRow[iRow]. */
@@ -405,7 +436,7 @@ static int listRow(Vec0Cursor *pCur) {
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, pCur->aRow[pCur->iRow].slot);
   if (rc != SQLITE_OK) return rc;
   pCur->iSlot = pCur->aRow[pCur->iRow].slot;
-  pCur->iRowid = p->aSlotRowid[pCur->iSlot];
+  pCur->iRowid = vec0StorageSlotRowid(p, pCur->iSlot);
   pCur->bEof = 0;
   return SQLITE_OK;
 }
@@ -441,22 +472,15 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
     v = pArg;
   }
   while (rc == SQLITE_OK && v) {
-    sqlite3_stmt *pStmt = 0;
-    sqlite3_int64 iKey = 0;
-    int bOk = 0;
+    sqlite3_int64 iRowid = 0, iSlot = 0;
+    int bFound = 0;
     if (bKey) {
       /* A number names the text key that is its text (1.0: '1.0'). */
-      if (sqlite3_value_type(v) != SQLITE_NULL && sqlite3_value_type(v) != SQLITE_BLOB) {
-        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-        if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, v);
-        bOk = 1;
-      }
-    } else if (vec0ValueInt64(v, &iKey)) {
-      rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-      if (rc == SQLITE_OK) sqlite3_bind_int64(pStmt, 1, iKey);
-      bOk = 2;
+      rc = vec0StorageKeyRow(p, v, &iRowid, &iSlot, &bFound);
+    } else if (vec0ValueInt64(v, &iRowid)) {
+      rc = vec0StorageRowSlot(p, iRowid, &iSlot, &bFound);
     }
-    if (rc == SQLITE_OK && bOk && sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (rc == SQLITE_OK && bFound) {
       if (n + 2 > nAlloc) {
         int nNew = nAlloc ? nAlloc * 2 : 16;
         sqlite3_int64 *aNew = sqlite3_realloc64(aPair, sizeof(sqlite3_int64) * (size_t)nNew);
@@ -468,19 +492,10 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
         }
       }
       if (rc == SQLITE_OK) {
-        if (bOk == 1) {
-          aPair[n] = sqlite3_column_int64(pStmt, 0);
-          aPair[n + 1] = sqlite3_column_int64(pStmt, 1);
-        } else {
-          aPair[n] = iKey;
-          aPair[n + 1] = sqlite3_column_int64(pStmt, 0);
-        }
+        aPair[n] = iRowid;
+        aPair[n + 1] = iSlot;
         n += 2;
       }
-    }
-    if (pStmt) {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
     }
     if (!bIn) break;
     if (rc == SQLITE_OK) {
@@ -530,19 +545,7 @@ static int cursorFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
     default:
-      /* The table's cached statement, unless another scan of the table (a
-      ** self-join) is using it: then one of this cursor's own. */
-      if (!p->bScanBusy) {
-        rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SCAN, &pCur->pScan);
-        if (rc == SQLITE_OK) p->bScanBusy = 1;
-      } else {
-        char *zSql = sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id",
-                                     p->zDb, p->zName);
-        if (zSql == 0) return SQLITE_NOMEM;
-        rc = sqlite3_prepare_v2(p->db, zSql, -1, &pCur->pScan, 0);
-        sqlite3_free(zSql);
-        pCur->bOwnScan = 1;
-      }
+      rc = vec0StorageRowScan(p, &pCur->pScan, &pCur->bOwnScan);
       if (rc == SQLITE_OK) rc = scanRow(pCur);
       break;
   }
@@ -563,20 +566,6 @@ static int vec0Eof(sqlite3_vtab_cursor *pCursor) {
 static int vec0Rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
   *pRowid = ((Vec0Cursor *)pCursor)->iRowid;
   return SQLITE_OK;
-}
-
-/* Column iAux+1 of the T_rows row, or the text key (iAux == -1). */
-static int rowsColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
-                      sqlite3_context *ctx) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, iAux < 0 ? VEC0_STMT_ROWS_GET : VEC0_STMT_ROWS_AUX_GET,
-                           &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, iAux < 0 ? 1 : iAux + 1));
-  }
-  return sqlite3_reset(pStmt);
 }
 
 static void resultColumnVector(sqlite3_context *ctx, const Vec0VectorCol *pCol,
@@ -604,7 +593,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
   }
   switch (c->aCol[i].eKind) {
     case VEC0_COL_PK:
-      if (c->ePk == VEC0_PK_TEXT) return rowsColumn(p, pCur->iRowid, -1, ctx);
+      if (c->ePk == VEC0_PK_TEXT) return vec0StorageRowColumn(p, pCur->iRowid, -1, ctx);
       sqlite3_result_int64(ctx, pCur->iRowid);
       return SQLITE_OK;
     case VEC0_COL_VECTOR: {
@@ -612,7 +601,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
       const unsigned char *a = 0;
       if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
       rc = vec0StorageVector(p, iVec, pCur->iSlot, &a);
-      if (rc == SQLITE_OK) resultColumnVector(ctx, &c->aVec[iVec], a, p->aVecBytes[iVec]);
+      if (rc == SQLITE_OK) resultColumnVector(ctx, &c->aVec[iVec], a, vec0StorageVectorBytes(p, iVec));
       return rc;
     }
     case VEC0_COL_PARTITION:
@@ -622,7 +611,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
       const Vec0Cell *pCell;
       rc = vec0StorageSlot(p, pCur->iSlot);
       if (rc != SQLITE_OK) return rc;
-      pCell = &p->aCell[(size_t)pCur->iSlot * p->nFilt + f];
+      pCell = vec0StorageSlotCell(p, pCur->iSlot, f);
       switch (pCell->eType) {
         case SQLITE_INTEGER: sqlite3_result_int64(ctx, pCell->i); break;
         case SQLITE_FLOAT: sqlite3_result_double(ctx, pCell->r); break;
@@ -635,7 +624,7 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
     }
     case VEC0_COL_AUX:
       if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
-      return rowsColumn(p, pCur->iRowid, c->aCol[i].iSub, ctx);
+      return vec0StorageRowColumn(p, pCur->iRowid, c->aCol[i].iSub, ctx);
   }
   return SQLITE_OK;
 }
@@ -646,8 +635,8 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   int rc = vec0StorageValidate(p);
   if (rc != SQLITE_OK) return rc;
   if (argc == 1) {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteDelete(p, sqlite3_value_int64(argv[0])));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteDelete(p, sqlite3_value_int64(argv[0])));
   } else if (sqlite3_value_type(argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]) !=
              SQLITE_NULL) {
     if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
@@ -659,11 +648,11 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = vec0MaintCommand(p, argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]);
     }
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteInsert(p, argv, pRowid));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteInsert(p, argv, pRowid));
   } else {
-    vec0StorageOpBegin(p);
-    rc = vec0StorageOpEnd(p, vec0WriteUpdate(p, argv));
+    vec0IndexOpBegin(p);
+    rc = vec0IndexOpEnd(p, vec0WriteUpdate(p, argv));
   }
   return rc;
 }
@@ -735,7 +724,7 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
                    p->zName);
     return SQLITE_ABORT;
   }
-  return vec0StorageFlush(p);
+  return vec0IndexFlush(p);
 }
 
 static int vec0Commit(sqlite3_vtab *pVtab) {
@@ -764,7 +753,7 @@ static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->nSavepoint = iSavepoint + 1;
   p->nBusy++;
-  return busyEnd(p, vec0StorageFlush(p));
+  return busyEnd(p, vec0IndexFlush(p));
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
@@ -784,7 +773,7 @@ static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
 
 static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  int rc = vec0StorageFlush(p);
+  int rc = vec0IndexFlush(p);
   if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
   return rc;
 }
@@ -802,10 +791,10 @@ static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
                          const char *zTabName, int mFlags, char **pzErr) {
   Vec0Table *p = (Vec0Table *)pVtab;
   char *zErr = 0;
-  int rc = vec0StorageFlush(p);
+  int rc = vec0IndexFlush(p);
   (void)zSchema;
   (void)mFlags;
-  if (rc == SQLITE_OK) rc = vec0StorageCheck(p, &zErr);
+  if (rc == SQLITE_OK) rc = vec0MaintCheck(p, &zErr);
   if (rc == SQLITE_CORRUPT_VTAB) {
     *pzErr = sqlite3_mprintf("vec0 table %s: %s", zTabName,
                              zErr ? zErr : "shadow tables are damaged");

@@ -4,10 +4,10 @@
 **
 ** Each write checks everything it can before it writes anything: types,
 ** dimensions, conflicts.  Then it writes the row, slot and vector tables at
-** once and changes the HNSW graphs in memory (they are flushed at xSync).
-** A failure after the first write is undone by vec0StorageOpEnd() in memory;
-** the tables are SQLite's to roll back.  Calls the storage layer and the
-** HNSW library.
+** once and tells each column's index (vec0_index.h), which may keep its
+** changes in memory until the flush at xSync.  A failure after the first
+** write is undone in memory by vec0IndexOpEnd(); the tables are SQLite's to
+** roll back.  Calls the index interface and the storage layer.
 */
 #include "vec0Int.h"
 
@@ -84,7 +84,7 @@ static int newCells(Vec0Table *p, sqlite3_value **aArg, int bUpdate, uint32_t iS
   for (int f = 0; rc == SQLITE_OK && f < p->nFilt; f++) {
     sqlite3_value *v = aArg[filterColumn(&p->cfg, f)];
     if (bUpdate && sqlite3_value_nochange(v)) {
-      const Vec0Cell *pOld = &p->aCell[(size_t)iSlot * p->nFilt + f];
+      const Vec0Cell *pOld = vec0StorageSlotCell(p, iSlot, f);
       aNew[f] = *pOld;
       aNew[f].z = 0;
       if (pOld->z) {
@@ -105,37 +105,6 @@ static int newCells(Vec0Table *p, sqlite3_value **aArg, int bUpdate, uint32_t iS
 
 static void cellsClear(Vec0Cell *a, int n) {
   for (int i = 0; i < n; i++) vec0CellClear(&a[i]);
-}
-
-int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
-                    Vec0Vector *pOut) {
-  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
-  const char *zCol = p->cfg.aCol[p->cfg.aVecCol[iVec]].zName;
-  char *zErr = 0;
-  int rc = vec0VectorFromValue(v, pCol->eType, zCol, pOut, &zErr);
-  if (rc == SQLITE_ERROR) {
-    /* The error path only: parse again to name the table in the message. */
-    char *zWhat = sqlite3_mprintf("table \"%s\": %s \"%s\"", p->zName,
-                                  bQuery ? "query vector for column" : "column", zCol);
-    sqlite3_free(zErr);
-    zErr = 0;
-    if (zWhat == 0) return SQLITE_NOMEM;
-    rc = vec0VectorFromValue(v, pCol->eType, zWhat, pOut, &zErr);
-    sqlite3_free(zWhat);
-  }
-  if (rc != SQLITE_OK) {
-    if (zErr) vec0TableError(p, "%s", zErr);
-    sqlite3_free(zErr);
-    return rc;
-  }
-  if (pOut->nDim != pCol->nDim) {
-    vec0TableError(p, "vec0: table \"%s\": %s \"%s\" expects %d dimensions, got %d",
-                   p->zName, bQuery ? "query vector for column" : "column", zCol,
-                   pCol->nDim, pOut->nDim);
-    vec0VectorClear(pOut);
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
 }
 
 /* Parses the vectors of a new row; aVec[i].p is NULL where unchanged. */
@@ -160,159 +129,52 @@ static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
 
 /* Returns the slot of an existing row in *piSlot, or -1. */
 static int findRow(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
-  *piSlot = -1;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSlot = sqlite3_column_int64(pStmt, 0);
-  return sqlite3_reset(pStmt);
+  int bFound = 0;
+  int rc = vec0StorageRowSlot(p, iRowid, piSlot, &bFound);
+  if (!bFound) *piSlot = -1;
+  return rc;
 }
 
+/* The rowid of the row with text key pKey: SQLITE_ROW, or SQLITE_DONE if none. */
 static int findKey(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
-  *piRowid = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_value(pStmt, 1, pKey);
-  rc = SQLITE_DONE;
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    *piRowid = sqlite3_column_int64(pStmt, 0);
-    rc = SQLITE_ROW;
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc2 != SQLITE_OK) rc = rc2;
-  }
+  sqlite3_int64 iSlot = 0;
+  int bFound = 0;
+  int rc = vec0StorageKeyRow(p, pKey, piRowid, &iSlot, &bFound);
+  if (rc == SQLITE_OK) rc = bFound ? SQLITE_ROW : SQLITE_DONE;
   return rc;
 }
 
 /*
-** Frees slot iSlot of a row that is gone or has moved: its T_slots row keeps
-** only its group, its vectors stay in their chunk (an HNSW graph still
-** routes through a deleted node) until the slot is reused.
+** Frees slot iSlot of a row that is gone or has moved: storage frees it,
+** then each index forgets it (an HNSW graph keeps it as a tombstone).
 */
 static int freeSlot(Vec0Table *p, uint32_t iSlot) {
-  sqlite3_stmt *pStmt = 0;
-  uint32_t g = p->cfg.nPart ? p->aSlotGroup[iSlot] : 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_DELETE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_FREE_ADD, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
-  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
-    if (p->cfg.aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
-      rc = vec0StorageHnswRc(p, i, rc);
-    }
-  }
-  if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, -1);
-  if (rc == SQLITE_OK) {
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    for (int f = 0; f < p->nFilt; f++) {
-      vec0CellClear(&p->aCell[(size_t)iSlot * p->nFilt + f]);
-    }
-  }
+  int rc = vec0StorageSlotFree(p, iSlot);
+  if (rc == SQLITE_OK) rc = vec0IndexDelete(p, iSlot);
   return rc;
 }
 
 int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid) {
-  sqlite3_stmt *pStmt = 0;
   sqlite3_int64 iSlot = -1;
   int rc = findRow(p, iRowid, &iSlot);
   if (rc != SQLITE_OK || iSlot < 0) return rc;
-  if (iSlot >= p->nSlot) {
+  if (iSlot >= vec0StorageSlotCount(p)) {
     vec0TableError(p, "vec0: table \"%s\": row %lld has slot %lld out of range",
                    p->zName, iRowid, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
   rc = vec0StorageSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iRowid);
-    rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
-  }
+  if (rc == SQLITE_OK) rc = vec0StorageRowDelete(p, iRowid);
   if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK) {
-    p->nLive--;
-    p->bCountersDirty = 1;
-  }
-  return rc;
-}
-
-/* The lowest free slot, or a new one. */
-static int allocSlot(Vec0Table *p, uint32_t g, uint32_t *piSlot) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_FREE_FIRST, &pStmt);
-  sqlite3_int64 iSlot = -1;
-  if (rc != SQLITE_OK) return rc;
-  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 1, g);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) iSlot = sqlite3_column_int64(pStmt, 0);
-  rc = sqlite3_reset(pStmt);
-  if (rc != SQLITE_OK) return rc;
-  if (iSlot < 0) {
-    if (p->nSlot >= 0x7fffffff) return SQLITE_FULL;
-    rc = vec0StorageGrow(p, p->nSlot + 1);
-    if (rc != SQLITE_OK) return rc;
-    iSlot = p->nSlot++;
-    p->aSlotState[iSlot] = VEC0_SLOT_FREE;
-    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
-    p->bCountersDirty = 1;
-  } else if (iSlot >= p->nSlot) {
-    vec0TableError(p, "vec0: table \"%s\": free slot %lld out of range", p->zName,
-                   iSlot);
-    return SQLITE_CORRUPT_VTAB;
-  } else {
-    rc = vec0StorageStmt(p, VEC0_STMT_FREE_TAKE, &pStmt);
-    if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, iSlot);
-    if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 2, g);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    if (rc != SQLITE_OK) return rc;
-    if (p->cfg.nPart) p->aSlotGroup[iSlot] = g;
-  }
-  *piSlot = (uint32_t)iSlot;
-  return SQLITE_OK;
-}
-
-/* Writes T_slots for a live slot, its cells aNew (from newCells()). */
-static int writeSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
-                     const Vec0Cell *aNew, uint32_t g) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_SLOTS_PUT, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iSlot);
-  sqlite3_bind_int64(pStmt, 2, iRowid);
-  for (int f = 0; f < p->nFilt; f++) vec0CellBind(pStmt, 3 + f, &aNew[f]);
-  if (p->cfg.nPart) sqlite3_bind_int64(pStmt, 3 + p->nFilt, g);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
-  if (rc == SQLITE_OK) {
-    /* Reload this slot from the table: one source of truth for the cells. */
-    p->aSlotState[iSlot] = VEC0_SLOT_UNKNOWN;
-    rc = vec0StorageSlot(p, iSlot);
-  }
+  if (rc == SQLITE_OK) vec0StorageLiveAdd(p, -1);
   return rc;
 }
 
 /* Whether the partition key values aNew differ from those of iSlot. */
 static int partitionChanged(Vec0Table *p, uint32_t iSlot, const Vec0Cell *aNew) {
   for (int i = 0; i < p->cfg.nPart; i++) {
-    const Vec0Cell *pCell = &p->aCell[(size_t)iSlot * p->nFilt + i];
+    const Vec0Cell *pCell = vec0StorageSlotCell(p, iSlot, i);
     if (pCell->eType != aNew[i].eType || vec0CellCompare(pCell, &aNew[i], 0) != 0) {
       return 1;
     }
@@ -329,20 +191,13 @@ static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
                     const Vec0Cell *aNew, uint32_t g, const Vec0Vector *aVec,
                     uint32_t iFrom) {
   Vec0Config *c = &p->cfg;
-  int rc = writeSlot(p, iSlot, iRowid, aNew, g);
+  int rc = vec0StorageSlotPut(p, iSlot, iRowid, aNew, g);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     const unsigned char *v = aVec[i].p;
     if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
     if (rc == SQLITE_OK) rc = vec0StorageWriteVector(p, i, iSlot, v);
   }
-  for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
-    if (c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
-      rc = vec0StorageHnswRc(p, i, rc);
-    }
-  }
+  if (rc == SQLITE_OK) rc = vec0IndexInsert(p, iSlot, iRowid, g);
   if (rc == SQLITE_OK) rc = vec0StorageGroupLive(p, g, 1);
   return rc;
 }
@@ -436,7 +291,6 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   sqlite3_value *pKey = 0;
   uint32_t iSlot = 0, g = 0;
   int bAuto = 0, rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  sqlite3_stmt *pStmt = 0;
 
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
@@ -489,27 +343,11 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
 
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK && c->nPart) rc = vec0StorageGroupFind(p, aNew, 1, &g);
-  if (rc == SQLITE_OK) rc = allocSlot(p, g, &iSlot);
-  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
-  if (rc == SQLITE_OK) {
-    int iBind = 3;
-    if (bAuto) {
-      sqlite3_bind_null(pStmt, 1);
-    } else {
-      sqlite3_bind_int64(pStmt, 1, iRowid);
-    }
-    sqlite3_bind_int64(pStmt, 2, iSlot);
-    if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
-    for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    sqlite3_clear_bindings(pStmt);
-    if (rc == SQLITE_OK && bAuto) iRowid = sqlite3_last_insert_rowid(p->db);
-  }
+  if (rc == SQLITE_OK) rc = vec0StorageSlotAlloc(p, g, &iSlot);
+  if (rc == SQLITE_OK) rc = vec0StorageRowInsert(p, &iRowid, bAuto, iSlot, pKey, aArg);
   if (rc == SQLITE_OK) rc = fillSlot(p, iSlot, iRowid, aNew, g, aVec, 0);
   if (rc == SQLITE_OK) {
-    p->nLive++;
-    p->bCountersDirty = 1;
+    vec0StorageLiveAdd(p, 1);
     *pRowid = iRowid;
   }
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
@@ -517,26 +355,16 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   return rc;
 }
 
-int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
+/*
+** The keys an UPDATE gives the row (argv as xUpdate has it): *piNew the
+** new rowid (unchanged for a text primary key, which *ppKey then is).
+*/
+static int updateKeys(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew,
+                      sqlite3_value **ppKey) {
   Vec0Config *c = &p->cfg;
   sqlite3_value **aArg = &argv[2];
-  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
-  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
-  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
-  sqlite3_value *pKey = 0;
-  int rc, onConflict = sqlite3_vtab_on_conflict(p->db);
-  int bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
-  uint32_t gNew = 0, iSlotNew = 0;
-  sqlite3_stmt *pStmt = 0;
-
-  memset(aVec, 0, sizeof(aVec));
-  memset(aNew, 0, sizeof(aNew));
-  rc = findRow(p, iOld, &iSlot);
-  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= p->nSlot)) {
-    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
-                   iOld, p->zName);
-    return SQLITE_CORRUPT_VTAB;
-  }
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]);
+  int rc = SQLITE_OK;
   for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN - 1; h++) {
     if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden columns", p->zName);
@@ -544,10 +372,10 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK && c->ePk != VEC0_PK_TEXT) {
-    rc = updatedRowid(p, argv, &iNew);
+    rc = updatedRowid(p, argv, piNew);
   } else if (rc == SQLITE_OK) {
-    pKey = aArg[pkColumn(c)];
-    if (sqlite3_value_type(pKey) != SQLITE_TEXT) {
+    *ppKey = aArg[pkColumn(c)];
+    if (sqlite3_value_type(*ppKey) != SQLITE_TEXT) {
       vec0TableError(p, "vec0: table \"%s\": primary key \"%s\" must be text", p->zName,
                      c->zPkName);
       rc = SQLITE_MISMATCH;
@@ -559,19 +387,18 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
       rc = SQLITE_ERROR;
     }
   }
-  for (int f = 0; f < p->nFilt; f++) {
-    if (!sqlite3_value_nochange(aArg[filterColumn(c, f)])) bFilt = 1;
-  }
-  /* The old values stand in for those SQLite marks unchanged. */
-  if (rc == SQLITE_OK && bFilt) rc = vec0StorageSlot(p, (uint32_t)iSlot);
-  if (rc == SQLITE_OK && bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew);
-  for (int a = 0; a < c->nAux; a++) {
-    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
-  }
-  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+  return rc;
+}
 
-  /* Key changes: conflicts first, before any write. */
-  if (rc == SQLITE_OK && iNew != iOld) {
+/*
+** Another row holding the new rowid iNew or text key pKey of row iOld: a
+** conflict, or with OR REPLACE a row to delete first.
+*/
+static int updateConflicts(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                           sqlite3_value *pKey) {
+  Vec0Config *c = &p->cfg;
+  int rc = SQLITE_OK, onConflict = sqlite3_vtab_on_conflict(p->db);
+  if (iNew != iOld) {
     sqlite3_int64 iOther = -1;
     rc = findRow(p, iNew, &iOther);
     if (rc == SQLITE_OK && iOther >= 0) {
@@ -582,7 +409,6 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
         rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
       }
     }
-    bRekey = 1;
   }
   if (rc == SQLITE_OK && pKey) {
     sqlite3_int64 iOther = 0;
@@ -597,8 +423,43 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
       rc = SQLITE_OK;
     }
-    bRekey = 1;
   }
+  return rc;
+}
+
+int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value **aArg = &argv[2];
+  sqlite3_int64 iOld = sqlite3_value_int64(argv[0]), iNew = iOld, iSlot = -1;
+  Vec0Vector aVec[VEC0_MAX_VECTOR_COLUMNS];
+  Vec0Cell aNew[VEC0_MAX_PARTITION_COLUMNS + VEC0_MAX_METADATA_COLUMNS];
+  sqlite3_value *pKey = 0;
+  int rc, bFilt = 0, bAux = 0, bRekey = 0, bMove = 0, bPart = 0;
+  uint32_t gNew = 0, iSlotNew = 0;
+
+  memset(aVec, 0, sizeof(aVec));
+  memset(aNew, 0, sizeof(aNew));
+  rc = findRow(p, iOld, &iSlot);
+  if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= vec0StorageSlotCount(p))) {
+    vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
+                   iOld, p->zName);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK) rc = updateKeys(p, argv, &iNew, &pKey);
+  for (int f = 0; f < p->nFilt; f++) {
+    if (!sqlite3_value_nochange(aArg[filterColumn(c, f)])) bFilt = 1;
+  }
+  /* The old values stand in for those SQLite marks unchanged. */
+  if (rc == SQLITE_OK && bFilt) rc = vec0StorageSlot(p, (uint32_t)iSlot);
+  if (rc == SQLITE_OK && bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew);
+  for (int a = 0; a < c->nAux; a++) {
+    if (!sqlite3_value_nochange(aArg[c->aAuxCol[a]])) bAux = 1;
+  }
+  if (rc == SQLITE_OK) rc = parseVectors(p, aArg, aVec, 1);
+
+  /* Key changes: conflicts first, before any write. */
+  bRekey = iNew != iOld || pKey != 0;
+  if (rc == SQLITE_OK) rc = updateConflicts(p, iOld, iNew, pKey);
   if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
   if (rc == SQLITE_OK) rc = vec0StorageSlot(p, (uint32_t)iSlot);
   if (rc == SQLITE_OK && c->nPart && bFilt) bPart = partitionChanged(p, (uint32_t)iSlot, aNew);
@@ -606,76 +467,37 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     /* Its new partition key values move the row to another group: a slot of
     ** that group (whose tombstones only its rows may reuse). */
     rc = vec0StorageGroupFind(p, aNew, 1, &gNew);
-    if (rc == SQLITE_OK && gNew != p->aSlotGroup[iSlot]) {
-      rc = allocSlot(p, gNew, &iSlotNew);
+    if (rc == SQLITE_OK && gNew != vec0StorageSlotGroup(p, (uint32_t)iSlot)) {
+      rc = vec0StorageSlotAlloc(p, gNew, &iSlotNew);
       bMove = 1;
     }
   }
   if (rc == SQLITE_OK && bRekey) {
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, iOld);
-      sqlite3_bind_int64(pStmt, 2, iNew);
-      if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-      sqlite3_clear_bindings(pStmt);
-    }
+    rc = vec0StorageRowRekey(p, iOld, iNew, pKey);
   }
   if (rc == SQLITE_OK && bMove) {
     rc = fillSlot(p, iSlotNew, iNew, aNew, gNew, aVec, (uint32_t)iSlot);
     if (rc == SQLITE_OK) rc = freeSlot(p, (uint32_t)iSlot);
-    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pStmt, 1, iNew);
-      sqlite3_bind_int64(pStmt, 2, iSlotNew);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
+    if (rc == SQLITE_OK) rc = vec0StorageRowSetSlot(p, iNew, iSlotNew);
   } else if (rc == SQLITE_OK && (bFilt || iNew != iOld)) {
     if (!bFilt) rc = newCells(p, aArg, 1, (uint32_t)iSlot, aNew); /* all unchanged */
     if (rc == SQLITE_OK) {
-      rc = writeSlot(p, (uint32_t)iSlot, iNew, aNew, p->cfg.nPart ? p->aSlotGroup[iSlot] : 0);
+      rc = vec0StorageSlotPut(p, (uint32_t)iSlot, iNew, aNew, vec0StorageSlotGroup(p, (uint32_t)iSlot));
     }
   }
-  if (rc == SQLITE_OK && bAux) {
-    sqlite3_stmt *pGet = 0;
-    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
-    if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_int64(pGet, 1, iNew);
-      if (sqlite3_step(pGet) == SQLITE_ROW) {
-        sqlite3_bind_int64(pStmt, 1, iNew);
-        for (int a = 0; a < c->nAux; a++) {
-          sqlite3_value *v = aArg[c->aAuxCol[a]];
-          if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
-          sqlite3_bind_value(pStmt, a + 2, v);
-        }
-        sqlite3_step(pStmt);
-        rc = sqlite3_reset(pStmt);
-        sqlite3_clear_bindings(pStmt);
-      }
-      {
-        int rc2 = sqlite3_reset(pGet);
-        if (rc == SQLITE_OK) rc = rc2;
-      }
-    }
-  }
+  if (rc == SQLITE_OK && bAux) rc = vec0StorageRowAuxSet(p, iNew, aArg);
   for (int i = 0; rc == SQLITE_OK && !bMove && i < c->nVec; i++) {
     const unsigned char *aOld = 0;
     if (aVec[i].p == 0) continue;
     rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
     if (rc != SQLITE_OK) break;
-    if (memcmp(aOld, aVec[i].p, p->aVecBytes[i]) == 0) continue;
+    if (memcmp(aOld, aVec[i].p, vec0StorageVectorBytes(p, i)) == 0) continue;
     rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
-    if (rc == SQLITE_OK && c->aVec[i].eIndex == VEC0_INDEX_HNSW) {
-      Vec0Hnsw *h = 0;
-      rc = vec0StorageHnsw(p, i, &h);
-      if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, (uint32_t)iSlot);
-      rc = vec0StorageHnswRc(p, i, rc);
+    if (rc == SQLITE_OK) {
+      Vec0Index *pIdx = vec0IndexGet(p, i);
+      rc = pIdx->pModule->xUpdate(pIdx, (uint32_t)iSlot);
     }
   }
-  if (rc == SQLITE_OK && iNew != iOld && !bMove) p->aSlotRowid[iSlot] = iNew;
   for (int i = 0; i < c->nVec; i++) vec0VectorClear(&aVec[i]);
   cellsClear(aNew, p->nFilt);
   return rc;

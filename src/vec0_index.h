@@ -1,0 +1,134 @@
+/*
+** vec0_index.h: the index interface, what one index form of a vector column
+** (an exact scan, an HNSW graph, later a quantized graph) implements.
+**
+** The module (vec0_vtab.c, vec0_knn.c, vec0_write.c, vec0_maint.c) never
+** asks which form a column has: it calls the methods below through the
+** column's Vec0Index.  Storage keeps the rows, slots and vectors that every
+** form reads; a form keeps only what is its own (an HNSW graph and its
+** T_linksN table).  Adding a form = one file that fills a Vec0IndexModule
+** + one line in the registry of vec0_index.c.
+**
+** Slots are the dense row numbers of vec0Int.h.  Every method returns an
+** SQLite result code; on SQLITE_CORRUPT_VTAB the table's zErrMsg says what
+** is wrong.  A form's in-memory state is part of the table's cache: it is
+** created on first use, and xDiscard drops it whenever the cache is dropped
+** (rollback, another connection's commit), so that it is re-read from the
+** shadow tables, which SQLite has rolled back with the rows.
+*/
+#ifndef VEC0_INDEX_H
+#define VEC0_INDEX_H
+
+typedef struct Vec0Table Vec0Table;
+typedef struct Vec0Index Vec0Index;
+typedef struct Vec0IndexModule Vec0IndexModule;
+
+/* One result of a search: a slot and its order distance. */
+typedef struct Vec0IndexHit {
+  uint32_t slot;
+  float distance;
+} Vec0IndexHit;
+
+/*
+** One search: the k nearest live slots of group g (0 without partition
+** keys) to pQuery, in order distance (the metric's, squared for L2).  If
+** xAccept is not NULL only slots it accepts are results (the others may
+** still guide a graph walk).  ef is the breadth a graph gives its search.
+*/
+typedef struct Vec0IndexSearch {
+  uint32_t g;
+  const void *pQuery;
+  int k;
+  int ef;
+  int (*xAccept)(void *pCtx, uint32_t iSlot);
+  void *pAcceptCtx;
+} Vec0IndexSearch;
+
+struct Vec0IndexModule {
+  const char *zName; /* as in "indexed by <zName>(...)" */
+  /*
+  ** The per-column shadow table the form keeps, T_<zShadow>N(slot INTEGER
+  ** PRIMARY KEY, links BLOB NOT NULL), created, renamed and dropped with the
+  ** table by storage; NULL if it keeps none.
+  */
+  const char *zShadow;
+  /* Whether a search takes ef (the hidden column ef then shows it). */
+  int bUsesEf;
+
+  /*
+  ** Makes the in-memory state ready (reading only what it must: the rest
+  ** comes lazily); idempotent.  Every other method calls it first when it
+  ** needs the state, so that an index is opened by its first use.
+  */
+  int (*xOpen)(Vec0Index *pIdx);
+  /* Drops the in-memory state, nothing written.  Cannot fail. */
+  void (*xDiscard)(Vec0Index *pIdx);
+
+  /* Live slot iSlot of row iRowid, group g, now has its vectors in storage. */
+  int (*xInsert)(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid, uint32_t g);
+  /* Slot iSlot was freed (its vector stays in storage until reused). */
+  int (*xDelete)(Vec0Index *pIdx, uint32_t iSlot);
+  /* The vector of live slot iSlot changed in storage. */
+  int (*xUpdate)(Vec0Index *pIdx, uint32_t iSlot);
+
+  /*
+  ** The distances a search of a group of nLive rows would compute when a
+  ** share sel of them is accepted, so that the planner can compare it with
+  ** the exact scan of the accepted rows; negative if the form's search is
+  ** never cheaper than that scan (the exact form).
+  */
+  double (*xSearchCost)(Vec0Index *pIdx, double nLive, double sel, int ef);
+  /* Up to k hits into aOut[0..*pnOut-1], nearest first. */
+  int (*xSearch)(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *aOut,
+                 int *pnOut);
+  /* After a query: the form's share of warming up and of huge pages. */
+  int (*xIdle)(Vec0Index *pIdx);
+
+  /*
+  ** The undo scope of one write (see vec0StorageOpBegin): xBegin before it,
+  ** xEnd after it, with bCommit 0 to put the in-memory state back as it
+  ** was at xBegin.  xEnd cannot fail.
+  */
+  void (*xBegin)(Vec0Index *pIdx);
+  void (*xEnd)(Vec0Index *pIdx, int bCommit);
+  /* Writes what changed in memory to the shadow tables (xSync, savepoints). */
+  int (*xFlush)(Vec0Index *pIdx);
+
+  /* integrity-check: the form's part, after storage's; *pzErr from sqlite3_mprintf. */
+  int (*xCheck)(Vec0Index *pIdx, char **pzErr);
+  /* Forgets what it stored and builds it again from the live slots (all loaded). */
+  int (*xRebuild)(Vec0Index *pIdx);
+  /* Entries the form holds in memory now (a graph: its nodes, live and deleted). */
+  sqlite3_int64 (*xStats)(Vec0Index *pIdx);
+};
+
+/* The index of one vector column: lives in Vec0Table.aIndex[iVec]. */
+struct Vec0Index {
+  const Vec0IndexModule *pModule;
+  Vec0Table *pTab;
+  int iVec;
+  void *pState; /* the form's in-memory state, or NULL (part of the cache) */
+};
+
+/* The forms (vec0_index_flat.c, vec0_index_hnsw.c). */
+extern const Vec0IndexModule vec0IndexFlat;
+extern const Vec0IndexModule vec0IndexHnsw;
+
+/*
+** vec0_index.c: the registry and the calls the module makes on every
+** column at once.  vec0IndexInit binds column iVec to the form its config
+** names (after vec0ConfigParse, before storage is created or connected).
+*/
+void vec0IndexInit(Vec0Table *p, int iVec);
+/* The index of column iVec (opened by its first use). */
+Vec0Index *vec0IndexGet(Vec0Table *p, int iVec);
+/* Each write of xUpdate (and each command) runs between these two. */
+void vec0IndexOpBegin(Vec0Table *p);
+int vec0IndexOpEnd(Vec0Table *p, int rc);
+/* Every index's changes, then storage's counters, to the shadow tables. */
+int vec0IndexFlush(Vec0Table *p);
+/* Slot iSlot as every index of the table sees it. */
+int vec0IndexInsert(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid, uint32_t g);
+int vec0IndexDelete(Vec0Table *p, uint32_t iSlot);
+
+#endif /* VEC0_INDEX_H */

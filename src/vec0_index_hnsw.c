@@ -1,0 +1,429 @@
+/*
+** vec0_index_hnsw.c: the `indexed by hnsw(...)` form of a vector column,
+** the HNSW graph of vec0_hnsw.h hosted on the shadow tables.
+**
+** This is the graph library's host: its memory is SQLite's, a node's
+** vector is storage's cached vector of that slot, a node's record is the
+** row of T_linksN, a group's entry point is in T_groups, and the header is
+** 'hnsw.N' of T_config.  Changed nodes stay in memory (dirty) until xFlush,
+** which storage's transaction hooks call at xSync and before each savepoint.
+** It is the one file besides the graph library that calls vec0Hnsw*; it
+** calls storage and the kernels, never the module above.
+*/
+#include "vec0Int.h"
+
+#include <string.h>
+
+/* The in-memory state of one column's graph (Vec0Index.pState). */
+typedef struct HnswState {
+  Vec0Table *p;
+  int iVec;
+  int nDim;
+  Vec0DistanceFn xDist;
+  Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
+  Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
+  Vec0Hnsw *pGraph;
+  uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
+  int bWarm;          /* every node and vector is in memory */
+  int bHugeDone;      /* the links are all huge pages (or cannot be) */
+} HnswState;
+
+/* ---------------------------------------------------------------------- */
+/* The host                                                                */
+
+static void *hostMalloc(void *pCtx, size_t n) {
+  (void)pCtx;
+  return sqlite3_malloc64(n);
+}
+static void *hostRealloc(void *pCtx, void *pOld, size_t n) {
+  (void)pCtx;
+  return sqlite3_realloc64(pOld, n);
+}
+static void hostFree(void *pCtx, void *pOld) {
+  (void)pCtx;
+  sqlite3_free(pOld);
+}
+static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
+  HnswState *s = pCtx;
+  const unsigned char *a = 0;
+  int rc = vec0StorageVector(s->p, s->iVec, id, &a);
+  if (rc != SQLITE_OK) *pRc = rc;
+  return a;
+}
+static int hostReadNode(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
+  HnswState *s = pCtx;
+  return vec0StorageLinkGet(s->p, s->iVec, id, paRec, pnRec);
+}
+static int hostReadGroup(void *pCtx, uint32_t g, uint32_t *pEntry, int *pLevel) {
+  HnswState *s = pCtx;
+  sqlite3_int64 e = 0, l = 0;
+  int bFound = 0;
+  int rc = vec0StorageGroupEntry(s->p, s->iVec, g, &e, &l, &bFound);
+  if (rc != SQLITE_OK) return rc;
+  if (!bFound) return VEC0_HNSW_NOTFOUND;
+  /* Out of range values are the graph's to refuse, as corrupt. */
+  *pEntry = e < 0 || e > 0xffffffffLL ? VEC0_HNSW_NONE : (uint32_t)e;
+  *pLevel = l < 0 || l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL + 1 : (int)l;
+  return VEC0_HNSW_OK;
+}
+static int hostWriteGroup(void *pCtx, uint32_t g, uint32_t entry, int maxLevel) {
+  HnswState *s = pCtx;
+  return vec0StorageGroupEntrySet(s->p, s->iVec, g, entry, maxLevel);
+}
+static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int nRec) {
+  HnswState *s = pCtx;
+  return vec0StorageLinkPut(s->p, s->iVec, id, aRec, nRec);
+}
+static float hostDistance(void *pCtx, const void *a, const void *b) {
+  HnswState *s = pCtx;
+  return s->xDist(a, b, s->nDim);
+}
+static float hostDistanceBound(void *pCtx, const void *a, const void *b,
+                               float bound) {
+  HnswState *s = pCtx;
+  return s->xDistBound(a, b, s->nDim, bound);
+}
+static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
+                              float bound, float *aOut) {
+  HnswState *s = pCtx;
+  s->xDistBatch(a, apB, s->nDim, bound, aOut);
+}
+
+/* rc of a call on the graph; SQLITE_CORRUPT_VTAB gets the graph's message. */
+static int graphRc(Vec0Index *pIdx, int rc) {
+  Vec0Table *p = pIdx->pTab;
+  HnswState *s = pIdx->pState;
+  /* A message already set came from a host callback: it is the nearer one. */
+  if (rc == SQLITE_CORRUPT_VTAB && s && s->pGraph && p->base.zErrMsg == 0) {
+    vec0TableError(p, "vec0: table \"%s\": HNSW graph of %s_links%d: %s", p->zName,
+                   p->zName, pIdx->iVec, vec0HnswErrmsg(s->pGraph));
+  }
+  return rc;
+}
+
+static void hnswDiscard(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  if (s) {
+    if (s->pGraph) vec0HnswClose(s->pGraph);
+    sqlite3_free(s);
+    pIdx->pState = 0;
+  }
+}
+
+/* The host of the graph of state s, filled in. */
+static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
+                     Vec0HnswHost *pHost) {
+  /* L2 walks in squared distances: the same order, no square root. */
+  Vec0Metric eOrder = pCol->eMetric == VEC0_METRIC_L2 ? VEC0_METRIC_L2SQ : pCol->eMetric;
+  s->nDim = pCol->nDim;
+  s->xDist = vec0DistanceFn(pCol->eType, eOrder);
+  s->xDistBound = vec0DistanceBoundFn(pCol->eType, eOrder);
+  s->xDistBatch = s->xDistBound ? vec0DistanceBatchFn(pCol->eType, eOrder) : 0;
+  memset(pHost, 0, sizeof(*pHost));
+  pHost->pCtx = s;
+  pHost->xMalloc = hostMalloc;
+  pHost->xRealloc = hostRealloc;
+  pHost->xFree = hostFree;
+  pHost->xVector = hostVector;
+  pHost->xReadNode = hostReadNode;
+  pHost->xReadGroup = bGroups ? hostReadGroup : 0;
+  pHost->xDistance = hostDistance;
+  pHost->xDistanceBound = s->xDistBound ? hostDistanceBound : 0;
+  pHost->xDistanceBatch = s->xDistBatch ? hostDistanceBatch : 0;
+}
+
+/* Opens the graph from its header in T_config (lazily: nodes on demand). */
+static int hnswOpen(Vec0Index *pIdx) {
+  Vec0Table *p = pIdx->pTab;
+  int iVec = pIdx->iVec;
+  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
+  Vec0HnswHost host;
+  Vec0HnswParams params;
+  HnswState *s;
+  char zKey[32];
+  int rc;
+
+  if (pIdx->pState) return SQLITE_OK;
+  s = sqlite3_malloc64(sizeof(*s));
+  if (s == 0) return SQLITE_NOMEM;
+  memset(s, 0, sizeof(*s));
+  s->p = p;
+  s->iVec = iVec;
+  hostInit(s, pCol, p->cfg.nPart > 0, &host);
+  if (s->xDist == 0) {
+    sqlite3_free(s);
+    return SQLITE_INTERNAL;
+  }
+  params.m = pCol->m;
+  params.efConstruction = pCol->efConstruction;
+  params.seed = (uint64_t)p->seed + (uint64_t)iVec;
+  rc = vec0HnswOpen(&host, &params, &s->pGraph);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(s);
+    return rc;
+  }
+  pIdx->pState = s;
+  sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", iVec);
+  {
+    const unsigned char *a = 0;
+    int n = 0, bFound = 0;
+    rc = vec0StorageConfigBlob(p, zKey, &a, &n, &bFound);
+    if (rc == SQLITE_OK && bFound) {
+      rc = vec0HnswHeaderDecode(s->pGraph, a, n, vec0StorageSlotCount(p));
+      if (rc != SQLITE_OK) {
+        vec0TableError(p, "vec0: table \"%s\": bad HNSW header %s in %s_config",
+                       p->zName, zKey, p->zName);
+      }
+    }
+    vec0StorageConfigBlobDone(p);
+  }
+  if (rc != SQLITE_OK) {
+    hnswDiscard(pIdx);
+    return rc;
+  }
+  /* A graph with no node records yet is all in memory from the start. */
+  if (vec0StorageSlotCount(p) == 0) vec0HnswUseHugePages(s->pGraph);
+  if (vec0StorageInOp(p)) vec0HnswBegin(s->pGraph);
+  return SQLITE_OK;
+}
+
+/* The graph, opened. */
+static int graphOf(Vec0Index *pIdx, Vec0Hnsw **ppOut) {
+  int rc = hnswOpen(pIdx);
+  *ppOut = rc == SQLITE_OK ? ((HnswState *)pIdx->pState)->pGraph : 0;
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writes                                                                  */
+
+static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
+                      uint32_t g) {
+  Vec0Hnsw *h = 0;
+  int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
+  return graphRc(pIdx, rc);
+}
+
+static int hnswDelete(Vec0Index *pIdx, uint32_t iSlot) {
+  Vec0Hnsw *h = 0;
+  int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
+  return graphRc(pIdx, rc);
+}
+
+static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
+  Vec0Hnsw *h = 0;
+  int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
+  return graphRc(pIdx, rc);
+}
+
+static void hnswBegin(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  if (s) vec0HnswBegin(s->pGraph);
+}
+
+static void hnswEnd(Vec0Index *pIdx, int bCommit) {
+  HnswState *s = pIdx->pState;
+  if (s == 0) return;
+  if (bCommit) {
+    vec0HnswCommit(s->pGraph);
+  } else {
+    vec0HnswRollback(s->pGraph);
+  }
+}
+
+static int hnswFlush(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  Vec0Table *p = pIdx->pTab;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
+  char zKey[32];
+  int rc;
+  if (s == 0 || !vec0HnswIsDirty(s->pGraph)) return SQLITE_OK;
+  rc = vec0HnswFlush(s->pGraph, hostWriteNode, p->cfg.nPart ? hostWriteGroup : 0, s);
+  if (rc == SQLITE_OK) {
+    vec0HnswHeaderEncode(s->pGraph, aHdr);
+    sqlite3_snprintf(sizeof(zKey), zKey, "hnsw.%d", pIdx->iVec);
+    rc = vec0StorageConfigSetBlob(p, zKey, aHdr, (int)sizeof(aHdr));
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Search                                                                  */
+
+/*
+** The walk computes about HNSW_WALK_COST * ef distances to find ef
+** accepted nodes, and 1/sel times as many when most nodes are refused.
+*/
+#define HNSW_WALK_COST 10.0
+static double hnswSearchCost(Vec0Index *pIdx, double nLive, double sel, int ef) {
+  (void)pIdx;
+  (void)nLive;
+  return HNSW_WALK_COST * ef / (sel > 1e-3 ? sel : 1e-3);
+}
+
+static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *aOut,
+                      int *pnOut) {
+  Vec0Hnsw *h = 0;
+  Vec0HnswResult *aRes = 0;
+  int rc = graphOf(pIdx, &h), nRes = 0;
+  *pnOut = 0;
+  if (rc == SQLITE_OK) {
+    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)(pS->k ? pS->k : 1));
+    if (aRes == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    rc = vec0HnswSearch(h, pS->g, pS->pQuery, pS->k, pS->ef, pS->xAccept,
+                        pS->pAcceptCtx, aRes, &nRes);
+    rc = graphRc(pIdx, rc);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < nRes; i++) {
+    aOut[i].slot = aRes[i].id;
+    aOut[i].distance = aRes[i].distance;
+  }
+  if (rc == SQLITE_OK) *pnOut = nRes;
+  sqlite3_free(aRes);
+  return rc;
+}
+
+/* Reads node records [iWarmNode, +n) of the graph ahead of need. */
+static int warmNodes(Vec0Index *pIdx, int n, int *pbDone) {
+  HnswState *s = pIdx->pState;
+  Vec0Table *p = pIdx->pTab;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageLinkRange(p, pIdx->iVec, s->iWarmNode, n, &pStmt), nRead = 0;
+  *pbDone = 0;
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 id = sqlite3_column_int64(pStmt, 0);
+    nRead++;
+    if (id < 0 || id >= vec0StorageSlotCount(p)) continue; /* integrity-check reports it */
+    rc = vec0HnswPreload(s->pGraph, (uint32_t)id, sqlite3_column_blob(pStmt, 1),
+                         sqlite3_column_bytes(pStmt, 1));
+    rc = graphRc(pIdx, rc);
+    s->iWarmNode = (uint32_t)id + 1;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK && nRead < n) *pbDone = 1;
+  return rc;
+}
+
+/*
+** After a query: the next part of the nodes and vectors read ahead, so that
+** a reopened table comes to hold its whole index in memory over a few
+** hundred queries, none of them waiting long; then huge pages, a part at a
+** time (see vec0StorageWarm and vec0StorageHugeStep).
+*/
+static int hnswIdle(Vec0Index *pIdx) {
+  Vec0Table *p = pIdx->pTab;
+  HnswState *s = pIdx->pState;
+  int rc = SQLITE_OK;
+  if (s == 0 || !s->bWarm) {
+    uint32_t nStep = 0;
+    int bAll = 0, bNodes = 1;
+    rc = vec0StorageWarm(p, pIdx->iVec, &nStep, &bAll);
+    if (rc == SQLITE_OK && nStep > 0 && s) rc = warmNodes(pIdx, (int)nStep, &bNodes);
+    if (rc != SQLITE_OK) return rc;
+    if (nStep > 0 && bAll && bNodes) {
+      vec0StorageVectorsHuge(p, pIdx->iVec);
+      if (s) {
+        vec0HnswUseHugePages(s->pGraph);
+        s->bHugeDone = 0; /* the links have their turn too */
+        s->bWarm = 1;
+      }
+    }
+  }
+  if (vec0StorageHugeStep(p, pIdx->iVec) && s && !s->bHugeDone) {
+    s->bHugeDone = vec0HnswHugeStep(s->pGraph, VEC0_HUGE_STEP);
+  }
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Maintenance                                                             */
+
+static int hnswCheck(Vec0Index *pIdx, char **pzErr) {
+  Vec0Table *p = pIdx->pTab;
+  const char *zT = p->zName;
+  int iVec = pIdx->iVec;
+  uint32_t nSlot = vec0StorageSlotCount(p);
+  sqlite3_int64 iBad = 0;
+  int bFound = 0;
+  Vec0Hnsw *h = 0;
+  char *zHnswErr = 0;
+  /* The graph check reads the nodes of slots below next_slot only. */
+  int rc = vec0StorageLinkOutside(p, iVec, &iBad, &bFound);
+  if (rc == SQLITE_OK && bFound) {
+    *pzErr = sqlite3_mprintf("%s_links%d has a node for slot %lld, not below next_slot "
+                             "%lld",
+                             zT, iVec, iBad, (sqlite3_int64)nSlot);
+    return *pzErr ? SQLITE_CORRUPT_VTAB : SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = vec0HnswCheck(h, nSlot, &zHnswErr);
+  if (zHnswErr) {
+    *pzErr = sqlite3_mprintf("HNSW graph of %s_links%d: %s", zT, iVec, zHnswErr);
+    sqlite3_free(zHnswErr);
+    if (rc == SQLITE_OK) rc = SQLITE_CORRUPT_VTAB;
+  }
+  for (uint32_t s = 0; rc == SQLITE_OK && s < nSlot; s++) {
+    int bLive = vec0HnswIsLive(h, s);
+    if (bLive < 0) {
+      rc = graphRc(pIdx, -bLive);
+    } else if (bLive != vec0StorageSlotLive(p, s)) {
+      *pzErr = sqlite3_mprintf("slot %u is %s but its node in %s_links%d is %s", s,
+                               vec0StorageSlotLive(p, s) ? "live" : "free", zT, iVec,
+                               bLive ? "live" : "absent or deleted");
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  return rc;
+}
+
+static int hnswRebuild(Vec0Index *pIdx) {
+  Vec0Table *p = pIdx->pTab;
+  uint32_t nSlot = vec0StorageSlotCount(p);
+  Vec0Hnsw *h = 0;
+  int rc = vec0StorageLinkClear(p, pIdx->iVec);
+  hnswDiscard(pIdx);
+  if (rc == SQLITE_OK) rc = graphOf(pIdx, &h);
+  /* Only the live slots: the header keeps the id bound, so ids may have
+  ** gaps where deleted rows were. */
+  for (uint32_t s = 0; rc == SQLITE_OK && s < nSlot; s++) {
+    if (!vec0StorageSlotLive(p, s)) continue;
+    rc = vec0HnswInsert(h, s, (uint64_t)vec0StorageSlotRowid(p, s),
+                        vec0StorageSlotGroup(p, s));
+    rc = graphRc(pIdx, rc);
+  }
+  return rc;
+}
+
+static sqlite3_int64 hnswStats(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  return s ? (sqlite3_int64)vec0HnswCount(s->pGraph) : 0;
+}
+
+const Vec0IndexModule vec0IndexHnsw = {
+    /* zName        */ "hnsw",
+    /* zShadow      */ "links",
+    /* bUsesEf      */ 1,
+    /* xOpen        */ hnswOpen,
+    /* xDiscard     */ hnswDiscard,
+    /* xInsert      */ hnswInsert,
+    /* xDelete      */ hnswDelete,
+    /* xUpdate      */ hnswUpdate,
+    /* xSearchCost  */ hnswSearchCost,
+    /* xSearch      */ hnswSearch,
+    /* xIdle        */ hnswIdle,
+    /* xBegin       */ hnswBegin,
+    /* xEnd         */ hnswEnd,
+    /* xFlush       */ hnswFlush,
+    /* xCheck       */ hnswCheck,
+    /* xRebuild     */ hnswRebuild,
+    /* xStats       */ hnswStats,
+};

@@ -1,0 +1,901 @@
+/*
+** vec0_storage_sql.c: the SQL of the shadow tables that runs after CREATE:
+** the text of every cached statement and their cache (prepared lazily,
+** once per table, reset after use), the config rows, an index's own table
+** and its entry points, and the queries that read or rewrite a whole table
+** for the maintenance commands (not a hot path: built at run time).  The
+** table definitions are with create/connect in vec0_storage.c.  Calls
+** SQLite only.
+*/
+#include "vec0Int.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Statements                                                              */
+
+/* Appends ", <zPre>0, <zPre>1, ..." (n items, each followed by zPost). */
+char *vec0StorageAppendList(char *z, const char *zPre, int n, const char *zPost) {
+  for (int i = 0; z && i < n; i++) {
+    char *zNew = sqlite3_mprintf("%s, %s%d%s", z, zPre, i, zPost);
+    sqlite3_free(z);
+    z = zNew;
+  }
+  return z;
+}
+
+static char *stmtSql(Vec0Table *p, int e) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  int bKey = p->cfg.ePk == VEC0_PK_TEXT;
+  int nAux = p->cfg.nAux, nPart = p->cfg.nPart, nMeta = p->cfg.nMeta;
+  char *z = 0;
+  switch (e) {
+    case VEC0_STMT_CONFIG_GET:
+      return sqlite3_mprintf("SELECT value FROM \"%w\".\"%w_config\" WHERE key=?",
+                             zDb, zT);
+    case VEC0_STMT_CONFIG_SET:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(key, value) VALUES(?, ?)",
+          zDb, zT);
+    case VEC0_STMT_ROWS_GET:
+      return sqlite3_mprintf("SELECT slot%s FROM \"%w\".\"%w_rows\" WHERE id=?",
+                             bKey ? ", key" : "", zDb, zT);
+    case VEC0_STMT_ROWS_SCAN:
+      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" ORDER BY id", zDb,
+                             zT);
+    case VEC0_STMT_ROWS_FILTER:
+      z = sqlite3_mprintf("SELECT slot, %s", bKey ? "key" : "NULL");
+      z = vec0StorageAppendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\"", z, zDb, zT);
+      return z;
+    case VEC0_STMT_ROWS_BY_KEY:
+      return sqlite3_mprintf("SELECT id, slot FROM \"%w\".\"%w_rows\" WHERE key=?",
+                             zDb, zT);
+    case VEC0_STMT_ROWS_INSERT:
+      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_rows\"(id, slot%s", zDb, zT,
+                          bKey ? ", key" : "");
+      z = vec0StorageAppendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z) VALUES(?, ?%s", z, bKey ? ", ?" : "");
+      z = vec0StorageAppendList(z, "?", 0, "");
+      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_ROWS_DELETE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_rows\" WHERE id=?", zDb, zT);
+    case VEC0_STMT_ROWS_REKEY:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
+                             zDb, zT, bKey ? ", key=?3" : "");
+    case VEC0_STMT_ROWS_SET_SLOT:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=?2 WHERE id=?1", zDb,
+                             zT);
+    case VEC0_STMT_ROWS_AUX_GET:
+      z = sqlite3_mprintf("SELECT NULL");
+      z = vec0StorageAppendList(z, "a", nAux, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_rows\" WHERE id=?", z, zDb, zT);
+      return z;
+    case VEC0_STMT_ROWS_AUX_SET:
+      z = sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=slot", zDb, zT);
+      for (int i = 0; z && i < nAux; i++) z = sqlite3_mprintf("%z, a%d=?%d", z, i, i + 2);
+      if (z) z = sqlite3_mprintf("%z WHERE id=?1", z);
+      return z;
+    case VEC0_STMT_SLOTS_GET:
+    case VEC0_STMT_SLOTS_ALL:
+      z = sqlite3_mprintf("SELECT %sid", e == VEC0_STMT_SLOTS_ALL ? "slot, " : "");
+      z = vec0StorageAppendList(z, "p", nPart, "");
+      z = vec0StorageAppendList(z, "m", nMeta, "");
+      if (z) {
+        z = sqlite3_mprintf("%z%s FROM \"%w\".\"%w_slots\"%s", z, nPart ? ", g" : "",
+                            zDb, zT, e == VEC0_STMT_SLOTS_GET ? " WHERE slot=?" : "");
+      }
+      return z;
+    case VEC0_STMT_SLOTS_PUT:
+      z = sqlite3_mprintf("INSERT OR REPLACE INTO \"%w\".\"%w_slots\"(slot, id", zDb,
+                          zT);
+      z = vec0StorageAppendList(z, "p", nPart, "");
+      z = vec0StorageAppendList(z, "m", nMeta, "");
+      if (z) z = sqlite3_mprintf("%z%s) VALUES(?, ?", z, nPart ? ", g" : "");
+      for (int i = 0; z && i < nPart + nMeta + (nPart > 0); i++) {
+        z = sqlite3_mprintf("%z, ?", z);
+      }
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_SLOTS_DELETE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_slots\" WHERE slot=?", zDb, zT);
+    case VEC0_STMT_FREE_ADD:
+      return sqlite3_mprintf("INSERT INTO \"%w\".\"%w_free\"(slot%s) VALUES(?1%s)", zDb,
+                             zT, nPart ? ", g" : "", nPart ? ", ?2" : "");
+    case VEC0_STMT_FREE_FIRST:
+      /* A slot is reused only within its group: its tombstone is there. */
+      return sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_free\"%s ORDER BY slot "
+                             "LIMIT 1",
+                             zDb, zT, nPart ? " WHERE g=?1" : "");
+    case VEC0_STMT_FREE_TAKE:
+      return sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\" WHERE slot=?1%s", zDb, zT,
+                             nPart ? " AND g=?2" : "");
+    case VEC0_STMT_GROUP_FIND:
+      z = sqlite3_mprintf("SELECT g, live FROM \"%w\".\"%w_groups\" WHERE ", zDb, zT);
+      for (int i = 0; z && i < nPart; i++) {
+        z = sqlite3_mprintf("%z%sp%d=?%d", z, i ? " AND " : "", i, i + 1);
+      }
+      return z;
+    case VEC0_STMT_GROUP_ADD:
+      z = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_groups\"(live", zDb, zT);
+      z = vec0StorageAppendList(z, "p", nPart, "");
+      if (z) z = sqlite3_mprintf("%z) VALUES(0", z);
+      for (int i = 0; z && i < nPart; i++) z = sqlite3_mprintf("%z, ?", z);
+      if (z) z = sqlite3_mprintf("%z)", z);
+      return z;
+    case VEC0_STMT_GROUP_LIVE:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET live=live+?2 WHERE g=?1",
+                             zDb, zT);
+    case VEC0_STMT_GROUP_ALL:
+      z = sqlite3_mprintf("SELECT g, live");
+      z = vec0StorageAppendList(z, "p", nPart, "");
+      if (z) z = sqlite3_mprintf("%z FROM \"%w\".\"%w_groups\" ORDER BY g", z, zDb, zT);
+      return z;
+    case VEC0_STMT_SLOTS_SET_ROWID:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET id=?2 WHERE slot=?1",
+                             zDb, zT);
+  }
+  return 0;
+}
+
+static char *vecStmtSql(Vec0Table *p, int iVec, int e) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  switch (e) {
+    case VEC0_VSTMT_GET:
+      return sqlite3_mprintf("SELECT v FROM \"%w\".\"%w_vectors%d\" WHERE chunk=?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_ALL:
+      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\"", zDb, zT,
+                             iVec);
+    case VEC0_VSTMT_PUT:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_vectors%d\"(chunk, v) VALUES(?, ?)", zDb,
+          zT, iVec);
+    case VEC0_VSTMT_RANGE:
+      return sqlite3_mprintf("SELECT chunk, v FROM \"%w\".\"%w_vectors%d\" "
+                             "WHERE chunk >= ? ORDER BY chunk LIMIT ?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_LINK_RANGE:
+      return sqlite3_mprintf("SELECT slot, links FROM \"%w\".\"%w_links%d\" "
+                             "WHERE slot >= ? ORDER BY slot LIMIT ?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_LINK_GET:
+      return sqlite3_mprintf("SELECT links FROM \"%w\".\"%w_links%d\" WHERE slot=?",
+                             zDb, zT, iVec);
+    case VEC0_VSTMT_LINK_PUT:
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_links%d\"(slot, links) VALUES(?, ?)",
+          zDb, zT, iVec);
+    case VEC0_VSTMT_GROUP_GET:
+      return sqlite3_mprintf("SELECT entry%d, level%d FROM \"%w\".\"%w_groups\" "
+                             "WHERE g=?",
+                             iVec, iVec, zDb, zT);
+    case VEC0_VSTMT_GROUP_PUT:
+      return sqlite3_mprintf("UPDATE \"%w\".\"%w_groups\" SET entry%d=?2, level%d=?3 "
+                             "WHERE g=?1",
+                             zDb, zT, iVec, iVec);
+  }
+  return 0;
+}
+
+static int prepare(Vec0Table *p, char *zSql, sqlite3_stmt **pp) {
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, pp, 0);
+  if (rc != SQLITE_OK) {
+    vec0TableError(p, "vec0: table \"%s\": %s", p->zName, sqlite3_errmsg(p->db));
+  }
+  sqlite3_free(zSql);
+  return rc;
+}
+
+int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp) {
+  if (p->aStmt[eStmt] == 0) {
+    int rc = prepare(p, stmtSql(p, eStmt), &p->aStmt[eStmt]);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *pp = p->aStmt[eStmt];
+  return SQLITE_OK;
+}
+
+int vec0StorageVecStmt(Vec0Table *p, int iVec, int eStmt, sqlite3_stmt **pp) {
+  if (p->aVecStmt[iVec][eStmt] == 0) {
+    int rc = prepare(p, vecStmtSql(p, iVec, eStmt), &p->aVecStmt[iVec][eStmt]);
+    if (rc != SQLITE_OK) return rc;
+  }
+  *pp = p->aVecStmt[iVec][eStmt];
+  return SQLITE_OK;
+}
+
+void vec0StorageFinalize(Vec0Table *p) {
+  for (int i = 0; i < VEC0_STMT_N; i++) {
+    sqlite3_finalize(p->aStmt[i]);
+    p->aStmt[i] = 0;
+  }
+  for (int v = 0; v < VEC0_MAX_VECTOR_COLUMNS; v++) {
+    for (int i = 0; i < VEC0_VSTMT_N; i++) {
+      sqlite3_finalize(p->aVecStmt[v][i]);
+      p->aVecStmt[v][i] = 0;
+    }
+  }
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+int vec0StorageStepDone(sqlite3_stmt *pStmt) {
+  int rc = sqlite3_step(pStmt);
+  int rc2 = sqlite3_reset(pStmt);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return rc2;
+  return rc2 != SQLITE_OK ? rc2 : rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config                                                                  */
+
+int vec0StorageConfigGet(Vec0Table *p, const char *zKey, sqlite3_int64 *piVal,
+                         int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  *pbFound = 0;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
+      vec0TableError(p, "vec0: table \"%s\": config value \"%s\" is not an integer",
+                     p->zName, zKey);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    *piVal = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageConfigSet(Vec0Table *p, const char *zKey, sqlite3_int64 iVal) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iVal);
+  return vec0StorageStepDone(pStmt);
+}
+
+int vec0StorageConfigSetBlob(Vec0Table *p, const char *zKey, const void *a, int n) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_SET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  return vec0StorageStepDone(pStmt);
+}
+
+
+/* ---------------------------------------------------------------------- */
+/* An index's own table (T_linksN) and its entry points in T_groups        */
+
+int vec0StorageLinkGet(Vec0Table *p, int iVec, uint32_t iSlot, unsigned char **paRec,
+                       int *pnRec) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_GET, &pStmt);
+  *paRec = 0;
+  *pnRec = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    int n = sqlite3_column_bytes(pStmt, 0);
+    const void *a = sqlite3_column_blob(pStmt, 0);
+    unsigned char *aCopy = sqlite3_malloc64(n > 0 ? (sqlite3_uint64)n : 1);
+    if (aCopy == 0) {
+      rc = SQLITE_NOMEM;
+    } else {
+      if (n) memcpy(aCopy, a, (size_t)n);
+      *paRec = aCopy;
+      *pnRec = n;
+    }
+  } else {
+    rc = VEC0_HNSW_NOTFOUND;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc2 != SQLITE_OK) {
+      sqlite3_free(*paRec);
+      *paRec = 0;
+      rc = rc2;
+    }
+  }
+  return rc;
+}
+
+int vec0StorageLinkPut(Vec0Table *p, int iVec, uint32_t iSlot, const unsigned char *a,
+                       int n) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iSlot);
+  sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  return vec0StorageStepDone(pStmt);
+}
+
+int vec0StorageLinkRange(Vec0Table *p, int iVec, uint32_t iFrom, int n,
+                         sqlite3_stmt **ppStmt) {
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_LINK_RANGE, ppStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(*ppStmt, 1, iFrom);
+  sqlite3_bind_int(*ppStmt, 2, n);
+  return SQLITE_OK;
+}
+
+int vec0StorageGroupEntry(Vec0Table *p, int iVec, uint32_t g, sqlite3_int64 *piEntry,
+                          sqlite3_int64 *piLevel, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GROUP_GET, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  if (sqlite3_step(pStmt) == SQLITE_ROW &&
+      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
+    *piEntry = sqlite3_column_int64(pStmt, 0);
+    *piLevel = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
+                             int maxLevel) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GROUP_PUT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, g);
+  if (maxLevel >= 0) {
+    sqlite3_bind_int64(pStmt, 2, entry);
+    sqlite3_bind_int(pStmt, 3, maxLevel);
+  } else {
+    sqlite3_bind_null(pStmt, 2);
+    sqlite3_bind_null(pStmt, 3);
+  }
+  return vec0StorageStepDone(pStmt);
+}
+
+int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_links%d\" "
+                               "WHERE slot < 0 OR slot >= %u",
+                               p->zDb, p->zName, iVec, p->nSlot);
+  int rc;
+  *pbFound = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piSlot = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  return sqlite3_finalize(pStmt);
+}
+
+int vec0StorageVectorsClear(Vec0Table *p, int iVec) {
+  return vec0StorageExec(p, "DELETE FROM \"%w\".\"%w_vectors%d\"", p->zDb, p->zName,
+                         iVec);
+}
+
+int vec0StorageLinkClear(Vec0Table *p, int iVec) {
+  int rc = vec0StorageExec(p, "DELETE FROM \"%w\".\"%w_links%d\";"
+                    "DELETE FROM \"%w\".\"%w_config\" WHERE key='hnsw.%d'",
+                 p->zDb, p->zName, iVec, p->zDb, p->zName, iVec);
+  if (rc == SQLITE_OK && p->cfg.nPart) {
+    rc = vec0StorageExec(p, "UPDATE \"%w\".\"%w_groups\" SET entry%d=NULL, level%d=NULL", p->zDb,
+               p->zName, iVec, iVec);
+  }
+  return rc;
+}
+
+int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **pa,
+                          int *pn, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_CONFIG_GET, &pStmt);
+  *pa = 0;
+  *pn = 0;
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *pa = sqlite3_column_blob(pStmt, 0);
+    *pn = sqlite3_column_bytes(pStmt, 0);
+    *pbFound = 1;
+  }
+  return SQLITE_OK;
+}
+
+void vec0StorageConfigBlobDone(Vec0Table *p) {
+  if (p->aStmt[VEC0_STMT_CONFIG_GET]) sqlite3_reset(p->aStmt[VEC0_STMT_CONFIG_GET]);
+}
+
+int vec0StorageExec(Vec0Table *p, const char *zFmt, ...) {
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rows and groups, read for the module                                    */
+
+int vec0StorageRowSlot(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot,
+                       int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GET, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piSlot = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
+                      sqlite3_int64 *piSlot, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int t = sqlite3_value_type(pKey), rc;
+  *pbFound = 0;
+  if (t == SQLITE_NULL || t == SQLITE_BLOB) return SQLITE_OK;
+  rc = vec0StorageStmt(p, VEC0_STMT_ROWS_BY_KEY, &pStmt);
+  if (rc == SQLITE_OK) rc = vec0BindText(pStmt, 1, pKey);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *piRowid = sqlite3_column_int64(pStmt, 0);
+    *piSlot = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowInsert(Vec0Table *p, sqlite3_int64 *piRowid, int bAuto, uint32_t iSlot,
+                         sqlite3_value *pKey, sqlite3_value **aArg) {
+  const Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt), iBind = 3;
+  if (rc != SQLITE_OK) return rc;
+  if (bAuto) {
+    sqlite3_bind_null(pStmt, 1);
+  } else {
+    sqlite3_bind_int64(pStmt, 1, *piRowid);
+  }
+  sqlite3_bind_int64(pStmt, 2, iSlot);
+  if (pKey) sqlite3_bind_value(pStmt, iBind++, pKey);
+  for (int a = 0; a < c->nAux; a++) sqlite3_bind_value(pStmt, iBind++, aArg[c->aAuxCol[a]]);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK && bAuto) *piRowid = sqlite3_last_insert_rowid(p->db);
+  return rc;
+}
+
+int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  return rc;
+}
+
+int vec0StorageRowRekey(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
+                        sqlite3_value *pKey) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_REKEY, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iOld);
+  sqlite3_bind_int64(pStmt, 2, iNew);
+  if (pKey) sqlite3_bind_value(pStmt, 3, pKey);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  return rc;
+}
+
+int vec0StorageRowSetSlot(Vec0Table *p, sqlite3_int64 iRowid, uint32_t iSlot) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_bind_int64(pStmt, 2, iSlot);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowAuxSet(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_value **aArg) {
+  const Vec0Config *c = &p->cfg;
+  sqlite3_stmt *pStmt = 0, *pGet = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_SET, &pStmt);
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_AUX_GET, &pGet);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pGet, 1, iRowid);
+  if (sqlite3_step(pGet) == SQLITE_ROW) {
+    sqlite3_bind_int64(pStmt, 1, iRowid);
+    for (int a = 0; a < c->nAux; a++) {
+      sqlite3_value *v = aArg[c->aAuxCol[a]];
+      if (sqlite3_value_nochange(v)) v = sqlite3_column_value(pGet, a + 1);
+      sqlite3_bind_value(pStmt, a + 2, v);
+    }
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    sqlite3_clear_bindings(pStmt);
+  }
+  {
+    int rc2 = sqlite3_reset(pGet);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageRowColumn(Vec0Table *p, sqlite3_int64 iRowid, int iAux,
+                         sqlite3_context *ctx) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, iAux < 0 ? VEC0_STMT_ROWS_GET : VEC0_STMT_ROWS_AUX_GET,
+                           &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, iAux < 0 ? 1 : iAux + 1));
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageRowEach(Vec0Table *p,
+                       int (*xRow)(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal),
+                       void *pCtx) {
+  sqlite3_value *apVal[1 + VEC0_MAX_AUX_COLUMNS];
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_FILTER, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    for (int i = 0; i <= p->cfg.nAux; i++) apVal[i] = sqlite3_column_value(pStmt, 1 + i);
+    rc = xRow(pCtx, sqlite3_column_int64(pStmt, 0), apVal);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+int vec0StorageGroupGet(Vec0Table *p, const Vec0Cell *const *apVal, sqlite3_int64 *pg,
+                        sqlite3_int64 *pnLive, int *pbFound) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_FIND, &pStmt);
+  *pbFound = 0;
+  if (rc != SQLITE_OK) return rc;
+  for (int i = 0; i < p->cfg.nPart; i++) vec0CellBind(pStmt, i + 1, apVal[i]);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    *pg = sqlite3_column_int64(pStmt, 0);
+    *pnLive = sqlite3_column_int64(pStmt, 1);
+    *pbFound = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int vec0StorageGroupEach(Vec0Table *p,
+                         int (*xGroup)(void *pCtx, sqlite3_int64 g, sqlite3_int64 nLive,
+                                       sqlite3_value **apKey),
+                         void *pCtx) {
+  sqlite3_value *apKey[VEC0_MAX_PARTITION_COLUMNS];
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_GROUP_ALL, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    for (int i = 0; i < p->cfg.nPart; i++) apKey[i] = sqlite3_column_value(pStmt, 2 + i);
+    rc = xGroup(pCtx, sqlite3_column_int64(pStmt, 0), sqlite3_column_int64(pStmt, 1),
+                apKey);
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+/*
+** The full scan of a cursor: the table's cached statement, unless another
+** scan of the table (a self-join) is using it: then one of the cursor's
+** own (*pbOwn), finalized at the end.
+*/
+int vec0StorageRowScan(Vec0Table *p, sqlite3_stmt **ppStmt, int *pbOwn) {
+  int rc;
+  *pbOwn = 0;
+  if (!p->bScanBusy) {
+    rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SCAN, ppStmt);
+    if (rc == SQLITE_OK) p->bScanBusy = 1;
+  } else {
+    char *zSql = stmtSql(p, VEC0_STMT_ROWS_SCAN);
+    if (zSql == 0) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
+    sqlite3_free(zSql);
+    *pbOwn = 1;
+  }
+  return rc;
+}
+
+void vec0StorageRowScanEnd(Vec0Table *p, sqlite3_stmt *pStmt, int bOwn) {
+  if (bOwn) {
+    sqlite3_finalize(pStmt);
+  } else {
+    sqlite3_reset(pStmt);
+    p->bScanBusy = 0;
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* integrity-check and optimize                                            */
+
+/* Runs a query that returns one row describing a problem, or none. */
+static int findProblem(Vec0Table *p, char **pzErr, const char *zWhat, char *zSql) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    /* zWhat takes two integers and, if the query has one, a string. */
+    const char *z3 = sqlite3_column_count(pStmt) > 2
+                         ? (const char *)sqlite3_column_text(pStmt, 2)
+                         : "";
+    *pzErr = sqlite3_mprintf(zWhat, sqlite3_column_int64(pStmt, 0),
+                             sqlite3_column_int64(pStmt, 1), z3 ? z3 : "");
+    rc = *pzErr ? SQLITE_CORRUPT_VTAB : SQLITE_NOMEM;
+  }
+  {
+    int rc2 = sqlite3_finalize(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
+/*
+** "<zHead><zT>_<zShadow><i> <zRest>" (no <i> if i < 0) as a format for
+** findProblem(): a '%' in the table name would otherwise be read as a
+** conversion.
+*/
+static char *shadowFormat(const char *zHead, const char *zT, const char *zShadow, int i,
+                          const char *zRest) {
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  sqlite3_str_appendall(pStr, zHead);
+  for (const char *z = zT; *z; z++) {
+    if (*z == '%') sqlite3_str_appendchar(pStr, 1, '%');
+    sqlite3_str_appendchar(pStr, 1, *z);
+  }
+  if (i < 0) {
+    sqlite3_str_appendf(pStr, "_%s %s", zShadow, zRest);
+  } else {
+    sqlite3_str_appendf(pStr, "_%s%d %s", zShadow, i, zRest);
+  }
+  if (sqlite3_str_errcode(pStr) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pStr));
+    return 0;
+  }
+  return sqlite3_str_finish(pStr);
+}
+
+/* The integer a one-row query returns. */
+static int countRows(Vec0Table *p, char *zSql, sqlite3_int64 *pn) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pn = 0;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *pn = sqlite3_column_int64(pStmt, 0);
+  return sqlite3_finalize(pStmt);
+}
+
+/*
+** With partition keys: every slot in an existing group, the partition key
+** values of a live slot those of its group, and each group's live count
+** that of its live slots.
+*/
+static int checkGroups(Vec0Table *p, char **pzErr) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  char *zDiff = sqlite3_mprintf("s.p0 IS NOT g.p0");
+  int rc;
+  for (int i = 1; zDiff && i < p->cfg.nPart; i++) {
+    zDiff = sqlite3_mprintf("%z OR s.p%d IS NOT g.p%d", zDiff, i, i);
+  }
+  if (zDiff == 0) return SQLITE_NOMEM;
+  rc = findProblem(p, pzErr, "slot %lld is in group %lld, which %s",
+                   sqlite3_mprintf("SELECT s.slot, s.g, CASE WHEN g.g IS NULL THEN "
+                                   "'does not exist' ELSE 'has other partition key "
+                                   "values' END FROM \"%w\".\"%w_slots\" s LEFT JOIN "
+                                   "\"%w\".\"%w_groups\" g ON g.g=s.g WHERE g.g IS NULL "
+                                   "OR (s.id IS NOT NULL AND (%s))",
+                                   zDb, zT, zDb, zT, zDiff));
+  sqlite3_free(zDiff);
+  if (rc == SQLITE_OK) {
+    rc = findProblem(p, pzErr, "group %lld counts %lld live rows, its slots hold %s",
+                     sqlite3_mprintf("SELECT g.g, g.live, ifnull(n, 0) FROM "
+                                     "\"%w\".\"%w_groups\" g LEFT JOIN (SELECT g, "
+                                     "count(*) AS n FROM \"%w\".\"%w_slots\" WHERE id "
+                                     "IS NOT NULL GROUP BY g) s ON s.g=g.g WHERE "
+                                     "g.live IS NOT ifnull(n, 0)",
+                                     zDb, zT, zDb, zT));
+  }
+  return rc;
+}
+
+int vec0StorageCheck(Vec0Table *p, char **pzErr) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  int rc = SQLITE_OK;
+  sqlite3_int64 nRows = 0;
+
+  /* Check what is on disk, not what the cache believes. */
+  vec0StorageDiscard(p);
+  rc = vec0StorageValidate(p);
+  if (rc == SQLITE_CORRUPT_VTAB && p->base.zErrMsg) {
+    *pzErr = sqlite3_mprintf("%s", p->base.zErrMsg);
+  }
+  if (rc != SQLITE_OK) return rc;
+
+  rc = findProblem(p, pzErr, "row %lld points to slot %lld, which is not its slot",
+                   sqlite3_mprintf("SELECT r.id, r.slot FROM \"%w\".\"%w_rows\" r "
+                                   "LEFT JOIN \"%w\".\"%w_slots\" s ON s.slot=r.slot "
+                                   "WHERE s.id IS NOT r.id OR r.slot<0 OR r.slot>=%u",
+                                   zDb, zT, zDb, zT, p->nSlot));
+  if (rc == SQLITE_OK) {
+    rc = findProblem(p, pzErr, "slot %lld belongs to row %lld, which does not point back",
+                     sqlite3_mprintf("SELECT s.slot, s.id FROM \"%w\".\"%w_slots\" s "
+                                     "LEFT JOIN \"%w\".\"%w_rows\" r ON r.id=s.id "
+                                     "WHERE s.id IS NOT NULL AND r.slot IS NOT s.slot "
+                                     "OR s.slot<0 OR s.slot>=%u",
+                                     zDb, zT, zDb, zT, p->nSlot));
+  }
+  if (rc == SQLITE_OK) {
+    char *zFmt = shadowFormat("", zT, "free", -1, "has slot %lld (next_slot %lld), which %s");
+    if (zFmt == 0) return SQLITE_NOMEM;
+    rc = findProblem(p, pzErr, zFmt,
+                     sqlite3_mprintf("SELECT f.slot, %u, CASE WHEN s.slot IS NOT NULL THEN "
+                                     "'has a row in %q_slots' ELSE 'is out of range' END "
+                                     "FROM \"%w\".\"%w_free\" f LEFT JOIN "
+                                     "\"%w\".\"%w_slots\" s ON s.slot=f.slot WHERE "
+                                     "s.slot IS NOT NULL OR f.slot<0 OR f.slot>=%u",
+                                     p->nSlot, zT, zDb, zT, zDb, zT, p->nSlot));
+    sqlite3_free(zFmt);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_int64 nUsed = 0, nFree = 0;
+    rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_slots\"", zDb, zT),
+                   &nUsed);
+    if (rc == SQLITE_OK) {
+      rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_free\"", zDb,
+                                        zT),
+                     &nFree);
+    }
+    if (rc == SQLITE_OK && nUsed + nFree != p->nSlot) {
+      *pzErr = sqlite3_mprintf("%lld slots in %s_slots and %lld in %s_free, but next_slot "
+                               "is %u",
+                               nUsed, zT, nFree, zT, p->nSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc == SQLITE_OK && p->cfg.nPart) rc = checkGroups(p, pzErr);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    /* Chunk c holds slots [c*C, (c+1)*C) that exist: all of them were used
+    ** once, so every chunk below the last exists and is full. */
+    uint32_t C = p->anChunk[i], nChunk = (p->nSlot + C - 1) / C;
+    sqlite3_int64 nFound = 0;
+    char *zFmt = shadowFormat("chunk %lld of ", zT, "vectors", i, "has %lld bytes, expected %s");
+    if (zFmt == 0) return SQLITE_NOMEM;
+    rc = findProblem(p, pzErr, zFmt,
+                     sqlite3_mprintf("SELECT chunk, ifnull(length(v), -1), "
+                                     "CASE WHEN chunk < 0 OR chunk >= %u THEN "
+                                     "'none (no such chunk)' ELSE '%lld' END "
+                                     "FROM \"%w\".\"%w_vectors%d\" WHERE chunk < 0 OR "
+                                     "chunk >= %u OR typeof(v) != 'blob' OR length(v) != "
+                                     "%lld",
+                                     nChunk, (long long)C * (long long)p->aVecBytes[i],
+                                     zDb, zT, i, nChunk,
+                                     (long long)C * (long long)p->aVecBytes[i]));
+    sqlite3_free(zFmt);
+    if (rc == SQLITE_OK) {
+      rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_vectors%d\"",
+                                        zDb, zT, i),
+                     &nFound);
+    }
+    if (rc == SQLITE_OK && nFound != nChunk) {
+      *pzErr = sqlite3_mprintf("%s_vectors%d has %lld chunks, expected %u for %u slots",
+                               zT, i, nFound, nChunk, p->nSlot);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_rows\"", zDb, zT),
+                   &nRows);
+    if (rc == SQLITE_OK && nRows != p->nLive) {
+      *pzErr = sqlite3_mprintf("%s_config says %lld rows, %s_rows has %lld", zT,
+                               p->nLive, zT, nRows);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageAllSlots(p);
+  return rc;
+}
+
+static int execOwned(Vec0Table *p, char *zSql) {
+  int rc;
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/*
+** 'optimize': the live rows take slots 0 .. n-1 in their old order, so that
+** the slots of deleted rows and their tombstones are gone and the chunk
+** rows they filled are freed (their pages go to the freelist, which later
+** writes reuse and VACUUM returns).  The indexes must then be rebuilt.
+*/
+int vec0StorageCompact(Vec0Table *p) {
+  const char *zDb = p->zDb, *zT = p->zName;
+  sqlite3_stmt *pSlot = 0, *pRow = 0;
+  uint32_t s, n = 0;
+  int rc = vec0StorageAllSlots(p);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = vec0StorageAllVectors(p, i);
+  }
+  if (rc == SQLITE_OK) {
+    rc = execOwned(p, sqlite3_mprintf("DELETE FROM \"%w\".\"%w_free\"", zDb, zT));
+  }
+  if (rc == SQLITE_OK) {
+    char *zSql = sqlite3_mprintf("UPDATE \"%w\".\"%w_slots\" SET slot=?2 WHERE slot=?1",
+                                 zDb, zT);
+    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pSlot, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_SET_SLOT, &pRow);
+  /* Ascending: slot n (n <= s) is free by the time slot s moves there. */
+  for (s = 0; rc == SQLITE_OK && s < p->nSlot; s++) {
+    if (p->aSlotState[s] != VEC0_SLOT_LIVE) continue;
+    if (s != n) {
+      sqlite3_bind_int64(pSlot, 1, s);
+      sqlite3_bind_int64(pSlot, 2, n);
+      sqlite3_step(pSlot);
+      rc = sqlite3_reset(pSlot);
+      if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(pRow, 1, p->aSlotRowid[s]);
+        sqlite3_bind_int64(pRow, 2, n);
+        sqlite3_step(pRow);
+        rc = sqlite3_reset(pRow);
+      }
+      for (int i = 0; i < p->cfg.nVec; i++) {
+        size_t nb = p->aVecBytes[i];
+        memcpy(p->aVec[i] + (size_t)n * nb, p->aVec[i] + (size_t)s * nb, nb);
+      }
+    }
+    n++;
+  }
+  sqlite3_finalize(pSlot);
+  if (rc == SQLITE_OK) {
+    p->nSlot = n;
+    rc = vec0StorageConfigSet(p, "next_slot", n);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = vec0StorageRewriteVectors(p, i);
+  }
+  return rc;
+}
