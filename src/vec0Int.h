@@ -658,6 +658,7 @@ int vec0StorageSlotPut(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
 int vec0StorageSlotFree(Vec0Table *p, uint32_t iSlot);
 void vec0StorageLiveAdd(Vec0Table *p, int delta);
 /*
+** vec0_storage_maint.c.
 ** integrity-check of the shadow tables, read from disk (the cache is
 ** dropped first): SQLITE_CORRUPT_VTAB with *pzErr saying what is wrong;
 ** on success every slot is loaded.
