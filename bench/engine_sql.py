@@ -82,6 +82,12 @@ class Vec0Hnsw(Vec0Flat):
     index = "hnsw(m=16, ef_construction=200)"
 
 
+class Vec0HnswInt8(Vec0Hnsw):
+    """The same graph walked on int8 codes, float32 re-ranking."""
+    name = "vec0-int8"
+    index = "hnsw(m=16, ef_construction=200, quantizer=int8)"
+
+
 class Vec0PostFilter(Vec0Hnsw):
     """The baseline for filtered search: the same HNSW table, but the filter
     applied after the search, to 10 x k rows fetched without it (what a
@@ -131,7 +137,7 @@ class Vectorlite(Adapter):
                 "knn_search(embedding, knn_param(?, ?, ?))", [k, ef])
 
 
-ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), SqliteVec(),
+ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), Vec0HnswInt8(), SqliteVec(),
                                 Vectorlite(), Vec0PostFilter())}
 
 

@@ -7,7 +7,8 @@ in alternating rounds, the ratio taken per round.
 This machine is shared and one engine's QPS moves by +-30 % within a minute,
 so a ratio of two runs made minutes apart says little.  Each round runs one
 query process per engine (vec0 in WAL mode, vec0 with the rollback journal,
-hnswlib), in an order that alternates between rounds; each process loads
+vec0 with quantizer=int8 in WAL mode, hnswlib), in an order that alternates
+between rounds; each process loads
 its index, makes one untimed warm-up pass at the largest ef and one timed
 pass per ef (knn_driver.c for vec0: the statement prepared once, the query
 bound as a BLOB; hnswlib_bench query for hnswlib).  Per round and engine,
@@ -79,8 +80,8 @@ def run_once(name, a, d, meta, env):
                "--index", os.path.join(common.OUT, "il-hnswlib.hnsw"), "--queries",
                files["queries"], "--nq", str(a.nq), "--ef", efs, "--out", out]
     else:
-        journal = "wal" if name == "vec0-wal" else "delete"
-        db = os.path.join(common.OUT, "il-%s.db" % journal)
+        journal = "delete" if name == "vec0-delete" else "wal"
+        db = os.path.join(common.OUT, "il-%s.db" % ("int8" if name == "vec0-int8" else journal))
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", common.VEC0, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
                "--k", str(a.k), "--ef", efs, "--sql", SQL, "--journal", journal, "--out", out]
@@ -109,11 +110,12 @@ def ensure_indexes(a, d, meta):
                  extra=os.path.join(d, "extra.f32"))
     shared = ["--dim", str(meta["dim"]), "--k", str(a.k), "--queries", files["queries"],
               "--base", files["base"], "--n", str(a.n), "--nq", "100"]
-    if not os.path.exists(db):
-        subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
-                        "--engine", "vec0-hnsw", "--db", db, "--out", db + ".build",
-                        "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared,
-                       check=True)
+    for engine, path in (("vec0-hnsw", db), ("vec0-int8", os.path.join(common.OUT, "il-int8.db"))):
+        if not os.path.exists(path):
+            subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
+                            "--engine", engine, "--db", path, "--out", path + ".build",
+                            "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared,
+                           check=True)
     if not os.path.exists(idx):
         subprocess.run([os.path.join(common.BENCH, "hnswlib_bench"), "build", "--index", idx,
                         "--out", idx + ".build", "--M", "16", "--ef_construction", "200",
@@ -149,7 +151,7 @@ def main():
     env = dict(os.environ)
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
-    engines = ["vec0-wal", "vec0-delete", "hnswlib"]
+    engines = ["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"]
     rounds = []
     for r in range(a.rounds):
         order = engines if r % 2 == 0 else engines[::-1]
@@ -164,7 +166,7 @@ def main():
         rounds.append(res)
 
     summary = {}
-    for name in ("vec0-wal", "vec0-delete"):
+    for name in ("vec0-wal", "vec0-delete", "vec0-int8"):
         summary[name] = {}
         for t in TARGETS:
             ratios = [rd[name]["qps_at"][t] / rd["hnswlib"]["qps_at"][t] for rd in rounds
@@ -183,7 +185,9 @@ def main():
     common.write_json(a.out, info)
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
-    for name, label in (("vec0-wal", "WAL"), ("vec0-delete", "rollback journal")):
+    for name, label in (("vec0-wal", "float32 graph, WAL"),
+                        ("vec0-delete", "float32 graph, rollback journal"),
+                        ("vec0-int8", "int8-walked graph, WAL")):
         cells = []
         for t in TARGETS:
             s = summary[name][t]

@@ -33,6 +33,10 @@
 **                        value from CREATE.
 **         'hnsw.N'       BLOB, the header of the HNSW graph of vector column
 **                        N: see vec0HnswHeaderEncode() in vec0_hnsw.h.
+**         'quant.N'      BLOB, the trained quantizer of vector column N when it
+**                        is hnsw(quantizer=int8|bit): see vec0QuantSave() in
+**                        vec0_quant.h (absent until trained; a reader that
+**                        does not know the key ignores it).
 **
 **   T_rows(id INTEGER PRIMARY KEY, slot INTEGER NOT NULL,
 **          [key TEXT NOT NULL UNIQUE,] a0, a1, ...)
@@ -255,6 +259,9 @@ typedef enum Vec0ColKind {
 #define VEC0_HNSW_DEFAULT_M 16
 #define VEC0_HNSW_DEFAULT_EF_CONSTRUCTION 200
 #define VEC0_HNSW_DEFAULT_EF_SEARCH 64
+/* Default candidates per result a quantized walk re-ranks with float32. */
+#define VEC0_RESCORE_INT8 4
+#define VEC0_RESCORE_BIT 16
 
 typedef struct Vec0VectorCol {
   Vec0ElemType eType;
@@ -264,6 +271,8 @@ typedef struct Vec0VectorCol {
   int m;              /* hnsw: links per node per level (level 0: 2*m) */
   int efConstruction; /* hnsw */
   int efSearch;       /* hnsw: default ef of a query */
+  int eQuant;         /* hnsw: VEC0_QUANT_* the walk runs on (vec0_quant.h) */
+  int nRescore;       /* hnsw with a quantizer: candidates re-ranked per result */
 } Vec0VectorCol;
 
 /* One declared column, in declaration order. */
@@ -333,6 +342,7 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 ** lazily from tables that SQLite itself has rolled back.
 */
 #include "vec0_hnsw.h"
+#include "vec0_quant.h"
 
 /* A partition key or metadata value of one slot. */
 typedef struct Vec0Cell {

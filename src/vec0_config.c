@@ -21,7 +21,8 @@
 **   vecopt    := "distance_metric" "=" (l2|cosine|l1|dot|hamming)
 **              | "indexed" "by" "hnsw" ["(" [hparam ("," hparam)*] ")"]
 **              | "indexed" "by" "flat" ["(" ")"]
-**   hparam    := ("m"|"ef_construction"|"ef_search") "=" INT
+**   hparam    := ("m"|"ef_construction"|"ef_search"|"rescore") "=" INT
+**              | "quantizer" "=" ("none"|"int8"|"bit")
 **   metatype  := integer|int|int64|integer64 | float|double|float64|f64
 **              | text | boolean|bool              (what sqlite-vec 0.1.9 takes)
 **   typename  := WORD+ ["(" ["+"|"-"] INT ["," ["+"|"-"] INT] ")"]
@@ -32,7 +33,10 @@
 **
 ** RANGES: dimensions 1..8192 (bit: a multiple of 8); m 2..128;
 ** ef_construction 1..4096 (the range vec0_hnsw.h takes; below m works but
-** builds a weaker graph); ef_search 1..100000 (VEC0_MAX_K); chunk_size a
+** builds a weaker graph); ef_search 1..100000 (VEC0_MAX_K); rescore 1..100
+** (a quantizer's candidates per result, default VEC0_RESCORE_INT8 or
+** VEC0_RESCORE_BIT); a quantizer only on a float32 column whose metric is
+** l2, cosine or dot (what a code distance can stand for); chunk_size a
 ** positive multiple of 8.  Limits per table: 1 primary key, 16 vector, 4
 ** partition key, 16 metadata and 16 auxiliary columns; at least one vector
 ** column.
@@ -70,6 +74,8 @@
 #define CFG_EFC_MAX 4096
 #define CFG_EFS_MIN 1
 #define CFG_EFS_MAX VEC0_MAX_K
+#define CFG_RESCORE_MIN 1
+#define CFG_RESCORE_MAX 100
 #define CFG_BIG ((sqlite3_int64)1 << 40) /* integers saturate here */
 #define CFG_TOKEN_SHOW 40                /* bytes of a bad token in messages */
 
@@ -560,8 +566,10 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
       {"m", CFG_M_MIN, CFG_M_MAX},
       {"ef_construction", CFG_EFC_MIN, CFG_EFC_MAX},
       {"ef_search", CFG_EFS_MIN, CFG_EFS_MAX},
+      {"rescore", CFG_RESCORE_MIN, CFG_RESCORE_MAX},
+      {"quantizer", 0, 0}, /* a word: none, int8 or bit */
   };
-  int aSeen[3] = {0, 0, 0};
+  int aSeen[5] = {0, 0, 0, 0, 0};
   if (eat(s, ')')) return;
   for (;;) {
     const char *z, *zVal;
@@ -571,10 +579,33 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
       errExpected(pP, s, "an hnsw parameter", zCol);
       return;
     }
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 5; i++) {
       if (wordIs(z, n, aParam[i].zName)) break;
     }
-    if (i == 3) {
+    if (i == 4 && !aSeen[4]++) {
+      if (!eat(s, '=')) {
+        errExpected(pP, s, "\"=\" after quantizer", zCol);
+      } else if (!readWord(s, &z, &n)) {
+        errExpected(pP, s, "a quantizer (none, int8 or bit)", zCol);
+      } else if (wordIs(z, n, "none")) {
+        pVec->eQuant = VEC0_QUANT_NONE;
+      } else if (wordIs(z, n, "int8")) {
+        pVec->eQuant = VEC0_QUANT_INT8;
+      } else if (wordIs(z, n, "bit") || wordIs(z, n, "binary")) {
+        pVec->eQuant = VEC0_QUANT_BIT;
+      } else {
+        cfgError(pP, "unknown quantizer \"%.*w\" on column \"%w\" (none, int8 or bit)",
+                 n, z, zCol);
+      }
+      if (pP->rc != SQLITE_OK) return;
+      if (eat(s, ')')) return;
+      if (!eat(s, ',')) {
+        errExpected(pP, s, "\",\" or \")\"", zCol);
+        return;
+      }
+      continue;
+    }
+    if (i == 5) {
       cfgError(pP, "unknown hnsw parameter \"%.*w\" on column \"%w\"", n, z,
                zCol);
       return;
@@ -613,6 +644,7 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
     if (i == 0) pVec->m = (int)v;
     if (i == 1) pVec->efConstruction = (int)v;
     if (i == 2) pVec->efSearch = (int)v;
+    if (i == 3) pVec->nRescore = (int)v;
     if (eat(s, ')')) return;
     if (!eat(s, ',')) {
       errExpected(pP, s, "\",\" or \")\"", zCol);
@@ -724,6 +756,17 @@ static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
     } else {
       cfgError(pP, "unknown option \"%.*w\" on column \"%w\"", n, z, zName);
     }
+  }
+
+  if (pP->rc == SQLITE_OK && vec.eQuant != VEC0_QUANT_NONE &&
+      (eType != VEC0_ELEM_F32 || vec.eMetric == VEC0_METRIC_L1)) {
+    /* A code distance stands for l2, cosine or dot of float32 vectors. */
+    cfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
+                 "l2, cosine or dot",
+             zName);
+  }
+  if (vec.nRescore == 0) {
+    vec.nRescore = vec.eQuant == VEC0_QUANT_BIT ? VEC0_RESCORE_BIT : VEC0_RESCORE_INT8;
   }
 
 out:

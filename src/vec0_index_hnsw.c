@@ -9,9 +9,22 @@
 ** which storage's transaction hooks call at xSync and before each savepoint.
 ** It is the one file besides the graph library that calls vec0Hnsw*; it
 ** calls storage and the kernels, never the module above.
+**
+** QUANTIZER (hnsw(quantizer=int8|bit, rescore=N)): the graph is built, and
+** its records written, with the float32 distance exactly as without one, so
+** the bytes do not depend on the quantizer; a search walks the same graph
+** on compact codes (vec0_quant.h: an int8 or bit vector per slot, made from
+** the float vector when first needed and held in memory) and re-ranks the
+** N * k best candidates by their float32 distance, so results carry exact
+** distances.  The quantizer's parameters are trained from the table's
+** vectors when it first reaches HNSW_QUANT_TRAIN live rows, and again by
+** 'rebuild' and 'optimize', always inside the writing transaction, and kept
+** as 'quant.N' in T_config: replicas fed the same statements hold the same
+** parameters.  Before they exist a search walks on float32.
 */
 #include "vec0Int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The in-memory state of one column's graph (Vec0Index.pState). */
@@ -26,7 +39,24 @@ typedef struct HnswState {
   uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
   int bWarm;          /* every node and vector is in memory */
   int bHugeDone;      /* the links are all huge pages (or cannot be) */
+  /* The quantizer (see the header comment), when the column has one. */
+  int eQuantState;    /* QUANT_UNKNOWN (config not read), QUANT_NONE, QUANT_READY */
+  Vec0Quant quant;
+  Vec0DistanceFn xCodeDist;
+  int nCodeDim;       /* what xCodeDist takes: elements, or bits */
+  size_t nCodeBytes;
+  unsigned char *aCode;   /* nCodeSlot codes of nCodeBytes */
+  unsigned char *aCodeOk; /* per slot: 1 if its code is made */
+  uint32_t nCodeSlot;
+  int bOnCodes;       /* the walk now runs on codes: xVector/xDistance use them */
 } HnswState;
+
+#define QUANT_UNKNOWN 0
+#define QUANT_NONE 1
+#define QUANT_READY 2
+/* Live rows that first train a quantizer, and the sample it trains on. */
+#define HNSW_QUANT_TRAIN 1000
+#define HNSW_QUANT_SAMPLE 2000
 
 /* ---------------------------------------------------------------------- */
 /* The host                                                                */
@@ -43,10 +73,44 @@ static void hostFree(void *pCtx, void *pOld) {
   (void)pCtx;
   sqlite3_free(pOld);
 }
+/* The code of slot id, made from its float vector on first use. */
+static const unsigned char *codeOf(HnswState *s, uint32_t id, int *pRc) {
+  const unsigned char *v = 0;
+  int rc;
+  if (id >= s->nCodeSlot) {
+    uint32_t n = s->nCodeSlot ? s->nCodeSlot : 1024;
+    unsigned char *aCode, *aOk;
+    while (n <= id) n *= 2;
+    aCode = sqlite3_realloc64(s->aCode, (sqlite3_uint64)n * s->nCodeBytes);
+    if (aCode) s->aCode = aCode;
+    aOk = aCode ? sqlite3_realloc64(s->aCodeOk, n) : 0;
+    if (aOk == 0) {
+      *pRc = SQLITE_NOMEM;
+      return 0;
+    }
+    memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
+    s->aCodeOk = aOk;
+    s->nCodeSlot = n;
+  }
+  if (!s->aCodeOk[id]) {
+    rc = vec0StorageVector(s->p, s->iVec, id, &v);
+    if (rc != SQLITE_OK) {
+      *pRc = rc;
+      return 0;
+    }
+    vec0QuantEncode(&s->quant, (const float *)(const void *)v,
+                    s->aCode + (size_t)id * s->nCodeBytes);
+    s->aCodeOk[id] = 1;
+  }
+  return s->aCode + (size_t)id * s->nCodeBytes;
+}
+
 static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
   HnswState *s = pCtx;
   const unsigned char *a = 0;
-  int rc = vec0StorageVector(s->p, s->iVec, id, &a);
+  int rc;
+  if (s->bOnCodes) return codeOf(s, id, pRc);
+  rc = vec0StorageVector(s->p, s->iVec, id, &a);
   if (rc != SQLITE_OK) *pRc = rc;
   return a;
 }
@@ -76,17 +140,140 @@ static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int
 }
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   HnswState *s = pCtx;
+  if (s->bOnCodes) return s->xCodeDist(a, b, s->nCodeDim);
   return s->xDist(a, b, s->nDim);
 }
+/* On codes the exact code distance is returned: it satisfies the bound's contract. */
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
   HnswState *s = pCtx;
+  if (s->bOnCodes) return s->xCodeDist(a, b, s->nCodeDim);
   return s->xDistBound(a, b, s->nDim, bound);
 }
 static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
                               float bound, float *aOut) {
   HnswState *s = pCtx;
+  if (s->bOnCodes) {
+    for (int i = 0; i < 4; i++) aOut[i] = s->xCodeDist(a, apB[i], s->nCodeDim);
+    return;
+  }
   s->xDistBatch(a, apB, s->nDim, bound, aOut);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The quantizer                                                           */
+
+/* SQLite's allocator for the quantizer (so out-of-memory tests reach it). */
+static void *quantMalloc(size_t n) {
+  return sqlite3_malloc64(n);
+}
+
+/* Forgets the quantizer and every code (they are read or made again). */
+static void quantForget(HnswState *s) {
+  vec0QuantClear(&s->quant);
+  sqlite3_free(s->aCode);
+  sqlite3_free(s->aCodeOk);
+  s->aCode = s->aCodeOk = 0;
+  s->nCodeSlot = 0;
+  s->eQuantState = QUANT_UNKNOWN;
+}
+
+static int quantKind(const Vec0VectorCol *pCol, int *peMetric) {
+  *peMetric = pCol->eMetric == VEC0_METRIC_COSINE ? VEC0_QUANT_COSINE
+              : pCol->eMetric == VEC0_METRIC_DOT  ? VEC0_QUANT_DOT
+                                                  : VEC0_QUANT_L2;
+  return pCol->eQuant;
+}
+
+/* Makes the quantizer q the column's: its code kernel and sizes. */
+static void quantUse(HnswState *s) {
+  int bBit = s->quant.eKind == VEC0_QUANT_BIT;
+  s->nCodeBytes = vec0QuantCodeBytes(&s->quant);
+  s->nCodeDim = bBit ? (int)s->nCodeBytes * 8 : s->nDim;
+  s->xCodeDist = bBit ? vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING)
+                 : s->quant.eMetric == VEC0_QUANT_DOT
+                     ? vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_DOT)
+                     : vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_L2SQ);
+  s->eQuantState = s->xCodeDist ? QUANT_READY : QUANT_NONE;
+}
+
+/* Reads 'quant.N' once per cache: QUANT_READY when it is there. */
+static int quantLoad(Vec0Index *pIdx, HnswState *s) {
+  Vec0Table *p = pIdx->pTab;
+  char zKey[32];
+  const unsigned char *a = 0;
+  int n = 0, bFound = 0, rc;
+  if (s->eQuantState != QUANT_UNKNOWN) return SQLITE_OK;
+  s->eQuantState = QUANT_NONE;
+  if (p->cfg.aVec[pIdx->iVec].eQuant == VEC0_QUANT_NONE) return SQLITE_OK;
+  sqlite3_snprintf(sizeof(zKey), zKey, "quant.%d", pIdx->iVec);
+  rc = vec0StorageConfigBlob(p, zKey, &a, &n, &bFound);
+  if (rc == SQLITE_OK && bFound) {
+    rc = vec0QuantLoad(&s->quant, s->nDim, a, (size_t)n, quantMalloc, sqlite3_free);
+    if (rc == 267) {
+      vec0TableError(p, "vec0: table \"%s\": bad quantizer %s in %s_config", p->zName,
+                     zKey, p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    if (rc == SQLITE_OK) quantUse(s);
+  }
+  vec0StorageConfigBlobDone(p);
+  return rc;
+}
+
+/*
+** Trains the quantizer from up to HNSW_QUANT_SAMPLE live vectors, evenly
+** spaced in slot order (so every replica picks the same ones), and stores
+** it as 'quant.N'.  The cache then holds every slot.
+*/
+static int quantTrain(Vec0Index *pIdx, HnswState *s) {
+  Vec0Table *p = pIdx->pTab;
+  const Vec0VectorCol *pCol = &p->cfg.aVec[pIdx->iVec];
+  uint32_t nSlot = vec0StorageSlotCount(p), nLive = 0, nTake = 0, iSeen = 0;
+  float *aSample = 0;
+  unsigned char *aSave = 0;
+  char zKey[32];
+  int eMetric, eKind = quantKind(pCol, &eMetric), rc = vec0StorageAllSlots(p);
+  for (uint32_t i = 0; rc == SQLITE_OK && i < nSlot; i++) nLive += vec0StorageSlotLive(p, i);
+  if (rc == SQLITE_OK) {
+    uint32_t nMax = nLive < HNSW_QUANT_SAMPLE ? nLive : HNSW_QUANT_SAMPLE;
+    aSample = sqlite3_malloc64((sqlite3_uint64)(nMax ? nMax : 1) * s->nDim * sizeof(float));
+    if (aSample == 0) rc = SQLITE_NOMEM;
+    for (uint32_t i = 0; rc == SQLITE_OK && i < nSlot && nTake < nMax; i++) {
+      const unsigned char *v = 0;
+      if (!vec0StorageSlotLive(p, i)) continue;
+      /* the iSeen-th live slot is taken when it crosses a multiple of nLive/nMax */
+      if ((uint64_t)iSeen++ * nMax / nLive != (uint64_t)nTake) continue;
+      rc = vec0StorageVector(p, pIdx->iVec, i, &v);
+      if (rc == SQLITE_OK) {
+        memcpy(aSample + (size_t)nTake * s->nDim, v, sizeof(float) * (size_t)s->nDim);
+        nTake++;
+      }
+    }
+  }
+  quantForget(s);
+  if (rc == SQLITE_OK &&
+      vec0QuantTrain(&s->quant, eKind, eMetric, s->nDim, aSample, (int)nTake, quantMalloc,
+                     sqlite3_free) != 0) {
+    rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(aSample);
+  if (rc == SQLITE_OK) {
+    aSave = sqlite3_malloc64(vec0QuantSaveBytes(&s->quant));
+    if (aSave == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    vec0QuantSave(&s->quant, aSave);
+    sqlite3_snprintf(sizeof(zKey), zKey, "quant.%d", pIdx->iVec);
+    rc = vec0StorageConfigSetBlob(p, zKey, aSave, (int)vec0QuantSaveBytes(&s->quant));
+  }
+  sqlite3_free(aSave);
+  if (rc == SQLITE_OK) {
+    quantUse(s);
+  } else {
+    quantForget(s);
+  }
+  return rc;
 }
 
 /* rc of a call on the graph; SQLITE_CORRUPT_VTAB gets the graph's message. */
@@ -104,6 +291,7 @@ static int graphRc(Vec0Index *pIdx, int rc) {
 static void hnswDiscard(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
   if (s) {
+    quantForget(s);
     if (s->pGraph) vec0HnswClose(s->pGraph);
     sqlite3_free(s);
     pIdx->pState = 0;
@@ -197,12 +385,30 @@ static int graphOf(Vec0Index *pIdx, Vec0Hnsw **ppOut) {
 /* ---------------------------------------------------------------------- */
 /* Writes                                                                  */
 
+/* A slot's vector changed (or is new): its code must be made again. */
+static void codeStale(HnswState *s, uint32_t iSlot) {
+  if (iSlot < s->nCodeSlot) s->aCodeOk[iSlot] = 0;
+}
+
 static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
                       uint32_t g) {
   Vec0Hnsw *h = 0;
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
-  return graphRc(pIdx, rc);
+  rc = graphRc(pIdx, rc);
+  if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
+    HnswState *s = pIdx->pState;
+    sqlite3_int64 nLive = 0;
+    codeStale(s, iSlot);
+    rc = quantLoad(pIdx, s);
+    if (rc == SQLITE_OK) rc = vec0StorageLiveCount(pIdx->pTab, &nLive);
+    /* The row that brings the table to HNSW_QUANT_TRAIN live rows trains it
+    ** (nLive counts it from the write's end, hence the - 1). */
+    if (rc == SQLITE_OK && s->eQuantState != QUANT_READY && nLive >= HNSW_QUANT_TRAIN - 1) {
+      rc = quantTrain(pIdx, s);
+    }
+  }
+  return rc;
 }
 
 static int hnswDelete(Vec0Index *pIdx, uint32_t iSlot) {
@@ -216,6 +422,7 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   Vec0Hnsw *h = 0;
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
+  if (rc == SQLITE_OK) codeStale(pIdx->pState, iSlot);
   return graphRc(pIdx, rc);
 }
 
@@ -231,6 +438,8 @@ static void hnswEnd(Vec0Index *pIdx, int bCommit) {
     vec0HnswCommit(s->pGraph);
   } else {
     vec0HnswRollback(s->pGraph);
+    /* A quantizer trained by the failed write is gone from T_config too. */
+    quantForget(s);
   }
 }
 
@@ -264,17 +473,62 @@ static double hnswSearchCost(Vec0Index *pIdx, double nLive, double sel, int ef) 
   return HNSW_WALK_COST * ef / (sel > 1e-3 ? sel : 1e-3);
 }
 
+static int cmpResult(const void *a, const void *b) {
+  const Vec0HnswResult *x = a, *y = b;
+  if (x->distance != y->distance) return x->distance < y->distance ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+** The walk on codes: nCand = rescore * k candidates by code distance, then
+** their float32 distances, nearest first (ties by slot, as an exact scan).
+*/
+static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *pS,
+                         Vec0HnswResult *aRes, int nCand, int *pnRes) {
+  unsigned char *aQuery = sqlite3_malloc64(s->nCodeBytes ? s->nCodeBytes : 1);
+  int rc = aQuery ? SQLITE_OK : SQLITE_NOMEM;
+  *pnRes = 0;
+  if (rc == SQLITE_OK) {
+    vec0QuantEncode(&s->quant, pS->pQuery, aQuery);
+    s->bOnCodes = 1;
+    rc = vec0HnswSearch(s->pGraph, pS->g, aQuery, nCand, pS->ef > nCand ? pS->ef : nCand,
+                        pS->xAccept, pS->pAcceptCtx, aRes, pnRes);
+    s->bOnCodes = 0;
+    rc = graphRc(pIdx, rc);
+  }
+  for (int i = 0; rc == SQLITE_OK && i < *pnRes; i++) {
+    const unsigned char *v = 0;
+    rc = vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i].id, &v);
+    if (rc == SQLITE_OK) aRes[i].distance = s->xDist(pS->pQuery, v, s->nDim);
+  }
+  if (rc == SQLITE_OK) qsort(aRes, (size_t)*pnRes, sizeof(Vec0HnswResult), cmpResult);
+  sqlite3_free(aQuery);
+  return rc;
+}
+
 static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *aOut,
                       int *pnOut) {
   Vec0Hnsw *h = 0;
   Vec0HnswResult *aRes = 0;
-  int rc = graphOf(pIdx, &h), nRes = 0;
+  HnswState *s;
+  int rc = graphOf(pIdx, &h), nRes = 0, nCand = pS->k;
   *pnOut = 0;
-  if (rc == SQLITE_OK) {
-    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)(pS->k ? pS->k : 1));
-    if (aRes == 0) rc = SQLITE_NOMEM;
+  if (rc != SQLITE_OK) return rc;
+  s = pIdx->pState;
+  rc = quantLoad(pIdx, s);
+  if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
+    int nRescore = pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
+    nCand = pS->k * nRescore > VEC0_MAX_K ? VEC0_MAX_K : pS->k * nRescore;
+    if (nCand < pS->k) nCand = pS->k;
   }
   if (rc == SQLITE_OK) {
+    aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)(nCand ? nCand : 1));
+    if (aRes == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
+    rc = searchOnCodes(pIdx, s, pS, aRes, nCand, &nRes);
+    if (nRes > pS->k) nRes = pS->k;
+  } else if (rc == SQLITE_OK) {
     rc = vec0HnswSearch(h, pS->g, pS->pQuery, pS->k, pS->ef, pS->xAccept,
                         pS->pAcceptCtx, aRes, &nRes);
     rc = graphRc(pIdx, rc);
@@ -399,6 +653,10 @@ static int hnswRebuild(Vec0Index *pIdx) {
     rc = vec0HnswInsert(h, s, (uint64_t)vec0StorageSlotRowid(p, s),
                         vec0StorageSlotGroup(p, s));
     rc = graphRc(pIdx, rc);
+  }
+  /* rebuild and optimize train the quantizer anew on the rows there are */
+  if (rc == SQLITE_OK && p->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
+    rc = quantTrain(pIdx, pIdx->pState);
   }
   return rc;
 }

@@ -21,7 +21,7 @@ size_t vec0QuantCodeBytes(const Vec0Quant *q) {
 }
 
 void vec0QuantClear(Vec0Quant *q) {
-  free(q->aMean);
+  if (q->aMean && q->xFree) q->xFree(q->aMean);
   memset(q, 0, sizeof(*q));
 }
 
@@ -45,7 +45,8 @@ static float quantile(const float *a, size_t n, double f) {
 }
 
 int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
-                   const float *aSample, int nSample) {
+                   const float *aSample, int nSample, Vec0QuantMalloc xMalloc,
+                   Vec0QuantFree xFree) {
   size_t nVal = (size_t)nSample * (size_t)nDim;
   float *aVal = 0;
   memset(q, 0, sizeof(*q));
@@ -53,12 +54,14 @@ int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
   q->eMetric = eMetric;
   q->nDim = nDim;
   q->scale = 1.0f / 127;
+  q->xFree = xFree;
   if (eKind == VEC0_QUANT_BIT) {
-    q->aMean = calloc((size_t)nDim, sizeof(float));
+    q->aMean = xMalloc(sizeof(float) * (size_t)nDim);
     if (q->aMean == 0) return QUANT_NOMEM;
+    memset(q->aMean, 0, sizeof(float) * (size_t)nDim);
   }
   if (nSample <= 0) return 0;
-  aVal = malloc(sizeof(float) * nVal);
+  aVal = xMalloc(sizeof(float) * nVal);
   if (aVal == 0) {
     vec0QuantClear(q);
     return QUANT_NOMEM;
@@ -94,7 +97,7 @@ int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
     q->scale = (hi - lo) / 254;
     if (!(q->scale > 0) || !isfinite(q->scale)) q->scale = 1.0f / 127;
   }
-  free(aVal);
+  xFree(aVal);
   return 0;
 }
 
@@ -174,7 +177,8 @@ void vec0QuantSave(const Vec0Quant *q, unsigned char *a) {
   }
 }
 
-int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n) {
+int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n,
+                  Vec0QuantMalloc xMalloc, Vec0QuantFree xFree) {
   memset(q, 0, sizeof(*q));
   if (n < 20) return QUANT_CORRUPT;
   q->eKind = (int)getU32(a);
@@ -189,8 +193,9 @@ int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n) {
     memset(q, 0, sizeof(*q));
     return QUANT_CORRUPT;
   }
+  q->xFree = xFree;
   if (q->eKind == VEC0_QUANT_BIT) {
-    q->aMean = malloc(sizeof(float) * (size_t)nDim);
+    q->aMean = xMalloc(sizeof(float) * (size_t)nDim);
     if (q->aMean == 0) {
       memset(q, 0, sizeof(*q));
       return QUANT_NOMEM;

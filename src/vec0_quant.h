@@ -42,8 +42,13 @@ typedef struct Vec0Quant {
   int nDim;
   float mid;    /* int8 */
   float scale;  /* int8: > 0 */
-  float *aMean; /* bit: nDim centres (malloc'd by vec0QuantTrain / Load) */
+  float *aMean; /* bit: nDim centres, from xMalloc of Train / Load */
+  void (*xFree)(void *); /* frees aMean (vec0QuantClear) */
 } Vec0Quant;
+
+/* The allocator a quantizer uses (the host's: SQLite's in the extension). */
+typedef void *(*Vec0QuantMalloc)(size_t);
+typedef void (*Vec0QuantFree)(void *);
 
 /* Bytes of one code of q. */
 size_t vec0QuantCodeBytes(const Vec0Quant *q);
@@ -55,7 +60,8 @@ size_t vec0QuantCodeBytes(const Vec0Quant *q);
 ** 1/127, mean 0).  Returns 0, or 7 (out of memory, SQLITE_NOMEM's number).
 */
 int vec0QuantTrain(Vec0Quant *q, int eKind, int eMetric, int nDim,
-                   const float *aSample, int nSample);
+                   const float *aSample, int nSample, Vec0QuantMalloc xMalloc,
+                   Vec0QuantFree xFree);
 void vec0QuantClear(Vec0Quant *q);
 
 /* The code of x (nDim floats) into aCode (vec0QuantCodeBytes bytes). */
@@ -69,6 +75,7 @@ void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode);
 */
 size_t vec0QuantSaveBytes(const Vec0Quant *q);
 void vec0QuantSave(const Vec0Quant *q, unsigned char *a);
-int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n);
+int vec0QuantLoad(Vec0Quant *q, int nDim, const unsigned char *a, size_t n,
+                  Vec0QuantMalloc xMalloc, Vec0QuantFree xFree);
 
 #endif /* VEC0_QUANT_H */

@@ -53,7 +53,7 @@ static double codeRecall(int eKind, int eMetric, int dim, int kc) {
   unsigned char *codes, *qc;
   Vec0DistanceFn xCode;
   int hits = 0;
-  ck_assert_int_eq(vec0QuantTrain(&q, eKind, eMetric, dim, base, n), 0);
+  ck_assert_int_eq(vec0QuantTrain(&q, eKind, eMetric, dim, base, n, malloc, free), 0);
   nb = vec0QuantCodeBytes(&q);
   codes = malloc(nb * n);
   qc = malloc(nb);
@@ -120,7 +120,7 @@ START_TEST(test_int8_distance_scale) {
   float *a = clustered(200, dim, 3);
   Vec0Quant q;
   int8_t ca[64], cb[64];
-  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, dim, a, 200), 0);
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, dim, a, 200, malloc, free), 0);
   ck_assert(q.scale > 0);
   for (int s = 1; s < 200; s++) {
     double d = l2sq(a, a + (size_t)s * dim, dim), c = 0;
@@ -142,23 +142,23 @@ START_TEST(test_train_is_deterministic_and_saved) {
     for (int eMetric = VEC0_QUANT_L2; eMetric <= VEC0_QUANT_DOT; eMetric++) {
       Vec0Quant q1, q2, q3;
       unsigned char s1[20 + 4 * 16], s2[20 + 4 * 16], c1[16], c3[16];
-      ck_assert_int_eq(vec0QuantTrain(&q1, eKind, eMetric, dim, a, 500), 0);
-      ck_assert_int_eq(vec0QuantTrain(&q2, eKind, eMetric, dim, a, 500), 0);
+      ck_assert_int_eq(vec0QuantTrain(&q1, eKind, eMetric, dim, a, 500, malloc, free), 0);
+      ck_assert_int_eq(vec0QuantTrain(&q2, eKind, eMetric, dim, a, 500, malloc, free), 0);
       ck_assert_uint_le(vec0QuantSaveBytes(&q1), sizeof(s1));
       vec0QuantSave(&q1, s1);
       vec0QuantSave(&q2, s2);
       ck_assert_int_eq(memcmp(s1, s2, vec0QuantSaveBytes(&q1)), 0);
       /* Load gives a quantizer that encodes the same bytes. */
-      ck_assert_int_eq(vec0QuantLoad(&q3, dim, s1, vec0QuantSaveBytes(&q1)), 0);
+      ck_assert_int_eq(vec0QuantLoad(&q3, dim, s1, vec0QuantSaveBytes(&q1), malloc, free), 0);
       vec0QuantEncode(&q1, a + 7 * dim, c1);
       vec0QuantEncode(&q3, a + 7 * dim, c3);
       ck_assert_int_eq(memcmp(c1, c3, vec0QuantCodeBytes(&q1)), 0);
       /* Damaged parameters are refused, not used. */
       vec0QuantClear(&q2);
-      ck_assert_int_eq(vec0QuantLoad(&q2, dim + 1, s1, vec0QuantSaveBytes(&q1)), 267);
-      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1) - 1), 267);
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim + 1, s1, vec0QuantSaveBytes(&q1), malloc, free), 267);
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1) - 1, malloc, free), 267);
       s1[16] = s1[17] = s1[18] = s1[19] = 0; /* scale 0 */
-      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1)), 267);
+      ck_assert_int_eq(vec0QuantLoad(&q2, dim, s1, vec0QuantSaveBytes(&q1), malloc, free), 267);
       vec0QuantClear(&q1);
       vec0QuantClear(&q3);
       vec0QuantClear(&q2);
@@ -172,14 +172,14 @@ START_TEST(test_empty_sample_and_extremes) {
   Vec0Quant q;
   float x[4] = {1e30f, -1e30f, 0.0f, 0.5f};
   int8_t c[4];
-  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, 4, 0, 0), 0);
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_L2, 4, 0, 0, malloc, free), 0);
   vec0QuantEncode(&q, x, c);
   ck_assert_int_eq(c[0], 127);
   ck_assert_int_eq(c[1], -127);
   ck_assert_int_eq(c[2], 0);
   vec0QuantClear(&q);
   /* A zero vector under cosine encodes as zeros, not NaN garbage. */
-  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_COSINE, 4, x, 1), 0);
+  ck_assert_int_eq(vec0QuantTrain(&q, VEC0_QUANT_INT8, VEC0_QUANT_COSINE, 4, x, 1, malloc, free), 0);
   x[0] = x[1] = x[2] = x[3] = 0;
   vec0QuantEncode(&q, x, c);
   ck_assert_int_eq(c[0] | c[1] | c[2] | c[3], 0);
