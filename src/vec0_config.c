@@ -653,6 +653,19 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
   }
 }
 
+/* A quantizer's column must be one a code distance can stand for. */
+static void checkQuantizer(CfgParse *pP, Vec0VectorCol *pVec, const char *zName) {
+  if (pVec->eQuant != VEC0_QUANT_NONE &&
+      (pVec->eType != VEC0_ELEM_F32 || pVec->eMetric == VEC0_METRIC_L1)) {
+    cfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
+                 "l2, cosine or dot",
+             zName);
+  }
+  if (pVec->nRescore == 0) {
+    pVec->nRescore = pVec->eQuant == VEC0_QUANT_BIT ? VEC0_RESCORE_BIT : VEC0_RESCORE_INT8;
+  }
+}
+
 /* "name vectype[N] vecopt*", the cursor just after vectype. */
 static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
                         Vec0ElemType eType, const char *zType, int nType) {
@@ -758,16 +771,7 @@ static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
     }
   }
 
-  if (pP->rc == SQLITE_OK && vec.eQuant != VEC0_QUANT_NONE &&
-      (eType != VEC0_ELEM_F32 || vec.eMetric == VEC0_METRIC_L1)) {
-    /* A code distance stands for l2, cosine or dot of float32 vectors. */
-    cfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
-                 "l2, cosine or dot",
-             zName);
-  }
-  if (vec.nRescore == 0) {
-    vec.nRescore = vec.eQuant == VEC0_QUANT_BIT ? VEC0_RESCORE_BIT : VEC0_RESCORE_INT8;
-  }
+  if (pP->rc == SQLITE_OK) checkQuantizer(pP, &vec, zName);
 
 out:
   if (pP->rc != SQLITE_OK) {
