@@ -17,7 +17,7 @@
 **      src/vec0_distance_neon.c -lm -o bench_kernels
 ** Usage: bench_kernels [rows [dims [passes]]]
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

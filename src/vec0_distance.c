@@ -2,8 +2,8 @@
 ** vec0_distance.c: the portable C distance kernels and the run-time choice of
 ** the fastest kernel set this CPU offers (vec0_distance_x86.c: AVX-512 and
 ** AVX2+FMA; vec0_distance_neon.c: NEON).  No SQLite calls live here or in the
-** kernel files (vec0Int.h is included for the types only), so the benchmark
-** in bench/ links these files alone.
+** kernel files, which include only vec0_vec.h, so the benchmark in bench/
+** links these files alone.
 **
 ** The portable kernels are also the reference the SIMD kernels are tested
 ** against, so they favour accuracy: float32 sums are accumulated in double
@@ -15,31 +15,15 @@
 ** because a NaN would break every comparison of the HNSW walk.  The SQL
 ** function vec_distance_cosine() returns NULL in that case, like sqlite-vec.
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Kernel getters of the SIMD files (NULL for a pair they do not cover). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define VEC0_HAVE_X86 1
-Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-#endif
-#if defined(__aarch64__) && defined(__ARM_NEON)
-#define VEC0_HAVE_NEON 1
-Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
-#endif
-
 /* ---- float32 ---------------------------------------------------------- */
 
-/* Squared L2, with the early exit of Vec0DistanceBoundFn (vec0Int.h). */
+/* Squared L2, with the early exit of Vec0DistanceBoundFn (vec0_vec.h). */
 static float f32L2sqBound(const void *pA, const void *pB, int n, float bound) {
   const float *a = pA, *b = pB;
   double s0 = 0, s1 = 0;

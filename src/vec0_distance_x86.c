@@ -4,7 +4,7 @@
 ** Each kernel carries its own __attribute__((target(...))), so the file
 ** builds with the project's ordinary flags and the instructions run only
 ** after vec0_distance.c has checked the CPU (vec0DistanceInit).  Nothing here
-** calls SQLite; vec0Int.h is included for the types.
+** calls SQLite; the getters are declared in vec0_vec.h, the only header.
 **
 ** The float32 l2sq / dot kernels are the hot path of every exact scan and of
 ** the HNSW walk: four independent accumulators hide the FMA latency, and the
@@ -16,20 +16,13 @@
 ** into int32 lanes); the int32 lanes cannot overflow for nDim up to ~500000,
 ** far beyond VEC0_MAX_DIMS.
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(VEC0_HAVE_X86)
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
-
-Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 
 #define T_AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define T_AVX512 \
