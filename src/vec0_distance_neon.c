@@ -114,7 +114,7 @@ static float f32CosineNeon(const void *pA, const void *pB, int n) {
   tbb += vaddvq_f32(bb);
   /* overflowed or underflowed float sums: the portable kernel sums in double */
   if (taa == 0 || tbb == 0 || isinf(taa) || isinf(tbb) || isinf(tab)) {
-    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+    return vec0DistanceF32Portable(VEC0_METRIC_COSINE)(pA, pB, n);
   }
   return cosineOfNeon(tab, taa, tbb);
 }

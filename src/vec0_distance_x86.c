@@ -33,7 +33,7 @@ static T_AVX2 float sqrtFast(float x) {
   return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
 }
 
-/* Cosine from the three sums, with the zero-vector rule of vec0_distance.c. */
+/* Cosine from the three sums, with the zero-vector rule of the portable kernels. */
 static float cosineOf(double ab, double aa, double bb) {
   if (aa == 0 || bb == 0) return 1.0f;
   return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
@@ -43,12 +43,13 @@ static float cosineOf(double ab, double aa, double bb) {
 ** float32 cosine from float sums, unless a sum of squares overflowed
 ** (elements near 1e19 and up) or underflowed to 0 (elements near 1e-19 and
 ** below, not all zero): then the portable kernel, which sums in double,
-** gives the right answer instead of NaN or 1.0.
+** gives the right answer instead of NaN or 1.0 (vec0_distance_portable.c,
+** below this file: never the dispatch, which is above it).
 */
 static float cosineF32(float ab, float aa, float bb, const void *pA,
                        const void *pB, int n) {
   if (aa == 0 || bb == 0 || isinf(aa) || isinf(bb) || isinf(ab)) {
-    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+    return vec0DistanceF32Portable(VEC0_METRIC_COSINE)(pA, pB, n);
   }
   return cosineOf(ab, aa, bb);
 }

@@ -73,7 +73,10 @@ void vec0DistanceInit(void);    /* detects the CPU once; idempotent */
 const char *vec0DistanceImpl(void); /* "avx512", "avx2", "neon" or "portable" */
 /* The fastest kernel for (eType, eMetric); NULL if that pair is undefined. */
 Vec0DistanceFn vec0DistanceFn(Vec0ElemType eType, Vec0Metric eMetric);
-/* The portable C kernel for the pair (what the tests compare against). */
+/*
+** The portable C kernel for the pair (what the tests compare against), and
+** its early-exit kernel (vec0_distance_portable.c).
+*/
 Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric);
 
 /*
@@ -103,12 +106,17 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
                                               Vec0Metric eMetric);
 
 /*
-** The SIMD kernel sets below the dispatch, each a getter per kind of kernel
-** that returns NULL for a pair the set does not cover.  They exist only
-** where they compile (VEC0_HAVE_X86, VEC0_HAVE_NEON) and may be called only
-** once the CPU is known to have them (vec0DistanceInit, or the tests' own
-** check).
+** The kernel sets below the dispatch, each a getter per kind of kernel that
+** returns NULL for a pair the set does not cover.  The portable set
+** (vec0_distance_portable.c) covers every defined pair, one getter per
+** element type; the SIMD sets exist only where they compile (VEC0_HAVE_X86,
+** VEC0_HAVE_NEON) and may be called only once the CPU is known to have them
+** (vec0DistanceInit, or the tests' own check).
 */
+Vec0DistanceFn vec0DistanceF32Portable(Vec0Metric eMetric);
+Vec0DistanceFn vec0DistanceI8Portable(Vec0Metric eMetric);
+Vec0DistanceFn vec0DistanceBitPortable(Vec0Metric eMetric);
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define VEC0_HAVE_X86 1
 /* vec0_distance_x86.c */
