@@ -3,7 +3,7 @@
 ** offers, above the kernel files: vec0_distance_x86.c (AVX-512 and
 ** AVX2+FMA), vec0_distance_neon.c (NEON) and, under both, the portable C
 ** kernels of vec0_distance_portable.c, which fill every pair a SIMD set
-** leaves out.  No SQLite calls live here or in the kernel files, which
+** leaves out; each element type's descriptor (vec0_elem.c) names its own.  No SQLite calls live here or in the kernel files, which
 ** include only vec0_vec.h, so the benchmark in bench/ links these files
 ** alone.
 */
@@ -15,12 +15,8 @@
 /* ---- dispatch --------------------------------------------------------- */
 
 Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric) {
-  switch (eType) {
-    case VEC0_ELEM_F32: return vec0DistanceF32Portable(eMetric);
-    case VEC0_ELEM_I8: return vec0DistanceI8Portable(eMetric);
-    case VEC0_ELEM_BIT: return vec0DistanceBitPortable(eMetric);
-  }
-  return 0;
+  const Vec0ElemDesc *d = vec0ElemDesc(eType);
+  return d ? d->xKernel(eMetric) : 0;
 }
 
 /*

@@ -1,12 +1,12 @@
 /*
 ** vec0_vec.h: vectors and distance kernels, the bottom of vec0.
 **
-** Element types, the Vec0Vector a parser hands out, the metrics, and the
-** kernel API: the fastest kernel for a pair of element type and metric, the
+** Element types (one Vec0ElemDesc per type, vec0_elem.c), the Vec0Vector a
+** parser hands out, the metrics, and the kernel API: the fastest kernel for a pair of element type and metric, the
 ** portable C reference, and the getters of each SIMD kernel set.  It
-** includes no SQLite header, so the kernel files (vec0_distance*.c), which
-** include only this, build and link without SQLite (bench/bench_kernels.c
-** does).  The parser of SQL values into vectors is SQLite's business: its
+** includes no SQLite header, so the kernel files (vec0_distance*.c) and the
+** element table (vec0_elem.c), which include only this, build and link
+** without SQLite (bench/bench_kernels.c does).  The parser of SQL values into vectors is SQLite's business: its
 ** API is in vec0Int.h, which includes this header.
 */
 #ifndef VEC0_VEC_H
@@ -48,7 +48,37 @@ const char *vec0MetricName(Vec0Metric eMetric);
 /* Distance between two vectors of nDim elements (bits, for bit vectors). */
 typedef float (*Vec0DistanceFn)(const void *a, const void *b, int nDim);
 
-/* Bytes taken by nDim elements of eType. */
+/*
+** One element type: everything the parser, the SQL functions and the
+** dispatch need to know of it, so that a new type is one row of aElem[] in
+** vec0_elem.c plus its kernels.  Elements are read and written as double,
+** which holds every value of every type exactly.  xSet converts as C does
+** (float32 rounds to nearest; an integer type truncates toward zero and
+** wraps around modulo its range, the int8 arithmetic of sqlite-vec, so a
+** caller clamps first where wrapping is not what it wants) and must be
+** given a finite value within the range of an int for an integer type.
+*/
+typedef struct Vec0ElemDesc {
+  Vec0ElemType eType;
+  const char *zName;    /* vec_type(), messages, CREATE: "float32" */
+  const char *zArticle; /* the name with its article: "a float32" */
+  int subtype;          /* VEC0_SUBTYPE_*: what a function's result carries */
+  int nBits;            /* bits per element: 32, 8, 1 (packed 8 per byte) */
+  int bInteger;         /* integer elements: shown as such, no NaN, no norm */
+  double (*xGet)(const void *p, int i);
+  void (*xSet)(void *p, int i, double v);
+  /* The portable C kernel of each metric (NULL where undefined): the
+  ** reference of the SIMD sets and the fallback where they have none. */
+  Vec0DistanceFn (*xKernel)(Vec0Metric eMetric);
+} Vec0ElemDesc;
+
+/* The descriptor of eType; NULL for a value that is no element type. */
+const Vec0ElemDesc *vec0ElemDesc(Vec0ElemType eType);
+/* The descriptor whose subtype is st, NULL for none of ours. */
+const Vec0ElemDesc *vec0ElemBySubtype(unsigned int st);
+/* Every descriptor: i from 0 while it returns non-NULL. */
+const Vec0ElemDesc *vec0ElemAt(int i);
+/* Bytes taken by nDim elements of eType (0 for an unknown type). */
 size_t vec0ElemBytes(Vec0ElemType eType, int nDim);
 const char *vec0ElemName(Vec0ElemType eType); /* "float32", "int8", "bit" */
 int vec0ElemSubtype(Vec0ElemType eType);
@@ -109,7 +139,7 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
 ** The kernel sets below the dispatch, each a getter per kind of kernel that
 ** returns NULL for a pair the set does not cover.  The portable set
 ** (vec0_distance_portable.c) covers every defined pair, one getter per
-** element type; the SIMD sets exist only where they compile (VEC0_HAVE_X86,
+** element type, which its Vec0ElemDesc.xKernel names; the SIMD sets exist only where they compile (VEC0_HAVE_X86,
 ** VEC0_HAVE_NEON) and may be called only once the CPU is known to have them
 ** (vec0DistanceInit, or the tests' own check).
 */
