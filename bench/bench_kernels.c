@@ -11,13 +11,14 @@
 ** arrays have the same shape (784 dims) and are compared with the same
 ** read loop over their own bytes.
 **
-** Links only the distance files (no SQLite calls there):
+** Links only the distance files and the element table (no SQLite calls
+** there):
 **   cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Isrc -DSQLITE_CORE \
-**      bench/bench_kernels.c src/vec0_distance.c src/vec0_distance_x86.c \
-**      src/vec0_distance_neon.c -lm -o bench_kernels
+**      bench/bench_kernels.c src/vec0_distance*.c src/vec0_elem.c -lm \
+**      -o bench_kernels
 ** Usage: bench_kernels [rows [dims [passes]]]
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>

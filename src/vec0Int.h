@@ -2,7 +2,8 @@
 ** vec0Int.h: the internal header of the vec0 extension.
 **
 ** Every file under src/ includes this header and nothing else of the project
-** (vec0_hnsw.c, which must not know SQLite, includes only vec0_hnsw.h).  It
+** (vec0_hnsw.c, which must not know SQLite, includes only vec0_hnsw.h, and
+** the kernel files only vec0_vec.h).  It
 ** holds the shared types, the declarations of each subsystem's entry points,
 ** and, below, the one description of the on-disk format.
 **
@@ -110,35 +111,8 @@ SQLITE_EXTENSION_INIT3
 #define VEC0_VERSION "v0.1.0"
 #define VEC0_FORMAT_VERSION 1
 
-/*
-** Vector element types and the subtypes that carry them between functions
-** (the same numbers as sqlite-vec, so values pass between the two).
-*/
-typedef enum Vec0ElemType {
-  VEC0_ELEM_F32 = 1,
-  VEC0_ELEM_I8 = 2,
-  VEC0_ELEM_BIT = 3
-} Vec0ElemType;
-
-#define VEC0_SUBTYPE_F32 223
-#define VEC0_SUBTYPE_BIT 224
-#define VEC0_SUBTYPE_I8 225
-
-#define VEC0_MAX_DIMS 8192
-
-/*
-** A parsed vector.  p points at nDim elements of eType (for bit vectors nDim
-** is the number of bits, a multiple of 8).  When the parser had to allocate
-** (JSON text), pFree owns the memory and vec0VectorClear() frees it; when the
-** input was a BLOB, p points into the sqlite3_value and is valid only while it
-** is.
-*/
-typedef struct Vec0Vector {
-  Vec0ElemType eType;
-  int nDim;
-  const void *p;
-  void *pFree;
-} Vec0Vector;
+/* Element types, vectors, metrics and the kernels: no SQLite there. */
+#include "vec0_vec.h"
 
 /*
 ** Parse v as a vector.  eExpect == 0 accepts any type: a BLOB is read as the
@@ -162,61 +136,6 @@ int vec0VectorFromValue(sqlite3_value *v, int eExpect, const char *zWhat,
 int vec0VectorParse(sqlite3_value *v, int eExpect, int flags,
                     const char *zWhat, Vec0Vector *pOut, char **pzErr);
 void vec0VectorClear(Vec0Vector *p);
-/* Bytes taken by nDim elements of eType. */
-size_t vec0ElemBytes(Vec0ElemType eType, int nDim);
-const char *vec0ElemName(Vec0ElemType eType); /* "float32", "int8", "bit" */
-int vec0ElemSubtype(Vec0ElemType eType);
-
-/*
-** Distance metrics.  VEC0_METRIC_L2SQ is the squared Euclidean distance, used
-** inside the HNSW walk (same order as L2, no square root).
-*/
-typedef enum Vec0Metric {
-  VEC0_METRIC_L2 = 1,
-  VEC0_METRIC_COSINE = 2,
-  VEC0_METRIC_L1 = 3,
-  VEC0_METRIC_DOT = 4,
-  VEC0_METRIC_HAMMING = 5,
-  VEC0_METRIC_L2SQ = 6
-} Vec0Metric;
-
-/* Distance between two vectors of nDim elements (bits, for bit vectors). */
-typedef float (*Vec0DistanceFn)(const void *a, const void *b, int nDim);
-
-void vec0DistanceInit(void);    /* detects the CPU once; idempotent */
-const char *vec0DistanceImpl(void); /* "avx512", "avx2", "neon" or "portable" */
-/* The fastest kernel for (eType, eMetric); NULL if that pair is undefined. */
-Vec0DistanceFn vec0DistanceFn(Vec0ElemType eType, Vec0Metric eMetric);
-/* The portable C kernel for the pair (what the tests compare against). */
-Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric);
-
-/*
-** A kernel with an early exit, for the searches that only need to know
-** whether a distance beats a bound (the HNSW walk, the top-k of a scan): it
-** returns exactly what the plain kernel returns when that is <= bound, and
-** otherwise some value > bound, found after reading only part of the
-** vectors.  Only metrics whose partial sums never decrease have one (l2sq);
-** vec0DistanceBoundFn() returns NULL for the others.  The partial sum is
-** compared every VEC0_BOUND_STRIDE elements.
-*/
-#define VEC0_BOUND_STRIDE 256
-typedef float (*Vec0DistanceBoundFn)(const void *a, const void *b, int nDim,
-                                     float bound);
-Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric);
-/*
-** Four early-exit distances at once (a and apB[0..3]): each aOut[i] as the
-** bound kernel gives it, except that the exit happens only when all four
-** are above bound.  Reading four vectors side by side overlaps their
-** memory latency.  NULL where the kernel set has none (then use the bound
-** kernel four times).
-*/
-typedef void (*Vec0DistanceBatchFn)(const void *a, const void *const *apB, int nDim,
-                                    float bound, float *aOut);
-Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
-                                              Vec0Metric eMetric);
-const char *vec0MetricName(Vec0Metric eMetric);
-
 /* Registers every scalar function and vec_each on db. */
 int vec0FuncRegister(sqlite3 *db);
 

@@ -83,15 +83,6 @@
 #error "vec0_config.c knows four hidden columns"
 #endif
 
-static const char *elemName(Vec0ElemType e) {
-  switch (e) {
-  case VEC0_ELEM_F32: return "float32";
-  case VEC0_ELEM_I8: return "int8";
-  case VEC0_ELEM_BIT: return "bit";
-  }
-  return "?";
-}
-
 /* The state of one parse: the first error wins, later ones are dropped. */
 typedef struct CfgParse {
   Vec0Config *p;
@@ -465,12 +456,15 @@ static Vec0ValType scalarType(const char *z, int n) {
   return 0;
 }
 
+/* Each element type's own name, and sqlite-vec's other spellings. */
 static Vec0ElemType vectorType(const char *z, int n) {
-  if (wordIs(z, n, "float") || wordIs(z, n, "float32") || wordIs(z, n, "f32")) {
-    return VEC0_ELEM_F32;
+  const Vec0ElemDesc *d;
+  int i;
+  for (i = 0; (d = vec0ElemAt(i)) != 0; i++) {
+    if (wordIs(z, n, d->zName)) return d->eType;
   }
-  if (wordIs(z, n, "int8") || wordIs(z, n, "i8")) return VEC0_ELEM_I8;
-  if (wordIs(z, n, "bit")) return VEC0_ELEM_BIT;
+  if (wordIs(z, n, "float") || wordIs(z, n, "f32")) return VEC0_ELEM_F32;
+  if (wordIs(z, n, "i8")) return VEC0_ELEM_I8;
   return 0;
 }
 
@@ -744,7 +738,7 @@ static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
           cfgError(pP,
                    "distance_metric \"hamming\" of %s column \"%w\" needs a "
                    "bit vector",
-                   elemName(eType), zName);
+                   vec0ElemName(eType), zName);
         }
         vec.eMetric = eMetric;
       }

@@ -2,22 +2,19 @@
 ** vec0_distance_neon.c: NEON (Advanced SIMD) distance kernels for AArch64,
 ** where NEON is always present, so no run-time check is needed beyond the
 ** architecture.  Elsewhere this file compiles to nothing.  No SQLite calls;
-** vec0Int.h is included for the types.
+** the getters are declared in vec0_vec.h, the only header.
 **
 ** float32: four accumulators of 4 lanes with fused multiply-add; the last
 ** 1..3 elements are done in scalar code (NEON has no masked load).  int8:
 ** widening multiplies into int16, pairwise-accumulated into int32 lanes.
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
-#if defined(__aarch64__) && defined(__ARM_NEON)
+#if defined(VEC0_HAVE_NEON)
 
 #include <arm_neon.h>
 #include <math.h>
 #include <string.h>
-
-Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
 
 static float cosineOfNeon(double ab, double aa, double bb) {
   if (aa == 0 || bb == 0) return 1.0f;
@@ -117,7 +114,7 @@ static float f32CosineNeon(const void *pA, const void *pB, int n) {
   tbb += vaddvq_f32(bb);
   /* overflowed or underflowed float sums: the portable kernel sums in double */
   if (taa == 0 || tbb == 0 || isinf(taa) || isinf(tbb) || isinf(tab)) {
-    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+    return vec0DistanceF32Portable(VEC0_METRIC_COSINE)(pA, pB, n);
   }
   return cosineOfNeon(tab, taa, tbb);
 }

@@ -4,7 +4,7 @@
 ** Each kernel carries its own __attribute__((target(...))), so the file
 ** builds with the project's ordinary flags and the instructions run only
 ** after vec0_distance.c has checked the CPU (vec0DistanceInit).  Nothing here
-** calls SQLite; vec0Int.h is included for the types.
+** calls SQLite; the getters are declared in vec0_vec.h, the only header.
 **
 ** The float32 l2sq / dot kernels are the hot path of every exact scan and of
 ** the HNSW walk: four independent accumulators hide the FMA latency, and the
@@ -16,20 +16,13 @@
 ** into int32 lanes); the int32 lanes cannot overflow for nDim up to ~500000,
 ** far beyond VEC0_MAX_DIMS.
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(VEC0_HAVE_X86)
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
-
-Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 
 #define T_AVX2 __attribute__((target("avx2,fma,popcnt")))
 #define T_AVX512 \
@@ -40,7 +33,7 @@ static T_AVX2 float sqrtFast(float x) {
   return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
 }
 
-/* Cosine from the three sums, with the zero-vector rule of vec0_distance.c. */
+/* Cosine from the three sums, with the zero-vector rule of the portable kernels. */
 static float cosineOf(double ab, double aa, double bb) {
   if (aa == 0 || bb == 0) return 1.0f;
   return (float)(1.0 - ab / (sqrt(aa) * sqrt(bb)));
@@ -50,12 +43,13 @@ static float cosineOf(double ab, double aa, double bb) {
 ** float32 cosine from float sums, unless a sum of squares overflowed
 ** (elements near 1e19 and up) or underflowed to 0 (elements near 1e-19 and
 ** below, not all zero): then the portable kernel, which sums in double,
-** gives the right answer instead of NaN or 1.0.
+** gives the right answer instead of NaN or 1.0 (vec0_distance_portable.c,
+** below this file: never the dispatch, which is above it).
 */
 static float cosineF32(float ab, float aa, float bb, const void *pA,
                        const void *pB, int n) {
   if (aa == 0 || bb == 0 || isinf(aa) || isinf(bb) || isinf(ab)) {
-    return vec0DistancePortable(VEC0_ELEM_F32, VEC0_METRIC_COSINE)(pA, pB, n);
+    return vec0DistanceF32Portable(VEC0_METRIC_COSINE)(pA, pB, n);
   }
   return cosineOf(ab, aa, bb);
 }

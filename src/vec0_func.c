@@ -12,6 +12,13 @@
 ** carrying the subtype of their element type; vec_to_json() returns text
 ** with the JSON subtype ('J'), as sqlite-vec does.
 **
+** Elements are read and written through their type's descriptor
+** (Vec0ElemDesc, vec0_elem.c), so every function but those that only make
+** sense for one type works on a new element type unchanged.  What stays
+** written per type: bit vectors are a set of bits packed 8 per byte, not
+** numbers (no arithmetic, slices on byte boundaries, quantization's
+** target), and int8 is quantization's other target.
+**
 ** Where sqlite-vec would return garbage (NaN from normalizing a zero vector,
 ** infinity from an overflowing vec_add) we return an error instead; all
 ** messages start with "vec0: " and name the function and the argument.
@@ -185,11 +192,6 @@ static void fnType(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   vec0VectorClear(&v);
 }
 
-/* Element i of a bit vector: bit (i & 7) of byte i >> 3. */
-static int bitAt(const Vec0Vector *v, int i) {
-  return (((const unsigned char *)v->p)[i >> 3] >> (i & 7)) & 1;
-}
-
 /*
 ** JSON like sqlite-vec's: float32 elements with "%f" (SQLite's printf, the
 ** same digits sqlite-vec prints), int8 and bit elements as integers.  A NaN
@@ -198,34 +200,27 @@ static int bitAt(const Vec0Vector *v, int i) {
 */
 static void fnToJson(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
+  const Vec0ElemDesc *d;
   sqlite3_str *pStr;
   int i;
   int rc;
   char *z;
   if (argVectorShow(ctx, argv, &v)) return;
+  d = vec0ElemDesc(v.eType);
   pStr = sqlite3_str_new(sqlite3_context_db_handle(ctx));
   sqlite3_str_appendchar(pStr, 1, '[');
   for (i = 0; i < v.nDim; i++) {
+    double x = d->xGet(v.p, i);
     if (i > 0) sqlite3_str_appendchar(pStr, 1, ',');
-    switch (v.eType) {
-      case VEC0_ELEM_F32: {
-        /* -0.0 prints as 0.000000, as in sqlite-vec */
-        double d = ((const float *)v.p)[i];
-        if (isnan(d)) {
-          sqlite3_str_appendall(pStr, "null");
-        } else if (isinf(d)) {
-          sqlite3_str_appendall(pStr, d > 0 ? "Inf" : "-Inf");
-        } else {
-          sqlite3_str_appendf(pStr, "%f", d == 0 ? 0.0 : d);
-        }
-        break;
-      }
-      case VEC0_ELEM_I8:
-        sqlite3_str_appendf(pStr, "%d", ((const int8_t *)v.p)[i]);
-        break;
-      case VEC0_ELEM_BIT:
-        sqlite3_str_appendchar(pStr, 1, (char)('0' + bitAt(&v, i)));
-        break;
+    if (d->bInteger) {
+      sqlite3_str_appendf(pStr, "%d", (int)x);
+    } else if (isnan(x)) {
+      sqlite3_str_appendall(pStr, "null");
+    } else if (isinf(x)) {
+      sqlite3_str_appendall(pStr, x > 0 ? "Inf" : "-Inf");
+    } else {
+      /* -0.0 prints as 0.000000, as in sqlite-vec */
+      sqlite3_str_appendf(pStr, "%f", x == 0 ? 0.0 : x);
     }
   }
   sqlite3_str_appendchar(pStr, 1, ']');
@@ -276,37 +271,32 @@ static int argPair(sqlite3_context *ctx, sqlite3_value **argv, Vec0Vector *a,
 
 /*
 ** vec_add and vec_sub.  int8 results wrap around like sqlite-vec's (two's
-** complement); a float32 result that overflows to infinity is an error.
+** complement: the int8 xSet does it); a float32 result that overflows to
+** infinity is an error.  The sum of two elements is exact in double, so
+** storing it rounds once, as float arithmetic would.
 */
 static void addOrSub(sqlite3_context *ctx, sqlite3_value **argv, int bSub) {
   Vec0Vector a, b;
+  const Vec0ElemDesc *d;
   void *pOut;
   int i;
   if (argPair(ctx, argv, &a, &b)) return;
   if (a.eType == VEC0_ELEM_BIT) {
+    /* bits are a set, not numbers */
     funcError(ctx, "cannot %s bit vectors (1st and 2nd arguments)",
               bSub ? "subtract" : "add");
     goto out;
   }
+  d = vec0ElemDesc(a.eType);
   pOut = allocOrError(ctx, vec0ElemBytes(a.eType, a.nDim));
   if (pOut == 0) goto out;
-  if (a.eType == VEC0_ELEM_F32) {
-    const float *x = a.p, *y = b.p;
-    float *z = pOut;
-    for (i = 0; i < a.nDim; i++) {
-      z[i] = bSub ? x[i] - y[i] : x[i] + y[i];
-      if (isinf(z[i])) {
-        funcError(ctx, "element %d of the result overflows float32", i);
-        sqlite3_free(pOut);
-        goto out;
-      }
-    }
-  } else {
-    const int8_t *x = a.p, *y = b.p;
-    int8_t *z = pOut;
-    for (i = 0; i < a.nDim; i++) {
-      int r = bSub ? x[i] - y[i] : x[i] + y[i];
-      z[i] = (int8_t)(uint8_t)(r & 0xff);
+  for (i = 0; i < a.nDim; i++) {
+    double x = d->xGet(a.p, i), y = d->xGet(b.p, i);
+    d->xSet(pOut, i, bSub ? x - y : x + y);
+    if (!d->bInteger && isinf(d->xGet(pOut, i))) {
+      funcError(ctx, "element %d of the result overflows %s", i, d->zName);
+      sqlite3_free(pOut);
+      goto out;
     }
   }
   resultBlob(ctx, a.eType, pOut, vec0ElemBytes(a.eType, a.nDim), 1);
@@ -321,30 +311,36 @@ static void fnSub(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   addOrSub(ctx, argv, 1);
 }
 
-/* L2 normalization of a float32 vector; the norm is computed in double. */
+/*
+** L2 normalization of a vector of a floating type (the result has the same
+** type); the norm is computed in double.  float32 is the only such type
+** today, which the message says.
+*/
 static void fnNormalize(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
-  const float *x;
-  float *z;
+  const Vec0ElemDesc *d;
+  void *z;
+  size_t n;
   double s = 0;
   int i;
   if (argVector(ctx, argv, 0, 0, &v)) return;
-  if (v.eType != VEC0_ELEM_F32) {
+  d = vec0ElemDesc(v.eType);
+  if (d->bInteger) {
     funcError(ctx, "only float32 vectors can be normalized; the 1st argument "
-              "is %s", vec0ElemName(v.eType));
+              "is %s", d->zName);
     goto out;
   }
-  x = v.p;
-  for (i = 0; i < v.nDim; i++) s += (double)x[i] * x[i];
+  for (i = 0; i < v.nDim; i++) s += d->xGet(v.p, i) * d->xGet(v.p, i);
   if (s == 0) {
     funcError(ctx, "cannot normalize a zero vector (1st argument)");
     goto out;
   }
   s = sqrt(s);
-  z = allocOrError(ctx, (size_t)v.nDim * 4);
+  n = vec0ElemBytes(v.eType, v.nDim);
+  z = allocOrError(ctx, n);
   if (z == 0) goto out;
-  for (i = 0; i < v.nDim; i++) z[i] = (float)(x[i] / s);
-  resultBlob(ctx, VEC0_ELEM_F32, z, (size_t)v.nDim * 4, 1);
+  for (i = 0; i < v.nDim; i++) d->xSet(z, i, d->xGet(v.p, i) / s);
+  resultBlob(ctx, v.eType, z, n, 1);
 out:
   vec0VectorClear(&v);
 }
@@ -369,12 +365,12 @@ static int argInt(sqlite3_context *ctx, sqlite3_value **argv, int i,
 /*
 ** vec_slice(v, start, end): dimensions [start, end).  For bit vectors both
 ** bounds must be multiples of 8, since a bit vector is a whole number of
-** bytes.
+** bytes; then every slice starts and ends on a byte, which vec0ElemBytes()
+** counts for every type.
 */
 static void fnSlice(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Vec0Vector v;
   sqlite3_int64 iStart, iEnd;
-  size_t nElem;
   if (argVector(ctx, argv, 0, 0, &v)) return;
   if (argInt(ctx, argv, 1, "start", &iStart)) goto out;
   if (argInt(ctx, argv, 2, "end", &iEnd)) goto out;
@@ -394,19 +390,10 @@ static void fnSlice(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     funcError(ctx, "'start' and 'end' of a bit vector must be multiples of 8, "
               "got %lld and %lld", iStart, iEnd);
   } else {
-    nElem = (size_t)(iEnd - iStart);
-    switch (v.eType) {
-      case VEC0_ELEM_F32:
-        resultBlob(ctx, v.eType, (const float *)v.p + iStart, nElem * 4, 0);
-        break;
-      case VEC0_ELEM_I8:
-        resultBlob(ctx, v.eType, (const int8_t *)v.p + iStart, nElem, 0);
-        break;
-      case VEC0_ELEM_BIT:
-        resultBlob(ctx, v.eType, (const unsigned char *)v.p + iStart / 8,
-                   nElem / 8, 0);
-        break;
-    }
+    /* both within 0..nDim, so an int */
+    resultBlob(ctx, v.eType,
+               (const unsigned char *)v.p + vec0ElemBytes(v.eType, (int)iStart),
+               vec0ElemBytes(v.eType, (int)(iEnd - iStart)), 0);
   }
 out:
   vec0VectorClear(&v);
@@ -414,19 +401,12 @@ out:
 
 /* ---- distances ---------------------------------------------------------- */
 
+/* By value, not bytes: -0.0 is zero. */
 static int isZero(const Vec0Vector *v) {
-  size_t n = vec0ElemBytes(v->eType, v->nDim);
-  const unsigned char *p = v->p;
-  size_t i;
-  if (v->eType == VEC0_ELEM_F32) {
-    const float *x = v->p;
-    for (i = 0; i < (size_t)v->nDim; i++) {
-      if (x[i] != 0) return 0;
-    }
-    return 1;
-  }
-  for (i = 0; i < n; i++) {
-    if (p[i] != 0) return 0;
+  const Vec0ElemDesc *d = vec0ElemDesc(v->eType);
+  int i;
+  for (i = 0; i < v->nDim; i++) {
+    if (d->xGet(v->p, i) != 0) return 0;
   }
   return 1;
 }
@@ -493,9 +473,10 @@ static void distance(sqlite3_context *ctx, sqlite3_value **argv,
   } else {
     d = longDistance(&a, &b, eMetric);
   }
-  if (eMetric == VEC0_METRIC_L1 && a.eType == VEC0_ELEM_I8) {
-    /* an exact integer, and sqlite-vec returns it as one (each slice's sum
-    ** is below 2^24, so exact in float, and the total exact in double) */
+  if (eMetric == VEC0_METRIC_L1 && vec0ElemDesc(a.eType)->bInteger) {
+    /* an exact integer, and sqlite-vec returns it as one for int8 (each
+    ** slice's sum is below 2^24, so exact in float, and the total exact in
+    ** double) */
     sqlite3_result_int64(ctx, (sqlite3_int64)d);
   } else if (a.nDim > VEC0_MAX_DIMS) {
     /* float precision, as for shorter vectors */
@@ -532,10 +513,13 @@ static void fnDistHamming(sqlite3_context *ctx, int argc,
 /* Bit i of the result is set when element i is positive (> 0). */
 static void fnQuantizeBinary(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv) {
+  const Vec0ElemDesc *bit = vec0ElemDesc(VEC0_ELEM_BIT);
+  const Vec0ElemDesc *d;
   Vec0Vector v;
   unsigned char *z;
   int i;
   if (argVector(ctx, argv, 0, 0, &v)) return;
+  d = vec0ElemDesc(v.eType);
   if (v.eType == VEC0_ELEM_BIT) {
     funcError(ctx, "the 1st argument is already a bit vector; only float32 "
               "and int8 vectors can be quantized");
@@ -550,9 +534,7 @@ static void fnQuantizeBinary(sqlite3_context *ctx, int argc,
   if (z == 0) goto out;
   memset(z, 0, (size_t)v.nDim / 8);
   for (i = 0; i < v.nDim; i++) {
-    int bPos = v.eType == VEC0_ELEM_F32 ? ((const float *)v.p)[i] > 0
-                                        : ((const int8_t *)v.p)[i] > 0;
-    if (bPos) z[i >> 3] |= (unsigned char)(1u << (i & 7));
+    if (d->xGet(v.p, i) > 0) bit->xSet(z, i, 1);
   }
   resultBlob(ctx, VEC0_ELEM_BIT, z, (size_t)v.nDim / 8, 1);
 out:
@@ -570,22 +552,24 @@ static void fnQuantizeInt8(sqlite3_context *ctx, int argc,
   Vec0Vector v;
   const char *zMode = (const char *)sqlite3_value_text(argv[1]);
   const float step = (float)((1.0 - (-1.0)) / 255);
+  const Vec0ElemDesc *d;
   int8_t *z;
   int i;
   if (argVector(ctx, argv, 0, 0, &v)) return;
+  d = vec0ElemDesc(v.eType);
   if (zMode == 0 || sqlite3_stricmp(zMode, "unit") != 0) {
     funcError(ctx, "the 2nd argument must be 'unit'");
     goto out;
   }
-  if (v.eType != VEC0_ELEM_F32) {
+  if (d->bInteger) {
     funcError(ctx, "only float32 vectors can be quantized to int8; the 1st "
-              "argument is %s", vec0ElemName(v.eType));
+              "argument is %s", d->zName);
     goto out;
   }
   z = allocOrError(ctx, (size_t)v.nDim);
   if (z == 0) goto out;
   for (i = 0; i < v.nDim; i++) {
-    double q = (((const float *)v.p)[i] + 1.0) / step - 128;
+    double q = (d->xGet(v.p, i) + 1.0) / step - 128;
     if (q > 127) q = 127;
     if (q < -128) q = -128;
     z[i] = (int8_t)q;
@@ -717,16 +701,12 @@ static int eachEof(sqlite3_vtab_cursor *p) {
 static int eachColumn(sqlite3_vtab_cursor *p, sqlite3_context *ctx, int i) {
   EachCursor *pCur = (EachCursor *)p;
   if (i == EACH_COL_VALUE) {
-    switch (pCur->v.eType) {
-      case VEC0_ELEM_F32:
-        sqlite3_result_double(ctx, ((const float *)pCur->v.p)[pCur->i]);
-        break;
-      case VEC0_ELEM_I8:
-        sqlite3_result_int(ctx, ((const int8_t *)pCur->v.p)[pCur->i]);
-        break;
-      case VEC0_ELEM_BIT:
-        sqlite3_result_int(ctx, bitAt(&pCur->v, pCur->i));
-        break;
+    const Vec0ElemDesc *d = vec0ElemDesc(pCur->v.eType);
+    double x = d->xGet(pCur->v.p, pCur->i);
+    if (d->bInteger) {
+      sqlite3_result_int(ctx, (int)x);
+    } else {
+      sqlite3_result_double(ctx, x);
     }
   } else {
     resultBlob(ctx, pCur->v.eType, pCur->v.p,

@@ -11,7 +11,8 @@
 ** are errors whose message starts with "vec0: " and names the argument.
 ** The scalar functions lift two of those limits through vec0VectorParse():
 ** the dimension cap (tables keep it) and, for functions that only show a
-** vector, the finiteness of float32 BLOB elements.
+** vector, the finiteness of float32 BLOB elements.  What an element type
+** is (its size, name and subtype) the descriptors of vec0_elem.c say.
 */
 #include "vec0Int.h"
 
@@ -22,34 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t vec0ElemBytes(Vec0ElemType eType, int nDim) {
-  if (nDim <= 0) return 0;
-  switch (eType) {
-    case VEC0_ELEM_F32: return (size_t)nDim * 4;
-    case VEC0_ELEM_I8: return (size_t)nDim;
-    case VEC0_ELEM_BIT: return ((size_t)nDim + 7) / 8;
-  }
-  return 0;
-}
-
-const char *vec0ElemName(Vec0ElemType eType) {
-  switch (eType) {
-    case VEC0_ELEM_F32: return "float32";
-    case VEC0_ELEM_I8: return "int8";
-    case VEC0_ELEM_BIT: return "bit";
-  }
-  return "unknown";
-}
-
-int vec0ElemSubtype(Vec0ElemType eType) {
-  switch (eType) {
-    case VEC0_ELEM_F32: return VEC0_SUBTYPE_F32;
-    case VEC0_ELEM_I8: return VEC0_SUBTYPE_I8;
-    case VEC0_ELEM_BIT: return VEC0_SUBTYPE_BIT;
-  }
-  return 0;
-}
-
 void vec0VectorClear(Vec0Vector *p) {
   if (p == 0) return;
   sqlite3_free(p->pFree);
@@ -58,20 +31,12 @@ void vec0VectorClear(Vec0Vector *p) {
 
 /* The element type a subtype announces, 0 for none of ours. */
 static int typeOfSubtype(unsigned int st) {
-  switch (st) {
-    case VEC0_SUBTYPE_F32: return VEC0_ELEM_F32;
-    case VEC0_SUBTYPE_I8: return VEC0_ELEM_I8;
-    case VEC0_SUBTYPE_BIT: return VEC0_ELEM_BIT;
-  }
-  return 0;
+  const Vec0ElemDesc *d = vec0ElemBySubtype(st);
+  return d ? (int)d->eType : 0;
 }
 
 static const char *withArticle(int eType) {
-  switch (eType) {
-    case VEC0_ELEM_F32: return "a float32";
-    case VEC0_ELEM_I8: return "an int8";
-  }
-  return "a bit";
+  return vec0ElemDesc((Vec0ElemType)eType)->zArticle;
 }
 
 static const char *sqlTypeName(int eType) {
@@ -138,11 +103,17 @@ static int maxDims(int flags, int eType) {
   return eType == VEC0_ELEM_BIT ? INT_MAX / 8 * 8 : INT_MAX;
 }
 
+/*
+** A BLOB is a whole number of elements, or of bytes for a type packed below
+** a byte (bit).  The float32 bytes need the alignment, byte order and
+** finiteness of blobF32(); a new type wider than a byte needs the same.
+*/
 static int fromBlob(sqlite3_value *v, int eType, int flags, const char *zWhat,
                     Vec0Vector *pOut, char **pzErr) {
+  const Vec0ElemDesc *d = vec0ElemDesc((Vec0ElemType)eType);
   const unsigned char *a = sqlite3_value_blob(v);
   int n = sqlite3_value_bytes(v);
-  size_t elem = (eType == VEC0_ELEM_F32) ? 4 : 1;
+  size_t elem = d->nBits >= 8 ? (size_t)d->nBits / 8 : 1;
   sqlite3_int64 nDim;
   if (a == 0 && n > 0) return SQLITE_NOMEM;
   if (n == 0) {
@@ -153,10 +124,10 @@ static int fromBlob(sqlite3_value *v, int eType, int flags, const char *zWhat,
   if (n % elem != 0) {
     *pzErr = sqlite3_mprintf("vec0: %s: the length of a %s vector BLOB must "
                              "be a multiple of %d (length %d)",
-                             zWhat, vec0ElemName(eType), (int)elem, n);
+                             zWhat, d->zName, (int)elem, n);
     return SQLITE_ERROR;
   }
-  nDim = (eType == VEC0_ELEM_BIT) ? (sqlite3_int64)n * 8 : n / (int)elem;
+  nDim = (sqlite3_int64)n * 8 / d->nBits;
   if (nDim > maxDims(flags, eType)) {
     *pzErr = sqlite3_mprintf("vec0: %s: %lld dimensions is more than the "
                              "maximum of %d", zWhat, nDim,
@@ -258,12 +229,15 @@ static char *jsonError(const char *zWhat, const char *z, int i,
 
 /*
 ** A JSON array of numbers: float32, or int8 (integers in -128..127 only).
+** Elements are stored through the type's xSet; the integer branch knows
+** int8's range, the one integer type JSON may spell (bit vectors are
+** refused before: their text would be a list of 0 and 1, not bytes).
 */
 static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
                     Vec0Vector *pOut, char **pzErr) {
+  const Vec0ElemDesc *d = vec0ElemDesc((Vec0ElemType)eType);
   const char *z = (const char *)sqlite3_value_text(v);
   int n = sqlite3_value_bytes(v);
-  size_t elem = (eType == VEC0_ELEM_F32) ? 4 : 1;
   int nLimit = maxDims(flags, eType);
   sqlite3_int64 nMax;
   const char *zComma;
@@ -304,7 +278,7 @@ static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
        zComma = strchr(zComma + 1, ',')) {
     nMax++;
   }
-  aOut = sqlite3_malloc64((sqlite3_uint64)nMax * elem);
+  aOut = sqlite3_malloc64(vec0ElemBytes(d->eType, (int)nMax));
   if (aOut == 0) return SQLITE_NOMEM;
   for (;;) {
     int bInt = 0;
@@ -320,21 +294,21 @@ static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
                                "dimensions", zWhat, nLimit);
       goto error;
     }
-    if (eType == VEC0_ELEM_F32) {
+    if (!d->bInteger) {
       float f = 0;
       if (!toFloat(&z[i], iEnd - i, &f)) {
         *pzErr = sqlite3_mprintf("vec0: %s: cannot convert element %d "
-                                 "('%.*s') to float32", zWhat, nDim,
-                                 iEnd - i, &z[i]);
+                                 "('%.*s') to %s", zWhat, nDim,
+                                 iEnd - i, &z[i], d->zName);
         goto error;
       }
       if (isinf(f)) {
         *pzErr = sqlite3_mprintf("vec0: %s: element %d (%.*s) is out of the "
-                                 "float32 range", zWhat, nDim, iEnd - i,
-                                 &z[i]);
+                                 "%s range", zWhat, nDim, iEnd - i,
+                                 &z[i], d->zName);
         goto error;
       }
-      memcpy(&aOut[(size_t)nDim * 4], &f, 4);
+      d->xSet(aOut, nDim, f);
     } else {
       /* Integers only; digits past the fourth cannot be in range anyway. */
       int bNeg = (z[i] == '-');
@@ -353,7 +327,7 @@ static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
                                  &z[i]);
         goto error;
       }
-      aOut[nDim] = (unsigned char)(signed char)val;
+      d->xSet(aOut, nDim, val);
     }
     nDim++;
     i = iEnd;

@@ -4,9 +4,10 @@
 ** kernel on random data at many lengths (odd ones included, so every tail
 ** path runs), and a few small cases are checked against hand-computed values.
 ** On x86-64 the AVX2 set is checked as well as the chosen one, because on an
-** AVX-512 machine it would otherwise never run.
+** AVX-512 machine it would otherwise never run.  Only the kernels' own
+** header is included: the kernels know nothing of SQLite.
 */
-#include "vec0Int.h"
+#include "vec0_vec.h"
 
 #include <check.h>
 #include <math.h>
@@ -66,8 +67,7 @@ static double scaleOf(Vec0Metric m, const float *a, const float *b, int n) {
 ** when the CPU has AVX-512 (so it would not be chosen and otherwise untested).
 ** A getter returning NULL means "not available here".
 */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-Vec0DistanceFn vec0DistanceAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+#if defined(VEC0_HAVE_X86)
 static Vec0DistanceFn getAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -83,8 +83,7 @@ static Vec0DistanceFn getAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
 typedef Vec0DistanceFn (*GetFn)(Vec0ElemType, Vec0Metric);
 static const GetFn aGet[] = {vec0DistanceFn, getAvx2};
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric);
+#if defined(VEC0_HAVE_X86)
 static Vec0DistanceBoundFn getBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -368,11 +367,6 @@ END_TEST
 ** And the AVX-512 kernels sum in the AVX2 order: the same bits, so the
 ** graph a machine builds does not depend on which set it has.
 */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-#endif
 START_TEST(test_f32_batch) {
   float *q = (float *)(void *)(bufA + 4);
   float *v = malloc(sizeof(float) * 8192 * 4 + 16);
@@ -411,7 +405,7 @@ START_TEST(test_f32_batch) {
           }
         }
       }
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(VEC0_HAVE_X86)
       __builtin_cpu_init();
       if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
@@ -440,11 +434,8 @@ END_TEST
 ** made to add in AVX2's order (tests/cluster/replay.py found cosine graphs
 ** that differed between the sets).
 */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-Vec0DistanceFn vec0DistanceAvx512(Vec0ElemType eType, Vec0Metric eMetric);
-#endif
 START_TEST(test_f32_sets_agree) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(VEC0_HAVE_X86)
   static const Vec0Metric aMetric[] = {VEC0_METRIC_L2SQ, VEC0_METRIC_L2, VEC0_METRIC_DOT,
                                        VEC0_METRIC_COSINE, VEC0_METRIC_L1};
   float *a = malloc(sizeof(float) * 4200), *b = malloc(sizeof(float) * 4200);
