@@ -416,7 +416,19 @@ struct Vec0Table {
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
   int nBusy;          /* methods using the cache now (vec0_vtab.c) */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
+  struct Vec0Registry *pReg; /* this connection's open tables (vec0_info.c) */
 };
+
+/*
+** vec0_info.c: the vec0_info('table') function and the registry of the
+** tables a connection has open, which it reads.  vec0InfoRegister creates
+** both on db (the registry is freed with the connection); the module adds
+** each table it opens and removes it when it closes.
+*/
+typedef struct Vec0Registry Vec0Registry;
+int vec0InfoRegister(sqlite3 *db, Vec0Registry **ppReg);
+int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p);
+void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p);
 
 /*
 ** vec0_table.c: helpers of every layer of the table.

@@ -33,6 +33,7 @@ typedef struct Vec0Cursor {
 
 static void tableFree(Vec0Table *p) {
   if (p == 0) return;
+  vec0InfoRemove(p->pReg, p);
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
   vec0ConfigClear(&p->cfg);
@@ -50,7 +51,6 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   Vec0Table *p;
   char *zDecl = 0;
   int rc;
-  (void)pAux;
   *ppVtab = 0;
   p = sqlite3_malloc64(sizeof(*p));
   if (p == 0) return SQLITE_NOMEM;
@@ -85,7 +85,9 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   rc = bCreate ? vec0StorageCreate(p, pzErr) : vec0StorageConnect(p, pzErr);
+  if (rc == SQLITE_OK) rc = vec0InfoAdd(pAux, p);
   if (rc != SQLITE_OK) goto fail;
+  p->pReg = pAux;
   *ppVtab = &p->base;
   return SQLITE_OK;
 fail:
@@ -854,6 +856,10 @@ static struct Vec0ModuleV4 {
 #endif
 
 int vec0VtabRegister(sqlite3 *db) {
+  Vec0Registry *pReg = 0;
+  int rc = vec0InfoRegister(db, &pReg);
   VEC0_MODULE->iVersion = sqlite3_libversion_number() >= 3044000 ? 4 : 3;
-  return sqlite3_create_module_v2(db, "vec0", VEC0_MODULE, 0, 0);
+  /* Each table finds the registry of vec0_info in its module's pAux. */
+  if (rc == SQLITE_OK) rc = sqlite3_create_module_v2(db, "vec0", VEC0_MODULE, pReg, 0);
+  return rc;
 }

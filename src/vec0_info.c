@@ -1,0 +1,325 @@
+/*
+** vec0_info.c: the table-valued function vec0_info('table'), what a vec0
+** table holds and how its index and cache are doing, one row per vector
+** column: the questions every user of a vector index asks ("why is it
+** slow, big, what is in the index?").
+**
+** It needs the live Vec0Table of this connection, which SQL cannot name,
+** so it keeps a registry per connection: the vec0 module registers each
+** table it opens (vec0InfoAdd, from xCreate/xConnect) and forgets it when
+** it closes.  A table this connection has not opened yet is opened by
+** preparing a statement on it.  Reads the cache through storage's
+** accessors and the index interface; writes nothing.
+*/
+#include "vec0Int.h"
+
+#include <string.h>
+
+struct Vec0Registry {
+  Vec0Table **aTab;
+  int nTab, nAlloc;
+};
+
+static void registryFree(void *p) {
+  Vec0Registry *pReg = p;
+  if (pReg) sqlite3_free(pReg->aTab);
+  sqlite3_free(pReg);
+}
+
+int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p) {
+  if (pReg == 0) return SQLITE_OK;
+  if (pReg->nTab == pReg->nAlloc) {
+    int nNew = pReg->nAlloc ? pReg->nAlloc * 2 : 8;
+    Vec0Table **aNew = sqlite3_realloc64(pReg->aTab, sizeof(Vec0Table *) * (size_t)nNew);
+    if (aNew == 0) return SQLITE_NOMEM;
+    pReg->aTab = aNew;
+    pReg->nAlloc = nNew;
+  }
+  pReg->aTab[pReg->nTab++] = p;
+  return SQLITE_OK;
+}
+
+void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p) {
+  if (pReg == 0) return;
+  for (int i = 0; i < pReg->nTab; i++) {
+    if (pReg->aTab[i] == p) {
+      pReg->aTab[i] = pReg->aTab[--pReg->nTab];
+      return;
+    }
+  }
+}
+
+static Vec0Table *registryFind(Vec0Registry *pReg, const char *zSchema, const char *zName) {
+  for (int i = 0; i < pReg->nTab; i++) {
+    Vec0Table *p = pReg->aTab[i];
+    if (sqlite3_stricmp(p->zName, zName) == 0 &&
+        (zSchema == 0 || sqlite3_stricmp(p->zDb, zSchema) == 0)) {
+      return p;
+    }
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The table-valued function                                               */
+
+enum {
+  INFO_COLUMN,        /* the vector column */
+  INFO_INDEX,         /* flat or hnsw */
+  INFO_QUANTIZER,     /* none, int8 or bit */
+  INFO_ROWS,          /* live rows */
+  INFO_SLOTS,         /* slots ever used (next_slot) */
+  INFO_FREE_SLOTS,    /* slots of deleted rows, to be reused */
+  INFO_GRAPH_NODES,   /* nodes in memory of an HNSW graph (live and tombstones) */
+  INFO_TOMBSTONES,    /* deleted rows still in the graph */
+  INFO_M,
+  INFO_EF_SEARCH,     /* the default ef of a query */
+  INFO_DIMENSIONS,
+  INFO_VECTORS_CACHED,  /* vectors of this column in memory now */
+  INFO_CACHE_COMPLETE,  /* 1 when every vector is */
+  INFO_CACHE_BYTES,     /* bytes those vectors take */
+  INFO_KERNELS,
+  INFO_TABLE,         /* HIDDEN: the argument */
+  INFO_SCHEMA         /* HIDDEN: optional second argument */
+};
+
+typedef struct InfoCursor {
+  sqlite3_vtab_cursor base;
+  Vec0Table *pTab;
+  int iRow;
+} InfoCursor;
+
+typedef struct InfoVtab {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  Vec0Registry *pReg;
+} InfoVtab;
+
+static int infoConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr) {
+  InfoVtab *p;
+  int rc;
+  (void)argc;
+  (void)argv;
+  (void)pzErr;
+  rc = sqlite3_declare_vtab(db,
+                            "CREATE TABLE x(column_name, index_kind, quantizer, rows, slots, "
+                            "free_slots, graph_nodes, tombstones, m, ef_search, dimensions, "
+                            "vectors_cached, cache_complete, cache_bytes, kernels, "
+                            "\"table\" HIDDEN, schema HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == 0) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->pReg = pAux;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int infoDisconnect(sqlite3_vtab *pVtab) {
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+static int infoBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  int iTable = -1, iSchema = -1;
+  (void)pVtab;
+  for (int i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if (pC->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (pC->iColumn == INFO_TABLE) {
+      if (!pC->usable) return SQLITE_CONSTRAINT;
+      iTable = i;
+    }
+    if (pC->iColumn == INFO_SCHEMA) {
+      if (!pC->usable) return SQLITE_CONSTRAINT;
+      iSchema = i;
+    }
+  }
+  if (iTable < 0) {
+    /* vec0_info() names no table: nothing to show (an error in xFilter). */
+    pInfo->idxNum = 0;
+    pInfo->estimatedCost = 1e9;
+    return SQLITE_OK;
+  }
+  pInfo->aConstraintUsage[iTable].argvIndex = 1;
+  pInfo->aConstraintUsage[iTable].omit = 1;
+  if (iSchema >= 0) {
+    pInfo->aConstraintUsage[iSchema].argvIndex = 2;
+    pInfo->aConstraintUsage[iSchema].omit = 1;
+  }
+  pInfo->idxNum = iSchema >= 0 ? 2 : 1;
+  pInfo->estimatedCost = 10;
+  pInfo->estimatedRows = 4;
+  return SQLITE_OK;
+}
+
+static int infoOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
+  InfoCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  (void)pVtab;
+  if (pCur == 0) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  *ppCur = &pCur->base;
+  return SQLITE_OK;
+}
+
+static int infoClose(sqlite3_vtab_cursor *pCur) {
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int infoError(InfoVtab *p, int rc, const char *zFmt, const char *zArg) {
+  sqlite3_free(p->base.zErrMsg);
+  p->base.zErrMsg = sqlite3_mprintf(zFmt, zArg);
+  return rc;
+}
+
+/* The table, opened in this connection if it was not yet. */
+static int findTable(InfoVtab *p, const char *zSchema, const char *zName, Vec0Table **ppOut) {
+  Vec0Table *pTab = registryFind(p->pReg, zSchema, zName);
+  if (pTab == 0) {
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = zSchema ? sqlite3_mprintf("SELECT 1 FROM \"%w\".\"%w\" LIMIT 0", zSchema, zName)
+                         : sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
+    if (zSql == 0) return SQLITE_NOMEM;
+    /* Preparing reads the schema and connects the virtual table. */
+    if (sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) == SQLITE_OK) sqlite3_finalize(pStmt);
+    sqlite3_free(zSql);
+    pTab = registryFind(p->pReg, zSchema, zName);
+  }
+  if (pTab == 0) {
+    return infoError(p, SQLITE_ERROR, "vec0_info: no vec0 table named \"%s\"", zName);
+  }
+  *ppOut = pTab;
+  return SQLITE_OK;
+}
+
+static int infoFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr, int argc,
+                      sqlite3_value **argv) {
+  InfoCursor *pCur = (InfoCursor *)pCursor;
+  InfoVtab *p = (InfoVtab *)pCursor->pVtab;
+  const char *zName, *zSchema = 0;
+  Vec0Table *pTab = 0;
+  int rc;
+  (void)idxStr;
+  pCur->pTab = 0;
+  pCur->iRow = 0;
+  if (idxNum == 0 || argc < 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    return infoError(p, SQLITE_ERROR, "vec0_info: %s", "name a vec0 table: vec0_info('table')");
+  }
+  zName = (const char *)sqlite3_value_text(argv[0]);
+  if (argc > 1) zSchema = (const char *)sqlite3_value_text(argv[1]);
+  rc = findTable(p, zSchema, zName, &pTab);
+  /* The cache must be this connection's view of the table now. */
+  if (rc == SQLITE_OK) rc = vec0StorageValidate(pTab);
+  if (rc != SQLITE_OK) {
+    if (pTab && pTab->base.zErrMsg) {
+      sqlite3_free(p->base.zErrMsg);
+      p->base.zErrMsg = pTab->base.zErrMsg;
+      pTab->base.zErrMsg = 0;
+    }
+    return rc;
+  }
+  pCur->pTab = pTab;
+  return SQLITE_OK;
+}
+
+static int infoNext(sqlite3_vtab_cursor *pCursor) {
+  ((InfoCursor *)pCursor)->iRow++;
+  return SQLITE_OK;
+}
+
+static int infoEof(sqlite3_vtab_cursor *pCursor) {
+  InfoCursor *pCur = (InfoCursor *)pCursor;
+  return pCur->pTab == 0 || pCur->iRow >= pCur->pTab->cfg.nVec;
+}
+
+static int infoRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
+  *pRowid = ((InfoCursor *)pCursor)->iRow;
+  return SQLITE_OK;
+}
+
+static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
+  InfoCursor *pCur = (InfoCursor *)pCursor;
+  Vec0Table *p = pCur->pTab;
+  int iVec = pCur->iRow;
+  const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
+  int bHnsw = pCol->eIndex == VEC0_INDEX_HNSW;
+  uint32_t nSlot = vec0StorageSlotCount(p);
+  sqlite3_int64 nLive = 0, nCached = 0;
+  vec0StorageLiveCount(p, &nLive);
+  switch (i) {
+    case INFO_COLUMN:
+      sqlite3_result_text(ctx, p->cfg.aCol[p->cfg.aVecCol[iVec]].zName, -1, SQLITE_TRANSIENT);
+      break;
+    case INFO_INDEX:
+      sqlite3_result_text(ctx, p->aIndex[iVec].pModule->zName, -1, SQLITE_STATIC);
+      break;
+    case INFO_QUANTIZER:
+      sqlite3_result_text(ctx,
+                          pCol->eQuant == VEC0_QUANT_INT8  ? "int8"
+                          : pCol->eQuant == VEC0_QUANT_BIT ? "bit"
+                                                           : "none",
+                          -1, SQLITE_STATIC);
+      break;
+    case INFO_ROWS: sqlite3_result_int64(ctx, nLive); break;
+    case INFO_SLOTS: sqlite3_result_int64(ctx, nSlot); break;
+    case INFO_FREE_SLOTS: sqlite3_result_int64(ctx, (sqlite3_int64)nSlot - nLive); break;
+    case INFO_GRAPH_NODES:
+    case INFO_TOMBSTONES: {
+      Vec0Index *pIdx = vec0IndexGet(p, iVec);
+      sqlite3_int64 nNodes;
+      if (!bHnsw || pIdx->pModule->xOpen(pIdx) != SQLITE_OK) break;
+      nNodes = pIdx->pModule->xStats(pIdx);
+      sqlite3_result_int64(ctx, i == INFO_GRAPH_NODES ? nNodes : nNodes - nLive);
+      break;
+    }
+    case INFO_M:
+      if (bHnsw) sqlite3_result_int(ctx, pCol->m);
+      break;
+    case INFO_EF_SEARCH:
+      if (bHnsw) sqlite3_result_int(ctx, p->aEfSearch[iVec]);
+      break;
+    case INFO_DIMENSIONS: sqlite3_result_int(ctx, pCol->nDim); break;
+    case INFO_VECTORS_CACHED:
+    case INFO_CACHE_BYTES:
+      for (uint32_t s = 0; s < nSlot; s++) nCached += p->aVecLoaded[iVec][s] != 0;
+      sqlite3_result_int64(ctx, i == INFO_VECTORS_CACHED
+                                    ? nCached
+                                    : nCached * (sqlite3_int64)p->aVecBytes[iVec]);
+      break;
+    case INFO_CACHE_COMPLETE: sqlite3_result_int(ctx, p->bAllVec[iVec] != 0); break;
+    case INFO_KERNELS: sqlite3_result_text(ctx, vec0DistanceImpl(), -1, SQLITE_STATIC); break;
+    case INFO_TABLE: sqlite3_result_text(ctx, p->zName, -1, SQLITE_TRANSIENT); break;
+    case INFO_SCHEMA: sqlite3_result_text(ctx, p->zDb, -1, SQLITE_TRANSIENT); break;
+  }
+  return SQLITE_OK;
+}
+
+/* Eponymous only (no xCreate): used as vec0_info('t'), never created. */
+static sqlite3_module infoModule = {
+    .iVersion = 0,
+    .xConnect = infoConnect,
+    .xBestIndex = infoBestIndex,
+    .xDisconnect = infoDisconnect,
+    .xOpen = infoOpen,
+    .xClose = infoClose,
+    .xFilter = infoFilter,
+    .xNext = infoNext,
+    .xEof = infoEof,
+    .xColumn = infoColumn,
+    .xRowid = infoRowid,
+};
+
+int vec0InfoRegister(sqlite3 *db, Vec0Registry **ppReg) {
+  Vec0Registry *pReg = sqlite3_malloc64(sizeof(*pReg));
+  int rc;
+  *ppReg = 0;
+  if (pReg == 0) return SQLITE_NOMEM;
+  memset(pReg, 0, sizeof(*pReg));
+  /* The function owns the registry: it is freed when the connection closes. */
+  rc = sqlite3_create_module_v2(db, "vec0_info", &infoModule, pReg, registryFree);
+  if (rc == SQLITE_OK) *ppReg = pReg;
+  return rc;
+}
