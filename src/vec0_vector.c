@@ -228,6 +228,48 @@ static char *jsonError(const char *zWhat, const char *z, int i,
 }
 
 /*
+** Element nDim of a JSON vector, the n characters at z (a number, bInt if
+** written as an integer), stored through the type's xSet.  0 and *pzErr on
+** a value the type cannot hold.
+*/
+static int jsonElement(const Vec0ElemDesc *d, int bInt, const char *z, int n, int nDim,
+                       const char *zWhat, unsigned char *aOut, char **pzErr) {
+  if (!d->bInteger) {
+    float f = 0;
+    if (!toFloat(z, n, &f)) {
+      *pzErr = sqlite3_mprintf("vec0: %s: cannot convert element %d ('%.*s') to %s", zWhat,
+                               nDim, n, z, d->zName);
+      return 0;
+    }
+    if (isinf(f)) {
+      *pzErr = sqlite3_mprintf("vec0: %s: element %d (%.*s) is out of the %s range", zWhat,
+                               nDim, n, z, d->zName);
+      return 0;
+    }
+    d->xSet(aOut, nDim, f);
+  } else {
+    /* Integers only; digits past the fourth cannot be in range anyway. */
+    int bNeg = (z[0] == '-');
+    int j = (z[0] == '-' || z[0] == '+');
+    int val = 0;
+    if (!bInt) {
+      *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is not an integer", zWhat,
+                               nDim, n, z);
+      return 0;
+    }
+    for (; j < n && val <= 1000; j++) val = val * 10 + (z[j] - '0');
+    if (bNeg) val = -val;
+    if (j < n || val < -128 || val > 127) {
+      *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is outside -128..127",
+                               zWhat, nDim, n, z);
+      return 0;
+    }
+    d->xSet(aOut, nDim, val);
+  }
+  return 1;
+}
+
+/*
 ** A JSON array of numbers: float32, or int8 (integers in -128..127 only).
 ** Elements are stored through the type's xSet; the integer branch knows
 ** int8's range, the one integer type JSON may spell (bit vectors are
@@ -294,41 +336,7 @@ static int fromJson(sqlite3_value *v, int eType, int flags, const char *zWhat,
                                "dimensions", zWhat, nLimit);
       goto error;
     }
-    if (!d->bInteger) {
-      float f = 0;
-      if (!toFloat(&z[i], iEnd - i, &f)) {
-        *pzErr = sqlite3_mprintf("vec0: %s: cannot convert element %d "
-                                 "('%.*s') to %s", zWhat, nDim,
-                                 iEnd - i, &z[i], d->zName);
-        goto error;
-      }
-      if (isinf(f)) {
-        *pzErr = sqlite3_mprintf("vec0: %s: element %d (%.*s) is out of the "
-                                 "%s range", zWhat, nDim, iEnd - i,
-                                 &z[i], d->zName);
-        goto error;
-      }
-      d->xSet(aOut, nDim, f);
-    } else {
-      /* Integers only; digits past the fourth cannot be in range anyway. */
-      int bNeg = (z[i] == '-');
-      int j = i + (z[i] == '-' || z[i] == '+');
-      int val = 0;
-      if (!bInt) {
-        *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is not an "
-                                 "integer", zWhat, nDim, iEnd - i, &z[i]);
-        goto error;
-      }
-      for (; j < iEnd && val <= 1000; j++) val = val * 10 + (z[j] - '0');
-      if (bNeg) val = -val;
-      if (j < iEnd || val < -128 || val > 127) {
-        *pzErr = sqlite3_mprintf("vec0: %s: int8 element %d (%.*s) is "
-                                 "outside -128..127", zWhat, nDim, iEnd - i,
-                                 &z[i]);
-        goto error;
-      }
-      d->xSet(aOut, nDim, val);
-    }
+    if (!jsonElement(d, bInt, &z[i], iEnd - i, nDim, zWhat, aOut, pzErr)) goto error;
     nDim++;
     i = iEnd;
     while (isJsonSpace(z[i])) i++;
