@@ -82,7 +82,8 @@ def run_once(name, a, d, meta, env):
     else:
         journal = "delete" if name == "vec0-delete" else "wal"
         db = os.path.join(common.OUT, "il-%s.db" % ("int8" if name == "vec0-int8" else journal))
-        cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", common.VEC0, "--db", db,
+        ext = a.baseline_ext if name == "vec0-base" else common.VEC0
+        cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
                "--k", str(a.k), "--ef", efs, "--sql", SQL, "--journal", journal, "--out", out]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -141,6 +142,8 @@ def main():
     p.add_argument("--kernels", choices=["native", "avx2"], default="native",
                    help="avx2: vec0 with VEC0_KERNELS=avx2, hnswlib built -mavx2 -mfma")
     p.add_argument("--out", default=os.path.join(common.OUT, "interleave.json"))
+    p.add_argument("--baseline-ext", help="another build of vec0 (path without .so), run as "
+                   "engine vec0-base on the same WAL database: a before/after comparison")
     a = p.parse_args()
     d = datasets.prepare("fashion")
     meta = common.load_meta(d)
@@ -152,6 +155,8 @@ def main():
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
     engines = ["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"]
+    if a.baseline_ext:
+        engines.insert(1, "vec0-base")
     rounds = []
     for r in range(a.rounds):
         order = engines if r % 2 == 0 else engines[::-1]
@@ -166,7 +171,7 @@ def main():
         rounds.append(res)
 
     summary = {}
-    for name in ("vec0-wal", "vec0-delete", "vec0-int8"):
+    for name in [e for e in engines if e != "hnswlib"]:
         summary[name] = {}
         for t in TARGETS:
             ratios = [rd[name]["qps_at"][t] / rd["hnswlib"]["qps_at"][t] for rd in rounds
@@ -185,9 +190,10 @@ def main():
     common.write_json(a.out, info)
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
-    for name, label in (("vec0-wal", "float32 graph, WAL"),
-                        ("vec0-delete", "float32 graph, rollback journal"),
-                        ("vec0-int8", "int8-walked graph, WAL")):
+    labels = {"vec0-wal": "float32 graph, WAL", "vec0-base": "baseline build, WAL",
+              "vec0-delete": "float32 graph, rollback journal",
+              "vec0-int8": "int8-walked graph, WAL"}
+    for name, label in [(e, labels[e]) for e in engines if e != "hnswlib"]:
         cells = []
         for t in TARGETS:
             s = summary[name][t]
