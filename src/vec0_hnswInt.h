@@ -53,6 +53,12 @@ typedef struct Filter {
   int bDeleted;     /* deleted nodes are results too */
 } Filter;
 
+/* A link dropped by the heuristic, and the kept node that made it redundant. */
+typedef struct Drop {
+  uint32_t id;  /* dropped */
+  uint32_t via; /* kept, and nearer to the dropped one than the base is */
+} Drop;
+
 /*
 ** A group's entry point: its node of the highest level.  Group 0's lives in
 ** the header; the others are read from the host (xReadGroup) when first
@@ -170,9 +176,24 @@ int vec0HnswTouch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t);
 int vec0HnswLoadEntry(Vec0Hnsw *p, uint32_t g);
 int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level);
 
+/* vec0_hnsw.c: the steps of an insertion, which vec0_hnsw_batch.c reuses */
+int vec0HnswDrainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW);
+int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc);
+int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
+                        const Filter *f, size_t *pnTop);
+int vec0HnswCmpPair(const void *a, const void *b);
+int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
+                   Drop *aDrop, size_t *pnDrop);
+int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x);
+int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
+                      size_t *pnW, size_t *pnSel);
+int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L);
+int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g);
+
 /* The vector of node id, from the host (hot: inline). */
 static inline const void *vec0HnswVector(Vec0Hnsw *p, uint32_t id, int *pRc) {
-  const void *v = p->h.xVector(p->h.pCtx, id, pRc);
+  const void *v;
+  v = p->h.xVector(p->h.pCtx, id, pRc);
   if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
   return v;
 }
