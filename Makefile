@@ -65,7 +65,7 @@ $(B)/vec0.map: vec0.def
 $(DIST)/vec0.so: $(DYN_OBJ) $(B)/vec0.map
 	@mkdir -p $(DIST)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm
+	$(Q)$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm -lpthread
 
 $(DIST)/libvec0.a: $(STA_OBJ)
 	@mkdir -p $(DIST)
@@ -73,10 +73,10 @@ $(DIST)/libvec0.a: $(STA_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $(STA_OBJ)
 
 # Each Check test links the static objects it needs (all of them) and SQLite.
-$(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
+$(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
+	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
 
 # The functional tests, then (not inside a sanitizer build) the reliability
 # passes: see tests/RELIABILITY.md.

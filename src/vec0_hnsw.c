@@ -315,6 +315,8 @@ static int hasLink(const uint32_t *L, uint32_t id) {
 int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
   uint32_t cap = (uint32_t)(lc ? p->m : p->m0), *L, *Lv, k;
   int rc;
+  /* Back in n's list already: a batch hands over many drops in a row. */
+  if (hasLink(links(p, n, lc), x->id)) return VEC0_HNSW_OK;
   if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
   Lv = links(p, x->via, lc); /* after the touch: loading may move the lists */
   if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;

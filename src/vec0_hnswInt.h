@@ -1,9 +1,10 @@
 /*
-** vec0_hnswInt.h: what the two files of the HNSW graph share, and nothing
-** else includes: the in-memory layout of a graph and the internal helpers
-** of vec0_hnsw_store.c (the graph's memory, its records and its checks)
-** that vec0_hnsw.c (building and searching) calls.  Like vec0_hnsw.h it
-** knows nothing of SQLite.
+** vec0_hnswInt.h: what the files of the HNSW graph share, and nothing else
+** includes: the in-memory layout of a graph, the internal helpers of
+** vec0_hnsw_store.c (the graph's memory, its records and its checks) that
+** vec0_hnsw.c (building and searching) calls, and the steps of an
+** insertion in vec0_hnsw.c that vec0_hnsw_batch.c (the batch insert on
+** threads) runs.  Like vec0_hnsw.h it knows nothing of SQLite.
 **
 ** Nodes live in arrays indexed by id so that the hot loop of a search
 ** touches as little memory as possible: one flag byte per node (loaded /
@@ -68,6 +69,7 @@ typedef struct Drop {
 #define GROUP_DIRTY 0x02
 #define GROUP_SAVED 0x04 /* its before-image is in the current undo scope */
 #define GROUP_SEEN 0x08  /* vec0HnswCheck: its walk is done */
+#define GROUP_BATCH 0x10 /* vec0HnswInsertBatch: its nodes are in memory */
 typedef struct Group {
   uint32_t entry;
   int8_t maxLevel; /* -1 when the group is empty */
@@ -100,6 +102,13 @@ struct Vec0Hnsw {
 
   uint32_t *aDirty;
   size_t nDirty, nDirtyAlloc;
+
+  /*
+  ** During vec0HnswInsertBatch only: the vector of every node the batch can
+  ** reach, indexed by id (NULL for the others), taken from xVector before
+  ** any worker starts, so that workers never call the host for one.
+  */
+  const void **apVec;
 
   /* Scratch reused by every call, so a steady-state search never allocates. */
   Pair *aCand;
@@ -193,6 +202,13 @@ int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g);
 /* The vector of node id, from the host (hot: inline). */
 static inline const void *vec0HnswVector(Vec0Hnsw *p, uint32_t id, int *pRc) {
   const void *v;
+  if (p->apVec) {
+    /* A batch: links stay inside a group, and the table holds its nodes. */
+    if ((v = p->apVec[id]) == NULL) {
+      *pRc = vec0HnswCorrupt(p, "node %u: reached from another group", id);
+    }
+    return v;
+  }
   v = p->h.xVector(p->h.pCtx, id, pRc);
   if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
   return v;
