@@ -115,6 +115,22 @@ test-san:
 	@echo "== sanitizers ($(SAN_FLAGS))"
 	@FAULT_STRIDE=4 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) test-unit test-sql test-py
 
+# ThreadSanitizer over the batch insert's threads: the graph library alone
+# (it needs no SQLite) with its batch tests but the recall ones, the OOM
+# test at every 4th allocation, built with clang (about 20 s on 2 cores).
+TSAN_CC  = clang
+TSAN_SRC = $(wildcard src/vec0_hnsw*.c)
+build-tsan/check_hnsw_batch: tests/check_hnsw_batch.c tests/hnsw_host.h $(TSAN_SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -Isrc -o $@ $< \
+	  $(TSAN_SRC) $(CHECK_LIBS) -lm -lpthread
+
+test-tsan: build-tsan/check_hnsw_batch
+	@echo "== ThreadSanitizer: check_hnsw_batch"
+	@CK_FORK=yes CK_EXCLUDE_TAGS=recall FAULT_STRIDE=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	  build-tsan/check_hnsw_batch
+
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so
 	@echo "== valgrind"
@@ -240,8 +256,8 @@ demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info
+	rm -rf build build-san dist dist-san build-fuzz build-tsan bindings/python/build bindings/python/vec0.egg-info
 
-.PHONY: all test test-unit test-sql test-c test-py test-san test-valgrind test-fuzz-smoke \
+.PHONY: all test test-unit test-sql test-c test-py test-san test-tsan test-valgrind test-fuzz-smoke \
 	fuzz fuzz-build bench clean deps demo amalgamation newsqlite install uninstall wheel \
 	sqlite-vec-peer
