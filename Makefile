@@ -71,7 +71,7 @@ $(B)/vec0.map: vec0.def
 $(DIST)/vec0.so: $(DYN_OBJ) $(B)/vec0.map
 	@mkdir -p $(DIST)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm
+	$(Q)$(CC) -shared $(SANLDFLAGS) -Wl,--version-script=$(B)/vec0.map -o $@ $(DYN_OBJ) -lm -lpthread
 
 $(DIST)/libvec0.a: $(STA_OBJ)
 	@mkdir -p $(DIST)
@@ -79,15 +79,16 @@ $(DIST)/libvec0.a: $(STA_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $(STA_OBJ)
 
 # Each Check test links the static objects it needs (all of them) and SQLite.
-$(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR)
+$(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm
+	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
 
 # The functional tests, then (not inside a sanitizer build) the reliability
 # passes: see tests/RELIABILITY.md.
 ifeq ($(SANITIZE),)
-test: test-unit test-sql test-c test-py test-cluster test-san test-valgrind test-fuzz-smoke test-bindings
+test: test-unit test-sql test-c test-py test-cluster test-san test-tsan test-valgrind test-fuzz-smoke \
+  test-bindings
 else
 test: test-unit test-sql test-c test-py
 endif
@@ -143,6 +144,22 @@ SAN_FLAGS = address,undefined
 test-san:
 	@echo "== sanitizers ($(SAN_FLAGS))"
 	@FAULT_STRIDE=4 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) test-unit test-sql test-py
+
+# ThreadSanitizer over the batch insert's threads: the graph library alone
+# (it needs no SQLite) with its batch tests but the recall ones, the OOM
+# test at every 4th allocation, built with clang (about 20 s on 2 cores).
+TSAN_CC  = clang
+TSAN_SRC = $(wildcard src/vec0_hnsw*.c)
+build-tsan/check_hnsw_batch: tests/check_hnsw_batch.c tests/hnsw_host.h $(TSAN_SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -Isrc -o $@ $< \
+	  $(TSAN_SRC) $(CHECK_LIBS) -lm -lpthread
+
+test-tsan: build-tsan/check_hnsw_batch
+	@echo "== ThreadSanitizer: check_hnsw_batch"
+	@CK_FORK=yes CK_EXCLUDE_TAGS=recall FAULT_STRIDE=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	  build-tsan/check_hnsw_batch
 
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so
@@ -342,10 +359,10 @@ demo: all
 	$(SQLITE3) :memory: < examples/demo.sql
 
 clean:
-	rm -rf build build-san dist dist-san build-fuzz bindings/python/build bindings/python/vec0.egg-info \
-	  bindings/rust/target
+	rm -rf build build-san dist dist-san build-fuzz build-tsan bindings/python/build \
+	  bindings/python/vec0.egg-info bindings/rust/target
 
 .PHONY: all check check-unit test test-unit test-sql test-c test-py test-cluster test-san \
-	test-valgrind test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation newsqlite \
-	install uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation test-bindings \
-	test-node test-go test-rust test-clients
+	test-tsan test-valgrind test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation \
+	newsqlite install uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation \
+	test-bindings test-node test-go test-rust test-clients

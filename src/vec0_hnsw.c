@@ -1,7 +1,7 @@
 /*
 ** vec0_hnsw.c: building and searching the HNSW graph of vec0_hnsw.h.
 **
-** The beam search of one level, the neighbour-selection heuristic, the
+** The beam search of one level, the neighbour-selection vec0HnswSelect, the
 ** insertion of a node (its links and its neighbours' links back), the
 ** revival and update of a node, and the public entry points that use them.
 ** Nodes are brought into memory by vec0_hnsw_store.c the first time a walk
@@ -71,7 +71,7 @@ static void maxSift(Pair *h, size_t n, Pair x) {
 }
 
 /* Empties the max-heap aTop into aW, nearest first. */
-static int drainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW) {
+int vec0HnswDrainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW) {
   int rc = vec0HnswReserve(p, &p->aW, &p->nWAlloc, nTop + 1, sizeof(Pair));
   size_t n = nTop;
   if (rc) return rc;
@@ -92,7 +92,7 @@ static float distBound(const Vec0Hnsw *p, const void *a, const void *b,
 }
 
 /* Follows level lc from *pCur to the nearest node it can reach greedily. */
-static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
+int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
   int rc = VEC0_HNSW_OK, bMoved = 1;
   while (bMoved) {
     uint32_t *L, i;
@@ -128,7 +128,7 @@ static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
 ** accepted there is no bound, so the walk keeps widening through rejected
 ** and deleted nodes, nearest first, until f->budget runs out.
 */
-static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
+int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
                        const Filter *f, size_t *pnTop) {
   const size_t nEf = (size_t)ef;
   float (*xDist)(void *, const void *, const void *) = p->h.xDistance;
@@ -228,7 +228,7 @@ static int searchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   return VEC0_HNSW_OK;
 }
 
-static int cmpPair(const void *a, const void *b) {
+int vec0HnswCmpPair(const void *a, const void *b) {
   const Pair *x = a, *y = b;
   if (x->d < y->d) return -1;
   if (x->d > y->d) return 1;
@@ -244,12 +244,7 @@ static int cmpPair(const void *a, const void *b) {
 ** candidate is recorded there with the kept node nearest to it (the one
 ** that made it redundant), *pnDrop of them.
 */
-typedef struct Drop {
-  uint32_t id;  /* dropped */
-  uint32_t via; /* kept, and nearer to the dropped one than the base is */
-} Drop;
-
-static int heuristic(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
+int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
                      Drop *aDrop, size_t *pnDrop) {
   size_t i, j, nSel = 0, nDrop = 0;
   int rc = VEC0_HNSW_OK;
@@ -317,9 +312,11 @@ static int hasLink(const uint32_t *L, uint32_t id) {
 ** node with room, or else replaces a link of a kept node that n links to
 ** as well.  Only if none of these exists can it be lost.
 */
-static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
+int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
   uint32_t cap = (uint32_t)(lc ? p->m : p->m0), *L, *Lv, k;
   int rc;
+  /* Back in n's list already: a batch hands over many drops in a row. */
+  if (hasLink(links(p, n, lc), x->id)) return VEC0_HNSW_OK;
   if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
   Lv = links(p, x->via, lc); /* after the touch: loading may move the lists */
   if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;
@@ -368,7 +365,7 @@ static int handOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
 ** Plain HNSW loses nodes here: a node pruned from its last in-list becomes
 ** unreachable (about 0.1% of fashion-mnist at m=16, 5% at m=4), and a new
 ** node that all its neighbours refuse is never reachable.  So a current
-** link or idNew that is dropped is handed over (handOver()): the path
+** link or idNew that is dropped is handed over (vec0HnswHandOver): the path
 ** n -> via -> dropped then keeps everything reachable that was.
 */
 static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
@@ -387,8 +384,8 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
     p->aP[i].d = p->h.xDistance(p->h.pCtx, vn, v);
     if (i < nOld || p->aP[i].id == idNew) p->aVisit[p->aP[i].id] = gen;
   }
-  qsort(p->aP, nP, sizeof(Pair), cmpPair);
-  rc = heuristic(p, p->aP, nP, cap, &nSel, p->aDrop, &nDrop);
+  qsort(p->aP, nP, sizeof(Pair), vec0HnswCmpPair);
+  rc = vec0HnswSelect(p, p->aP, nP, cap, &nSel, p->aDrop, &nDrop);
   if (rc) return rc;
   if ((rc = vec0HnswMarkDirty(p, n)) != 0) return rc;
   L = links(p, n, lc);
@@ -396,7 +393,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
   for (i = 0; i < nSel; i++) L[1 + i] = p->aP[i].id;
   for (i = 0; i < nDrop; i++) {
     if (p->aVisit[p->aDrop[i].id] != gen) continue;
-    if ((rc = handOver(p, n, lc, &p->aDrop[i])) != 0) return rc;
+    if ((rc = vec0HnswHandOver(p, n, lc, &p->aDrop[i])) != 0) return rc;
   }
   return VEC0_HNSW_OK;
 }
@@ -419,15 +416,42 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
 }
 
 /*
+** The search of node id's links at level lc, from *pEp: the ef_construction
+** nodes nearest to its vector q, *pEp moved to the nearest, and the ones
+** the heuristic keeps (at most m) in p->aW[0..*pnSel-1], the others after
+** them up to p->aW[*pnW-1].  Changes nothing but scratch.
+*/
+int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
+                      size_t *pnW, size_t *pnSel) {
+  size_t nTop;
+  Filter f;
+  int rc;
+  memset(&f, 0, sizeof(f));
+  f.exclude = id;
+  f.kMin = 1;
+  f.budget = (size_t)p->efc * (size_t)p->m0 * 32;
+  if ((rc = vec0HnswSearchLayer(p, q, *pEp, p->efc, lc, &f, &nTop)) != 0) return rc;
+  if (nTop == 0) {
+    /* No live node near enough (every one the walk met is deleted): link
+    ** to deleted ones, which are linked from the rest, or id would be
+    ** unreachable. */
+    f.bDeleted = 1;
+    if ((rc = vec0HnswSearchLayer(p, q, *pEp, p->efc, lc, &f, &nTop)) != 0) return rc;
+  }
+  if ((rc = vec0HnswDrainTop(p, nTop, pnW)) != 0) return rc;
+  if (*pnW > 0) *pEp = p->aW[0];
+  return vec0HnswSelect(p, p->aW, *pnW, p->m, pnSel, NULL, NULL);
+}
+
+/*
 ** Links node id (level L) into the graph: a fresh search at each of its
 ** levels, the heuristic picks its neighbours, and each of them links back.
 */
-static int connect(Vec0Hnsw *p, uint32_t id, int L) {
+int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L) {
   int rc = VEC0_HNSW_OK, lc, top;
   const void *q = vec0HnswVector(p, id, &rc), *v;
   const Group *pG;
   Pair ep;
-  Filter f;
   if (q == NULL) return rc;
   if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
   pG = &p->aGrp[p->aGroup[id]];
@@ -437,29 +461,12 @@ static int connect(Vec0Hnsw *p, uint32_t id, int L) {
   ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, q, v);
   for (lc = top; lc > L; lc--) {
-    if ((rc = greedy(p, q, &ep, lc)) != 0) return rc;
+    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
   }
-  memset(&f, 0, sizeof(f));
-  f.exclude = id;
-  f.kMin = 1;
-  f.budget = (size_t)p->efc * (size_t)p->m0 * 32;
   for (lc = (L < top ? L : top); lc >= 0; lc--) {
-    size_t nTop, nW, nSel, i;
+    size_t nW, nSel, i;
     uint32_t *aL;
-    if ((rc = searchLayer(p, q, ep, p->efc, lc, &f, &nTop)) != 0) return rc;
-    if (nTop == 0) {
-      /* No live node near enough (every one the walk met is deleted): link
-      ** to deleted ones, which are linked from the rest, or id would be
-      ** unreachable. */
-      f.bDeleted = 1;
-      rc = searchLayer(p, q, ep, p->efc, lc, &f, &nTop);
-      f.bDeleted = 0;
-      if (rc) return rc;
-    }
-    if ((rc = drainTop(p, nTop, &nW)) != 0) return rc;
-    if (nW > 0) ep = p->aW[0];
-    rc = heuristic(p, p->aW, nW, p->m, &nSel, NULL, NULL);
-    if (rc) return rc;
+    if ((rc = vec0HnswFindLinks(p, id, q, &ep, lc, &nW, &nSel)) != 0) return rc;
     if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
     aL = links(p, id, lc);
     aL[0] = (uint32_t)nSel;
@@ -483,7 +490,7 @@ static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
 }
 
 /*
-** connect() for a node that already had links (reconnect): its fresh lists
+** vec0HnswConnect() for a node that already had links (reconnect): its fresh lists
 ** may leave out an old neighbour whose only way in was through this node
 ** (the neighbours that pruned it just now handed it here, to the node that
 ** made it redundant).  So each list that lost an old link is re-selected
@@ -499,7 +506,7 @@ static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
   if (L > 0) {
     memcpy(aOld + nRow0, p->apUp[id], (nWords - nRow0) * sizeof(uint32_t));
   }
-  rc = connect(p, id, L);
+  rc = vec0HnswConnect(p, id, L);
   for (lc = 0; rc == VEC0_HNSW_OK && lc <= L; lc++) {
     const uint32_t *O = lc ? aOld + nRow0 + (size_t)(lc - 1) * (size_t)(p->m + 1) : aOld;
     const uint32_t *N = links(p, id, lc);
@@ -619,10 +626,13 @@ int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key) {
   return l > VEC0_HNSW_MAX_LEVEL ? VEC0_HNSW_MAX_LEVEL : (int)l;
 }
 
-static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
+/*
+** Makes id a node of level L in group g without links (nothing links to it
+** yet either), counted and dirty.  The entry of g must be loaded.
+*/
+int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   uint32_t *up = NULL;
   int rc, l;
-  if ((rc = vec0HnswLoadEntry(p, g)) != 0) return rc;
   if ((rc = vec0HnswGrowNodes(p, id + 1)) != 0) return rc;
   if (L > 0) {
     up = p->h.xMalloc(p->h.pCtx, (size_t)L * (size_t)(p->m + 1) * 4);
@@ -643,7 +653,14 @@ static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   vec0HnswMarkDirty(p, id); /* cannot fail: reserved and saved above */
   p->nCount++;
   p->bHdrDirty = 1;
-  if ((rc = connect(p, id, L)) != 0) return rc;
+  return VEC0_HNSW_OK;
+}
+
+static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
+  int rc;
+  if ((rc = vec0HnswLoadEntry(p, g)) != 0) return rc;
+  if ((rc = vec0HnswAddNode(p, id, L, g)) != 0) return rc;
+  if ((rc = vec0HnswConnect(p, id, L)) != 0) return rc;
   if (L > p->aGrp[g].maxLevel) rc = vec0HnswSetEntry(p, g, id, L);
   return rc;
 }
@@ -706,7 +723,7 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, pQuery, v);
   for (lc = pG->maxLevel; lc > 0; lc--) {
-    if ((rc = greedy(p, pQuery, &ep, lc)) != 0) return rc;
+    if ((rc = vec0HnswGreedy(p, pQuery, &ep, lc)) != 0) return rc;
   }
   memset(&f, 0, sizeof(f));
   f.xAccept = xAccept;
@@ -716,8 +733,8 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   ** until k live nodes are found; a filter may give up (the host then scans). */
   f.kMin = xAccept ? 0 : k;
   f.budget = (size_t)ef * (size_t)p->m0 * 16 + 4096;
-  if ((rc = searchLayer(p, pQuery, ep, ef, 0, &f, &nTop)) != 0) return rc;
-  if ((rc = drainTop(p, nTop, &nW)) != 0) return rc;
+  if ((rc = vec0HnswSearchLayer(p, pQuery, ep, ef, 0, &f, &nTop)) != 0) return rc;
+  if ((rc = vec0HnswDrainTop(p, nTop, &nW)) != 0) return rc;
   if (nW > (size_t)k) nW = (size_t)k;
   for (i = 0; i < nW; i++) {
     aOut[i].id = p->aW[i].id;

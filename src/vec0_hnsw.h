@@ -144,6 +144,40 @@ int vec0HnswLevel(const Vec0Hnsw *p, uint64_t key);
 ** group.  Inserting a live id is VEC0_HNSW_CORRUPT.
 */
 int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group);
+/*
+** Inserts n new nodes at once, aId[i] of level vec0HnswLevel(aKey[i]) in
+** group aGroup[i] (aGroup NULL: all in group 0), as n vec0HnswInsert calls
+** would, but on up to nThread threads, the calling one included, and into
+** a graph that depends only on the graph before and the batch, never on
+** nThread: what vec0HnswFlush writes afterwards is the same bytes for any
+** nThread.  Not the bytes of n vec0HnswInsert calls, though: the batch is
+** cut into sub-batches of 1/64 of the node count at their start (of all
+** groups, at least 1, at most 4096 nodes), and the nodes of a sub-batch
+** search the graph as it stood when it began (about the same recall).
+**
+** Every id must be new: one in the graph or twice in the batch is
+** VEC0_HNSW_CORRUPT, with nothing changed; so is a tombstone, which
+** vec0HnswInsert revives.
+**
+** Threads: before any starts, the calling thread reads every node the batch
+** can reach (all the nodes of its groups: xReadNode for those not in memory
+** yet; a host that reads in bulk preloads them, vec0HnswPreload) and takes
+** the vector of each from xVector (all of them must then stay valid until
+** the call returns).  The other threads call only xDistance, xDistanceBound
+** and xDistanceBatch, concurrently: these must be safe to call from several
+** threads at once (pure functions of their arguments are); every other
+** callback, allocation included, happens on the calling thread.  Every
+** thread started has been joined when the call returns, also on error.
+** nThread <= 1 runs everything on the calling thread, as does a sub-batch
+** of fewer than 32 nodes (so a batch that small, or a graph of fewer than
+** about 2000 nodes): the same steps, so the same bytes.  At most 64 threads
+** are used.  Built with VEC0_HNSW_NO_THREADS (or on Windows) it uses none.
+**
+** It commits an open undo scope and cannot be undone itself; after an
+** error the graph may be partly changed, as after any error.
+*/
+int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
+                        const uint32_t *aGroup, int n, int nThread);
 /* Marks node id deleted (tombstone).  Unknown or already deleted: CORRUPT. */
 int vec0HnswDelete(Vec0Hnsw *p, uint32_t id);
 /* The vector of live node id changed: repair its links and its neighbours'. */

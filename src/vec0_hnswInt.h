@@ -1,9 +1,10 @@
 /*
-** vec0_hnswInt.h: what the two files of the HNSW graph share, and nothing
-** else includes: the in-memory layout of a graph and the internal helpers
-** of vec0_hnsw_store.c (the graph's memory, its records and its checks)
-** that vec0_hnsw.c (building and searching) calls.  Like vec0_hnsw.h it
-** knows nothing of SQLite.
+** vec0_hnswInt.h: what the files of the HNSW graph share, and nothing else
+** includes: the in-memory layout of a graph, the internal helpers of
+** vec0_hnsw_store.c (the graph's memory, its records and its checks) that
+** vec0_hnsw.c (building and searching) calls, and the steps of an
+** insertion in vec0_hnsw.c that vec0_hnsw_batch.c (the batch insert on
+** threads) runs.  Like vec0_hnsw.h it knows nothing of SQLite.
 **
 ** Nodes live in arrays indexed by id so that the hot loop of a search
 ** touches as little memory as possible: one flag byte per node (loaded /
@@ -53,6 +54,12 @@ typedef struct Filter {
   int bDeleted;     /* deleted nodes are results too */
 } Filter;
 
+/* A link dropped by the heuristic, and the kept node that made it redundant. */
+typedef struct Drop {
+  uint32_t id;  /* dropped */
+  uint32_t via; /* kept, and nearer to the dropped one than the base is */
+} Drop;
+
 /*
 ** A group's entry point: its node of the highest level.  Group 0's lives in
 ** the header; the others are read from the host (xReadGroup) when first
@@ -62,6 +69,7 @@ typedef struct Filter {
 #define GROUP_DIRTY 0x02
 #define GROUP_SAVED 0x04 /* its before-image is in the current undo scope */
 #define GROUP_SEEN 0x08  /* vec0HnswCheck: its walk is done */
+#define GROUP_BATCH 0x10 /* vec0HnswInsertBatch: its nodes are in memory */
 typedef struct Group {
   uint32_t entry;
   int8_t maxLevel; /* -1 when the group is empty */
@@ -94,6 +102,13 @@ struct Vec0Hnsw {
 
   uint32_t *aDirty;
   size_t nDirty, nDirtyAlloc;
+
+  /*
+  ** During vec0HnswInsertBatch only: the vector of every node the batch can
+  ** reach, indexed by id (NULL for the others), taken from xVector before
+  ** any worker starts, so that workers never call the host for one.
+  */
+  const void **apVec;
 
   /* Scratch reused by every call, so a steady-state search never allocates. */
   Pair *aCand;
@@ -170,9 +185,31 @@ int vec0HnswTouch(Vec0Hnsw *p, uint32_t from, int lc, uint32_t t);
 int vec0HnswLoadEntry(Vec0Hnsw *p, uint32_t g);
 int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level);
 
+/* vec0_hnsw.c: the steps of an insertion, which vec0_hnsw_batch.c reuses */
+int vec0HnswDrainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW);
+int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc);
+int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
+                        const Filter *f, size_t *pnTop);
+int vec0HnswCmpPair(const void *a, const void *b);
+int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
+                   Drop *aDrop, size_t *pnDrop);
+int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x);
+int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
+                      size_t *pnW, size_t *pnSel);
+int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L);
+int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g);
+
 /* The vector of node id, from the host (hot: inline). */
 static inline const void *vec0HnswVector(Vec0Hnsw *p, uint32_t id, int *pRc) {
-  const void *v = p->h.xVector(p->h.pCtx, id, pRc);
+  const void *v;
+  if (p->apVec) {
+    /* A batch: links stay inside a group, and the table holds its nodes. */
+    if ((v = p->apVec[id]) == NULL) {
+      *pRc = vec0HnswCorrupt(p, "node %u: reached from another group", id);
+    }
+    return v;
+  }
+  v = p->h.xVector(p->h.pCtx, id, pRc);
   if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
   return v;
 }

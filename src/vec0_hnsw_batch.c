@@ -1,0 +1,646 @@
+/*
+** vec0_hnsw_batch.c: vec0HnswInsertBatch, many new nodes inserted at once
+** on worker threads, into a graph that does not depend on how many.
+**
+** The batch is cut into sub-batches that grow with the graph: each takes
+** 1/SUB_DIV of the node count at its start (at least 1, at most SUB_MAX),
+** so only counts decide where one ends.  A sub-batch goes through:
+**   1. search (parallel): each of its nodes searches the graph as it stood
+**      when the sub-batch began, which nothing changes meanwhile, and picks
+**      its links with the heuristic as vec0HnswConnect() would;
+**   2. (calling thread) its links are written and the links back are
+**      sorted by the node that receives them;
+**   3. prune (parallel): each receiving node takes all its new links at
+**      once, re-selecting its list with the heuristic if they overflow it.
+**      One node's work reads vectors and writes its own list, nothing else;
+**   4. (calling thread, in a fixed order) the links that pruning dropped are
+**      handed over (vec0HnswHandOver), and the nodes the frozen graph could
+**      not serve (the first of a group, one that raises its group's top
+**      level, one whose search found fewer than ef_construction nodes) are
+**      connected one by one, as vec0HnswInsert() would, in batch order.
+** Lists are sorted by (distance, id) and work is merged in batch order, so
+** no step depends on which thread did what.  Within a sub-batch new nodes
+** do not see each other; the next sub-batch sees them all.
+**
+** A worker searches through a view: a copy of the Vec0Hnsw whose node
+** arrays are the graph's own, only read while workers run, and whose
+** scratch, visited stamps and error message are its own.  A view's
+** allocator refuses, so a search that needs more scratch than a view has
+** is left to the calling thread, which redoes it once the workers have
+** joined.  Workers thus call only the distance callbacks: every xReadNode,
+** xVector and allocation happens on the calling thread, before they start.
+**
+** Calls POSIX threads (none when built with VEC0_HNSW_NO_THREADS, or on
+** Windows), the C library and the two other files of the graph.
+*/
+#include "vec0_hnswInt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if !defined(VEC0_HNSW_NO_THREADS) && defined(_WIN32)
+#define VEC0_HNSW_NO_THREADS 1
+#endif
+#ifndef VEC0_HNSW_NO_THREADS
+#include <pthread.h>
+#endif
+
+#define SUB_DIV 64       /* a sub-batch: 1/SUB_DIV of the node count */
+#define SUB_MAX 4096     /* ... but at most this many nodes */
+#define MAX_WORKERS 64   /* threads used at most, the calling one included */
+#define SEARCH_MIN 16    /* searches per thread, at least, worth a thread */
+#define PRUNE_MIN 256    /* receiving lists per thread, at least */
+
+/* What step 1 made of a node of the batch. */
+#define BN_LINKED 1 /* its links are in Batch.aLinks */
+#define BN_FRESH 2  /* to be connected in step 4 */
+#define BN_DEFER 3  /* its search needs more scratch than a view has */
+
+typedef struct BatchNode {
+  uint32_t id, g;
+  int L;
+  int eState;
+  size_t iOut; /* its rows in Batch.aLinks: levels 0..L of (m+1) u32 */
+} BatchNode;
+
+/* A link back, from a node of the graph (t) to new node id at level lc. */
+typedef struct Edge {
+  uint32_t lc, t, k, id; /* k: the index of id in the batch */
+} Edge;
+
+/* A node t receiving links at level lc: step 3's item. */
+typedef struct Target {
+  uint32_t t;
+  int lc;
+  size_t iEdge, nEdge; /* its links in Batch.aEdge */
+  size_t iCand;        /* its room in Batch.aCand and Batch.aDrop */
+  size_t nDrop;        /* links it dropped, for step 4 */
+} Target;
+
+typedef struct Batch Batch;
+
+typedef struct Worker {
+  Vec0Hnsw v; /* the view, refreshed before each parallel step */
+  Batch *pB;
+  Pair *aCand, *aTop, *aW;
+  size_t nCand, nTop;
+  const void **apSel;
+  uint32_t *aVisit;
+  int rc;
+#ifndef VEC0_HNSW_NO_THREADS
+  pthread_t tid;
+#endif
+} Worker;
+
+struct Batch {
+  Vec0Hnsw *p;
+  BatchNode *aNode;
+  int n;
+  int nMarked; /* the groups of aNode[0..nMarked-1] may be GROUP_BATCH */
+  int i0; /* first node of the current sub-batch */
+  uint32_t *aLinks;
+  size_t nLinksAlloc;
+  Edge *aEdge;
+  size_t nEdgeAlloc;
+  Target *aTgt;
+  size_t nTgtAlloc;
+  Pair *aCand;
+  size_t nCandAlloc;
+  Drop *aDrop;
+  size_t nDropAlloc;
+  Worker *aWk;
+  int nWk;
+  /* The items of the parallel step under way, handed out in chunks. */
+  int (*xItem)(Worker *, size_t);
+  size_t iNext, nItem, nChunk;
+  int bStop;
+#ifndef VEC0_HNSW_NO_THREADS
+  pthread_mutex_t mu;
+  int bMutex;
+#endif
+};
+
+/* A view's allocator: it has all the memory it will get. */
+static void *refuseMalloc(void *pCtx, size_t n) {
+  (void)pCtx;
+  (void)n;
+  return NULL;
+}
+static void *refuseRealloc(void *pCtx, void *pOld, size_t n) {
+  (void)pCtx;
+  (void)pOld;
+  (void)n;
+  return NULL;
+}
+static void keepFree(void *pCtx, void *pOld) {
+  (void)pCtx;
+  (void)pOld;
+}
+/* Every node a view can reach is in memory already. */
+static int noRecord(void *pCtx, uint32_t id, unsigned char **paRec, int *pnRec) {
+  (void)pCtx;
+  (void)id;
+  (void)paRec;
+  (void)pnRec;
+  return VEC0_HNSW_NOTFOUND;
+}
+
+/*
+** Makes w's view see the graph as it is now, with w's own scratch.  The
+** graph's other buffers are not the view's to use: it gets none.
+*/
+static void refreshView(Worker *w, const Vec0Hnsw *p) {
+  Vec0Hnsw *v = &w->v;
+  uint32_t gen = v->gen; /* the stamps in w->aVisit stay w's */
+  *v = *p;
+  v->h.xMalloc = refuseMalloc;
+  v->h.xRealloc = refuseRealloc;
+  v->h.xFree = keepFree;
+  v->h.xReadNode = noRecord;
+  v->h.xReadGroup = NULL;
+  v->aCand = w->aCand;
+  v->nCandAlloc = w->nCand;
+  v->aTop = w->aTop;
+  v->nTopAlloc = w->nTop;
+  v->aW = w->aW;
+  v->nWAlloc = w->nTop;
+  v->apSel = w->apSel;
+  v->aVisit = w->aVisit;
+  v->gen = gen;
+  v->aP = NULL;
+  v->nPAlloc = 0;
+  v->aDrop = NULL;
+  v->nDropAlloc = 0;
+  v->aRec = NULL;
+  v->nRecAlloc = 0;
+  v->aQueue = NULL;
+  v->nQueueAlloc = 0;
+  v->aDirty = NULL;
+  v->nDirty = v->nDirtyAlloc = 0;
+  v->aGrpDirty = NULL;
+  v->nGrpDirty = v->nGrpDirtyAlloc = 0;
+  v->aUndo = NULL;
+  v->nUndo = v->nUndoAlloc = 0;
+  v->bUndo = 0;
+  v->zErr[0] = 0;
+}
+
+/* Hands out items in chunks until none is left or an item failed. */
+static void runItems(Worker *w) {
+  Batch *b = w->pB;
+  for (;;) {
+    size_t i, iEnd;
+#ifndef VEC0_HNSW_NO_THREADS
+    if (b->bMutex) pthread_mutex_lock(&b->mu);
+#endif
+    i = b->iNext;
+    iEnd = b->bStop ? i : (b->nItem - i < b->nChunk ? b->nItem : i + b->nChunk);
+    b->iNext = iEnd;
+#ifndef VEC0_HNSW_NO_THREADS
+    if (b->bMutex) pthread_mutex_unlock(&b->mu);
+#endif
+    if (i >= iEnd) return;
+    for (; i < iEnd; i++) {
+      int rc = b->xItem(w, i);
+      if (rc) {
+        w->rc = rc;
+#ifndef VEC0_HNSW_NO_THREADS
+        if (b->bMutex) pthread_mutex_lock(&b->mu);
+#endif
+        b->bStop = 1;
+#ifndef VEC0_HNSW_NO_THREADS
+        if (b->bMutex) pthread_mutex_unlock(&b->mu);
+#endif
+        return;
+      }
+    }
+  }
+}
+
+#ifndef VEC0_HNSW_NO_THREADS
+static void *workerMain(void *pArg) {
+  runItems((Worker *)pArg);
+  return NULL;
+}
+#endif
+
+/*
+** Runs xItem on items 0..nItem-1 on the calling thread and as many workers
+** as nItem/nMin makes worth it.  A thread that cannot be started is not
+** needed: the others take its share.  Every started one is joined.
+*/
+static int runParallel(Batch *b, size_t nItem, size_t nMin, size_t nChunk,
+                       int (*xItem)(Worker *, size_t)) {
+  Vec0Hnsw *p = b->p;
+  int nUse = 1, i, rc = VEC0_HNSW_OK;
+#ifndef VEC0_HNSW_NO_THREADS
+  int aStarted[MAX_WORKERS] = {0};
+  if (b->bMutex) {
+    size_t nWant = nItem / nMin;
+    nUse = nWant < (size_t)b->nWk ? (int)nWant : b->nWk;
+    if (nUse < 1) nUse = 1;
+  }
+#endif
+  b->xItem = xItem;
+  b->iNext = 0;
+  b->nItem = nItem;
+  b->nChunk = nChunk;
+  b->bStop = 0;
+  for (i = 0; i < nUse; i++) {
+    refreshView(&b->aWk[i], p);
+    b->aWk[i].rc = VEC0_HNSW_OK;
+  }
+#ifndef VEC0_HNSW_NO_THREADS
+  for (i = 1; i < nUse; i++) {
+    aStarted[i] = pthread_create(&b->aWk[i].tid, NULL, workerMain, &b->aWk[i]) == 0;
+  }
+#endif
+  runItems(&b->aWk[0]);
+#ifndef VEC0_HNSW_NO_THREADS
+  for (i = 1; i < nUse; i++) {
+    if (aStarted[i]) pthread_join(b->aWk[i].tid, NULL);
+  }
+#endif
+  for (i = 0; i < nUse && rc == VEC0_HNSW_OK; i++) {
+    if ((rc = b->aWk[i].rc) == VEC0_HNSW_CORRUPT) {
+      memcpy(p->zErr, b->aWk[i].v.zErr, sizeof(p->zErr));
+    }
+  }
+  return rc;
+}
+
+/*
+** Step 1 for node x, through p (a view, or the graph itself for a redo):
+** its links on levels 0..L, in rows of (count, ids) at aOut.  Like
+** vec0HnswConnect() except that it changes nothing, and that it leaves to
+** step 4 a node the graph cannot serve well as it stands.
+*/
+static int frozenLinks(Vec0Hnsw *p, BatchNode *x, uint32_t *aOut) {
+  const Group *pG = &p->aGrp[x->g];
+  const void *q, *v;
+  int rc = VEC0_HNSW_OK, lc;
+  Pair ep;
+  if (pG->maxLevel < 0 || x->L > pG->maxLevel) {
+    x->eState = BN_FRESH;
+    return VEC0_HNSW_OK;
+  }
+  if ((q = vec0HnswVector(p, x->id, &rc)) == NULL) return rc;
+  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
+  ep.id = pG->entry;
+  ep.d = p->h.xDistance(p->h.pCtx, q, v);
+  for (lc = pG->maxLevel; lc > x->L; lc--) {
+    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
+  }
+  for (lc = x->L; lc >= 0; lc--) {
+    uint32_t *aRow = aOut + (size_t)lc * (size_t)(p->m + 1);
+    size_t nW, nSel, i;
+    if ((rc = vec0HnswFindLinks(p, x->id, q, &ep, lc, &nW, &nSel)) != 0) return rc;
+    if (lc == 0 && nW < (size_t)p->efc) {
+      /* A small group, or one mostly deleted: the nodes of this sub-batch
+      ** would crowd onto the few there are. */
+      x->eState = BN_FRESH;
+      return VEC0_HNSW_OK;
+    }
+    aRow[0] = (uint32_t)nSel;
+    for (i = 0; i < nSel; i++) aRow[1 + i] = p->aW[i].id;
+  }
+  x->eState = BN_LINKED;
+  return VEC0_HNSW_OK;
+}
+
+static int searchItem(Worker *w, size_t i) {
+  Batch *b = w->pB;
+  BatchNode *x = &b->aNode[(size_t)b->i0 + i];
+  int rc = frozenLinks(&w->v, x, b->aLinks + x->iOut);
+  if (rc == VEC0_HNSW_NOMEM) {
+    x->eState = BN_DEFER; /* the view's scratch is full: not an error */
+    rc = VEC0_HNSW_OK;
+  }
+  return rc;
+}
+
+/*
+** Step 3 for one receiving node: its new links appended if they fit, else
+** its list re-selected among old and new (as relink() in vec0_hnsw.c does
+** for one), the dropped ones noted for step 4.
+*/
+static int pruneItem(Worker *w, size_t i) {
+  Batch *b = w->pB;
+  Vec0Hnsw *p = &w->v;
+  Target *T = &b->aTgt[i];
+  const Edge *aE = b->aEdge + T->iEdge;
+  uint32_t *L = links(p, T->t, T->lc), cap = (uint32_t)(T->lc ? p->m : p->m0);
+  size_t j, nP, nSel, nDrop, cnt = L[0];
+  Pair *a = b->aCand + T->iCand;
+  const void *vt, *v;
+  int rc = VEC0_HNSW_OK;
+  T->nDrop = 0;
+  if (cnt + T->nEdge <= cap) {
+    for (j = 0; j < T->nEdge; j++) L[1 + L[0]++] = aE[j].id;
+    return VEC0_HNSW_OK;
+  }
+  if ((vt = vec0HnswVector(p, T->t, &rc)) == NULL) return rc;
+  for (j = 0; j < cnt; j++) a[j].id = L[1 + j];
+  for (j = 0; j < T->nEdge; j++) a[cnt + j].id = aE[j].id;
+  nP = cnt + T->nEdge;
+  for (j = 0; j < nP; j++) {
+    if ((v = vec0HnswVector(p, a[j].id, &rc)) == NULL) return rc;
+    a[j].d = p->h.xDistance(p->h.pCtx, vt, v);
+  }
+  qsort(a, nP, sizeof(Pair), vec0HnswCmpPair);
+  rc = vec0HnswSelect(p, a, nP, (int)cap, &nSel, b->aDrop + T->iCand, &nDrop);
+  if (rc) return rc;
+  L[0] = (uint32_t)nSel;
+  for (j = 0; j < nSel; j++) L[1 + j] = a[j].id;
+  T->nDrop = nDrop;
+  return VEC0_HNSW_OK;
+}
+
+static int cmpEdge(const void *pa, const void *pb) {
+  const Edge *x = pa, *y = pb;
+  if (x->lc != y->lc) return x->lc < y->lc ? -1 : 1;
+  if (x->t != y->t) return x->t < y->t ? -1 : 1;
+  return (x->k > y->k) - (x->k < y->k);
+}
+
+/*
+** Step 2: writes the links of the nodes step 1 linked, then sorts the links
+** back by receiving node into b->aTgt (*pnTgt of them), marked dirty, each
+** with room for its candidates in b->aCand and b->aDrop.
+*/
+static int gatherTargets(Batch *b, int i1, size_t *pnTgt) {
+  Vec0Hnsw *p = b->p;
+  size_t nEdge = 0, nTgt = 0, nCand = 0, e;
+  int i, lc, rc;
+  for (i = b->i0; i < i1; i++) {
+    const BatchNode *x = &b->aNode[i];
+    if (x->eState != BN_LINKED) continue;
+    for (lc = 0; lc <= x->L; lc++) nEdge += b->aLinks[x->iOut + (size_t)lc * (size_t)(p->m + 1)];
+  }
+  rc = vec0HnswReserve(p, &b->aEdge, &b->nEdgeAlloc, nEdge + 1, sizeof(Edge));
+  if (rc) return rc;
+  nEdge = 0;
+  for (i = b->i0; i < i1; i++) {
+    const BatchNode *x = &b->aNode[i];
+    if (x->eState != BN_LINKED) continue;
+    for (lc = 0; lc <= x->L; lc++) {
+      const uint32_t *aRow = b->aLinks + x->iOut + (size_t)lc * (size_t)(p->m + 1);
+      uint32_t j;
+      memcpy(links(p, x->id, lc), aRow, (size_t)(aRow[0] + 1) * sizeof(uint32_t));
+      for (j = 0; j < aRow[0]; j++) {
+        Edge *pE = &b->aEdge[nEdge++];
+        pE->lc = (uint32_t)lc;
+        pE->t = aRow[1 + j];
+        pE->k = (uint32_t)i;
+        pE->id = x->id;
+      }
+    }
+  }
+  qsort(b->aEdge, nEdge, sizeof(Edge), cmpEdge);
+  for (e = 0; e < nEdge; e++) {
+    Target *T;
+    if (e > 0 && b->aEdge[e].lc == b->aEdge[e - 1].lc && b->aEdge[e].t == b->aEdge[e - 1].t) {
+      b->aTgt[nTgt - 1].nEdge++;
+      continue;
+    }
+    rc = vec0HnswReserve(p, &b->aTgt, &b->nTgtAlloc, nTgt + 1, sizeof(Target));
+    if (rc == VEC0_HNSW_OK) rc = vec0HnswMarkDirty(p, b->aEdge[e].t);
+    if (rc) return rc;
+    T = &b->aTgt[nTgt++];
+    T->t = b->aEdge[e].t;
+    T->lc = (int)b->aEdge[e].lc;
+    T->iEdge = e;
+    T->nEdge = 1;
+    T->nDrop = 0;
+  }
+  for (e = 0; e < nTgt; e++) {
+    b->aTgt[e].iCand = nCand;
+    nCand += links(p, b->aTgt[e].t, b->aTgt[e].lc)[0] + b->aTgt[e].nEdge;
+  }
+  rc = vec0HnswReserve(p, &b->aCand, &b->nCandAlloc, nCand + 1, sizeof(Pair));
+  if (rc == VEC0_HNSW_OK) rc = vec0HnswReserve(p, &b->aDrop, &b->nDropAlloc, nCand + 1, sizeof(Drop));
+  *pnTgt = nTgt;
+  return rc;
+}
+
+/* Inserts nodes i0..i1-1 of the batch (steps 1 to 4). */
+static int subBatch(Batch *b, int i1) {
+  Vec0Hnsw *p = b->p;
+  size_t nOut = 0, nTgt = 0, i, j;
+  int k, rc;
+  for (k = b->i0; k < i1; k++) {
+    BatchNode *x = &b->aNode[k];
+    if ((rc = vec0HnswAddNode(p, x->id, x->L, x->g)) != 0) return rc;
+    x->iOut = nOut;
+    nOut += (size_t)(x->L + 1) * (size_t)(p->m + 1);
+  }
+  rc = vec0HnswReserve(p, &b->aLinks, &b->nLinksAlloc, nOut, sizeof(uint32_t));
+  if (rc) return rc;
+
+  /* 1. */
+  rc = runParallel(b, (size_t)(i1 - b->i0), SEARCH_MIN, 2, searchItem);
+  for (k = b->i0; rc == VEC0_HNSW_OK && k < i1; k++) {
+    if (b->aNode[k].eState == BN_DEFER) {
+      rc = frozenLinks(p, &b->aNode[k], b->aLinks + b->aNode[k].iOut);
+    }
+  }
+  /* 2. and 3. */
+  if (rc == VEC0_HNSW_OK) rc = gatherTargets(b, i1, &nTgt);
+  if (rc == VEC0_HNSW_OK) rc = runParallel(b, nTgt, PRUNE_MIN, 32, pruneItem);
+  if (rc) return rc;
+
+  /* 4. */
+  for (i = 0; i < nTgt; i++) {
+    const Target *T = &b->aTgt[i];
+    for (j = 0; j < T->nDrop; j++) {
+      rc = vec0HnswHandOver(p, T->t, T->lc, &b->aDrop[T->iCand + j]);
+      if (rc) return rc;
+    }
+  }
+  for (k = b->i0; k < i1; k++) {
+    const BatchNode *x = &b->aNode[k];
+    if (x->eState != BN_FRESH) continue;
+    if ((rc = vec0HnswConnect(p, x->id, x->L)) != 0) return rc;
+    if (x->L > p->aGrp[x->g].maxLevel) {
+      if ((rc = vec0HnswSetEntry(p, x->g, x->id, x->L)) != 0) return rc;
+    }
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
+** Checks that every id of the batch is new (no record, not twice), and
+** sizes the node arrays for them.
+*/
+static int checkBatch(Batch *b, const uint32_t *aId, const uint64_t *aKey,
+                      const uint32_t *aGroup) {
+  Vec0Hnsw *p = b->p;
+  uint32_t idMax = 0, gen;
+  int i, rc;
+  for (i = 0; i < b->n; i++) {
+    BatchNode *x = &b->aNode[i];
+    x->id = aId[i];
+    x->g = aGroup ? aGroup[i] : 0;
+    x->L = vec0HnswLevel(p, aKey[i]);
+    if (x->id >= 0x7fffffffu) return vec0HnswCorrupt(p, "node %u: id out of range", x->id);
+    if (x->g > VEC0_HNSW_MAX_GROUP) return vec0HnswCorrupt(p, "group %u out of range", x->g);
+    rc = vec0HnswLoadNode(p, x->id);
+    if (rc == VEC0_HNSW_OK) {
+      return vec0HnswCorrupt(p, "node %u: in a batch but %s", x->id,
+                             (p->aFlag[x->id] & NODE_DELETED)
+                                 ? "a tombstone (revive it with vec0HnswInsert)"
+                                 : "already live");
+    }
+    if (rc != VEC0_HNSW_NOTFOUND) return rc;
+    if (x->id > idMax) idMax = x->id;
+  }
+  if ((rc = vec0HnswGrowNodes(p, idMax + 1)) != 0) return rc;
+  gen = vec0HnswNextGen(p);
+  for (i = 0; i < b->n; i++) {
+    if (p->aVisit[b->aNode[i].id] == gen) {
+      return vec0HnswCorrupt(p, "node %u: twice in a batch", b->aNode[i].id);
+    }
+    p->aVisit[b->aNode[i].id] = gen;
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
+** Brings into memory every node of group g that a walk can reach (all of
+** them, in a sound graph), checking each link on the way as a search would,
+** and takes each one's vector into p->apVec.
+*/
+static int loadGroupNodes(Vec0Hnsw *p, uint32_t g, uint32_t gen) {
+  size_t nHead = 0, nTail = 0;
+  int rc, l;
+  if ((rc = vec0HnswLoadEntry(p, g)) != 0) return rc;
+  p->aGrp[g].flags |= GROUP_BATCH;
+  if (p->aGrp[g].maxLevel < 0) return VEC0_HNSW_OK;
+  rc = vec0HnswReserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)p->nBound + 1, sizeof(uint32_t));
+  if (rc) return rc;
+  p->aQueue[nTail++] = p->aGrp[g].entry;
+  p->aVisit[p->aGrp[g].entry] = gen;
+  while (nHead < nTail) {
+    uint32_t n = p->aQueue[nHead++], i;
+    if ((p->apVec[n] = p->h.xVector(p->h.pCtx, n, &rc)) == NULL) {
+      return rc ? rc : VEC0_HNSW_NOMEM;
+    }
+    for (l = 0; l <= p->aLevel[n]; l++) {
+      for (i = 0; i < links(p, n, l)[0]; i++) {
+        uint32_t t = links(p, n, l)[1 + i];
+        if ((rc = vec0HnswTouch(p, n, l, t)) != 0) return rc;
+        if (p->aGroup[t] != g) {
+          return vec0HnswCorrupt(p, "node %u of group %u links to node %u of group %u", n,
+                                 g, t, p->aGroup[t]);
+        }
+        if (p->aVisit[t] == gen) continue;
+        p->aVisit[t] = gen;
+        p->aQueue[nTail++] = t;
+      }
+    }
+  }
+  return VEC0_HNSW_OK;
+}
+
+/* Gives worker w its scratch, sized so that a search seldom needs more. */
+static int newWorker(Batch *b, Worker *w) {
+  Vec0Hnsw *p = b->p;
+  size_t nCand = 8 * (size_t)p->efc + 4 * (size_t)p->m0 + 256;
+  memset(w, 0, sizeof(*w));
+  w->pB = b;
+  w->nCand = nCand;
+  w->nTop = (size_t)p->efc + 1;
+  w->aCand = p->h.xMalloc(p->h.pCtx, nCand * sizeof(Pair));
+  w->aTop = p->h.xMalloc(p->h.pCtx, w->nTop * sizeof(Pair));
+  w->aW = p->h.xMalloc(p->h.pCtx, w->nTop * sizeof(Pair));
+  w->apSel = p->h.xMalloc(p->h.pCtx, 2 * 128 * sizeof(void *));
+  w->aVisit = p->h.xMalloc(p->h.pCtx, (size_t)p->nCap * sizeof(uint32_t));
+  if (!w->aCand || !w->aTop || !w->aW || !w->apSel || !w->aVisit) return VEC0_HNSW_NOMEM;
+  memset(w->aVisit, 0, (size_t)p->nCap * sizeof(uint32_t));
+  return VEC0_HNSW_OK;
+}
+
+static void freeWorker(Vec0Hnsw *p, Worker *w) {
+  p->h.xFree(p->h.pCtx, w->aCand);
+  p->h.xFree(p->h.pCtx, w->aTop);
+  p->h.xFree(p->h.pCtx, w->aW);
+  p->h.xFree(p->h.pCtx, (void *)w->apSel);
+  p->h.xFree(p->h.pCtx, w->aVisit);
+}
+
+/* Everything before the first sub-batch: checks, nodes, vectors, workers. */
+static int prepare(Batch *b, const uint32_t *aId, const uint64_t *aKey,
+                   const uint32_t *aGroup, int nThread) {
+  Vec0Hnsw *p = b->p;
+  uint32_t gen;
+  int i, rc;
+  size_t nByte;
+  if ((rc = checkBatch(b, aId, aKey, aGroup)) != 0) return rc;
+  nByte = (size_t)p->nCap * sizeof(void *);
+  if ((p->apVec = p->h.xMalloc(p->h.pCtx, nByte)) == NULL) return VEC0_HNSW_NOMEM;
+  memset((void *)p->apVec, 0, nByte);
+  gen = vec0HnswNextGen(p);
+  for (i = 0; i < b->n; i++) {
+    BatchNode *x = &b->aNode[i];
+    if ((rc = vec0HnswGrowGroups(p, x->g)) != 0) return rc;
+    b->nMarked = i + 1;
+    if (!(p->aGrp[x->g].flags & GROUP_BATCH)) {
+      if ((rc = loadGroupNodes(p, x->g, gen)) != 0) return rc;
+    }
+    if ((p->apVec[x->id] = p->h.xVector(p->h.pCtx, x->id, &rc)) == NULL) {
+      return rc ? rc : VEC0_HNSW_NOMEM;
+    }
+  }
+  b->nWk = nThread < 1 ? 1 : nThread > MAX_WORKERS ? MAX_WORKERS : nThread;
+  if (b->n < SEARCH_MIN * 2) b->nWk = 1; /* no sub-batch can use two */
+  b->aWk = p->h.xMalloc(p->h.pCtx, (size_t)b->nWk * sizeof(Worker));
+  if (b->aWk == NULL) {
+    b->nWk = 0;
+    return VEC0_HNSW_NOMEM;
+  }
+  memset(b->aWk, 0, (size_t)b->nWk * sizeof(Worker));
+  for (i = 0; i < b->nWk; i++) {
+    if ((rc = newWorker(b, &b->aWk[i])) != 0) return rc;
+  }
+#ifndef VEC0_HNSW_NO_THREADS
+  b->bMutex = b->nWk > 1 && pthread_mutex_init(&b->mu, NULL) == 0;
+#endif
+  return VEC0_HNSW_OK;
+}
+
+int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
+                        const uint32_t *aGroup, int n, int nThread) {
+  Batch b;
+  int rc, i;
+  if (n <= 0) return n == 0 ? VEC0_HNSW_OK : vec0HnswCorrupt(p, "a batch of %d nodes", n);
+  vec0HnswCommit(p);
+  memset(&b, 0, sizeof(b));
+  b.p = p;
+  b.n = n;
+  b.aNode = p->h.xMalloc(p->h.pCtx, (size_t)n * sizeof(BatchNode));
+  rc = b.aNode ? prepare(&b, aId, aKey, aGroup, nThread) : VEC0_HNSW_NOMEM;
+  while (rc == VEC0_HNSW_OK && b.i0 < n) {
+    uint32_t nSub = p->nCount / SUB_DIV;
+    int i1;
+    if (nSub < 1) nSub = 1;
+    if (nSub > SUB_MAX) nSub = SUB_MAX;
+    i1 = (uint32_t)(n - b.i0) < nSub ? n : b.i0 + (int)nSub;
+    rc = subBatch(&b, i1);
+    b.i0 = i1;
+  }
+#ifndef VEC0_HNSW_NO_THREADS
+  if (b.bMutex) pthread_mutex_destroy(&b.mu);
+#endif
+  for (i = 0; i < b.nWk; i++) freeWorker(p, &b.aWk[i]);
+  for (i = 0; i < b.nMarked; i++) p->aGrp[b.aNode[i].g].flags &= (uint8_t)~GROUP_BATCH;
+  p->h.xFree(p->h.pCtx, (void *)p->apVec);
+  p->apVec = NULL;
+  p->h.xFree(p->h.pCtx, b.aWk);
+  p->h.xFree(p->h.pCtx, b.aNode);
+  p->h.xFree(p->h.pCtx, b.aLinks);
+  p->h.xFree(p->h.pCtx, b.aEdge);
+  p->h.xFree(p->h.pCtx, b.aTgt);
+  p->h.xFree(p->h.pCtx, b.aCand);
+  p->h.xFree(p->h.pCtx, b.aDrop);
+  return rc;
+}
