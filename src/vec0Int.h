@@ -247,6 +247,7 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 #define VEC0_N_HIDDEN 4
 
 #define VEC0_MAX_K 100000
+#define VEC0_MAX_THREADS 64 /* 'threads=N' */
 
 
 /*
@@ -417,6 +418,7 @@ struct Vec0Table {
   int nBusy;          /* methods using the cache now (vec0_vtab.c) */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0Registry *pReg; /* this connection's open tables (vec0_info.c) */
+  int nThread;        /* 'threads=N': threads of a bulk build (0: one per core) */
 };
 
 /*

@@ -26,6 +26,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The in-memory state of one column's graph (Vec0Index.pState). */
 typedef struct HnswState {
@@ -639,21 +640,57 @@ static int hnswCheck(Vec0Index *pIdx, char **pzErr) {
   return rc;
 }
 
+/* The threads of a bulk build: 'threads=N', or one per core. */
+static int buildThreads(const Vec0Table *p) {
+  long n = p->nThread;
+  if (n <= 0) {
+#ifdef _SC_NPROCESSORS_ONLN
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+#else
+    n = 1;
+#endif
+  }
+  return n < 1 ? 1 : n > VEC0_MAX_THREADS ? VEC0_MAX_THREADS : (int)n;
+}
+
+/*
+** Every live slot inserted by one batch, on buildThreads() threads: the
+** graph is the same bytes for any number of them (vec0HnswInsertBatch).
+** Only the live slots: the header keeps the id bound, so ids may have gaps
+** where deleted rows were.  The vectors are all read first, since the
+** worker threads may not call into SQLite.
+*/
 static int hnswRebuild(Vec0Index *pIdx) {
   Vec0Table *p = pIdx->pTab;
-  uint32_t nSlot = vec0StorageSlotCount(p);
+  uint32_t nSlot = vec0StorageSlotCount(p), n = 0;
   Vec0Hnsw *h = 0;
+  uint32_t *aId = 0, *aGroup = 0;
+  uint64_t *aKey = 0;
   int rc = vec0StorageLinkClear(p, pIdx->iVec);
   hnswDiscard(pIdx);
+  if (rc == SQLITE_OK) rc = vec0StorageAllVectors(p, pIdx->iVec);
   if (rc == SQLITE_OK) rc = graphOf(pIdx, &h);
-  /* Only the live slots: the header keeps the id bound, so ids may have
-  ** gaps where deleted rows were. */
+  if (rc == SQLITE_OK) {
+    aId = sqlite3_malloc64(sizeof(uint32_t) * ((size_t)nSlot + 1));
+    aGroup = sqlite3_malloc64(sizeof(uint32_t) * ((size_t)nSlot + 1));
+    aKey = sqlite3_malloc64(sizeof(uint64_t) * ((size_t)nSlot + 1));
+    if (aId == 0 || aGroup == 0 || aKey == 0) rc = SQLITE_NOMEM;
+  }
   for (uint32_t s = 0; rc == SQLITE_OK && s < nSlot; s++) {
     if (!vec0StorageSlotLive(p, s)) continue;
-    rc = vec0HnswInsert(h, s, (uint64_t)vec0StorageSlotRowid(p, s),
-                        vec0StorageSlotGroup(p, s));
+    aId[n] = s;
+    aKey[n] = (uint64_t)vec0StorageSlotRowid(p, s);
+    aGroup[n] = vec0StorageSlotGroup(p, s);
+    n++;
+  }
+  if (rc == SQLITE_OK && n > 0) {
+    rc = vec0HnswInsertBatch(h, aId, aKey, p->cfg.nPart ? aGroup : 0, (int)n,
+                             buildThreads(p));
     rc = graphRc(pIdx, rc);
   }
+  sqlite3_free(aId);
+  sqlite3_free(aGroup);
+  sqlite3_free(aKey);
   /* rebuild and optimize train the quantizer anew on the rows there are */
   if (rc == SQLITE_OK && p->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     rc = quantTrain(pIdx, pIdx->pState);

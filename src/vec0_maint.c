@@ -2,8 +2,9 @@
 ** vec0_maint.c: the maintenance commands (INSERT INTO t(t) VALUES('...')),
 ** which read or rewrite a whole table:
 ** 'integrity-check' (every shadow row consistent with the others and the
-** graphs sound) and 'rebuild' / 'optimize' (every graph rebuilt from the
-** stored vectors of the live rows; 'optimize' first compacts the slots).
+** graphs sound), 'rebuild' / 'optimize' (every graph rebuilt from the
+** stored vectors of the live rows; 'optimize' first compacts the slots),
+** 'ef_search=N' and 'threads=N' (the threads of such a rebuild).
 ** Storage checks and compacts its shadow tables, each index checks and
 ** rebuilds its own part.  Calls the index interface and the storage layer.
 */
@@ -38,6 +39,20 @@ static int rebuildIndexes(Vec0Table *p) {
   return rc;
 }
 
+/* The decimal integer z (all of it, up to 10 digits) in iMin..iMax. */
+static int commandNumber(const char *z, sqlite3_int64 iMin, sqlite3_int64 iMax,
+                         sqlite3_int64 *pn) {
+  sqlite3_int64 n = 0;
+  int nDigit = 0;
+  while (*z >= '0' && *z <= '9' && nDigit < 10) {
+    n = n * 10 + (*z++ - '0');
+    nDigit++;
+  }
+  if (nDigit == 0 || *z != 0 || n < iMin || n > iMax) return 0;
+  *pn = n;
+  return 1;
+}
+
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   const char *z = (const char *)sqlite3_value_text(pCmd);
   int rc;
@@ -62,15 +77,21 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     if (rc == SQLITE_OK) rc = rebuildIndexes(p);
     return vec0IndexOpEnd(p, rc);
   }
-  if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
-    const char *zNum = &z[10];
+  if (sqlite3_strnicmp(z, "threads=", 8) == 0) {
+    /* Per connection, not stored: the bytes a build writes do not depend on it. */
     sqlite3_int64 n = 0;
-    int nDigit = 0;
-    while (*zNum >= '0' && *zNum <= '9' && nDigit < 10) {
-      n = n * 10 + (*zNum++ - '0');
-      nDigit++;
+    if (!commandNumber(&z[8], 0, VEC0_MAX_THREADS, &n)) {
+      vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": threads must be an "
+                        "integer in 0..%d (0: one per core)",
+                     p->zName, z, VEC0_MAX_THREADS);
+      return SQLITE_ERROR;
     }
-    if (nDigit == 0 || *zNum != 0 || n < 1 || n > VEC0_MAX_K) {
+    p->nThread = (int)n;
+    return SQLITE_OK;
+  }
+  if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
+    sqlite3_int64 n = 0;
+    if (!commandNumber(&z[10], 1, VEC0_MAX_K, &n)) {
       vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": ef_search must be an "
                         "integer in 1..%d",
                      p->zName, z, VEC0_MAX_K);
@@ -86,7 +107,7 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     return rc;
   }
   vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
-                    "integrity-check, optimize, rebuild, ef_search=N)",
+                    "integrity-check, optimize, rebuild, ef_search=N, threads=N)",
                  p->zName, z);
   return SQLITE_ERROR;
 }
