@@ -1,7 +1,7 @@
 /*
 ** vec0_hnsw.c: building and searching the HNSW graph of vec0_hnsw.h.
 **
-** The beam search of one level, the neighbour-selection vec0HnswSelect, the
+** The beam search of one level, the neighbour-selection heuristic, the
 ** insertion of a node (its links and its neighbours' links back), the
 ** revival and update of a node, and the public entry points that use them.
 ** Nodes are brought into memory by vec0_hnsw_store.c the first time a walk
@@ -129,7 +129,7 @@ static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
 ** and deleted nodes, nearest first, until f->budget runs out.
 */
 int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
-                       const Filter *f, size_t *pnTop) {
+                        const Filter *f, size_t *pnTop) {
   const size_t nEf = (size_t)ef;
   float (*xDist)(void *, const void *, const void *) = p->h.xDistance;
   void *pCtx = p->h.pCtx;
@@ -245,7 +245,7 @@ int vec0HnswCmpPair(const void *a, const void *b) {
 ** that made it redundant), *pnDrop of them.
 */
 int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
-                     Drop *aDrop, size_t *pnDrop) {
+                   Drop *aDrop, size_t *pnDrop) {
   size_t i, j, nSel = 0, nDrop = 0;
   int rc = VEC0_HNSW_OK;
   if (n < (size_t)M) {
@@ -490,10 +490,10 @@ static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
 }
 
 /*
-** vec0HnswConnect() for a node that already had links (reconnect): its fresh lists
-** may leave out an old neighbour whose only way in was through this node
-** (the neighbours that pruned it just now handed it here, to the node that
-** made it redundant).  So each list that lost an old link is re-selected
+** vec0HnswConnect() for a node that already had links (reconnect): its
+** fresh lists may leave out an old neighbour whose only way in was through
+** this node (the neighbours that pruned it just now handed it here, to the
+** node that made it redundant).  So each list that lost an old link is re-selected
 ** among the old links and the new ones, and relink() hands a link it drops,
 ** old or new, to the kept node nearest to it.
 */
