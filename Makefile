@@ -149,7 +149,7 @@ test-san:
 # (it needs no SQLite) with its batch tests but the recall ones, the OOM
 # test at every 4th allocation, built with clang (about 20 s on 2 cores).
 TSAN_CC  = clang
-TSAN_SRC = $(wildcard src/vec0_hnsw*.c)
+TSAN_SRC = $(wildcard src/vec0_hnsw*.c) src/vec0_mem.c
 build-tsan/check_hnsw_batch: tests/check_hnsw_batch.c tests/hnsw_host.h $(TSAN_SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@ (tsan)")

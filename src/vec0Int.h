@@ -263,6 +263,7 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 */
 #include "vec0_hnsw.h"
 #include "vec0_quant.h"
+#include "vec0_mem.h"
 
 /* A partition key or metadata value of one slot. */
 typedef struct Vec0Cell {

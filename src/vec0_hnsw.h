@@ -255,38 +255,18 @@ int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
 int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
 
 /*
-** A hint that the n bytes at p are a large array read at random (the graph
-** uses it for its link array; hosts may for their vectors): on Linux, asks
-** for transparent huge pages, which spares the walk most TLB misses.  Has no
-** effect elsewhere, or when the system does not offer them.
-*/
-void vec0HnswAdviseHuge(void *p, size_t n);
-/*
 ** Tells the graph that every node is in memory (it was built here, or the
 ** host has read all of it): its link array asks for huge pages from now on,
 ** and vec0HnswHugeStep turns what it holds into huge pages.  Until then a
 ** lazily read graph fills that array sparsely, and a huge page would be
-** faulted in and zeroed, 2 MiB, for each node read.
+** faulted in and zeroed, 2 MiB, for each node read.  (The page helpers
+** themselves are in vec0_mem.h.)
 */
 void vec0HnswUseHugePages(Vec0Hnsw *p);
 /*
 ** Makes at most nMax more bytes of the link array huge pages, in place (see
-** vec0HnswCollapseHuge); 1 when no more is to be done.  Hosts call it
+** vec0MemCollapseHuge); 1 when no more is to be done.  Hosts call it
 ** between searches, so that no one search pays for the whole array.
 */
 int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax);
-/*
-** Turns the whole 2 MiB pages of the n bytes at p, from byte *pnDone of the
-** first of them on and at most nMax bytes, into huge pages in place (on
-** Linux 6.1 and later: MADV_COLLAPSE), and advances *pnDone.  1 when none
-** is left, or when the system cannot (it then stops trying).
-*/
-int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax);
-/*
-** A hint that the whole pages inside the n bytes at p will not be read
-** again before they are freed (a block being copied elsewhere): on Linux
-** they go back to the system at once, reading as zero if read.
-*/
-void vec0HnswReleasePages(void *p, size_t n);
-
 #endif /* VEC0_HNSW_H */

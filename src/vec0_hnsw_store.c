@@ -9,19 +9,14 @@
 ** the header (or the highest id inserted since), which is what lets a link
 ** into nowhere be recognised without reading it.
 */
-#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
-#define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE */
-#endif
 #include "vec0_hnswInt.h"
+#include "vec0_mem.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 int vec0HnswCorrupt(Vec0Hnsw *p, const char *zFmt, ...) {
   va_list ap;
@@ -45,68 +40,6 @@ int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
   *ppv = pNew;
   *pnAlloc = nNew;
   return VEC0_HNSW_OK;
-}
-
-#if defined(__linux__)
-#ifdef MADV_COLLAPSE
-#define VEC0_MADV_COLLAPSE MADV_COLLAPSE
-#else
-#define VEC0_MADV_COLLAPSE 25 /* Linux 6.1; C libraries older than that lack it */
-#endif
-#define HNSW_HUGE_PAGE ((uintptr_t)2 << 20)
-
-/* The whole pages of size page (a power of 2) inside [p, p+n): [*pA, *pB). */
-static void wholePages(void *p, size_t n, uintptr_t page, uintptr_t *pA, uintptr_t *pB) {
-  *pA = ((uintptr_t)p + page - 1) & ~(page - 1);
-  *pB = ((uintptr_t)p + n) & ~(page - 1);
-}
-#endif
-
-void vec0HnswAdviseHuge(void *p, size_t n) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
-  uintptr_t a, b;
-  wholePages(p, n, HNSW_HUGE_PAGE, &a, &b);
-  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)n;
-#endif
-}
-
-int vec0HnswCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  uintptr_t a, b, x;
-  size_t nDone = 0;
-  wholePages(p, n, HNSW_HUGE_PAGE, &a, &b);
-  if (b <= a || *pnDone >= (size_t)(b - a)) return 1;
-  for (x = a + *pnDone; x < b && nDone < nMax; x += HNSW_HUGE_PAGE, nDone += HNSW_HUGE_PAGE) {
-    if (madvise((void *)x, (size_t)HNSW_HUGE_PAGE, VEC0_MADV_COLLAPSE) != 0) {
-      /* An older kernel, or no huge page free: khugepaged may still do it. */
-      *pnDone = (size_t)(b - a);
-      return 1;
-    }
-  }
-  *pnDone = (size_t)(x - a);
-  return x >= b;
-#else
-  (void)p;
-  (void)n;
-  (void)nMax;
-  *pnDone = n;
-  return 1;
-#endif
-}
-
-void vec0HnswReleasePages(void *p, size_t n) {
-#if defined(__linux__) && defined(MADV_DONTNEED)
-  uintptr_t a, b;
-  wholePages(p, n, 4096, &a, &b);
-  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
-#else
-  (void)p;
-  (void)n;
-#endif
 }
 
 /* Bytes of the link array for capacity nCap. */
@@ -139,7 +72,7 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
   if ((rc = growBlock(p, &p->aLink0, link0Bytes(p, nNew))) != 0) return rc;
   if (p->bHuge) {
-    vec0HnswAdviseHuge(p->aLink0, link0Bytes(p, nNew));
+    vec0MemAdviseHuge(p->aLink0, link0Bytes(p, nNew));
     p->nCollapsed = 0; /* realloc() may have moved it */
   }
   memset(p->aFlag + nOld, 0, nNew - nOld);
@@ -153,12 +86,12 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
   if (p->bHuge) return;
   p->bHuge = 1;
   p->nCollapsed = 0;
-  vec0HnswAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
+  vec0MemAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
 }
 
 int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
   if (!p->bHuge) return 1;
-  return vec0HnswCollapseHuge(p->aLink0, link0Bytes(p, p->nCap), &p->nCollapsed, nMax);
+  return vec0MemCollapseHuge(p->aLink0, link0Bytes(p, p->nCap), &p->nCollapsed, nMax);
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */

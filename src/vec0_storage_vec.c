@@ -5,7 +5,7 @@
 ** chunk row at a time on demand or all at once, written back a whole chunk
 ** row at a time; warmed up after queries and moved to huge pages a step at
 ** a time.  Calls the statements of vec0_storage_sql.c, SQLite, and the
-** graph library's page helpers (vec0HnswAdviseHuge and friends).
+** page helpers of vec0_mem.h.
 */
 #include "vec0Int.h"
 
@@ -32,7 +32,7 @@ int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
     return SQLITE_OK;
   }
   a = aMem + ((HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1));
-  vec0HnswAdviseHuge(a, nNew);
+  vec0MemAdviseHuge(a, nNew);
   {
     /*
     ** Copy the vectors in use 2 MiB at a time, handing each copied part of
@@ -46,7 +46,7 @@ int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
     for (off = 0; off < nUsed; off += HUGE_PAGE) {
       size_t n = nUsed - off < HUGE_PAGE ? nUsed - off : HUGE_PAGE;
       memcpy(a + off, p->aVec[i] + off, n);
-      vec0HnswReleasePages(p->aVec[i] + off, n);
+      vec0MemReleasePages(p->aVec[i] + off, n);
     }
   }
   sqlite3_free(p->aVecMem[i]);
@@ -216,7 +216,7 @@ static void askHuge(Vec0Table *p, int iVec) {
   p->abHuge[iVec] = 1;
   p->aCollapsed[iVec] = 0;
   p->abHugeDone[iVec] = 0;
-  vec0HnswAdviseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec]);
+  vec0MemAdviseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec]);
 }
 
 void vec0StorageVectorsHuge(Vec0Table *p, int iVec) {
@@ -226,7 +226,7 @@ void vec0StorageVectorsHuge(Vec0Table *p, int iVec) {
 int vec0StorageHugeStep(Vec0Table *p, int iVec) {
   if (!p->abHuge[iVec]) return 0;
   if (p->abHugeDone[iVec]) return 1;
-  if (!vec0HnswCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
+  if (!vec0MemCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
                             &p->aCollapsed[iVec], VEC0_HUGE_STEP)) {
     return 0;
   }

@@ -251,7 +251,7 @@ START_TEST(huge_pages_move) {
 END_TEST
 
 /*
-** vec0HnswCollapseHuge walks the whole 2 MiB pages of a block a step at a
+** vec0MemCollapseHuge walks the whole 2 MiB pages of a block a step at a
 ** time and leaves its bytes as they were; a block without one is done.
 */
 START_TEST(collapse_huge_steps) {
@@ -263,17 +263,17 @@ START_TEST(collapse_huge_steps) {
   for (i = 0; i < n; i++) a[i] = (unsigned char)(i * 31 + i / 4096);
   do {
     size_t before = done;
-    r = vec0HnswCollapseHuge(a, n, &done, huge);
+    r = vec0MemCollapseHuge(a, n, &done, huge);
     ck_assert(done >= before && done <= n);
     ck_assert_int_le(++nCall, 9);
   } while (!r);
-  ck_assert_int_eq(vec0HnswCollapseHuge(a, n, &done, huge), 1); /* stays done */
+  ck_assert_int_eq(vec0MemCollapseHuge(a, n, &done, huge), 1); /* stays done */
   for (i = 0; i < n; i++) {
     if (a[i] != (unsigned char)(i * 31 + i / 4096)) ck_abort_msg("byte %zu changed", i);
   }
   free(a);
   done = 0;
-  ck_assert_int_eq(vec0HnswCollapseHuge(small, sizeof(small), &done, huge), 1);
+  ck_assert_int_eq(vec0MemCollapseHuge(small, sizeof(small), &done, huge), 1);
 }
 END_TEST
 

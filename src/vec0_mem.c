@@ -1,0 +1,78 @@
+/*
+** vec0_mem.c: what vec0 asks of the operating system's memory for its large
+** arrays (the vector cache, the HNSW link array): transparent huge pages,
+** turned into huge pages in place a step at a time, and pages handed back.
+** Linux's madvise(); elsewhere every call does nothing.  Calls the C
+** library only, so the graph library and storage both use it.
+*/
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE */
+#endif
+#include "vec0_mem.h"
+
+#include <stdint.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#if defined(__linux__)
+#ifdef MADV_COLLAPSE
+#define VEC0_MADV_COLLAPSE MADV_COLLAPSE
+#else
+#define VEC0_MADV_COLLAPSE 25 /* Linux 6.1; C libraries older than that lack it */
+#endif
+#define MEM_HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* The whole pages of size page (a power of 2) inside [p, p+n): [*pA, *pB). */
+static void wholePages(void *p, size_t n, uintptr_t page, uintptr_t *pA, uintptr_t *pB) {
+  *pA = ((uintptr_t)p + page - 1) & ~(page - 1);
+  *pB = ((uintptr_t)p + n) & ~(page - 1);
+}
+#endif
+
+void vec0MemAdviseHuge(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  /* Only the whole 2 MiB pages inside [p, p+n) can become huge pages. */
+  uintptr_t a, b;
+  wholePages(p, n, MEM_HUGE_PAGE, &a, &b);
+  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+int vec0MemCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  uintptr_t a, b, x;
+  size_t nDone = 0;
+  wholePages(p, n, MEM_HUGE_PAGE, &a, &b);
+  if (b <= a || *pnDone >= (size_t)(b - a)) return 1;
+  for (x = a + *pnDone; x < b && nDone < nMax; x += MEM_HUGE_PAGE, nDone += MEM_HUGE_PAGE) {
+    if (madvise((void *)x, (size_t)MEM_HUGE_PAGE, VEC0_MADV_COLLAPSE) != 0) {
+      /* An older kernel, or no huge page free: khugepaged may still do it. */
+      *pnDone = (size_t)(b - a);
+      return 1;
+    }
+  }
+  *pnDone = (size_t)(x - a);
+  return x >= b;
+#else
+  (void)p;
+  (void)n;
+  (void)nMax;
+  *pnDone = n;
+  return 1;
+#endif
+}
+
+void vec0MemReleasePages(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  uintptr_t a, b;
+  wholePages(p, n, 4096, &a, &b);
+  if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
