@@ -454,6 +454,8 @@ void vec0TableError(Vec0Table *p, const char *zFmt, ...);
 */
 char *vec0StorageAppendList(char *z, const char *zPre, int n, const char *zPost);
 int vec0StorageExec(Vec0Table *p, const char *zFmt, ...);
+/* The integer of the first row of zSql (from sqlite3_mprintf, freed), if any. */
+int vec0StorageOneInt(Vec0Table *p, char *zSql, sqlite3_int64 *piVal, int *pbFound);
 int vec0StorageStepDone(sqlite3_stmt *pStmt);
 int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge);
 /* Deletes every chunk row of T_vectorsN (before a rewrite). */

@@ -59,17 +59,11 @@ static char *shadowFormat(const char *zHead, const char *zT, const char *zShadow
   return sqlite3_str_finish(pStr);
 }
 
-/* The integer a one-row query returns. */
+/* The integer a one-row query returns (0 if none). */
 static int countRows(Vec0Table *p, char *zSql, sqlite3_int64 *pn) {
-  sqlite3_stmt *pStmt = 0;
-  int rc;
+  int bFound = 0;
   *pn = 0;
-  if (zSql == 0) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  if (rc != SQLITE_OK) return rc;
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *pn = sqlite3_column_int64(pStmt, 0);
-  return sqlite3_finalize(pStmt);
+  return vec0StorageOneInt(p, zSql, pn, &bFound);
 }
 
 /*

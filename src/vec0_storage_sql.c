@@ -363,11 +363,8 @@ int vec0StorageGroupEntrySet(Vec0Table *p, int iVec, uint32_t g, uint32_t entry,
   return vec0StorageStepDone(pStmt);
 }
 
-int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound) {
+int vec0StorageOneInt(Vec0Table *p, char *zSql, sqlite3_int64 *piVal, int *pbFound) {
   sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_links%d\" "
-                               "WHERE slot < 0 OR slot >= %u",
-                               p->zDb, p->zName, iVec, p->nSlot);
   int rc;
   *pbFound = 0;
   if (zSql == 0) return SQLITE_NOMEM;
@@ -375,10 +372,18 @@ int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *p
   sqlite3_free(zSql);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    *piSlot = sqlite3_column_int64(pStmt, 0);
+    *piVal = sqlite3_column_int64(pStmt, 0);
     *pbFound = 1;
   }
   return sqlite3_finalize(pStmt);
+}
+
+int vec0StorageLinkOutside(Vec0Table *p, int iVec, sqlite3_int64 *piSlot, int *pbFound) {
+  return vec0StorageOneInt(p,
+                           sqlite3_mprintf("SELECT slot FROM \"%w\".\"%w_links%d\" "
+                                           "WHERE slot < 0 OR slot >= %u",
+                                           p->zDb, p->zName, iVec, p->nSlot),
+                           piSlot, pbFound);
 }
 
 int vec0StorageVectorsClear(Vec0Table *p, int iVec) {

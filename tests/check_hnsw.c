@@ -4,6 +4,7 @@
 ** is static so the test links beside every other object of the project.
 */
 #include "hnsw_host.h"
+#include "vec0_mem.h"
 
 START_TEST(recall_uniform) {
   Host h;
@@ -683,21 +684,13 @@ END_TEST
 
 /* One insert/delete/reinsert/update/search/flush/reopen session. */
 static int session(Host *h) {
-  Vec0HnswHost host = {0};
+  Vec0HnswHost host = hostOf(h);
   Vec0HnswParams par = {4, 16, 7};
   Vec0Hnsw *g = NULL;
   Vec0HnswResult aRes[10];
   unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
   int rc, nRes, i;
   char *zErr = NULL;
-  host.pCtx = h;
-  host.xMalloc = shimMalloc;
-  host.xRealloc = shimRealloc;
-  host.xFree = shimFree;
-  host.xVector = hostVector;
-  host.xReadNode = hostRead;
-  host.xReadGroup = hostReadGroup;
-  host.xDistance = hostDist;
   if ((rc = vec0HnswOpen(&host, &par, &g)) != 0) return rc;
   for (i = 0; i < 120 && rc == 0; i++) rc = vec0HnswInsert(g, (uint32_t)i, (uint64_t)i, 0);
   for (i = 0; i < 120 && rc == 0; i += 3) rc = vec0HnswDelete(g, (uint32_t)i);
