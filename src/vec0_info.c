@@ -245,7 +245,9 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
   Vec0Table *p = pCur->pTab;
   int iVec = pCur->iRow;
   const Vec0VectorCol *pCol = &p->cfg.aVec[iVec];
-  int bHnsw = pCol->eIndex == VEC0_INDEX_HNSW;
+  Vec0Index *pIdx = vec0IndexGet(p, iVec);
+  /* A form that searches with ef is a graph: m, ef and its nodes mean something. */
+  int bHnsw = pIdx->pModule->bUsesEf;
   uint32_t nSlot = vec0StorageSlotCount(p);
   sqlite3_int64 nLive = 0, nCached = 0;
   vec0StorageLiveCount(p, &nLive);
@@ -268,7 +270,6 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
     case INFO_FREE_SLOTS: sqlite3_result_int64(ctx, (sqlite3_int64)nSlot - nLive); break;
     case INFO_GRAPH_NODES:
     case INFO_TOMBSTONES: {
-      Vec0Index *pIdx = vec0IndexGet(p, iVec);
       sqlite3_int64 nNodes;
       if (!bHnsw || pIdx->pModule->xOpen(pIdx) != SQLITE_OK) break;
       nNodes = pIdx->pModule->xStats(pIdx);
