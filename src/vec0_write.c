@@ -54,14 +54,12 @@ static int filterCell(Vec0Table *p, int iCol, sqlite3_value *v, Vec0Cell *pCell)
   }
   if (t == SQLITE_NULL && pCol->eKind == VEC0_COL_METADATA) bOk = 1;
   if (!bOk) {
+    int bNum;
     t = sqlite3_value_type(v);
-    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s%s%s%s",
-                   p->zName, pCol->zName, zWant, azType[t],
-                   t == SQLITE_FLOAT || t == SQLITE_INTEGER ? " " : "",
-                   t == SQLITE_FLOAT || t == SQLITE_INTEGER
-                       ? (const char *)sqlite3_value_text(v)
-                       : "",
-                   "");
+    bNum = t == SQLITE_FLOAT || t == SQLITE_INTEGER; /* a number is shown, 1.5 or 2 */
+    vec0TableError(p, "vec0: table \"%s\": column \"%s\" must be %s, not %s%s%s", p->zName,
+                   pCol->zName, zWant, azType[t], bNum ? " " : "",
+                   bNum ? (const char *)sqlite3_value_text(v) : "");
     return SQLITE_MISMATCH;
   }
   return SQLITE_OK;

@@ -6,27 +6,29 @@ min(k, matching rows) rows with recall@10 >= 0.95 against an exact scan with
 the same filter (before, LIKE and auxiliary-column filters were applied by
 SQLite after the k rows were chosen, returning as few as 0 rows)."""
 
-import gzip
 import os
 import sqlite3
+import sys
 
 import pytest
 
-from conftest import connect, integrity
+from conftest import ROOT, connect, integrity
 
 np = pytest.importorskip("numpy")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import datasets  # noqa: E402  (bench/datasets.py: fashion-mnist from Debian's package)
 
-FASHION = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+FASHION = os.path.join(datasets.FASHION_DIR, "train-images-idx3-ubyte.gz")
+
 N = 4000
 NQ = 5
 K = 10
 
 
 def load(n):
-    with gzip.open(FASHION, "rb") as f:
-        raw = f.read(16 + (n + NQ) * 784)
-    a = np.frombuffer(raw[16:], dtype=np.uint8).reshape(n + NQ, 784).astype("<f4")
-    return a[:n], a[n:]
+    """The first n base rows and NQ more as queries, by the bench's loader."""
+    a = datasets._idx3(FASHION)
+    return a[:n], a[n:n + NQ]
 
 
 @pytest.fixture(scope="module")
