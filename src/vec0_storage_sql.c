@@ -415,8 +415,12 @@ int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **
     *pa = sqlite3_column_blob(pStmt, 0);
     *pn = sqlite3_column_bytes(pStmt, 0);
     *pbFound = 1;
+    /* a BLOB that could not be copied out of the row is an error, not absent */
+    if (*pa == 0 && *pn > 0) return SQLITE_NOMEM;
+    return SQLITE_OK;
   }
-  return SQLITE_OK;
+  /* No row, or an error (out of memory, I/O): not the same as absent. */
+  return sqlite3_reset(pStmt);
 }
 
 void vec0StorageConfigBlobDone(Vec0Table *p) {
