@@ -481,6 +481,8 @@ int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
                     Vec0Vector *pOut);
 /* Writes the error message of p->base.zErrMsg. */
 void vec0TableError(Vec0Table *p, const char *zFmt, ...);
+/* The worker threads of a bulk job: 'threads=N', or one per core. */
+int vec0TableThreads(const Vec0Table *p);
 
 /*
 ** Inside the storage layer only (vec0_storage*.c): the helpers its files

@@ -254,3 +254,20 @@ def test_info_shape_and_disk(hard):
     assert set(d) == {"t_config", "t_rows", "t_slots", "t_free", "t_vectors0", "t_links0"}
     assert disk_bytes == d["t_vectors0"] + d["t_links0"]
     assert d["t_vectors0"] >= 3000 * DIM * 4
+
+
+def test_measurement_on_threads_is_the_same(tmp_path):
+    """A long exact scan (8000 x 64 x 100 queries) is split over threads: the
+    curve must not depend on how many."""
+    rows = np.random.default_rng(8).standard_normal((8000, 64)).astype(np.float32)
+    curves = []
+    for threads in (1, 2, 5):
+        con = connect(str(tmp_path / ("p%d.db" % threads)))
+        con.execute("CREATE VIRTUAL TABLE t USING vec0(v float[64] indexed by hnsw(m=8))")
+        con.execute("INSERT INTO t(t) VALUES ('threads=%d')" % threads)
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO t(rowid, v) VALUES (?, ?)",
+                        ((i + 1, rows[i].tobytes()) for i in range(len(rows))))
+        con.execute("COMMIT")
+        curves.append(config(con, "t", "recall.0"))
+    assert curves[0] is not None and curves[0] == curves[1] == curves[2]
