@@ -518,8 +518,9 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   s = pIdx->pState;
   rc = quantLoad(pIdx, s);
   if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
-    int nRescore = pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
-    nCand = pS->k * nRescore > VEC0_MAX_K ? VEC0_MAX_K : pS->k * nRescore;
+    int nRescore = pS->nRescore > 0 ? pS->nRescore : pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
+    sqlite3_int64 nWant = (sqlite3_int64)pS->k * nRescore;
+    nCand = nWant > VEC0_MAX_K ? VEC0_MAX_K : (int)nWant;
     if (nCand < pS->k) nCand = pS->k;
   }
   if (rc == SQLITE_OK) {

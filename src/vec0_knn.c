@@ -43,6 +43,7 @@ typedef struct KnnQuery {
   Vec0Vector q;
   int k;
   int ef;
+  int nRescore;        /* rescore = ?, or 0 */
   int nFilter;
   KnnFilter aFilter[VEC0_MAX_COLUMNS * 2];
   int nBound;
@@ -495,6 +496,9 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
       case VEC0_TOK_EF:
         rc = intArg(p, argv[i], "ef", 1, VEC0_MAX_K, &pQ->ef);
         break;
+      case VEC0_TOK_RESCORE:
+        rc = intArg(p, argv[i], "rescore", 1, VEC0_MAX_K, &pQ->nRescore);
+        break;
       case VEC0_TOK_DISTANCE:
         if (pQ->nBound < 8) {
           if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
@@ -530,7 +534,10 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     Vec0VectorCol *pCol = &p->cfg.aVec[pQ->iVec];
     rc = vec0TableVector(p, pQuery, pQ->iVec, 1, &pQ->q);
     if (rc != SQLITE_OK) return rc;
+    if (pQ->ef == 0) pQ->ef = p->aEfConn[pQ->iVec];
     if (pQ->ef == 0) pQ->ef = p->aEfSearch[pQ->iVec];
+    if (pQ->nRescore == 0) pQ->nRescore = p->aRescoreConn[pQ->iVec];
+    if (pQ->nRescore == 0) pQ->nRescore = pCol->nRescore;
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
@@ -768,6 +775,7 @@ static int searchGroup(KnnQuery *pQ, Vec0Index *pIdx, uint32_t g, Vec0IndexHit *
   s.pQuery = pQ->q.p;
   s.k = pQ->k;
   s.ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  s.nRescore = pQ->nRescore;
   s.xAccept = bAccept ? acceptRow : 0;
   s.pAcceptCtx = pQ;
   rc = pIdx->pModule->xSearch(pIdx, &s, aHit, &nHit);
@@ -829,7 +837,7 @@ static int indexPlan(KnnQuery *pQ, Vec0Index *pIdx, TopK *t) {
 }
 
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
-               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef) {
+               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef, int *pRescore) {
   KnnQuery q;
   TopK t;
   Vec0Index *pIdx = 0;
@@ -844,6 +852,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     pIdx = vec0IndexGet(p, q.iVec);
     *pk = q.k;
     *pef = pIdx->pModule->bUsesEf ? (q.ef > q.k ? q.ef : q.k) : 0;
+    *pRescore = p->cfg.aVec[q.iVec].eQuant != VEC0_QUANT_NONE ? q.nRescore : 0;
   }
   if (rc == SQLITE_OK && q.k == 0) goto out;
   if (rc == SQLITE_OK) rc = rowFilterScan(&q);

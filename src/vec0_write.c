@@ -294,7 +294,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   memset(aNew, 0, sizeof(aNew));
   for (int h = 0; h < VEC0_N_HIDDEN - 1; h++) {
     if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
-      static const char *azHidden[] = {"distance", "k", "ef"};
+      static const char *azHidden[] = {"distance", "k", "ef", "rescore"};
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden column \"%s\"",
                      p->zName, azHidden[h]);
       return SQLITE_ERROR;
