@@ -198,6 +198,7 @@ typedef struct Vec0VectorCol {
   int eQuant;         /* hnsw: VEC0_QUANT_* the walk runs on (vec0_quant.h) */
   int nRescore;       /* with a quantizer: candidates re-ranked per result */
   int bDiskann;       /* hnsw declared as sqlite-vec's diskann(...) */
+  int bLowMem;        /* hnsw(low_memory=1): searches hold codes and links only */
 } Vec0VectorCol;
 
 /* One declared column, in declaration order. */
@@ -495,6 +496,17 @@ int vec0StorageAllSlots(Vec0Table *p);
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
+/*
+** Low-memory reads: the vector of iSlot copied to pOut (aVecBytes[iVec]
+** bytes) without keeping it in the cache; and xEach called on the vectors
+** of the chunk rows from *piChunk on (about nSlotMax slots), none kept,
+** *piChunk advanced past them, *pbDone once the last row was read (a chunk
+** of a corrupt size is skipped: integrity-check reports it).
+*/
+int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut);
+int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nSlotMax,
+                          int (*xEach)(void *, uint32_t, const unsigned char *),
+                          void *pCtx, int *pbDone);
 /*
 ** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors in
 ** order, so that a reopened table comes to hold them all in memory over a

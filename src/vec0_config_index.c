@@ -8,7 +8,7 @@
 **            | "flat" ["(" ")"]
 **            | "rescore" "(" [rparam ("," rparam)*] ")"       sqlite-vec 0.1.10
 **            | "diskann" "(" [dparam ("," dparam)*] ")"       sqlite-vec 0.1.10
-**   hparam  := ("m"|"ef_construction"|"ef_search"|"rescore") "=" INT
+**   hparam  := ("m"|"ef_construction"|"ef_search"|"rescore"|"low_memory") "=" INT
 **            | "quantizer" "=" ("none"|"int8"|"bit")
 **   rparam  := "quantizer" "=" ("int8"|"bit") | "oversample" "=" INT
 **   dparam  := "neighbor_quantizer" "=" ("binary"|"int8")
@@ -17,6 +17,12 @@
 **
 ** ("binary" and "bit" name the same quantizer everywhere.)  Each parameter
 ** at most once.
+**
+** RANGES (hnsw): m 2..128; ef_construction 1..4096 (below m works but
+** builds a weaker graph); ef_search 1..100000 (VEC0_MAX_K); rescore 1..100
+** (a quantizer's candidates per result, default VEC0_RESCORE_INT8 or
+** VEC0_RESCORE_BIT); low_memory 0..1, 1 only with a quantizer (searches
+** keep codes and links in memory, not the vectors: vec0_index_hnsw.c).
 **
 ** WHAT THEY BECOME: rescore(quantizer=Q, oversample=N) is the form of
 ** vec0_index_rescore.c, an exact scan of Q codes whose best N * k are
@@ -76,6 +82,7 @@ static const CfgParam aHnswParam[] = {
     {"ef_search", 1, VEC0_MAX_K, 0, 0, 0},
     {"rescore", 1, CFG_RESCORE_MAX, 0, 0, 0},
     {"quantizer", 0, 0, azQuantAll, aQuantAll, "(none, int8 or bit)"},
+    {"low_memory", 0, 1, 0, 0, 0},
 };
 static const CfgParam aRescoreParam[] = {
     {"quantizer", 0, 0, azQuant, aQuant, "(int8 or bit)"},
@@ -90,7 +97,7 @@ static const CfgParam aDiskannParam[] = {
     {"buffer_threshold", 0, 0x7fffffff, 0, 0, 0},
 };
 static const CfgForm aForm[] = {
-    {"hnsw", "an hnsw parameter", aHnswParam, 5},
+    {"hnsw", "an hnsw parameter", aHnswParam, 6},
     {"rescore", "a rescore parameter", aRescoreParam, 2},
     {"diskann", "a diskann parameter", aDiskannParam, 6},
 };
@@ -238,6 +245,7 @@ void vec0CfgIndex(CfgParse *pP, CfgScan *s, const char *zCol, Vec0VectorCol *pVe
     if (aVal[2] >= 0) pVec->efSearch = aVal[2];
     if (aVal[3] >= 0) pVec->nRescore = aVal[3];
     if (aVal[4] >= 0) pVec->eQuant = aVal[4];
+    if (aVal[5] >= 0) pVec->bLowMem = aVal[5];
   } else if (pF == &aForm[1]) {
     if (aVal[0] < 0) {
       vec0CfgError(pP, "rescore(...) of column \"%w\" needs quantizer=int8 or quantizer=bit",
@@ -257,6 +265,9 @@ void vec0CfgIndexCheck(CfgParse *pP, Vec0VectorCol *pVec, const char *zCol) {
     vec0CfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
                      "l2, cosine or dot",
                  zCol);
+  }
+  if (pVec->bLowMem && pVec->eQuant == VEC0_QUANT_NONE) {
+    vec0CfgError(pP, "low_memory=1 of column \"%w\" needs a quantizer (int8 or bit)", zCol);
   }
   if (pVec->nRescore == 0) {
     pVec->nRescore = pVec->eQuant == VEC0_QUANT_BIT ? VEC0_RESCORE_BIT : VEC0_RESCORE_INT8;

@@ -248,8 +248,12 @@ static void checkSound(sqlite3 *db, char cKind) {
        "AND rescore = 20",
        "SELECT rowid FROM t ORDER BY vec_distance_cosine(w, '[0.1,0.2,-0.3,0.4]'), rowid "
        "LIMIT 6"},
+      {"SELECT rowid FROM t WHERE x MATCH '[0.1,0.2,-0.3,0.4]' AND k = 5 AND ef = 200 "
+       "AND rescore = 20",
+       "SELECT rowid FROM t ORDER BY vec_distance_l2(x, '[0.1,0.2,-0.3,0.4]'), rowid "
+       "LIMIT 5"},
   };
-  int iFirst = cKind == 'C' ? 2 : 0, iEnd = cKind == 'A' ? 1 : cKind == 'B' ? 2 : 4;
+  int iFirst = cKind == 'C' ? 2 : 0, iEnd = cKind == 'A' ? 1 : cKind == 'B' ? 2 : 5;
   if (!tableExists(db)) return;
   /* KNN first: integrity-check loads every node, which would hide a graph
   ** that a search cannot read. */
@@ -276,12 +280,15 @@ static void checkSound(sqlite3 *db, char cKind) {
   "CREATE VIRTUAL TABLE t USING vec0(key text primary key, v float[4] "       \
   "indexed by flat(), q int8[4] indexed by hnsw(m=4, ef_construction=8), "    \
   "p text partition key, n integer, ok boolean, +note)"
-/* sqlite-vec 0.1.10's forms: an exact scan of int8 codes, the quantized graph. */
+/* sqlite-vec 0.1.10's forms (an exact scan of int8 codes, the quantized
+** graph) and the quantized graph in low-memory mode. */
 #define SCHEMA_C                                                               \
   "CREATE VIRTUAL TABLE t USING vec0(id integer primary key, v float[4] "     \
   "indexed by rescore(quantizer=int8, oversample=2), w float[4] "              \
   "distance_metric=cosine indexed by diskann(neighbor_quantizer=binary, "     \
-  "n_neighbors=8, search_list_size=16), p integer partition key, tag text)"
+  "n_neighbors=8, search_list_size=16), x float[4] indexed by hnsw(m=4, "     \
+  "ef_construction=16, quantizer=int8, low_memory=1), p integer partition "  \
+  "key, tag text)"
 
 typedef struct Step {
   const char *zName;
@@ -371,16 +378,19 @@ static const Step aStep[] = {
     {"create-v010", 0, SCHEMA_C, STEP_WRITE},
     {"insert-txn-c", 'C',
      "BEGIN;"
-     "INSERT INTO t(id, v, w, p, tag) VALUES (101, '[0.1,0.1,0.1,0.1]', '[0.1,0.2,0.3,0.4]', "
-     "0, 'a');"
-     "INSERT INTO t(v, w, p) VALUES ('[0.2,-0.1,0.1,0.9]', '[-0.5,0.1,0.1,0.9]', 1);"
+     "INSERT INTO t(id, v, w, x, p, tag) VALUES (101, '[0.1,0.1,0.1,0.1]', "
+     "'[0.1,0.2,0.3,0.4]', '[0.4,0.3,0.2,0.1]', 0, 'a');"
+     "INSERT INTO t(v, w, x, p) VALUES ('[0.2,-0.1,0.1,0.9]', '[-0.5,0.1,0.1,0.9]', "
+     "'[0.5,0.5,0.1,0.9]', 1);"
      "COMMIT;", STEP_WRITE},
     {"update-vector-c", 'C',
-     "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]', w = '[0.9,0.9,-0.9,0.9]' WHERE id = 7",
+     "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]', w = '[0.9,0.9,-0.9,0.9]', "
+     "x = '[0.3,0.3,0.3,-0.3]' WHERE id = 7",
      STEP_WRITE},
     {"delete-c", 'C', "DELETE FROM t WHERE id IN (10, 11)", STEP_WRITE},
     {"savepoint-c", 'C',
-     "BEGIN; INSERT INTO t(id, v, w, p) VALUES (300, '[1,1,1,1]', '[1,1,1,1]', 0);"
+     "BEGIN; INSERT INTO t(id, v, w, x, p) VALUES (300, '[1,1,1,1]', '[1,1,1,1]', "
+     "'[1,1,1,1]', 0);"
      "SAVEPOINT s; DELETE FROM t WHERE id = 12; ROLLBACK TO s; RELEASE s;"
      "DELETE FROM t WHERE id = 13; COMMIT;", STEP_WRITE},
     {"knn-rescore", 'C',
@@ -392,6 +402,9 @@ static const Step aStep[] = {
     {"knn-diskann", 'C',
      "SELECT id, round(distance, 4) FROM t WHERE w MATCH '[0.3,-0.2,0.1,0.5]' "
      "AND k = 5 AND ef = 50", STEP_QUERY},
+    {"knn-lowmem", 'C',
+     "SELECT id, round(distance, 4) FROM t WHERE x MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 5 AND p = 2", STEP_QUERY},
     {"oversample-c", 'C', "INSERT INTO t(t) VALUES('oversample=3')", STEP_COMMAND},
     {"integrity-check-c", 'C', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"optimize-c", 'C', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
@@ -420,9 +433,10 @@ static void makeTemplate(const char *zPath, char cSchema) {
       sqlite3_snprintf(sizeof(zV), zV, "[%.4f,%.4f,%.4f,%.4f]", a, b, c, d);
       if (cSchema == 'C') {
         sqlite3_snprintf(sizeof(zSql), zSql,
-                         "INSERT INTO t(id, v, w, p, tag) VALUES "
-                         "(%d, '%s', '[%.4f,%.4f,%.4f,%.4f]', %d, 'tag%d')",
-                         i, zV, d, c, b, a, i % 3, i % 5);
+                         "INSERT INTO t(id, v, w, x, p, tag) VALUES "
+                         "(%d, '%s', '[%.4f,%.4f,%.4f,%.4f]', '[%.4f,%.4f,%.4f,%.4f]', "
+                         "%d, 'tag%d')",
+                         i, zV, d, c, b, a, b, a, d, c, i % 3, i % 5);
       } else if (cSchema == 'A') {
         sqlite3_snprintf(sizeof(zSql), zSql,
                          "INSERT INTO t(id, v, p, tag, score, note) VALUES "
