@@ -19,6 +19,10 @@ and vec0's kernel set are recorded with the result: a ratio depends on them.
 
 The two indexes (bench/out/il-vec0.db, il-hnswlib.hnsw: m = M = 16,
 ef_construction 200, the whole base) are built the first time and reused.
+
+  --engines vec0-int8,vec0-lowmem   a subset (hnswlib always runs); vec0-lowmem is
+                                    the int8 graph with low_memory=1 (il-lowmem.db)
+  --rescore 1                       AND rescore = 1 in the int8 / low-memory queries
 """
 
 import argparse
@@ -70,6 +74,13 @@ def qps_at(points, target):
     return None
 
 
+def sql_of(name, a):
+    """The query; --rescore N adds AND rescore = N for the quantized engines."""
+    if a.rescore and name in ("vec0-int8", "vec0-lowmem"):
+        return SQL + " AND rescore = %d" % a.rescore
+    return SQL
+
+
 def run_once(name, a, d, meta, env):
     out = os.path.join(common.OUT, "il-" + name)
     files = dict(queries=os.path.join(d, "queries.f32"))
@@ -86,7 +97,8 @@ def run_once(name, a, d, meta, env):
         ext = a.baseline_ext if name == "vec0-base" else common.VEC0
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
-               "--k", str(a.k), "--ef", efs, "--sql", SQL, "--journal", journal, "--out", out]
+               "--k", str(a.k), "--ef", efs, "--sql", sql_of(name, a), "--journal", journal,
+               "--out", out]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (name, r.stderr.strip()))
@@ -151,6 +163,8 @@ def main():
                    default=["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"],
                    help="of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem (int8 graph, "
                    "low_memory=1), hnswlib (always run)")
+    p.add_argument("--rescore", type=int, help="AND rescore = N in the queries of vec0-int8 "
+                   "and vec0-lowmem (default: the column's, 4 for int8)")
     p.add_argument("--baseline-ext", help="another build of vec0 (path without .so), run as "
                    "engine vec0-base on the same WAL database: a before/after comparison")
     a = p.parse_args()
