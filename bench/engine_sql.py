@@ -88,6 +88,13 @@ class Vec0HnswInt8(Vec0Hnsw):
     index = "hnsw(m=16, ef_construction=200, quantizer=int8)"
 
 
+class Vec0HnswLowMem(Vec0Hnsw):
+    """The int8-walked graph with low_memory=1: searches hold the codes and
+    links, not the float32 vectors (the re-ranking reads its candidates)."""
+    name = "vec0-lowmem"
+    index = "hnsw(m=16, ef_construction=200, quantizer=int8, low_memory=1)"
+
+
 class Vec0PostFilter(Vec0Hnsw):
     """The baseline for filtered search: the same HNSW table, but the filter
     applied after the search, to 10 x k rows fetched without it (what a
@@ -137,7 +144,8 @@ class Vectorlite(Adapter):
                 "knn_search(embedding, knn_param(?, ?, ?))", [k, ef])
 
 
-ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), Vec0HnswInt8(), SqliteVec(),
+ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), Vec0HnswInt8(), Vec0HnswLowMem(),
+                                  SqliteVec(),
                                 Vectorlite(), Vec0PostFilter())}
 
 

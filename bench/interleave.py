@@ -19,6 +19,10 @@ and vec0's kernel set are recorded with the result: a ratio depends on them.
 
 The two indexes (bench/out/il-vec0.db, il-hnswlib.hnsw: m = M = 16,
 ef_construction 200, the whole base) are built the first time and reused.
+
+  --engines vec0-int8,vec0-lowmem   a subset (hnswlib always runs); vec0-lowmem is
+                                    the int8 graph with low_memory=1 (il-lowmem.db)
+  --rescore 1                       AND rescore = 1 in the int8 / low-memory queries
 """
 
 import argparse
@@ -70,6 +74,13 @@ def qps_at(points, target):
     return None
 
 
+def sql_of(name, a):
+    """The query; --rescore N adds AND rescore = N for the quantized engines."""
+    if a.rescore and name in ("vec0-int8", "vec0-lowmem"):
+        return SQL + " AND rescore = %d" % a.rescore
+    return SQL
+
+
 def run_once(name, a, d, meta, env):
     out = os.path.join(common.OUT, "il-" + name)
     files = dict(queries=os.path.join(d, "queries.f32"))
@@ -81,11 +92,13 @@ def run_once(name, a, d, meta, env):
                files["queries"], "--nq", str(a.nq), "--ef", efs, "--out", out]
     else:
         journal = "delete" if name == "vec0-delete" else "wal"
-        db = os.path.join(common.OUT, "il-%s.db" % ("int8" if name == "vec0-int8" else journal))
+        db = os.path.join(common.OUT, "il-%s.db" % ({"vec0-int8": "int8", "vec0-lowmem": "lowmem"}
+                                                    .get(name, journal)))
         ext = a.baseline_ext if name == "vec0-base" else common.VEC0
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
-               "--k", str(a.k), "--ef", efs, "--sql", SQL, "--journal", journal, "--out", out]
+               "--k", str(a.k), "--ef", efs, "--sql", sql_of(name, a), "--journal", journal,
+               "--out", out]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (name, r.stderr.strip()))
@@ -111,8 +124,10 @@ def ensure_indexes(a, d, meta):
                  extra=os.path.join(d, "extra.f32"))
     shared = ["--dim", str(meta["dim"]), "--k", str(a.k), "--queries", files["queries"],
               "--base", files["base"], "--n", str(a.n), "--nq", "100"]
-    for engine, path in (("vec0-hnsw", db), ("vec0-int8", os.path.join(common.OUT, "il-int8.db"))):
-        if not os.path.exists(path):
+    for engine, path in (("vec0-hnsw", db), ("vec0-int8", os.path.join(common.OUT, "il-int8.db")),
+                         ("vec0-lowmem", os.path.join(common.OUT, "il-lowmem.db"))):
+        wanted = {"vec0-hnsw": ("vec0-wal", "vec0-delete", "vec0-base")}.get(engine, (engine,))
+        if not os.path.exists(path) and set(wanted) & set(a.engines):
             subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
                             "--engine", engine, "--db", path, "--out", path + ".build",
                             "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared,
@@ -122,6 +137,8 @@ def ensure_indexes(a, d, meta):
                         "--out", idx + ".build", "--M", "16", "--ef_construction", "200",
                         "--ef", "64", "--nextra", "0"] + shared, check=True)
     # One copy per journal mode, so that neither process changes the other's.
+    if not {"vec0-wal", "vec0-delete", "vec0-base"} & set(a.engines):
+        return
     con = __import__("sqlite3").connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
@@ -142,9 +159,17 @@ def main():
     p.add_argument("--kernels", choices=["native", "avx2"], default="native",
                    help="avx2: vec0 with VEC0_KERNELS=avx2, hnswlib built -mavx2 -mfma")
     p.add_argument("--out", default=os.path.join(common.OUT, "interleave.json"))
+    p.add_argument("--engines", type=lambda s: s.split(","),
+                   default=["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"],
+                   help="of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem (int8 graph, "
+                   "low_memory=1), hnswlib (always run)")
+    p.add_argument("--rescore", type=int, help="AND rescore = N in the queries of vec0-int8 "
+                   "and vec0-lowmem (default: the column's, 4 for int8)")
     p.add_argument("--baseline-ext", help="another build of vec0 (path without .so), run as "
                    "engine vec0-base on the same WAL database: a before/after comparison")
     a = p.parse_args()
+    if "hnswlib" not in a.engines:
+        a.engines.append("hnswlib")
     d = datasets.prepare("fashion")
     meta = common.load_meta(d)
     a.n = meta["n"]
@@ -154,7 +179,7 @@ def main():
     env = dict(os.environ)
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
-    engines = ["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"]
+    engines = list(a.engines)
     if a.baseline_ext:
         engines.insert(1, "vec0-base")
     rounds = []
@@ -187,12 +212,16 @@ def main():
                                        for n, v in qps.items()},
             "ratio": {n: {str(t): v for t, v in s.items()} for n, s in summary.items()},
             "raw": rounds}
+    rss = {n: statistics.median([rd[n]["rss_peak_kb"] for rd in rounds
+                                 if rd[n].get("rss_peak_kb")] or [0]) for n in engines}
+    info["rss_peak_kb_median"] = rss
     common.write_json(a.out, info)
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
     labels = {"vec0-wal": "float32 graph, WAL", "vec0-base": "baseline build, WAL",
               "vec0-delete": "float32 graph, rollback journal",
-              "vec0-int8": "int8-walked graph, WAL"}
+              "vec0-int8": "int8-walked graph, WAL",
+              "vec0-lowmem": "int8-walked graph, low_memory=1, WAL"}
     for name, label in [(e, labels[e]) for e in engines if e != "hnswlib"]:
         cells = []
         for t in TARGETS:
@@ -202,6 +231,8 @@ def main():
     lines.append("")
     lines.append("QPS medians: " + "; ".join(
         "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))
+    lines.append("Peak RSS of a query process (MB, median): " + "; ".join(
+        "%s %.0f" % (n, rss[n] / 1024.0) for n in engines))
     lines.append("CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d queries, "
                  "commit %s" % (info["machine"].get("cpu", "?"), "/".join(info["simd"]),
                                 info["vec0_kernels"], a.kernels, a.rounds, a.nq,

@@ -36,7 +36,8 @@
 **         'hnsw.N'       BLOB, the header of the HNSW graph of vector column
 **                        N: see vec0HnswHeaderEncode() in vec0_hnsw.h.
 **         'quant.N'      BLOB, the trained quantizer of vector column N when it
-**                        is hnsw(quantizer=int8|bit): see vec0QuantSave() in
+**                        has one (hnsw(quantizer=int8|bit), rescore(...),
+**                        diskann(...)): see vec0QuantSave() in
 **                        vec0_quant.h (absent until trained; a reader that
 **                        does not know the key ignores it).
 **         'recall.N'     BLOB, the last measurement of the recall of vector
@@ -166,7 +167,11 @@ typedef enum Vec0PkType {
   VEC0_PK_TEXT = 2
 } Vec0PkType;
 
-typedef enum Vec0IndexType { VEC0_INDEX_FLAT = 1, VEC0_INDEX_HNSW = 2 } Vec0IndexType;
+typedef enum Vec0IndexType {
+  VEC0_INDEX_FLAT = 1,
+  VEC0_INDEX_HNSW = 2,
+  VEC0_INDEX_RESCORE = 3 /* sqlite-vec 0.1.10's rescore(...): vec0_index_rescore.c */
+} Vec0IndexType;
 
 /* Types of partition key and metadata columns. */
 typedef enum Vec0ValType {
@@ -201,7 +206,9 @@ typedef struct Vec0VectorCol {
   int efConstruction; /* hnsw */
   int efSearch;       /* hnsw: default ef of a query */
   int eQuant;         /* hnsw: VEC0_QUANT_* the walk runs on (vec0_quant.h) */
-  int nRescore;       /* hnsw with a quantizer: candidates re-ranked per result */
+  int nRescore;       /* with a quantizer: candidates re-ranked per result */
+  int bDiskann;       /* hnsw declared as sqlite-vec's diskann(...) */
+  int bLowMem;        /* hnsw(low_memory=1): searches hold codes and links only */
   int bEfFixed;       /* hnsw: ef_search was given (no recall target) */
   int iRecall;        /* hnsw: the recall target in 1/10000 (vec0_recall.c) */
 } Vec0VectorCol;
@@ -255,10 +262,11 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 #define VEC0_HIDDEN_DISTANCE 0
 #define VEC0_HIDDEN_K 1
 #define VEC0_HIDDEN_EF 2
-#define VEC0_HIDDEN_TABLE 3 /* named like the table: INSERT INTO t(t) VALUES('cmd') */
+#define VEC0_HIDDEN_RESCORE 3
+#define VEC0_HIDDEN_TABLE 4 /* named like the table: INSERT INTO t(t) VALUES('cmd') */
 /* "recall" (AND recall = 0.99), or "_recall" where a column or the table is "recall" */
-#define VEC0_HIDDEN_RECALL 4
-#define VEC0_N_HIDDEN 5
+#define VEC0_HIDDEN_RECALL 5
+#define VEC0_N_HIDDEN 6
 
 #define VEC0_MAX_K 100000
 #define VEC0_MAX_THREADS 64 /* 'threads=N' */
@@ -402,6 +410,13 @@ struct Vec0Table {
   sqlite3_stmt *aVecStmt[VEC0_MAX_VECTOR_COLUMNS][VEC0_VSTMT_N];
   sqlite3_int64 seed;
   int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* fixed default ef, or 0: from recall */
+  /*
+  ** Per connection, not stored (sqlite-vec 0.1.10's commands, vec0_maint.c):
+  ** 'search_list_size_search=N' of a diskann column (ef) and 'oversample=N'
+  ** of a rescore column; 0 when not set.
+  */
+  int aEfConn[VEC0_MAX_VECTOR_COLUMNS];
+  int aRescoreConn[VEC0_MAX_VECTOR_COLUMNS];
   int bScanBusy;           /* a cursor holds aStmt[VEC0_STMT_ROWS_SCAN] */
 
   /* The cache. */
@@ -520,6 +535,17 @@ int vec0StorageAllSlots(Vec0Table *p);
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut);
 int vec0StorageAllVectors(Vec0Table *p, int iVec);
+/*
+** Low-memory reads: the vector of iSlot copied to pOut (aVecBytes[iVec]
+** bytes) without keeping it in the cache; and xEach called on the vectors
+** of the chunk rows from *piChunk on (about nSlotMax slots), none kept,
+** *piChunk advanced past them, *pbDone once the last row was read (a chunk
+** of a corrupt size is skipped: integrity-check reports it).
+*/
+int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut);
+int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nSlotMax,
+                          int (*xEach)(void *, uint32_t, const unsigned char *),
+                          void *pCtx, int *pbDone);
 /*
 ** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors in
 ** order, so that a reopened table comes to hold them all in memory over a
@@ -718,6 +744,7 @@ int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta);
 #define VEC0_TOK_LIMIT 'L'    /* LIMIT ? */
 #define VEC0_TOK_EF 'E'       /* ef = ? */
 #define VEC0_TOK_RECALL 'C'   /* recall = ? */
+#define VEC0_TOK_RESCORE 'S'  /* rescore = ? */
 #define VEC0_TOK_DISTANCE 'D' /* distance <op> ? */
 #define VEC0_TOK_ROWID 'R'    /* rowid or key = ? or IN (...) */
 #define VEC0_TOK_FILTER 'F'   /* partition/metadata NN <op> ? */
@@ -749,10 +776,10 @@ typedef struct Vec0KnnRow {
   uint32_t slot;
   float distance;
 } Vec0KnnRow;
-/* The rows, nearest first; *pk and *pef the k and ef the search used (ef 0
-** for an exact index). */
+/* The rows, nearest first; *pk, *pef and *pRescore the k, ef and rescore
+** the search used (ef 0 for an exact index, rescore 0 without a quantizer). */
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
-               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef);
+               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef, int *pRescore);
 /* vec0_write.c: one row written by xUpdate (argv as xUpdate has it). */
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);

@@ -19,11 +19,8 @@
 **              | "+" NAME [typename]
 **   vectype   := float | float32 | f32 | int8 | i8 | bit
 **   vecopt    := "distance_metric" "=" (l2|cosine|l1|dot|hamming)
-**              | "indexed" "by" "hnsw" ["(" [hparam ("," hparam)*] ")"]
-**              | "indexed" "by" "flat" ["(" ")"]
-**   hparam    := ("m"|"ef_construction"|"ef_search"|"rescore") "=" INT
-**              | "quantizer" "=" ("none"|"int8"|"bit")
-**              | "recall" "=" DECIMAL            (0.5 .. 0.999, vec0_recall.c)
+**              | "indexed" "by" form      (vec0_config_index.c: hnsw, flat,
+**                                           rescore, diskann)
 **   metatype  := integer|int|int64|integer64 | float|double|float64|f64
 **              | text | boolean|bool              (what sqlite-vec 0.1.9 takes)
 **   typename  := WORD+ ["(" ["+"|"-"] INT ["," ["+"|"-"] INT] ")"]
@@ -32,26 +29,25 @@
 ** The integer words (integer, int, int64, integer64) are accepted for primary
 ** and partition keys too.  Each vecopt at most once, each hparam at most once.
 **
-** RANGES: dimensions 1..8192 (bit: a multiple of 8); m 2..128;
-** ef_construction 1..4096 (the range vec0_hnsw.h takes; below m works but
-** builds a weaker graph); ef_search 1..100000 (VEC0_MAX_K); rescore 1..100
-** (a quantizer's candidates per result, default VEC0_RESCORE_INT8 or
-** VEC0_RESCORE_BIT); a quantizer only on a float32 column whose metric is
-** l2, cosine or dot (what a code distance can stand for); chunk_size a
-** positive multiple of 8.  Limits per table: 1 primary key, 16 vector, 4
+** RANGES: dimensions 1..8192 (bit: a multiple of 8); the parameters of an
+** index form as vec0_config_index.c says; a quantizer only on a float32
+** column whose metric is l2, cosine or dot (what a code distance can stand
+** for); chunk_size a positive multiple of 8.  Limits per table: 1 primary key, 16 vector, 4
 ** partition key, 16 metadata and 16 auxiliary columns; at least one vector
 ** column.
 **
 ** DEFAULTS: float32 and int8 columns use l2 and hnsw(m=16, ef_construction=200,
 ** recall=0.95): the ef of a query is measured to meet the recall target,
-** unless ef_search=N fixes it (ef_search and recall exclude each other); bit columns use hamming (their only metric) and flat().  A bit
+** unless ef_search=N fixes it (ef_search and recall exclude each other);
+** bit columns use hamming (their only metric) and flat().  A bit
 ** column may ask for `indexed by hnsw(...)`: hamming is a true metric, so the
 ** graph works as for the others.  Flat columns keep the hnsw defaults in m,
 ** efConstruction and efSearch, unused.
 **
 ** NAMES: compared case-insensitively.  "distance", "k", "ef" and the table's
-** own name are the hidden columns and are refused (as is a table named like a
-** hidden column); "rowid", "oid" and "_rowid_" only as an integer primary key,
+** own name are hidden columns and are refused (as is a table named like one
+** of them; the hidden "rescore" and "recall" give way instead, see
+** vec0ConfigDeclare); "rowid", "oid" and "_rowid_" only as an integer primary key,
 ** where they name the rowid anyway.
 **
 ** AUXILIARY TYPES map to Vec0Column.eType by SQLite's affinity rules: INT ->
@@ -65,42 +61,20 @@
 **   expected "]" on column "v", found end of argument
 */
 #include "vec0Int.h"
+#include "vec0_config.h"
 
 #include <stdarg.h>
 #include <string.h>
 
 #define CFG_MAX_CHUNK_SIZE 2147483640 /* largest int multiple of 8 */
-#define CFG_M_MIN 2
-#define CFG_M_MAX 128
-#define CFG_EFC_MIN 1
-#define CFG_EFC_MAX 4096
-#define CFG_EFS_MIN 1
-#define CFG_EFS_MAX VEC0_MAX_K
-#define CFG_RESCORE_MIN 1
-#define CFG_RESCORE_MAX 100
 #define CFG_BIG ((sqlite3_int64)1 << 40) /* integers saturate here */
 #define CFG_TOKEN_SHOW 40                /* bytes of a bad token in messages */
 
-#if VEC0_N_HIDDEN != 5
-#error "vec0_config.c knows five hidden columns"
+#if VEC0_N_HIDDEN != 6
+#error "vec0_config.c knows six hidden columns"
 #endif
 
-/* The state of one parse: the first error wins, later ones are dropped. */
-typedef struct CfgParse {
-  Vec0Config *p;
-  const char *zTable;
-  char **pzErr;
-  int rc;
-  int bChunkSize; /* chunk_size seen */
-} CfgParse;
-
-/* A cursor on one module argument. */
-typedef struct CfgScan {
-  const char *z;
-  int i;
-} CfgScan;
-
-static void cfgError(CfgParse *pP, const char *zFmt, ...) {
+void vec0CfgError(CfgParse *pP, const char *zFmt, ...) {
   va_list ap;
   char *zDetail;
   if (pP->rc != SQLITE_OK) return;
@@ -122,12 +96,12 @@ static int isSpace(unsigned char c) {
          c == '\v';
 }
 static int isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int isIdStart(unsigned char c) {
+int vec0CfgIsIdStart(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          c >= 0x80;
 }
 static int isIdChar(unsigned char c) {
-  return isIdStart(c) || isDigit(c) || c == '$';
+  return vec0CfgIsIdStart(c) || isDigit(c) || c == '$';
 }
 
 /* Skips whitespace and SQL comments (an unterminated one runs to the end). */
@@ -152,14 +126,14 @@ static void skipSpace(CfgScan *s) {
 }
 
 /* The next non-space character, not consumed (0 at the end). */
-static char peek(CfgScan *s) {
+char vec0CfgPeek(CfgScan *s) {
   skipSpace(s);
   return s->z[s->i];
 }
 
 /* Consumes character c if it is next. */
-static int eat(CfgScan *s, char c) {
-  if (peek(s) != c) return 0;
+int vec0CfgEat(CfgScan *s, char c) {
+  if (vec0CfgPeek(s) != c) return 0;
   s->i++;
   return 1;
 }
@@ -186,9 +160,9 @@ static int tokenLen(const char *z) {
 /*
 ** The token at the cursor as a message shows it: "tok" (at most
 ** CFG_TOKEN_SHOW bytes, cut at a character boundary) or "end of argument".
-** From sqlite3_mprintf(); NULL only on OOM, which cfgError() then reports.
+** From sqlite3_mprintf(); NULL only on OOM, which vec0CfgError() then reports.
 */
-static char *tokenShow(CfgScan *s) {
+char *vec0CfgTokenShow(CfgScan *s) {
   const char *z;
   int n;
   skipSpace(s);
@@ -204,12 +178,12 @@ static char *tokenShow(CfgScan *s) {
 }
 
 /* Reads an unquoted word (keyword or type name); 0 if none is next. */
-static int readWord(CfgScan *s, const char **pz, int *pn) {
+int vec0CfgReadWord(CfgScan *s, const char **pz, int *pn) {
   int n = 0;
   const char *z;
   skipSpace(s);
   z = &s->z[s->i];
-  if (!isIdStart((unsigned char)z[0])) return 0;
+  if (!vec0CfgIsIdStart((unsigned char)z[0])) return 0;
   while (isIdChar((unsigned char)z[n])) n++;
   *pz = z;
   *pn = n;
@@ -217,16 +191,16 @@ static int readWord(CfgScan *s, const char **pz, int *pn) {
   return 1;
 }
 
-static int wordIs(const char *z, int n, const char *zKw) {
+int vec0CfgWordIs(const char *z, int n, const char *zKw) {
   return (int)strlen(zKw) == n && sqlite3_strnicmp(z, zKw, n) == 0;
 }
 
 /* Reads keyword zKw if it is the next word. */
-static int eatWord(CfgScan *s, const char *zKw) {
+int vec0CfgEatWord(CfgScan *s, const char *zKw) {
   CfgScan save = *s;
   const char *z;
   int n;
-  if (readWord(s, &z, &n) && wordIs(z, n, zKw)) return 1;
+  if (vec0CfgReadWord(s, &z, &n) && vec0CfgWordIs(z, n, zKw)) return 1;
   *s = save;
   return 0;
 }
@@ -237,7 +211,7 @@ static int eatWord(CfgScan *s, const char *zKw) {
 ** token's text for messages.  Returns 0, consuming nothing, when the next
 ** token is not all digits.
 */
-static int readInt(CfgScan *s, sqlite3_int64 *pv, const char **pz, int *pn) {
+int vec0CfgReadInt(CfgScan *s, sqlite3_int64 *pv, const char **pz, int *pn) {
   const char *z;
   int n, j;
   sqlite3_int64 v = 0;
@@ -267,17 +241,17 @@ static int readName(CfgParse *pP, CfgScan *s, int iArg, char **pzOut) {
   int n;
   char *zOut;
   *pzOut = 0;
-  c = peek(s);
+  c = vec0CfgPeek(s);
   z = &s->z[s->i];
-  if (isIdStart((unsigned char)c)) {
-    readWord(s, &z, &n);
+  if (vec0CfgIsIdStart((unsigned char)c)) {
+    vec0CfgReadWord(s, &z, &n);
     zOut = sqlite3_mprintf("%.*s", n, z);
   } else if (c == '"' || c == '`' || c == '[') {
     char cEnd = c == '[' ? ']' : c;
     int j = 1, k = 0;
     for (;;) {
       if (z[j] == 0) {
-        cfgError(pP, "unterminated quoted name in argument %d", iArg);
+        vec0CfgError(pP, "unterminated quoted name in argument %d", iArg);
         return pP->rc;
       }
       if (z[j] == cEnd) {
@@ -292,7 +266,7 @@ static int readName(CfgParse *pP, CfgScan *s, int iArg, char **pzOut) {
       k++;
     }
     if (k == 0) {
-      cfgError(pP, "empty column name in argument %d", iArg);
+      vec0CfgError(pP, "empty column name in argument %d", iArg);
       return pP->rc;
     }
     zOut = sqlite3_malloc64((sqlite3_uint64)k + 1);
@@ -306,8 +280,8 @@ static int readName(CfgParse *pP, CfgScan *s, int iArg, char **pzOut) {
     }
     s->i += j + 1;
   } else {
-    cfgError(pP, "expected a column name in argument %d, found %z", iArg,
-             tokenShow(s));
+    vec0CfgError(pP, "expected a column name in argument %d, found %z", iArg,
+             vec0CfgTokenShow(s));
     return pP->rc;
   }
   if (zOut == 0) {
@@ -319,16 +293,16 @@ static int readName(CfgParse *pP, CfgScan *s, int iArg, char **pzOut) {
 }
 
 /* Reports "expected <zWhat> on column "C", found <token>". */
-static void errExpected(CfgParse *pP, CfgScan *s, const char *zWhat,
+void vec0CfgExpected(CfgParse *pP, CfgScan *s, const char *zWhat,
                         const char *zCol) {
-  cfgError(pP, "expected %s on column \"%w\", found %z", zWhat, zCol,
-           tokenShow(s));
+  vec0CfgError(pP, "expected %s on column \"%w\", found %z", zWhat, zCol,
+           vec0CfgTokenShow(s));
 }
 
 /* Fails unless the argument ends here. */
 static int expectEnd(CfgParse *pP, CfgScan *s, const char *zCol) {
-  if (peek(s) != 0) {
-    cfgError(pP, "unexpected %z on column \"%w\"", tokenShow(s), zCol);
+  if (vec0CfgPeek(s) != 0) {
+    vec0CfgError(pP, "unexpected %z on column \"%w\"", vec0CfgTokenShow(s), zCol);
   }
   return pP->rc;
 }
@@ -345,7 +319,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
   *piCol = -1;
   if (iCol >= VEC0_MAX_COLUMNS) { /* unreachable: each kind is capped */
     sqlite3_free(zName);
-    cfgError(pP, "too many columns");
+    vec0CfgError(pP, "too many columns");
     return pP->rc;
   }
   p->aCol[iCol].zName = zName;
@@ -356,13 +330,13 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
 
   for (i = 0; i < (int)(sizeof(azHidden) / sizeof(azHidden[0])); i++) {
     if (sqlite3_stricmp(zName, azHidden[i]) == 0) {
-      cfgError(pP, "column name \"%w\" is reserved for a hidden column",
+      vec0CfgError(pP, "column name \"%w\" is reserved for a hidden column",
                zName);
       return pP->rc;
     }
   }
   if (sqlite3_stricmp(zName, pP->zTable) == 0) {
-    cfgError(pP,
+    vec0CfgError(pP,
              "column name \"%w\" is the table name, reserved for a hidden "
              "column",
              zName);
@@ -372,7 +346,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
        sqlite3_stricmp(zName, "oid") == 0 ||
        sqlite3_stricmp(zName, "_rowid_") == 0) &&
       !(eKind == VEC0_COL_PK && eType == VEC0_VAL_INTEGER)) {
-    cfgError(pP,
+    vec0CfgError(pP,
              "column name \"%w\" is reserved (allowed only as an integer "
              "primary key)",
              zName);
@@ -380,7 +354,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
   }
   for (i = 0; i < iCol; i++) {
     if (sqlite3_stricmp(p->aCol[i].zName, zName) == 0) {
-      cfgError(pP, "duplicate column name \"%w\"", zName);
+      vec0CfgError(pP, "duplicate column name \"%w\"", zName);
       return pP->rc;
     }
   }
@@ -388,7 +362,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
   switch (eKind) {
   case VEC0_COL_PK:
     if (p->ePk != VEC0_PK_ROWID) {
-      cfgError(pP, "more than one primary key (\"%w\" and \"%w\")",
+      vec0CfgError(pP, "more than one primary key (\"%w\" and \"%w\")",
                p->zPkName, zName);
       return pP->rc;
     }
@@ -398,7 +372,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
     break;
   case VEC0_COL_VECTOR:
     if (p->nVec >= VEC0_MAX_VECTOR_COLUMNS) {
-      cfgError(pP, "column \"%w\" exceeds the limit of %d vector columns",
+      vec0CfgError(pP, "column \"%w\" exceeds the limit of %d vector columns",
                zName, VEC0_MAX_VECTOR_COLUMNS);
       return pP->rc;
     }
@@ -407,7 +381,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
     break;
   case VEC0_COL_PARTITION:
     if (p->nPart >= VEC0_MAX_PARTITION_COLUMNS) {
-      cfgError(pP,
+      vec0CfgError(pP,
                "column \"%w\" exceeds the limit of %d partition key columns",
                zName, VEC0_MAX_PARTITION_COLUMNS);
       return pP->rc;
@@ -417,7 +391,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
     break;
   case VEC0_COL_METADATA:
     if (p->nMeta >= VEC0_MAX_METADATA_COLUMNS) {
-      cfgError(pP, "column \"%w\" exceeds the limit of %d metadata columns",
+      vec0CfgError(pP, "column \"%w\" exceeds the limit of %d metadata columns",
                zName, VEC0_MAX_METADATA_COLUMNS);
       return pP->rc;
     }
@@ -426,7 +400,7 @@ static int addColumn(CfgParse *pP, char *zName, Vec0ColKind eKind,
     break;
   case VEC0_COL_AUX:
     if (p->nAux >= VEC0_MAX_AUX_COLUMNS) {
-      cfgError(pP, "column \"%w\" exceeds the limit of %d auxiliary columns",
+      vec0CfgError(pP, "column \"%w\" exceeds the limit of %d auxiliary columns",
                zName, VEC0_MAX_AUX_COLUMNS);
       return pP->rc;
     }
@@ -453,7 +427,7 @@ static Vec0ValType scalarType(const char *z, int n) {
   };
   int i;
   for (i = 0; i < (int)(sizeof(aType) / sizeof(aType[0])); i++) {
-    if (wordIs(z, n, aType[i].zName)) return aType[i].eType;
+    if (vec0CfgWordIs(z, n, aType[i].zName)) return aType[i].eType;
   }
   return 0;
 }
@@ -463,10 +437,10 @@ static Vec0ElemType vectorType(const char *z, int n) {
   const Vec0ElemDesc *d;
   int i;
   for (i = 0; (d = vec0ElemAt(i)) != 0; i++) {
-    if (wordIs(z, n, d->zName)) return d->eType;
+    if (vec0CfgWordIs(z, n, d->zName)) return d->eType;
   }
-  if (wordIs(z, n, "float") || wordIs(z, n, "f32")) return VEC0_ELEM_F32;
-  if (wordIs(z, n, "i8")) return VEC0_ELEM_I8;
+  if (vec0CfgWordIs(z, n, "float") || vec0CfgWordIs(z, n, "f32")) return VEC0_ELEM_F32;
+  if (vec0CfgWordIs(z, n, "i8")) return VEC0_ELEM_I8;
   return 0;
 }
 
@@ -505,7 +479,7 @@ static int isConstraintWord(const char *z, int n) {
       "as",      "autoincrement", "hidden",  "key",       "partition"};
   int i;
   for (i = 0; i < (int)(sizeof(azWord) / sizeof(azWord[0])); i++) {
-    if (wordIs(z, n, azWord[i])) return 1;
+    if (vec0CfgWordIs(z, n, azWord[i])) return 1;
   }
   return 0;
 }
@@ -520,25 +494,25 @@ static void parseAux(CfgParse *pP, CfgScan *s, int iArg) {
   if (readName(pP, s, iArg, &zName)) return;
   skipSpace(s);
   iStart = iEnd = s->i;
-  while (readWord(s, &z, &n)) {
+  while (vec0CfgReadWord(s, &z, &n)) {
     if (isConstraintWord(z, n)) {
       s->i = iEnd;
       break;
     }
     iEnd = s->i;
   }
-  if (iEnd > iStart && eat(s, '(')) {
+  if (iEnd > iStart && vec0CfgEat(s, '(')) {
     int nNum = 0;
     for (;;) {
       sqlite3_int64 v;
-      if (!eat(s, '+')) eat(s, '-');
-      if (!readInt(s, &v, &z, &n)) {
-        errExpected(pP, s, "a number in the type", zName);
+      if (!vec0CfgEat(s, '+')) vec0CfgEat(s, '-');
+      if (!vec0CfgReadInt(s, &v, &z, &n)) {
+        vec0CfgExpected(pP, s, "a number in the type", zName);
         break;
       }
       nNum++;
-      if (nNum < 2 && eat(s, ',')) continue;
-      if (!eat(s, ')')) errExpected(pP, s, "\")\" after the type", zName);
+      if (nNum < 2 && vec0CfgEat(s, ',')) continue;
+      if (!vec0CfgEat(s, ')')) vec0CfgExpected(pP, s, "\")\" after the type", zName);
       break;
     }
     iEnd = s->i;
@@ -553,149 +527,6 @@ static void parseAux(CfgParse *pP, CfgScan *s, int iArg) {
 }
 
 /* The parameter list of hnsw(...), after the '('. */
-static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
-                            Vec0VectorCol *pVec) {
-  static const struct {
-    const char *zName;
-    int iMin, iMax;
-  } aParam[] = {
-      {"m", CFG_M_MIN, CFG_M_MAX},
-      {"ef_construction", CFG_EFC_MIN, CFG_EFC_MAX},
-      {"ef_search", CFG_EFS_MIN, CFG_EFS_MAX},
-      {"rescore", CFG_RESCORE_MIN, CFG_RESCORE_MAX},
-      {"quantizer", 0, 0}, /* a word: none, int8 or bit */
-  };
-  int aSeen[5] = {0, 0, 0, 0, 0};
-  if (eat(s, ')')) return;
-  for (;;) {
-    const char *z, *zVal;
-    int n, nVal, i;
-    sqlite3_int64 v;
-    if (!readWord(s, &z, &n)) {
-      errExpected(pP, s, "an hnsw parameter", zCol);
-      return;
-    }
-    for (i = 0; i < 5; i++) {
-      if (wordIs(z, n, aParam[i].zName)) break;
-    }
-    if (i == 4 && !aSeen[4]++) {
-      if (!eat(s, '=')) {
-        errExpected(pP, s, "\"=\" after quantizer", zCol);
-      } else if (!readWord(s, &z, &n)) {
-        errExpected(pP, s, "a quantizer (none, int8 or bit)", zCol);
-      } else if (wordIs(z, n, "none")) {
-        pVec->eQuant = VEC0_QUANT_NONE;
-      } else if (wordIs(z, n, "int8")) {
-        pVec->eQuant = VEC0_QUANT_INT8;
-      } else if (wordIs(z, n, "bit") || wordIs(z, n, "binary")) {
-        pVec->eQuant = VEC0_QUANT_BIT;
-      } else {
-        cfgError(pP, "unknown quantizer \"%.*w\" on column \"%w\" (none, int8 or bit)",
-                 n, z, zCol);
-      }
-      if (pP->rc != SQLITE_OK) return;
-      if (eat(s, ')')) return;
-      if (!eat(s, ',')) {
-        errExpected(pP, s, "\",\" or \")\"", zCol);
-        return;
-      }
-      continue;
-    }
-    if (i == 5 && wordIs(z, n, "recall")) {
-      if (pVec->iRecall) {
-        cfgError(pP, "duplicate hnsw parameter \"recall\" on column \"%w\"", zCol);
-        return;
-      }
-      if (!eat(s, '=')) {
-        errExpected(pP, s, "\"=\" after recall", zCol);
-        return;
-      }
-      skipSpace(s);
-      z = &s->z[s->i];
-      for (n = 0; z[n] == '.' || isIdChar((unsigned char)z[n]); n++) {
-      }
-      if (!vec0RecallParse(z, n, &pVec->iRecall)) {
-        cfgError(pP, "hnsw recall %.*s of column \"%w\" is not a number in 0.5..0.999",
-                 n > CFG_TOKEN_SHOW ? CFG_TOKEN_SHOW : n, z, zCol);
-        return;
-      }
-      s->i += n;
-      if (eat(s, ')')) return;
-      if (!eat(s, ',')) {
-        errExpected(pP, s, "\",\" or \")\"", zCol);
-        return;
-      }
-      continue;
-    }
-    if (i == 5) {
-      cfgError(pP, "unknown hnsw parameter \"%.*w\" on column \"%w\"", n, z,
-               zCol);
-      return;
-    }
-    if (aSeen[i]++) {
-      cfgError(pP, "duplicate hnsw parameter \"%s\" on column \"%w\"",
-               aParam[i].zName, zCol);
-      return;
-    }
-    if (!eat(s, '=')) {
-      char *zWhat = sqlite3_mprintf("\"=\" after %s", aParam[i].zName);
-      if (zWhat == 0) {
-        pP->rc = SQLITE_NOMEM;
-        return;
-      }
-      errExpected(pP, s, zWhat, zCol);
-      sqlite3_free(zWhat);
-      return;
-    }
-    if (!readInt(s, &v, &zVal, &nVal)) {
-      char *zWhat = sqlite3_mprintf("an integer value for %s", aParam[i].zName);
-      if (zWhat == 0) {
-        pP->rc = SQLITE_NOMEM;
-        return;
-      }
-      errExpected(pP, s, zWhat, zCol);
-      sqlite3_free(zWhat);
-      return;
-    }
-    if (v < aParam[i].iMin || v > aParam[i].iMax) {
-      cfgError(pP, "hnsw %s %.*s of column \"%w\" out of range %d..%d",
-               aParam[i].zName, nVal, zVal, zCol, aParam[i].iMin,
-               aParam[i].iMax);
-      return;
-    }
-    if (i == 0) pVec->m = (int)v;
-    if (i == 1) pVec->efConstruction = (int)v;
-    if (i == 2) {
-      pVec->efSearch = (int)v;
-      pVec->bEfFixed = 1;
-    }
-    if (i == 3) pVec->nRescore = (int)v;
-    if (eat(s, ')')) return;
-    if (!eat(s, ',')) {
-      errExpected(pP, s, "\",\" or \")\"", zCol);
-      return;
-    }
-  }
-}
-
-/* A quantizer's column must be one a code distance can stand for. */
-static void checkQuantizer(CfgParse *pP, Vec0VectorCol *pVec, const char *zName) {
-  if (pVec->eQuant != VEC0_QUANT_NONE &&
-      (pVec->eType != VEC0_ELEM_F32 || pVec->eMetric == VEC0_METRIC_L1)) {
-    cfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
-                 "l2, cosine or dot",
-             zName);
-  }
-  if (pVec->bEfFixed && pVec->iRecall) {
-    cfgError(pP, "column \"%w\" has both ef_search (a fixed ef) and recall (an ef "
-                 "measured to meet it): give one",
-             zName);
-  }
-  if (pVec->nRescore == 0) {
-    pVec->nRescore = pVec->eQuant == VEC0_QUANT_BIT ? VEC0_RESCORE_BIT : VEC0_RESCORE_INT8;
-  }
-}
-
 /* "name vectype[N] vecopt*", the cursor just after vectype. */
 static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
                         Vec0ElemType eType, const char *zType, int nType) {
@@ -714,94 +545,85 @@ static void parseVector(CfgParse *pP, CfgScan *s, char *zName,
   vec.efConstruction = VEC0_HNSW_DEFAULT_EF_CONSTRUCTION;
   vec.efSearch = VEC0_HNSW_DEFAULT_EF_SEARCH;
 
-  if (!eat(s, '[')) {
+  if (!vec0CfgEat(s, '[')) {
     char *zWhat = sqlite3_mprintf("\"[\" after \"%.*w\"", nType, zType);
     if (zWhat == 0) {
       pP->rc = SQLITE_NOMEM;
     } else {
-      errExpected(pP, s, zWhat, zName);
+      vec0CfgExpected(pP, s, zWhat, zName);
       sqlite3_free(zWhat);
     }
     goto out;
   }
-  if (!readInt(s, &v, &z, &n)) {
-    errExpected(pP, s, "a dimension", zName);
+  if (!vec0CfgReadInt(s, &v, &z, &n)) {
+    vec0CfgExpected(pP, s, "a dimension", zName);
     goto out;
   }
   if (v < 1 || v > VEC0_MAX_DIMS) {
-    cfgError(pP, "dimension %.*s of column \"%w\" out of range 1..%d", n, z,
+    vec0CfgError(pP, "dimension %.*s of column \"%w\" out of range 1..%d", n, z,
              zName, VEC0_MAX_DIMS);
     goto out;
   }
   if (eType == VEC0_ELEM_BIT && (v % 8) != 0) {
-    cfgError(pP, "dimension %d of bit column \"%w\" is not a multiple of 8",
+    vec0CfgError(pP, "dimension %d of bit column \"%w\" is not a multiple of 8",
              (int)v, zName);
     goto out;
   }
   vec.nDim = (int)v;
-  if (!eat(s, ']')) {
-    errExpected(pP, s, "\"]\"", zName);
+  if (!vec0CfgEat(s, ']')) {
+    vec0CfgExpected(pP, s, "\"]\"", zName);
     goto out;
   }
 
-  while (pP->rc == SQLITE_OK && peek(s) != 0) {
-    if (!readWord(s, &z, &n)) {
-      errExpected(pP, s, "an option", zName);
-    } else if (wordIs(z, n, "distance_metric")) {
+  while (pP->rc == SQLITE_OK && vec0CfgPeek(s) != 0) {
+    if (!vec0CfgReadWord(s, &z, &n)) {
+      vec0CfgExpected(pP, s, "an option", zName);
+    } else if (vec0CfgWordIs(z, n, "distance_metric")) {
       if (bMetric++) {
-        cfgError(pP, "duplicate option \"distance_metric\" on column \"%w\"",
+        vec0CfgError(pP, "duplicate option \"distance_metric\" on column \"%w\"",
                  zName);
-      } else if (!eat(s, '=')) {
-        errExpected(pP, s, "\"=\" after distance_metric", zName);
-      } else if (!readWord(s, &z, &n)) {
-        errExpected(pP, s, "a distance_metric value", zName);
+      } else if (!vec0CfgEat(s, '=')) {
+        vec0CfgExpected(pP, s, "\"=\" after distance_metric", zName);
+      } else if (!vec0CfgReadWord(s, &z, &n)) {
+        vec0CfgExpected(pP, s, "a distance_metric value", zName);
       } else {
         Vec0Metric eMetric = 0;
-        if (wordIs(z, n, "l2")) eMetric = VEC0_METRIC_L2;
-        if (wordIs(z, n, "cosine")) eMetric = VEC0_METRIC_COSINE;
-        if (wordIs(z, n, "l1")) eMetric = VEC0_METRIC_L1;
-        if (wordIs(z, n, "dot")) eMetric = VEC0_METRIC_DOT;
-        if (wordIs(z, n, "hamming")) eMetric = VEC0_METRIC_HAMMING;
+        if (vec0CfgWordIs(z, n, "l2")) eMetric = VEC0_METRIC_L2;
+        if (vec0CfgWordIs(z, n, "cosine")) eMetric = VEC0_METRIC_COSINE;
+        if (vec0CfgWordIs(z, n, "l1")) eMetric = VEC0_METRIC_L1;
+        if (vec0CfgWordIs(z, n, "dot")) eMetric = VEC0_METRIC_DOT;
+        if (vec0CfgWordIs(z, n, "hamming")) eMetric = VEC0_METRIC_HAMMING;
         if (eMetric == 0) {
-          cfgError(pP, "unknown distance_metric \"%.*w\" on column \"%w\"", n,
+          vec0CfgError(pP, "unknown distance_metric \"%.*w\" on column \"%w\"", n,
                    z, zName);
         } else if (eType == VEC0_ELEM_BIT && eMetric != VEC0_METRIC_HAMMING) {
-          cfgError(pP,
+          vec0CfgError(pP,
                    "distance_metric \"%.*w\" of bit column \"%w\" is not "
                    "supported (only hamming)",
                    n, z, zName);
         } else if (eType != VEC0_ELEM_BIT && eMetric == VEC0_METRIC_HAMMING) {
-          cfgError(pP,
+          vec0CfgError(pP,
                    "distance_metric \"hamming\" of %s column \"%w\" needs a "
                    "bit vector",
                    vec0ElemName(eType), zName);
         }
         vec.eMetric = eMetric;
       }
-    } else if (wordIs(z, n, "indexed")) {
+    } else if (vec0CfgWordIs(z, n, "indexed")) {
       if (bIndex++) {
-        cfgError(pP, "duplicate option \"indexed by\" on column \"%w\"",
+        vec0CfgError(pP, "duplicate option \"indexed by\" on column \"%w\"",
                  zName);
-      } else if (!eatWord(s, "by")) {
-        errExpected(pP, s, "\"by\" after indexed", zName);
-      } else if (eatWord(s, "hnsw")) {
-        vec.eIndex = VEC0_INDEX_HNSW;
-        if (eat(s, '(')) parseHnswParams(pP, s, zName, &vec);
-      } else if (eatWord(s, "flat")) {
-        vec.eIndex = VEC0_INDEX_FLAT;
-        if (eat(s, '(') && !eat(s, ')')) {
-          cfgError(pP, "flat() takes no parameters, found %z on column \"%w\"",
-                   tokenShow(s), zName);
-        }
+      } else if (!vec0CfgEatWord(s, "by")) {
+        vec0CfgExpected(pP, s, "\"by\" after indexed", zName);
       } else {
-        errExpected(pP, s, "hnsw or flat after \"indexed by\"", zName);
+        vec0CfgIndex(pP, s, zName, &vec);
       }
     } else {
-      cfgError(pP, "unknown option \"%.*w\" on column \"%w\"", n, z, zName);
+      vec0CfgError(pP, "unknown option \"%.*w\" on column \"%w\"", n, z, zName);
     }
   }
 
-  if (pP->rc == SQLITE_OK) checkQuantizer(pP, &vec, zName);
+  if (pP->rc == SQLITE_OK) vec0CfgIndexCheck(pP, &vec, zName);
 
 out:
   if (pP->rc != SQLITE_OK) {
@@ -818,26 +640,26 @@ static void parseOption(CfgParse *pP, CfgScan *s, const char *zKey, int nKey) {
   sqlite3_int64 v;
   const char *z;
   int n;
-  if (!wordIs(zKey, nKey, "chunk_size")) {
-    cfgError(pP, "unknown table option \"%.*w\"", nKey, zKey);
+  if (!vec0CfgWordIs(zKey, nKey, "chunk_size")) {
+    vec0CfgError(pP, "unknown table option \"%.*w\"", nKey, zKey);
     return;
   }
   if (pP->bChunkSize++) {
-    cfgError(pP, "duplicate table option \"chunk_size\"");
+    vec0CfgError(pP, "duplicate table option \"chunk_size\"");
     return;
   }
-  if (!readInt(s, &v, &z, &n)) {
-    cfgError(pP, "expected an integer value for chunk_size, found %z",
-             tokenShow(s));
+  if (!vec0CfgReadInt(s, &v, &z, &n)) {
+    vec0CfgError(pP, "expected an integer value for chunk_size, found %z",
+             vec0CfgTokenShow(s));
     return;
   }
   if (v < 8 || v > CFG_MAX_CHUNK_SIZE || (v % 8) != 0) {
-    cfgError(pP, "chunk_size %.*s must be a positive multiple of 8", n, z);
+    vec0CfgError(pP, "chunk_size %.*s must be a positive multiple of 8", n, z);
     return;
   }
-  if (peek(s) != 0) {
-    cfgError(pP, "unexpected %z after table option chunk_size",
-             tokenShow(s));
+  if (vec0CfgPeek(s) != 0) {
+    vec0CfgError(pP, "unexpected %z after table option chunk_size",
+             vec0CfgTokenShow(s));
   }
 }
 
@@ -852,18 +674,18 @@ static void parseArg(CfgParse *pP, int iArg, const char *zArg) {
 
   s.z = zArg ? zArg : "";
   s.i = 0;
-  switch (peek(&s)) {
+  switch (vec0CfgPeek(&s)) {
   case 0:
-    cfgError(pP, "argument %d is empty", iArg);
+    vec0CfgError(pP, "argument %d is empty", iArg);
     return;
   case '+':
     parseAux(pP, &s, iArg);
     return;
   }
-  if (isIdStart((unsigned char)s.z[s.i])) {
+  if (vec0CfgIsIdStart((unsigned char)s.z[s.i])) {
     CfgScan save = s;
-    readWord(&s, &z, &n);
-    if (eat(&s, '=')) {
+    vec0CfgReadWord(&s, &z, &n);
+    if (vec0CfgEat(&s, '=')) {
       parseOption(pP, &s, z, n);
       return;
     }
@@ -871,31 +693,31 @@ static void parseArg(CfgParse *pP, int iArg, const char *zArg) {
   }
 
   if (readName(pP, &s, iArg, &zName)) return;
-  if (!readWord(&s, &z, &n)) {
-    errExpected(pP, &s, "a type", zName);
+  if (!vec0CfgReadWord(&s, &z, &n)) {
+    vec0CfgExpected(pP, &s, "a type", zName);
     goto error;
   }
   eElem = vectorType(z, n);
   eVal = scalarType(z, n);
-  if (eElem && (peek(&s) == '[' || eVal == 0)) {
+  if (eElem && (vec0CfgPeek(&s) == '[' || eVal == 0)) {
     parseVector(pP, &s, zName, eElem, z, n);
     return;
   }
   if (eVal == 0) {
-    cfgError(pP, "unknown type \"%.*w\" of column \"%w\"", n, z, zName);
+    vec0CfgError(pP, "unknown type \"%.*w\" of column \"%w\"", n, z, zName);
     goto error;
   }
 
-  bPk = eatWord(&s, "primary");
-  if (bPk || eatWord(&s, "partition")) {
+  bPk = vec0CfgEatWord(&s, "primary");
+  if (bPk || vec0CfgEatWord(&s, "partition")) {
     const char *zKind = bPk ? "primary key" : "partition key";
-    if (!eatWord(&s, "key")) {
-      errExpected(pP, &s, bPk ? "\"key\" after primary" : "\"key\" after partition",
+    if (!vec0CfgEatWord(&s, "key")) {
+      vec0CfgExpected(pP, &s, bPk ? "\"key\" after primary" : "\"key\" after partition",
                   zName);
       goto error;
     }
     if (eVal != VEC0_VAL_INTEGER && eVal != VEC0_VAL_TEXT) {
-      cfgError(pP, "%s column \"%w\" must be integer or text", zKind, zName);
+      vec0CfgError(pP, "%s column \"%w\" must be integer or text", zKind, zName);
       goto error;
     }
     if (expectEnd(pP, &s, zName)) goto error;
@@ -927,9 +749,9 @@ int vec0ConfigParse(Vec0Config *p, const char *zTable, int nArg,
 
   p->zTable = sqlite3_mprintf("%s", parse.zTable);
   if (p->zTable == 0) parse.rc = SQLITE_NOMEM;
-  for (i = 0; i < 3 && parse.rc == SQLITE_OK; i++) {
+  for (i = 0; i < (int)(sizeof(azHidden) / sizeof(azHidden[0])) && parse.rc == SQLITE_OK; i++) {
     if (sqlite3_stricmp(parse.zTable, azHidden[i]) == 0) {
-      cfgError(&parse, "the table name collides with hidden column \"%s\"",
+      vec0CfgError(&parse, "the table name collides with hidden column \"%s\"",
                azHidden[i]);
     }
   }
@@ -937,7 +759,7 @@ int vec0ConfigParse(Vec0Config *p, const char *zTable, int nArg,
     parseArg(&parse, i + 1, azArg[i]);
   }
   if (parse.rc == SQLITE_OK && p->nVec == 0) {
-    cfgError(&parse, "at least one vector column is required");
+    vec0CfgError(&parse, "at least one vector column is required");
   }
   if (parse.rc != SQLITE_OK) vec0ConfigClear(p);
   return parse.rc;
@@ -999,11 +821,22 @@ char *vec0ConfigDeclare(const Vec0Config *p) {
   azHidden[VEC0_HIDDEN_DISTANCE] = "distance";
   azHidden[VEC0_HIDDEN_K] = "k";
   azHidden[VEC0_HIDDEN_EF] = "ef";
+  azHidden[VEC0_HIDDEN_RESCORE] = "rescore";
   azHidden[VEC0_HIDDEN_TABLE] = p->zTable ? p->zTable : "";
-  /* recall came after the names users could take: it gives way to them */
+  /*
+  ** rescore and recall came after the names users could take (sqlite-vec's
+  ** tables may have columns so named): they give way to a column, or the
+  ** table, of their name, as "_rescore" and "_recall".
+  */
   azHidden[VEC0_HIDDEN_RECALL] = "recall";
   for (i = 0; i < p->nCol; i++) {
+    if (sqlite3_stricmp(p->aCol[i].zName, "rescore") == 0) {
+      azHidden[VEC0_HIDDEN_RESCORE] = "_rescore";
+    }
     if (sqlite3_stricmp(p->aCol[i].zName, "recall") == 0) azHidden[VEC0_HIDDEN_RECALL] = "_recall";
+  }
+  if (sqlite3_stricmp(azHidden[VEC0_HIDDEN_TABLE], "rescore") == 0) {
+    azHidden[VEC0_HIDDEN_RESCORE] = "_rescore";
   }
   if (sqlite3_stricmp(azHidden[VEC0_HIDDEN_TABLE], "recall") == 0) {
     azHidden[VEC0_HIDDEN_RECALL] = "_recall";

@@ -11,6 +11,7 @@ static const Vec0IndexModule *const aForm[] = {
     0,
     &vec0IndexFlat, /* VEC0_INDEX_FLAT */
     &vec0IndexHnsw, /* VEC0_INDEX_HNSW */
+    &vec0IndexRescore, /* VEC0_INDEX_RESCORE */
 };
 
 void vec0IndexInit(Vec0Table *p, int iVec) {

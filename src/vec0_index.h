@@ -33,13 +33,16 @@ typedef struct Vec0IndexHit {
 ** One search: the k nearest live slots of group g (0 without partition
 ** keys) to pQuery, in order distance (the metric's, squared for L2).  If
 ** xAccept is not NULL only slots it accepts are results (the others may
-** still guide a graph walk).  ef is the breadth a graph gives its search.
+** still guide a graph walk).  ef is the breadth a graph gives its search;
+** nRescore the candidates per result a form with a quantizer re-ranks with
+** the float32 distance (the query's, or the column's default).
 */
 typedef struct Vec0IndexSearch {
   uint32_t g;
   const void *pQuery;
   int k;
   int ef;
+  int nRescore;
   int (*xAccept)(void *pCtx, uint32_t iSlot);
   void *pAcceptCtx;
   /*
@@ -125,9 +128,53 @@ struct Vec0Index {
   void *pState; /* the form's in-memory state, or NULL (part of the cache) */
 };
 
-/* The forms (vec0_index_flat.c, vec0_index_hnsw.c). */
+/* The forms (vec0_index_flat.c, vec0_index_hnsw.c, vec0_index_rescore.c). */
 extern const Vec0IndexModule vec0IndexFlat;
 extern const Vec0IndexModule vec0IndexHnsw;
+extern const Vec0IndexModule vec0IndexRescore;
+
+/*
+** Helpers the forms share.  A top-k of hits (vec0_index_flat.c): a max-heap
+** in a[0..*pn-1] of at most k hits, ties to the lower slot; TopSort puts
+** them nearest first.
+*/
+void vec0IndexTopPush(Vec0IndexHit *a, int *pn, int k, Vec0IndexHit h);
+void vec0IndexTopSort(Vec0IndexHit *a, int n);
+
+/*
+** The compact codes of a column with a quantizer (vec0_index_codes.c): the
+** quantizer of 'quant.N' in T_config, trained inside the writing
+** transaction when the table first reaches VEC0_CODES_TRAIN live rows and
+** again by rebuild/optimize, and one code per slot, made from its float
+** vector when first asked for and held in memory.
+*/
+#define VEC0_CODES_UNKNOWN 0 /* 'quant.N' not read yet */
+#define VEC0_CODES_NONE 1    /* no quantizer (yet): search in float32 */
+#define VEC0_CODES_READY 2
+#define VEC0_CODES_TRAIN 1000
+typedef struct Vec0Codes {
+  int eState;       /* VEC0_CODES_* */
+  Vec0Quant quant;
+  Vec0DistanceFn xDist; /* the code kernel: l2sq or dot on int8, hamming on bits */
+  int nDim;             /* what xDist takes: elements, or bits */
+  size_t nBytes;        /* of one code */
+  unsigned char *aCode; /* nSlot codes */
+  unsigned char *aOk;   /* per slot: 1 if its code is made */
+  uint32_t nSlot;
+} Vec0Codes;
+/* Forgets the quantizer and every code (they are read or made again). */
+void vec0CodesForget(Vec0Codes *c);
+/* Reads 'quant.N' once (until Forget); then c->eState is NONE or READY. */
+int vec0CodesLoad(Vec0Table *p, int iVec, Vec0Codes *c);
+/* Trains the quantizer on the live rows and stores it (loads every slot). */
+int vec0CodesTrain(Vec0Table *p, int iVec, Vec0Codes *c);
+/* A row of slot iSlot was written: trains the quantizer when it is due. */
+int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot);
+/* The vector of iSlot changed: its code is made again when next needed. */
+void vec0CodesStale(Vec0Codes *c, uint32_t iSlot);
+/* The code of live slot iSlot (READY only); NULL and *pRc on error. */
+const unsigned char *vec0CodesGet(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
+                                  int *pRc);
 
 /*
 ** vec0_index.c: the registry and the calls the module makes on every

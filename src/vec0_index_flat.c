@@ -40,12 +40,13 @@ static double flatSearchCost(Vec0Index *pIdx, double nLive, double sel, int ef) 
 
 /*
 ** The k nearest accepted live slots of group g, by reading them all: a
-** max-heap of the best k so far, ties to the lower slot, sorted at the end.
+** max-heap of the best k so far, ties to the lower slot, sorted at the end
+** (the rescore form keeps its candidates in the same heap).
 */
 static int hitAfter(const Vec0IndexHit *x, const Vec0IndexHit *y) {
   return x->distance > y->distance || (x->distance == y->distance && x->slot > y->slot);
 }
-static void heapPush(Vec0IndexHit *a, int *pn, int k, Vec0IndexHit h) {
+void vec0IndexTopPush(Vec0IndexHit *a, int *pn, int k, Vec0IndexHit h) {
   int i;
   if (*pn < k) {
     for (i = (*pn)++; i > 0 && hitAfter(&h, &a[(i - 1) / 2]); i = (i - 1) / 2) {
@@ -70,6 +71,10 @@ static int cmpHit(const void *a, const void *b) {
   return hitAfter(a, b) ? 1 : (hitAfter(b, a) ? -1 : 0);
 }
 
+void vec0IndexTopSort(Vec0IndexHit *a, int n) {
+  if (n > 1) qsort(a, (size_t)n, sizeof(Vec0IndexHit), cmpHit);
+}
+
 static int flatSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *aOut,
                       int *pnOut) {
   Vec0Table *p = pIdx->pTab;
@@ -89,10 +94,10 @@ static int flatSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     if (rc != SQLITE_OK) break;
     h.slot = s;
     h.distance = xDist(pS->pQuery, v, pCol->nDim);
-    heapPush(aOut, &n, pS->k, h);
+    vec0IndexTopPush(aOut, &n, pS->k, h);
   }
   if (rc != SQLITE_OK) return rc;
-  if (n > 1) qsort(aOut, (size_t)n, sizeof(Vec0IndexHit), cmpHit);
+  vec0IndexTopSort(aOut, n);
   *pnOut = n;
   return SQLITE_OK;
 }

@@ -21,6 +21,13 @@
 ** 'rebuild' and 'optimize', always inside the writing transaction, and kept
 ** as 'quant.N' in T_config: replicas fed the same statements hold the same
 ** parameters.  Before they exist a search walks on float32.
+**
+** LOW MEMORY (hnsw(quantizer=..., low_memory=1)): a search keeps the codes
+** and the node records in memory, not the float32 vectors: a code is made
+** from a vector read for that once (vec0StorageVectorCopy), the rescoring
+** reads its N * k candidates the same way, and the read-ahead after queries
+** (xIdle) makes codes and reads node records instead of caching vectors.
+** Writes still read the vectors a graph insert needs into the cache.
 */
 #include "vec0Int.h"
 
@@ -50,6 +57,9 @@ typedef struct HnswState {
   unsigned char *aCodeOk; /* per slot: 1 if its code is made */
   uint32_t nCodeSlot;
   int bOnCodes;       /* the walk now runs on codes: xVector/xDistance use them */
+  int bLowMem;        /* low_memory=1 (see the header comment) */
+  unsigned char *aTmp; /* low memory: one float32 vector read for one use */
+  uint32_t iWarmChunk; /* low memory: the next chunk row whose codes xIdle makes */
 } HnswState;
 
 #define QUANT_UNKNOWN 0
@@ -74,27 +84,43 @@ static void hostFree(void *pCtx, void *pOld) {
   (void)pCtx;
   sqlite3_free(pOld);
 }
+/* Low memory: the vector of slot id in s->aTmp, not kept in the cache. */
+static int vectorOnce(HnswState *s, uint32_t id, const unsigned char **pv) {
+  int rc = SQLITE_OK;
+  if (s->aTmp == 0) {
+    s->aTmp = sqlite3_malloc64(sizeof(float) * (size_t)s->nDim);
+    if (s->aTmp == 0) return SQLITE_NOMEM;
+  }
+  rc = vec0StorageVectorCopy(s->p, s->iVec, id, s->aTmp);
+  *pv = rc == SQLITE_OK ? s->aTmp : 0;
+  return rc;
+}
+
+/* Room for the code of slot id. */
+static int codeRoom(HnswState *s, uint32_t id) {
+  uint32_t n = s->nCodeSlot ? s->nCodeSlot : 1024;
+  unsigned char *aCode, *aOk;
+  while (n <= id) n *= 2;
+  aCode = sqlite3_realloc64(s->aCode, (sqlite3_uint64)n * s->nCodeBytes);
+  if (aCode) s->aCode = aCode;
+  aOk = aCode ? sqlite3_realloc64(s->aCodeOk, n) : 0;
+  if (aOk == 0) return SQLITE_NOMEM;
+  memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
+  s->aCodeOk = aOk;
+  s->nCodeSlot = n;
+  return SQLITE_OK;
+}
+
 /* The code of slot id, made from its float vector on first use. */
 static const unsigned char *codeOf(HnswState *s, uint32_t id, int *pRc) {
   const unsigned char *v = 0;
   int rc;
-  if (id >= s->nCodeSlot) {
-    uint32_t n = s->nCodeSlot ? s->nCodeSlot : 1024;
-    unsigned char *aCode, *aOk;
-    while (n <= id) n *= 2;
-    aCode = sqlite3_realloc64(s->aCode, (sqlite3_uint64)n * s->nCodeBytes);
-    if (aCode) s->aCode = aCode;
-    aOk = aCode ? sqlite3_realloc64(s->aCodeOk, n) : 0;
-    if (aOk == 0) {
-      *pRc = SQLITE_NOMEM;
-      return 0;
-    }
-    memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
-    s->aCodeOk = aOk;
-    s->nCodeSlot = n;
+  if (id >= s->nCodeSlot && (rc = codeRoom(s, id)) != SQLITE_OK) {
+    *pRc = rc;
+    return 0;
   }
   if (!s->aCodeOk[id]) {
-    rc = vec0StorageVector(s->p, s->iVec, id, &v);
+    rc = s->bLowMem ? vectorOnce(s, id, &v) : vec0StorageVector(s->p, s->iVec, id, &v);
     if (rc != SQLITE_OK) {
       *pRc = rc;
       return 0;
@@ -174,8 +200,11 @@ static void quantForget(HnswState *s) {
   vec0QuantClear(&s->quant);
   sqlite3_free(s->aCode);
   sqlite3_free(s->aCodeOk);
-  s->aCode = s->aCodeOk = 0;
+  sqlite3_free(s->aTmp);
+  s->aCode = s->aCodeOk = s->aTmp = 0;
   s->nCodeSlot = 0;
+  s->iWarmChunk = 0;
+  if (s->bLowMem) s->bWarm = 0; /* its codes are to be made again */
   s->eQuantState = QUANT_UNKNOWN;
 }
 
@@ -338,6 +367,7 @@ static int hnswOpen(Vec0Index *pIdx) {
   memset(s, 0, sizeof(*s));
   s->p = p;
   s->iVec = iVec;
+  s->bLowMem = pCol->bLowMem;
   hostInit(s, pCol, p->cfg.nPart > 0, &host);
   if (s->xDist == 0) {
     sqlite3_free(s);
@@ -499,7 +529,8 @@ static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *p
   }
   for (int i = 0; rc == SQLITE_OK && i < *pnRes; i++) {
     const unsigned char *v = 0;
-    rc = vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i].id, &v);
+    rc = s->bLowMem ? vectorOnce(s, aRes[i].id, &v)
+                    : vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i].id, &v);
     if (rc == SQLITE_OK) aRes[i].distance = s->xDist(pS->pQuery, v, s->nDim);
   }
   if (rc == SQLITE_OK) qsort(aRes, (size_t)*pnRes, sizeof(Vec0HnswResult), cmpResult);
@@ -518,8 +549,9 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   s = pIdx->pState;
   rc = quantLoad(pIdx, s);
   if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
-    int nRescore = pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
-    nCand = pS->k * nRescore > VEC0_MAX_K ? VEC0_MAX_K : pS->k * nRescore;
+    int nRescore = pS->nRescore > 0 ? pS->nRescore : pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
+    sqlite3_int64 nWant = (sqlite3_int64)pS->k * nRescore;
+    nCand = nWant > VEC0_MAX_K ? VEC0_MAX_K : (int)nWant;
     if (nCand < pS->k) nCand = pS->k;
   }
   if (rc == SQLITE_OK) {
@@ -570,6 +602,39 @@ static int warmNodes(Vec0Index *pIdx, int n, int *pbDone) {
   return rc;
 }
 
+/* Low memory, xIdle: the code of one slot, from a vector read for it. */
+static int warmCode(void *pCtx, uint32_t id, const unsigned char *v) {
+  HnswState *s = pCtx;
+  int rc = SQLITE_OK;
+  if (!vec0StorageSlotLive(s->p, id) || (id < s->nCodeSlot && s->aCodeOk[id])) return rc;
+  if (id >= s->nCodeSlot) rc = codeRoom(s, id);
+  if (rc != SQLITE_OK) return rc;
+  vec0QuantEncode(&s->quant, (const float *)(const void *)v,
+                  s->aCode + (size_t)id * s->nCodeBytes);
+  s->aCodeOk[id] = 1;
+  return rc;
+}
+
+/*
+** Low memory, after a query: the next node records and codes (as many
+** slots as VEC0_WARM_BYTES of vectors) instead of the vectors themselves.
+*/
+static int idleLowMem(Vec0Index *pIdx, HnswState *s) {
+  Vec0Table *p = pIdx->pTab;
+  uint32_t nStep = (uint32_t)(VEC0_WARM_BYTES / vec0StorageVectorBytes(p, pIdx->iVec)) + 1;
+  int bNodes = 1, bCodes = 1, rc = vec0StorageAllSlots(p);
+  if (rc == SQLITE_OK) rc = warmNodes(pIdx, (int)nStep, &bNodes);
+  if (rc == SQLITE_OK) {
+    rc = vec0StorageVectorScan(p, pIdx->iVec, &s->iWarmChunk, nStep, warmCode, s, &bCodes);
+  }
+  if (rc == SQLITE_OK && bNodes && bCodes) {
+    vec0HnswUseHugePages(s->pGraph);
+    s->bHugeDone = 0;
+    s->bWarm = 1;
+  }
+  return rc;
+}
+
 /*
 ** After a query: the next part of the nodes and vectors read ahead, so that
 ** a reopened table comes to hold its whole index in memory over a few
@@ -580,6 +645,13 @@ static int hnswIdle(Vec0Index *pIdx) {
   Vec0Table *p = pIdx->pTab;
   HnswState *s = pIdx->pState;
   int rc = SQLITE_OK;
+  if (s && s->bLowMem && s->eQuantState == QUANT_READY) {
+    if (!s->bWarm) rc = idleLowMem(pIdx, s);
+    if (rc == SQLITE_OK && s->bWarm && !s->bHugeDone) {
+      s->bHugeDone = vec0HnswHugeStep(s->pGraph, VEC0_HUGE_STEP);
+    }
+    return rc;
+  }
   if (s == 0 || !s->bWarm) {
     uint32_t nStep = 0;
     int bAll = 0, bNodes = 1;

@@ -44,6 +44,7 @@ typedef struct KnnQuery {
   int k;
   int ef;
   int iRecall;         /* AND recall = X: X in 1/10000, or 0 */
+  int nRescore;        /* rescore = ?, or 0 */
   int nFilter;
   KnnFilter aFilter[VEC0_MAX_COLUMNS * 2];
   int nBound;
@@ -514,6 +515,9 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
       case VEC0_TOK_RECALL:
         rc = recallArg(p, argv[i], &pQ->iRecall);
         break;
+      case VEC0_TOK_RESCORE:
+        rc = intArg(p, argv[i], "rescore", 1, VEC0_MAX_K, &pQ->nRescore);
+        break;
       case VEC0_TOK_DISTANCE:
         if (pQ->nBound < 8) {
           if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
@@ -554,7 +558,11 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
                      p->zName);
       return SQLITE_ERROR;
     }
+    /* ef: the query's, its recall's, the connection's, the column's */
+    if (pQ->ef == 0 && pQ->iRecall == 0) pQ->ef = p->aEfConn[pQ->iVec];
     if (pQ->ef == 0) pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall);
+    if (pQ->nRescore == 0) pQ->nRescore = p->aRescoreConn[pQ->iVec];
+    if (pQ->nRescore == 0) pQ->nRescore = pCol->nRescore;
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
@@ -792,6 +800,7 @@ static int searchGroup(KnnQuery *pQ, Vec0Index *pIdx, uint32_t g, Vec0IndexHit *
   s.pQuery = pQ->q.p;
   s.k = pQ->k;
   s.ef = pQ->ef > pQ->k ? pQ->ef : pQ->k;
+  s.nRescore = pQ->nRescore;
   s.xAccept = bAccept ? acceptRow : 0;
   s.pAcceptCtx = pQ;
   rc = pIdx->pModule->xSearch(pIdx, &s, aHit, &nHit);
@@ -853,7 +862,7 @@ static int indexPlan(KnnQuery *pQ, Vec0Index *pIdx, TopK *t) {
 }
 
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
-               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef) {
+               Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef, int *pRescore) {
   KnnQuery q;
   TopK t;
   Vec0Index *pIdx = 0;
@@ -868,6 +877,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     pIdx = vec0IndexGet(p, q.iVec);
     *pk = q.k;
     *pef = pIdx->pModule->bUsesEf ? (q.ef > q.k ? q.ef : q.k) : 0;
+    *pRescore = p->cfg.aVec[q.iVec].eQuant != VEC0_QUANT_NONE ? q.nRescore : 0;
   }
   if (rc == SQLITE_OK && q.k == 0) goto out;
   if (rc == SQLITE_OK) rc = rowFilterScan(&q);

@@ -6,7 +6,7 @@
 ** stored vectors of the live rows; 'optimize' first compacts the slots),
 ** 'ef_search=N' (a fixed default ef), 'recall=X' (a default ef measured
 ** to meet recall X: vec0_recall.c) and 'threads=N' (the threads of such a
-** rebuild).
+** rebuild), and sqlite-vec 0.1.10's per-connection knobs (connCommand).
 ** Storage checks and compacts its shadow tables, each index checks and
 ** rebuilds its own part.  Calls the index interface and the storage layer.
 */
@@ -93,6 +93,57 @@ static int recallCommand(Vec0Table *p, const char *z) {
   return rc;
 }
 
+/*
+** sqlite-vec 0.1.10's commands, per connection and not stored, as there:
+** 'oversample=N' sets the rescore count of every column with a quantizer
+** (rescore(...), diskann(...), hnsw(quantizer=...)); 'search_list_size_search=N'
+** and 'search_list_size=N' the search breadth (ef) of the diskann(...)
+** columns.  'search_list_size_insert=N' would change how later rows are
+** linked into a graph whose bytes must not depend on a connection's
+** settings: it is refused (the insert breadth is the CREATE's).
+** SQLITE_EMPTY: not one of them.
+*/
+static int connCommand(Vec0Table *p, const char *z) {
+  static const char *const azCmd[] = {"oversample=", "search_list_size_search=",
+                                      "search_list_size="};
+  sqlite3_int64 n = 0;
+  int iCmd, nHit = 0;
+  if (sqlite3_strnicmp(z, "search_list_size_insert=", 24) == 0) {
+    vec0TableError(p, "vec0: table \"%s\": command \"%s\" is not supported: the insert "
+                      "breadth of a diskann column is fixed when the table is created "
+                      "(diskann(search_list_size_insert=N))",
+                   p->zName, z);
+    return SQLITE_ERROR;
+  }
+  for (iCmd = 0; iCmd < 3; iCmd++) {
+    if (sqlite3_strnicmp(z, azCmd[iCmd], (int)strlen(azCmd[iCmd])) == 0) break;
+  }
+  if (iCmd == 3) return SQLITE_EMPTY;
+  if (!commandNumber(&z[strlen(azCmd[iCmd])], 1, VEC0_MAX_K, &n)) {
+    vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": the value must be an "
+                      "integer in 1..%d",
+                   p->zName, z, VEC0_MAX_K);
+    return SQLITE_ERROR;
+  }
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    const Vec0VectorCol *pCol = &p->cfg.aVec[i];
+    if (iCmd == 0 && pCol->eQuant != VEC0_QUANT_NONE) {
+      p->aRescoreConn[i] = (int)n;
+      nHit++;
+    } else if (iCmd > 0 && pCol->bDiskann) {
+      p->aEfConn[i] = (int)n;
+      nHit++;
+    }
+  }
+  if (nHit == 0) {
+    vec0TableError(p, "vec0: table \"%s\": command \"%s\" needs a %s column", p->zName, z,
+                   iCmd == 0 ? "rescore(...), diskann(...) or quantized hnsw(...)"
+                             : "diskann(...)");
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   const char *z = (const char *)sqlite3_value_text(pCmd);
   int rc;
@@ -149,8 +200,11 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     return rc;
   }
   if (sqlite3_strnicmp(z, "recall=", 7) == 0) return recallCommand(p, z);
+  rc = connCommand(p, z);
+  if (rc != SQLITE_EMPTY) return rc;
   vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
-                    "integrity-check, optimize, rebuild, ef_search=N, recall=X, threads=N)",
+                    "integrity-check, optimize, rebuild, ef_search=N, recall=X, threads=N, "
+                    "oversample=N, search_list_size_search=N, search_list_size=N)",
                  p->zName, z);
   return SQLITE_ERROR;
 }

@@ -253,6 +253,7 @@ static int graphHits(Vec0Table *p, int iVec, RecallQuery *aQ, int nQ, int ef, ui
     s.k = aQ[j].n;
     s.ef = ef > s.k ? ef : s.k;
     s.iHide1 = aQ[j].slot + 1; /* as a new query would, without its own node */
+    s.nRescore = p->cfg.aVec[iVec].nRescore; /* a default query's */
     rc = vec0StorageVector(p, iVec, aQ[j].slot, &pQuery);
     s.pQuery = pQuery;
     if (rc == SQLITE_OK) rc = pIdx->pModule->xSearch(pIdx, &s, aHit, &n);

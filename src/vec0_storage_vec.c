@@ -286,3 +286,78 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
   }
   return rc;
 }
+
+/*
+** The low-memory reads (hnsw(..., low_memory=1)): vectors read from
+** T_vectorsN for one use, never kept in the cache (a vector already in the
+** cache is taken from there).
+*/
+int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut) {
+  sqlite3_stmt *pStmt = 0;
+  size_t nBytes = p->aVecBytes[iVec];
+  sqlite3_int64 iChunk;
+  int rc, bFound = 0;
+  if (iSlot >= p->nSlot) {
+    vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  if (p->aVecLoaded[iVec][iSlot]) {
+    memcpy(pOut, p->aVec[iVec] + (size_t)iSlot * nBytes, nBytes);
+    return SQLITE_OK;
+  }
+  iChunk = iSlot / p->anChunk[iVec];
+  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iChunk);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    const unsigned char *a = sqlite3_column_blob(pStmt, 0);
+    size_t off = (size_t)(iSlot - iChunk * p->anChunk[iVec]) * nBytes;
+    if ((size_t)sqlite3_column_bytes(pStmt, 0) != nBytes * p->anChunk[iVec] || a == 0) {
+      rc = sqlite3_errcode(p->db) == SQLITE_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT_VTAB;
+      if (rc == SQLITE_CORRUPT_VTAB) {
+        vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes",
+                       p->zName, iChunk, p->zName, iVec, sqlite3_column_bytes(pStmt, 0));
+      }
+    } else {
+      memcpy(pOut, a + off, nBytes);
+      bFound = 1;
+    }
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK && !bFound) rc = missingVector(p, iVec, iSlot);
+  return rc;
+}
+
+int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nSlotMax,
+                          int (*xEach)(void *, uint32_t, const unsigned char *),
+                          void *pCtx, int *pbDone) {
+  sqlite3_stmt *pStmt = 0;
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
+  int rc, n = (int)(nSlotMax / C) + 1;
+  *pbDone = *piChunk >= nChunk;
+  if (*pbDone) return SQLITE_OK;
+  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, *piChunk);
+  sqlite3_bind_int(pStmt, 2, n);
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 c = sqlite3_column_int64(pStmt, 0);
+    uint32_t first = 0, nVec = chunkSpan(p, iVec, c, &first);
+    const unsigned char *a = sqlite3_column_blob(pStmt, 1);
+    if (nVec == 0 || a == 0 || (size_t)sqlite3_column_bytes(pStmt, 1) != nBytes * C) continue;
+    for (uint32_t i = 0; rc == SQLITE_OK && i < nVec; i++) {
+      rc = xEach(pCtx, first + i, a + (size_t)i * nBytes);
+    }
+    *piChunk = (uint32_t)c + 1;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK && *piChunk >= nChunk) *pbDone = 1;
+  return rc;
+}

@@ -28,7 +28,7 @@ typedef struct Vec0Cursor {
   uint32_t iSlot;
   Vec0KnnRow *aRow;      /* KNN results, or the rows of a point lookup */
   int nRow, iRow;
-  int k, ef;             /* KNN: what the search used */
+  int k, ef, nRescore;   /* KNN: what the search used */
 } Vec0Cursor;
 
 static void tableFree(Vec0Table *p) {
@@ -251,6 +251,7 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
   int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
   int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
   int iRecall = c->nCol + VEC0_HIDDEN_RECALL;
+  int iRescore = c->nCol + VEC0_HIDDEN_RESCORE;
   int bLimit = 0, bK = 0, bNoCase = 0;
   int bHasIn = sqlite3_libversion_number() >= 3038000;
   int iVecCol = pInfo->aConstraint[iMatch].iColumn;
@@ -260,7 +261,8 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
   for (int i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int col = pC->iColumn, op = opOf(pC->op);
-    if (!pC->usable && (col == iK || col == iEf || col == iRecall) && op == VEC0_OP_EQ) {
+    if (!pC->usable && (col == iK || col == iEf || col == iRescore || col == iRecall) &&
+        op == VEC0_OP_EQ) {
       /*
       ** k or ef from a table not yet read: SQLite would compare it with
       ** the hidden column (NULL) after the search.  Not this plan.
@@ -280,6 +282,9 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
       pInfo->aConstraintUsage[i].omit = 1;
     } else if (col == iRecall && op == VEC0_OP_EQ) {
       ADD_ARG(i, VEC0_TOK_RECALL, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (col == iRescore && op == VEC0_OP_EQ) {
+      ADD_ARG(i, VEC0_TOK_RESCORE, '=', 0);
       pInfo->aConstraintUsage[i].omit = 1;
     } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
       ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
@@ -542,7 +547,7 @@ static int cursorFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
   switch (idxNum) {
     case VEC0_PLAN_KNN:
       rc = vec0KnnRun(p, idxStr, argc, argv, &pCur->aRow, &pCur->nRow, &pCur->k,
-                      &pCur->ef);
+                      &pCur->ef, &pCur->nRescore);
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
     case VEC0_PLAN_POINT:
@@ -594,6 +599,8 @@ static int cursorColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int 
       sqlite3_result_int(ctx, pCur->k);
     } else if (i == c->nCol + VEC0_HIDDEN_EF && pCur->ef > 0) {
       sqlite3_result_int(ctx, pCur->ef);
+    } else if (i == c->nCol + VEC0_HIDDEN_RESCORE && pCur->nRescore > 0) {
+      sqlite3_result_int(ctx, pCur->nRescore);
     }
     return SQLITE_OK;
   }

@@ -294,7 +294,7 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
   memset(aNew, 0, sizeof(aNew));
   for (int h = 0; h < VEC0_N_HIDDEN; h++) {
     if (h != VEC0_HIDDEN_TABLE && sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
-      static const char *azHidden[] = {"distance", "k", "ef", "", "recall"};
+      static const char *azHidden[] = {"distance", "k", "ef", "rescore", "", "recall"};
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden column \"%s\"",
                      p->zName, azHidden[h]);
       return SQLITE_ERROR;

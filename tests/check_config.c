@@ -296,6 +296,56 @@ START_TEST(test_hnsw_recall) {
 }
 END_TEST
 
+/* sqlite-vec 0.1.10's rescore(...) and diskann(...) declarations. */
+START_TEST(test_vec010_forms) {
+  OK("t", "v float[8] indexed by rescore(quantizer=int8)");
+  ck_assert_int_eq(vecCol(0)->eIndex, VEC0_INDEX_RESCORE);
+  ck_assert_int_eq(vecCol(0)->eQuant, VEC0_QUANT_INT8);
+  ck_assert_int_eq(vecCol(0)->nRescore, 8);
+  OK("t", "v float[8] distance_metric=cosine indexed by rescore(oversample=3, quantizer=bit)");
+  ck_assert_int_eq(vecCol(0)->eQuant, VEC0_QUANT_BIT);
+  ck_assert_int_eq(vecCol(0)->nRescore, 3);
+  /* diskann: the quantized graph, m = n_neighbors / 2, ef = search list. */
+  OK("t", "v float[8] indexed by diskann(neighbor_quantizer=binary)");
+  assertVec(0, VEC0_ELEM_F32, 8, VEC0_METRIC_L2, VEC0_INDEX_HNSW, 36, 128, 128);
+  ck_assert_int_eq(vecCol(0)->eQuant, VEC0_QUANT_BIT);
+  ck_assert_int_eq(vecCol(0)->bDiskann, 1);
+  OK("t", "v float[8] indexed by diskann(neighbor_quantizer=int8, n_neighbors=32, "
+          "search_list_size_search=40, search_list_size_insert=90, buffer_threshold=0)");
+  assertVec(0, VEC0_ELEM_F32, 8, VEC0_METRIC_L2, VEC0_INDEX_HNSW, 16, 90, 40);
+  ck_assert_int_eq(vecCol(0)->eQuant, VEC0_QUANT_INT8);
+  OK("t", "v float[8] indexed by diskann(search_list_size=60, neighbor_quantizer=int8)");
+  assertVec(0, VEC0_ELEM_F32, 8, VEC0_METRIC_L2, VEC0_INDEX_HNSW, 36, 60, 60);
+  ERR("vec0: table \"t\": rescore(...) of column \"v\" needs quantizer=int8 or "
+      "quantizer=bit",
+      "t", "v float[8] indexed by rescore(oversample=2)");
+  ERR("vec0: table \"t\": unknown quantizer \"none\" on column \"v\" (int8 or bit)",
+      "t", "v float[8] indexed by rescore(quantizer=none)");
+  ERR("vec0: table \"t\": rescore oversample 0 of column \"v\" out of range 1..128",
+      "t", "v float[8] indexed by rescore(quantizer=int8, oversample=0)");
+  ERR("vec0: table \"t\": duplicate rescore parameter \"quantizer\" on column \"v\"",
+      "t", "v float[8] indexed by rescore(quantizer=int8, quantizer=bit)");
+  ERR("vec0: table \"t\": expected \"(\" after diskann on column \"v\", found end of "
+      "argument",
+      "t", "v float[8] indexed by diskann");
+  ERR("vec0: table \"t\": diskann n_neighbors 20 of column \"v\" is not a multiple of 8",
+      "t", "v float[8] indexed by diskann(neighbor_quantizer=int8, n_neighbors=20)");
+  ERR("vec0: table \"t\": diskann n_neighbors 264 of column \"v\" out of range 8..256",
+      "t", "v float[8] indexed by diskann(neighbor_quantizer=int8, n_neighbors=264)");
+  ERR("vec0: table \"t\": diskann search_list_size_insert 5000 of column \"v\" out of "
+      "range 1..4096",
+      "t", "v float[8] indexed by diskann(neighbor_quantizer=int8, "
+           "search_list_size_insert=5000)");
+  ERR("vec0: table \"t\": unknown diskann parameter \"alpha\" on column \"v\"",
+      "t", "v float[8] indexed by diskann(neighbor_quantizer=int8, alpha=1)");
+  ERR("vec0: table \"t\": quantizer of column \"v\" needs a float column with "
+      "distance_metric l2, cosine or dot",
+      "t", "v int8[8] indexed by diskann(neighbor_quantizer=int8)");
+  /* a sqlite-vec table's column named rescore keeps its name (the hidden one gives way) */
+  OK("t", "rescore float[8]");
+}
+END_TEST
+
 START_TEST(test_hnsw_ranges) {
   OK("t", "v float[4] indexed by hnsw(m=2, ef_construction=1, ef_search=1)");
   assertVec(0, VEC0_ELEM_F32, 4, VEC0_METRIC_L2, VEC0_INDEX_HNSW, 2, 1, 1);
@@ -373,10 +423,10 @@ START_TEST(test_index_errors) {
   ERR("vec0: table \"t\": expected \"by\" after indexed on column \"v\", "
       "found \"hnsw\"",
       "t", "v float[4] indexed hnsw()");
-  ERR("vec0: table \"t\": expected hnsw or flat after \"indexed by\" on "
+  ERR("vec0: table \"t\": expected hnsw, flat, rescore or diskann after \"indexed by\" on "
       "column \"v\", found \"ivf\"",
       "t", "v float[4] indexed by ivf()");
-  ERR("vec0: table \"t\": expected hnsw or flat after \"indexed by\" on "
+  ERR("vec0: table \"t\": expected hnsw, flat, rescore or diskann after \"indexed by\" on "
       "column \"v\", found end of argument",
       "t", "v float[4] indexed by");
   ERR("vec0: table \"t\": duplicate option \"indexed by\" on column \"v\"",
@@ -887,7 +937,7 @@ START_TEST(test_declare) {
   OK("docs", "embedding float[4]");
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"distance\" HIDDEN, "
-                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   OK("docs", "doc_id integer primary key", "embedding float[768]",
@@ -895,7 +945,7 @@ START_TEST(test_declare) {
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\" PRIMARY KEY, \"embedding\", \"user_id\", "
                       "\"lang\", \"body\", \"distance\" HIDDEN, \"k\" HIDDEN, "
-                      "\"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
+                      "\"ef\" HIDDEN, \"rescore\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   /* The key first, as sqlite-vec declares it: "rowid" when none is declared. */
@@ -903,33 +953,36 @@ START_TEST(test_declare) {
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"rowid\", \"embedding\", \"body\", \"distance\" "
-                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
+                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"docs\" HIDDEN, "
+                      "\"recall\" HIDDEN)");
   sqlite3_free(z);
   OK("docs", "embedding float[4]", "lang text", "id text primary key", "+body text");
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"id\" PRIMARY KEY, \"embedding\", \"lang\", "
-                      "\"body\", \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, "
+                      "\"body\", \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, "
                       "\"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   OK("we\"ird", "\"a\"\"b\" float[4]", "[c\"d] text");
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"a\"\"b\", \"c\"\"d\", \"distance\" "
-                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"we\"\"ird\" "
+                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"we\"\"ird\" "
                       "HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
-  /* A column (or the table) named recall keeps its name: the hidden one gives way. */
-  OK("docs", "embedding float[4]", "Recall float");
+  /* A column (or the table) named recall or rescore keeps its name: the hidden one gives way. */
+  OK("docs", "embedding float[4]", "Recall float", "rescore text");
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"Recall\", \"distance\" HIDDEN, "
-                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"_recall\" HIDDEN)");
+  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"Recall\", \"rescore\", \"distance\" HIDDEN, "
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"_rescore\" HIDDEN, \"docs\" HIDDEN, "
+                      "\"_recall\" HIDDEN)");
   sqlite3_free(z);
   OK("recall", "embedding float[4]");
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"distance\" HIDDEN, "
-                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"recall\" HIDDEN, \"_recall\" HIDDEN)");
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"recall\" HIDDEN, "
+                      "\"_recall\" HIDDEN)");
   sqlite3_free(z);
 }
 END_TEST
@@ -992,6 +1045,8 @@ START_TEST(test_declare_is_valid_sql) {
       ck_assert_str_eq(zName, "ef");
     } else if (i == cfg.nCol + VEC0_HIDDEN_RECALL) {
       ck_assert_str_eq(zName, "recall");
+    } else if (i == cfg.nCol + VEC0_HIDDEN_RESCORE) {
+      ck_assert_str_eq(zName, "rescore");
     } else {
       ck_assert_int_eq(i, cfg.nCol + VEC0_HIDDEN_TABLE);
       ck_assert_str_eq(zName, "t\"x");
@@ -1390,6 +1445,7 @@ static Suite *configSuite(void) {
   tcase_add_test(tc, test_dimension_limits);
   tcase_add_test(tc, test_metrics);
   tcase_add_test(tc, test_index_options);
+  tcase_add_test(tc, test_vec010_forms);
   tcase_add_test(tc, test_hnsw_ranges);
   tcase_add_test(tc, test_hnsw_recall);
   tcase_add_test(tc, test_index_errors);

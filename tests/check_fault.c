@@ -241,11 +241,25 @@ static void checkSound(sqlite3 *db, char cKind) {
        "AND ef = 200",
        "SELECT rowid FROM t ORDER BY vec_distance_l2(q, vec_int8('[10,-20,30,5]')), "
        "rowid LIMIT 6"},
+      /* C: every row re-ranked (rescore * k > rows), so the answer is exact */
+      {"SELECT rowid FROM t WHERE v MATCH '[0.1,0.2,-0.3,0.4]' AND k = 7 AND rescore = 20",
+       "SELECT rowid FROM t ORDER BY vec_distance_l2(v, '[0.1,0.2,-0.3,0.4]'), rowid "
+       "LIMIT 7"},
+      {"SELECT rowid FROM t WHERE w MATCH '[0.1,0.2,-0.3,0.4]' AND k = 6 AND ef = 200 "
+       "AND rescore = 20",
+       "SELECT rowid FROM t ORDER BY vec_distance_cosine(w, '[0.1,0.2,-0.3,0.4]'), rowid "
+       "LIMIT 6"},
+      {"SELECT rowid FROM t WHERE x MATCH '[0.1,0.2,-0.3,0.4]' AND k = 5 AND ef = 200 "
+       "AND rescore = 20",
+       "SELECT rowid FROM t ORDER BY vec_distance_l2(x, '[0.1,0.2,-0.3,0.4]'), rowid "
+       "LIMIT 5"},
   };
+  int iFirst = cKind == 'C' ? 2 : 0;
+  int iEnd = cKind == 'A' || cKind == 'D' ? 1 : cKind == 'B' ? 2 : 5;
   if (!tableExists(db)) return;
   /* KNN first: integrity-check loads every node, which would hide a graph
   ** that a search cannot read. */
-  for (int i = 0; i < (cKind == 'B' ? 2 : 1); i++) {
+  for (int i = iFirst; i < iEnd; i++) {
     char *zKnn = queryOk(db, azPair[i][0]), *zBrute = queryOk(db, azPair[i][1]);
     CHECK(strcmp(zKnn, zBrute) == 0, "KNN differs from brute force:\n%.300s\nwant\n%.300s",
           zKnn, zBrute);
@@ -264,17 +278,27 @@ static void checkSound(sqlite3 *db, char cKind) {
   "indexed by hnsw(m=4, ef_construction=16, quantizer=int8), "                 \
   "p integer partition key, "                                                 \
   "tag text, score float, +note text)"
-#define SCHEMA_C                                                               \
+/* 4000 rows: the recall measurement and the tombstones' rebuild. */
+#define SCHEMA_D                                                               \
   "CREATE VIRTUAL TABLE t USING vec0(id integer primary key, v float[4] "     \
   "indexed by hnsw(m=4, ef_construction=16))"
 #define SCHEMA_B                                                               \
   "CREATE VIRTUAL TABLE t USING vec0(key text primary key, v float[4] "       \
   "indexed by flat(), q int8[4] indexed by hnsw(m=4, ef_construction=8), "    \
   "p text partition key, n integer, ok boolean, +note)"
+/* sqlite-vec 0.1.10's forms (an exact scan of int8 codes, the quantized
+** graph) and the quantized graph in low-memory mode. */
+#define SCHEMA_C                                                               \
+  "CREATE VIRTUAL TABLE t USING vec0(id integer primary key, v float[4] "     \
+  "indexed by rescore(quantizer=int8, oversample=2), w float[4] "              \
+  "distance_metric=cosine indexed by diskann(neighbor_quantizer=binary, "     \
+  "n_neighbors=8, search_list_size=16), x float[4] indexed by hnsw(m=4, "     \
+  "ef_construction=16, quantizer=int8, low_memory=1), p integer partition "  \
+  "key, tag text)"
 
 typedef struct Step {
   const char *zName;
-  char cSchema;      /* the template's table: 'A', 'B', or 0 for none */
+  char cSchema;      /* the template's table: 'A', 'B', 'C', 'D', or 0 for none */
   const char *zSql;  /* the step: a script, or one SELECT if bQuery */
   int eKind;         /* STEP_WRITE, STEP_QUERY or STEP_COMMAND */
 } Step;
@@ -357,10 +381,43 @@ static const Step aStep[] = {
     {"optimize-a", 'A', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
     {"rebuild-b", 'B', "INSERT INTO t(t) VALUES('rebuild')", STEP_COMMAND},
     {"ef-search-a", 'A', "INSERT INTO t(t) VALUES('ef_search=20')", STEP_WRITE},
-    /* C: 4000 rows, 999 deleted: the recall is measured (vec0_recall.c) */
-    {"recall-c", 'C', "INSERT INTO t(t) VALUES('recall=0.9')", STEP_WRITE},
+    /* D: 4000 rows, 999 deleted: the recall is measured (vec0_recall.c) */
+    {"recall-d", 'D', "INSERT INTO t(t) VALUES('recall=0.9')", STEP_WRITE},
     /* the 1000th tombstone: the commit rebuilds the graph and measures */
-    {"tombstones-c", 'C', "DELETE FROM t WHERE id = 4000", STEP_WRITE},
+    {"tombstones-d", 'D', "DELETE FROM t WHERE id = 4000", STEP_WRITE},
+    {"create-v010", 0, SCHEMA_C, STEP_WRITE},
+    {"insert-txn-c", 'C',
+     "BEGIN;"
+     "INSERT INTO t(id, v, w, x, p, tag) VALUES (101, '[0.1,0.1,0.1,0.1]', "
+     "'[0.1,0.2,0.3,0.4]', '[0.4,0.3,0.2,0.1]', 0, 'a');"
+     "INSERT INTO t(v, w, x, p) VALUES ('[0.2,-0.1,0.1,0.9]', '[-0.5,0.1,0.1,0.9]', "
+     "'[0.5,0.5,0.1,0.9]', 1);"
+     "COMMIT;", STEP_WRITE},
+    {"update-vector-c", 'C',
+     "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]', w = '[0.9,0.9,-0.9,0.9]', "
+     "x = '[0.3,0.3,0.3,-0.3]' WHERE id = 7",
+     STEP_WRITE},
+    {"delete-c", 'C', "DELETE FROM t WHERE id IN (10, 11)", STEP_WRITE},
+    {"savepoint-c", 'C',
+     "BEGIN; INSERT INTO t(id, v, w, x, p) VALUES (300, '[1,1,1,1]', '[1,1,1,1]', "
+     "'[1,1,1,1]', 0);"
+     "SAVEPOINT s; DELETE FROM t WHERE id = 12; ROLLBACK TO s; RELEASE s;"
+     "DELETE FROM t WHERE id = 13; COMMIT;", STEP_WRITE},
+    {"knn-rescore", 'C',
+     "SELECT id, round(distance, 4) FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 4 AND p = 1 AND tag != 'tag3'", STEP_QUERY},
+    {"knn-rescore-override", 'C',
+     "SELECT id, round(distance, 4), rescore FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 5 AND rescore = 3", STEP_QUERY},
+    {"knn-diskann", 'C',
+     "SELECT id, round(distance, 4) FROM t WHERE w MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 5 AND ef = 50", STEP_QUERY},
+    {"knn-lowmem", 'C',
+     "SELECT id, round(distance, 4) FROM t WHERE x MATCH '[0.3,-0.2,0.1,0.5]' "
+     "AND k = 5 AND p = 2", STEP_QUERY},
+    {"oversample-c", 'C', "INSERT INTO t(t) VALUES('oversample=3')", STEP_COMMAND},
+    {"integrity-check-c", 'C', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
+    {"optimize-c", 'C', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
 };
 #define N_STEP ((int)(sizeof(aStep) / sizeof(aStep[0])))
 
@@ -376,8 +433,8 @@ static void makeTemplate(const char *zPath, char cSchema) {
   unsigned seed = 7;
   unlink(zPath);
   db = openDb(zPath);
-  if (cSchema == 'C') {
-    execOk(db, SCHEMA_C);
+  if (cSchema == 'D') {
+    execOk(db, SCHEMA_D);
     execOk(db, "BEGIN");
     for (int i = 1; i <= 4000; i++) {
       char zSql[256];
@@ -391,14 +448,20 @@ static void makeTemplate(const char *zPath, char cSchema) {
     execOk(db, "COMMIT");
     execOk(db, "DELETE FROM t WHERE id % 4 = 0 AND id < 3997");
   } else if (cSchema) {
-    execOk(db, cSchema == 'A' ? SCHEMA_A : SCHEMA_B);
+    execOk(db, cSchema == 'A' ? SCHEMA_A : cSchema == 'B' ? SCHEMA_B : SCHEMA_C);
     execOk(db, "BEGIN");
     for (int i = 1; i <= 40; i++) {
       char zV[128], zSql[512];
       double a = component(&seed), b = component(&seed), c = component(&seed),
              d = component(&seed);
       sqlite3_snprintf(sizeof(zV), zV, "[%.4f,%.4f,%.4f,%.4f]", a, b, c, d);
-      if (cSchema == 'A') {
+      if (cSchema == 'C') {
+        sqlite3_snprintf(sizeof(zSql), zSql,
+                         "INSERT INTO t(id, v, w, x, p, tag) VALUES "
+                         "(%d, '%s', '[%.4f,%.4f,%.4f,%.4f]', '[%.4f,%.4f,%.4f,%.4f]', "
+                         "%d, 'tag%d')",
+                         i, zV, d, c, b, a, b, a, d, c, i % 3, i % 5);
+      } else if (cSchema == 'A') {
         sqlite3_snprintf(sizeof(zSql), zSql,
                          "INSERT INTO t(id, v, p, tag, score, note) VALUES "
                          "(%d, '%s', %d, 'tag%d', %d.5, %s)",
@@ -414,12 +477,12 @@ static void makeTemplate(const char *zPath, char cSchema) {
       execOk(db, zSql);
     }
     execOk(db, "COMMIT");
-    execOk(db, cSchema == 'A' ? "DELETE FROM t WHERE id IN (3, 17, 18, 25, 40)"
+    execOk(db, cSchema != 'B' ? "DELETE FROM t WHERE id IN (3, 17, 18, 25, 40)"
                               : "DELETE FROM t WHERE key IN ('k3', 'k17', 'k18', "
                                 "'k25', 'k40')");
     /* rebuild trains A's quantizer: its searches then walk on int8 codes
     ** (a table trains by itself only at 1000 rows) */
-    if (cSchema == 'A') execOk(db, "INSERT INTO t(t) VALUES('rebuild')");
+    if (cSchema != 'B') execOk(db, "INSERT INTO t(t) VALUES('rebuild')");
   }
   CHECK(sqlite3_close(db) == SQLITE_OK, "close");
 }
@@ -444,13 +507,15 @@ static void runFaults(const Step *pStep, int bPersist) {
   char zTemplate[300], zWork[300];
   char *zBefore, *zAfter, *zRows = 0, *zWant = 0;
   char cKind = pStep->cSchema ? pStep->cSchema
-                              : (strcmp(pStep->zSql, SCHEMA_A) == 0 ? 'A' : 'B');
+                              : strcmp(pStep->zSql, SCHEMA_A) == 0 ? 'A'
+                              : strcmp(pStep->zSql, SCHEMA_B) == 0 ? 'B'
+                                                                   : 'C';
   sqlite3 *db;
   long nBase, n, nTotalFailed = 0, nRuns = 0;
   long nStride = getenv("FAULT_STRIDE") ? atol(getenv("FAULT_STRIDE")) : 1;
   int rc;
-  /* table C's steps read 3000 rows and nodes (~13 000 allocations): every 97th */
-  if (pStep->cSchema == 'C') nStride *= 97;
+  /* table D's steps read 3000 rows and nodes (~13 000 allocations): every 97th */
+  if (pStep->cSchema == 'D') nStride *= 97;
 
   sqlite3_snprintf(sizeof(zTemplate), zTemplate, "%s/template.db", gDir);
   sqlite3_snprintf(sizeof(zWork), zWork, "%s/work.db", gDir);

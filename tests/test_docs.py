@@ -208,7 +208,7 @@ def test_sql_reference_is_complete():
             "docs/sql-reference.md has no heading for %s" % name
     hidden = shell("CREATE VIRTUAL TABLE t USING vec0(v float[1]);"
                    "SELECT name FROM pragma_table_xinfo('t') WHERE hidden AND name != 't';").split()
-    assert hidden == ["distance", "k", "ef", "recall"]
+    assert hidden == ["distance", "k", "ef", "rescore", "recall"]
     for name in hidden:
         assert "`%s`" % name in ref, "docs/sql-reference.md does not describe %s" % name
     err = run([SQLITE3, "-batch", ":memory:"], check=False, input=(
@@ -443,6 +443,14 @@ def check_knn_filters(peer):
         assert all("illegal WHERE constraint" in o for o in each_line(sqls, peer_shell))
 
 
+def check_vec010_forms(peer):
+    sql = ("CREATE VIRTUAL TABLE t USING vec0(v float[8] indexed by rescore(quantizer=int8), "
+           "w float[8] indexed by diskann(neighbor_quantizer=binary));SELECT 'made';")
+    assert vec0_shell(sql) == "made\n"
+    if peer:
+        assert is_error(peer_shell(sql))
+
+
 # Every row of the table, and what checks it.
 DIFFERENCE_CHECKS = {
     "index of float and int8 columns": check_index,
@@ -459,6 +467,7 @@ DIFFERENCE_CHECKS = {
     "filters in a KNN query": check_knn_filters,
     "`vec_version()`": check_version,
     "error messages": check_error_messages,
+    "`rescore(...)` and `diskann(...)` indexes": check_vec010_forms,
 }
 
 
@@ -479,3 +488,65 @@ def test_difference_holds(row):
     if not peer:
         warnings.warn("docs/migration.md: only vec0's side of %r checked: it needs sqlite-vec" % row)
     DIFFERENCE_CHECKS[row](peer)
+
+
+# ---- docs/migration.md: sqlite-vec 0.1.10, vec0's side ----------------------
+
+V010_HEADING = "### sqlite-vec 0.1.10"
+V010_TABLE = ("CREATE VIRTUAL TABLE t USING vec0(r float[4] indexed by rescore(quantizer=bit), "
+              "d float[4] indexed by diskann(neighbor_quantizer=int8, n_neighbors=16, "
+              "search_list_size=40, buffer_threshold=8));"
+              "INSERT INTO t(rowid, r, d) VALUES (1, '[1, 0, 0, 0]', '[1, 0, 0, 0]');")
+
+
+def v010_rows():
+    lines = open(MIGRATION).read().splitlines()
+    i = lines.index(V010_HEADING) + 1
+    while not lines[i].startswith("|"):
+        i += 1
+    rows = []
+    while i < len(lines) and lines[i].startswith("|"):
+        rows.append(lines[i].split(" | ")[0].strip("| "))
+        i += 1
+    assert "0.1.10" in lines[i - len(rows)], lines[i - len(rows)]
+    return rows[2:]
+
+
+V010_CHECKS = {
+    "`indexed by rescore(quantizer=int8\\|bit, oversample=N)`": (
+        V010_TABLE + "SELECT index_kind, quantizer FROM vec0_info('t') WHERE column_name = 'r';"
+        "SELECT count(*) FROM sqlite_master WHERE name LIKE 't_rescore%';",
+        "rescore|bit\n0\n"),
+    "`bit` quantizer of a dimension count that is not a multiple of 8": (
+        "CREATE VIRTUAL TABLE t USING vec0(r float[5] indexed by rescore(quantizer=bit));"
+        "SELECT 'made';", "made\n"),
+    "`indexed by diskann(neighbor_quantizer=…, n_neighbors=R, search_list_size=L)`": (
+        V010_TABLE + "SELECT index_kind, quantizer, m, ef_search FROM vec0_info('t') "
+        "WHERE column_name = 'd';", "hnsw|int8|8|40\n"),
+    "diskann `buffer_threshold=N`": (V010_TABLE + "SELECT count(*) FROM t;", "1\n"),
+    "`'oversample=N'`": (
+        V010_TABLE + "INSERT INTO t(t) VALUES ('oversample=3');"
+        "SELECT rescore FROM t WHERE r MATCH '[1, 0, 0, 0]' AND k = 1;"
+        "SELECT rescore FROM t WHERE d MATCH '[1, 0, 0, 0]' AND k = 1;", "3\n3\n"),
+    "`'search_list_size_search=N'`, `'search_list_size=N'`": (
+        V010_TABLE + "INSERT INTO t(t) VALUES ('search_list_size_search=70');"
+        "SELECT ef FROM t WHERE d MATCH '[1, 0, 0, 0]' AND k = 1;"
+        "INSERT INTO t(t) VALUES ('search_list_size=60');"
+        "SELECT ef FROM t WHERE d MATCH '[1, 0, 0, 0]' AND k = 1;", "70\n60\n"),
+    "`'search_list_size_insert=N'`": (
+        V010_TABLE + "INSERT INTO t(t) VALUES ('search_list_size_insert=60');", "not supported"),
+    "the rescore count of one query": (
+        V010_TABLE + "SELECT rescore FROM t WHERE r MATCH '[1, 0, 0, 0]' AND k = 1 "
+        "AND rescore = 5;", "5\n"),
+}
+
+
+def test_v010_table_is_complete():
+    assert sorted(v010_rows()) == sorted(V010_CHECKS)
+
+
+@pytest.mark.parametrize("row", sorted(V010_CHECKS))
+def test_v010_row_holds(row):
+    sql, want = V010_CHECKS[row]
+    out = vec0_shell(sql)
+    assert out == want or (want == "not supported" and "vec0: " in out and want in out), out
