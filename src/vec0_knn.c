@@ -530,7 +530,17 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     Vec0VectorCol *pCol = &p->cfg.aVec[pQ->iVec];
     rc = vec0TableVector(p, pQuery, pQ->iVec, 1, &pQ->q);
     if (rc != SQLITE_OK) return rc;
-    if (pQ->ef == 0) pQ->ef = p->aEfSearch[pQ->iVec];
+    if (pQ->ef == 0) {
+      pQ->ef = p->aEfSearch[pQ->iVec];
+      /* A quantized walk at its default breadth keeps at least the rescore x
+      ** k candidates it re-ranks; an explicit ef is the breadth, as without
+      ** a quantizer (a cheap search stays cheap). */
+      if (pCol->eQuant != VEC0_QUANT_NONE && pCol->nRescore > 0) {
+        sqlite3_int64 n = (sqlite3_int64)pCol->nRescore * pQ->k;
+        if (n > VEC0_MAX_K) n = VEC0_MAX_K;
+        if (n > pQ->ef) pQ->ef = (int)n;
+      }
+    }
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);

@@ -60,8 +60,10 @@ def test_recall_and_exact_distances(dbpath, quant, metric, want):
     hits = 0
     queries = clustered(30, DIM, 2)
     for q in queries:
+        # bit at the default ef: the walk then keeps rescore x k = 400 candidates
         got = con.execute("SELECT rowid, distance, %s(e, ?) FROM t WHERE e MATCH ? AND k = 10 "
-                          "AND ef = 100" % fn[metric], (f32(q), f32(q))).fetchall()
+                          "%s" % (fn[metric], "" if quant.startswith("bit") else "AND ef = 100"),
+                          (f32(q), f32(q))).fetchall()
         assert len(got) == 10
         # Re-ranked by float32: the distance is the exact one, nearest first.
         for _, d, dfn in got:
