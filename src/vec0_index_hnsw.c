@@ -46,6 +46,7 @@ typedef struct HnswState {
   Vec0Quant quant;
   Vec0DistanceFn xCodeDist; /* bit: Hamming between two codes */
   Vec0CodeDistFn xCodeQ;    /* int8: a prepared query against code records */
+  size_t nVecBytes;   /* of a float32 vector */
   int nCodeDim;       /* what xCodeDist takes: elements, or bits */
   size_t nCodeBytes;  /* of a code */
   size_t nStride;     /* of a code's record: int8 vec0CodeStride, bit nCodeBytes */
@@ -203,13 +204,28 @@ static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
   }
 }
 
-/* On int8 codes, every new neighbour's distance at once (the kernel keeps
-** several codes' reads in flight); on float32 the walk's bound kernels. */
+/*
+** On int8 codes, every new neighbour's distance at once (the kernel keeps
+** several codes' reads in flight); on vectors whose metric has a bound
+** kernel (l2), nothing: the walk's bound kernels read less.
+*/
 static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, int n,
                             float *aOut) {
   HnswState *s = pCtx;
-  if (!s->bOnCodes || s->xCodeQ == 0) return 0;
-  s->xCodeQ(a, apB, n, aOut);
+  if (s->bOnCodes && s->xCodeQ) {
+    s->xCodeQ(a, apB, n, aOut);
+    return 1;
+  }
+  if (s->bOnCodes || s->xDistBound) return 0;
+  /* A metric without a bound kernel (cosine, dot): each distance is read in
+  ** full anyway, so the next vector's every line is fetched meanwhile. */
+  for (int i = 0; i < n; i++) {
+    if (i + 1 < n) {
+      const char *v = apB[i + 1];
+      for (size_t o = 0; o < s->nVecBytes; o += 64) __builtin_prefetch(v + o);
+    }
+    aOut[i] = s->xDist(a, apB[i], s->nDim);
+  }
   return 1;
 }
 
@@ -360,6 +376,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   /* L2 walks in squared distances: the same order, no square root. */
   Vec0Metric eOrder = pCol->eMetric == VEC0_METRIC_L2 ? VEC0_METRIC_L2SQ : pCol->eMetric;
   s->nDim = pCol->nDim;
+  s->nVecBytes = vec0ElemBytes(pCol->eType, pCol->nDim);
   s->xDist = vec0DistanceFn(pCol->eType, eOrder);
   s->xDistBound = vec0DistanceBoundFn(pCol->eType, eOrder);
   s->xDistBatch = s->xDistBound ? vec0DistanceBatchFn(pCol->eType, eOrder) : 0;
