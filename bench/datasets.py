@@ -11,7 +11,13 @@ Everything lands under bench/data/<name>/ (ignored by git) and is made once:
 fashion-mnist-784-euclidean comes from Debian's dataset-fashion-mnist (idx3
 files, uint8 pixels kept as float32 0..255, as ann-benchmarks does).
 clustered-1m-128 is generated: 1 000 000 rows around 1000 Gaussian centres,
-seed 20240601.
+seed 20240601.  text-like-50k-768 is generated to behave like text
+embeddings (seed 20261202): 50 000 unit vectors of 768 dimensions, each a
+mix of 300 latent directions with a decaying spectrum (weight of direction i
+proportional to (i + 1)^-0.6) plus isotropic noise, normalised; compared by
+cosine (the ground truth's L2 on unit vectors orders rows the same way).
+50 000 rows, not the 200 000 of issue 15, to keep its builds short on a
+2-core machine.
 
 The ground truth is computed by brute_bench --exact (double sums) because
 Debian's numpy uses the reference BLAS; a sample is checked with numpy.
@@ -32,6 +38,7 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 GT_K = 100
 LABEL_SEED = 7
 SCALE_SEED = 20240601
+TEXT_SEED = 20261202
 
 
 def _idx3(path):
@@ -103,9 +110,39 @@ def prepare_scale(n=1000000, dim=128, nq=10000, centres=1000):
     return d
 
 
+def prepare_text(n=50000, dim=768, nq=10000, latent=300):
+    d = os.path.join(common.DATA, "text-like-%dk-%d" % (n // 1000, dim))
+    if os.path.exists(os.path.join(d, "meta.json")):
+        return d
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(TEXT_SEED)
+    basis = rng.normal(0.0, 1.0, size=(latent, dim)) / np.sqrt(dim)
+    weight = (np.arange(latent) + 1.0) ** -0.6
+    # a common offset, as real embeddings share a mean direction
+    mean = rng.normal(0.0, 1.0, size=dim) / np.sqrt(dim) * 0.8
+
+    def draw(count):
+        z = rng.normal(0.0, 1.0, size=(count, latent)) * weight
+        x = z @ basis + mean + rng.normal(0.0, 0.35 / np.sqrt(dim), size=(count, dim))
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return x.astype("<f4")
+
+    _write(os.path.join(d, "base.f32"), np.concatenate(
+        [draw(min(10000, n - s)) for s in range(0, n, 10000)]))
+    _write(os.path.join(d, "queries.f32"), draw(nq))
+    _write(os.path.join(d, "extra.f32"), draw(1000))
+    _labels(d, n)
+    common.write_json(os.path.join(d, "meta.json"), {
+        "name": "text-like-%dk-%d" % (n // 1000, dim), "dim": dim, "n": n, "nq": nq,
+        "nextra": 1000, "exact_ints": False, "metric": "cosine"})
+    return d
+
+
 def prepare(name):
     if name == "fashion":
         return prepare_fashion()
+    if name == "text":
+        return prepare_text()
     if name == "scale":
         return prepare_scale()
     raise ValueError("unknown data set %r" % name)

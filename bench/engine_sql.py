@@ -59,9 +59,12 @@ class Vec0Flat(Adapter):
     filters = True
     index = "flat()"
 
+    metric = None  # --metric: distance_metric= of the column (default l2)
+
     def create(self, dim, db, capacity, label):
-        return ("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
-                "indexed by %s%s)" % (dim, self.index,
+        return ("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d]%s "
+                "indexed by %s%s)" % (dim, " distance_metric=%s" % self.metric
+                                      if self.metric else "", self.index,
                                       ", label integer" if label else ""))
 
     def query(self, k, ef, lt):
@@ -315,8 +318,11 @@ def main():
     p.add_argument("--filters", type=lambda s: [int(x) for x in s.split(",")
                                                 if x], default=[])
     p.add_argument("--filter-ef", type=int, default=64)
+    p.add_argument("--metric", help="vec0 tables: distance_metric= of the column")
     args = p.parse_args()
     a = ADAPTERS[args.engine]
+    if args.metric and isinstance(a, Vec0Flat):
+        a.metric = args.metric
     if args.filters and not a.filters:
         args.filters = []
     {"build": build, "reopen": reopen, "delete-half": delete_half}[args.mode](a, args)

@@ -19,10 +19,6 @@ and vec0's kernel set are recorded with the result: a ratio depends on them.
 
 The two indexes (bench/out/il-vec0.db, il-hnswlib.hnsw: m = M = 16,
 ef_construction 200, the whole base) are built the first time and reused.
-
-  --engines vec0-int8,vec0-lowmem   a subset (hnswlib always runs); vec0-lowmem is
-                                    the int8 graph with low_memory=1 (il-lowmem.db)
-  --rescore 1                       AND rescore = 1 in the int8 / low-memory queries
 """
 
 import argparse
@@ -82,18 +78,18 @@ def sql_of(name, a):
 
 
 def run_once(name, a, d, meta, env):
-    out = os.path.join(common.OUT, "il-" + name)
+    out = os.path.join(common.OUT, a.prefix + name)
     files = dict(queries=os.path.join(d, "queries.f32"))
     efs = ",".join(str(e) for e in a.ef)
     if name == "hnswlib":
         exe = os.path.join(common.BENCH, "hnswlib_bench" + ("_avx2" if a.kernels == "avx2" else ""))
         cmd = [exe, "query", "--dim", str(meta["dim"]), "--k", str(a.k),
-               "--index", os.path.join(common.OUT, "il-hnswlib.hnsw"), "--queries",
+               "--index", os.path.join(common.OUT, a.prefix + "hnswlib.hnsw"), "--queries",
                files["queries"], "--nq", str(a.nq), "--ef", efs, "--out", out]
     else:
         journal = "delete" if name == "vec0-delete" else "wal"
-        db = os.path.join(common.OUT, "il-%s.db" % ({"vec0-int8": "int8", "vec0-lowmem": "lowmem"}
-                                                    .get(name, journal)))
+        db = os.path.join(common.OUT, a.prefix + "%s.db" % (
+            {"vec0-int8": "int8", "vec0-lowmem": "lowmem"}.get(name, journal)))
         ext = a.baseline_ext if name == "vec0-base" else common.VEC0
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
@@ -118,32 +114,32 @@ def run_once(name, a, d, meta, env):
 def ensure_indexes(a, d, meta):
     """The vec0 table and the hnswlib index of the whole base, built once
     (run.py's own vec0 database is left with half its rows deleted)."""
-    db = os.path.join(common.OUT, "il-vec0.db")
-    idx = os.path.join(common.OUT, "il-hnswlib.hnsw")
+    db = os.path.join(common.OUT, a.prefix + "vec0.db")
+    idx = os.path.join(common.OUT, a.prefix + "hnswlib.hnsw")
     files = dict(base=os.path.join(d, "base.f32"), queries=os.path.join(d, "queries.f32"),
                  extra=os.path.join(d, "extra.f32"))
     shared = ["--dim", str(meta["dim"]), "--k", str(a.k), "--queries", files["queries"],
               "--base", files["base"], "--n", str(a.n), "--nq", "100"]
-    for engine, path in (("vec0-hnsw", db), ("vec0-int8", os.path.join(common.OUT, "il-int8.db")),
-                         ("vec0-lowmem", os.path.join(common.OUT, "il-lowmem.db"))):
+    metric = ["--metric", meta["metric"]] if meta.get("metric") else []
+    for engine, path in (("vec0-hnsw", db),
+                         ("vec0-int8", os.path.join(common.OUT, a.prefix + "int8.db")),
+                         ("vec0-lowmem", os.path.join(common.OUT, a.prefix + "lowmem.db"))):
         wanted = {"vec0-hnsw": ("vec0-wal", "vec0-delete", "vec0-base")}.get(engine, (engine,))
-        if not os.path.exists(path) and set(wanted) & set(a.engines):
+        if not os.path.exists(path) and set(wanted) & set(a.engines.split(",")):
             subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
                             "--engine", engine, "--db", path, "--out", path + ".build",
-                            "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared,
-                           check=True)
+                            "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared
+                           + metric, check=True)
     if not os.path.exists(idx):
         subprocess.run([os.path.join(common.BENCH, "hnswlib_bench"), "build", "--index", idx,
                         "--out", idx + ".build", "--M", "16", "--ef_construction", "200",
                         "--ef", "64", "--nextra", "0"] + shared, check=True)
     # One copy per journal mode, so that neither process changes the other's.
-    if not {"vec0-wal", "vec0-delete", "vec0-base"} & set(a.engines):
-        return
     con = __import__("sqlite3").connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     for journal in ("wal", "delete"):
-        copy = os.path.join(common.OUT, "il-%s.db" % journal)
+        copy = os.path.join(common.OUT, a.prefix + "%s.db" % journal)
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(copy + suffix):
                 os.remove(copy + suffix)
@@ -159,18 +155,19 @@ def main():
     p.add_argument("--kernels", choices=["native", "avx2"], default="native",
                    help="avx2: vec0 with VEC0_KERNELS=avx2, hnswlib built -mavx2 -mfma")
     p.add_argument("--out", default=os.path.join(common.OUT, "interleave.json"))
-    p.add_argument("--engines", type=lambda s: s.split(","),
-                   default=["vec0-wal", "vec0-delete", "vec0-int8", "hnswlib"],
-                   help="of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem (int8 graph, "
-                   "low_memory=1), hnswlib (always run)")
-    p.add_argument("--rescore", type=int, help="AND rescore = N in the queries of vec0-int8 "
-                   "and vec0-lowmem (default: the column's, 4 for int8)")
     p.add_argument("--baseline-ext", help="another build of vec0 (path without .so), run as "
                    "engine vec0-base on the same WAL database: a before/after comparison")
+    p.add_argument("--rescore", type=int, help="AND rescore = N in the queries of vec0-int8 "
+                   "and vec0-lowmem (default: the column's)")
+    p.add_argument("--engines", default="vec0-wal,vec0-delete,vec0-int8,hnswlib",
+                   help="comma-separated subset of vec0-wal, vec0-delete, vec0-int8, hnswlib "
+                   "(hnswlib is always run: the ratios are against it)")
+    p.add_argument("--dataset", choices=["fashion", "text"], default="fashion",
+                   help="text: the generated text-like set (datasets.py), cosine; "
+                   "hnswlib compares it in L2, which orders unit vectors the same")
     a = p.parse_args()
-    if "hnswlib" not in a.engines:
-        a.engines.append("hnswlib")
-    d = datasets.prepare("fashion")
+    a.prefix = "il-" if a.dataset == "fashion" else "il-%s-" % a.dataset
+    d = datasets.prepare(a.dataset)
     meta = common.load_meta(d)
     a.n = meta["n"]
     a.nq = min(a.nq, meta["nq"])
@@ -179,7 +176,7 @@ def main():
     env = dict(os.environ)
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
-    engines = list(a.engines)
+    engines = [e for e in a.engines.split(",") if e != "hnswlib"] + ["hnswlib"]
     if a.baseline_ext:
         engines.insert(1, "vec0-base")
     rounds = []
@@ -206,15 +203,12 @@ def main():
     qps = {name: {t: statistics.median([rd[name]["qps_at"][t] for rd in rounds
                                          if rd[name]["qps_at"][t]] or [0])
                   for t in TARGETS} for name in engines}
-    info = {"machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
+    info = {"dataset": a.dataset, "machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
             "kernels_forced": a.kernels, "rounds": a.rounds, "nq": a.nq, "k": a.k,
             "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
                                        for n, v in qps.items()},
             "ratio": {n: {str(t): v for t, v in s.items()} for n, s in summary.items()},
             "raw": rounds}
-    rss = {n: statistics.median([rd[n]["rss_peak_kb"] for rd in rounds
-                                 if rd[n].get("rss_peak_kb")] or [0]) for n in engines}
-    info["rss_peak_kb_median"] = rss
     common.write_json(a.out, info)
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
@@ -229,12 +223,14 @@ def main():
             cells.append("**%.2f** (%.2f-%.2f)" % s if s else "-")
         lines.append("| %s | %s |" % (label, " | ".join(cells)))
     lines.append("")
+    rss = {n: statistics.median([rd[n]["rss_peak_kb"] or 0 for rd in rounds]) for n in engines}
+    lines.append("Peak RSS of the query process (MiB, median): " + "; ".join(
+        "%s %.0f" % (n, rss[n] / 1024.0) for n in engines))
     lines.append("QPS medians: " + "; ".join(
         "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))
-    lines.append("Peak RSS of a query process (MB, median): " + "; ".join(
-        "%s %.0f" % (n, rss[n] / 1024.0) for n in engines))
-    lines.append("CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d queries, "
-                 "commit %s" % (info["machine"].get("cpu", "?"), "/".join(info["simd"]),
+    lines.append("Data set %s; CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d "
+                 "queries, commit %s" % (a.dataset, info["machine"].get("cpu", "?"),
+                                         "/".join(info["simd"]),
                                 info["vec0_kernels"], a.kernels, a.rounds, a.nq,
                                 info["machine"].get("commit")))
     print("\n".join(lines))

@@ -116,6 +116,17 @@ Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric) 
   return x;
 }
 
+Vec0CodeDistFn vec0CodeDistFn(void) {
+  Vec0CodeDistFn x = 0;
+  vec0DistanceInit();
+#if defined(VEC0_HAVE_X86)
+  if (eImpl == IMPL_AVX512) x = vec0CodeDistAvx512();
+  if (x == 0 && (eImpl == IMPL_AVX512 || eImpl == IMPL_AVX2)) x = vec0CodeDistAvx2();
+#endif
+  if (x == 0) x = vec0CodeDistPortable();
+  return x;
+}
+
 const char *vec0MetricName(Vec0Metric eMetric) {
   switch (eMetric) {
     case VEC0_METRIC_L2: return "l2";

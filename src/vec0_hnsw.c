@@ -137,8 +137,8 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   size_t nCand = 0, nTop = 0, nDist = 0;
   uint32_t gen, nb[2 * 128];
   const void *apV[2 * 128];
-  float aBatch[4];
-  int bBatch = 0;
+  float aBatch[4], aMany[2 * 128];
+  int bBatch = 0, bMany;
   int rc;
 
   rc = vec0HnswReserve(p, &p->aTop, &p->nTopAlloc, nEf + 1, sizeof(Pair));
@@ -163,6 +163,8 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     ** loop below can fetch vector j+1 while it computes distance j. */
     L = links(p, c.id, lc);
     cnt = L[0];
+    /* The visited stamps are read at random: all of them on their way first. */
+    for (i = 0; i < cnt; i++) PREFETCH(&p->aVisit[L[1 + i]]);
     for (i = 0; i < cnt; i++) {
       uint32_t t = L[1 + i];
       if (p->aVisit[t] == gen) continue;
@@ -184,9 +186,10 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       PREFETCH(apV[i]);
     }
     nDist += nn;
+    bMany = p->h.xDistanceMany && p->h.xDistanceMany(pCtx, q, apV, (int)nn, aMany);
     for (i = 0; i < nn; i++) {
       float d;
-      if ((i & 3) == 0 && i + 1 < nn && p->h.xDistanceBatch) {
+      if ((i & 3) == 0 && i + 1 < nn && p->h.xDistanceBatch && !bMany) {
         /* Four at a time (the last group padded with its last vector, which
         ** is then in cache): their memory reads overlap.  The bound of the
         ** group's start only admits more exact values; every decision
@@ -200,7 +203,9 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       } else if ((i & 3) == 0) {
         bBatch = 0;
       }
-      if (bBatch) {
+      if (bMany) {
+        d = aMany[i];
+      } else if (bBatch) {
         d = aBatch[i & 3];
       } else {
         v = apV[i];

@@ -98,6 +98,17 @@ typedef struct Vec0HnswHost {
   */
   void (*xDistanceBatch)(void *pCtx, const void *a, const void *const *apB,
                          float bound, float *aOut);
+  /*
+  ** Optional (may be NULL): the distances from a to apB[0..n-1] into aOut,
+  ** each exactly as xDistance gives it, n <= 256, and returns 1; or returns
+  ** 0 having done nothing (the walk then uses the bound kernels).  A level
+  ** search asks it first for all the new neighbours of a node at once, so
+  ** that the host can keep many reads in flight: worth it where a whole
+  ** distance is cheap, as on compact codes, not where the bound saves reads.
+  ** Called from vec0HnswInsertBatch's threads like the other distances.
+  */
+  int (*xDistanceMany)(void *pCtx, const void *a, const void *const *apB, int n,
+                       float *aOut);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {

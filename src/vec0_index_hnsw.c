@@ -31,6 +31,7 @@
 */
 #include "vec0Int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,13 +51,19 @@ typedef struct HnswState {
   /* The quantizer (see the header comment), when the column has one. */
   int eQuantState;    /* QUANT_UNKNOWN (config not read), QUANT_NONE, QUANT_READY */
   Vec0Quant quant;
-  Vec0DistanceFn xCodeDist;
+  Vec0DistanceFn xCodeDist; /* bit: Hamming between two codes */
+  Vec0CodeDistFn xCodeQ;    /* int8: a prepared query against code records */
+  size_t nVecBytes;   /* of a float32 vector */
   int nCodeDim;       /* what xCodeDist takes: elements, or bits */
-  size_t nCodeBytes;
-  unsigned char *aCode;   /* nCodeSlot codes of nCodeBytes */
-  unsigned char *aCodeOk; /* per slot: 1 if its code is made */
+  size_t nCodeBytes;  /* of a code */
+  size_t nStride;     /* of a code's record: int8 vec0CodeStride, bit nCodeBytes */
+  unsigned char *aCodeMem; /* allocation of aCode, which is aligned to 64 */
+  unsigned char *aCode;    /* nCodeSlot records of nStride */
+  unsigned char *aCodeOk;  /* per slot: 1 if its code is made */
   uint32_t nCodeSlot;
   int bOnCodes;       /* the walk now runs on codes: xVector/xDistance use them */
+  Vec0CodeQuery cq;   /* int8 walk: the prepared query (the walk's query is &cq) */
+  unsigned char *aCqMem;   /* cq's arrays: vec0CodeQueryBytes + 64, then the code */
   int bLowMem;        /* low_memory=1 (see the header comment) */
   unsigned char *aTmp; /* low memory: one float32 vector read for one use */
   uint32_t iWarmChunk; /* low memory: the next chunk row whose codes xIdle makes */
@@ -84,6 +91,39 @@ static void hostFree(void *pCtx, void *pOld) {
   (void)pCtx;
   sqlite3_free(pOld);
 }
+/* a rounded up to a multiple of nAlign (a power of two). */
+static unsigned char *codeAlign(unsigned char *a, size_t nAlign) {
+  return a + ((nAlign - ((uintptr_t)a & (nAlign - 1))) & (nAlign - 1));
+}
+
+/*
+** Room for the codes of slots [0, n): records aligned to 64 (the kernels'
+** loads), a large array to 2 MiB and in huge pages (a walk reads codes at
+** random: no TLB miss for each).  A new block, not realloc, whose alignment
+** could differ from the old one's.
+*/
+#define CODE_HUGE ((size_t)2 << 20)
+static int codeGrow(HnswState *s, uint32_t n) {
+  size_t nBytes = (size_t)n * s->nStride;
+  size_t nAlign = nBytes >= 2 * CODE_HUGE ? CODE_HUGE : 64;
+  unsigned char *aMem = sqlite3_malloc64(nBytes + nAlign), *a, *aOk;
+  aOk = aMem ? sqlite3_realloc64(s->aCodeOk, n) : 0;
+  if (aOk == 0) {
+    sqlite3_free(aMem);
+    return SQLITE_NOMEM;
+  }
+  memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
+  s->aCodeOk = aOk;
+  a = codeAlign(aMem, nAlign);
+  if (nAlign == CODE_HUGE) vec0MemAdviseHuge(a, nBytes);
+  if (s->aCode) memcpy(a, s->aCode, (size_t)s->nCodeSlot * s->nStride);
+  sqlite3_free(s->aCodeMem);
+  s->aCodeMem = aMem;
+  s->aCode = a;
+  s->nCodeSlot = n;
+  return SQLITE_OK;
+}
+
 /* Low memory: the vector of slot id in s->aTmp, not kept in the cache. */
 static int vectorOnce(HnswState *s, uint32_t id, const unsigned char **pv) {
   int rc = SQLITE_OK;
@@ -98,17 +138,17 @@ static int vectorOnce(HnswState *s, uint32_t id, const unsigned char **pv) {
 
 /* Room for the code of slot id. */
 static int codeRoom(HnswState *s, uint32_t id) {
-  uint32_t n = s->nCodeSlot ? s->nCodeSlot : 1024;
-  unsigned char *aCode, *aOk;
+  uint32_t n = s->nCodeSlot ? s->nCodeSlot : vec0StorageSlotCount(s->p);
+  if (n < 1024) n = 1024;
   while (n <= id) n *= 2;
-  aCode = sqlite3_realloc64(s->aCode, (sqlite3_uint64)n * s->nCodeBytes);
-  if (aCode) s->aCode = aCode;
-  aOk = aCode ? sqlite3_realloc64(s->aCodeOk, n) : 0;
-  if (aOk == 0) return SQLITE_NOMEM;
-  memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
-  s->aCodeOk = aOk;
-  s->nCodeSlot = n;
-  return SQLITE_OK;
+  return codeGrow(s, n);
+}
+
+/* The code record of slot id made from its float vector v. */
+static void codeMake(HnswState *s, uint32_t id, const unsigned char *v) {
+  vec0QuantEncode(&s->quant, (const float *)(const void *)v, s->aCode + (size_t)id * s->nStride);
+  if (s->xCodeQ) vec0CodeFinish(s->aCode + (size_t)id * s->nStride, s->nDim);
+  s->aCodeOk[id] = 1;
 }
 
 /* The code of slot id, made from its float vector on first use. */
@@ -125,11 +165,9 @@ static const unsigned char *codeOf(HnswState *s, uint32_t id, int *pRc) {
       *pRc = rc;
       return 0;
     }
-    vec0QuantEncode(&s->quant, (const float *)(const void *)v,
-                    s->aCode + (size_t)id * s->nCodeBytes);
-    s->aCodeOk[id] = 1;
+    codeMake(s, id, v);
   }
-  return s->aCode + (size_t)id * s->nCodeBytes;
+  return s->aCode + (size_t)id * s->nStride;
 }
 
 static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
@@ -165,26 +203,60 @@ static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int
   HnswState *s = pCtx;
   return vec0StorageLinkPut(s->p, s->iVec, id, aRec, nRec);
 }
+/* On int8 codes the walk's query a is &s->cq, always the first argument. */
+static float codeDistance(HnswState *s, const void *a, const void *b) {
+  float d;
+  if (s->xCodeQ == 0) return s->xCodeDist(a, b, s->nCodeDim);
+  s->xCodeQ(a, &b, 1, &d);
+  return d;
+}
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return s->xCodeDist(a, b, s->nCodeDim);
+  if (s->bOnCodes) return codeDistance(s, a, b);
   return s->xDist(a, b, s->nDim);
 }
 /* On codes the exact code distance is returned: it satisfies the bound's contract. */
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return s->xCodeDist(a, b, s->nCodeDim);
+  if (s->bOnCodes) return codeDistance(s, a, b);
   return s->xDistBound(a, b, s->nDim, bound);
 }
 static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
                               float bound, float *aOut) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) {
+  if (s->bOnCodes && s->xCodeQ) {
+    s->xCodeQ(a, apB, 4, aOut);
+  } else if (s->bOnCodes) {
     for (int i = 0; i < 4; i++) aOut[i] = s->xCodeDist(a, apB[i], s->nCodeDim);
-    return;
+  } else {
+    s->xDistBatch(a, apB, s->nDim, bound, aOut);
   }
-  s->xDistBatch(a, apB, s->nDim, bound, aOut);
+}
+
+/*
+** On int8 codes, every new neighbour's distance at once (the kernel keeps
+** several codes' reads in flight); on vectors whose metric has a bound
+** kernel (l2), nothing: the walk's bound kernels read less.
+*/
+static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, int n,
+                            float *aOut) {
+  HnswState *s = pCtx;
+  if (s->bOnCodes && s->xCodeQ) {
+    s->xCodeQ(a, apB, n, aOut);
+    return 1;
+  }
+  if (s->bOnCodes || s->xDistBound) return 0;
+  /* A metric without a bound kernel (cosine, dot): each distance is read in
+  ** full anyway, so the next vector's every line is fetched meanwhile. */
+  for (int i = 0; i < n; i++) {
+    if (i + 1 < n) {
+      const char *v = apB[i + 1];
+      for (size_t o = 0; o < s->nVecBytes; o += 64) __builtin_prefetch(v + o);
+    }
+    aOut[i] = s->xDist(a, apB[i], s->nDim);
+  }
+  return 1;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -198,10 +270,11 @@ static void *quantMalloc(size_t n) {
 /* Forgets the quantizer and every code (they are read or made again). */
 static void quantForget(HnswState *s) {
   vec0QuantClear(&s->quant);
-  sqlite3_free(s->aCode);
+  sqlite3_free(s->aCodeMem);
   sqlite3_free(s->aCodeOk);
+  sqlite3_free(s->aCqMem);
   sqlite3_free(s->aTmp);
-  s->aCode = s->aCodeOk = s->aTmp = 0;
+  s->aCodeMem = s->aCode = s->aCodeOk = s->aCqMem = s->aTmp = 0;
   s->nCodeSlot = 0;
   s->iWarmChunk = 0;
   if (s->bLowMem) s->bWarm = 0; /* its codes are to be made again */
@@ -220,6 +293,8 @@ static void quantUse(HnswState *s) {
   int bBit = s->quant.eKind == VEC0_QUANT_BIT;
   s->nCodeBytes = vec0QuantCodeBytes(&s->quant);
   s->nCodeDim = bBit ? (int)s->nCodeBytes * 8 : s->nDim;
+  s->xCodeQ = bBit ? 0 : vec0CodeDistFn();
+  s->nStride = bBit ? s->nCodeBytes : vec0CodeStride(s->nDim);
   s->xCodeDist = bBit ? vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING)
                  : s->quant.eMetric == VEC0_QUANT_DOT
                      ? vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_DOT)
@@ -334,6 +409,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   /* L2 walks in squared distances: the same order, no square root. */
   Vec0Metric eOrder = pCol->eMetric == VEC0_METRIC_L2 ? VEC0_METRIC_L2SQ : pCol->eMetric;
   s->nDim = pCol->nDim;
+  s->nVecBytes = vec0ElemBytes(pCol->eType, pCol->nDim);
   s->xDist = vec0DistanceFn(pCol->eType, eOrder);
   s->xDistBound = vec0DistanceBoundFn(pCol->eType, eOrder);
   s->xDistBatch = s->xDistBound ? vec0DistanceBatchFn(pCol->eType, eOrder) : 0;
@@ -348,6 +424,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   pHost->xDistance = hostDistance;
   pHost->xDistanceBound = s->xDistBound ? hostDistanceBound : 0;
   pHost->xDistanceBatch = s->xDistBatch ? hostDistanceBatch : 0;
+  pHost->xDistanceMany = hostDistanceMany;
 }
 
 /* Opens the graph from its header in T_config (lazily: nodes on demand). */
@@ -511,30 +588,81 @@ static int cmpResult(const void *a, const void *b) {
 }
 
 /*
-** The walk on codes: nCand = rescore * k candidates by code distance, then
-** their float32 distances, nearest first (ties by slot, as an exact scan).
+** The query of a walk on codes into *ppQ: for int8 the prepared query
+** (s->cq), for bit its code.  Its memory is kept for the next query.
+*/
+static int codeQuery(HnswState *s, const float *pQuery, const void **ppQ) {
+  size_t nQ = s->xCodeQ ? vec0CodeQueryBytes(s->nDim) + 64 : 0;
+  unsigned char *aCode;
+  if (s->aCqMem == 0) {
+    s->aCqMem = sqlite3_malloc64(nQ + s->nCodeBytes + 1);
+    if (s->aCqMem == 0) return SQLITE_NOMEM;
+  }
+  aCode = s->aCqMem + nQ;
+  vec0QuantEncode(&s->quant, pQuery, aCode);
+  *ppQ = aCode;
+  if (s->xCodeQ) {
+    vec0CodeQueryInit(&s->cq, (const int8_t *)aCode, s->nDim,
+                      s->quant.eMetric == VEC0_QUANT_DOT, codeAlign(s->aCqMem, 64));
+    *ppQ = &s->cq;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The float32 distances of the n candidates aRes to the query, four at a
+** time where the kernels have a batch (their reads overlap).
+*/
+static int rescore(Vec0Index *pIdx, HnswState *s, const float *pQuery,
+                   Vec0HnswResult *aRes, int n) {
+  const void *apV[4];
+  float aD[4];
+  int rc = SQLITE_OK, i, j;
+  for (i = 0; rc == SQLITE_OK && i < n; i += 4) {
+    int m = n - i < 4 ? n - i : 4;
+    for (j = 0; rc == SQLITE_OK && j < m; j++) {
+      const unsigned char *v = 0;
+      /* low memory: one vector read at a time, so one distance at a time */
+      if (s->bLowMem) {
+        rc = vectorOnce(s, aRes[i + j].id, &v);
+        if (rc == SQLITE_OK) aD[j] = s->xDist(pQuery, v, s->nDim);
+        continue;
+      }
+      rc = vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i + j].id, &v);
+      apV[j] = v;
+    }
+    if (rc != SQLITE_OK) break;
+    if (s->bLowMem) {
+      /* done above */
+    } else if (s->xDistBatch && m == 4) {
+      s->xDistBatch(pQuery, apV, s->nDim, INFINITY, aD);
+    } else {
+      for (j = 0; j < m; j++) aD[j] = s->xDist(pQuery, apV[j], s->nDim);
+    }
+    for (j = 0; j < m; j++) aRes[i + j].distance = aD[j];
+  }
+  return rc;
+}
+
+/*
+** The walk on codes: the nCand best candidates by code distance (at most
+** ef of them: ef is the walk's breadth), then their float32 distances,
+** nearest first (ties by slot, as an exact scan).
 */
 static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *pS,
                          Vec0HnswResult *aRes, int nCand, int *pnRes) {
-  unsigned char *aQuery = sqlite3_malloc64(s->nCodeBytes ? s->nCodeBytes : 1);
-  int rc = aQuery ? SQLITE_OK : SQLITE_NOMEM;
+  const void *pQ = 0;
+  int rc = codeQuery(s, pS->pQuery, &pQ);
   *pnRes = 0;
   if (rc == SQLITE_OK) {
-    vec0QuantEncode(&s->quant, pS->pQuery, aQuery);
     s->bOnCodes = 1;
-    rc = vec0HnswSearch(s->pGraph, pS->g, aQuery, nCand, pS->ef > nCand ? pS->ef : nCand,
+    rc = vec0HnswSearch(s->pGraph, pS->g, pQ, nCand, pS->ef,
                         pS->xAccept, pS->pAcceptCtx, aRes, pnRes);
     s->bOnCodes = 0;
     rc = graphRc(pIdx, rc);
   }
-  for (int i = 0; rc == SQLITE_OK && i < *pnRes; i++) {
-    const unsigned char *v = 0;
-    rc = s->bLowMem ? vectorOnce(s, aRes[i].id, &v)
-                    : vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i].id, &v);
-    if (rc == SQLITE_OK) aRes[i].distance = s->xDist(pS->pQuery, v, s->nDim);
-  }
+  if (rc == SQLITE_OK) rc = rescore(pIdx, s, pS->pQuery, aRes, *pnRes);
   if (rc == SQLITE_OK) qsort(aRes, (size_t)*pnRes, sizeof(Vec0HnswResult), cmpResult);
-  sqlite3_free(aQuery);
   return rc;
 }
 
@@ -552,6 +680,9 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     int nRescore = pS->nRescore > 0 ? pS->nRescore : pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
     sqlite3_int64 nWant = (sqlite3_int64)pS->k * nRescore;
     nCand = nWant > VEC0_MAX_K ? VEC0_MAX_K : (int)nWant;
+    /* ef is the breadth of the walk, as without a quantizer: the candidates
+    ** are the best of the ef it keeps, so a small ef stays cheap. */
+    if (nCand > pS->ef) nCand = pS->ef;
     if (nCand < pS->k) nCand = pS->k;
   }
   if (rc == SQLITE_OK) {
@@ -608,10 +739,7 @@ static int warmCode(void *pCtx, uint32_t id, const unsigned char *v) {
   int rc = SQLITE_OK;
   if (!vec0StorageSlotLive(s->p, id) || (id < s->nCodeSlot && s->aCodeOk[id])) return rc;
   if (id >= s->nCodeSlot) rc = codeRoom(s, id);
-  if (rc != SQLITE_OK) return rc;
-  vec0QuantEncode(&s->quant, (const float *)(const void *)v,
-                  s->aCode + (size_t)id * s->nCodeBytes);
-  s->aCodeOk[id] = 1;
+  if (rc == SQLITE_OK) codeMake(s, id, v);
   return rc;
 }
 
@@ -783,7 +911,7 @@ static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
   size_t nBytes = 0;
   int rc = vec0HnswShape(s->pGraph, 0, &pInfo->nLevel, &iEntry, &nBytes);
   pInfo->iEntry = iEntry == VEC0_HNSW_NONE ? -1 : (sqlite3_int64)iEntry;
-  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->nCodeSlot * (s->nCodeBytes + 1));
+  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->nCodeSlot * (s->nStride + 1));
   return graphRc(pIdx, rc);
 }
 

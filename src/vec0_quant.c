@@ -33,6 +33,18 @@ static void normalise(const float *x, float *y, int n) {
   for (int i = 0; i < n; i++) y[i] = (float)(x[i] * s);
 }
 
+/*
+** x / scale - mid / scale as the nearest code, clamped to -127..127: what
+** nearbyintf() gives in the default rounding mode (ties to even), without
+** a call into libm for each element.  1.5 * 2^23 added and taken away rounds
+** any |t| <= 2^22 to an integer in float arithmetic.
+*/
+static int8_t quantRound(float t) {
+  t = t > 127 ? 127 : t < -127 ? -127 : t;
+  t = (t + 12582912.0f) - 12582912.0f;
+  return (int8_t)t;
+}
+
 static int cmpFloat(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
   return x < y ? -1 : x > y;
@@ -121,10 +133,7 @@ void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode) {
       for (int i0 = 0; i0 < n; i0 += 256) {
         int m = n - i0 < 256 ? n - i0 : 256;
         for (int i = 0; i < m; i++) aBuf[i] = (float)(x[i0 + i] * s);
-        for (int i = 0; i < m; i++) {
-          float t = nearbyintf((aBuf[i] - q->mid) / q->scale);
-          c[i0 + i] = (int8_t)(t > 127 ? 127 : t < -127 ? -127 : t);
-        }
+        for (int i = 0; i < m; i++) c[i0 + i] = quantRound((aBuf[i] - q->mid) / q->scale);
       }
     }
     return;
@@ -137,10 +146,7 @@ void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode) {
     }
   } else {
     int8_t *c = aCode;
-    for (int i = 0; i < n; i++) {
-      float t = nearbyintf((v[i] - q->mid) / q->scale);
-      c[i] = (int8_t)(t > 127 ? 127 : t < -127 ? -127 : t);
-    }
+    for (int i = 0; i < n; i++) c[i] = quantRound((v[i] - q->mid) / q->scale);
   }
 }
 

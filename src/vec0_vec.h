@@ -136,6 +136,35 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
                                               Vec0Metric eMetric);
 
 /*
+** int8 codes of a graph walked on codes (vec0_distance_code.c): one
+** prepared query against n code records at once.  A record is
+** vec0CodeStride(nDim) bytes (a multiple of 64): the nDim codes (-127..127),
+** zeros, and in its last 8 bytes the i32 sum and i32 sum of squares of the
+** codes, which vec0CodeFinish writes.  The query's arrays live in a buffer
+** of vec0CodeQueryBytes(nDim) bytes aligned to 64 that the caller owns.  The
+** distance is l2sq between the codes, or with bDot minus their dot product,
+** an exact integer as a float: every kernel set gives the same value.
+*/
+typedef struct Vec0CodeQuery {
+  int nDim, nPad;   /* nPad: nDim rounded up to 64 */
+  size_t nStride;   /* bytes of a record */
+  int bDot;
+  int64_t norm;     /* sum of the query's squared codes */
+  int8_t *aQ;       /* nPad: the codes, zero after nDim */
+  uint8_t *aAbs;    /* nPad: |code| */
+  uint8_t *aU;      /* nPad: code + 128, zero after nDim */
+} Vec0CodeQuery;
+typedef void (*Vec0CodeDistFn)(const Vec0CodeQuery *q, const void *const *apRec, int n,
+                               float *aOut);
+size_t vec0CodeStride(int nDim);
+void vec0CodeFinish(unsigned char *aRec, int nDim);
+size_t vec0CodeQueryBytes(int nDim);
+void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot,
+                       void *aBuf);
+Vec0CodeDistFn vec0CodeDistFn(void); /* the fastest the kernel set allows */
+Vec0CodeDistFn vec0CodeDistPortable(void);
+
+/*
 ** The kernel sets below the dispatch, each a getter per kind of kernel that
 ** returns NULL for a pair the set does not cover.  The portable set
 ** (vec0_distance_portable.c) covers every defined pair, one getter per
@@ -156,6 +185,9 @@ Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric
 Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+/* vec0_distance_code.c; the AVX-512 one is NULL without VNNI */
+Vec0CodeDistFn vec0CodeDistAvx2(void);
+Vec0CodeDistFn vec0CodeDistAvx512(void);
 #endif
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define VEC0_HAVE_NEON 1

@@ -394,6 +394,59 @@ END_TEST
 ** Each case is a tag too: `make test-tsan` leaves out "recall", whose
 ** threads do nothing the others do not, and which is the slow one there.
 */
+/* xDistanceMany of a host: exact distances, all of them at once. */
+static int manyDist(void *pCtx, const void *a, const void *const *apB, int n, float *aOut) {
+  for (int i = 0; i < n; i++) aOut[i] = hostDist(pCtx, a, apB[i]);
+  return 1;
+}
+
+/*
+** A host's xDistanceMany (what a walk on int8 codes uses: a node's new
+** neighbours' distances in one call, also from the batch's threads) gives
+** the same graph bytes and the same search results as the bound kernels.
+*/
+START_TEST(many_distances_same_graph) {
+  Host h1, h2;
+  Vec0HnswHost host;
+  Vec0HnswParams par;
+  Vec0Hnsw *g1, *g2;
+  unsigned char aHdr1[VEC0_HNSW_HEADER_SIZE], aHdr2[VEC0_HNSW_HEADER_SIZE];
+  uint32_t *aId = idRange(0, 1, 3000);
+  Vec0HnswResult a1[10], a2[10];
+  int n1, n2;
+  hostInit(&h1, 3000, 16, 20, 71);
+  hostInit(&h2, 3000, 16, 20, 71);
+  g1 = openGraph(&h1, 8, 40);
+  host = hostOf(&h2);
+  host.xDistanceMany = manyDist;
+  par.m = 8;
+  par.efConstruction = 40;
+  par.seed = 42;
+  ck_assert_int_eq(vec0HnswOpen(&host, &par, &g2), VEC0_HNSW_OK);
+  ck_assert_int_eq(insertBatch(g1, aId, NULL, 2500, 2), 0);
+  ck_assert_int_eq(insertBatch(g2, aId, NULL, 2500, 2), 0);
+  for (uint32_t i = 2500; i < 3000; i++) {
+    ck_assert_int_eq(vec0HnswInsert(g1, i, (uint64_t)i * 7 + 1, 0), 0);
+    ck_assert_int_eq(vec0HnswInsert(g2, i, (uint64_t)i * 7 + 1, 0), 0);
+  }
+  for (int iq = 0; iq < 40; iq++) {
+    const float *q = h1.aVec + (size_t)((iq * 997) % 3000) * h1.dim;
+    ck_assert_int_eq(vec0HnswSearch(g1, 0, q, 10, 20 + iq, NULL, NULL, a1, &n1), 0);
+    ck_assert_int_eq(vec0HnswSearch(g2, 0, q, 10, 20 + iq, NULL, NULL, a2, &n2), 0);
+    ck_assert_int_eq(n1, n2);
+    ck_assert_mem_eq(a1, a2, sizeof(a1[0]) * (size_t)n1);
+  }
+  flushAll(g1, &h1, aHdr1);
+  flushAll(g2, &h2, aHdr2);
+  sameGraph(&h1, aHdr1, &h2, aHdr2, 3000);
+  closeGraph(g1, &h1);
+  closeGraph(g2, &h2);
+  hostFree(&h1);
+  hostFree(&h2);
+  free(aId);
+}
+END_TEST
+
 static TCase *newCase(Suite *s, const char *zName) {
   TCase *tc = tcase_create(zName);
   tcase_set_tags(tc, zName);
@@ -413,6 +466,7 @@ static Suite *batchSuite(void) {
   tcase_add_loop_test(tc, batch_recall, 0, 2);
   tc = newCase(s, "errors");
   tcase_add_test(tc, batch_refused);
+  tcase_add_test(tc, many_distances_same_graph);
   tcase_add_test(tc, batch_out_of_memory);
   return s;
 }

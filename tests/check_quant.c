@@ -187,6 +187,102 @@ START_TEST(test_empty_sample_and_extremes) {
 }
 END_TEST
 
+/*
+** The code kernels (vec0_distance_code.c): every kernel set this CPU has
+** gives exactly the integer l2sq / minus dot of the codes, for every length
+** (tails, one 64-byte chunk, VEC0_MAX_DIMS) and every batch size (groups of
+** four and the rest), codes at the extremes -127 and 127 included.
+*/
+static int64_t refCode(const int8_t *a, const int8_t *b, int n, int bDot) {
+  int64_t s = 0;
+  for (int i = 0; i < n; i++) {
+    s += bDot ? (int64_t)a[i] * b[i] : ((int64_t)a[i] - b[i]) * ((int64_t)a[i] - b[i]);
+  }
+  return bDot ? -s : s;
+}
+
+START_TEST(test_code_kernels_agree) {
+  static const int aDim[] = {1, 7, 63, 64, 65, 128, 300, 768, 784, 1000, VEC0_MAX_DIMS};
+  Vec0CodeDistFn aFn[3];
+  int nFn = 0;
+  aFn[nFn++] = vec0CodeDistPortable();
+#if defined(VEC0_HAVE_X86)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    aFn[nFn++] = vec0CodeDistAvx2();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && vec0CodeDistAvx512()) {
+      aFn[nFn++] = vec0CodeDistAvx512();
+    }
+  }
+#endif
+  ck_assert_ptr_nonnull(vec0CodeDistFn());
+  rngState = 99;
+  for (size_t t = 0; t < sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t], nRec = 9;
+    size_t nStride = vec0CodeStride(n);
+    unsigned char *aMem = malloc(nStride * (size_t)nRec + 64 + vec0CodeQueryBytes(n) + 64);
+    unsigned char *aRec = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
+    unsigned char *aQBuf = aRec + nStride * (size_t)nRec + 64;
+    int8_t *qc = malloc((size_t)n);
+    const void *apRec[9];
+    ck_assert_int_eq((int)(nStride % 64), 0);
+    ck_assert(nStride >= (size_t)n + 8);
+    for (int i = 0; i < n; i++) {
+      int r = (int)(rnd() * 255) - 127;
+      qc[i] = (int8_t)(i % 11 == 0 ? 127 : i % 13 == 0 ? -127 : r);
+    }
+    for (int j = 0; j < nRec; j++) {
+      int8_t *c = (int8_t *)(aRec + nStride * (size_t)j);
+      for (int i = 0; i < n; i++) {
+        int r = (int)(rnd() * 255) - 127;
+        c[i] = (int8_t)(j == 0 ? -qc[i] : j == 1 ? qc[i] : i % 7 == 0 ? -127 : r);
+      }
+      vec0CodeFinish(aRec + nStride * (size_t)j, n);
+      apRec[j] = aRec + nStride * (size_t)j;
+    }
+    for (int bDot = 0; bDot <= 1; bDot++) {
+      Vec0CodeQuery q;
+      vec0CodeQueryInit(&q, qc, n, bDot, aQBuf);
+      for (int f = 0; f < nFn; f++) {
+        for (int nb = 1; nb <= nRec; nb++) {
+          float aOut[9];
+          aFn[f](&q, apRec, nb, aOut);
+          for (int j = 0; j < nb; j++) {
+            float want = (float)refCode(qc, apRec[j], n, bDot);
+            ck_assert_msg(memcmp(&aOut[j], &want, 4) == 0,
+                          "set %d n=%d dot=%d batch %d rec %d: %.9g, want %.9g", f, n, bDot,
+                          nb, j, aOut[j], want);
+          }
+        }
+      }
+    }
+    free(qc);
+    free(aMem);
+  }
+}
+END_TEST
+
+/* The encoder's rounding is nearbyintf's (ties to even), clamped to -127..127. */
+START_TEST(test_int8_rounding) {
+  Vec0Quant q;
+  float x[12] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 126.5f, 127.4f, 300.0f, -300.0f,
+                 -126.5f, 0.49999997f, 3.7f};
+  int8_t c[12];
+  static const int8_t want[12] = {0, 2, 2, 0, -2, 126, 127, 127, -127, -126, 0, 4};
+  memset(&q, 0, sizeof(q));
+  q.eKind = VEC0_QUANT_INT8;
+  q.eMetric = VEC0_QUANT_L2;
+  q.nDim = 12;
+  q.mid = 0;
+  q.scale = 1;
+  vec0QuantEncode(&q, x, c);
+  for (int i = 0; i < 12; i++) {
+    ck_assert_msg(c[i] == want[i], "x=%.9g: code %d, want %d", x[i], c[i], want[i]);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
@@ -198,6 +294,8 @@ int main(void) {
   tcase_add_test(tc, test_int8_distance_scale);
   tcase_add_test(tc, test_train_is_deterministic_and_saved);
   tcase_add_test(tc, test_empty_sample_and_extremes);
+  tcase_add_test(tc, test_code_kernels_agree);
+  tcase_add_test(tc, test_int8_rounding);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

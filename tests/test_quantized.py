@@ -60,8 +60,10 @@ def test_recall_and_exact_distances(dbpath, quant, metric, want):
     hits = 0
     queries = clustered(30, DIM, 2)
     for q in queries:
+        # bit at the default ef: the walk then keeps rescore x k = 400 candidates
         got = con.execute("SELECT rowid, distance, %s(e, ?) FROM t WHERE e MATCH ? AND k = 10 "
-                          "AND ef = 100" % fn[metric], (f32(q), f32(q))).fetchall()
+                          "%s" % (fn[metric], "" if quant.startswith("bit") else "AND ef = 100"),
+                          (f32(q), f32(q))).fetchall()
         assert len(got) == 10
         # Re-ranked by float32: the distance is the exact one, nearest first.
         for _, d, dfn in got:
@@ -155,3 +157,64 @@ def test_bad_options(dbpath):
                        "duplicate hnsw parameter")]:
         with pytest.raises(sqlite3.Error, match="vec0: .*" + msg):
             con.execute("CREATE VIRTUAL TABLE x USING vec0(%s)" % decl)
+
+
+def _fashion(n, nq):
+    """The first n fashion-mnist rows and nq more as queries (bench's loader)."""
+    import os
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import datasets
+    path = os.path.join(datasets.FASHION_DIR, "train-images-idx3-ubyte.gz")
+    if not os.path.exists(path):
+        pytest.skip("fashion-mnist is not installed (Debian package dataset-fashion-mnist)")
+    a = datasets._idx3(path)
+    return a[:n], a[n:n + nq]
+
+
+def _text_like(n, nq, dim=256, seed=5):
+    """Unit vectors from 60 latent directions with a decaying spectrum plus
+    noise (bench/datasets.py's text-like set, smaller): int8 is not lossless here."""
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(60, dim)) / np.sqrt(dim)
+    w = (np.arange(60) + 1.0) ** -0.6
+    x = (rng.normal(size=(n + nq, 60)) * w) @ basis + rng.normal(0, 0.35 / np.sqrt(dim),
+                                                                 size=(n + nq, dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    x = x.astype("<f4")
+    return x[:n], x[n:]
+
+
+# The int8 walk's recall is never more than 0.01 below the float32 walk's of
+# the same graph: at the default ef (candidates re-ranked: rescore x k) and at
+# the small explicit ef of a fast search.
+@pytest.mark.parametrize("data,metric", [("fashion", "l2"), ("text", "cosine")])
+def test_int8_recall_close_to_float32(tmp_path, data, metric):
+    np = pytest.importorskip("numpy")
+    base, queries = (_fashion if data == "fashion" else _text_like)(3000, 40)
+    con = connect(str(tmp_path / "r.db"))
+    for name, opt in (("f", ""), ("q", ", quantizer=int8")):
+        con.execute("CREATE VIRTUAL TABLE %s USING vec0(e float[%d] distance_metric=%s "
+                    "indexed by hnsw(m=12, ef_construction=64%s))"
+                    % (name, base.shape[1], metric, opt))
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO %s(rowid, e) VALUES (?, ?)" % name,
+                        ((i + 1, v.tobytes()) for i, v in enumerate(base)))
+        con.execute("COMMIT")
+    if metric == "cosine":
+        truth = np.argsort(-(queries @ base.T), axis=1)[:, :10] + 1
+    else:
+        d = (queries ** 2).sum(1)[:, None] + (base ** 2).sum(1)[None, :] - 2 * queries @ base.T
+        truth = np.argsort(d, axis=1)[:, :10] + 1
+    for ef in ("", "AND ef = 10", "AND ef = 16"):
+        rec = {}
+        for name in ("f", "q"):
+            hits = 0
+            for q, t in zip(queries, truth):
+                got = [r for (r,) in con.execute("SELECT rowid FROM %s WHERE e MATCH ? AND k = 10 %s"
+                                                 % (name, ef), (q.tobytes(),))]
+                hits += len(set(got) & set(t.tolist()))
+            rec[name] = hits / (10.0 * len(queries))
+        assert rec["q"] >= rec["f"] - 0.01, (data, ef, rec)
