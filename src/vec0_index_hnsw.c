@@ -559,6 +559,20 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   return graphRc(pIdx, rc);
 }
 
+/*
+** A vector the graph knows is about to change (a tombstone's slot reused,
+** a live row updated): the queue goes in first, on the vectors as they are,
+** so that it walks what a row-by-row insert would have walked.
+*/
+static int hnswBeforeWrite(Vec0Index *pIdx, uint32_t iSlot) {
+  HnswState *s = pIdx->pState;
+  int bHas;
+  if (s == 0 || s->iQ0 == s->nQ) return SQLITE_OK;
+  bHas = vec0HnswHasNode(s->pGraph, iSlot);
+  if (bHas < 0) return graphRc(pIdx, -bHas);
+  return bHas ? queueDrain(pIdx) : SQLITE_OK;
+}
+
 static void hnswBegin(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
   if (s == 0) return;
@@ -860,6 +874,7 @@ const Vec0IndexModule vec0IndexHnsw = {
     /* xBegin       */ hnswBegin,
     /* xEnd         */ hnswEnd,
     /* xFlush       */ hnswFlush,
+    /* xBeforeWrite */ hnswBeforeWrite,
     /* xCheck       */ hnswCheck,
     /* xRebuild     */ hnswRebuild,
     /* xStats       */ hnswStats,

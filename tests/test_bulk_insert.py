@@ -137,17 +137,22 @@ def test_bulk_graph_recall(tmp_path, vecs):
 
 
 def test_small_queue_keeps_row_by_row_bytes(tmp_path, vecs):
-    """A transaction of a few rows (fewer than HNSW_BULK_MIN) gives the bytes
-    of the same rows inserted one autocommit statement at a time; a large
-    one is built as a batch, which gives other bytes (so the bulk path is
-    the one taken)."""
+    """A transaction of a few rows (fewer than HNSW_BULK_MIN), reusing the
+    slots of deleted rows and updating a vector among them, gives the bytes
+    of the same statements run one autocommit statement at a time (those of
+    the row-by-row insert: a reused slot or an updated vector first builds
+    the queue on the vectors as they were); a large one is built as a batch,
+    which gives other bytes (so the bulk path is the one taken)."""
     def fill(path, n, txn):
         con = new_table(path, 2, vecs)
         con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= 1000")
+        con.execute("DELETE FROM t WHERE rowid % 50 = 0")
         if txn:
             con.execute("BEGIN")
         for r in range(1001, 1001 + n):
             con.execute("INSERT INTO t(rowid, e) VALUES (?, ?)", (r, f32(vecs[r - 1])))
+            if r == 1010:
+                con.execute("UPDATE t SET e = ? WHERE rowid = 7", (f32(vecs[4000]),))
         if txn:
             con.execute("COMMIT")
         integrity(con, "t")
