@@ -24,7 +24,10 @@
 **
 ** QUEUE: xInsert does not put a new row into the graph; it queues its slot.
 ** The queue goes into the graph before anything that needs the graph as
-** the rows are (a search, a delete, an update, integrity-check) and at
+** the rows are (a search, a delete, an update, integrity-check), before a
+** vector the graph knows is overwritten (xBeforeWrite: a reused slot, an
+** update in place, so that the queue walks the vectors it would have
+** walked when its rows were written), and at
 ** xFlush, i.e. at xSync and at every savepoint SQLite opens (a user's, or
 ** the statement savepoint of an INSERT ... SELECT or a multi-row VALUES),
 ** so what is queued at once depends only on the statements.  A queue of
