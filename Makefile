@@ -163,10 +163,20 @@ build-tsan/check_hnsw_batch: tests/check_hnsw_batch.c tests/hnsw_host.h $(TSAN_S
 	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -Isrc -o $@ $< \
 	  $(TSAN_SRC) $(CHECK_LIBS) -lm -lpthread
 
-test-tsan: build-tsan/check_hnsw_batch
+# ... and the queued bulk insert through SQL: the whole extension built in
+# (SQLite itself is the system's, not instrumented; no worker calls it).
+build-tsan/check_bulk: tests/check_bulk.c $(SRC) $(EXT) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -DSQLITE_CORE -Isrc \
+	  -o $@ $< $(SRC) $(EXT) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
+
+test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk
 	@echo "== ThreadSanitizer: check_hnsw_batch"
 	@CK_FORK=yes CK_EXCLUDE_TAGS=recall FAULT_STRIDE=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	  build-tsan/check_hnsw_batch
+	@echo "== ThreadSanitizer: check_bulk"
+	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_bulk
 
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so

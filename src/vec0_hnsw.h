@@ -184,8 +184,11 @@ int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group);
 ** about 2000 nodes): the same steps, so the same bytes.  At most 64 threads
 ** are used.  Built with VEC0_HNSW_NO_THREADS (or on Windows) it uses none.
 **
-** It commits an open undo scope and cannot be undone itself; after an
-** error the graph may be partly changed, as after any error.
+** Inside an undo scope it is undone by vec0HnswRollback like any other
+** change (a host that queues inserts makes them one batch this way, and
+** can undo it when it fails: the before-image of every node it changes is
+** kept, on the calling thread).  Outside one, after an error the graph may
+** be partly changed, as after any error.
 */
 int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
                         const uint32_t *aGroup, int n, int nThread);
@@ -265,6 +268,8 @@ uint32_t vec0HnswCount(const Vec0Hnsw *p);
 int vec0HnswShape(Vec0Hnsw *p, uint32_t g, int *pnLevel, uint32_t *pEntry, size_t *pnBytes);
 /* 1 if node id is a live node, 0 if deleted or absent; <0 on error (-rc). */
 int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
+/* 1 if node id is a node, live or deleted (a tombstone), 0 if absent; <0 on error (-rc). */
+int vec0HnswHasNode(Vec0Hnsw *p, uint32_t id);
 
 /*
 ** Checks the whole graph for ids 0 .. nId-1 (reads every node): records well

@@ -30,6 +30,11 @@
 ** joined.  Workers thus call only the distance callbacks: every xReadNode,
 ** xVector and allocation happens on the calling thread, before they start.
 **
+** Inside an undo scope (vec0HnswBegin) the batch is undone like any other
+** change: every node it changes goes through vec0HnswMarkDirty (or
+** vec0HnswAddNode) on the calling thread before a worker writes to it, so
+** its before-image is kept; a pruning worker only writes lists so marked.
+**
 ** Calls POSIX threads (none when built with VEC0_HNSW_NO_THREADS, or on
 ** Windows), the C library and the two other files of the graph.
 */
@@ -613,7 +618,6 @@ int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
   Batch b;
   int rc, i;
   if (n <= 0) return n == 0 ? VEC0_HNSW_OK : vec0HnswCorrupt(p, "a batch of %d nodes", n);
-  vec0HnswCommit(p);
   memset(&b, 0, sizeof(b));
   b.p = p;
   b.n = n;

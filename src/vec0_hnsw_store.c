@@ -397,7 +397,8 @@ static void endScope(Vec0Hnsw *p, int bRestore) {
       if (bRestore) {
         pG->entry = info;
         pG->maxLevel = (int8_t)(uint8_t)(a[0] & 0xff);
-        pG->flags = (uint8_t)(a[0] >> 8);
+        /* saved during a batch: its mark is the batch's, gone when it returned */
+        pG->flags = (uint8_t)(a[0] >> 8) & (uint8_t)~GROUP_BATCH;
       }
       pG->flags &= (uint8_t)~GROUP_SAVED;
       i += 3;
@@ -591,6 +592,12 @@ int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {
   if (rc == VEC0_HNSW_NOTFOUND) return 0;
   if (rc) return -rc;
   return (p->aFlag[id] & NODE_DELETED) ? 0 : 1;
+}
+
+int vec0HnswHasNode(Vec0Hnsw *p, uint32_t id) {
+  int rc = vec0HnswLoadNode(p, id);
+  if (rc == VEC0_HNSW_NOTFOUND) return 0;
+  return rc ? -rc : 1;
 }
 
 /* The structural checks of vec0HnswCheck(), once every node is loaded. */

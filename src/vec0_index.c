@@ -58,6 +58,11 @@ int vec0IndexInsert(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid, uint32_t
   return rc;
 }
 
+int vec0IndexBeforeWrite(Vec0Table *p, int iVec, uint32_t iSlot) {
+  Vec0Index *pIdx = &p->aIndex[iVec];
+  return pIdx->pModule->xBeforeWrite ? pIdx->pModule->xBeforeWrite(pIdx, iSlot) : SQLITE_OK;
+}
+
 int vec0IndexDelete(Vec0Table *p, uint32_t iSlot) {
   int rc = SQLITE_OK;
   for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {

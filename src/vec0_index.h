@@ -110,6 +110,14 @@ struct Vec0IndexModule {
   /* Writes what changed in memory to the shadow tables (xSync, savepoints). */
   int (*xFlush)(Vec0Index *pIdx);
 
+  /*
+  ** Storage is about to write a new vector into slot iSlot of this column
+  ** (a freed slot reused, or a live row's vector updated in place): a form
+  ** that has deferred work that reads vectors does it now, on the vectors
+  ** as they are.  NULL if the form defers nothing.
+  */
+  int (*xBeforeWrite)(Vec0Index *pIdx, uint32_t iSlot);
+
   /* integrity-check: the form's part, after storage's; *pzErr from sqlite3_mprintf. */
   int (*xCheck)(Vec0Index *pIdx, char **pzErr);
   /* Forgets what it stored and builds it again from the live slots (all loaded). */
@@ -192,5 +200,7 @@ int vec0IndexFlush(Vec0Table *p);
 /* Slot iSlot as every index of the table sees it. */
 int vec0IndexInsert(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid, uint32_t g);
 int vec0IndexDelete(Vec0Table *p, uint32_t iSlot);
+/* Before storage writes a vector of column iVec into slot iSlot (xBeforeWrite). */
+int vec0IndexBeforeWrite(Vec0Table *p, int iVec, uint32_t iSlot);
 
 #endif /* VEC0_INDEX_H */

@@ -148,6 +148,7 @@ const Vec0IndexModule vec0IndexFlat = {
     /* xBegin       */ flatBegin,
     /* xEnd         */ flatEnd,
     /* xFlush       */ flatFlush,
+    /* xBeforeWrite */ 0,
     /* xCheck       */ flatCheck,
     /* xRebuild     */ flatRebuild,
     /* xStats       */ flatStats,

@@ -28,6 +28,25 @@
 ** reads its N * k candidates the same way, and the read-ahead after queries
 ** (xIdle) makes codes and reads node records instead of caching vectors.
 ** Writes still read the vectors a graph insert needs into the cache.
+**
+** QUEUE: xInsert does not put a new row into the graph; it queues its slot.
+** The queue goes into the graph before anything that needs the graph as
+** the rows are (a search, a delete, an update, integrity-check), before a
+** vector the graph knows is overwritten (xBeforeWrite: a reused slot, an
+** update in place, so that the queue walks the vectors it would have
+** walked when its rows were written), and at
+** xFlush, i.e. at xSync and at every savepoint SQLite opens (a user's, or
+** the statement savepoint of an INSERT ... SELECT or a multi-row VALUES),
+** so what is queued at once depends only on the statements.  A queue of
+** fewer than HNSW_BULK_MIN rows (or small beside the graph) is inserted row
+** by row with vec0HnswInsert in queue order, exactly as xInsert used to do
+** it; a larger one is one vec0HnswInsertBatch on vec0TableThreads() threads,
+** whose bytes do not depend on the thread count.  The queue is drained
+** inside an undo scope of the graph (the write's, or one of its own), so a
+** failed drain leaves the graph and the queue as they were, and a failed
+** write puts the queue back as it was at its xBegin; ROLLBACK TO drops the
+** whole cache, queue included, and the queue then holds nothing from
+** before the savepoint (it was drained when the savepoint began).
 */
 #include "vec0Int.h"
 
@@ -67,6 +86,14 @@ typedef struct HnswState {
   int bLowMem;        /* low_memory=1 (see the header comment) */
   unsigned char *aTmp; /* low memory: one float32 vector read for one use */
   uint32_t iWarmChunk; /* low memory: the next chunk row whose codes xIdle makes */
+  /*
+  ** The queue (see QUEUE below): slots aQSlot[iQ0..nQ-1] are live rows not
+  ** in the graph yet, with their keys and groups; iQ0Op/nQOp are iQ0/nQ at
+  ** the xBegin of the write under way, put back if it fails.
+  */
+  uint32_t *aQSlot, *aQGroup;
+  uint64_t *aQKey;
+  uint32_t iQ0, nQ, nQAlloc, iQ0Op, nQOp;
 } HnswState;
 
 #define QUANT_UNKNOWN 0
@@ -397,6 +424,9 @@ static void hnswDiscard(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
   if (s) {
     quantForget(s);
+    sqlite3_free(s->aQSlot);
+    sqlite3_free(s->aQGroup);
+    sqlite3_free(s->aQKey);
     if (s->pGraph) vec0HnswClose(s->pGraph);
     sqlite3_free(s);
     pIdx->pState = 0;
@@ -491,6 +521,108 @@ static int graphOf(Vec0Index *pIdx, Vec0Hnsw **ppOut) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* The queue (see QUEUE in the header comment)                             */
+
+/*
+** A queue this long (and at least 1/HNSW_BULK_RATIO of the graph's nodes)
+** is built as one batch, on threads; a shorter one row by row.  A batch
+** first brings the whole graph of the groups it touches into memory, which
+** the rows of a small queue into a large graph would not repay.
+*/
+#define HNSW_BULK_MIN 64
+#define HNSW_BULK_RATIO 128
+
+static int queuePush(HnswState *s, uint32_t iSlot, uint64_t key, uint32_t g) {
+  if (s->nQ >= s->nQAlloc) {
+    uint32_t n = s->nQAlloc ? s->nQAlloc * 2 : 256;
+    uint32_t *aSlot, *aGroup;
+    uint64_t *aKey;
+    if (n <= s->nQAlloc) return SQLITE_FULL;
+    aSlot = sqlite3_realloc64(s->aQSlot, (sqlite3_uint64)n * sizeof(uint32_t));
+    if (aSlot) s->aQSlot = aSlot;
+    aGroup = aSlot ? sqlite3_realloc64(s->aQGroup, (sqlite3_uint64)n * sizeof(uint32_t)) : 0;
+    if (aGroup) s->aQGroup = aGroup;
+    aKey = aGroup ? sqlite3_realloc64(s->aQKey, (sqlite3_uint64)n * sizeof(uint64_t)) : 0;
+    if (aKey == 0) return SQLITE_NOMEM;
+    s->aQKey = aKey;
+    s->nQAlloc = n;
+  }
+  s->aQSlot[s->nQ] = iSlot;
+  s->aQKey[s->nQ] = key;
+  s->aQGroup[s->nQ] = g;
+  s->nQ++;
+  return SQLITE_OK;
+}
+
+
+/*
+** The queued rows as one batch: first the ones that revive a tombstone
+** (their freed slot was reused), row by row in queue order, since a batch
+** takes new nodes only; then the others at once.
+*/
+static int queueBatch(Vec0Index *pIdx, HnswState *s) {
+  Vec0Table *p = pIdx->pTab;
+  uint32_t n = s->nQ - s->iQ0, nNew = 0;
+  uint32_t *aId = sqlite3_malloc64((sqlite3_uint64)n * sizeof(uint32_t));
+  uint32_t *aGroup = sqlite3_malloc64((sqlite3_uint64)n * sizeof(uint32_t));
+  uint64_t *aKey = sqlite3_malloc64((sqlite3_uint64)n * sizeof(uint64_t));
+  int rc = aId && aGroup && aKey ? SQLITE_OK : SQLITE_NOMEM;
+  for (uint32_t i = s->iQ0; rc == SQLITE_OK && i < s->nQ; i++) {
+    int bHas = vec0HnswHasNode(s->pGraph, s->aQSlot[i]);
+    if (bHas < 0) {
+      rc = -bHas;
+    } else if (bHas) {
+      rc = vec0HnswInsert(s->pGraph, s->aQSlot[i], s->aQKey[i], s->aQGroup[i]);
+    } else {
+      aId[nNew] = s->aQSlot[i];
+      aKey[nNew] = s->aQKey[i];
+      aGroup[nNew] = s->aQGroup[i];
+      nNew++;
+    }
+  }
+  if (rc == SQLITE_OK && nNew > 0) {
+    rc = vec0HnswInsertBatch(s->pGraph, aId, aKey, p->cfg.nPart ? aGroup : 0, (int)nNew,
+                             vec0TableThreads(p));
+  }
+  sqlite3_free(aId);
+  sqlite3_free(aGroup);
+  sqlite3_free(aKey);
+  return rc;
+}
+
+/*
+** Puts the queued rows into the graph.  In a write, inside its undo scope
+** (its failure puts the queue back too, hnswEnd); otherwise inside a scope
+** of its own, undone if it fails, the queue kept.
+*/
+static int queueDrain(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  int bOwn, rc = SQLITE_OK;
+  uint32_t n;
+  if (s == 0 || s->iQ0 == s->nQ) return SQLITE_OK;
+  n = s->nQ - s->iQ0;
+  bOwn = !vec0StorageInOp(pIdx->pTab);
+  if (bOwn) vec0HnswBegin(s->pGraph);
+  if (n >= HNSW_BULK_MIN && (uint64_t)n * HNSW_BULK_RATIO >= vec0HnswCount(s->pGraph)) {
+    rc = queueBatch(pIdx, s);
+  } else {
+    for (uint32_t i = s->iQ0; rc == SQLITE_OK && i < s->nQ; i++) {
+      rc = vec0HnswInsert(s->pGraph, s->aQSlot[i], s->aQKey[i], s->aQGroup[i]);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    s->iQ0 = s->nQ;
+    if (bOwn) {
+      vec0HnswCommit(s->pGraph);
+      s->iQ0 = s->nQ = 0;
+    }
+  } else if (bOwn) {
+    vec0HnswRollback(s->pGraph);
+  }
+  return graphRc(pIdx, rc);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Writes                                                                  */
 
 /* A slot's vector changed (or is new): its code must be made again. */
@@ -501,9 +633,9 @@ static void codeStale(HnswState *s, uint32_t iSlot) {
 static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
                       uint32_t g) {
   Vec0Hnsw *h = 0;
+  /* the graph is opened now, so that a bad header fails the write itself */
   int rc = graphOf(pIdx, &h);
-  if (rc == SQLITE_OK) rc = vec0HnswInsert(h, iSlot, (uint64_t)iRowid, g);
-  rc = graphRc(pIdx, rc);
+  if (rc == SQLITE_OK) rc = queuePush(pIdx->pState, iSlot, (uint64_t)iRowid, g);
   if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     HnswState *s = pIdx->pState;
     sqlite3_int64 nLive = 0;
@@ -522,6 +654,7 @@ static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
 static int hnswDelete(Vec0Index *pIdx, uint32_t iSlot) {
   Vec0Hnsw *h = 0;
   int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswDelete(h, iSlot);
   return graphRc(pIdx, rc);
 }
@@ -529,14 +662,33 @@ static int hnswDelete(Vec0Index *pIdx, uint32_t iSlot) {
 static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   Vec0Hnsw *h = 0;
   int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
   if (rc == SQLITE_OK) codeStale(pIdx->pState, iSlot);
   return graphRc(pIdx, rc);
 }
 
+/*
+** A vector the graph knows is about to change (a tombstone's slot reused,
+** a live row updated): the queue goes in first, on the vectors as they are,
+** so that it walks what a row-by-row insert would have walked.
+*/
+static int hnswBeforeWrite(Vec0Index *pIdx, uint32_t iSlot) {
+  HnswState *s = pIdx->pState;
+  int bHas;
+  if (s == 0 || s->iQ0 == s->nQ) return SQLITE_OK;
+  bHas = vec0HnswHasNode(s->pGraph, iSlot);
+  if (bHas < 0) return graphRc(pIdx, -bHas);
+  return bHas ? queueDrain(pIdx) : SQLITE_OK;
+}
+
 static void hnswBegin(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
-  if (s) vec0HnswBegin(s->pGraph);
+  if (s == 0) return;
+  vec0HnswBegin(s->pGraph);
+  if (s->iQ0 == s->nQ) s->iQ0 = s->nQ = 0;
+  s->iQ0Op = s->iQ0;
+  s->nQOp = s->nQ;
 }
 
 static void hnswEnd(Vec0Index *pIdx, int bCommit) {
@@ -545,6 +697,9 @@ static void hnswEnd(Vec0Index *pIdx, int bCommit) {
   if (bCommit) {
     vec0HnswCommit(s->pGraph);
   } else {
+    /* the rows the write queued are gone, the ones it drained queued again */
+    s->iQ0 = s->iQ0Op;
+    s->nQ = s->nQOp;
     vec0HnswRollback(s->pGraph);
     /* A quantizer trained by the failed write is gone from T_config too. */
     quantForget(s);
@@ -556,8 +711,8 @@ static int hnswFlush(Vec0Index *pIdx) {
   Vec0Table *p = pIdx->pTab;
   unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
   char zKey[32];
-  int rc;
-  if (s == 0 || !vec0HnswIsDirty(s->pGraph)) return SQLITE_OK;
+  int rc = queueDrain(pIdx);
+  if (rc != SQLITE_OK || s == 0 || !vec0HnswIsDirty(s->pGraph)) return rc;
   rc = vec0HnswFlush(s->pGraph, hostWriteNode, p->cfg.nPart ? hostWriteGroup : 0, s);
   if (rc == SQLITE_OK) {
     vec0HnswHeaderEncode(s->pGraph, aHdr);
@@ -673,6 +828,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   HnswState *s;
   int rc = graphOf(pIdx, &h), nRes = 0, nCand = pS->k;
   *pnOut = 0;
+  if (rc == SQLITE_OK) rc = queueDrain(pIdx); /* a search sees the rows queued */
   if (rc != SQLITE_OK) return rc;
   s = pIdx->pState;
   rc = quantLoad(pIdx, s);
@@ -822,6 +978,7 @@ static int hnswCheck(Vec0Index *pIdx, char **pzErr) {
     return *pzErr ? SQLITE_CORRUPT_VTAB : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswCheck(h, nSlot, &zHnswErr);
   if (zHnswErr) {
     *pzErr = sqlite3_mprintf("HNSW graph of %s_links%d: %s", zT, iVec, zHnswErr);
@@ -842,21 +999,8 @@ static int hnswCheck(Vec0Index *pIdx, char **pzErr) {
   return rc;
 }
 
-/* The threads of a bulk build: 'threads=N', or one per core. */
-static int buildThreads(const Vec0Table *p) {
-  long n = p->nThread;
-  if (n <= 0) {
-#ifdef _SC_NPROCESSORS_ONLN
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-#else
-    n = 1;
-#endif
-  }
-  return n < 1 ? 1 : n > VEC0_MAX_THREADS ? VEC0_MAX_THREADS : (int)n;
-}
-
 /*
-** Every live slot inserted by one batch, on buildThreads() threads: the
+** Every live slot inserted by one batch, on vec0TableThreads() threads: the
 ** graph is the same bytes for any number of them (vec0HnswInsertBatch).
 ** Only the live slots: the header keeps the id bound, so ids may have gaps
 ** where deleted rows were.  The vectors are all read first, since the
@@ -887,7 +1031,7 @@ static int hnswRebuild(Vec0Index *pIdx) {
   }
   if (rc == SQLITE_OK && n > 0) {
     rc = vec0HnswInsertBatch(h, aId, aKey, p->cfg.nPart ? aGroup : 0, (int)n,
-                             buildThreads(p));
+                             vec0TableThreads(p));
     rc = graphRc(pIdx, rc);
   }
   sqlite3_free(aId);
@@ -902,7 +1046,8 @@ static int hnswRebuild(Vec0Index *pIdx) {
 
 static sqlite3_int64 hnswStats(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
-  return s ? (sqlite3_int64)vec0HnswCount(s->pGraph) : 0;
+  /* the rows queued are nodes already, as far as a user can tell */
+  return s ? (sqlite3_int64)vec0HnswCount(s->pGraph) + (s->nQ - s->iQ0) : 0;
 }
 
 static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
@@ -930,6 +1075,7 @@ const Vec0IndexModule vec0IndexHnsw = {
     /* xBegin       */ hnswBegin,
     /* xEnd         */ hnswEnd,
     /* xFlush       */ hnswFlush,
+    /* xBeforeWrite */ hnswBeforeWrite,
     /* xCheck       */ hnswCheck,
     /* xRebuild     */ hnswRebuild,
     /* xStats       */ hnswStats,

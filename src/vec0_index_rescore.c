@@ -234,6 +234,7 @@ const Vec0IndexModule vec0IndexRescore = {
     /* xBegin       */ rescoreBegin,
     /* xEnd         */ rescoreEnd,
     /* xFlush       */ rescoreFlush,
+    /* xBeforeWrite */ 0,
     /* xCheck       */ rescoreCheck,
     /* xRebuild     */ rescoreRebuild,
     /* xStats       */ rescoreStats,

@@ -192,7 +192,9 @@ static int fillSlot(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid,
   int rc = vec0StorageSlotPut(p, iSlot, iRowid, aNew, g);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     const unsigned char *v = aVec[i].p;
-    if (v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
+    /* first: what it does may read vectors into the cache, moving v's */
+    rc = vec0IndexBeforeWrite(p, i, iSlot);
+    if (rc == SQLITE_OK && v == 0) rc = vec0StorageVector(p, i, iFrom, &v);
     if (rc == SQLITE_OK) rc = vec0StorageWriteVector(p, i, iSlot, v);
   }
   if (rc == SQLITE_OK) rc = vec0IndexInsert(p, iSlot, iRowid, g);
@@ -490,7 +492,8 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
     rc = vec0StorageVector(p, i, (uint32_t)iSlot, &aOld);
     if (rc != SQLITE_OK) break;
     if (memcmp(aOld, aVec[i].p, vec0StorageVectorBytes(p, i)) == 0) continue;
-    rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
+    rc = vec0IndexBeforeWrite(p, i, (uint32_t)iSlot);
+    if (rc == SQLITE_OK) rc = vec0StorageWriteVector(p, i, (uint32_t)iSlot, aVec[i].p);
     if (rc == SQLITE_OK) {
       Vec0Index *pIdx = vec0IndexGet(p, i);
       rc = pIdx->pModule->xUpdate(pIdx, (uint32_t)iSlot);

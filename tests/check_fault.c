@@ -296,6 +296,13 @@ static void checkSound(sqlite3 *db, char cKind) {
   "ef_construction=16, quantizer=int8, low_memory=1), p integer partition "  \
   "key, tag text)"
 
+/* 70 rows of table A from a recursive CTE, ids from base + 1 */
+#define BULK_ROWS(base)                                                        \
+  "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE "      \
+  "i < 70) SELECT " #base " + i, printf('[%.3f,%.3f,%.3f,%.3f]', "            \
+  "(i * 37 % 101) / 101.0, (i * 53 % 97) / 97.0 - 0.5, (i * 29 % 89) / 89.0, " \
+  "(i * 71 % 83) / 83.0 - 0.5), i % 3, 'bulk' FROM c"
+
 typedef struct Step {
   const char *zName;
   char cSchema;      /* the template's table: 'A', 'B', 'C', 'D', or 0 for none */
@@ -331,6 +338,15 @@ static const Step aStep[] = {
     {"insert-select-a", 'A',
      "INSERT INTO t(id, v, p, tag) SELECT id + 1000, v, p, tag FROM t "
      "WHERE id < 6", STEP_WRITE},
+    /* 70 rows at once: one queued batch (vec0_index_hnsw.c, QUEUE), built at
+    ** the commit; in the transaction, built by the KNN query in its middle,
+    ** then a delete, and 70 more built at COMMIT */
+    {"insert-bulk-a", 'A', "INSERT INTO t(id, v, p, tag) " BULK_ROWS(500), STEP_WRITE},
+    {"insert-bulk-txn-a", 'A',
+     "BEGIN; INSERT INTO t(id, v, p, tag) " BULK_ROWS(500) ";"
+     "SELECT id FROM t WHERE v MATCH '[0.3,-0.2,0.1,0.5]' AND k = 3;"
+     "DELETE FROM t WHERE id = 505;"
+     "INSERT INTO t(id, v, p, tag) " BULK_ROWS(600) "; COMMIT;", STEP_WRITE},
     {"update-vector-a", 'A', "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]' WHERE id = 7", STEP_WRITE},
     {"update-vector-b", 'B',
      "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]', q = vec_int8('[5,5,5,5]') "
@@ -513,6 +529,8 @@ static void runFaults(const Step *pStep, int bPersist) {
   sqlite3 *db;
   long nBase, n, nTotalFailed = 0, nRuns = 0;
   long nStride = getenv("FAULT_STRIDE") ? atol(getenv("FAULT_STRIDE")) : 1;
+  /* the bulk steps make thousands of allocations, ~40 a row: every 7th */
+  if (strncmp(pStep->zName, "insert-bulk", 11) == 0) nStride *= 7;
   int rc;
   /* table D's steps read 3000 rows and nodes (~13 000 allocations): every 97th */
   if (pStep->cSchema == 'D') nStride *= 97;

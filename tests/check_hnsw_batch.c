@@ -3,8 +3,8 @@
 ** (src/vec0_hnsw_batch.c), without SQLite: the same bytes for any number
 ** of threads, on an empty graph, on one with deletions, with groups; the
 ** recall of a graph built by batches against one built node by node;
-** refused batches; and an allocation failing at every point, after which
-** no thread is left.  The host (tests/hnsw_host.h) aborts if a callback
+** refused batches; an allocation failing at every point, after which no
+** thread is left; and a batch undone by its undo scope.  The host (tests/hnsw_host.h) aborts if a callback
 ** other than a distance runs off the calling thread.
 */
 #include "hnsw_host.h"
@@ -391,6 +391,79 @@ START_TEST(batch_out_of_memory) {
 END_TEST
 
 /*
+** The batch inside an undo scope (how vec0's host drains its queue of
+** inserts): a graph with unflushed changes, a batch on two threads whose
+** every allocation fails in turn (and once none does), rolled back: the
+** graph is as before, its unflushed changes still to flush, no thread
+** left; the batch run again then gives the bytes of a batch run without a
+** scope.
+*/
+static void dirtyDeletes(Vec0Hnsw *g) {
+  ck_assert_int_eq(vec0HnswDelete(g, 5), 0);
+  ck_assert_int_eq(vec0HnswDelete(g, 17), 0);
+  ck_assert_int_eq(vec0HnswDelete(g, 300), 0);
+}
+
+START_TEST(batch_undone) {
+  Host base, ref;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aRef[VEC0_HNSW_HEADER_SIZE];
+  unsigned char aGot[VEC0_HNSW_HEADER_SIZE];
+  uint32_t *aId = idRange(2200, 1, 400);
+  const char *zStride = getenv("FAULT_STRIDE");
+  /* every 16th allocation: the batch reads 2200 nodes first, one allocation each */
+  long n, nStride = 16 * (zStride ? atol(zStride) : 1);
+  int nFail = 0, bDone = 0;
+  Vec0Hnsw *g;
+  int nBefore = threadsAtRest();
+  if (nStride < 16) nStride = 16;
+  hostInit(&base, 2600, 8, 10, 71);
+  g = build(&base, 2200, 6, 24);
+  flushAll(g, &base, aHdr);
+  closeGraph(g, &base);
+  hostClone(&ref, &base);
+  g = reopen(&ref, aHdr);
+  dirtyDeletes(g);
+  ck_assert_int_eq(insertBatch(g, aId, NULL, 400, 2), 0);
+  flushAll(g, &ref, aRef);
+  closeGraph(g, &ref);
+  for (n = 1; !bDone; n += nStride) {
+    Host h;
+    int rc;
+    hostClone(&h, &base);
+    g = reopen(&h, aHdr);
+    dirtyDeletes(g);
+    vec0HnswBegin(g);
+    h.failAt = h.nAlloc + n;
+    rc = insertBatch(g, aId, NULL, 400, 2);
+    h.failAt = 0;
+    ck_assert_int_eq(threadsLeft(nBefore), nBefore);
+    ck_assert_msg(rc == VEC0_HNSW_OK || rc == VEC0_HNSW_NOMEM, "allocation %ld: rc %d", n, rc);
+    if (rc == VEC0_HNSW_OK) {
+      bDone = 1; /* no allocation failed: undone all the same */
+    } else {
+      nFail++;
+    }
+    vec0HnswRollback(g);
+    ck_assert_uint_eq(vec0HnswCount(g), 2200);
+    ck_assert_int_eq(vec0HnswIsLive(g, 2200), 0);
+    ck_assert_int_eq(vec0HnswIsDirty(g), 1);
+    vec0HnswBegin(g);
+    ck_assert_int_eq(insertBatch(g, aId, NULL, 400, 2), 0);
+    vec0HnswCommit(g);
+    checkGraph(g, &h, 2600);
+    flushAll(g, &h, aGot);
+    sameGraph(&ref, aRef, &h, aGot, 2600);
+    closeGraph(g, &h);
+    hostFree(&h);
+  }
+  ck_assert_int_gt(nFail, 10);
+  hostFree(&ref);
+  free(aId);
+  hostFree(&base);
+}
+END_TEST
+
+/*
 ** Each case is a tag too: `make test-tsan` leaves out "recall", whose
 ** threads do nothing the others do not, and which is the slow one there.
 */
@@ -468,6 +541,7 @@ static Suite *batchSuite(void) {
   tcase_add_test(tc, batch_refused);
   tcase_add_test(tc, many_distances_same_graph);
   tcase_add_test(tc, batch_out_of_memory);
+  tcase_add_test(tc, batch_undone);
   return s;
 }
 

@@ -1,0 +1,131 @@
+/*
+** build_driver.c: one HNSW build of a SQLite vector extension, driven from
+** C (bench/build_scaling.py), so that no Python runs per row.
+**
+** Creates a new database (WAL, synchronous=NORMAL), loads the extension,
+** creates `t(embedding float[D] indexed by hnsw(m=M, ef_construction=E))`,
+** runs `INSERT INTO t(t) VALUES ('threads=T')` if --threads is given, then
+** inserts the first N rows of a float32 file in one transaction (BEGIN, one
+** prepared INSERT stepped per row, the row bound as a BLOB, COMMIT) and
+** closes.  Times the inserts, the COMMIT (where a queued bulk insert builds
+** its graph) and the whole, through close.
+**
+**   build_driver --ext PATH --db FILE --base F32 --n N --dim D --m M
+**                --efc E [--threads T] --out PREFIX
+**
+** Output: PREFIX.json {"insert_s", "commit_s", "build_s", "rss_peak_kb"}.
+*/
+#include <sqlite3.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void die(const char *zMsg, const char *zArg) {
+  fprintf(stderr, "build_driver: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
+  exit(1);
+}
+
+static long peakKb(void) {
+  char line[256];
+  long kb = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof(line), f)) {
+    if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
+  }
+  fclose(f);
+  return kb;
+}
+
+static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
+  }
+  if (!zDefault) die("missing option --", zName);
+  return zDefault;
+}
+
+static void exec(sqlite3 *db, const char *zSql) {
+  char *zErr = 0;
+  if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) die(zSql, zErr);
+}
+
+int main(int argc, char **argv) {
+  const char *zExt = opt(argc, argv, "ext", 0), *zDb = opt(argc, argv, "db", 0);
+  const char *zOut = opt(argc, argv, "out", 0), *zThreads = opt(argc, argv, "threads", "");
+  long n = atol(opt(argc, argv, "n", 0));
+  int dim = atoi(opt(argc, argv, "dim", 0));
+  int m = atoi(opt(argc, argv, "m", 0)), efc = atoi(opt(argc, argv, "efc", 0));
+  const long chunk = 1024;
+  float *aRow = malloc(sizeof(float) * (size_t)chunk * dim);
+  double t0, t1, t2, t3;
+  char *zErr = 0, *z, zPath[4096];
+  sqlite3 *db;
+  sqlite3_stmt *pIns;
+  FILE *f = fopen(opt(argc, argv, "base", 0), "rb");
+
+  if (!aRow || !f) die("cannot read the base", 0);
+  unlink(zDb);
+  snprintf(zPath, sizeof(zPath), "%s-wal", zDb);
+  unlink(zPath);
+  snprintf(zPath, sizeof(zPath), "%s-shm", zDb);
+  unlink(zPath);
+  if (sqlite3_open(zDb, &db) != SQLITE_OK) die("cannot open", zDb);
+  sqlite3_enable_load_extension(db, 1);
+  if (sqlite3_load_extension(db, zExt, 0, &zErr) != SQLITE_OK) die("cannot load:", zErr);
+  exec(db, "PRAGMA journal_mode=WAL");
+  exec(db, "PRAGMA synchronous=NORMAL");
+  z = sqlite3_mprintf("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] indexed by "
+                      "hnsw(m=%d, ef_construction=%d))", dim, m, efc);
+  exec(db, z);
+  sqlite3_free(z);
+  if (zThreads[0]) {
+    z = sqlite3_mprintf("INSERT INTO t(t) VALUES ('threads=%s')", zThreads);
+    exec(db, z);
+    sqlite3_free(z);
+  }
+  if (sqlite3_prepare_v2(db, "INSERT INTO t(rowid, embedding) VALUES (?1, ?2)", -1, &pIns,
+                         0) != SQLITE_OK) {
+    die("prepare:", sqlite3_errmsg(db));
+  }
+
+  t0 = now();
+  exec(db, "BEGIN");
+  for (long s = 0; s < n; s += chunk) {
+    long c = n - s < chunk ? n - s : chunk;
+    if (fread(aRow, sizeof(float) * dim, (size_t)c, f) != (size_t)c) die("short base", 0);
+    for (long i = 0; i < c; i++) {
+      sqlite3_bind_int64(pIns, 1, s + i + 1);
+      sqlite3_bind_blob(pIns, 2, aRow + (size_t)i * dim, dim * (int)sizeof(float),
+                        SQLITE_STATIC);
+      if (sqlite3_step(pIns) != SQLITE_DONE) die("insert:", sqlite3_errmsg(db));
+      sqlite3_reset(pIns);
+    }
+  }
+  t1 = now();
+  exec(db, "COMMIT");
+  t2 = now();
+  sqlite3_finalize(pIns);
+  if (sqlite3_close(db) != SQLITE_OK) die("close", 0);
+  t3 = now();
+  fclose(f);
+
+  snprintf(zPath, sizeof(zPath), "%s.json", zOut);
+  f = fopen(zPath, "w");
+  if (!f) die("cannot write", zPath);
+  fprintf(f, "{\"insert_s\": %.6f, \"commit_s\": %.6f, \"build_s\": %.6f, \"rss_peak_kb\": %ld}\n",
+          t1 - t0, t2 - t1, t3 - t0, peakKb());
+  fclose(f);
+  free(aRow);
+  return 0;
+}

@@ -1,0 +1,273 @@
+"""Many rows added by one transaction or one INSERT ... SELECT go into the
+HNSW graph as one batch, on worker threads ('threads=N'): the rows are
+queued and the queue is built at the next search, delete, update,
+savepoint or commit (vec0_index_hnsw.c, QUEUE).  The same statements give
+the same bytes for any thread count; a small queue gives the bytes of
+row-by-row insertion; a search in the transaction sees the queued rows; a
+statement or transaction that fails or is interrupted leaves the table as
+before it and no thread running."""
+
+import os
+import random
+import sqlite3
+import time
+
+import pytest
+
+from conftest import brute_knn, connect, f32, integrity, rand_vectors
+
+DIM = 16
+N = 3000
+SCHEMA = ("CREATE VIRTUAL TABLE t USING vec0(e float[%d] indexed by hnsw(m=8, "
+          "ef_construction=48)%s)")
+
+
+def dump(con):
+    """Every shadow table but the transaction counter 'changes'."""
+    out = []
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                               "name LIKE 't\\_%' ESCAPE '\\' ORDER BY name"):
+        rows = con.execute('SELECT * FROM "%s" ORDER BY 1' % name).fetchall()
+        if name == "t_config":
+            rows = [r for r in rows if r[0] != "changes"]
+        out.append((name, rows))
+    return out
+
+
+def threads_now():
+    return len(os.listdir("/proc/self/task"))
+
+
+def threads_back_to(n):
+    """The thread count once joined threads are gone (the kernel may list a
+    joined thread a moment longer)."""
+    for _ in range(200):
+        if threads_now() <= n:
+            break
+        time.sleep(0.01)
+    return threads_now()
+
+
+@pytest.fixture(scope="module")
+def vecs():
+    return rand_vectors(N + 2000, DIM, 33)
+
+
+def new_table(path, threads, vecs, part=False):
+    con = connect(path)
+    con.execute(SCHEMA % (DIM, ", p integer partition key" if part else ""))
+    con.execute("INSERT INTO t(t) VALUES ('threads=%d')" % threads)
+    # the source of the INSERT ... SELECT statements
+    con.execute("PRAGMA synchronous = OFF")
+    con.execute("BEGIN")
+    con.execute("CREATE TABLE src(id INTEGER PRIMARY KEY, v BLOB)")
+    con.executemany("INSERT INTO src VALUES (?, ?)",
+                    [(i + 1, f32(v)) for i, v in enumerate(vecs)])
+    con.execute("COMMIT")
+    return con
+
+
+def nearest(con, v, k=1):
+    return [r for (r,) in con.execute("SELECT rowid FROM t WHERE e MATCH ? AND k = ? "
+                                      "AND ef = 64", (f32(v), k))]
+
+
+def workload(con, vecs, part=False):
+    """One big transaction of single-row INSERTs, then one with INSERT ...
+    SELECT, KNN queries, deletes, updates and savepoints in the middle."""
+    ins = ("INSERT INTO t(rowid, e, p) VALUES (?, ?, ?)" if part
+           else "INSERT INTO t(rowid, e) VALUES (?, ?)")
+    row = (lambda r: (r, f32(vecs[r - 1]), r % 3)) if part else (
+        lambda r: (r, f32(vecs[r - 1])))
+    sel = ("INSERT INTO t(rowid, e, p) SELECT id, v, id %% 3 FROM src WHERE id BETWEEN %d "
+           "AND %d" if part else
+           "INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN %d AND %d")
+    con.execute("BEGIN")
+    for r in range(1, 2501):
+        con.execute(ins, row(r))
+    con.execute("COMMIT")
+    con.execute("BEGIN")
+    con.execute(sel % (2501, 3500))
+    # a search in the middle sees the rows queued by this transaction
+    if not part:
+        assert nearest(con, vecs[3000 - 1]) == [3000]
+    con.execute("DELETE FROM t WHERE rowid % 7 = 0 AND rowid > 2000")
+    con.execute(sel % (3501, 3900))
+    con.execute("UPDATE t SET e = ? WHERE rowid = 3601", (f32(vecs[4500]),))
+    con.execute("SAVEPOINT s")
+    con.execute(sel % (3901, 4300))
+    con.execute("ROLLBACK TO s")
+    con.execute(sel % (4301, 4500))
+    con.execute("RELEASE s")
+    for r in range(4501, 4600):  # reuse the freed slots, queued
+        con.execute(ins, row(r))
+    con.execute("COMMIT")
+
+
+@pytest.mark.parametrize("part", [False, True])
+def test_same_bytes_for_any_thread_count(tmp_path, vecs, part):
+    dumps = []
+    for threads in (1, 2, 3):
+        con = new_table(str(tmp_path / ("%d.db" % threads)), threads, vecs, part)
+        workload(con, vecs, part)
+        integrity(con, "t")
+        live = {r for (r,) in con.execute("SELECT rowid FROM t")}
+        want = ({r for r in range(1, 3501) if not (r % 7 == 0 and r > 2000)}
+                | set(range(3501, 3901)) | set(range(4301, 4600)))
+        assert live == want
+        dumps.append(dump(con))
+        con.close()
+    assert dumps[0] == dumps[1] == dumps[2]
+
+
+def test_bulk_graph_recall(tmp_path, vecs):
+    con = new_table(str(tmp_path / "r.db"), 2, vecs)
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= %d" % N)
+    con.execute("COMMIT")
+    integrity(con, "t")
+    rows = {i + 1: v for i, v in enumerate(vecs[:N])}
+    rng = random.Random(8)
+    hits = 0
+    for _ in range(30):
+        q = [rng.uniform(-1, 1) for _ in range(DIM)]
+        want = [r for r, _ in brute_knn(rows, q, 10)]
+        hits += len(set(want) & set(nearest(con, q, 10)))
+    assert hits / 300 >= 0.95
+
+
+def test_small_queue_keeps_row_by_row_bytes(tmp_path, vecs):
+    """A transaction of a few rows (fewer than HNSW_BULK_MIN), reusing the
+    slots of deleted rows and updating a vector among them, gives the bytes
+    of the same statements run one autocommit statement at a time (those of
+    the row-by-row insert: a reused slot or an updated vector first builds
+    the queue on the vectors as they were); a large one is built as a batch,
+    which gives other bytes (so the bulk path is the one taken)."""
+    def fill(path, n, txn):
+        con = new_table(path, 2, vecs)
+        con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= 1000")
+        con.execute("DELETE FROM t WHERE rowid % 50 = 0")
+        if txn:
+            con.execute("BEGIN")
+        for r in range(1001, 1001 + n):
+            con.execute("INSERT INTO t(rowid, e) VALUES (?, ?)", (r, f32(vecs[r - 1])))
+            if r == 1010:
+                con.execute("UPDATE t SET e = ? WHERE rowid = 7", (f32(vecs[4000]),))
+        if txn:
+            con.execute("COMMIT")
+        integrity(con, "t")
+        d = dump(con)
+        con.close()
+        return d
+
+    assert fill(str(tmp_path / "a.db"), 40, True) == fill(str(tmp_path / "b.db"), 40, False)
+    assert fill(str(tmp_path / "c.db"), 300, True) != fill(str(tmp_path / "d.db"), 300, False)
+
+
+def test_rollback_drops_queue(tmp_path, vecs):
+    con = new_table(str(tmp_path / "rb.db"), 2, vecs)
+    con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= 500")
+    before = dump(con)
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN 501 AND 900")
+    con.execute("ROLLBACK")
+    assert dump(con) == before
+    assert nearest(con, vecs[700 - 1]) != [700]
+    integrity(con, "t")
+
+
+def test_failing_statement_in_bulk_insert(tmp_path, vecs):
+    """A constraint violation in the middle of an INSERT ... SELECT: inside
+    a transaction the statement alone is undone (the rows of the earlier
+    statements stay queued or built), autocommit undoes it all."""
+    dumps = []
+    for threads in (1, 2):
+        con = new_table(str(tmp_path / ("f%d.db" % threads)), threads, vecs)
+        con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= 2500")
+        con.execute("INSERT INTO t(rowid, e) VALUES (3200, ?)", (f32(vecs[0]),))
+        base = threads_now()
+        before = dump(con)
+        with pytest.raises(sqlite3.IntegrityError):
+            con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN "
+                        "2501 AND 3500")
+        assert dump(con) == before
+        con.execute("BEGIN")
+        con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN 2501 "
+                    "AND 3000")
+        with pytest.raises(sqlite3.IntegrityError):
+            con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN "
+                        "3001 AND 3500")
+        assert nearest(con, vecs[2800 - 1]) == [2800]
+        con.execute("COMMIT")
+        assert threads_back_to(base) == base
+        integrity(con, "t")
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 3001
+        dumps.append(dump(con))
+        con.close()
+    assert dumps[0] == dumps[1]
+
+
+def test_interrupt_anywhere(tmp_path, vecs):
+    """sqlite3_interrupt (a progress handler) at points spread over a bulk
+    transaction, its commit included: the table holds the rows before it or
+    after it, sound, and no thread is left running."""
+    path = str(tmp_path / "i.db")
+    con = new_table(path, 2, vecs)
+    con.execute("INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id <= 2200")
+    con.close()
+    script = ["BEGIN",
+              "INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN 2201 AND 2700",
+              "DELETE FROM t WHERE rowid % 11 = 0",
+              "INSERT INTO t(rowid, e) SELECT id, v FROM src WHERE id BETWEEN 2701 AND 2900",
+              "COMMIT"]
+
+    def run(limit):
+        """Runs the script on a copy, interrupted after `limit` progress calls;
+        returns the connection, whether it completed, the calls before
+        COMMIT and in all."""
+        work = str(tmp_path / "w.db")
+        with open(path, "rb") as f, open(work, "wb") as g:
+            g.write(f.read())
+        c = connect(work)
+        c.execute("INSERT INTO t(t) VALUES ('threads=2')")
+        calls = [0]
+
+        def progress():
+            calls[0] += 1
+            return 1 if limit and calls[0] >= limit else 0
+
+        c.set_progress_handler(progress, 20)
+        ok, before_commit = True, 0
+        try:
+            for sql in script:
+                if sql == "COMMIT":
+                    before_commit = calls[0]
+                c.execute(sql)
+        except sqlite3.OperationalError as e:
+            assert "interrupt" in str(e)
+            ok = False
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+        c.set_progress_handler(None, 0)
+        return c, ok, before_commit, calls[0]
+
+    base = threads_now()
+    c, ok, at_commit, total = run(0)
+    assert ok and at_commit < total
+    after = dump(c)
+    c.close()
+    c = connect(path)
+    before = dump(c)
+    c.close()
+    # points spread over the statements, then over the commit (its flush)
+    limits = [at_commit * i // 8 for i in range(1, 9)]
+    limits += [at_commit + (total - at_commit) * i // 6 for i in range(1, 7)]
+    outcomes = set()
+    for limit in limits:
+        c, ok, _, _ = run(max(1, limit))
+        outcomes.add(ok)
+        assert threads_back_to(base) == base
+        assert dump(c) == (after if ok else before)
+        integrity(c, "t")
+        c.close()
+    assert False in outcomes
