@@ -35,8 +35,17 @@ int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
   if (aMem == 0) {
     /* Small, lazily read, or short of memory: an ordinary block. */
     if (nNew == nOld && p->aVecMem[i]) return SQLITE_OK;
-    aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
-    if (aMem == 0) return SQLITE_NOMEM;
+    if (p->aVec[i] != p->aVecMem[i]) {
+      /* aligned inside its block: realloc() would keep the block's start */
+      size_t nKeep = nOld < nNew ? nOld : nNew;
+      aMem = sqlite3_malloc64(nNew ? nNew : 1);
+      if (aMem == 0) return SQLITE_NOMEM;
+      memcpy(aMem, p->aVec[i], nKeep);
+      sqlite3_free(p->aVecMem[i]);
+    } else {
+      aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
+      if (aMem == 0) return SQLITE_NOMEM;
+    }
     p->aVecMem[i] = p->aVec[i] = aMem;
     p->abHuge[i] = 0;
     return SQLITE_OK;
@@ -353,11 +362,14 @@ int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
 */
 static int fillStart(Vec0Table *p, int iVec) {
   size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
-  unsigned char *aMem = sqlite3_malloc64(n + HUGE_PAGE);
+  int bHuge = n >= 2 * HUGE_PAGE;
+  unsigned char *aMem = sqlite3_malloc64(n + (bHuge ? HUGE_PAGE : 1));
   if (aMem == 0) return SQLITE_NOMEM;
-  p->aFillMem[iVec] = aMem;
-  p->aFill[iVec] = aMem + ((HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1));
-  if (n >= 2 * HUGE_PAGE) vec0MemAdviseHuge(p->aFill[iVec], n);
+  p->aFillMem[iVec] = p->aFill[iVec] = aMem;
+  if (bHuge) {
+    p->aFill[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+    vec0MemAdviseHuge(p->aFill[iVec], n);
+  }
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;
   return SQLITE_OK;

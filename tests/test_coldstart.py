@@ -6,10 +6,11 @@ same as a warm connection's, a lazy-only one's, and another connection's
 commits seen at once."""
 
 import sqlite3
+import struct
 
 import pytest
 
-from conftest import connect, f32, rand_vectors
+from conftest import connect, f32, l2, rand_vectors
 
 DIM = 128
 N = 6000  # 3 MB of vectors: the fill takes several steps (1 MB first)
@@ -193,3 +194,26 @@ def test_flat_column_warm(tmp_path):
     assert info(con, "vectors_cached", "cache_complete") == (300, 1)
     q = rand_vectors(1, 8, 4)[0]
     assert results(con, [q]) == results(connect(path), [q])
+
+
+def test_growing_after_the_fill(tmp_path):
+    """The filled block takes the array's place; the array then grows with
+    inserts (and moves) keeping every vector where it was."""
+    path = str(tmp_path / "g.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[4] indexed by hnsw(m=8))")
+    expected = {i + 1: f32(v) for i, v in enumerate(rand_vectors(60, 4, 21))}
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)", expected.items())
+    con.close()
+    con = connect(path)
+    results(con, rand_vectors(1, 4, 22))
+    assert info(con, "cache_complete")[0] == 1
+    more = {i + 61: f32(v) for i, v in enumerate(rand_vectors(300, 4, 23))}
+    for r, v in more.items():
+        con.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (r, v))
+    expected.update(more)
+    assert vectors(con) == expected
+    for q in rand_vectors(10, 4, 24):
+        for rid, d in con.execute("SELECT rowid, distance FROM t WHERE embedding MATCH ? "
+                                  "AND k = 5", (f32(q),)):
+            assert d == pytest.approx(l2(struct.unpack("<4f", expected[rid]), q), rel=1e-5)
