@@ -455,15 +455,15 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
   /*
   ** A step after a query or a write (not 'warm') doubles from
   ** VEC0_WARM_FIRST up to nBytes, so the first statement after opening,
-  ** which reads the most lazily, waits the least for the fill; but it reads
-  ** at least twice what was read lazily since the last step, so that the
-  ** fill soon overtakes statements that touch much of the table (an INSERT
-  ** walks with ef_construction).
+  ** which reads the most lazily, waits the least for the fill; but a later
+  ** one reads at least twice what was read lazily since the last step, so
+  ** that the fill soon overtakes statements that touch much of the table
+  ** (an INSERT walks with ef_construction).
   */
   if (nBytes > VEC0_WARM_FIRST && nBytes < (size_t)-1 / 2 && !p->bAllVec[iVec]) {
     size_t nDone = (size_t)p->aFillRows[iVec] * nRowBytes;
     if (nDone < nBytes) nBytes = nDone < VEC0_WARM_FIRST ? VEC0_WARM_FIRST : nDone;
-    if (nBytes < 2 * p->aLazyBytes[iVec]) nBytes = 2 * p->aLazyBytes[iVec];
+    if (p->aFill[iVec] && nBytes < 2 * p->aLazyBytes[iVec]) nBytes = 2 * p->aLazyBytes[iVec];
   }
   p->aLazyBytes[iVec] = 0;
   nRow = nBytes / nRowBytes + 1;
