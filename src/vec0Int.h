@@ -505,7 +505,7 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec);
 ** loaded or the column is above 'cache_budget'); *pbAll: every vector is in
 ** memory.  vec0StorageWarmAllowed: the column is within the budget.
 */
-#define VEC0_WARM_BYTES ((size_t)8 << 20)
+#define VEC0_WARM_BYTES ((size_t)32 << 20)
 #define VEC0_WARM_FIRST ((size_t)1 << 20)
 int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int *pbAll);
 int vec0StorageWarmAllowed(const Vec0Table *p, int iVec);
