@@ -499,8 +499,8 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec);
 /*
 ** After a query (or for 'warm'): reads the next nBytes of column iVec's
 ** vectors in order, in one sequential scan of T_vectorsN into huge pages, so
-** that a reopened table comes to hold them all in memory over a few dozen
-** queries, none of them waiting long.  *pnStep: the slots one step covers
+** that a reopened table comes to hold them all in memory after about ten
+** statements, none of them waiting long.  *pnStep: the slots one step covers
 ** (an index reads as many of its own records ahead; 0 when the cache is not
 ** loaded or the column is above 'cache_budget'); *pbAll: every vector is in
 ** memory.  vec0StorageWarmAllowed: the column is within the budget.

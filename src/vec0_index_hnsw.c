@@ -572,7 +572,7 @@ static int warmNodes(Vec0Index *pIdx, int n, int *pbDone) {
 /*
 ** After a query: the next part of the nodes and vectors read ahead (all of
 ** them for 'warm'), so that a reopened table comes to hold its whole index
-** in memory over a few dozen queries, none of them waiting long; then the
+** in memory after about ten statements, none of them waiting long; then the
 ** links become huge pages, a part at a time (the vectors are read into huge
 ** pages already: see vec0StorageWarm and vec0StorageHugeStep).  From the
 ** first step on the links ask for huge pages: the nodes still read lazily
