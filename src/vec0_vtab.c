@@ -653,7 +653,12 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     vec0IndexOpBegin(p);
     rc = vec0IndexOpEnd(p, vec0WriteInsert(p, argv, pRowid));
-    /* A write after a reopen reads the index as a query does: it warms up too. */
+    /*
+    ** A write after a reopen reads the index as a query does: it warms up
+    ** too.  A failed step fails the statement, which SQLite then rolls back
+    ** (a failed read inside it may have rolled back the transaction already,
+    ** so the write cannot be reported as done), and the cache is dropped.
+    */
     if (rc == SQLITE_OK) rc = vec0IndexIdle(p);
   } else {
     vec0IndexOpBegin(p);
