@@ -30,14 +30,24 @@
 **         'chunk.N'      integer 1..VEC0_MAX_CHUNK, the slots per row of
 **                        T_vectorsN (fixed at CREATE).
 **         'ef_search.N'  integer, the persisted default ef of vector column N
-**                        (set by the 'ef_search=' command); absent: the
-**                        value from CREATE.
+**                        (set by the 'ef_search=' command, removed by the
+**                        'recall=' command); absent: the value from CREATE,
+**                        or the ef that meets the recall target.
 **         'hnsw.N'       BLOB, the header of the HNSW graph of vector column
 **                        N: see vec0HnswHeaderEncode() in vec0_hnsw.h.
 **         'quant.N'      BLOB, the trained quantizer of vector column N when it
 **                        is hnsw(quantizer=int8|bit): see vec0QuantSave() in
 **                        vec0_quant.h (absent until trained; a reader that
 **                        does not know the key ignores it).
+**         'recall.N'     BLOB, the last measurement of the recall of vector
+**                        column N's graph (vec0_recall.c), little-endian:
+**                        u32 version (1), u32 rows, u32 queries, u32 k,
+**                        u32 points (1..VEC0_RECALL_POINTS), i64 changes,
+**                        then per point u32 ef, u32 hits (of queries * k),
+**                        ef increasing.  Absent: not measured yet.
+**         'recall_target.N' integer 5000..9990, the recall target in 1/10000
+**                        set by the 'recall=' command; absent: the one of
+**                        CREATE (hnsw(recall=...), default 0.95).
 **
 **   T_rows(id INTEGER PRIMARY KEY, slot INTEGER NOT NULL,
 **          [key TEXT NOT NULL UNIQUE,] a0, a1, ...)
@@ -192,6 +202,8 @@ typedef struct Vec0VectorCol {
   int efSearch;       /* hnsw: default ef of a query */
   int eQuant;         /* hnsw: VEC0_QUANT_* the walk runs on (vec0_quant.h) */
   int nRescore;       /* hnsw with a quantizer: candidates re-ranked per result */
+  int bEfFixed;       /* hnsw: ef_search was given (no recall target) */
+  int iRecall;        /* hnsw: the recall target in 1/10000 (vec0_recall.c) */
 } Vec0VectorCol;
 
 /* One declared column, in declaration order. */
@@ -244,7 +256,9 @@ int vec0ConfigKeyFirst(Vec0Config *p);
 #define VEC0_HIDDEN_K 1
 #define VEC0_HIDDEN_EF 2
 #define VEC0_HIDDEN_TABLE 3 /* named like the table: INSERT INTO t(t) VALUES('cmd') */
-#define VEC0_N_HIDDEN 4
+/* "recall" (AND recall = 0.99), or "_recall" where a column or the table is "recall" */
+#define VEC0_HIDDEN_RECALL 4
+#define VEC0_N_HIDDEN 5
 
 #define VEC0_MAX_K 100000
 #define VEC0_MAX_THREADS 64 /* 'threads=N' */
@@ -357,6 +371,26 @@ enum {
 
 #include "vec0_index.h"
 
+/*
+** A column's measured recall (vec0_recall.c; stored as 'recall.N' of
+** T_config, format in vec0_storage_sql.c): at nRows live rows (and the
+** table's 'changes' count iChanges), nQuery stored rows searched for their
+** k nearest others at each aEf[i], aHit[i] of the nQuery * k exact
+** neighbours found.  nPoint 0: not measured.
+*/
+#define VEC0_RECALL_POINTS 16
+/* Recall targets, in 1/10000: 0.5 .. 0.999, default 0.95. */
+#define VEC0_RECALL_MIN 5000
+#define VEC0_RECALL_MAX 9990
+#define VEC0_RECALL_DEFAULT 9500
+typedef struct Vec0RecallCurve {
+  uint32_t nRows, nQuery, k;
+  int nPoint;
+  sqlite3_int64 iChanges;
+  uint32_t aEf[VEC0_RECALL_POINTS];
+  uint32_t aHit[VEC0_RECALL_POINTS];
+} Vec0RecallCurve;
+
 struct Vec0Table {
   sqlite3_vtab base;
   sqlite3 *db;
@@ -367,7 +401,7 @@ struct Vec0Table {
   sqlite3_stmt *aStmt[VEC0_STMT_N];
   sqlite3_stmt *aVecStmt[VEC0_MAX_VECTOR_COLUMNS][VEC0_VSTMT_N];
   sqlite3_int64 seed;
-  int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* persisted default ef */
+  int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* fixed default ef, or 0: from recall */
   int bScanBusy;           /* a cursor holds aStmt[VEC0_STMT_ROWS_SCAN] */
 
   /* The cache. */
@@ -408,6 +442,9 @@ struct Vec0Table {
   size_t nChunkBuf;
   Vec0Index aIndex[VEC0_MAX_VECTOR_COLUMNS]; /* their pState is part of the cache */
   sqlite3_int64 nLive;     /* live rows */
+  /* Per vector column: 'recall.N' and 'recall_target.N' (vec0_recall.c). */
+  Vec0RecallCurve aRecall[VEC0_MAX_VECTOR_COLUMNS];
+  int aRecallTarget[VEC0_MAX_VECTOR_COLUMNS]; /* 1/10000, 0: the column's */
   /* 'cache_budget=N' (per connection, kept across cache drops): the fill
   ** reads a column ahead only when its vectors take at most this many bytes. */
   sqlite3_int64 nCacheBudget; /* < 0: no limit */
@@ -459,6 +496,8 @@ int vec0TableVector(Vec0Table *p, sqlite3_value *v, int iVec, int bQuery,
                     Vec0Vector *pOut);
 /* Writes the error message of p->base.zErrMsg. */
 void vec0TableError(Vec0Table *p, const char *zFmt, ...);
+/* The worker threads of a bulk job: 'threads=N', or one per core. */
+int vec0TableThreads(const Vec0Table *p);
 
 /*
 ** Inside the storage layer only (vec0_storage*.c): the helpers its files
@@ -546,6 +585,15 @@ int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **
                           int *pn, int *pbFound);
 void vec0StorageConfigBlobDone(Vec0Table *p);
 int vec0StorageConfigSetBlob(Vec0Table *p, const char *zKey, const void *a, int n);
+/* Deletes a config row (absent: nothing). */
+int vec0StorageConfigDelete(Vec0Table *p, const char *zKey);
+/*
+** 'recall.N' of column iVec (the format is in the comment at the top):
+** Get fills *pCurve (nPoint 0 if absent; SQLITE_CORRUPT_VTAB if malformed),
+** Put writes it.
+*/
+int vec0StorageRecallGet(Vec0Table *p, int iVec, Vec0RecallCurve *pCurve);
+int vec0StorageRecallPut(Vec0Table *p, int iVec, const Vec0RecallCurve *pCurve);
 /*
 ** An index's per-column table T_<zShadow>N (vec0_index.h): the record of
 ** slot iSlot (a copy from sqlite3_malloc, or VEC0_HNSW_NOTFOUND), written;
@@ -697,6 +745,7 @@ int vec0StorageGroupLive(Vec0Table *p, uint32_t g, int delta);
 #define VEC0_TOK_K 'K'        /* k = ? */
 #define VEC0_TOK_LIMIT 'L'    /* LIMIT ? */
 #define VEC0_TOK_EF 'E'       /* ef = ? */
+#define VEC0_TOK_RECALL 'C'   /* recall = ? */
 #define VEC0_TOK_DISTANCE 'D' /* distance <op> ? */
 #define VEC0_TOK_ROWID 'R'    /* rowid or key = ? or IN (...) */
 #define VEC0_TOK_FILTER 'F'   /* partition/metadata NN <op> ? */
@@ -736,6 +785,24 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
 int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid);
+
+/*
+** vec0_recall.c: the recall target of a graph column (see its header).
+** vec0RecallEf: the ef of a query of column iVec asking for recall iRecall
+** (1/10000), or with 0 the column's default ef (fixed, or from its target).
+** vec0RecallAt: the measured recall at ef (-1 if not measured).
+** vec0RecallTargetOf: the target the default ef follows (0: a fixed ef).
+** vec0RecallMeasure: measures now ('rebuild', 'optimize', 'recall=').
+** vec0RecallAfterWrite: at commit, the measurement and tombstone upkeep the
+** transaction's writes call for.
+*/
+int vec0RecallEf(Vec0Table *p, int iVec, int iRecall);
+double vec0RecallAt(const Vec0Table *p, int iVec, int ef);
+int vec0RecallTargetOf(const Vec0Table *p, int iVec);
+int vec0RecallMeasure(Vec0Table *p, int iVec);
+int vec0RecallAfterWrite(Vec0Table *p);
+/* vec0_value.c: "0.95" (n bytes) as 9500; 0 unless a decimal in 0.5..0.999. */
+int vec0RecallParse(const char *z, int n, int *piOut);
 
 /* vec0_maint.c: runs the command that INSERT INTO t(t) VALUES(pCmd) names. */
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd);

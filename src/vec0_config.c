@@ -23,6 +23,7 @@
 **              | "indexed" "by" "flat" ["(" ")"]
 **   hparam    := ("m"|"ef_construction"|"ef_search"|"rescore") "=" INT
 **              | "quantizer" "=" ("none"|"int8"|"bit")
+**              | "recall" "=" DECIMAL            (0.5 .. 0.999, vec0_recall.c)
 **   metatype  := integer|int|int64|integer64 | float|double|float64|f64
 **              | text | boolean|bool              (what sqlite-vec 0.1.9 takes)
 **   typename  := WORD+ ["(" ["+"|"-"] INT ["," ["+"|"-"] INT] ")"]
@@ -42,7 +43,8 @@
 ** column.
 **
 ** DEFAULTS: float32 and int8 columns use l2 and hnsw(m=16, ef_construction=200,
-** ef_search=64); bit columns use hamming (their only metric) and flat().  A bit
+** recall=0.95): the ef of a query is measured to meet the recall target,
+** unless ef_search=N fixes it (ef_search and recall exclude each other); bit columns use hamming (their only metric) and flat().  A bit
 ** column may ask for `indexed by hnsw(...)`: hamming is a true metric, so the
 ** graph works as for the others.  Flat columns keep the hnsw defaults in m,
 ** efConstruction and efSearch, unused.
@@ -79,8 +81,8 @@
 #define CFG_BIG ((sqlite3_int64)1 << 40) /* integers saturate here */
 #define CFG_TOKEN_SHOW 40                /* bytes of a bad token in messages */
 
-#if VEC0_N_HIDDEN != 4
-#error "vec0_config.c knows four hidden columns"
+#if VEC0_N_HIDDEN != 5
+#error "vec0_config.c knows five hidden columns"
 #endif
 
 /* The state of one parse: the first error wins, later ones are dropped. */
@@ -599,6 +601,32 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
       }
       continue;
     }
+    if (i == 5 && wordIs(z, n, "recall")) {
+      if (pVec->iRecall) {
+        cfgError(pP, "duplicate hnsw parameter \"recall\" on column \"%w\"", zCol);
+        return;
+      }
+      if (!eat(s, '=')) {
+        errExpected(pP, s, "\"=\" after recall", zCol);
+        return;
+      }
+      skipSpace(s);
+      z = &s->z[s->i];
+      for (n = 0; z[n] == '.' || isIdChar((unsigned char)z[n]); n++) {
+      }
+      if (!vec0RecallParse(z, n, &pVec->iRecall)) {
+        cfgError(pP, "hnsw recall %.*s of column \"%w\" is not a number in 0.5..0.999",
+                 n > CFG_TOKEN_SHOW ? CFG_TOKEN_SHOW : n, z, zCol);
+        return;
+      }
+      s->i += n;
+      if (eat(s, ')')) return;
+      if (!eat(s, ',')) {
+        errExpected(pP, s, "\",\" or \")\"", zCol);
+        return;
+      }
+      continue;
+    }
     if (i == 5) {
       cfgError(pP, "unknown hnsw parameter \"%.*w\" on column \"%w\"", n, z,
                zCol);
@@ -637,7 +665,10 @@ static void parseHnswParams(CfgParse *pP, CfgScan *s, const char *zCol,
     }
     if (i == 0) pVec->m = (int)v;
     if (i == 1) pVec->efConstruction = (int)v;
-    if (i == 2) pVec->efSearch = (int)v;
+    if (i == 2) {
+      pVec->efSearch = (int)v;
+      pVec->bEfFixed = 1;
+    }
     if (i == 3) pVec->nRescore = (int)v;
     if (eat(s, ')')) return;
     if (!eat(s, ',')) {
@@ -653,6 +684,11 @@ static void checkQuantizer(CfgParse *pP, Vec0VectorCol *pVec, const char *zName)
       (pVec->eType != VEC0_ELEM_F32 || pVec->eMetric == VEC0_METRIC_L1)) {
     cfgError(pP, "quantizer of column \"%w\" needs a float column with distance_metric "
                  "l2, cosine or dot",
+             zName);
+  }
+  if (pVec->bEfFixed && pVec->iRecall) {
+    cfgError(pP, "column \"%w\" has both ef_search (a fixed ef) and recall (an ef "
+                 "measured to meet it): give one",
              zName);
   }
   if (pVec->nRescore == 0) {
@@ -964,6 +1000,14 @@ char *vec0ConfigDeclare(const Vec0Config *p) {
   azHidden[VEC0_HIDDEN_K] = "k";
   azHidden[VEC0_HIDDEN_EF] = "ef";
   azHidden[VEC0_HIDDEN_TABLE] = p->zTable ? p->zTable : "";
+  /* recall came after the names users could take: it gives way to them */
+  azHidden[VEC0_HIDDEN_RECALL] = "recall";
+  for (i = 0; i < p->nCol; i++) {
+    if (sqlite3_stricmp(p->aCol[i].zName, "recall") == 0) azHidden[VEC0_HIDDEN_RECALL] = "_recall";
+  }
+  if (sqlite3_stricmp(azHidden[VEC0_HIDDEN_TABLE], "recall") == 0) {
+    azHidden[VEC0_HIDDEN_RECALL] = "_recall";
+  }
   sqlite3_str_appendall(pStr, "CREATE TABLE x(");
   for (i = 0; i < p->nCol; i++) {
     /* A declared key shows as the primary key (pragma table_info), as in

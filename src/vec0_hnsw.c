@@ -102,6 +102,7 @@ int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
       uint32_t t = L[1 + i];
       const void *v;
       float d;
+      if (t + 1 == p->hide1) continue;
       if ((rc = vec0HnswTouch(p, pCur->id, lc, t)) != 0) return rc;
       L = links(p, pCur->id, lc); /* touch may have moved the arrays */
       if ((v = vec0HnswVector(p, t, &rc)) == NULL) return rc;
@@ -144,6 +145,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   if (rc == 0) rc = vec0HnswReserve(p, &p->aCand, &p->nCandAlloc, 256, sizeof(Pair));
   if (rc) return rc;
   gen = vec0HnswNextGen(p);
+  if (p->hide1 && p->hide1 - 1 < p->nCap) p->aVisit[p->hide1 - 1] = gen;
   p->aVisit[ep.id] = gen;
   minPush(p->aCand, &nCand, ep);
   if (accepted(p, f, ep.id)) maxPush(p->aTop, &nTop, ep);
@@ -702,6 +704,10 @@ int vec0HnswUpdate(Vec0Hnsw *p, uint32_t id) {
     return vec0HnswCorrupt(p, "node %u: updated but deleted", id);
   }
   return reconnect(p, id);
+}
+
+void vec0HnswHide(Vec0Hnsw *p, uint32_t id) {
+  p->hide1 = id == VEC0_HNSW_NONE ? 0 : id + 1;
 }
 
 int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int ef,

@@ -196,6 +196,13 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
                    Vec0HnswResult *aOut, int *pnOut);
 
 /*
+** Until called again with VEC0_HNSW_NONE, searches walk as if node id were
+** not in the graph (unless it is the entry point): a stored vector then
+** stands for a new query when the host measures recall.
+*/
+void vec0HnswHide(Vec0Hnsw *p, uint32_t id);
+
+/*
 ** The undo scope, which makes one host operation (a row written) atomic in
 ** memory: after vec0HnswBegin() the before-image of every node that the
 ** next calls change is kept, vec0HnswRollback() restores the graph exactly
@@ -240,6 +247,11 @@ const char *vec0HnswErrmsg(const Vec0Hnsw *p);
 
 /* Number of nodes, live and deleted. */
 uint32_t vec0HnswCount(const Vec0Hnsw *p);
+/*
+** The shape of group g: its levels (0 when empty), its entry point
+** (VEC0_HNSW_NONE when empty) and the bytes the graph holds in memory.
+*/
+int vec0HnswShape(Vec0Hnsw *p, uint32_t g, int *pnLevel, uint32_t *pEntry, size_t *pnBytes);
 /* 1 if node id is a live node, 0 if deleted or absent; <0 on error (-rc). */
 int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id);
 

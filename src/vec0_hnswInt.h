@@ -98,6 +98,7 @@ struct Vec0Hnsw {
   int bHuge;         /* aLink0 asks for huge pages (vec0HnswUseHugePages) */
   size_t nCollapsed; /* bytes of aLink0 made huge pages (vec0HnswHugeStep) */
   uint32_t *aVisit;
+  uint32_t hide1;    /* 1 + a node searches walk around (vec0HnswHide), or 0 */
   uint32_t gen;
 
   uint32_t *aDirty;

@@ -569,6 +569,21 @@ int vec0HnswFlush(Vec0Hnsw *p,
 
 uint32_t vec0HnswCount(const Vec0Hnsw *p) { return p->nCount; }
 
+int vec0HnswShape(Vec0Hnsw *p, uint32_t g, int *pnLevel, uint32_t *pEntry, size_t *pnBytes) {
+  size_t n = (size_t)p->nCap * ((size_t)(p->m0 + 1) * 4 + 2 + 4 + 4);
+  int rc = vec0HnswLoadEntry(p, g);
+  if (rc) return rc;
+  *pnLevel = p->aGrp[g].maxLevel + 1;
+  *pEntry = p->aGrp[g].maxLevel >= 0 ? p->aGrp[g].entry : VEC0_HNSW_NONE;
+  for (uint32_t id = 0; id < p->nBound && id < p->nCap; id++) {
+    if ((p->aFlag[id] & NODE_LOADED) && p->aLevel[id] > 0) {
+      n += (size_t)p->aLevel[id] * (size_t)(p->m + 1) * 4;
+    }
+  }
+  *pnBytes = n;
+  return VEC0_HNSW_OK;
+}
+
 const char *vec0HnswErrmsg(const Vec0Hnsw *p) { return p->zErr; }
 
 int vec0HnswIsLive(Vec0Hnsw *p, uint32_t id) {

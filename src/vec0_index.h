@@ -42,7 +42,20 @@ typedef struct Vec0IndexSearch {
   int ef;
   int (*xAccept)(void *pCtx, uint32_t iSlot);
   void *pAcceptCtx;
+  /*
+  ** 1 + a slot the search must treat as absent from the index, not only
+  ** from the results (a stored row searched for as a new query would be,
+  ** when measuring recall); 0 for none.
+  */
+  uint32_t iHide1;
 } Vec0IndexSearch;
+
+/* What vec0_info shows of a form; -1 where it has no such thing. */
+typedef struct Vec0IndexInfo {
+  int nLevel;            /* a graph's levels (of its first group) */
+  sqlite3_int64 iEntry;  /* the slot of its entry point */
+  sqlite3_int64 nBytes;  /* bytes it holds in memory besides storage's vectors */
+} Vec0IndexInfo;
 
 struct Vec0IndexModule {
   const char *zName; /* as in "indexed by <zName>(...)" */
@@ -104,6 +117,8 @@ struct Vec0IndexModule {
   int (*xRebuild)(Vec0Index *pIdx);
   /* Entries the form holds in memory now (a graph: its nodes, live and deleted). */
   sqlite3_int64 (*xStats)(Vec0Index *pIdx);
+  /* What vec0_info shows of the form (opened); NULL: nothing more. */
+  int (*xInfo)(Vec0Index *pIdx, Vec0IndexInfo *pInfo);
 };
 
 /* The index of one vector column: lives in Vec0Table.aIndex[iVec]. */

@@ -154,4 +154,5 @@ const Vec0IndexModule vec0IndexFlat = {
     /* xCheck       */ flatCheck,
     /* xRebuild     */ flatRebuild,
     /* xStats       */ flatStats,
+    /* xInfo        */ 0,
 };

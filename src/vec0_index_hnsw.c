@@ -527,6 +527,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     aRes = sqlite3_malloc64(sizeof(Vec0HnswResult) * (size_t)(nCand ? nCand : 1));
     if (aRes == 0) rc = SQLITE_NOMEM;
   }
+  vec0HnswHide(h, pS->iHide1 ? pS->iHide1 - 1 : VEC0_HNSW_NONE);
   if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
     rc = searchOnCodes(pIdx, s, pS, aRes, nCand, &nRes);
     if (nRes > pS->k) nRes = pS->k;
@@ -535,6 +536,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
                         pS->pAcceptCtx, aRes, &nRes);
     rc = graphRc(pIdx, rc);
   }
+  vec0HnswHide(h, VEC0_HNSW_NONE);
   for (int i = 0; rc == SQLITE_OK && i < nRes; i++) {
     aOut[i].slot = aRes[i].id;
     aOut[i].distance = aRes[i].distance;
@@ -711,6 +713,16 @@ static sqlite3_int64 hnswStats(Vec0Index *pIdx) {
   return s ? (sqlite3_int64)vec0HnswCount(s->pGraph) : 0;
 }
 
+static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
+  HnswState *s = pIdx->pState;
+  uint32_t iEntry = VEC0_HNSW_NONE;
+  size_t nBytes = 0;
+  int rc = vec0HnswShape(s->pGraph, 0, &pInfo->nLevel, &iEntry, &nBytes);
+  pInfo->iEntry = iEntry == VEC0_HNSW_NONE ? -1 : (sqlite3_int64)iEntry;
+  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->nCodeSlot * (s->nCodeBytes + 1));
+  return graphRc(pIdx, rc);
+}
+
 const Vec0IndexModule vec0IndexHnsw = {
     /* zName        */ "hnsw",
     /* zShadow      */ "links",
@@ -729,4 +741,5 @@ const Vec0IndexModule vec0IndexHnsw = {
     /* xCheck       */ hnswCheck,
     /* xRebuild     */ hnswRebuild,
     /* xStats       */ hnswStats,
+    /* xInfo        */ hnswInfo,
 };

@@ -79,6 +79,15 @@ enum {
   INFO_CACHE_COMPLETE,  /* 1 when every vector is */
   INFO_CACHE_BYTES,     /* bytes those vectors take */
   INFO_KERNELS,
+  INFO_LEVELS,          /* a graph's levels (first group) */
+  INFO_ENTRY_ROWID,     /* the row of its entry point */
+  INFO_INDEX_BYTES,     /* bytes the index holds in memory besides the vectors */
+  INFO_RECALL_TARGET,   /* the recall the default ef follows (NULL: a fixed ef) */
+  INFO_RECALL,          /* the measured recall@k at the default ef */
+  INFO_RECALL_ROWS,     /* the live rows when it was measured */
+  INFO_RECALL_CHANGES,  /* the table's 'changes' count then */
+  INFO_DISK_BYTES,      /* bytes on disk of the column's own shadow tables */
+  INFO_DISK,            /* JSON: bytes on disk of every shadow table */
   INFO_TABLE,         /* HIDDEN: the argument */
   INFO_SCHEMA         /* HIDDEN: optional second argument */
 };
@@ -105,7 +114,9 @@ static int infoConnect(sqlite3 *db, void *pAux, int argc, const char *const *arg
   rc = sqlite3_declare_vtab(db,
                             "CREATE TABLE x(column_name, index_kind, quantizer, rows, slots, "
                             "free_slots, graph_nodes, tombstones, m, ef_search, dimensions, "
-                            "vectors_cached, cache_complete, cache_bytes, kernels, "
+                            "vectors_cached, cache_complete, cache_bytes, kernels, levels, "
+                            "entry_rowid, index_bytes, recall_target, recall, recall_rows, "
+                            "recall_changes, disk_bytes, disk, "
                             "\"table\" HIDDEN, schema HIDDEN)");
   if (rc != SQLITE_OK) return rc;
   p = sqlite3_malloc64(sizeof(*p));
@@ -240,6 +251,61 @@ static int infoRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
   return SQLITE_OK;
 }
 
+/*
+** Bytes on disk of the table's shadow tables (with their indexes), by the
+** dbstat table where SQLite has it (NULL where not): the sum of those of
+** column iVec ("<T>_vectorsN", "<T>_<shadow>N"), or all of them as JSON.
+*/
+static int diskColumn(Vec0Table *p, int iVec, sqlite3_context *ctx, int bJson) {
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_str *pJson;
+  sqlite3_int64 nCol = 0;
+  const char *zShadow = vec0IndexGet(p, iVec)->pModule->zShadow;
+  char *zVec, *zIdx;
+  int nName = (int)strlen(p->zName), n = 0, rc;
+  char *zSql = sqlite3_mprintf(
+      "SELECT s.tbl_name, sum(d.pgsize) FROM \"%w\".sqlite_schema s, dbstat(%Q, 1) d "
+      "WHERE d.name = s.name AND s.tbl_name LIKE '%q\\_%%' ESCAPE '\\' "
+      "GROUP BY s.tbl_name ORDER BY s.tbl_name",
+      p->zDb, p->zDb, p->zName);
+  if (zSql == 0) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if (rc != SQLITE_OK) return SQLITE_OK; /* no dbstat: NULL */
+  zVec = sqlite3_mprintf("%s_vectors%d", p->zName, iVec);
+  zIdx = sqlite3_mprintf("%s_%s%d", p->zName, zShadow ? zShadow : "", iVec);
+  pJson = sqlite3_str_new(0);
+  sqlite3_str_appendchar(pJson, 1, '{');
+  while (zVec && zIdx && sqlite3_step(pStmt) == SQLITE_ROW) {
+    const char *zTab = (const char *)sqlite3_column_text(pStmt, 0);
+    sqlite3_int64 nBytes = sqlite3_column_int64(pStmt, 1);
+    /* only the vec0 table's own shadow tables, not another's named like them */
+    if (zTab == 0 || (int)strlen(zTab) <= nName + 1 ||
+        sqlite3_strnicmp(zTab, p->zName, nName) != 0 || zTab[nName] != '_' ||
+        !vec0StorageShadowName(&zTab[nName + 1])) {
+      continue;
+    }
+    if (sqlite3_stricmp(zTab, zVec) == 0 || (zShadow && sqlite3_stricmp(zTab, zIdx) == 0)) {
+      nCol += nBytes;
+    }
+    sqlite3_str_appendf(pJson, "%s\"%w\":%lld", n++ ? "," : "", zTab, nBytes);
+  }
+  sqlite3_str_appendchar(pJson, 1, '}');
+  rc = sqlite3_finalize(pStmt);
+  sqlite3_free(zVec);
+  sqlite3_free(zIdx);
+  zSql = sqlite3_str_finish(pJson);
+  if (rc == SQLITE_OK && zSql == 0) rc = SQLITE_NOMEM;
+  if (rc == SQLITE_OK && bJson) {
+    sqlite3_result_text(ctx, zSql, -1, sqlite3_free);
+    zSql = 0;
+  } else if (rc == SQLITE_OK) {
+    sqlite3_result_int64(ctx, nCol);
+  }
+  sqlite3_free(zSql);
+  return rc;
+}
+
 static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
   InfoCursor *pCur = (InfoCursor *)pCursor;
   Vec0Table *p = pCur->pTab;
@@ -280,7 +346,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       if (bHnsw) sqlite3_result_int(ctx, pCol->m);
       break;
     case INFO_EF_SEARCH:
-      if (bHnsw) sqlite3_result_int(ctx, p->aEfSearch[iVec]);
+      if (bHnsw) sqlite3_result_int(ctx, vec0RecallEf(p, iVec, 0));
       break;
     case INFO_DIMENSIONS: sqlite3_result_int(ctx, pCol->nDim); break;
     case INFO_VECTORS_CACHED:
@@ -292,6 +358,43 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       break;
     case INFO_CACHE_COMPLETE: sqlite3_result_int(ctx, p->bAllVec[iVec] != 0); break;
     case INFO_KERNELS: sqlite3_result_text(ctx, vec0DistanceImpl(), -1, SQLITE_STATIC); break;
+    case INFO_LEVELS:
+    case INFO_ENTRY_ROWID:
+    case INFO_INDEX_BYTES: {
+      Vec0IndexInfo info;
+      info.nLevel = -1;
+      info.iEntry = -1;
+      info.nBytes = -1;
+      if (pIdx->pModule->xInfo == 0 || pIdx->pModule->xOpen(pIdx) != SQLITE_OK ||
+          pIdx->pModule->xInfo(pIdx, &info) != SQLITE_OK) {
+        break;
+      }
+      if (i == INFO_LEVELS && info.nLevel >= 0) sqlite3_result_int(ctx, info.nLevel);
+      if (i == INFO_ENTRY_ROWID && info.iEntry >= 0 &&
+          vec0StorageSlot(p, (uint32_t)info.iEntry) == SQLITE_OK) {
+        sqlite3_result_int64(ctx, vec0StorageSlotRowid(p, (uint32_t)info.iEntry));
+      }
+      if (i == INFO_INDEX_BYTES && info.nBytes >= 0) sqlite3_result_int64(ctx, info.nBytes);
+      break;
+    }
+    case INFO_RECALL_TARGET:
+      if (bHnsw && vec0RecallTargetOf(p, iVec)) {
+        sqlite3_result_double(ctx, vec0RecallTargetOf(p, iVec) / 10000.0);
+      }
+      break;
+    case INFO_RECALL:
+      if (bHnsw && vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)) >= 0) {
+        sqlite3_result_double(ctx, vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)));
+      }
+      break;
+    case INFO_RECALL_ROWS:
+      if (bHnsw && p->aRecall[iVec].nPoint) sqlite3_result_int64(ctx, p->aRecall[iVec].nRows);
+      break;
+    case INFO_RECALL_CHANGES:
+      if (bHnsw && p->aRecall[iVec].nPoint) sqlite3_result_int64(ctx, p->aRecall[iVec].iChanges);
+      break;
+    case INFO_DISK_BYTES:
+    case INFO_DISK: return diskColumn(p, iVec, ctx, i == INFO_DISK);
     case INFO_TABLE: sqlite3_result_text(ctx, p->zName, -1, SQLITE_TRANSIENT); break;
     case INFO_SCHEMA: sqlite3_result_text(ctx, p->zDb, -1, SQLITE_TRANSIENT); break;
   }

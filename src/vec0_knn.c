@@ -43,6 +43,7 @@ typedef struct KnnQuery {
   Vec0Vector q;
   int k;
   int ef;
+  int iRecall;         /* AND recall = X: X in 1/10000, or 0 */
   int nFilter;
   KnnFilter aFilter[VEC0_MAX_COLUMNS * 2];
   int nBound;
@@ -457,6 +458,21 @@ static int intArg(Vec0Table *p, sqlite3_value *v, const char *zWhat, int iMin,
   return SQLITE_OK;
 }
 
+/* recall = X: a number in 0.5..0.999 (REAL, or its decimal TEXT). */
+static int recallArg(Vec0Table *p, sqlite3_value *v, int *piOut) {
+  double r = sqlite3_value_double(v);
+  int t = sqlite3_value_numeric_type(v);
+  if ((t == SQLITE_FLOAT || t == SQLITE_INTEGER) && r >= 0.5 && r <= 0.999) {
+    *piOut = (int)floor(r * 10000.0 + 0.5);
+    return SQLITE_OK;
+  }
+  vec0TableError(p, "vec0: table \"%s\": recall must be a number in 0.5..0.999, not %s",
+                 p->zName, sqlite3_value_type(v) == SQLITE_NULL ? "NULL"
+                           : sqlite3_value_type(v) == SQLITE_BLOB ? "a BLOB"
+                           : (const char *)sqlite3_value_text(v));
+  return SQLITE_ERROR;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The query                                                               */
 
@@ -495,6 +511,9 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
       case VEC0_TOK_EF:
         rc = intArg(p, argv[i], "ef", 1, VEC0_MAX_K, &pQ->ef);
         break;
+      case VEC0_TOK_RECALL:
+        rc = recallArg(p, argv[i], &pQ->iRecall);
+        break;
       case VEC0_TOK_DISTANCE:
         if (pQ->nBound < 8) {
           if (sqlite3_value_type(argv[i]) == SQLITE_NULL) {
@@ -530,7 +549,12 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     Vec0VectorCol *pCol = &p->cfg.aVec[pQ->iVec];
     rc = vec0TableVector(p, pQuery, pQ->iVec, 1, &pQ->q);
     if (rc != SQLITE_OK) return rc;
-    if (pQ->ef == 0) pQ->ef = p->aEfSearch[pQ->iVec];
+    if (pQ->ef && pQ->iRecall) {
+      vec0TableError(p, "vec0: table \"%s\": a KNN query takes ef or recall, not both",
+                     p->zName);
+      return SQLITE_ERROR;
+    }
+    if (pQ->ef == 0) pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall);
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);
     pQ->xBound = vec0DistanceBoundFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);

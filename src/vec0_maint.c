@@ -4,14 +4,17 @@
 ** 'integrity-check' (every shadow row consistent with the others and the
 ** graphs sound), 'rebuild' / 'optimize' (every graph rebuilt from the
 ** stored vectors of the live rows; 'optimize' first compacts the slots),
-** 'ef_search=N' and 'threads=N' (the threads of such a rebuild); 'warm'
-** (every column's vectors and index read into this connection's cache now)
-** and 'cache_budget=N' (the MiB of a column's vectors above which its cache
-** is only read lazily).
+** 'ef_search=N' (a fixed default ef), 'recall=X' (a default ef measured
+** to meet recall X: vec0_recall.c) and 'threads=N' (the threads of such a
+** rebuild); 'warm' (every column's vectors and index read into this
+** connection's cache now) and 'cache_budget=N' (the MiB of a column's
+** vectors above which its cache is only read lazily).
 ** Storage checks and compacts its shadow tables, each index checks and
 ** rebuilds its own part.  Calls the index interface and the storage layer.
 */
 #include "vec0Int.h"
+
+#include <string.h>
 
 int vec0MaintCheck(Vec0Table *p, char **pzErr) {
   /* The shadow tables first; every slot is loaded after it. */
@@ -38,6 +41,10 @@ static int rebuildIndexes(Vec0Table *p) {
     rc = pIdx->pModule->xRebuild(pIdx);
   }
   if (rc == SQLITE_OK) rc = vec0IndexFlush(p);
+  /* A new graph: the ef of a recall target is measured again. */
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    if (vec0RecallTargetOf(p, i)) rc = vec0RecallMeasure(p, i);
+  }
   if (rc != SQLITE_OK) vec0StorageDiscard(p);
   return rc;
 }
@@ -80,6 +87,38 @@ static int commandNumber(const char *z, sqlite3_int64 iMin, sqlite3_int64 iMax,
   if (nDigit == 0 || *z != 0 || n < iMin || n > iMax) return 0;
   *pn = n;
   return 1;
+}
+
+/*
+** 'recall=X': every graph column's default ef follows recall target X
+** from now on (stored; an 'ef_search=N' before is forgotten), measured now.
+*/
+static int recallCommand(Vec0Table *p, const char *z) {
+  int iRecall = 0, rc;
+  if (!vec0RecallParse(&z[7], (int)strlen(&z[7]), &iRecall)) {
+    vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": recall must be a "
+                      "decimal in 0.5..0.999",
+                   p->zName, z);
+    return SQLITE_ERROR;
+  }
+  rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0IndexFlush(p);
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    char zKey[32];
+    if (!vec0IndexGet(p, i)->pModule->bUsesEf) continue;
+    sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
+    rc = vec0StorageConfigDelete(p, zKey);
+    sqlite3_snprintf(sizeof(zKey), zKey, "recall_target.%d", i);
+    if (rc == SQLITE_OK) rc = vec0StorageConfigSet(p, zKey, iRecall);
+    if (rc == SQLITE_OK) {
+      p->aEfSearch[i] = 0;
+      p->aRecallTarget[i] = iRecall;
+      rc = vec0RecallMeasure(p, i);
+    }
+  }
+  /* SQLite takes back what the statement wrote: the cache is read again. */
+  if (rc != SQLITE_OK) vec0StorageDiscard(p);
+  return rc;
 }
 
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
@@ -144,12 +183,16 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
       char zKey[32];
       sqlite3_snprintf(sizeof(zKey), zKey, "ef_search.%d", i);
       rc = vec0StorageConfigSet(p, zKey, n);
+      sqlite3_snprintf(sizeof(zKey), zKey, "recall_target.%d", i);
+      if (rc == SQLITE_OK) rc = vec0StorageConfigDelete(p, zKey);
       if (rc == SQLITE_OK) p->aEfSearch[i] = (int)n;
     }
     return rc;
   }
+  if (sqlite3_strnicmp(z, "recall=", 7) == 0) return recallCommand(p, z);
   vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
-                    "integrity-check, optimize, rebuild, ef_search=N, threads=N, warm, cache_budget=N)",
+                    "integrity-check, optimize, rebuild, ef_search=N, recall=X, threads=N, "
+                    "warm, cache_budget=N)",
                  p->zName, z);
   return SQLITE_ERROR;
 }

@@ -429,7 +429,25 @@ static int loadCounters(Vec0Table *p) {
                      p->zName);
       rc = SQLITE_CORRUPT_VTAB;
     }
-    if (rc == SQLITE_OK) p->aEfSearch[i] = bFound ? (int)iEf : p->cfg.aVec[i].efSearch;
+    /*
+    ** The default ef: the 'ef_search=' command's, else the 'recall='
+    ** command's target (each command removes the other's key), else
+    ** CREATE's ef_search or (0) its recall target.
+    */
+    if (rc == SQLITE_OK) p->aEfSearch[i] = bFound ? (int)iEf : 0;
+    sqlite3_snprintf(sizeof(zKey), zKey, "recall_target.%d", i);
+    if (rc == SQLITE_OK) rc = vec0StorageConfigGet(p, zKey, &iEf, &bFound);
+    if (rc == SQLITE_OK && bFound && (iEf < VEC0_RECALL_MIN || iEf > VEC0_RECALL_MAX)) {
+      vec0TableError(p, "vec0: table \"%s\": bad %s in %s_config", p->zName, zKey,
+                     p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+    if (rc == SQLITE_OK) {
+      const Vec0VectorCol *pCol = &p->cfg.aVec[i];
+      p->aRecallTarget[i] = bFound ? (int)iEf : 0;
+      if (p->aEfSearch[i] == 0 && !bFound && pCol->bEfFixed) p->aEfSearch[i] = pCol->efSearch;
+    }
+    if (rc == SQLITE_OK) rc = vec0StorageRecallGet(p, i, &p->aRecall[i]);
   }
   if (rc == SQLITE_OK) {
     p->nSlot = (uint32_t)iNext;

@@ -415,12 +415,90 @@ int vec0StorageConfigBlob(Vec0Table *p, const char *zKey, const unsigned char **
     *pa = sqlite3_column_blob(pStmt, 0);
     *pn = sqlite3_column_bytes(pStmt, 0);
     *pbFound = 1;
+    /* a BLOB that could not be copied out of the row is an error, not absent */
+    if (*pa == 0 && *pn > 0) return SQLITE_NOMEM;
+    return SQLITE_OK;
   }
-  return SQLITE_OK;
+  /* No row, or an error (out of memory, I/O): not the same as absent. */
+  return sqlite3_reset(pStmt);
 }
 
 void vec0StorageConfigBlobDone(Vec0Table *p) {
   if (p->aStmt[VEC0_STMT_CONFIG_GET]) sqlite3_reset(p->aStmt[VEC0_STMT_CONFIG_GET]);
+}
+
+int vec0StorageConfigDelete(Vec0Table *p, const char *zKey) {
+  return vec0StorageExec(p, "DELETE FROM \"%w\".\"%w_config\" WHERE key = %Q", p->zDb,
+                         p->zName, zKey);
+}
+
+/* 'recall.N': five u32, an i64 (as two u32), then nPoint pairs of u32. */
+#define RECALL_HEAD 28
+static uint32_t getU32(const unsigned char *a) {
+  return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 | (uint32_t)a[3] << 24;
+}
+static void putU32(unsigned char *a, uint32_t v) {
+  a[0] = (unsigned char)v;
+  a[1] = (unsigned char)(v >> 8);
+  a[2] = (unsigned char)(v >> 16);
+  a[3] = (unsigned char)(v >> 24);
+}
+
+int vec0StorageRecallGet(Vec0Table *p, int iVec, Vec0RecallCurve *pCurve) {
+  const unsigned char *a = 0;
+  char zKey[32];
+  int n = 0, bFound = 0, rc;
+  memset(pCurve, 0, sizeof(*pCurve));
+  sqlite3_snprintf(sizeof(zKey), zKey, "recall.%d", iVec);
+  rc = vec0StorageConfigBlob(p, zKey, &a, &n, &bFound);
+  if (rc == SQLITE_OK && bFound) {
+    uint32_t nPoint = n >= RECALL_HEAD ? getU32(&a[16]) : 0;
+    int bOk = n >= RECALL_HEAD && getU32(a) == 1 && nPoint >= 1 &&
+              nPoint <= VEC0_RECALL_POINTS && n == RECALL_HEAD + 8 * (int)nPoint;
+    if (bOk) {
+      pCurve->nRows = getU32(&a[4]);
+      pCurve->nQuery = getU32(&a[8]);
+      pCurve->k = getU32(&a[12]);
+      pCurve->iChanges = (sqlite3_int64)((uint64_t)getU32(&a[20]) | (uint64_t)getU32(&a[24]) << 32);
+      for (uint32_t i = 0; i < nPoint; i++) {
+        pCurve->aEf[i] = getU32(&a[RECALL_HEAD + 8 * i]);
+        pCurve->aHit[i] = getU32(&a[RECALL_HEAD + 8 * i + 4]);
+        if (pCurve->aEf[i] < 1 || pCurve->aEf[i] > VEC0_MAX_K ||
+            (i > 0 && pCurve->aEf[i] <= pCurve->aEf[i - 1]) ||
+            pCurve->aHit[i] > pCurve->nQuery * pCurve->k) {
+          bOk = 0;
+        }
+      }
+      pCurve->nPoint = (int)nPoint;
+    }
+    if (!bOk || pCurve->nQuery == 0 || pCurve->k == 0) {
+      memset(pCurve, 0, sizeof(*pCurve));
+      vec0TableError(p, "vec0: table \"%s\": bad %s in %s_config", p->zName, zKey,
+                     p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  vec0StorageConfigBlobDone(p);
+  return rc;
+}
+
+int vec0StorageRecallPut(Vec0Table *p, int iVec, const Vec0RecallCurve *pCurve) {
+  unsigned char a[RECALL_HEAD + 8 * VEC0_RECALL_POINTS];
+  char zKey[32];
+  uint64_t iChanges = (uint64_t)pCurve->iChanges;
+  putU32(a, 1);
+  putU32(&a[4], pCurve->nRows);
+  putU32(&a[8], pCurve->nQuery);
+  putU32(&a[12], pCurve->k);
+  putU32(&a[16], (uint32_t)pCurve->nPoint);
+  putU32(&a[20], (uint32_t)iChanges);
+  putU32(&a[24], (uint32_t)(iChanges >> 32));
+  for (int i = 0; i < pCurve->nPoint; i++) {
+    putU32(&a[RECALL_HEAD + 8 * i], pCurve->aEf[i]);
+    putU32(&a[RECALL_HEAD + 8 * i + 4], pCurve->aHit[i]);
+  }
+  sqlite3_snprintf(sizeof(zKey), zKey, "recall.%d", iVec);
+  return vec0StorageConfigSetBlob(p, zKey, a, RECALL_HEAD + 8 * pCurve->nPoint);
 }
 
 int vec0StorageExec(Vec0Table *p, const char *zFmt, ...) {

@@ -8,6 +8,19 @@
 #include "vec0Int.h"
 
 #include <stdarg.h>
+#include <unistd.h>
+
+int vec0TableThreads(const Vec0Table *p) {
+  long n = p->nThread;
+  if (n <= 0) {
+#ifdef _SC_NPROCESSORS_ONLN
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+#else
+    n = 1;
+#endif
+  }
+  return n < 1 ? 1 : n > VEC0_MAX_THREADS ? VEC0_MAX_THREADS : (int)n;
+}
 
 void vec0TableError(Vec0Table *p, const char *zFmt, ...) {
   va_list ap;

@@ -257,3 +257,23 @@ int vec0BindText(sqlite3_stmt *pStmt, int i, sqlite3_value *v) {
   vec0CellClear(&cell);
   return rc;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Recall targets                                                          */
+
+int vec0RecallParse(const char *z, int n, int *piOut) {
+  int i = 0, v = 0, nFrac = 0;
+  /* "0.95", "0.9", ".95": at most 4 decimals, in 0.5 .. 0.999 */
+  while (i < n && z[i] == '0') i++;
+  if (i == n || z[i] != '.') return 0;
+  for (i++; i < n; i++) {
+    if (z[i] < '0' || z[i] > '9' || nFrac == 4) return 0;
+    v = v * 10 + (z[i] - '0');
+    nFrac++;
+  }
+  if (nFrac == 0) return 0;
+  while (nFrac++ < 4) v *= 10;
+  if (v < VEC0_RECALL_MIN || v > VEC0_RECALL_MAX) return 0;
+  *piOut = v;
+  return 1;
+}

@@ -70,7 +70,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   p->nCacheBudget = -1;
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
-    p->aEfSearch[i] = p->cfg.aVec[i].efSearch;
+    p->aEfSearch[i] = p->cfg.aVec[i].bEfFixed ? p->cfg.aVec[i].efSearch : 0;
     vec0IndexInit(p, i);
   }
   zDecl = vec0ConfigDeclare(&p->cfg);
@@ -251,6 +251,7 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
   Vec0Config *c = &p->cfg;
   int iDistance = c->nCol + VEC0_HIDDEN_DISTANCE;
   int iK = c->nCol + VEC0_HIDDEN_K, iEf = c->nCol + VEC0_HIDDEN_EF;
+  int iRecall = c->nCol + VEC0_HIDDEN_RECALL;
   int bLimit = 0, bK = 0, bNoCase = 0;
   int bHasIn = sqlite3_libversion_number() >= 3038000;
   int iVecCol = pInfo->aConstraint[iMatch].iColumn;
@@ -260,7 +261,7 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
   for (int i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int col = pC->iColumn, op = opOf(pC->op);
-    if (!pC->usable && (col == iK || col == iEf) && op == VEC0_OP_EQ) {
+    if (!pC->usable && (col == iK || col == iEf || col == iRecall) && op == VEC0_OP_EQ) {
       /*
       ** k or ef from a table not yet read: SQLite would compare it with
       ** the hidden column (NULL) after the search.  Not this plan.
@@ -277,6 +278,9 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
       bK = 1;
     } else if (col == iEf && op == VEC0_OP_EQ) {
       ADD_ARG(i, VEC0_TOK_EF, '=', 0);
+      pInfo->aConstraintUsage[i].omit = 1;
+    } else if (col == iRecall && op == VEC0_OP_EQ) {
+      ADD_ARG(i, VEC0_TOK_RECALL, '=', 0);
       pInfo->aConstraintUsage[i].omit = 1;
     } else if (col == iDistance && op && op != VEC0_OP_EQ && op != VEC0_OP_NE) {
       ADD_ARG(i, VEC0_TOK_DISTANCE, op, 0);
@@ -729,6 +733,7 @@ static int vec0Begin(sqlite3_vtab *pVtab) {
 
 static int vec0Sync(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
+  int rc;
   if (p->bPoison) {
     vec0TableError(p, "vec0: table \"%s\": a statement of this transaction failed "
                       "after writing part of its changes; the transaction is rolled "
@@ -736,7 +741,10 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
                    p->zName);
     return SQLITE_ABORT;
   }
-  return vec0IndexFlush(p);
+  rc = vec0IndexFlush(p);
+  /* The recall measurement and graph upkeep the transaction calls for. */
+  if (rc == SQLITE_OK) rc = vec0RecallAfterWrite(p);
+  return rc;
 }
 
 static int vec0Commit(sqlite3_vtab *pVtab) {

@@ -292,9 +292,9 @@ int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid) {
 
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
-  for (int h = 0; h < VEC0_N_HIDDEN - 1; h++) {
-    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
-      static const char *azHidden[] = {"distance", "k", "ef"};
+  for (int h = 0; h < VEC0_N_HIDDEN; h++) {
+    if (h != VEC0_HIDDEN_TABLE && sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+      static const char *azHidden[] = {"distance", "k", "ef", "", "recall"};
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden column \"%s\"",
                      p->zName, azHidden[h]);
       return SQLITE_ERROR;
@@ -363,8 +363,8 @@ static int updateKeys(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *piNew,
   sqlite3_value **aArg = &argv[2];
   sqlite3_int64 iOld = sqlite3_value_int64(argv[0]);
   int rc = SQLITE_OK;
-  for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN - 1; h++) {
-    if (sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
+  for (int h = 0; rc == SQLITE_OK && h < VEC0_N_HIDDEN; h++) {
+    if (h != VEC0_HIDDEN_TABLE && sqlite3_value_type(aArg[c->nCol + h]) != SQLITE_NULL) {
       vec0TableError(p, "vec0: table \"%s\": cannot write hidden columns", p->zName);
       rc = SQLITE_ERROR;
     }

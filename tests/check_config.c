@@ -269,6 +269,33 @@ START_TEST(test_index_options) {
 }
 END_TEST
 
+START_TEST(test_hnsw_recall) {
+  OK("t", "v float[4]");
+  ck_assert_int_eq(cfg.aVec[0].bEfFixed, 0);
+  ck_assert_int_eq(cfg.aVec[0].iRecall, 0); /* the default target */
+  OK("t", "v float[4] indexed by hnsw(m=8, recall=0.99)");
+  ck_assert_int_eq(cfg.aVec[0].iRecall, 9900);
+  ck_assert_int_eq(cfg.aVec[0].m, 8);
+  OK("t", "v float[4] indexed by hnsw(recall = 0.5, m=8)");
+  ck_assert_int_eq(cfg.aVec[0].iRecall, 5000);
+  OK("t", "v float[4] indexed by hnsw(recall=.999)");
+  ck_assert_int_eq(cfg.aVec[0].iRecall, 9990);
+  OK("t", "v float[4] indexed by hnsw(ef_search=32)");
+  ck_assert_int_eq(cfg.aVec[0].bEfFixed, 1);
+  ERR("vec0: table \"t\": column \"v\" has both ef_search (a fixed ef) and recall (an ef "
+      "measured to meet it): give one",
+      "t", "v float[4] indexed by hnsw(ef_search=32, recall=0.9)");
+  ERR("vec0: table \"t\": hnsw recall 1.0 of column \"v\" is not a number in 0.5..0.999",
+      "t", "v float[4] indexed by hnsw(recall=1.0)");
+  ERR("vec0: table \"t\": hnsw recall 0.4 of column \"v\" is not a number in 0.5..0.999",
+      "t", "v float[4] indexed by hnsw(recall=0.4)");
+  ERR("vec0: table \"t\": hnsw recall 0.95x of column \"v\" is not a number in 0.5..0.999",
+      "t", "v float[4] indexed by hnsw(recall=0.95x)");
+  ERR("vec0: table \"t\": duplicate hnsw parameter \"recall\" on column \"v\"", "t",
+      "v float[4] indexed by hnsw(recall=0.9, recall=0.9)");
+}
+END_TEST
+
 START_TEST(test_hnsw_ranges) {
   OK("t", "v float[4] indexed by hnsw(m=2, ef_construction=1, ef_search=1)");
   assertVec(0, VEC0_ELEM_F32, 4, VEC0_METRIC_L2, VEC0_INDEX_HNSW, 2, 1, 1);
@@ -860,7 +887,7 @@ START_TEST(test_declare) {
   OK("docs", "embedding float[4]");
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"distance\" HIDDEN, "
-                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN)");
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   OK("docs", "doc_id integer primary key", "embedding float[768]",
@@ -868,7 +895,7 @@ START_TEST(test_declare) {
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\" PRIMARY KEY, \"embedding\", \"user_id\", "
                       "\"lang\", \"body\", \"distance\" HIDDEN, \"k\" HIDDEN, "
-                      "\"ef\" HIDDEN, \"docs\" HIDDEN)");
+                      "\"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   /* The key first, as sqlite-vec declares it: "rowid" when none is declared. */
@@ -876,21 +903,33 @@ START_TEST(test_declare) {
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"rowid\", \"embedding\", \"body\", \"distance\" "
-                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN)");
+                      "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
   OK("docs", "embedding float[4]", "lang text", "id text primary key", "+body text");
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"id\" PRIMARY KEY, \"embedding\", \"lang\", "
                       "\"body\", \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, "
-                      "\"docs\" HIDDEN)");
+                      "\"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   OK("we\"ird", "\"a\"\"b\" float[4]", "[c\"d] text");
   z = vec0ConfigDeclare(&cfg);
   ck_assert_str_eq(z, "CREATE TABLE x(\"a\"\"b\", \"c\"\"d\", \"distance\" "
                       "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"we\"\"ird\" "
-                      "HIDDEN)");
+                      "HIDDEN, \"recall\" HIDDEN)");
+  sqlite3_free(z);
+
+  /* A column (or the table) named recall keeps its name: the hidden one gives way. */
+  OK("docs", "embedding float[4]", "Recall float");
+  z = vec0ConfigDeclare(&cfg);
+  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"Recall\", \"distance\" HIDDEN, "
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"docs\" HIDDEN, \"_recall\" HIDDEN)");
+  sqlite3_free(z);
+  OK("recall", "embedding float[4]");
+  z = vec0ConfigDeclare(&cfg);
+  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"distance\" HIDDEN, "
+                      "\"k\" HIDDEN, \"ef\" HIDDEN, \"recall\" HIDDEN, \"_recall\" HIDDEN)");
   sqlite3_free(z);
 }
 END_TEST
@@ -951,6 +990,8 @@ START_TEST(test_declare_is_valid_sql) {
       ck_assert_str_eq(zName, "k");
     } else if (i == cfg.nCol + VEC0_HIDDEN_EF) {
       ck_assert_str_eq(zName, "ef");
+    } else if (i == cfg.nCol + VEC0_HIDDEN_RECALL) {
+      ck_assert_str_eq(zName, "recall");
     } else {
       ck_assert_int_eq(i, cfg.nCol + VEC0_HIDDEN_TABLE);
       ck_assert_str_eq(zName, "t\"x");
@@ -1350,6 +1391,7 @@ static Suite *configSuite(void) {
   tcase_add_test(tc, test_metrics);
   tcase_add_test(tc, test_index_options);
   tcase_add_test(tc, test_hnsw_ranges);
+  tcase_add_test(tc, test_hnsw_recall);
   tcase_add_test(tc, test_index_errors);
   tcase_add_test(tc, test_vector_syntax_errors);
   tcase_add_test(tc, test_primary_key);
