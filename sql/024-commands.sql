@@ -38,3 +38,17 @@ UPDATE d_rows SET slot = 0 WHERE id = 1;
 UPDATE d_vectors0 SET v = x'00' WHERE chunk = 0;
 INSERT INTO d(d) VALUES ('integrity-check');
 SELECT 'knn-on-damaged', count(*) FROM d WHERE e MATCH '[0,0]' AND k = 1;
+-- warm: every vector and graph node read into this connection's cache now;
+-- cache_budget=N (MiB, per connection): above it a column is read lazily only
+-- (here the 1000-row table's 8 KB of vectors are above a 0 MiB budget)
+INSERT INTO t(t) VALUES ('cache_budget=0');
+INSERT INTO t(t) VALUES ('warm');
+SELECT 'budget-0', vectors_cached < rows, cache_complete FROM vec0_info('t');
+INSERT INTO t(t) VALUES ('CACHE_BUDGET=1');
+INSERT INTO t(t) VALUES ('warm');
+SELECT 'warm', vectors_cached = slots, cache_complete FROM vec0_info('t');
+SELECT 'knn-warm', group_concat(rowid) FROM (SELECT rowid FROM t WHERE e MATCH '[500,0]' AND k = 4 AND u = 1);
+INSERT INTO t(t) VALUES ('cache_budget=-1');
+INSERT INTO t(t) VALUES ('cache_budget=1048577');
+INSERT INTO t(t) VALUES ('cache_budget=');
+INSERT INTO t(t) VALUES ('warm=1');

@@ -439,12 +439,23 @@ struct Vec0Table {
   int bAllSlots;           /* every slot of [0, nSlot) is loaded */
   unsigned char *aVec[VEC0_MAX_VECTOR_COLUMNS];       /* nSlotAlloc x bytes */
   unsigned char *aVecMem[VEC0_MAX_VECTOR_COLUMNS];    /* the block aVec is in */
-  unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: 1 loaded */
+  unsigned char *aVecLoaded[VEC0_MAX_VECTOR_COLUMNS]; /* per slot: nonzero loaded */
   int bAllVec[VEC0_MAX_VECTOR_COLUMNS];
   int abHuge[VEC0_MAX_VECTOR_COLUMNS];          /* aVec[i] asks for huge pages */
   size_t aCollapsed[VEC0_MAX_VECTOR_COLUMNS];   /* bytes of aVec[i] made huge */
   int abHugeDone[VEC0_MAX_VECTOR_COLUMNS];      /* vec0StorageHugeStep is done */
-  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* vec0StorageWarm cursor */
+  uint32_t aWarmChunk[VEC0_MAX_VECTOR_COLUMNS]; /* the fill: chunk rows read */
+  /*
+  ** The fill (vec0StorageWarm): column i's vectors read in order into a new
+  ** block aFill[i] (in aFillMem[i], huge pages from the start), which
+  ** replaces aVec[i] once it holds them all; meanwhile a slot not loaded in
+  ** aVec[i] below aWarmChunk[i] chunks is read from it.
+  */
+  unsigned char *aFill[VEC0_MAX_VECTOR_COLUMNS];
+  unsigned char *aFillMem[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aFillRows[VEC0_MAX_VECTOR_COLUMNS];  /* chunk rows read into it */
+  size_t aLazyBytes[VEC0_MAX_VECTOR_COLUMNS];   /* read lazily since the last step */
+  sqlite3_blob *apBlob[VEC0_MAX_VECTOR_COLUMNS]; /* lazy reads of one vector */
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */
   unsigned char *aChunkBuf; /* a last, partly used chunk row being written */
@@ -454,6 +465,10 @@ struct Vec0Table {
   /* Per vector column: 'recall.N' and 'recall_target.N' (vec0_recall.c). */
   Vec0RecallCurve aRecall[VEC0_MAX_VECTOR_COLUMNS];
   int aRecallTarget[VEC0_MAX_VECTOR_COLUMNS]; /* 1/10000, 0: the column's */
+  /* 'cache_budget=N' (per connection, kept across cache drops): the fill
+  ** reads a column ahead only when its vectors take at most this many bytes. */
+  sqlite3_int64 nCacheBudget; /* < 0: no limit */
+#define VEC0_MAX_CACHE_BUDGET 1048576 /* MiB: 1 TiB */
 
   /*
   ** The write in progress (vec0StorageOpBegin/End, which vec0IndexOpBegin/
@@ -552,14 +567,27 @@ int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nS
                           int (*xEach)(void *, uint32_t, const unsigned char *),
                           void *pCtx, int *pbDone);
 /*
-** After a query: reads the next VEC0_WARM_BYTES of column iVec's vectors in
-** order, so that a reopened table comes to hold them all in memory over a
-** few hundred queries, none of them waiting long.  *pnStep: the slots one
-** step covers (an index reads as many of its own records ahead; 0 when the
-** cache is not loaded); *pbAll: every vector is in memory.
+** After a query (or for 'warm'): reads the next nBytes of column iVec's
+** vectors in order, in one sequential scan of T_vectorsN into huge pages, so
+** that a reopened table comes to hold them all in memory after about ten
+** statements, none of them waiting long.  *pnStep: the slots one step covers
+** (an index reads as many of its own records ahead; 0 when the cache is not
+** loaded or the column is above 'cache_budget'); *pbAll: every vector is in
+** memory.  vec0StorageWarmAllowed: the column is within the budget.
 */
-#define VEC0_WARM_BYTES ((size_t)512 * 1024)
-int vec0StorageWarm(Vec0Table *p, int iVec, uint32_t *pnStep, int *pbAll);
+#define VEC0_WARM_BYTES ((size_t)32 << 20)
+#define VEC0_WARM_FIRST ((size_t)1 << 20)
+int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int *pbAll);
+int vec0StorageWarmAllowed(const Vec0Table *p, int iVec);
+/*
+** The end of a method that read the cache (vec0_vtab.c): closes the BLOB
+** handles of lazy reads, which would otherwise keep the read transaction open.
+*/
+void vec0StorageReadEnd(Vec0Table *p);
+/* The vectors of column iVec in memory now (read lazily or by the fill). */
+sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec);
+/* Forgets the fill of column iVec (its block may be out of date). */
+void vec0StorageFillReset(Vec0Table *p, int iVec);
 /* From now on column iVec's vectors ask for huge pages (all are in memory). */
 void vec0StorageVectorsHuge(Vec0Table *p, int iVec);
 /*

@@ -40,6 +40,15 @@ int vec0IndexOpEnd(Vec0Table *p, int rc) {
   return vec0StorageOpEnd(p, rc);
 }
 
+int vec0IndexIdle(Vec0Table *p) {
+  int rc = SQLITE_OK;
+  if (!vec0StorageCached(p)) return SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    rc = p->aIndex[i].pModule->xIdle(&p->aIndex[i], VEC0_WARM_BYTES);
+  }
+  return rc;
+}
+
 int vec0IndexFlush(Vec0Table *p) {
   int rc = SQLITE_OK;
   if (!vec0StorageCached(p)) return SQLITE_OK;

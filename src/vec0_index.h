@@ -97,8 +97,12 @@ struct Vec0IndexModule {
   /* Up to k hits into aOut[0..*pnOut-1], nearest first. */
   int (*xSearch)(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *aOut,
                  int *pnOut);
-  /* After a query: the form's share of warming up and of huge pages. */
-  int (*xIdle)(Vec0Index *pIdx);
+  /*
+  ** After a query: the form's share of warming up (about nBytes of the
+  ** column's vectors and as many of the form's own records, read ahead in
+  ** order; every one of them for 'warm') and of huge pages.
+  */
+  int (*xIdle)(Vec0Index *pIdx, size_t nBytes);
 
   /*
   ** The undo scope of one write (see vec0StorageOpBegin): xBegin before it,
@@ -197,6 +201,8 @@ void vec0IndexOpBegin(Vec0Table *p);
 int vec0IndexOpEnd(Vec0Table *p, int rc);
 /* Every index's changes, then storage's counters, to the shadow tables. */
 int vec0IndexFlush(Vec0Table *p);
+/* After a write: every index's xIdle step (a reopened table warms up). */
+int vec0IndexIdle(Vec0Table *p);
 /* Slot iSlot as every index of the table sees it. */
 int vec0IndexInsert(Vec0Table *p, uint32_t iSlot, sqlite3_int64 iRowid, uint32_t g);
 int vec0IndexDelete(Vec0Table *p, uint32_t iSlot);

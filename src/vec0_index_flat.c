@@ -102,10 +102,18 @@ static int flatSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   return SQLITE_OK;
 }
 
-/* After a query: the vectors it read all at once become huge pages. */
-static int flatIdle(Vec0Index *pIdx) {
+/*
+** After a query: the vectors it read all at once become huge pages.  A
+** search reads them all anyway, so warming up is reading them all.
+*/
+static int flatIdle(Vec0Index *pIdx, size_t nBytes) {
+  uint32_t nStep = 0;
+  int bAll = 0, rc = SQLITE_OK;
+  if (nBytes >= (size_t)-1 / 2) {
+    rc = vec0StorageWarm(pIdx->pTab, pIdx->iVec, nBytes, &nStep, &bAll);
+  }
   vec0StorageHugeStep(pIdx->pTab, pIdx->iVec);
-  return SQLITE_OK;
+  return rc;
 }
 
 static void flatBegin(Vec0Index *pIdx) {

@@ -65,6 +65,7 @@ typedef struct HnswState {
   Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
   Vec0Hnsw *pGraph;
   uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
+  int bFilling;       /* xIdle reads ahead: the links ask for huge pages */
   int bWarm;          /* every node and vector is in memory */
   int bHugeDone;      /* the links are all huge pages (or cannot be) */
   /* The quantizer (see the header comment), when the column has one. */
@@ -920,12 +921,15 @@ static int idleLowMem(Vec0Index *pIdx, HnswState *s) {
 }
 
 /*
-** After a query: the next part of the nodes and vectors read ahead, so that
-** a reopened table comes to hold its whole index in memory over a few
-** hundred queries, none of them waiting long; then huge pages, a part at a
-** time (see vec0StorageWarm and vec0StorageHugeStep).
+** After a query: the next part of the nodes and vectors read ahead (all of
+** them for 'warm'), so that a reopened table comes to hold its whole index
+** in memory after about ten statements, none of them waiting long; then the
+** links become huge pages, a part at a time (the vectors are read into huge
+** pages already: see vec0StorageWarm and vec0StorageHugeStep).  From the
+** first step on the links ask for huge pages: the nodes still read lazily
+** are read in order soon anyway.
 */
-static int hnswIdle(Vec0Index *pIdx) {
+static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
   Vec0Table *p = pIdx->pTab;
   HnswState *s = pIdx->pState;
   int rc = SQLITE_OK;
@@ -939,8 +943,12 @@ static int hnswIdle(Vec0Index *pIdx) {
   if (s == 0 || !s->bWarm) {
     uint32_t nStep = 0;
     int bAll = 0, bNodes = 1;
-    rc = vec0StorageWarm(p, pIdx->iVec, &nStep, &bAll);
-    if (rc == SQLITE_OK && nStep > 0 && s) rc = warmNodes(pIdx, (int)nStep, &bNodes);
+    rc = vec0StorageWarm(p, pIdx->iVec, nBytes, &nStep, &bAll);
+    if (rc == SQLITE_OK && nStep > 0 && s) {
+      if (!s->bFilling) vec0HnswUseHugePages(s->pGraph);
+      s->bFilling = 1;
+      rc = warmNodes(pIdx, (int)nStep, &bNodes);
+    }
     if (rc != SQLITE_OK) return rc;
     if (nStep > 0 && bAll && bNodes) {
       vec0StorageVectorsHuge(p, pIdx->iVec);

@@ -351,7 +351,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
     case INFO_DIMENSIONS: sqlite3_result_int(ctx, pCol->nDim); break;
     case INFO_VECTORS_CACHED:
     case INFO_CACHE_BYTES:
-      for (uint32_t s = 0; s < nSlot; s++) nCached += p->aVecLoaded[iVec][s] != 0;
+      nCached = vec0StorageVectorsCached(p, iVec);
       sqlite3_result_int64(ctx, i == INFO_VECTORS_CACHED
                                     ? nCached
                                     : nCached * (sqlite3_int64)p->aVecBytes[iVec]);

@@ -902,7 +902,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     if (rc == SQLITE_OK) rc = exactCandidates(&q, &t);
   } else if (rc == SQLITE_OK) {
     rc = indexPlan(&q, pIdx, &t);
-    if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx);
+    if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx, VEC0_WARM_BYTES);
   }
   if (rc == SQLITE_OK) {
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);

@@ -6,7 +6,10 @@
 ** stored vectors of the live rows; 'optimize' first compacts the slots),
 ** 'ef_search=N' (a fixed default ef), 'recall=X' (a default ef measured
 ** to meet recall X: vec0_recall.c) and 'threads=N' (the threads of such a
-** rebuild), and sqlite-vec 0.1.10's per-connection knobs (connCommand).
+** rebuild), sqlite-vec 0.1.10's per-connection knobs (connCommand), 'warm'
+** (every column's vectors and index read into this connection's cache now)
+** and 'cache_budget=N' (the MiB of a column's vectors above which its cache
+** is only read lazily).
 ** Storage checks and compacts its shadow tables, each index checks and
 ** rebuilds its own part.  Calls the index interface and the storage layer.
 */
@@ -44,6 +47,32 @@ static int rebuildIndexes(Vec0Table *p) {
     if (vec0RecallTargetOf(p, i)) rc = vec0RecallMeasure(p, i);
   }
   if (rc != SQLITE_OK) vec0StorageDiscard(p);
+  return rc;
+}
+
+/*
+** 'warm': every column's vectors and index records read into the cache now,
+** in large sequential reads, rather than lazily and a step after each query.
+** A column above the budget is refused, before anything is read.
+*/
+static int warmAll(Vec0Table *p) {
+  int rc = SQLITE_OK;
+  for (int i = 0; i < p->cfg.nVec; i++) {
+    if (!vec0StorageWarmAllowed(p, i)) {
+      sqlite3_int64 n = (sqlite3_int64)vec0StorageSlotCount(p) *
+                        (sqlite3_int64)vec0StorageVectorBytes(p, i);
+      vec0TableError(p, "vec0: table \"%s\": 'warm' would read %lld bytes of vectors of "
+                        "column %s, above cache_budget=%lld (MiB)",
+                     p->zName, n, p->cfg.aCol[p->cfg.aVecCol[i]].zName,
+                     p->nCacheBudget >> 20);
+      return SQLITE_ERROR;
+    }
+  }
+  for (int i = 0; rc == SQLITE_OK && i < p->cfg.nVec; i++) {
+    Vec0Index *pIdx = vec0IndexGet(p, i);
+    rc = pIdx->pModule->xOpen(pIdx);
+    if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx, (size_t)-1 / 2);
+  }
   return rc;
 }
 
@@ -180,6 +209,19 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
     p->nThread = (int)n;
     return SQLITE_OK;
   }
+  if (sqlite3_stricmp(z, "warm") == 0) return warmAll(p);
+  if (sqlite3_strnicmp(z, "cache_budget=", 13) == 0) {
+    /* Per connection, like threads=N: a process's memory, not the table's. */
+    sqlite3_int64 n = 0;
+    if (!commandNumber(&z[13], 0, VEC0_MAX_CACHE_BUDGET, &n)) {
+      vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": cache_budget must be an "
+                        "integer in 0..%d (MiB)",
+                     p->zName, z, VEC0_MAX_CACHE_BUDGET);
+      return SQLITE_ERROR;
+    }
+    p->nCacheBudget = n << 20;
+    return SQLITE_OK;
+  }
   if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
     sqlite3_int64 n = 0;
     if (!commandNumber(&z[10], 1, VEC0_MAX_K, &n)) {
@@ -204,7 +246,8 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
   if (rc != SQLITE_EMPTY) return rc;
   vec0TableError(p, "vec0: table \"%s\": unknown command \"%s\" (known: "
                     "integrity-check, optimize, rebuild, ef_search=N, recall=X, threads=N, "
-                    "oversample=N, search_list_size_search=N, search_list_size=N)",
+                    "oversample=N, search_list_size_search=N, search_list_size=N, warm, "
+                    "cache_budget=N)",
                  p->zName, z);
   return SQLITE_ERROR;
 }

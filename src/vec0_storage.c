@@ -311,6 +311,7 @@ int vec0StorageShadowName(const char *z) {
 /* The cache                                                               */
 
 void vec0StorageDiscard(Vec0Table *p) {
+  vec0StorageReadEnd(p);
   if (p->aCell) {
     for (size_t i = 0; i < (size_t)p->nSlotAlloc * (size_t)p->nFilt; i++) {
       sqlite3_free(p->aCell[i].z);
@@ -337,7 +338,7 @@ void vec0StorageDiscard(Vec0Table *p) {
     p->abHuge[i] = 0;
     p->aCollapsed[i] = 0;
     p->abHugeDone[i] = 0;
-    p->aWarmChunk[i] = 0;
+    vec0StorageFillReset(p, i);
     /* An index's in-memory state is part of the cache (vec0_index.h). */
     if (p->aIndex[i].pModule) p->aIndex[i].pModule->xDiscard(&p->aIndex[i]);
   }
@@ -679,6 +680,8 @@ int vec0StorageOpEnd(Vec0Table *p, int rc) {
   for (int i = 0; i < p->cfg.nVec; i++) {
     if (p->aVecLoaded[i]) memset(p->aVecLoaded[i], 0, p->nSlotAlloc);
     p->bAllVec[i] = 0;
+    /* What the fill read may predate a change the tables now lack, or hold. */
+    vec0StorageFillReset(p, i);
   }
   if ((sqlite3_int64)sqlite3_total_changes(p->db) != p->opTotalChanges &&
       !rolledBackBySqlite(rc) && !p->bPoison) {

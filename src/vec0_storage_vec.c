@@ -1,15 +1,24 @@
 /*
 ** vec0_storage_vec.c: the vector cache of the storage layer.  Each vector
 ** column's vectors are held once, in the element type, contiguous by slot
-** (so the exact scan reads memory sequentially), read from T_vectorsN a
-** chunk row at a time on demand or all at once, written back a whole chunk
-** row at a time; warmed up after queries and moved to huge pages a step at
-** a time.  Calls the statements of vec0_storage_sql.c, SQLite, and the
-** page helpers of vec0_mem.h.
+** (so the exact scan reads memory sequentially), read from T_vectorsN one
+** vector at a time on demand (through a BLOB handle: only its bytes, not its
+** chunk row's) or all at once, written back a whole chunk row at a time.
+** The fill reads them all in order into a block of huge pages a step at a
+** time, between queries, and then takes the place of the lazily read array.
+** Calls the statements of vec0_storage_sql.c, SQLite, and the page helpers
+** of vec0_mem.h.
 */
 #include "vec0Int.h"
 
 #include <string.h>
+
+/*
+** aVecLoaded[i][s]: 0 not read, VEC_IN_ARRAY in aVec[i] (which wins: the
+** connection's writes go there), VEC_IN_FILL read lazily into the fill's block.
+*/
+#define VEC_IN_ARRAY 1
+#define VEC_IN_FILL 2
 
 /*
 ** Gives vector column i room for nSlot vectors (the first nSlotAlloc kept).
@@ -21,12 +30,22 @@
 int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
   size_t nOld = (size_t)p->nSlotAlloc * p->aVecBytes[i], nNew = nSlot * p->aVecBytes[i];
   unsigned char *aMem = 0, *a;
+  if (nNew != nOld) vec0StorageFillReset(p, i); /* its block has the old size */
   if (bHuge && nNew >= 2 * HUGE_PAGE) aMem = sqlite3_malloc64(nNew + HUGE_PAGE);
   if (aMem == 0) {
     /* Small, lazily read, or short of memory: an ordinary block. */
     if (nNew == nOld && p->aVecMem[i]) return SQLITE_OK;
-    aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
-    if (aMem == 0) return SQLITE_NOMEM;
+    if (p->aVec[i] != p->aVecMem[i]) {
+      /* aligned inside its block: realloc() would keep the block's start */
+      size_t nKeep = nOld < nNew ? nOld : nNew;
+      aMem = sqlite3_malloc64(nNew ? nNew : 1);
+      if (aMem == 0) return SQLITE_NOMEM;
+      memcpy(aMem, p->aVec[i], nKeep);
+      sqlite3_free(p->aVecMem[i]);
+    } else {
+      aMem = sqlite3_realloc64(p->aVecMem[i], nNew ? nNew : 1);
+      if (aMem == 0) return SQLITE_NOMEM;
+    }
     p->aVecMem[i] = p->aVec[i] = aMem;
     p->abHuge[i] = 0;
     return SQLITE_OK;
@@ -112,20 +131,87 @@ static int missingVector(Vec0Table *p, int iVec, uint32_t iSlot) {
   return SQLITE_CORRUPT_VTAB;
 }
 
+void vec0StorageReadEnd(Vec0Table *p) {
+  for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
+    if (p->apBlob[i]) {
+      sqlite3_blob_close(p->apBlob[i]);
+      p->apBlob[i] = 0;
+    }
+  }
+}
+
+/*
+** Reads the vector of slot iSlot alone: a walk after a reopen needs one
+** vector here and there, and copying its whole chunk row into the cache
+** would touch (and, the first time, fault in) pages it never reads.  The
+** handle moves from row to row (sqlite3_blob_reopen); it is closed at the
+** end of the method (vec0StorageReadEnd), or here when a write expired it.
+*/
+static int loadOne(Vec0Table *p, int iVec, uint32_t iSlot, int bRetry) {
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec];
+  sqlite3_int64 iChunk = iSlot / C;
+  int rc = SQLITE_ERROR;
+  if (p->apBlob[iVec]) {
+    rc = sqlite3_blob_reopen(p->apBlob[iVec], iChunk);
+    if (rc != SQLITE_OK) {
+      sqlite3_blob_close(p->apBlob[iVec]);
+      p->apBlob[iVec] = 0;
+    }
+  }
+  if (rc != SQLITE_OK) {
+    char *zTab = sqlite3_mprintf("%s_vectors%d", p->zName, iVec);
+    if (zTab == 0) return SQLITE_NOMEM;
+    rc = sqlite3_blob_open(p->db, p->zDb, zTab, "v", iChunk, 0, &p->apBlob[iVec]);
+    sqlite3_free(zTab);
+    if (rc == SQLITE_ERROR) return missingVector(p, iVec, iSlot); /* no such row */
+    if (rc != SQLITE_OK) return rc;
+  }
+  if ((size_t)sqlite3_blob_bytes(p->apBlob[iVec]) != nBytes * C) {
+    vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes, "
+                      "expected %lld",
+                   p->zName, iChunk, p->zName, iVec, sqlite3_blob_bytes(p->apBlob[iVec]),
+                   (long long)nBytes * (long long)C);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  rc = sqlite3_blob_read(p->apBlob[iVec],
+                         (p->aFill[iVec] ? p->aFill[iVec] : p->aVec[iVec]) + (size_t)iSlot * nBytes,
+                         (int)nBytes, (int)((iSlot % C) * nBytes));
+  /* In the fill's block while it runs: the array is about to be dropped. */
+  if (rc == SQLITE_OK) p->aVecLoaded[iVec][iSlot] = p->aFill[iVec] ? VEC_IN_FILL : VEC_IN_ARRAY;
+  if (rc == SQLITE_OK) p->aLazyBytes[iVec] += nBytes;
+  if (rc == SQLITE_ABORT && bRetry) {
+    /* The row was written since the handle was opened on it. */
+    vec0StorageReadEnd(p);
+    return loadOne(p, iVec, iSlot, 0);
+  }
+  return rc;
+}
+
 int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
                       const unsigned char **ppOut) {
   int rc = SQLITE_OK;
+  size_t nBytes = p->aVecBytes[iVec];
   *ppOut = 0;
   if (iSlot >= p->nSlot) {
     vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
-  if (!p->aVecLoaded[iVec][iSlot]) {
-    rc = loadChunk(p, iVec, iSlot);
-    if (rc == SQLITE_OK && !p->aVecLoaded[iVec][iSlot]) rc = missingVector(p, iVec, iSlot);
+  if (p->aVecLoaded[iVec][iSlot] != VEC_IN_ARRAY) {
+    /* Read by the fill, or lazily into its block: what the table holds. */
+    if (p->aFill[iVec] && (p->aVecLoaded[iVec][iSlot] == VEC_IN_FILL ||
+                           iSlot / p->anChunk[iVec] < p->aWarmChunk[iVec])) {
+      *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
+      return SQLITE_OK;
+    }
+    rc = loadOne(p, iVec, iSlot, 1);
     if (rc != SQLITE_OK) return rc;
+    if (p->aFill[iVec]) {
+      *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
+      return SQLITE_OK;
+    }
   }
-  *ppOut = p->aVec[iVec] + (size_t)iSlot * p->aVecBytes[iVec];
+  *ppOut = p->aVec[iVec] + (size_t)iSlot * nBytes;
   return SQLITE_OK;
 }
 
@@ -169,14 +255,20 @@ int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *p
   ** cache.  A new chunk (its first slot just allocated) has no row yet.
   */
   for (i = first; i < first + n && rc == SQLITE_OK; i++) {
-    if (i == iSlot || aLoaded[i]) continue;
+    if (i == iSlot || aLoaded[i] == VEC_IN_ARRAY) continue;
+    if (p->aFill[iVec] && (aLoaded[i] == VEC_IN_FILL || i / C < p->aWarmChunk[iVec])) {
+      memcpy(p->aVec[iVec] + (size_t)i * nBytes, p->aFill[iVec] + (size_t)i * nBytes, nBytes);
+      aLoaded[i] = VEC_IN_ARRAY;
+      continue;
+    }
     rc = loadChunk(p, iVec, i);
     if (rc == SQLITE_OK && !aLoaded[i]) rc = missingVector(p, iVec, i);
   }
   if (rc != SQLITE_OK) return rc;
   memcpy(p->aVec[iVec] + (size_t)iSlot * nBytes, pV, nBytes);
-  aLoaded[iSlot] = 1;
+  aLoaded[iSlot] = VEC_IN_ARRAY;
   aChunk = chunkRow(p, iVec, first, n);
+  vec0StorageReadEnd(p); /* the rewrite of the row would expire a handle on it */
   rc = aChunk ? vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt) : SQLITE_NOMEM;
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(pStmt, 1, iSlot / C);
@@ -191,7 +283,10 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
   sqlite3_stmt *pStmt = 0;
   size_t nBytes = p->aVecBytes[iVec];
   uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, c;
-  int rc = vec0StorageVectorsClear(p, iVec);
+  int rc;
+  vec0StorageReadEnd(p);
+  vec0StorageFillReset(p, iVec);
+  rc = vec0StorageVectorsClear(p, iVec);
   if (rc == SQLITE_OK) rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_PUT, &pStmt);
   for (c = 0; rc == SQLITE_OK && c < nChunk; c++) {
     uint32_t first = c * C, n = p->nSlot - first < C ? p->nSlot - first : C;
@@ -234,44 +329,164 @@ int vec0StorageHugeStep(Vec0Table *p, int iVec) {
   return 1;
 }
 
-int vec0StorageWarm(Vec0Table *p, int iVec, uint32_t *pnStep, int *pbAll) {
+void vec0StorageFillReset(Vec0Table *p, int iVec) {
+  if (p->aFill[iVec] && p->aVecLoaded[iVec]) {
+    uint32_t n = p->nSlot < p->nSlotAlloc ? p->nSlot : p->nSlotAlloc;
+    for (uint32_t i = 0; i < n; i++) {
+      if (p->aVecLoaded[iVec][i] == VEC_IN_FILL) p->aVecLoaded[iVec][i] = 0;
+    }
+  }
+  sqlite3_free(p->aFillMem[iVec]);
+  p->aFillMem[iVec] = p->aFill[iVec] = 0;
+  p->aWarmChunk[iVec] = 0;
+  p->aFillRows[iVec] = 0;
+}
+
+sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec) {
+  uint64_t nFilled = p->aFill[iVec] ? (uint64_t)p->aWarmChunk[iVec] * p->anChunk[iVec] : 0;
+  sqlite3_int64 n = 0;
+  for (uint32_t s = 0; s < p->nSlot; s++) n += p->aVecLoaded[iVec][s] != 0 || s < nFilled;
+  return n;
+}
+
+int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
+  return p->nCacheBudget < 0 ||
+         (sqlite3_uint64)p->nSlot * p->aVecBytes[iVec] <= (sqlite3_uint64)p->nCacheBudget;
+}
+
+/*
+** A new block for the fill, in huge pages from the start: the fill writes
+** it in order, so each 2 MiB is faulted in once, whole, with no copy into
+** huge pages afterwards (the lazily read array is made of small pages, where
+** each vector read at random faults its own).
+*/
+static int fillStart(Vec0Table *p, int iVec) {
+  size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
+  int bHuge = n >= 2 * HUGE_PAGE;
+  unsigned char *aMem = sqlite3_malloc64(n + (bHuge ? HUGE_PAGE : 1));
+  if (aMem == 0) return SQLITE_NOMEM;
+  p->aFillMem[iVec] = p->aFill[iVec] = aMem;
+  if (bHuge) {
+    p->aFill[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+    vec0MemAdviseHuge(p->aFill[iVec], n);
+  }
+  p->aWarmChunk[iVec] = 0;
+  p->aFillRows[iVec] = 0;
+  return SQLITE_OK;
+}
+
+/*
+** The fill has read every chunk row: the vectors loaded in the array (the
+** connection's own writes among them) are copied over what it read, and its
+** block becomes the array.  A chunk row missing from the table leaves the
+** array as it is: a lazy read reports it.
+*/
+static void fillFinish(Vec0Table *p, int iVec) {
+  size_t nBytes = p->aVecBytes[iVec], n = (size_t)p->nSlotAlloc * nBytes;
+  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, i = 0;
+  unsigned char *aLoaded = p->aVecLoaded[iVec];
+  if (p->aFillRows[iVec] != nChunk) {
+    vec0StorageFillReset(p, iVec);
+    return;
+  }
+  while (i < p->nSlot) {
+    uint32_t j;
+    if (aLoaded[i] != VEC_IN_ARRAY) {
+      i++;
+      continue;
+    }
+    for (j = i; j < p->nSlot && aLoaded[j] == VEC_IN_ARRAY; j++) {
+    }
+    memcpy(p->aFill[iVec] + (size_t)i * nBytes, p->aVec[iVec] + (size_t)i * nBytes,
+           (size_t)(j - i) * nBytes);
+    i = j;
+  }
+  sqlite3_free(p->aVecMem[iVec]);
+  p->aVecMem[iVec] = p->aFillMem[iVec];
+  p->aVec[iVec] = p->aFill[iVec];
+  p->aFillMem[iVec] = p->aFill[iVec] = 0;
+  p->aFillRows[iVec] = 0;
+  memset(aLoaded, VEC_IN_ARRAY, p->nSlot);
+  p->bAllVec[iVec] = 1;
+  /* Huge pages already where the system gave them: nothing to collapse. */
+  p->abHuge[iVec] = 1;
+  p->aCollapsed[iVec] = (size_t)-1;
+  p->abHugeDone[iVec] = n < 2 * HUGE_PAGE;
+}
+
+/* Reads chunk rows [aWarmChunk, +nRow) into the fill's block. */
+static int fillStep(Vec0Table *p, int iVec, int nRow) {
   sqlite3_stmt *pStmt = 0;
-  uint32_t C = p->anChunk[iVec], nChunk;
-  int n, rc = SQLITE_OK;
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec];
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, p->aWarmChunk[iVec]);
+  sqlite3_bind_int(pStmt, 2, nRow);
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 c = sqlite3_column_int64(pStmt, 0);
+    uint32_t first = 0, nVec = chunkSpan(p, iVec, c, &first);
+    int n = sqlite3_column_bytes(pStmt, 1);
+    if (nVec == 0 || sqlite3_column_type(pStmt, 1) != SQLITE_BLOB || (size_t)n != nBytes * C) {
+      vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes, "
+                        "expected %lld",
+                     p->zName, c, p->zName, iVec, n, (long long)nBytes * (long long)C);
+      rc = SQLITE_CORRUPT_VTAB;
+      break;
+    }
+    memcpy(p->aFill[iVec] + (size_t)first * nBytes, sqlite3_column_blob(pStmt, 1),
+           (size_t)nVec * nBytes);
+    p->aWarmChunk[iVec] = (uint32_t)c + 1;
+    p->aFillRows[iVec]++;
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  /* A failed step may have moved the cursor past rows it did not read. */
+  if (rc != SQLITE_OK) vec0StorageFillReset(p, iVec);
+  return rc;
+}
+
+int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int *pbAll) {
+  uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
+  size_t nRowBytes = (size_t)C * p->aVecBytes[iVec], nRow;
+  int rc = SQLITE_OK;
+  /*
+  ** A step after a query or a write (not 'warm') doubles from
+  ** VEC0_WARM_FIRST up to nBytes, so the first statement after opening,
+  ** which reads the most lazily, waits the least for the fill; but a later
+  ** one reads at least twice what was read lazily since the last step, so
+  ** that the fill soon overtakes statements that touch much of the table
+  ** (an INSERT walks with ef_construction).
+  */
+  if (nBytes > VEC0_WARM_FIRST && nBytes < (size_t)-1 / 2 && !p->bAllVec[iVec]) {
+    size_t nDone = (size_t)p->aFillRows[iVec] * nRowBytes;
+    if (nDone < nBytes) nBytes = nDone < VEC0_WARM_FIRST ? VEC0_WARM_FIRST : nDone;
+    if (p->aFill[iVec] && nBytes < 2 * p->aLazyBytes[iVec]) nBytes = 2 * p->aLazyBytes[iVec];
+  }
+  p->aLazyBytes[iVec] = 0;
+  nRow = nBytes / nRowBytes + 1;
   *pnStep = 0;
   *pbAll = 0;
   if (!p->bCache) return SQLITE_OK;
-  nChunk = (p->nSlot + C - 1) / C;
-  n = (int)(VEC0_WARM_BYTES / ((size_t)C * p->aVecBytes[iVec])) + 1;
-  *pnStep = (uint32_t)n * C;
-  if (p->bAllVec[iVec] || p->aWarmChunk[iVec] >= nChunk) {
-    p->bAllVec[iVec] = 1;
-  } else {
-    rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
+  if (nRow > (size_t)nChunk + 1) nRow = (size_t)nChunk + 1;
+  if (!p->bAllVec[iVec]) {
+    if (!vec0StorageWarmAllowed(p, iVec)) return SQLITE_OK;
+    if (p->aFill[iVec] == 0) rc = fillStart(p, iVec);
+    if (rc == SQLITE_OK && p->aWarmChunk[iVec] < nChunk) rc = fillStep(p, iVec, (int)nRow);
     if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_int64(pStmt, 1, p->aWarmChunk[iVec]);
-    sqlite3_bind_int(pStmt, 2, n);
-    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      sqlite3_int64 c = sqlite3_column_int64(pStmt, 0);
-      rc = chunkFromColumn(p, iVec, c, pStmt, 1);
-      if (rc == SQLITE_OK) p->aWarmChunk[iVec] = (uint32_t)c + 1;
-    }
-    {
-      int rc2 = sqlite3_reset(pStmt);
-      if (rc == SQLITE_OK) rc = rc2;
-    }
-    if (rc != SQLITE_OK) return rc;
-    if (p->aWarmChunk[iVec] >= nChunk) p->bAllVec[iVec] = 1;
+    if (p->aWarmChunk[iVec] >= nChunk) fillFinish(p, iVec);
   }
+  *pnStep = (uint32_t)nRow * C;
   *pbAll = p->bAllVec[iVec];
   return SQLITE_OK;
 }
 
-int vec0StorageAllVectors(Vec0Table *p, int iVec) {
+/* Reads every chunk row into the array itself (no second block). */
+static int allIntoArray(Vec0Table *p, int iVec) {
   sqlite3_stmt *pStmt = 0;
-  int rc;
-  if (p->bAllVec[iVec]) return SQLITE_OK;
-  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_ALL, &pStmt);
+  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_ALL, &pStmt);
   if (rc != SQLITE_OK) return rc;
   while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
     rc = chunkFromColumn(p, iVec, sqlite3_column_int64(pStmt, 0), pStmt, 1);
@@ -359,5 +574,18 @@ int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nS
     if (rc == SQLITE_OK) rc = rc2;
   }
   if (rc == SQLITE_OK && *piChunk >= nChunk) *pbDone = 1;
+  return rc;
+}
+
+/* Every vector of column iVec, read now (the exact scan, rebuild, check). */
+int vec0StorageAllVectors(Vec0Table *p, int iVec) {
+  uint32_t nStep = 0;
+  int bAll = 0, rc;
+  if (p->bAllVec[iVec]) return SQLITE_OK;
+  rc = vec0StorageWarm(p, iVec, (size_t)-1 / 2, &nStep, &bAll);
+  if (rc == SQLITE_OK && !bAll) {
+    /* Above the budget, or a chunk row missing: into the array itself. */
+    rc = allIntoArray(p, iVec);
+  }
   return rc;
 }

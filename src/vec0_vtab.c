@@ -67,6 +67,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   rc = vec0ConfigKeyFirst(&p->cfg);
   if (rc != SQLITE_OK) goto fail;
   p->nFilt = p->cfg.nPart + p->cfg.nMeta;
+  p->nCacheBudget = -1;
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].bEfFixed ? p->cfg.aVec[i].efSearch : 0;
@@ -663,9 +664,17 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     vec0IndexOpBegin(p);
     rc = vec0IndexOpEnd(p, vec0WriteInsert(p, argv, pRowid));
+    /*
+    ** A write after a reopen reads the index as a query does: it warms up
+    ** too.  A failed step fails the statement, which SQLite then rolls back
+    ** (a failed read inside it may have rolled back the transaction already,
+    ** so the write cannot be reported as done), and the cache is dropped.
+    */
+    if (rc == SQLITE_OK) rc = vec0IndexIdle(p);
   } else {
     vec0IndexOpBegin(p);
     rc = vec0IndexOpEnd(p, vec0WriteUpdate(p, argv));
+    if (rc == SQLITE_OK) rc = vec0IndexIdle(p);
   }
   return rc;
 }
@@ -689,6 +698,7 @@ static void rollbackCache(Vec0Table *p) {
 }
 
 static int busyEnd(Vec0Table *p, int rc) {
+  if (p->nBusy == 1) vec0StorageReadEnd(p);
   if (--p->nBusy == 0 && p->bRollbackLater) {
     p->bRollbackLater = 0;
     rollbackCache(p);
@@ -791,6 +801,7 @@ static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
 static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   Vec0Table *p = (Vec0Table *)pVtab;
   int rc = vec0IndexFlush(p);
+  vec0StorageReadEnd(p);
   if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
   return rc;
 }
@@ -812,6 +823,7 @@ static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
   (void)zSchema;
   (void)mFlags;
   if (rc == SQLITE_OK) rc = vec0MaintCheck(p, &zErr);
+  vec0StorageReadEnd(p);
   if (rc == SQLITE_CORRUPT_VTAB) {
     *pzErr = sqlite3_mprintf("vec0 table %s: %s", zTabName,
                              zErr ? zErr : "shadow tables are damaged");

@@ -434,6 +434,16 @@ static const Step aStep[] = {
     {"oversample-c", 'C', "INSERT INTO t(t) VALUES('oversample=3')", STEP_COMMAND},
     {"integrity-check-c", 'C', "INSERT INTO t(t) VALUES('integrity-check')", STEP_COMMAND},
     {"optimize-c", 'C', "INSERT INTO t(t) VALUES('optimize')", STEP_COMMAND},
+    /* the whole cache read at once, then written to: a fault in the fill
+    ** leaves the cache as the tables say */
+    {"warm-a", 'A', "INSERT INTO t(t) VALUES('warm')", STEP_COMMAND},
+    {"warm-b", 'B', "INSERT INTO t(t) VALUES('warm')", STEP_COMMAND},
+    {"warm-then-write-a", 'A',
+     "BEGIN;"
+     "INSERT INTO t(t) VALUES('warm');"
+     "UPDATE t SET v = '[0.9,-0.9,0.9,-0.9]' WHERE id = 7;"
+     "INSERT INTO t(id, v, p, tag) VALUES (100, '[0.5,0.5,0.5,0.5]', 1, 'x');"
+     "COMMIT;", STEP_WRITE},
 };
 #define N_STEP ((int)(sizeof(aStep) / sizeof(aStep[0])))
 

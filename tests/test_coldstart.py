@@ -1,0 +1,219 @@
+"""The cold start of a reopened table: vectors read one at a time while the
+fill reads them all in order between statements, 'warm' reading everything
+at once, and 'cache_budget=N' keeping a column lazy.  Whatever the cache
+holds, every query and every vector read must be what the tables say: the
+same as a warm connection's, a lazy-only one's, and another connection's
+commits seen at once."""
+
+import sqlite3
+import struct
+
+import pytest
+
+from conftest import connect, f32, l2, rand_vectors
+
+DIM = 128
+N = 6000  # 3 MB of vectors: the fill takes several steps (1 MB first)
+
+
+def info(con, *cols):
+    return con.execute("SELECT %s FROM vec0_info('t')" % ", ".join(cols)).fetchone()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("cold") / "template.db")
+    con = connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by hnsw(m=8, ef_construction=40))" % DIM)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(N, DIM, 5))])
+    con.execute("COMMIT")
+    con.close()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def db(template, tmp_path):
+    path = str(tmp_path / "t.db")
+    with open(path, "wb") as f:
+        f.write(template)
+    return path
+
+
+QUERIES = rand_vectors(40, DIM, 9)
+
+
+def results(con, queries=QUERIES, ef=40):
+    return [con.execute("SELECT rowid, distance FROM t WHERE embedding MATCH ? AND k = 10 "
+                        "AND ef = ?", (f32(q), ef)).fetchall() for q in queries]
+
+
+def vectors(con):
+    return dict(con.execute("SELECT rowid, embedding FROM t"))
+
+
+def test_warm_cold_and_lazy_give_the_same_results(db):
+    cold = connect(db)
+    assert info(cold, "vectors_cached", "cache_complete") == (0, 0)
+    got_cold = results(cold)
+    # forty queries read the whole table ahead, a step after each
+    assert info(cold, "vectors_cached", "cache_complete") == (N, 1)
+    warm = connect(db)
+    warm.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert info(warm, "vectors_cached", "cache_bytes", "cache_complete") == (N, N * DIM * 4, 1)
+    lazy = connect(db)
+    lazy.execute("INSERT INTO t(t) VALUES ('cache_budget=0')")
+    got_lazy = results(lazy)
+    assert info(lazy, "cache_complete")[0] == 0
+    assert 0 < info(lazy, "vectors_cached")[0] < N
+    assert got_cold == results(warm) == got_lazy
+    # every vector reads back the same, however it reaches the cache
+    half = connect(db)
+    results(half, QUERIES[:2])
+    assert info(half, "cache_complete")[0] == 0  # the fill is under way
+    assert vectors(half) == vectors(warm) == vectors(lazy)
+    # 'warm' on a warm table does nothing more
+    warm.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert results(warm, QUERIES[:5]) == got_cold[:5]
+
+
+def test_writes_during_the_fill(db):
+    """Rows written while the fill is under way (before and after its cursor,
+    in the same chunk rows as vectors read lazily), rolled back and
+    committed: the cache always reads as the tables do, and the tables hold
+    what was written."""
+    expected = {i + 1: f32(v) for i, v in enumerate(rand_vectors(N, DIM, 5))}
+    con = connect(db)
+    results(con, QUERIES[:1])
+    # a budget below the column stops the fill where it is: it stays under way
+    con.execute("INSERT INTO t(t) VALUES ('cache_budget=0')")
+    assert 0 < info(con, "vectors_cached")[0] < N
+    new = rand_vectors(30, DIM, 11)
+    con.execute("BEGIN")
+    for i, v in enumerate(new[:10]):
+        # rows near the start (filled already) and near the end (not yet)
+        con.execute("UPDATE t SET embedding = ? WHERE rowid = ?", (f32(v), 1 + i * 600))
+        expected[1 + i * 600] = f32(v)
+    con.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (N + 1, f32(new[10])))
+    expected[N + 1] = f32(new[10])
+    con.execute("DELETE FROM t WHERE rowid IN (2, 3000, 5999)")
+    for r in (2, 3000, 5999):
+        del expected[r]
+    results(con, QUERIES[2:3])          # a fill step inside the transaction
+    con.execute("COMMIT")
+    assert info(con, "cache_complete")[0] == 0
+    assert vectors(con) == expected     # read mid-fill
+    con.execute("INSERT INTO t(t) VALUES ('cache_budget=100')")
+    got = results(con)                  # the fill completes
+    assert info(con, "cache_complete")[0] == 1
+    assert vectors(con) == expected
+    fresh = connect(db)
+    fresh.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert got == results(fresh)
+    assert vectors(fresh) == expected
+    # rolled back: a savepoint and a transaction, each mid-fill
+    con.close()
+    con = connect(db)
+    results(con, QUERIES[:1])
+    con.execute("BEGIN")
+    con.execute("SAVEPOINT s")
+    con.execute("UPDATE t SET embedding = ? WHERE rowid = 4", (f32(new[11]),))
+    results(con, QUERIES[4:5])
+    con.execute("ROLLBACK TO s")
+    con.execute("RELEASE s")
+    con.execute("UPDATE t SET embedding = ? WHERE rowid = 5", (f32(new[12]),))
+    results(con, QUERIES[5:6])
+    con.execute("ROLLBACK")
+    assert vectors(con) == expected
+    # statements that read and write the same chunk rows
+    con.execute("UPDATE t SET embedding = vec_add(embedding, ?) WHERE rowid BETWEEN 100 AND 110",
+                (f32([0.5] * DIM),))
+    con.execute("INSERT INTO t(rowid, embedding) SELECT rowid + 100000, embedding FROM t "
+                "WHERE rowid BETWEEN 200 AND 220")
+    got = results(con)
+    fresh = connect(db)
+    assert got == results(fresh)
+    assert vectors(con) == vectors(fresh)
+    assert fresh.execute("SELECT count(*) FROM t").fetchone()[0] == N + 1 - 3 + 21
+    con.execute("INSERT INTO t(t) VALUES ('integrity-check')")
+
+
+def test_other_connection_commits_are_seen(db):
+    a, b = connect(db), connect(db)
+    a.execute("INSERT INTO t(t) VALUES ('warm')")
+    before = results(a, QUERIES[:5])
+    q = QUERIES[0]
+    b.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (N + 7, f32(q)))
+    b.execute("UPDATE t SET embedding = ? WHERE rowid = ?", (f32(QUERIES[1]), before[1][3][0]))
+    b.execute("DELETE FROM t WHERE rowid = ?", (before[2][0][0],))
+    after = results(a, QUERIES[:5])
+    assert after[0][0] == (N + 7, 0.0)
+    assert after[1][0] == (before[1][3][0], 0.0)
+    assert before[2][0][0] not in [r for r, _ in after[2]]
+    assert after == results(b, QUERIES[:5])
+    # mid-fill too
+    c = connect(db)
+    results(c, QUERIES[:2])
+    b.execute("UPDATE t SET embedding = ? WHERE rowid = 5000", (f32(QUERIES[3]),))
+    assert results(c, QUERIES[3:4])[0][0] == (5000, 0.0)
+    assert vectors(c) == vectors(b)
+
+
+def test_cache_budget(db):
+    con = connect(db)
+    con.execute("INSERT INTO t(t) VALUES ('cache_budget=2')")  # MiB; the column has 3
+    with pytest.raises(sqlite3.Error, match=r"'warm' would read 3072000 bytes of vectors of "
+                       r"column embedding, above cache_budget=2 \(MiB\)"):
+        con.execute("INSERT INTO t(t) VALUES ('warm')")
+    results(con)
+    cached, nbytes, complete = info(con, "vectors_cached", "cache_bytes", "cache_complete")
+    assert complete == 0 and 0 < cached < N and nbytes == cached * DIM * 4
+    # the budget is this connection's: another one reads ahead
+    other = connect(db)
+    results(other)
+    assert info(other, "cache_complete")[0] == 1
+    con.execute("INSERT INTO t(t) VALUES ('cache_budget=3')")
+    con.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert info(con, "vectors_cached", "cache_complete") == (N, 1)
+    assert results(con) == results(other)
+
+
+def test_flat_column_warm(tmp_path):
+    path = str(tmp_path / "f.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[8] indexed by flat())")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(300, 8, 3))])
+    con.close()
+    con = connect(path)
+    con.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert info(con, "vectors_cached", "cache_complete") == (300, 1)
+    q = rand_vectors(1, 8, 4)[0]
+    assert results(con, [q]) == results(connect(path), [q])
+
+
+def test_growing_after_the_fill(tmp_path):
+    """The filled block takes the array's place; the array then grows with
+    inserts (and moves) keeping every vector where it was."""
+    path = str(tmp_path / "g.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[4] indexed by hnsw(m=8))")
+    expected = {i + 1: f32(v) for i, v in enumerate(rand_vectors(60, 4, 21))}
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)", expected.items())
+    con.close()
+    con = connect(path)
+    results(con, rand_vectors(1, 4, 22))
+    assert info(con, "cache_complete")[0] == 1
+    more = {i + 61: f32(v) for i, v in enumerate(rand_vectors(300, 4, 23))}
+    for r, v in more.items():
+        con.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (r, v))
+    expected.update(more)
+    assert vectors(con) == expected
+    for q in rand_vectors(10, 4, 24):
+        for rid, d in con.execute("SELECT rowid, distance FROM t WHERE embedding MATCH ? "
+                                  "AND k = 5", (f32(q),)):
+            assert d == pytest.approx(l2(struct.unpack("<4f", expected[rid]), q), rel=1e-5)
