@@ -49,60 +49,12 @@
 ** before the savepoint (it was drained when the savepoint began).
 */
 #include "vec0Int.h"
+#include "vec0_index_hnswInt.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The in-memory state of one column's graph (Vec0Index.pState). */
-typedef struct HnswState {
-  Vec0Table *p;
-  int iVec;
-  int nDim;
-  Vec0DistanceFn xDist;
-  Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
-  Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
-  Vec0Hnsw *pGraph;
-  uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
-  int bFilling;       /* xIdle reads ahead: the links ask for huge pages */
-  int bWarm;          /* every node and vector is in memory */
-  int bHugeDone;      /* the links are all huge pages (or cannot be) */
-  /* The quantizer (see the header comment), when the column has one. */
-  int eQuantState;    /* QUANT_UNKNOWN (config not read), QUANT_NONE, QUANT_READY */
-  Vec0Quant quant;
-  Vec0DistanceFn xCodeDist; /* bit: Hamming between two codes */
-  Vec0CodeDistFn xCodeQ;    /* int8: a prepared query against code records */
-  size_t nVecBytes;   /* of a float32 vector */
-  int nCodeDim;       /* what xCodeDist takes: elements, or bits */
-  size_t nCodeBytes;  /* of a code */
-  size_t nStride;     /* of a code's record: int8 vec0CodeStride, bit nCodeBytes */
-  unsigned char *aCodeMem; /* allocation of aCode, which is aligned to 64 */
-  unsigned char *aCode;    /* nCodeSlot records of nStride */
-  unsigned char *aCodeOk;  /* per slot: 1 if its code is made */
-  uint32_t nCodeSlot;
-  int bOnCodes;       /* the walk now runs on codes: xVector/xDistance use them */
-  Vec0CodeQuery cq;   /* int8 walk: the prepared query (the walk's query is &cq) */
-  unsigned char *aCqMem;   /* cq's arrays: vec0CodeQueryBytes + 64, then the code */
-  int bLowMem;        /* low_memory=1 (see the header comment) */
-  unsigned char *aTmp; /* low memory: one float32 vector read for one use */
-  uint32_t iWarmChunk; /* low memory: the next chunk row whose codes xIdle makes */
-  /*
-  ** The queue (see QUEUE below): slots aQSlot[iQ0..nQ-1] are live rows not
-  ** in the graph yet, with their keys and groups; iQ0Op/nQOp are iQ0/nQ at
-  ** the xBegin of the write under way, put back if it fails.
-  */
-  uint32_t *aQSlot, *aQGroup;
-  uint64_t *aQKey;
-  uint32_t iQ0, nQ, nQAlloc, iQ0Op, nQOp;
-} HnswState;
-
-#define QUANT_UNKNOWN 0
-#define QUANT_NONE 1
-#define QUANT_READY 2
-/* Live rows that first train a quantizer, and the sample it trains on. */
-#define HNSW_QUANT_TRAIN 1000
-#define HNSW_QUANT_SAMPLE 2000
 
 /* ---------------------------------------------------------------------- */
 /* The host                                                                */
@@ -119,90 +71,11 @@ static void hostFree(void *pCtx, void *pOld) {
   (void)pCtx;
   sqlite3_free(pOld);
 }
-/* a rounded up to a multiple of nAlign (a power of two). */
-static unsigned char *codeAlign(unsigned char *a, size_t nAlign) {
-  return a + ((nAlign - ((uintptr_t)a & (nAlign - 1))) & (nAlign - 1));
-}
-
-/*
-** Room for the codes of slots [0, n): records aligned to 64 (the kernels'
-** loads), a large array to 2 MiB and in huge pages (a walk reads codes at
-** random: no TLB miss for each).  A new block, not realloc, whose alignment
-** could differ from the old one's.
-*/
-#define CODE_HUGE ((size_t)2 << 20)
-static int codeGrow(HnswState *s, uint32_t n) {
-  size_t nBytes = (size_t)n * s->nStride;
-  size_t nAlign = nBytes >= 2 * CODE_HUGE ? CODE_HUGE : 64;
-  unsigned char *aMem = sqlite3_malloc64(nBytes + nAlign), *a, *aOk;
-  aOk = aMem ? sqlite3_realloc64(s->aCodeOk, n) : 0;
-  if (aOk == 0) {
-    sqlite3_free(aMem);
-    return SQLITE_NOMEM;
-  }
-  memset(aOk + s->nCodeSlot, 0, n - s->nCodeSlot);
-  s->aCodeOk = aOk;
-  a = codeAlign(aMem, nAlign);
-  if (nAlign == CODE_HUGE) vec0MemAdviseHuge(a, nBytes);
-  if (s->aCode) memcpy(a, s->aCode, (size_t)s->nCodeSlot * s->nStride);
-  sqlite3_free(s->aCodeMem);
-  s->aCodeMem = aMem;
-  s->aCode = a;
-  s->nCodeSlot = n;
-  return SQLITE_OK;
-}
-
-/* Low memory: the vector of slot id in s->aTmp, not kept in the cache. */
-static int vectorOnce(HnswState *s, uint32_t id, const unsigned char **pv) {
-  int rc = SQLITE_OK;
-  if (s->aTmp == 0) {
-    s->aTmp = sqlite3_malloc64(sizeof(float) * (size_t)s->nDim);
-    if (s->aTmp == 0) return SQLITE_NOMEM;
-  }
-  rc = vec0StorageVectorCopy(s->p, s->iVec, id, s->aTmp);
-  *pv = rc == SQLITE_OK ? s->aTmp : 0;
-  return rc;
-}
-
-/* Room for the code of slot id. */
-static int codeRoom(HnswState *s, uint32_t id) {
-  uint32_t n = s->nCodeSlot ? s->nCodeSlot : vec0StorageSlotCount(s->p);
-  if (n < 1024) n = 1024;
-  while (n <= id) n *= 2;
-  return codeGrow(s, n);
-}
-
-/* The code record of slot id made from its float vector v. */
-static void codeMake(HnswState *s, uint32_t id, const unsigned char *v) {
-  vec0QuantEncode(&s->quant, (const float *)(const void *)v, s->aCode + (size_t)id * s->nStride);
-  if (s->xCodeQ) vec0CodeFinish(s->aCode + (size_t)id * s->nStride, s->nDim);
-  s->aCodeOk[id] = 1;
-}
-
-/* The code of slot id, made from its float vector on first use. */
-static const unsigned char *codeOf(HnswState *s, uint32_t id, int *pRc) {
-  const unsigned char *v = 0;
-  int rc;
-  if (id >= s->nCodeSlot && (rc = codeRoom(s, id)) != SQLITE_OK) {
-    *pRc = rc;
-    return 0;
-  }
-  if (!s->aCodeOk[id]) {
-    rc = s->bLowMem ? vectorOnce(s, id, &v) : vec0StorageVector(s->p, s->iVec, id, &v);
-    if (rc != SQLITE_OK) {
-      *pRc = rc;
-      return 0;
-    }
-    codeMake(s, id, v);
-  }
-  return s->aCode + (size_t)id * s->nStride;
-}
-
 static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
   HnswState *s = pCtx;
   const unsigned char *a = 0;
   int rc;
-  if (s->bOnCodes) return codeOf(s, id, pRc);
+  if (s->bOnCodes) return vec0HnswCodeOf(s, id, pRc);
   rc = vec0StorageVector(s->p, s->iVec, id, &a);
   if (rc != SQLITE_OK) *pRc = rc;
   return a;
@@ -231,23 +104,16 @@ static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int
   HnswState *s = pCtx;
   return vec0StorageLinkPut(s->p, s->iVec, id, aRec, nRec);
 }
-/* On int8 codes the walk's query a is &s->cq, always the first argument. */
-static float codeDistance(HnswState *s, const void *a, const void *b) {
-  float d;
-  if (s->xCodeQ == 0) return s->xCodeDist(a, b, s->nCodeDim);
-  s->xCodeQ(a, &b, 1, &d);
-  return d;
-}
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return codeDistance(s, a, b);
+  if (s->bOnCodes) return vec0HnswCodeDistance(s, a, b);
   return s->xDist(a, b, s->nDim);
 }
 /* On codes the exact code distance is returned: it satisfies the bound's contract. */
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return codeDistance(s, a, b);
+  if (s->bOnCodes) return vec0HnswCodeDistance(s, a, b);
   return s->xDistBound(a, b, s->nDim, bound);
 }
 static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
@@ -287,128 +153,6 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, i
   return 1;
 }
 
-/* ---------------------------------------------------------------------- */
-/* The quantizer                                                           */
-
-/* SQLite's allocator for the quantizer (so out-of-memory tests reach it). */
-static void *quantMalloc(size_t n) {
-  return sqlite3_malloc64(n);
-}
-
-/* Forgets the quantizer and every code (they are read or made again). */
-static void quantForget(HnswState *s) {
-  vec0QuantClear(&s->quant);
-  sqlite3_free(s->aCodeMem);
-  sqlite3_free(s->aCodeOk);
-  sqlite3_free(s->aCqMem);
-  sqlite3_free(s->aTmp);
-  s->aCodeMem = s->aCode = s->aCodeOk = s->aCqMem = s->aTmp = 0;
-  s->nCodeSlot = 0;
-  s->iWarmChunk = 0;
-  if (s->bLowMem) s->bWarm = 0; /* its codes are to be made again */
-  s->eQuantState = QUANT_UNKNOWN;
-}
-
-static int quantKind(const Vec0VectorCol *pCol, int *peMetric) {
-  *peMetric = pCol->eMetric == VEC0_METRIC_COSINE ? VEC0_QUANT_COSINE
-              : pCol->eMetric == VEC0_METRIC_DOT  ? VEC0_QUANT_DOT
-                                                  : VEC0_QUANT_L2;
-  return pCol->eQuant;
-}
-
-/* Makes the quantizer q the column's: its code kernel and sizes. */
-static void quantUse(HnswState *s) {
-  int bBit = s->quant.eKind == VEC0_QUANT_BIT;
-  s->nCodeBytes = vec0QuantCodeBytes(&s->quant);
-  s->nCodeDim = bBit ? (int)s->nCodeBytes * 8 : s->nDim;
-  s->xCodeQ = bBit ? 0 : vec0CodeDistFn();
-  s->nStride = bBit ? s->nCodeBytes : vec0CodeStride(s->nDim);
-  s->xCodeDist = bBit ? vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING)
-                 : s->quant.eMetric == VEC0_QUANT_DOT
-                     ? vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_DOT)
-                     : vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_L2SQ);
-  s->eQuantState = s->xCodeDist ? QUANT_READY : QUANT_NONE;
-}
-
-/* Reads 'quant.N' once per cache: QUANT_READY when it is there. */
-static int quantLoad(Vec0Index *pIdx, HnswState *s) {
-  Vec0Table *p = pIdx->pTab;
-  char zKey[32];
-  const unsigned char *a = 0;
-  int n = 0, bFound = 0, rc;
-  if (s->eQuantState != QUANT_UNKNOWN) return SQLITE_OK;
-  s->eQuantState = QUANT_NONE;
-  if (p->cfg.aVec[pIdx->iVec].eQuant == VEC0_QUANT_NONE) return SQLITE_OK;
-  sqlite3_snprintf(sizeof(zKey), zKey, "quant.%d", pIdx->iVec);
-  rc = vec0StorageConfigBlob(p, zKey, &a, &n, &bFound);
-  if (rc == SQLITE_OK && bFound) {
-    rc = vec0QuantLoad(&s->quant, s->nDim, a, (size_t)n, quantMalloc, sqlite3_free);
-    if (rc == 267) {
-      vec0TableError(p, "vec0: table \"%s\": bad quantizer %s in %s_config", p->zName,
-                     zKey, p->zName);
-      rc = SQLITE_CORRUPT_VTAB;
-    }
-    if (rc == SQLITE_OK) quantUse(s);
-  }
-  vec0StorageConfigBlobDone(p);
-  return rc;
-}
-
-/*
-** Trains the quantizer from up to HNSW_QUANT_SAMPLE live vectors, evenly
-** spaced in slot order (so every replica picks the same ones), and stores
-** it as 'quant.N'.  The cache then holds every slot.
-*/
-static int quantTrain(Vec0Index *pIdx, HnswState *s) {
-  Vec0Table *p = pIdx->pTab;
-  const Vec0VectorCol *pCol = &p->cfg.aVec[pIdx->iVec];
-  uint32_t nSlot = vec0StorageSlotCount(p), nLive = 0, nTake = 0, iSeen = 0;
-  float *aSample = 0;
-  unsigned char *aSave = 0;
-  char zKey[32];
-  int eMetric, eKind = quantKind(pCol, &eMetric), rc = vec0StorageAllSlots(p);
-  for (uint32_t i = 0; rc == SQLITE_OK && i < nSlot; i++) nLive += vec0StorageSlotLive(p, i);
-  if (rc == SQLITE_OK) {
-    uint32_t nMax = nLive < HNSW_QUANT_SAMPLE ? nLive : HNSW_QUANT_SAMPLE;
-    aSample = sqlite3_malloc64((sqlite3_uint64)(nMax ? nMax : 1) * s->nDim * sizeof(float));
-    if (aSample == 0) rc = SQLITE_NOMEM;
-    for (uint32_t i = 0; rc == SQLITE_OK && i < nSlot && nTake < nMax; i++) {
-      const unsigned char *v = 0;
-      if (!vec0StorageSlotLive(p, i)) continue;
-      /* the iSeen-th live slot is taken when it crosses a multiple of nLive/nMax */
-      if ((uint64_t)iSeen++ * nMax / nLive != (uint64_t)nTake) continue;
-      rc = vec0StorageVector(p, pIdx->iVec, i, &v);
-      if (rc == SQLITE_OK) {
-        memcpy(aSample + (size_t)nTake * s->nDim, v, sizeof(float) * (size_t)s->nDim);
-        nTake++;
-      }
-    }
-  }
-  quantForget(s);
-  if (rc == SQLITE_OK &&
-      vec0QuantTrain(&s->quant, eKind, eMetric, s->nDim, aSample, (int)nTake, quantMalloc,
-                     sqlite3_free) != 0) {
-    rc = SQLITE_NOMEM;
-  }
-  sqlite3_free(aSample);
-  if (rc == SQLITE_OK) {
-    aSave = sqlite3_malloc64(vec0QuantSaveBytes(&s->quant));
-    if (aSave == 0) rc = SQLITE_NOMEM;
-  }
-  if (rc == SQLITE_OK) {
-    vec0QuantSave(&s->quant, aSave);
-    sqlite3_snprintf(sizeof(zKey), zKey, "quant.%d", pIdx->iVec);
-    rc = vec0StorageConfigSetBlob(p, zKey, aSave, (int)vec0QuantSaveBytes(&s->quant));
-  }
-  sqlite3_free(aSave);
-  if (rc == SQLITE_OK) {
-    quantUse(s);
-  } else {
-    quantForget(s);
-  }
-  return rc;
-}
-
 /* rc of a call on the graph; SQLITE_CORRUPT_VTAB gets the graph's message. */
 static int graphRc(Vec0Index *pIdx, int rc) {
   Vec0Table *p = pIdx->pTab;
@@ -424,7 +168,7 @@ static int graphRc(Vec0Index *pIdx, int rc) {
 static void hnswDiscard(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
   if (s) {
-    quantForget(s);
+    vec0HnswQuantForget(s);
     sqlite3_free(s->aQSlot);
     sqlite3_free(s->aQGroup);
     sqlite3_free(s->aQKey);
@@ -626,11 +370,6 @@ static int queueDrain(Vec0Index *pIdx) {
 /* ---------------------------------------------------------------------- */
 /* Writes                                                                  */
 
-/* A slot's vector changed (or is new): its code must be made again. */
-static void codeStale(HnswState *s, uint32_t iSlot) {
-  if (iSlot < s->nCodeSlot) s->aCodeOk[iSlot] = 0;
-}
-
 static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
                       uint32_t g) {
   Vec0Hnsw *h = 0;
@@ -640,13 +379,13 @@ static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
   if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     HnswState *s = pIdx->pState;
     sqlite3_int64 nLive = 0;
-    codeStale(s, iSlot);
-    rc = quantLoad(pIdx, s);
+    vec0HnswCodeStale(s, iSlot);
+    rc = vec0HnswQuantLoad(pIdx, s);
     if (rc == SQLITE_OK) rc = vec0StorageLiveCount(pIdx->pTab, &nLive);
     /* The row that brings the table to HNSW_QUANT_TRAIN live rows trains it
     ** (nLive counts it from the write's end, hence the - 1). */
     if (rc == SQLITE_OK && s->eQuantState != QUANT_READY && nLive >= HNSW_QUANT_TRAIN - 1) {
-      rc = quantTrain(pIdx, s);
+      rc = vec0HnswQuantTrain(pIdx, s);
     }
   }
   return rc;
@@ -665,7 +404,7 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
-  if (rc == SQLITE_OK) codeStale(pIdx->pState, iSlot);
+  if (rc == SQLITE_OK) vec0HnswCodeStale(pIdx->pState, iSlot);
   return graphRc(pIdx, rc);
 }
 
@@ -703,7 +442,7 @@ static void hnswEnd(Vec0Index *pIdx, int bCommit) {
     s->nQ = s->nQOp;
     vec0HnswRollback(s->pGraph);
     /* A quantizer trained by the failed write is gone from T_config too. */
-    quantForget(s);
+    vec0HnswQuantForget(s);
   }
 }
 
@@ -744,63 +483,6 @@ static int cmpResult(const void *a, const void *b) {
 }
 
 /*
-** The query of a walk on codes into *ppQ: for int8 the prepared query
-** (s->cq), for bit its code.  Its memory is kept for the next query.
-*/
-static int codeQuery(HnswState *s, const float *pQuery, const void **ppQ) {
-  size_t nQ = s->xCodeQ ? vec0CodeQueryBytes(s->nDim) + 64 : 0;
-  unsigned char *aCode;
-  if (s->aCqMem == 0) {
-    s->aCqMem = sqlite3_malloc64(nQ + s->nCodeBytes + 1);
-    if (s->aCqMem == 0) return SQLITE_NOMEM;
-  }
-  aCode = s->aCqMem + nQ;
-  vec0QuantEncode(&s->quant, pQuery, aCode);
-  *ppQ = aCode;
-  if (s->xCodeQ) {
-    vec0CodeQueryInit(&s->cq, (const int8_t *)aCode, s->nDim,
-                      s->quant.eMetric == VEC0_QUANT_DOT, codeAlign(s->aCqMem, 64));
-    *ppQ = &s->cq;
-  }
-  return SQLITE_OK;
-}
-
-/*
-** The float32 distances of the n candidates aRes to the query, four at a
-** time where the kernels have a batch (their reads overlap).
-*/
-static int rescore(Vec0Index *pIdx, HnswState *s, const float *pQuery,
-                   Vec0HnswResult *aRes, int n) {
-  const void *apV[4];
-  float aD[4];
-  int rc = SQLITE_OK, i, j;
-  for (i = 0; rc == SQLITE_OK && i < n; i += 4) {
-    int m = n - i < 4 ? n - i : 4;
-    for (j = 0; rc == SQLITE_OK && j < m; j++) {
-      const unsigned char *v = 0;
-      /* low memory: one vector read at a time, so one distance at a time */
-      if (s->bLowMem) {
-        rc = vectorOnce(s, aRes[i + j].id, &v);
-        if (rc == SQLITE_OK) aD[j] = s->xDist(pQuery, v, s->nDim);
-        continue;
-      }
-      rc = vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i + j].id, &v);
-      apV[j] = v;
-    }
-    if (rc != SQLITE_OK) break;
-    if (s->bLowMem) {
-      /* done above */
-    } else if (s->xDistBatch && m == 4) {
-      s->xDistBatch(pQuery, apV, s->nDim, INFINITY, aD);
-    } else {
-      for (j = 0; j < m; j++) aD[j] = s->xDist(pQuery, apV[j], s->nDim);
-    }
-    for (j = 0; j < m; j++) aRes[i + j].distance = aD[j];
-  }
-  return rc;
-}
-
-/*
 ** The walk on codes: the nCand best candidates by code distance (at most
 ** ef of them: ef is the walk's breadth), then their float32 distances,
 ** nearest first (ties by slot, as an exact scan).
@@ -808,7 +490,7 @@ static int rescore(Vec0Index *pIdx, HnswState *s, const float *pQuery,
 static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *pS,
                          Vec0HnswResult *aRes, int nCand, int *pnRes) {
   const void *pQ = 0;
-  int rc = codeQuery(s, pS->pQuery, &pQ);
+  int rc = vec0HnswCodeQuery(s, pS->pQuery, &pQ);
   *pnRes = 0;
   if (rc == SQLITE_OK) {
     s->bOnCodes = 1;
@@ -817,7 +499,7 @@ static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *p
     s->bOnCodes = 0;
     rc = graphRc(pIdx, rc);
   }
-  if (rc == SQLITE_OK) rc = rescore(pIdx, s, pS->pQuery, aRes, *pnRes);
+  if (rc == SQLITE_OK) rc = vec0HnswRescore(pIdx, s, pS->pQuery, aRes, *pnRes);
   if (rc == SQLITE_OK) qsort(aRes, (size_t)*pnRes, sizeof(Vec0HnswResult), cmpResult);
   return rc;
 }
@@ -832,7 +514,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   if (rc == SQLITE_OK) rc = queueDrain(pIdx); /* a search sees the rows queued */
   if (rc != SQLITE_OK) return rc;
   s = pIdx->pState;
-  rc = quantLoad(pIdx, s);
+  rc = vec0HnswQuantLoad(pIdx, s);
   if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
     int nRescore = pS->nRescore > 0 ? pS->nRescore : pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
     sqlite3_int64 nWant = (sqlite3_int64)pS->k * nRescore;
@@ -890,16 +572,6 @@ static int warmNodes(Vec0Index *pIdx, int n, int *pbDone) {
   return rc;
 }
 
-/* Low memory, xIdle: the code of one slot, from a vector read for it. */
-static int warmCode(void *pCtx, uint32_t id, const unsigned char *v) {
-  HnswState *s = pCtx;
-  int rc = SQLITE_OK;
-  if (!vec0StorageSlotLive(s->p, id) || (id < s->nCodeSlot && s->aCodeOk[id])) return rc;
-  if (id >= s->nCodeSlot) rc = codeRoom(s, id);
-  if (rc == SQLITE_OK) codeMake(s, id, v);
-  return rc;
-}
-
 /*
 ** Low memory, after a query: the next node records and codes (as many
 ** slots as VEC0_WARM_BYTES of vectors) instead of the vectors themselves.
@@ -910,7 +582,7 @@ static int idleLowMem(Vec0Index *pIdx, HnswState *s) {
   int bNodes = 1, bCodes = 1, rc = vec0StorageAllSlots(p);
   if (rc == SQLITE_OK) rc = warmNodes(pIdx, (int)nStep, &bNodes);
   if (rc == SQLITE_OK) {
-    rc = vec0StorageVectorScan(p, pIdx->iVec, &s->iWarmChunk, nStep, warmCode, s, &bCodes);
+    rc = vec0StorageVectorScan(p, pIdx->iVec, &s->iWarmChunk, nStep, vec0HnswCodeWarm, s, &bCodes);
   }
   if (rc == SQLITE_OK && bNodes && bCodes) {
     vec0HnswUseHugePages(s->pGraph);
@@ -1047,7 +719,7 @@ static int hnswRebuild(Vec0Index *pIdx) {
   sqlite3_free(aKey);
   /* rebuild and optimize train the quantizer anew on the rows there are */
   if (rc == SQLITE_OK && p->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
-    rc = quantTrain(pIdx, pIdx->pState);
+    rc = vec0HnswQuantTrain(pIdx, pIdx->pState);
   }
   return rc;
 }
