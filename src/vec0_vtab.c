@@ -748,10 +748,12 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
                    p->zName);
     return SQLITE_ABORT;
   }
+  p->nBusy++;
   rc = vec0IndexFlush(p);
   /* The recall measurement and graph upkeep the transaction calls for. */
   if (rc == SQLITE_OK) rc = vec0RecallAfterWrite(p);
-  return rc;
+  /* busyEnd closes the BLOB handles of the reads: none may outlive the commit */
+  return busyEnd(p, rc);
 }
 
 static int vec0Commit(sqlite3_vtab *pVtab) {
