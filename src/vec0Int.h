@@ -580,6 +580,11 @@ int vec0StorageVectorScan(Vec0Table *p, int iVec, uint32_t *piChunk, uint32_t nS
 int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int *pbAll);
 int vec0StorageWarmAllowed(const Vec0Table *p, int iVec);
 /*
+** The xIdle step of a form whose search reads every vector anyway (flat,
+** rescore): all of them only for 'warm' (nBytes unbounded), then huge pages.
+*/
+int vec0StorageScanIdle(Vec0Table *p, int iVec, size_t nBytes);
+/*
 ** The end of a method that read the cache (vec0_vtab.c): closes the BLOB
 ** handles of lazy reads, which would otherwise keep the read transaction open.
 */

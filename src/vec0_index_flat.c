@@ -107,13 +107,7 @@ static int flatSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
 ** search reads them all anyway, so warming up is reading them all.
 */
 static int flatIdle(Vec0Index *pIdx, size_t nBytes) {
-  uint32_t nStep = 0;
-  int bAll = 0, rc = SQLITE_OK;
-  if (nBytes >= (size_t)-1 / 2) {
-    rc = vec0StorageWarm(pIdx->pTab, pIdx->iVec, nBytes, &nStep, &bAll);
-  }
-  vec0StorageHugeStep(pIdx->pTab, pIdx->iVec);
-  return rc;
+  return vec0StorageScanIdle(pIdx->pTab, pIdx->iVec, nBytes);
 }
 
 static void flatBegin(Vec0Index *pIdx) {

@@ -173,17 +173,9 @@ static int rescoreSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHi
   return rc;
 }
 
-/* After a query: the vectors it read all at once become huge pages. */
-/* After a statement: as the exact scan, the vectors are read all at once
-** only by 'warm' (nBytes unbounded); then huge pages. */
+/* After a statement: as the exact scan's (its re-ranking reads vectors). */
 static int rescoreIdle(Vec0Index *pIdx, size_t nBytes) {
-  uint32_t nStep = 0;
-  int bAll = 0, rc = SQLITE_OK;
-  if (nBytes >= (size_t)-1 / 2) {
-    rc = vec0StorageWarm(pIdx->pTab, pIdx->iVec, nBytes, &nStep, &bAll);
-  }
-  vec0StorageHugeStep(pIdx->pTab, pIdx->iVec);
-  return rc;
+  return vec0StorageScanIdle(pIdx->pTab, pIdx->iVec, nBytes);
 }
 
 static void rescoreBegin(Vec0Index *pIdx) {

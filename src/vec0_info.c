@@ -382,11 +382,11 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
         sqlite3_result_double(ctx, vec0RecallTargetOf(p, iVec) / 10000.0);
       }
       break;
-    case INFO_RECALL:
-      if (bHnsw && vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)) >= 0) {
-        sqlite3_result_double(ctx, vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)));
-      }
+    case INFO_RECALL: {
+      double r = bHnsw ? vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)) : -1.0;
+      if (r >= 0) sqlite3_result_double(ctx, r);
       break;
+    }
     case INFO_RECALL_ROWS:
       if (bHnsw && p->aRecall[iVec].nPoint) sqlite3_result_int64(ctx, p->aRecall[iVec].nRows);
       break;

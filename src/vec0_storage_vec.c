@@ -589,3 +589,11 @@ int vec0StorageAllVectors(Vec0Table *p, int iVec) {
   }
   return rc;
 }
+
+int vec0StorageScanIdle(Vec0Table *p, int iVec, size_t nBytes) {
+  uint32_t nStep = 0;
+  int bAll = 0, rc = SQLITE_OK;
+  if (nBytes >= (size_t)-1 / 2) rc = vec0StorageWarm(p, iVec, nBytes, &nStep, &bAll);
+  vec0StorageHugeStep(p, iVec);
+  return rc;
+}
