@@ -125,6 +125,21 @@ test-c: $(EXAMPLE_C)
 	@$(EXAMPLE_C) > $(B)/examples/knn.out && diff -u examples/c/knn.expected $(B)/examples/knn.out
 	@echo "c: examples/c/knn.c ok"
 
+# The AArch64 kernels (NEON, and sdot where the CPU has the dot-product
+# extension) against the portable ones, cross-compiled and run under
+# qemu-aarch64 on an x86 machine: once with -cpu max (sdot) and once with
+# -cpu cortex-a57 (none: the NEON fallback).  Not part of make test; needs
+# Debian's gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user
+# (tests/RELIABILITY.md).
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+NEON_SRC    = tests/neon_kernels.c src/vec0_distance.c src/vec0_distance_code.c \
+              src/vec0_distance_neon.c src/vec0_distance_portable.c src/vec0_elem.c
+test-neon: $(NEON_SRC) $(HDR)
+	@mkdir -p $(B)/neon
+	$(Q)$(AARCH64_CC) -std=c99 $(FEATURES) -O2 $(WARN) -Isrc -static -o $(B)/neon/neon_kernels $(NEON_SRC) -lm
+	qemu-aarch64 -cpu max $(B)/neon/neon_kernels
+	qemu-aarch64 -cpu cortex-a57 $(B)/neon/neon_kernels
+
 PYTEST_ARGS ?= tests
 test-py: $(DIST)/vec0.so $(DIST)/libvec0.a newsqlite sqlite-vec-peer
 	@$(SAN_PRELOAD) VEC0_EXT=$(abspath $(DIST)/vec0) VEC0_DIST=$(abspath $(DIST)) \
@@ -385,7 +400,7 @@ clean:
 	rm -rf build build-san dist dist-san build-fuzz build-tsan bindings/python/build \
 	  bindings/python/vec0.egg-info bindings/rust/target
 
-.PHONY: all check check-unit test test-unit test-oom-full test-sql test-c test-py test-cluster test-san \
+.PHONY: all check check-unit test-neon test test-unit test-oom-full test-sql test-c test-py test-cluster test-san \
 	test-tsan test-valgrind test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation \
 	newsqlite install uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation \
 	test-bindings test-node test-go test-rust test-clients

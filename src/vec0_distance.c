@@ -122,6 +122,9 @@ Vec0CodeDistFn vec0CodeDistFn(void) {
 #if defined(VEC0_HAVE_X86)
   if (eImpl == IMPL_AVX512) x = vec0CodeDistAvx512();
   if (x == 0 && (eImpl == IMPL_AVX512 || eImpl == IMPL_AVX2)) x = vec0CodeDistAvx2();
+#elif defined(VEC0_HAVE_NEON)
+  if (eImpl == IMPL_NEON) x = vec0CodeDistSdot();
+  if (x == 0 && eImpl == IMPL_NEON) x = vec0CodeDistNeon();
 #endif
   if (x == 0) x = vec0CodeDistPortable();
   return x;

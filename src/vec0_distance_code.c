@@ -17,6 +17,9 @@
 **   VNNI      and b (signed): (q + 128).b = q.b + 128 * sum(b), corrected
 **             with the record's sum.  Four codes side by side, so four
 **             streams of memory reads are in flight.
+**   NEON      vmull_s8 / vmlal_high_s8 into int16, vpadalq_s16 into int32.
+**   sdot      AArch64 with the dot-product extension (checked at run time,
+**             HWCAP_ASIMDDP): sdot, four records side by side like VNNI.
 **
 ** Every sum is an exact integer (|q_i|, |b_i| <= 127: a code never holds
 ** -128), so every kernel set gives the same value: the walk, hence the
@@ -200,3 +203,90 @@ Vec0CodeDistFn vec0CodeDistAvx512(void) {
   return __builtin_cpu_supports("avx512vnni") ? codeDistVnni : 0;
 }
 #endif /* VEC0_HAVE_X86 */
+
+#if defined(VEC0_HAVE_NEON)
+#include <arm_neon.h>
+#if defined(__linux__) && !defined(__ARM_FEATURE_DOTPROD)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
+
+/*
+** NEON without the dot-product extension: vmull_s8 / vmlal_high_s8 add two
+** products into an int16 lane (at most 2 * 127 * 127, no overflow), then
+** vpadalq_s16 widens the pairs into int32 lanes.
+*/
+static int64_t codeDotNeon(const Vec0CodeQuery *q, const int8_t *b) {
+  int32x4_t s = vdupq_n_s32(0);
+  for (int i = 0; i < q->nPad; i += 16) {
+    int8x16_t a = vld1q_s8(q->aQ + i), c = vld1q_s8(b + i);
+    int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(c));
+    p = vmlal_high_s8(p, a, c);
+    s = vpadalq_s16(s, p);
+  }
+  return vaddvq_s32(s);
+}
+
+static void codeDistNeon(const Vec0CodeQuery *q, const void *const *apRec, int n,
+                         float *aOut) {
+  for (int j = 0; j < n; j++) aOut[j] = codeFinal(q, apRec[j], codeDotNeon(q, apRec[j]));
+}
+
+/*
+** The dot-product extension (ARMv8.2 FEAT_DotProd, HWCAP_ASIMDDP): sdot adds
+** four int8 products into each int32 lane; four records side by side, as
+** the VNNI kernel does, so four streams of loads are in flight.  The sums
+** stay exact: a lane adds at most nPad / 4 products of 127 * 127.
+*/
+#if defined(__ARM_FEATURE_DOTPROD)
+#define T_CODE_DOTPROD
+#else
+#define T_CODE_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+static T_CODE_DOTPROD void codeDistSdot(const Vec0CodeQuery *q, const void *const *apRec,
+                                        int n, float *aOut) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const int8_t *b0 = apRec[j], *b1 = apRec[j + 1], *b2 = apRec[j + 2], *b3 = apRec[j + 3];
+    int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < q->nPad; i += 16) {
+      int8x16_t a = vld1q_s8(q->aQ + i);
+      s0 = vdotq_s32(s0, a, vld1q_s8(b0 + i));
+      s1 = vdotq_s32(s1, a, vld1q_s8(b1 + i));
+      s2 = vdotq_s32(s2, a, vld1q_s8(b2 + i));
+      s3 = vdotq_s32(s3, a, vld1q_s8(b3 + i));
+    }
+    aOut[j] = codeFinal(q, apRec[j], vaddvq_s32(s0));
+    aOut[j + 1] = codeFinal(q, apRec[j + 1], vaddvq_s32(s1));
+    aOut[j + 2] = codeFinal(q, apRec[j + 2], vaddvq_s32(s2));
+    aOut[j + 3] = codeFinal(q, apRec[j + 3], vaddvq_s32(s3));
+  }
+  for (; j < n; j++) {
+    const int8_t *b = apRec[j];
+    int32x4_t s = vdupq_n_s32(0);
+    for (int i = 0; i < q->nPad; i += 16) s = vdotq_s32(s, vld1q_s8(q->aQ + i), vld1q_s8(b + i));
+    aOut[j] = codeFinal(q, apRec[j], vaddvq_s32(s));
+  }
+}
+
+int vec0CodeHasSdot(void) {
+#if defined(__ARM_FEATURE_DOTPROD)
+  return 1;
+#elif defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return 0;
+#endif
+}
+
+Vec0CodeDistFn vec0CodeDistNeon(void) {
+  return codeDistNeon;
+}
+
+/* NULL unless the CPU has the dot-product extension. */
+Vec0CodeDistFn vec0CodeDistSdot(void) {
+  return vec0CodeHasSdot() ? codeDistSdot : 0;
+}
+#endif /* VEC0_HAVE_NEON */

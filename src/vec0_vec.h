@@ -194,6 +194,10 @@ Vec0CodeDistFn vec0CodeDistAvx512(void);
 /* vec0_distance_neon.c */
 Vec0DistanceFn vec0DistanceNeon(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBoundFn vec0DistanceBoundNeon(Vec0ElemType eType, Vec0Metric eMetric);
+/* vec0_distance_code.c; the sdot one is NULL without the dot-product extension */
+Vec0CodeDistFn vec0CodeDistNeon(void);
+Vec0CodeDistFn vec0CodeDistSdot(void);
+int vec0CodeHasSdot(void);
 #endif
 
 #endif /* VEC0_VEC_H */

@@ -215,6 +215,9 @@ START_TEST(test_code_kernels_agree) {
       aFn[nFn++] = vec0CodeDistAvx512();
     }
   }
+#elif defined(VEC0_HAVE_NEON)
+  aFn[nFn++] = vec0CodeDistNeon();
+  if (vec0CodeDistSdot()) aFn[nFn++] = vec0CodeDistSdot();
 #endif
   ck_assert_ptr_nonnull(vec0CodeDistFn());
   rngState = 99;
