@@ -91,7 +91,14 @@
 **       BLOB is always C vectors long, those of slots not allocated yet all
 **       zero bytes; every chunk of a slot below next_slot exists.  C is chosen at CREATE so that the rows fill
 **       the database pages (one 3136-byte vector per row would leave a
-**       quarter of each 4096-byte page empty).  A free slot keeps its last
+**       quarter of each 4096-byte page empty), except for a column declared
+**       hnsw(..., low_memory=1), where C is 1: its searches read single
+**       vectors from the table, and a vector alone in its row is read from
+**       one page (or, larger than a page, from its leaf and the overflow
+**       pages it fills), where in a row of several the overflow pages before
+**       it must be read for their links.  The file is larger for it (784
+**       float32: 4096 bytes a vector, not 3136).  A reader takes C from
+**       'chunk.N' whatever it is, so tables made before keep their C.  A free slot keeps its last
 **       vector (for an HNSW column the graph still routes through it, a
 **       tombstone) until the slot is reused.
 **

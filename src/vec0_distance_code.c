@@ -5,8 +5,8 @@
 ** A walk compares one query with hundreds of codes, so the query is
 ** prepared once (Vec0CodeQuery: the code zero-padded to a multiple of 64,
 ** its absolute values, the code offset by 128 as unsigned bytes, its sum of
-** squares) and each code is a record of vec0CodeStride() bytes that carries
-** its own sum and sum of squares (vec0CodeFinish).  Then a distance is one
+** squares) and each code is a record (vec0_vec.h) that carries its own sum
+** and sum of squares (vec0CodeFinish).  Then a distance is one
 ** integer dot product: l2sq = |q|^2 + |b|^2 - 2 q.b, dot = -q.b.
 **
 **   portable  q.b in C, over the nDim bytes.
@@ -40,6 +40,14 @@ size_t vec0CodeStride(int nDim) {
   return codeRoundUp((size_t)nDim + 8);
 }
 
+size_t vec0CodeSumOffset(int nDim) {
+  return ((size_t)nDim + 7) / 8 * 8;
+}
+
+size_t vec0CodeStrideMin(int nDim) {
+  return vec0CodeSumOffset(nDim) + 8;
+}
+
 static int32_t getI32(const unsigned char *a) {
   int32_t v;
   memcpy(&v, a, 4);
@@ -47,16 +55,16 @@ static int32_t getI32(const unsigned char *a) {
 }
 
 void vec0CodeFinish(unsigned char *aRec, int nDim) {
-  size_t nStride = vec0CodeStride(nDim);
+  size_t nSum = vec0CodeSumOffset(nDim);
   const int8_t *c = (const int8_t *)aRec;
   int32_t sum = 0, sq = 0;
   for (int i = 0; i < nDim; i++) {
     sum += c[i];
     sq += (int32_t)c[i] * c[i];
   }
-  memset(aRec + nDim, 0, nStride - (size_t)nDim);
-  memcpy(aRec + nStride - 8, &sum, 4);
-  memcpy(aRec + nStride - 4, &sq, 4);
+  memset(aRec + nDim, 0, nSum - (size_t)nDim);
+  memcpy(aRec + nSum, &sum, 4);
+  memcpy(aRec + nSum + 4, &sq, 4);
 }
 
 size_t vec0CodeQueryBytes(int nDim) {
@@ -70,7 +78,7 @@ void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot
   int64_t sq = 0;
   q->nDim = nDim;
   q->nPad = (int)nPad;
-  q->nStride = vec0CodeStride(nDim);
+  q->nSum = vec0CodeSumOffset(nDim);
   q->bDot = bDot;
   q->aQ = (int8_t *)(void *)a;
   q->aAbs = a + nPad;
@@ -89,7 +97,7 @@ void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot
 /* The distance from the query's q.b and record b's sums. */
 static float codeFinal(const Vec0CodeQuery *q, const unsigned char *b, int64_t dot) {
   if (q->bDot) return (float)-dot;
-  return (float)(q->norm + (int64_t)getI32(b + q->nStride - 4) - 2 * dot);
+  return (float)(q->norm + (int64_t)getI32(b + q->nSum + 4) - 2 * dot);
 }
 
 static void codeDistPortable(const Vec0CodeQuery *q, const void *const *apRec, int n,
@@ -160,7 +168,7 @@ Vec0CodeDistFn vec0CodeDistAvx2(void) {
 
 /* q.b from (q + 128).b and the record's sum of b. */
 static int64_t codeDotOf(const Vec0CodeQuery *q, const unsigned char *b, int64_t dotU) {
-  return dotU - 128 * (int64_t)getI32(b + q->nStride - 8);
+  return dotU - 128 * (int64_t)getI32(b + q->nSum);
 }
 
 static T_CODE_VNNI void codeDistVnni(const Vec0CodeQuery *q, const void *const *apRec,

@@ -154,25 +154,48 @@ void vec0IndexTopPush(Vec0IndexHit *a, int *pn, int k, Vec0IndexHit h);
 void vec0IndexTopSort(Vec0IndexHit *a, int n);
 
 /*
-** The compact codes of a column with a quantizer (vec0_index_codes.c): the
-** quantizer of 'quant.N' in T_config, trained inside the writing
-** transaction when the table first reaches VEC0_CODES_TRAIN live rows and
-** again by rebuild/optimize, and one code per slot, made from its float
-** vector when first asked for and held in memory.
+** The compact codes of a column with a quantizer (vec0_index_codes.c), the
+** one implementation for every form that searches on codes: the quantizer
+** of 'quant.N' in T_config, trained inside the writing transaction when the
+** table first reaches VEC0_CODES_TRAIN live rows and again by
+** rebuild/optimize, and one code per slot, made from its float vector when
+** first asked for and held in memory.  Two layouts: packed codes of nBytes
+** (compared with xDist), or, with bRecords set before the first Load, int8
+** codes as the records that the prepared-query kernels read (xQuery; bit
+** codes stay packed), vec0CodeStride bytes apart.  bOnce (low memory): the
+** float vectors a code is made from are read for that once, not cached, and
+** the records are packed (vec0CodeStrideMin: unaligned, but smaller).
 */
 #define VEC0_CODES_UNKNOWN 0 /* 'quant.N' not read yet */
 #define VEC0_CODES_NONE 1    /* no quantizer (yet): search in float32 */
 #define VEC0_CODES_READY 2
 #define VEC0_CODES_TRAIN 1000
 typedef struct Vec0Codes {
-  int eState;       /* VEC0_CODES_* */
+  int eState;           /* VEC0_CODES_* */
+  int bRecords;         /* int8 codes as records for xQuery (set by the form) */
+  int bOnce;            /* vectors read for one use, never cached (set by the form) */
   Vec0Quant quant;
-  Vec0DistanceFn xDist; /* the code kernel: l2sq or dot on int8, hamming on bits */
-  int nDim;             /* what xDist takes: elements, or bits */
-  size_t nBytes;        /* of one code */
-  unsigned char *aCode; /* nSlot codes */
-  unsigned char *aOk;   /* per slot: 1 if its code is made */
+  Vec0DistanceFn xDist;  /* code against code: l2sq or dot on int8, hamming on bits */
+  Vec0CodeDistFn xQuery; /* bRecords, int8: a prepared query against records */
+  int nDim;              /* what xDist takes: elements, or bits */
+  size_t nBytes;         /* of one code */
+  size_t nStride;        /* of one slot's record: nBytes, vec0CodeStride, or (bOnce) Min */
+  unsigned char *aMem;   /* the block aCode is aligned in */
+  unsigned char *aCode;  /* nSlot records of nStride */
+  unsigned char *aOk;    /* per slot: 1 if its code is made */
   uint32_t nSlot;
+  float *aTmp;           /* bOnce: one vector, read for one use */
+  /*
+  ** bErr (bOnce, int8 codes of an L2 column): per slot the distance of its
+  ** vector from its code's (vec0QuantError, rounded up), and the query's of
+  ** vec0CodesQuery: with them a search bounds a float distance from below by
+  ** the code distance, and reads fewer vectors (vec0CodesLowerBound).
+  */
+  int bErr;
+  float *aErr;
+  float errQ;
+  Vec0CodeQuery cq;      /* xQuery: the prepared query of vec0CodesQuery */
+  unsigned char *aCqMem; /* cq's arrays (aligned inside), then the query's code */
 } Vec0Codes;
 /* Forgets the quantizer and every code (they are read or made again). */
 void vec0CodesForget(Vec0Codes *c);
@@ -184,9 +207,32 @@ int vec0CodesTrain(Vec0Table *p, int iVec, Vec0Codes *c);
 int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot);
 /* The vector of iSlot changed: its code is made again when next needed. */
 void vec0CodesStale(Vec0Codes *c, uint32_t iSlot);
-/* The code of live slot iSlot (READY only); NULL and *pRc on error. */
-const unsigned char *vec0CodesGet(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
-                                  int *pRc);
+/* The code (record) of live slot iSlot (READY only); NULL and *pRc on error. */
+const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
+                                      int *pRc);
+static inline const unsigned char *vec0CodesGet(Vec0Table *p, int iVec, Vec0Codes *c,
+                                                uint32_t iSlot, int *pRc) {
+  if (iSlot < c->nSlot && c->aOk[iSlot]) return c->aCode + (size_t)iSlot * c->nStride;
+  return vec0CodesGetSlow(p, iVec, c, iSlot, pRc);
+}
+/* The code of slot iSlot from its vector v, read for something else. */
+int vec0CodesPut(Vec0Table *p, Vec0Codes *c, uint32_t iSlot, const unsigned char *v);
+/* The float vector of iSlot: the cache's, or with bOnce read into c->aTmp. */
+int vec0CodesVector(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
+                    const unsigned char **ppV);
+/*
+** The query of a search on codes into *ppQ: with xQuery the prepared query
+** (&c->cq), else its code.  Its memory is kept for the next query.
+*/
+int vec0CodesQuery(Vec0Codes *c, const float *pQuery, const void **ppQ);
+/* The code distance between the query of vec0CodesQuery and a record. */
+float vec0CodesDistance(const Vec0Codes *c, const void *pQ, const void *pRec);
+/*
+** bErr: a lower bound of the squared L2 distance between the float query
+** of vec0CodesQuery and the vector of slot iSlot, whose code distance (the
+** squared L2 of the codes) is dCode; 0 when there is none to give.
+*/
+double vec0CodesLowerBound(const Vec0Codes *c, uint32_t iSlot, float dCode);
 
 /*
 ** vec0_index.c: the registry and the calls the module makes on every

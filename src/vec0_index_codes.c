@@ -1,19 +1,23 @@
 /*
 ** vec0_index_codes.c: the compact codes of a vector column with a quantizer
-** (vec0_quant.h), for the index forms that search on them (the rescore
-** form; the quantized HNSW graph keeps its own copy of this logic in
-** vec0_index_hnsw.c for now).  See Vec0Codes in vec0_index.h.
+** (vec0_quant.h), the one place for them of every index form that searches
+** on codes: the quantized hnsw walk (vec0_index_hnsw_code.c) and the rescore
+** form (vec0_index_rescore.c).  See Vec0Codes in vec0_index.h.
 **
 ** The quantizer's parameters are the only stored part: 'quant.N' in
 ** T_config, written inside the writing transaction (when the table first
 ** reaches VEC0_CODES_TRAIN live rows, and by rebuild/optimize) from a
 ** sample chosen by slot order alone, so replicas fed the same statements
 ** hold the same bytes.  A code depends on its vector and the parameters
-** only: codes are made in memory from the float vectors when first needed.
-** Calls storage and the quantizer.
+** only: codes are made in memory from the float vectors when first needed,
+** packed (nBytes each) or, for a walk with the prepared-query kernels, as
+** int8 records of vec0CodeStride bytes (bRecords), aligned for the kernels'
+** loads and, when large, in huge pages.  Calls storage, the quantizer and
+** the kernels.
 */
 #include "vec0Int.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The vectors the quantizer trains on, at most. */
@@ -25,22 +29,32 @@ static void *codesMalloc(size_t n) {
 
 void vec0CodesForget(Vec0Codes *c) {
   vec0QuantClear(&c->quant);
-  sqlite3_free(c->aCode);
+  sqlite3_free(c->aMem);
   sqlite3_free(c->aOk);
-  c->aCode = c->aOk = 0;
+  sqlite3_free(c->aCqMem);
+  sqlite3_free(c->aTmp);
+  sqlite3_free(c->aErr);
+  c->aMem = c->aCode = c->aOk = c->aCqMem = 0;
+  c->aTmp = c->aErr = 0;
   c->nSlot = 0;
   c->eState = VEC0_CODES_UNKNOWN;
 }
 
-/* Makes c->quant the column's: its code kernel and sizes. */
+/* Makes c->quant the column's: its code kernels and sizes. */
 static void codesUse(Vec0Codes *c) {
   int bBit = c->quant.eKind == VEC0_QUANT_BIT;
   c->nBytes = vec0QuantCodeBytes(&c->quant);
   c->nDim = bBit ? (int)c->nBytes * 8 : c->quant.nDim;
+  c->xQuery = c->bRecords && !bBit ? vec0CodeDistFn() : 0;
+  /* low memory: records packed (784 dimensions: 792 bytes, not 832) */
+  c->nStride = !c->xQuery ? c->nBytes
+               : c->bOnce ? vec0CodeStrideMin(c->quant.nDim)
+                          : vec0CodeStride(c->quant.nDim);
   c->xDist = bBit ? vec0DistanceFn(VEC0_ELEM_BIT, VEC0_METRIC_HAMMING)
              : c->quant.eMetric == VEC0_QUANT_DOT
                  ? vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_DOT)
                  : vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_L2SQ);
+  c->bErr = c->bOnce && !bBit && c->quant.eMetric == VEC0_QUANT_L2;
   c->eState = c->xDist ? VEC0_CODES_READY : VEC0_CODES_NONE;
 }
 
@@ -152,34 +166,136 @@ void vec0CodesStale(Vec0Codes *c, uint32_t iSlot) {
   if (iSlot < c->nSlot) c->aOk[iSlot] = 0;
 }
 
-const unsigned char *vec0CodesGet(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
-                                  int *pRc) {
-  const unsigned char *v = 0;
+/* a rounded up to a multiple of nAlign (a power of two). */
+static unsigned char *codesAlign(unsigned char *a, size_t nAlign) {
+  return a + ((nAlign - ((uintptr_t)a & (nAlign - 1))) & (nAlign - 1));
+}
+
+/*
+** Room for the codes of slots [0, n): records aligned to 64 (the kernels'
+** loads), a large array to 2 MiB and in huge pages (a walk reads codes at
+** random: no TLB miss for each), zeroed, with room after the last record
+** for a kernel's reads (vec0_vec.h).  A new block, not realloc, whose
+** alignment could differ from the old one's.
+*/
+#define CODES_HUGE ((size_t)2 << 20)
+static int codesGrow(Vec0Codes *c, uint32_t n) {
+  size_t nBytes = (size_t)n * c->nStride;
+  size_t nAlign = nBytes >= 2 * CODES_HUGE ? CODES_HUGE : 64;
+  unsigned char *aMem = sqlite3_malloc64(nBytes + nAlign + 64), *a, *aOk;
+  aOk = aMem ? sqlite3_realloc64(c->aOk, n) : 0;
+  if (aOk) c->aOk = aOk;
+  if (aOk && c->bErr) {
+    float *aErr = sqlite3_realloc64(c->aErr, sizeof(float) * (size_t)n);
+    if (aErr) c->aErr = aErr;
+    else aOk = 0;
+  }
+  if (aOk == 0) {
+    sqlite3_free(aMem);
+    return SQLITE_NOMEM;
+  }
+  memset(aOk + c->nSlot, 0, n - c->nSlot);
+  a = codesAlign(aMem, nAlign);
+  if (nAlign == CODES_HUGE) vec0MemAdviseHuge(a, nBytes);
+  if (c->aCode) memcpy(a, c->aCode, (size_t)c->nSlot * c->nStride);
+  memset(a + (size_t)c->nSlot * c->nStride, 0, nBytes + 64 - (size_t)c->nSlot * c->nStride);
+  sqlite3_free(c->aMem);
+  c->aMem = aMem;
+  c->aCode = a;
+  c->nSlot = n;
+  return SQLITE_OK;
+}
+
+/* Room for the code of slot iSlot. */
+static int codesRoom(Vec0Table *p, Vec0Codes *c, uint32_t iSlot) {
+  uint32_t n = c->nSlot ? c->nSlot : vec0StorageSlotCount(p);
+  if (n < 1024) n = 1024;
+  while (n <= iSlot) n *= 2;
+  return codesGrow(c, n);
+}
+
+int vec0CodesVector(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
+                    const unsigned char **ppV) {
   int rc;
-  if (iSlot >= c->nSlot) {
-    uint32_t n = c->nSlot ? c->nSlot : 1024;
-    unsigned char *aCode, *aOk;
-    while (n <= iSlot) n *= 2;
-    aCode = sqlite3_realloc64(c->aCode, (sqlite3_uint64)n * c->nBytes);
-    if (aCode) c->aCode = aCode;
-    aOk = aCode ? sqlite3_realloc64(c->aOk, n) : 0;
-    if (aOk == 0) {
-      *pRc = SQLITE_NOMEM;
-      return 0;
-    }
-    memset(aOk + c->nSlot, 0, n - c->nSlot);
-    c->aOk = aOk;
-    c->nSlot = n;
+  if (!c->bOnce) return vec0StorageVector(p, iVec, iSlot, ppV);
+  *ppV = 0;
+  if (c->aTmp == 0) {
+    c->aTmp = sqlite3_malloc64(vec0StorageVectorBytes(p, iVec));
+    if (c->aTmp == 0) return SQLITE_NOMEM;
   }
-  if (!c->aOk[iSlot]) {
-    rc = vec0StorageVector(p, iVec, iSlot, &v);
-    if (rc != SQLITE_OK) {
-      *pRc = rc;
-      return 0;
-    }
-    vec0QuantEncode(&c->quant, (const float *)(const void *)v,
-                    c->aCode + (size_t)iSlot * c->nBytes);
-    c->aOk[iSlot] = 1;
+  rc = vec0StorageVectorCopy(p, iVec, iSlot, c->aTmp);
+  if (rc == SQLITE_OK) *ppV = (const unsigned char *)c->aTmp;
+  return rc;
+}
+
+/* e as a float no smaller, with room for the rounding of the sums. */
+static float errUp(double e) {
+  return (float)(e * (1 + 1e-5) + 1e-30);
+}
+
+/* The code of slot iSlot made from its float vector v. */
+static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
+  unsigned char *aRec = c->aCode + (size_t)iSlot * c->nStride;
+  vec0QuantEncode(&c->quant, (const float *)(const void *)v, aRec);
+  if (c->xQuery) vec0CodeFinish(aRec, c->quant.nDim);
+  if (c->bErr) c->aErr[iSlot] = errUp(vec0QuantError(&c->quant, (const float *)(const void *)v, aRec));
+  c->aOk[iSlot] = 1;
+}
+
+const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
+                                      int *pRc) {
+  const unsigned char *v = 0;
+  int rc = SQLITE_OK;
+  if (iSlot >= c->nSlot) rc = codesRoom(p, c, iSlot);
+  if (rc == SQLITE_OK && !c->aOk[iSlot]) {
+    rc = vec0CodesVector(p, iVec, c, iSlot, &v);
+    if (rc == SQLITE_OK) codesMake(c, iSlot, v);
   }
-  return c->aCode + (size_t)iSlot * c->nBytes;
+  if (rc != SQLITE_OK) {
+    *pRc = rc;
+    return 0;
+  }
+  return c->aCode + (size_t)iSlot * c->nStride;
+}
+
+int vec0CodesPut(Vec0Table *p, Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
+  int rc = SQLITE_OK;
+  if (iSlot < c->nSlot && c->aOk[iSlot]) return rc;
+  if (iSlot >= c->nSlot) rc = codesRoom(p, c, iSlot);
+  if (rc == SQLITE_OK) codesMake(c, iSlot, v);
+  return rc;
+}
+
+int vec0CodesQuery(Vec0Codes *c, const float *pQuery, const void **ppQ) {
+  size_t nQ = c->xQuery ? vec0CodeQueryBytes(c->quant.nDim) + 64 : 0;
+  unsigned char *aCode;
+  if (c->aCqMem == 0) {
+    c->aCqMem = sqlite3_malloc64(nQ + c->nBytes + 1);
+    if (c->aCqMem == 0) return SQLITE_NOMEM;
+  }
+  aCode = c->aCqMem + nQ;
+  vec0QuantEncode(&c->quant, pQuery, aCode);
+  if (c->bErr) c->errQ = errUp(vec0QuantError(&c->quant, pQuery, aCode));
+  *ppQ = aCode;
+  if (c->xQuery) {
+    vec0CodeQueryInit(&c->cq, (const int8_t *)aCode, c->quant.nDim,
+                      c->quant.eMetric == VEC0_QUANT_DOT, codesAlign(c->aCqMem, 64));
+    *ppQ = &c->cq;
+  }
+  return SQLITE_OK;
+}
+
+float vec0CodesDistance(const Vec0Codes *c, const void *pQ, const void *pRec) {
+  float d;
+  if (c->xQuery == 0) return c->xDist(pQ, pRec, c->nDim);
+  c->xQuery(pQ, &pRec, 1, &d);
+  return d;
+}
+
+double vec0CodesLowerBound(const Vec0Codes *c, uint32_t iSlot, float dCode) {
+  double d;
+  if (!c->bErr || iSlot >= c->nSlot || !c->aOk[iSlot]) return 0;
+  d = (double)c->quant.scale * sqrt((double)dCode) - c->errQ - c->aErr[iSlot];
+  /* squared, less a margin for the float32 kernel's rounding */
+  return d > 0 ? d * d * (1 - 1e-3) : 0;
 }

@@ -75,7 +75,7 @@ static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
   HnswState *s = pCtx;
   const unsigned char *a = 0;
   int rc;
-  if (s->bOnCodes) return vec0HnswCodeOf(s, id, pRc);
+  if (s->bOnCodes) return vec0CodesGet(s->p, s->iVec, &s->codes, id, pRc);
   rc = vec0StorageVector(s->p, s->iVec, id, &a);
   if (rc != SQLITE_OK) *pRc = rc;
   return a;
@@ -106,23 +106,23 @@ static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int
 }
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return vec0HnswCodeDistance(s, a, b);
+  if (s->bOnCodes) return vec0CodesDistance(&s->codes, a, b);
   return s->xDist(a, b, s->nDim);
 }
 /* On codes the exact code distance is returned: it satisfies the bound's contract. */
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
   HnswState *s = pCtx;
-  if (s->bOnCodes) return vec0HnswCodeDistance(s, a, b);
+  if (s->bOnCodes) return vec0CodesDistance(&s->codes, a, b);
   return s->xDistBound(a, b, s->nDim, bound);
 }
 static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
                               float bound, float *aOut) {
   HnswState *s = pCtx;
-  if (s->bOnCodes && s->xCodeQ) {
-    s->xCodeQ(a, apB, 4, aOut);
+  if (s->bOnCodes && s->codes.xQuery) {
+    s->codes.xQuery(a, apB, 4, aOut);
   } else if (s->bOnCodes) {
-    for (int i = 0; i < 4; i++) aOut[i] = s->xCodeDist(a, apB[i], s->nCodeDim);
+    for (int i = 0; i < 4; i++) aOut[i] = s->codes.xDist(a, apB[i], s->codes.nDim);
   } else {
     s->xDistBatch(a, apB, s->nDim, bound, aOut);
   }
@@ -136,8 +136,8 @@ static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
 static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, int n,
                             float *aOut) {
   HnswState *s = pCtx;
-  if (s->bOnCodes && s->xCodeQ) {
-    s->xCodeQ(a, apB, n, aOut);
+  if (s->bOnCodes && s->codes.xQuery) {
+    s->codes.xQuery(a, apB, n, aOut);
     return 1;
   }
   if (s->bOnCodes || s->xDistBound) return 0;
@@ -220,6 +220,8 @@ static int hnswOpen(Vec0Index *pIdx) {
   s->p = p;
   s->iVec = iVec;
   s->bLowMem = pCol->bLowMem;
+  s->codes.bRecords = 1;
+  s->codes.bOnce = pCol->bLowMem;
   hostInit(s, pCol, p->cfg.nPart > 0, &host);
   if (s->xDist == 0) {
     sqlite3_free(s);
@@ -378,14 +380,12 @@ static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
   if (rc == SQLITE_OK) rc = queuePush(pIdx->pState, iSlot, (uint64_t)iRowid, g);
   if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     HnswState *s = pIdx->pState;
-    sqlite3_int64 nLive = 0;
-    vec0HnswCodeStale(s, iSlot);
-    rc = vec0HnswQuantLoad(pIdx, s);
-    if (rc == SQLITE_OK) rc = vec0StorageLiveCount(pIdx->pTab, &nLive);
-    /* The row that brings the table to HNSW_QUANT_TRAIN live rows trains it
-    ** (nLive counts it from the write's end, hence the - 1). */
-    if (rc == SQLITE_OK && s->eQuantState != QUANT_READY && nLive >= HNSW_QUANT_TRAIN - 1) {
-      rc = vec0HnswQuantTrain(pIdx, s);
+    int bReady = s->codes.eState == VEC0_CODES_READY;
+    rc = vec0CodesInsert(pIdx->pTab, pIdx->iVec, &s->codes, iSlot);
+    /* a quantizer trained (or dropped) now: a low-memory graph makes its codes again */
+    if (!bReady) {
+      s->iWarmChunk = 0;
+      if (s->bLowMem) s->bWarm = 0;
     }
   }
   return rc;
@@ -404,7 +404,7 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
-  if (rc == SQLITE_OK) vec0HnswCodeStale(pIdx->pState, iSlot);
+  if (rc == SQLITE_OK) vec0CodesStale(&((HnswState *)pIdx->pState)->codes, iSlot);
   return graphRc(pIdx, rc);
 }
 
@@ -490,7 +490,7 @@ static int cmpResult(const void *a, const void *b) {
 static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *pS,
                          Vec0HnswResult *aRes, int nCand, int *pnRes) {
   const void *pQ = 0;
-  int rc = vec0HnswCodeQuery(s, pS->pQuery, &pQ);
+  int rc = vec0CodesQuery(&s->codes, pS->pQuery, &pQ);
   *pnRes = 0;
   if (rc == SQLITE_OK) {
     s->bOnCodes = 1;
@@ -499,7 +499,7 @@ static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *p
     s->bOnCodes = 0;
     rc = graphRc(pIdx, rc);
   }
-  if (rc == SQLITE_OK) rc = vec0HnswRescore(pIdx, s, pS->pQuery, aRes, *pnRes);
+  if (rc == SQLITE_OK) rc = vec0HnswRescore(pIdx, s, pS->pQuery, pS->k, aRes, pnRes);
   if (rc == SQLITE_OK) qsort(aRes, (size_t)*pnRes, sizeof(Vec0HnswResult), cmpResult);
   return rc;
 }
@@ -514,8 +514,8 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   if (rc == SQLITE_OK) rc = queueDrain(pIdx); /* a search sees the rows queued */
   if (rc != SQLITE_OK) return rc;
   s = pIdx->pState;
-  rc = vec0HnswQuantLoad(pIdx, s);
-  if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
+  rc = vec0CodesLoad(pIdx->pTab, pIdx->iVec, &s->codes);
+  if (rc == SQLITE_OK && s->codes.eState == VEC0_CODES_READY) {
     int nRescore = pS->nRescore > 0 ? pS->nRescore : pIdx->pTab->cfg.aVec[pIdx->iVec].nRescore;
     sqlite3_int64 nWant = (sqlite3_int64)pS->k * nRescore;
     nCand = nWant > VEC0_MAX_K ? VEC0_MAX_K : (int)nWant;
@@ -529,7 +529,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     if (aRes == 0) rc = SQLITE_NOMEM;
   }
   vec0HnswHide(h, pS->iHide1 ? pS->iHide1 - 1 : VEC0_HNSW_NONE);
-  if (rc == SQLITE_OK && s->eQuantState == QUANT_READY) {
+  if (rc == SQLITE_OK && s->codes.eState == VEC0_CODES_READY) {
     rc = searchOnCodes(pIdx, s, pS, aRes, nCand, &nRes);
     if (nRes > pS->k) nRes = pS->k;
   } else if (rc == SQLITE_OK) {
@@ -605,7 +605,7 @@ static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
   Vec0Table *p = pIdx->pTab;
   HnswState *s = pIdx->pState;
   int rc = SQLITE_OK;
-  if (s && s->bLowMem && s->eQuantState == QUANT_READY) {
+  if (s && s->bLowMem && s->codes.eState == VEC0_CODES_READY) {
     if (!s->bWarm) rc = idleLowMem(pIdx, s);
     if (rc == SQLITE_OK && s->bWarm && !s->bHugeDone) {
       s->bHugeDone = vec0HnswHugeStep(s->pGraph, VEC0_HUGE_STEP);
@@ -736,7 +736,7 @@ static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
   size_t nBytes = 0;
   int rc = vec0HnswShape(s->pGraph, 0, &pInfo->nLevel, &iEntry, &nBytes);
   pInfo->iEntry = iEntry == VEC0_HNSW_NONE ? -1 : (sqlite3_int64)iEntry;
-  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->nCodeSlot * (s->nStride + 1));
+  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->codes.nSlot * (s->codes.nStride + 1));
   return graphRc(pIdx, rc);
 }
 

@@ -150,6 +150,16 @@ void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode) {
   }
 }
 
+double vec0QuantError(const Vec0Quant *q, const float *x, const void *aCode) {
+  const int8_t *c = aCode;
+  double s = 0;
+  for (int i = 0; i < q->nDim; i++) {
+    double d = (double)x[i] - ((double)q->mid + (double)q->scale * c[i]);
+    s += d * d;
+  }
+  return sqrt(s);
+}
+
 static void putU32(unsigned char *a, uint32_t v) {
   for (int i = 0; i < 4; i++) a[i] = (unsigned char)(v >> (8 * i));
 }

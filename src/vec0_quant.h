@@ -68,6 +68,14 @@ void vec0QuantClear(Vec0Quant *q);
 void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode);
 
 /*
+** int8 under L2: how far x is from what its code aCode stands for, the
+** Euclidean norm of x - (mid + scale * code), in double.  With it the float
+** distance of two vectors is bounded by their codes' (the triangle
+** inequality): |x - y| >= scale * |cx - cy| - err(x) - err(y).
+*/
+double vec0QuantError(const Vec0Quant *q, const float *x, const void *aCode);
+
+/*
 ** The parameters as bytes (little-endian: u32 kind, u32 metric, u32 nDim,
 ** f32 mid, f32 scale, then for bit nDim x f32 mean), and back.  Save writes
 ** at most vec0QuantSaveBytes(q) bytes; Load returns 0, 7 (no memory) or 267

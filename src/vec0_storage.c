@@ -128,7 +128,8 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr) {
   if (rc == SQLITE_OK) rc = pageSize(p, &nPage);
   for (int i = 0; rc == SQLITE_OK && i < c->nVec; i++) {
     char zKey[32];
-    p->anChunk[i] = vec0StorageChunkSize(p->aVecBytes[i], nPage);
+    /* low memory: a search reads single vectors, each from as few pages as can be */
+    p->anChunk[i] = c->aVec[i].bLowMem ? 1 : vec0StorageChunkSize(p->aVecBytes[i], nPage);
     sqlite3_snprintf(sizeof(zKey), zKey, "chunk.%d", i);
     rc = vec0StorageConfigSet(p, zKey, p->anChunk[i]);
     if (rc != SQLITE_OK) break;

@@ -146,8 +146,9 @@ void vec0StorageReadEnd(Vec0Table *p) {
 ** would touch (and, the first time, fault in) pages it never reads.  The
 ** handle moves from row to row (sqlite3_blob_reopen); it is closed at the
 ** end of the method (vec0StorageReadEnd), or here when a write expired it.
+** blobAt: the handle on the chunk row of slot iSlot, its size checked.
 */
-static int loadOne(Vec0Table *p, int iVec, uint32_t iSlot, int bRetry) {
+static int blobAt(Vec0Table *p, int iVec, uint32_t iSlot) {
   size_t nBytes = p->aVecBytes[iVec];
   uint32_t C = p->anChunk[iVec];
   sqlite3_int64 iChunk = iSlot / C;
@@ -174,6 +175,14 @@ static int loadOne(Vec0Table *p, int iVec, uint32_t iSlot, int bRetry) {
                    (long long)nBytes * (long long)C);
     return SQLITE_CORRUPT_VTAB;
   }
+  return SQLITE_OK;
+}
+
+static int loadOne(Vec0Table *p, int iVec, uint32_t iSlot, int bRetry) {
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t C = p->anChunk[iVec];
+  int rc = blobAt(p, iVec, iSlot);
+  if (rc != SQLITE_OK) return rc;
   rc = sqlite3_blob_read(p->apBlob[iVec],
                          (p->aFill[iVec] ? p->aFill[iVec] : p->aVec[iVec]) + (size_t)iSlot * nBytes,
                          (int)nBytes, (int)((iSlot % C) * nBytes));
@@ -508,41 +517,35 @@ static int allIntoArray(Vec0Table *p, int iVec) {
 ** cache is taken from there).
 */
 int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut) {
-  sqlite3_stmt *pStmt = 0;
   size_t nBytes = p->aVecBytes[iVec];
-  sqlite3_int64 iChunk;
-  int rc, bFound = 0;
+  uint32_t C = p->anChunk[iVec];
+  int rc, bRetry = 1;
   if (iSlot >= p->nSlot) {
     vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
-  if (p->aVecLoaded[iVec][iSlot]) {
+  if (p->aVecLoaded[iVec][iSlot] == VEC_IN_ARRAY) {
     memcpy(pOut, p->aVec[iVec] + (size_t)iSlot * nBytes, nBytes);
     return SQLITE_OK;
   }
-  iChunk = iSlot / p->anChunk[iVec];
-  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_GET, &pStmt);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_int64(pStmt, 1, iChunk);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    const unsigned char *a = sqlite3_column_blob(pStmt, 0);
-    size_t off = (size_t)(iSlot - iChunk * p->anChunk[iVec]) * nBytes;
-    if ((size_t)sqlite3_column_bytes(pStmt, 0) != nBytes * p->anChunk[iVec] || a == 0) {
-      rc = sqlite3_errcode(p->db) == SQLITE_NOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT_VTAB;
-      if (rc == SQLITE_CORRUPT_VTAB) {
-        vec0TableError(p, "vec0: table \"%s\": chunk %lld of %s_vectors%d has %d bytes",
-                       p->zName, iChunk, p->zName, iVec, sqlite3_column_bytes(pStmt, 0));
-      }
-    } else {
-      memcpy(pOut, a + off, nBytes);
-      bFound = 1;
+  if (p->aFill[iVec] && (p->aVecLoaded[iVec][iSlot] == VEC_IN_FILL ||
+                         iSlot / C < p->aWarmChunk[iVec])) {
+    memcpy(pOut, p->aFill[iVec] + (size_t)iSlot * nBytes, nBytes);
+    return SQLITE_OK;
+  }
+  /*
+  ** Through the BLOB handle of the lazy reads, moved to the chunk's row: only
+  ** the pages that hold this vector's bytes are read (and the overflow
+  ** pages before them, for their links), not the whole row into a value.
+  */
+  do {
+    rc = blobAt(p, iVec, iSlot);
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_blob_read(p->apBlob[iVec], pOut, (int)nBytes, (int)((iSlot % C) * nBytes));
     }
-  }
-  {
-    int rc2 = sqlite3_reset(pStmt);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  if (rc == SQLITE_OK && !bFound) rc = missingVector(p, iVec, iSlot);
+    /* SQLITE_ABORT: the row was written since the handle was opened on it */
+    if (rc == SQLITE_ABORT && bRetry) vec0StorageReadEnd(p);
+  } while (rc == SQLITE_ABORT && bRetry--);
   return rc;
 }
 

@@ -221,16 +221,18 @@ START_TEST(test_code_kernels_agree) {
 #endif
   ck_assert_ptr_nonnull(vec0CodeDistFn());
   rngState = 99;
-  for (size_t t = 0; t < sizeof(aDim) / sizeof(aDim[0]); t++) {
-    int n = aDim[t], nRec = 9;
-    size_t nStride = vec0CodeStride(n);
-    unsigned char *aMem = malloc(nStride * (size_t)nRec + 64 + vec0CodeQueryBytes(n) + 64);
+  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory walk's) */
+  for (size_t t = 0; t < 2 * sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t / 2], nRec = 9;
+    size_t nStride = t & 1 ? vec0CodeStrideMin(n) : vec0CodeStride(n);
+    size_t nAll = nStride * (size_t)nRec + 128 + vec0CodeQueryBytes(n) + 64;
+    unsigned char *aMem = calloc(1, nAll);
     unsigned char *aRec = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
-    unsigned char *aQBuf = aRec + nStride * (size_t)nRec + 64;
+    unsigned char *aQBuf = aRec + (nStride * (size_t)nRec + 64 + 63) / 64 * 64;
     int8_t *qc = malloc((size_t)n);
     const void *apRec[9];
-    ck_assert_int_eq((int)(nStride % 64), 0);
-    ck_assert(nStride >= (size_t)n + 8);
+    ck_assert_int_eq((int)(vec0CodeStride(n) % 64), 0);
+    ck_assert(nStride >= (size_t)n + 8 && nStride <= vec0CodeStride(n));
     for (int i = 0; i < n; i++) {
       int r = (int)(rnd() * 255) - 127;
       qc[i] = (int8_t)(i % 11 == 0 ? 127 : i % 13 == 0 ? -127 : r);

@@ -38,12 +38,13 @@ static int64_t refCode(const int8_t *a, const int8_t *b, int n, int bDot) {
 
 static void checkCode(const char *zName, Vec0CodeDistFn x) {
   static const int aDim[] = {1, 7, 15, 16, 17, 63, 64, 65, 128, 300, 768, 784, 1000, 8192};
-  for (size_t t = 0; t < sizeof(aDim) / sizeof(aDim[0]); t++) {
-    int n = aDim[t], nRec = 9;
-    size_t nStride = vec0CodeStride(n);
-    unsigned char *aMem = malloc(nStride * (size_t)nRec + 64 + vec0CodeQueryBytes(n) + 64);
+  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory walk's) */
+  for (size_t t = 0; t < 2 * sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t / 2], nRec = 9;
+    size_t nStride = t & 1 ? vec0CodeStrideMin(n) : vec0CodeStride(n);
+    unsigned char *aMem = calloc(1, nStride * (size_t)nRec + 128 + vec0CodeQueryBytes(n) + 64);
     unsigned char *aRec = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
-    unsigned char *aQBuf = aRec + nStride * (size_t)nRec + 64;
+    unsigned char *aQBuf = aRec + (nStride * (size_t)nRec + 64 + 63) / 64 * 64;
     int8_t *qc = malloc((size_t)n);
     const void *apRec[9];
     for (int i = 0; i < n; i++) {

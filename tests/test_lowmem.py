@@ -6,6 +6,7 @@ codes, same re-ranking)."""
 
 import random
 import sqlite3
+import struct
 
 import pytest
 
@@ -103,3 +104,73 @@ def test_bad_options(dbpath):
                        "hnsw low_memory 2 of column \"e\" out of range 0..1")]:
         with pytest.raises(sqlite3.Error, match="vec0: .*" + msg):
             con.execute("CREATE VIRTUAL TABLE x USING vec0(%s)" % decl)
+
+
+def heavy(n, seed):
+    """Vectors whose few large outliers the int8 codes clip: codes far from
+    their vectors, so a re-ranking that bounds distances by the codes must
+    count each code's own error."""
+    rng = random.Random(seed)
+    return [[rng.gauss(0, 1) * (40 if rng.random() < 0.02 else 1) for _ in range(DIM)]
+            for _ in range(n)]
+
+
+def on_grid(con, qs):
+    """The queries moved onto the int8 grid of the table's quantizer
+    ('quant.0': u32 kind, metric, dims, f32 mid, scale): their codes are
+    exact, so a bound that left out the codes' errors of the rows would
+    skip rows it must read."""
+    blob = con.execute("SELECT value FROM t_config WHERE key = 'quant.0'").fetchone()[0]
+    mid, scale = struct.unpack_from("<ff", blob, 12)
+    return [[mid + scale * max(-127, min(127, round((x - mid) / scale))) for x in q] for q in qs]
+
+
+@pytest.mark.parametrize("gen,grid", [(rows, False), (heavy, False), (rows, True)])
+def test_bounded_rescoring_reads_less_and_answers_the_same(tmp_path, gen, grid):
+    # With rescore = 8 the low-memory walk re-ranks 80 candidates but reads
+    # only those whose code bound leaves them a chance: rows and distances
+    # must still be an exact re-rank of all 80, as the in-memory table does.
+    data = gen(2000, 6)
+    normal = make(str(tmp_path / "n.db"), "", data)
+    low = make(str(tmp_path / "l.db"), ", low_memory=1", data)
+    sql = "SELECT rowid, distance FROM t WHERE e MATCH ? AND k = ? AND ef = 120 AND rescore = 8"
+    queries = gen(200, 7)
+    if grid:
+        queries = on_grid(low, queries)
+    for i, q in enumerate(queries):
+        k = (1, 10, 15)[i % 3]
+        assert (low.execute(sql, (f32(q), k)).fetchall()
+                == normal.execute(sql, (f32(q), k)).fetchall())
+
+
+def test_one_vector_per_row(dbpath):
+    # A low-memory column keeps one vector per T_vectors0 row (a re-ranking
+    # read is one page); the same column in memory packs several.
+    con = make(dbpath, ", low_memory=1", rows(300, 8))
+    assert con.execute("SELECT value FROM t_config WHERE key = 'chunk.0'").fetchone() == (1,)
+    assert con.execute("SELECT count(*) FROM t_vectors0").fetchone() == (300,)
+    con.execute("CREATE VIRTUAL TABLE u USING vec0(e float[%d] indexed by hnsw(quantizer=int8))"
+                % DIM)
+    assert con.execute("SELECT value FROM u_config WHERE key = 'chunk.0'").fetchone()[0] > 1
+
+
+def test_table_with_several_vectors_per_row(tmp_path):
+    # A low-memory table made before (several vectors per chunk row): read
+    # as it is, with the answers of the same table in memory.
+    data = rows(1500, 9)
+    normal = make(str(tmp_path / "n.db"), "", data)
+    normal.close()
+    old = sqlite3.connect(str(tmp_path / "n.db"))
+    old.execute("PRAGMA writable_schema = ON")
+    old.execute("UPDATE sqlite_master SET sql = replace(sql, 'quantizer=int8', "
+                "'quantizer=int8, low_memory=1') WHERE name = 't'")
+    old.commit()
+    old.close()
+    low = connect(str(tmp_path / "n.db"))
+    assert low.execute("SELECT value FROM t_config WHERE key = 'chunk.0'").fetchone()[0] > 1
+    normal = make(str(tmp_path / "m.db"), "", data)
+    sql = "SELECT rowid, distance FROM t WHERE e MATCH ? AND k = 10 AND rescore = 4 AND ef = 60"
+    for q in rows(100, 10):
+        assert low.execute(sql, (f32(q),)).fetchall() == normal.execute(sql, (f32(q),)).fetchall()
+    assert cached(low) == 0
+    integrity(low, "t")
