@@ -72,7 +72,7 @@ def qps_at(points, target):
 
 def sql_of(name, a):
     """The query; --rescore N adds AND rescore = N for the quantized engines."""
-    if a.rescore and name in ("vec0-int8", "vec0-lowmem"):
+    if a.rescore and name in ("vec0-int8", "vec0-lowmem", "vec0-lowmem-base"):
         return SQL + " AND rescore = %d" % a.rescore
     return SQL
 
@@ -89,8 +89,9 @@ def run_once(name, a, d, meta, env):
     else:
         journal = "delete" if name == "vec0-delete" else "wal"
         db = os.path.join(common.OUT, a.prefix + "%s.db" % (
-            {"vec0-int8": "int8", "vec0-lowmem": "lowmem"}.get(name, journal)))
-        ext = a.baseline_ext if name == "vec0-base" else common.VEC0
+            {"vec0-int8": "int8", "vec0-lowmem": "lowmem",
+             "vec0-lowmem-base": "lowmem-base"}.get(name, journal)))
+        ext = a.baseline_ext if name in ("vec0-base", "vec0-lowmem-base") else common.VEC0
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
                "--k", str(a.k), "--ef", efs, "--sql", sql_of(name, a), "--journal", journal,
@@ -107,7 +108,8 @@ def run_once(name, a, d, meta, env):
     for i, p in enumerate(res["passes"]):
         ids = raw[i * a.nq * a.k:(i + 1) * a.nq * a.k].reshape(a.nq, a.k)
         rec, _ = run.recall(ids, gd[:a.nq], base, queries, a.k)
-        points.append((rec, a.nq / p["seconds"]))
+        secs = p["cpu_seconds"] if a.cpu else p["seconds"]
+        points.append((rec, a.nq / secs))
     return {"points": points, "rss_peak_kb": res.get("rss_peak_kb")}
 
 
@@ -156,11 +158,16 @@ def main():
                    help="avx2: vec0 with VEC0_KERNELS=avx2, hnswlib built -mavx2 -mfma")
     p.add_argument("--out", default=os.path.join(common.OUT, "interleave.json"))
     p.add_argument("--baseline-ext", help="another build of vec0 (path without .so), run as "
-                   "engine vec0-base on the same WAL database: a before/after comparison")
+                   "engine vec0-base on the same WAL database: a before/after comparison; "
+                   "or, with engine vec0-lowmem-base, on out/il-lowmem-base.db (made by hand: "
+                   "the baseline's low-memory table, whose layout may differ)")
     p.add_argument("--rescore", type=int, help="AND rescore = N in the queries of vec0-int8 "
                    "and vec0-lowmem (default: the column's)")
+    p.add_argument("--cpu", action="store_true", help="QPS from each pass's CPU seconds, not "
+                   "its wall time (steadier on a shared machine: waiting for a core is left out)")
     p.add_argument("--engines", default="vec0-wal,vec0-delete,vec0-int8,hnswlib",
-                   help="comma-separated subset of vec0-wal, vec0-delete, vec0-int8, hnswlib "
+                   help="comma-separated subset of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem, "
+                   "vec0-lowmem-base, hnswlib "
                    "(hnswlib is always run: the ratios are against it)")
     p.add_argument("--dataset", choices=["fashion", "text"], default="fashion",
                    help="text: the generated text-like set (datasets.py), cosine; "
@@ -177,7 +184,7 @@ def main():
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
     engines = [e for e in a.engines.split(",") if e != "hnswlib"] + ["hnswlib"]
-    if a.baseline_ext:
+    if a.baseline_ext and "vec0-lowmem-base" not in engines:
         engines.insert(1, "vec0-base")
     rounds = []
     for r in range(a.rounds):
@@ -204,15 +211,15 @@ def main():
                                          if rd[name]["qps_at"][t]] or [0])
                   for t in TARGETS} for name in engines}
     info = {"dataset": a.dataset, "machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
-            "kernels_forced": a.kernels, "rounds": a.rounds, "nq": a.nq, "k": a.k,
+            "kernels_forced": a.kernels, "cpu": a.cpu, "rounds": a.rounds, "nq": a.nq, "k": a.k,
             "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
                                        for n, v in qps.items()},
             "ratio": {n: {str(t): v for t, v in s.items()} for n, s in summary.items()},
             "raw": rounds}
-    common.write_json(a.out, info)
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
     labels = {"vec0-wal": "float32 graph, WAL", "vec0-base": "baseline build, WAL",
+              "vec0-lowmem-base": "baseline build, low_memory=1 (its own database), WAL",
               "vec0-delete": "float32 graph, rollback journal",
               "vec0-int8": "int8-walked graph, WAL",
               "vec0-lowmem": "int8-walked graph, low_memory=1, WAL"}
@@ -226,6 +233,15 @@ def main():
     rss = {n: statistics.median([rd[n]["rss_peak_kb"] or 0 for rd in rounds]) for n in engines}
     lines.append("Peak RSS of the query process (MiB, median): " + "; ".join(
         "%s %.0f" % (n, rss[n] / 1024.0) for n in engines))
+    # Both drivers hold the query set (nq x dim float32) and the returned ids:
+    # the memory of the search itself is the rest.
+    harness = (a.nq * meta["dim"] * 4 + a.nq * a.k * 8) / 1024.0
+    lines.append("Less the drivers' query set and ids (%.1f MiB): " % (harness / 1024.0) + "; ".join(
+        "%s %.1f (%.3fx hnswlib)" % (n, (rss[n] - harness) / 1024.0,
+                                    (rss[n] - harness) / (rss["hnswlib"] - harness))
+        for n in engines))
+    info["rss_peak_kb_median"] = rss
+    info["harness_kb"] = harness
     lines.append("QPS medians: " + "; ".join(
         "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))
     lines.append("Data set %s; CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d "
@@ -233,6 +249,7 @@ def main():
                                          "/".join(info["simd"]),
                                 info["vec0_kernels"], a.kernels, a.rounds, a.nq,
                                 info["machine"].get("commit")))
+    common.write_json(a.out, info)
     print("\n".join(lines))
 
 

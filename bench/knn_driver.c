@@ -10,7 +10,7 @@
 **
 **   knn_driver --ext PATH --db FILE --queries F32 --dim D --nq N --k K
 **              --ef 16,32,... --sql "SELECT rowid FROM t WHERE ... ?1 ?2 ?3"
-**              [--journal wal|delete] --out PREFIX
+**              [--journal wal|delete] [--pragma "cache_size=-4000"] --out PREFIX
 **
 ** The SQL takes ?1 the query BLOB, ?2 k and ?3 ef.  Output: PREFIX.json
 ** ({"passes": [{"ef", "nq", "seconds"}], "journal", "rss_peak_kb"}) and
@@ -112,6 +112,11 @@ int main(int argc, char **argv) {
   if (zJournal[0]) {
     char *z = sqlite3_mprintf("PRAGMA journal_mode=%s", zJournal);
     if (sqlite3_exec(db, z, 0, 0, &zErr) != SQLITE_OK) die("journal:", zErr);
+    sqlite3_free(z);
+  }
+  if (opt(argc, argv, "pragma", "")[0]) {
+    char *z = sqlite3_mprintf("PRAGMA %s", opt(argc, argv, "pragma", ""));
+    if (sqlite3_exec(db, z, 0, 0, &zErr) != SQLITE_OK) die("pragma:", zErr);
     sqlite3_free(z);
   }
   if (sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) != SQLITE_OK) die("prepare:", sqlite3_errmsg(db));
