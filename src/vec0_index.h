@@ -186,7 +186,7 @@ typedef struct Vec0Codes {
   uint32_t nSlot;
   float *aTmp;           /* bOnce: one vector, read for one use */
   /*
-  ** bErr (bOnce, int8 codes of an L2 column): per slot the distance of its
+  ** bErr (bOnce, int8 codes of an l2 or cosine column): per slot the distance of its
   ** vector from its code's (vec0QuantError, rounded up), and the query's of
   ** vec0CodesQuery: with them a search bounds a float distance from below by
   ** the code distance, and reads fewer vectors (vec0CodesLowerBound).
@@ -228,9 +228,9 @@ int vec0CodesQuery(Vec0Codes *c, const float *pQuery, const void **ppQ);
 /* The code distance between the query of vec0CodesQuery and a record. */
 float vec0CodesDistance(const Vec0Codes *c, const void *pQ, const void *pRec);
 /*
-** bErr: a lower bound of the squared L2 distance between the float query
-** of vec0CodesQuery and the vector of slot iSlot, whose code distance (the
-** squared L2 of the codes) is dCode; 0 when there is none to give.
+** bErr: a lower bound of the squared L2 (or the cosine) distance between
+** the float query of vec0CodesQuery and the vector of slot iSlot, whose code
+** distance (the squared L2 of the codes) is dCode; 0 when there is none.
 */
 double vec0CodesLowerBound(const Vec0Codes *c, uint32_t iSlot, float dCode);
 

@@ -54,7 +54,7 @@ static void codesUse(Vec0Codes *c) {
              : c->quant.eMetric == VEC0_QUANT_DOT
                  ? vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_DOT)
                  : vec0DistanceFn(VEC0_ELEM_I8, VEC0_METRIC_L2SQ);
-  c->bErr = c->bOnce && !bBit && c->quant.eMetric == VEC0_QUANT_L2;
+  c->bErr = c->bOnce && !bBit && c->quant.eMetric != VEC0_QUANT_DOT;
   c->eState = c->xDist ? VEC0_CODES_READY : VEC0_CODES_NONE;
 }
 
@@ -296,6 +296,9 @@ double vec0CodesLowerBound(const Vec0Codes *c, uint32_t iSlot, float dCode) {
   double d;
   if (!c->bErr || iSlot >= c->nSlot || !c->aOk[iSlot]) return 0;
   d = (double)c->quant.scale * sqrt((double)dCode) - c->errQ - c->aErr[iSlot];
-  /* squared, less a margin for the float32 kernel's rounding */
-  return d > 0 ? d * d * (1 - 1e-3) : 0;
+  if (d <= 0) return 0;
+  /* l2sq, or cosine (|x - y|^2 / 2 for unit vectors), less a margin for
+  ** the rounding of the float32 kernels */
+  d = c->quant.eMetric == VEC0_QUANT_COSINE ? d * d / 2 : d * d;
+  return d * (1 - 1e-3) - 1e-6;
 }

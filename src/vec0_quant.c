@@ -152,9 +152,16 @@ void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode) {
 
 double vec0QuantError(const Vec0Quant *q, const float *x, const void *aCode) {
   const int8_t *c = aCode;
-  double s = 0;
+  double s = 0, r = 1;
+  if (q->eMetric == VEC0_QUANT_COSINE) {
+    /* of the normalised vector, as vec0QuantEncode makes it */
+    for (int i = 0; i < q->nDim; i++) s += (double)x[i] * x[i];
+    r = s > 0 ? 1.0 / sqrt(s) : 0;
+    s = 0;
+  }
   for (int i = 0; i < q->nDim; i++) {
-    double d = (double)x[i] - ((double)q->mid + (double)q->scale * c[i]);
+    float v = q->eMetric == VEC0_QUANT_COSINE ? (float)(x[i] * r) : x[i];
+    double d = (double)v - ((double)q->mid + (double)q->scale * c[i]);
     s += d * d;
   }
   return sqrt(s);

@@ -68,10 +68,11 @@ void vec0QuantClear(Vec0Quant *q);
 void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode);
 
 /*
-** int8 under L2: how far x is from what its code aCode stands for, the
-** Euclidean norm of x - (mid + scale * code), in double.  With it the float
-** distance of two vectors is bounded by their codes' (the triangle
-** inequality): |x - y| >= scale * |cx - cy| - err(x) - err(y).
+** int8 under L2 or cosine: how far x (cosine: x normalised) is from what
+** its code aCode stands for, the Euclidean norm of x - (mid + scale * code),
+** in double.  With it the float distance of two vectors is bounded by their
+** codes' (the triangle inequality): |x - y| >= scale * |cx - cy| - err(x) -
+** err(y), and for unit vectors the cosine distance is |x - y|^2 / 2.
 */
 double vec0QuantError(const Vec0Quant *q, const float *x, const void *aCode);
 

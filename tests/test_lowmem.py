@@ -174,3 +174,23 @@ def test_table_with_several_vectors_per_row(tmp_path):
         assert low.execute(sql, (f32(q),)).fetchall() == normal.execute(sql, (f32(q),)).fetchall()
     assert cached(low) == 0
     integrity(low, "t")
+
+
+def test_bounded_rescoring_cosine(tmp_path):
+    # Cosine: the bound is |x - y|^2 / 2 of the normalised vectors, from
+    # the codes of the normalised vectors and their errors.
+    data = rows(1500, 11)
+    cons = []
+    for name, opts in (("n.db", ""), ("l.db", ", low_memory=1")):
+        con = connect(str(tmp_path / name))
+        con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[%d] distance_metric=cosine "
+                    "indexed by hnsw(m=8, ef_construction=40, quantizer=int8%s))" % (DIM, opts))
+        con.execute("BEGIN")
+        for i, v in enumerate(data):
+            con.execute("INSERT INTO t(rowid, e) VALUES (?, ?)", (i + 1, f32(v)))
+        con.execute("COMMIT")
+        cons.append(con)
+    normal, low = cons
+    sql = "SELECT rowid, distance FROM t WHERE e MATCH ? AND k = 10 AND ef = 100 AND rescore = 8"
+    for q in rows(100, 12) + on_grid(low, rows(100, 13)):
+        assert low.execute(sql, (f32(q),)).fetchall() == normal.execute(sql, (f32(q),)).fetchall()
