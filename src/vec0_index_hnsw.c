@@ -736,7 +736,8 @@ static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
   size_t nBytes = 0;
   int rc = vec0HnswShape(s->pGraph, 0, &pInfo->nLevel, &iEntry, &nBytes);
   pInfo->iEntry = iEntry == VEC0_HNSW_NONE ? -1 : (sqlite3_int64)iEntry;
-  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->codes.nSlot * (s->codes.nStride + 1));
+  size_t nPerSlot = s->codes.nStride + 1 + (s->codes.aErr ? sizeof(float) : 0);
+  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->codes.nSlot * nPerSlot);
   return graphRc(pIdx, rc);
 }
 
