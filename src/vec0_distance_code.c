@@ -246,13 +246,19 @@ static void codeDistNeon(const Vec0CodeQuery *q, const void *const *apRec, int n
 ** The dot-product extension (ARMv8.2 FEAT_DotProd, HWCAP_ASIMDDP): sdot adds
 ** four int8 products into each int32 lane; four records side by side, as
 ** the VNNI kernel does, so four streams of loads are in flight.  The sums
-** stay exact: a lane adds at most nPad / 4 products of 127 * 127.
+** stay exact: a lane adds at most nPad / 4 products of 127 * 127.  GCC
+** compiles it for any AArch64 target (a function attribute); clang 14
+** declares vdotq_s32 only when the whole file targets dotprod
+** (-march=armv8.2-a+dotprod or later), so without that it is left out.
 */
 #if defined(__ARM_FEATURE_DOTPROD)
+#define VEC0_HAVE_SDOT 1
 #define T_CODE_DOTPROD
-#else
+#elif !defined(__clang__)
+#define VEC0_HAVE_SDOT 1
 #define T_CODE_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
+#if defined(VEC0_HAVE_SDOT)
 static T_CODE_DOTPROD void codeDistSdot(const Vec0CodeQuery *q, const void *const *apRec,
                                         int n, float *aOut) {
   int j = 0;
@@ -279,8 +285,12 @@ static T_CODE_DOTPROD void codeDistSdot(const Vec0CodeQuery *q, const void *cons
   }
 }
 
+#endif /* VEC0_HAVE_SDOT */
+
 int vec0CodeHasSdot(void) {
-#if defined(__ARM_FEATURE_DOTPROD)
+#if !defined(VEC0_HAVE_SDOT)
+  return 0;
+#elif defined(__ARM_FEATURE_DOTPROD)
   return 1;
 #elif defined(__linux__)
   return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
@@ -295,6 +305,10 @@ Vec0CodeDistFn vec0CodeDistNeon(void) {
 
 /* NULL unless the CPU has the dot-product extension. */
 Vec0CodeDistFn vec0CodeDistSdot(void) {
+#if defined(VEC0_HAVE_SDOT)
   return vec0CodeHasSdot() ? codeDistSdot : 0;
+#else
+  return 0;
+#endif
 }
 #endif /* VEC0_HAVE_NEON */
