@@ -85,10 +85,15 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR) $(wildcard tests/*.h)
 	$(Q)$(CC) $(ALLFLAGS) -DSQLITE_CORE -o $@ $< $(STA_OBJ) $(SANLDFLAGS) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
 
 # The functional tests, then (not inside a sanitizer build) the reliability
-# passes: see tests/RELIABILITY.md.
+# passes: see tests/RELIABILITY.md.  The passes run side by side, TEST_JOBS
+# at a time (the machine's cores), each one's output printed whole when it
+# ends; one after another they take about twice as long.
+TEST_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_PASSES  = test-san test-unit test-cluster test-py test-fuzz-smoke test-tsan test-bindings \
+  test-valgrind test-sql test-c
 ifeq ($(SANITIZE),)
-test: test-unit test-sql test-c test-py test-cluster test-san test-tsan test-valgrind test-fuzz-smoke \
-  test-bindings
+test:
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_PASSES)
 else
 test: test-unit test-sql test-c test-py
 endif
@@ -96,9 +101,17 @@ endif
 # make test samples the OOM sweep at every OOM_STRIDE-th allocation (3: the
 # sweep grew past 100 000 allocations with the fill, the bulk queue and the
 # 0.1.10 forms); make test-oom-full tries every one (about 3x as long).
+# Each test program is a target of its own, and the OOM test two (its
+# transient and its persistent faults), so that make -j runs them side by side.
 OOM_STRIDE ?= 3
-test-unit: $(TESTS)
-	@set -e; for t in $(TESTS); do echo "== $$t"; FAULT_STRIDE=$(OOM_STRIDE) CK_FORK=yes $$t; done
+UNIT_STRIDE = $(OOM_STRIDE)
+UNIT_RUNS   = $(patsubst $(B)/tests/%,unit-%,$(filter-out %/check_fault,$(TESTS))) \
+              unit-fault-transient unit-fault-persistent
+test-unit: $(UNIT_RUNS)
+$(filter unit-check_%,$(UNIT_RUNS)): unit-check_%: $(B)/tests/check_%
+	@echo "== $<"; FAULT_STRIDE=$(UNIT_STRIDE) CK_FORK=yes $<
+unit-fault-transient unit-fault-persistent: unit-fault-%: $(B)/tests/check_fault
+	@echo "== $< ($* faults)"; FAULT_MODE=$* FAULT_STRIDE=$(UNIT_STRIDE) CK_FORK=yes $<
 test-oom-full: $(B)/tests/check_fault
 	@FAULT_STRIDE=1 CK_FORK=yes $(B)/tests/check_fault
 
@@ -107,8 +120,8 @@ test-oom-full: $(B)/tests/check_fault
 # the unit and Python tests run side by side.
 CHECK_STRIDE ?= 8
 check: check-unit test-sql test-py
-check-unit: $(TESTS)
-	@set -e; for t in $(TESTS); do echo "== $$t"; FAULT_STRIDE=$(CHECK_STRIDE) CK_FORK=yes $$t; done
+check-unit: UNIT_STRIDE = $(CHECK_STRIDE)
+check-unit: $(UNIT_RUNS)
 
 test-sql: $(DIST)/vec0.so
 	@$(SAN_PRELOAD) SQLITE3=$(SQLITE3) sh sql/run.sh $(abspath $(DIST)/vec0)
@@ -170,7 +183,7 @@ SAN_PYTEST_ARGS = tests --ignore=tests/test_amalgamation.py --ignore=tests/test_
 	--ignore=tests/test_install.py
 test-san:
 	@echo "== sanitizers ($(SAN_FLAGS))"
-	@FAULT_STRIDE=16 $(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) \
+	@$(MAKE) --no-print-directory SANITIZE=$(SAN_FLAGS) OOM_STRIDE=16 \
 	  PYTEST_ARGS="$(SAN_PYTEST_ARGS)" test-unit test-sql test-py
 
 # ThreadSanitizer over the batch insert's threads: the graph library alone
@@ -400,7 +413,7 @@ clean:
 	rm -rf build build-san dist dist-san build-fuzz build-tsan bindings/python/build \
 	  bindings/python/vec0.egg-info bindings/rust/target
 
-.PHONY: all check check-unit test-neon test test-unit test-oom-full test-sql test-c test-py test-cluster test-san \
+.PHONY: all check check-unit test-neon test test-unit $(UNIT_RUNS) test-oom-full test-sql test-c test-py test-cluster test-san \
 	test-tsan test-valgrind test-fuzz-smoke fuzz fuzz-build bench clean deps demo amalgamation \
 	newsqlite install uninstall wheel sqlite-vec-peer npm-pack node-deps go-amalgamation \
 	test-bindings test-node test-go test-rust test-clients

@@ -16,7 +16,9 @@
 **   - a step that failed succeeds when run again on that connection;
 **   - closing it frees every block allocated since the database was opened;
 **   - a new connection then sees the rows after the step, sound.
-** FAULT_STEP, FAULT_FROM and FAULT_STRIDE (below) narrow a run down.
+** FAULT_STEP, FAULT_FROM and FAULT_STRIDE (below) narrow a run down;
+** FAULT_MODE=transient|persistent runs one kind of fault only (make runs the
+** two side by side).
 */
 #include "vec0Int.h"
 
@@ -621,19 +623,20 @@ static void runFaults(const Step *pStep, int bPersist) {
   free(zWant);
 }
 
-/* FAULT_STEP=name runs only that step (to debug one). */
-static int stepWanted(const Step *pStep) {
-  const char *z = getenv("FAULT_STEP");
+/* FAULT_STEP=name runs only that step (to debug one), FAULT_MODE one kind. */
+static int stepWanted(const Step *pStep, int bPersist) {
+  const char *z = getenv("FAULT_STEP"), *zMode = getenv("FAULT_MODE");
+  if (zMode && strcmp(zMode, bPersist ? "persistent" : "transient") != 0) return 0;
   return z == 0 || strcmp(z, pStep->zName) == 0;
 }
 
 START_TEST(test_fault_transient) {
-  if (stepWanted(&aStep[_i])) runFaults(&aStep[_i], 0);
+  if (stepWanted(&aStep[_i], 0)) runFaults(&aStep[_i], 0);
 }
 END_TEST
 
 START_TEST(test_fault_persistent) {
-  if (stepWanted(&aStep[_i])) runFaults(&aStep[_i], 1);
+  if (stepWanted(&aStep[_i], 1)) runFaults(&aStep[_i], 1);
 }
 END_TEST
 
