@@ -15,6 +15,7 @@
 #include <stdint.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #if defined(__linux__)
@@ -109,6 +110,7 @@ void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n) {
   pF->a = (unsigned char *)a;
   pF->n = (size_t)(b - a);
   pF->bStop = 0;
+  pF->pid = (long)getpid();
   __atomic_add_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
   pF->bStarted = pthread_create(&pF->tid, NULL, prefaultMain, pF) == 0;
   if (!pF->bStarted) __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
@@ -122,9 +124,11 @@ void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n) {
 void vec0MemPrefaultStop(Vec0MemPrefault *pF) {
 #if defined(__linux__)
   if (!pF->bStarted) return;
+  pF->bStarted = 0;
+  /* After fork() the thread is the parent's: the child has none to join. */
+  if (pF->pid != (long)getpid()) return;
   __atomic_store_n(&pF->bStop, 1, __ATOMIC_RELEASE);
   pthread_join(pF->tid, NULL);
-  pF->bStarted = 0;
 #else
   (void)pF;
 #endif

@@ -50,6 +50,7 @@ typedef struct Vec0MemPrefault {
   int bStarted;
 #if defined(__linux__)
   pthread_t tid;
+  long pid;         /* the process that made it: a forked child joins nothing */
 #endif
 } Vec0MemPrefault;
 void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n);
