@@ -25,6 +25,7 @@
 ** example "INSERT INTO t(t) VALUES ('warm')"; it is inside the open figure).
 ** Prints one line per process and the medians (with min-max) per build.
 */
+#define _GNU_SOURCE 1 /* RUSAGE_THREAD */
 #include <sqlite3.h>
 
 #include <stdint.h>
@@ -53,6 +54,22 @@ static long faults(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_minflt + ru.ru_majflt;
+}
+
+/*
+** CPU seconds of the calling thread so far (of the process where threads
+** cannot be told apart): steadier than wall time on a loaded machine, and
+** without the fill's helper thread, whose time the caller does not wait for.
+*/
+static double cpu(void) {
+  struct rusage ru;
+#ifdef RUSAGE_THREAD
+  getrusage(RUSAGE_THREAD, &ru);
+#else
+  getrusage(RUSAGE_SELF, &ru);
+#endif
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static void die(const char *zMsg, const char *zArg) {
@@ -141,13 +158,15 @@ static const char *zQuerySql = "SELECT rowid FROM t WHERE embedding MATCH ?1 AND
 
 /*
 ** The query child: "open_ms first_ms cold_qps steady_qps faults1 faultsN
-** b1 .. bN" (faults: of the first query, of the first NQ).
+** b1 .. bN | cpu_ms1 cpu_cold cpu_warm" (faults: of the first query, of the
+** first NQ; CPU: ms of the first query, seconds of the first NQ and of the
+** last pass).
 */
 static void childQuery(const char *zDb, const char *zExt, const char *zDir, int dim, int nq,
                        int ef, const char *zPre) {
   long n = 0;
   float *aQ = readRows(zDir, "queries.f32", dim, nq, &n);
-  double aBatch[MAX_BATCH], t0, t1, tFirst, tPrev, tCold, tWarm = 0;
+  double aBatch[MAX_BATCH], t0, t1, tFirst, tPrev, tCold, tWarm = 0, c1, cFirst, cCold, cWarm = 0;
   int nBatch = 0;
   long f0, f1, f2;
   sqlite3 *db;
@@ -158,9 +177,11 @@ static void childQuery(const char *zDb, const char *zExt, const char *zDir, int 
   if (zPre[0]) exec(db, zPre);
   if (sqlite3_prepare_v2(db, zQuerySql, -1, &pStmt, 0) != SQLITE_OK) die("prepare:", sqlite3_errmsg(db));
   t1 = tPrev = now();
+  c1 = cpu();
   f0 = faults();
   query(pStmt, aQ, dim, ef);
   tFirst = now();
+  cFirst = cpu() - c1;
   f1 = faults();
   for (int q = 1; q < nq; q++) {
     query(pStmt, aQ + (size_t)q * dim, dim, ef);
@@ -171,16 +192,18 @@ static void childQuery(const char *zDb, const char *zExt, const char *zDir, int 
     }
   }
   tCold = now() - t1;
+  cCold = cpu() - c1;
   f2 = faults();
   for (int pass = 0; pass < 2; pass++) {
-    double t = now();
+    double t = now(), c = cpu();
     for (int q = 0; q < nq; q++) query(pStmt, aQ + (size_t)q * dim, dim, ef);
     tWarm = now() - t;
+    cWarm = cpu() - c;
   }
   printf("%.3f %.3f %.1f %.1f %ld %ld", (tFirst - t0) * 1e3, (tFirst - t1) * 1e3, nq / tCold,
          nq / tWarm, f1 - f0, f2 - f0);
   for (int i = 0; i < nBatch; i++) printf(" %.1f", aBatch[i]);
-  printf("\n");
+  printf(" | %.3f %.4f %.4f\n", cFirst * 1e3, cCold, cWarm);
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
   free(aQ);
@@ -192,29 +215,31 @@ static int cmpDouble(const void *a, const void *b) {
 }
 
 /* ni single-row INSERTs of extra rows [i0, i0+ni): each one's ms into aMs. */
-static void inserts(sqlite3 *db, const float *aX, int dim, int i0, int ni, double *aMs) {
+static void inserts(sqlite3 *db, const float *aX, int dim, int i0, int ni, double *aMs,
+                    double *pCpu1) {
   sqlite3_stmt *pStmt;
   if (sqlite3_prepare_v2(db, "INSERT INTO t(rowid, embedding) VALUES (?, ?)", -1, &pStmt, 0)) {
     die("prepare:", sqlite3_errmsg(db));
   }
   for (int i = i0; i < i0 + ni; i++) {
-    double t = now();
+    double t = now(), c = cpu();
     sqlite3_bind_int64(pStmt, 1, 1000000 + i);
     sqlite3_bind_blob(pStmt, 2, aX + (size_t)i * dim, dim * (int)sizeof(float), SQLITE_STATIC);
     if (sqlite3_step(pStmt) != SQLITE_DONE) die("insert:", sqlite3_errmsg(db));
     sqlite3_reset(pStmt);
     aMs[i - i0] = (now() - t) * 1e3;
+    if (i == i0) *pCpu1 = (cpu() - c) * 1e3;
   }
   sqlite3_finalize(pStmt);
 }
 
-/* The insert child: "open_ms first_ms median_ms p90_ms warm_median_ms". */
+/* The insert child: "open_ms first_ms median_ms p90_ms warm_median_ms first_cpu_ms". */
 static void childInsert(const char *zDb, const char *zExt, const char *zDir, int dim, int nq,
                         int ni, int ef, const char *zPre) {
   long n = 0, nx = 0;
   float *aQ = readRows(zDir, "queries.f32", dim, nq, &n);
   float *aX = readRows(zDir, "extra.f32", dim, 2 * ni, &nx);
-  double *aMs = malloc(sizeof(double) * (size_t)ni), t0, tOpen, first;
+  double *aMs = malloc(sizeof(double) * (size_t)ni), t0, tOpen, first, cpu1 = 0, cpuW = 0;
   sqlite3 *db;
   sqlite3_stmt *pStmt;
 
@@ -224,7 +249,7 @@ static void childInsert(const char *zDb, const char *zExt, const char *zDir, int
   exec(db, "PRAGMA synchronous=NORMAL");
   if (zPre[0]) exec(db, zPre);
   tOpen = now() - t0;
-  inserts(db, aX, dim, 0, ni, aMs);
+  inserts(db, aX, dim, 0, ni, aMs, &cpu1);
   first = aMs[0];
   qsort(aMs, (size_t)ni, sizeof(double), cmpDouble);
   printf("%.3f %.3f %.3f %.3f", tOpen * 1e3, first, aMs[ni / 2], aMs[ni * 9 / 10]);
@@ -233,9 +258,9 @@ static void childInsert(const char *zDb, const char *zExt, const char *zDir, int
     for (int q = 0; q < nq; q++) query(pStmt, aQ + (size_t)q * dim, dim, ef);
   }
   sqlite3_finalize(pStmt);
-  inserts(db, aX, dim, ni, ni, aMs);
+  inserts(db, aX, dim, ni, ni, aMs, &cpuW);
   qsort(aMs, (size_t)ni, sizeof(double), cmpDouble);
-  printf(" %.3f\n", aMs[ni / 2]);
+  printf(" %.3f %.3f\n", aMs[ni / 2], cpu1);
   sqlite3_close(db);
   free(aQ);
   free(aX);
@@ -293,7 +318,8 @@ int main(int argc, char **argv) {
   static double aOpen[MAX_EXT][MAX_ROUNDS], aCold[MAX_EXT][MAX_ROUNDS], aWarm[MAX_EXT][MAX_ROUNDS],
       aRatio[MAX_EXT][MAX_ROUNDS], aB1[MAX_EXT][MAX_ROUNDS], aIns1[MAX_EXT][MAX_ROUNDS],
       aInsMed[MAX_EXT][MAX_ROUNDS], aInsP90[MAX_EXT][MAX_ROUNDS], aInsWarm[MAX_EXT][MAX_ROUNDS],
-      aF1[MAX_EXT][MAX_ROUNDS], aFN[MAX_EXT][MAX_ROUNDS];
+      aF1[MAX_EXT][MAX_ROUNDS], aFN[MAX_EXT][MAX_ROUNDS], aCpu1[MAX_EXT][MAX_ROUNDS],
+      aCpuRatio[MAX_EXT][MAX_ROUNDS], aCpuIns1[MAX_EXT][MAX_ROUNDS];
 
   if (argc >= 2 && strcmp(argv[1], "child-query") == 0) {
     childQuery(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), argv[8]);
@@ -339,6 +365,14 @@ int main(int argc, char **argv) {
       }
       aRatio[e][r] = 100.0 * aCold[e][r] / aWarm[e][r];
       aB1[e][r] = b1;
+      {
+        const char *zCpu = strchr(zLine, '|');
+        double cCold = 0, cWarm = 0;
+        if (!zCpu || sscanf(zCpu + 1, "%lf %lf %lf", &aCpu1[e][r], &cCold, &cWarm) != 3) {
+          die("bad child output", zLine);
+        }
+        aCpuRatio[e][r] = cCold > 0 ? 100.0 * cWarm / cCold : 0;
+      }
       copyFile(zDb, zDbIns);
       snprintf(zDbInsWal, sizeof(zDbInsWal), "%s-wal", zDbIns);
       unlink(zDbInsWal);
@@ -346,8 +380,8 @@ int main(int argc, char **argv) {
       unlink(zDbInsWal);
       runChild(azI, zLine, sizeof(zLine));
       printf("round %d %-40s insert: %s", r + 1, azExt[e], zLine);
-      if (sscanf(zLine, "%*f %lf %lf %lf %lf", &aIns1[e][r], &aInsMed[e][r], &aInsP90[e][r],
-                 &aInsWarm[e][r]) != 4) {
+      if (sscanf(zLine, "%*f %lf %lf %lf %lf %lf", &aIns1[e][r], &aInsMed[e][r], &aInsP90[e][r],
+                 &aInsWarm[e][r], &aCpuIns1[e][r]) != 5) {
         die("bad child output", zLine);
       }
       fflush(stdout);
@@ -362,7 +396,10 @@ int main(int argc, char **argv) {
     stat3(aWarm[e], nRound, "QPS warm (same queries)", "");
     stat3(aRatio[e], nRound, "first / warm", "%");
     stat3(aFN[e], nRound, "page faults, first queries", "");
+    stat3(aCpu1[e], nRound, "CPU of the 1st query", "ms");
+    stat3(aCpuRatio[e], nRound, "CPU first / warm, as QPS", "%");
     stat3(aIns1[e], nRound, "1st INSERT", "ms");
+    stat3(aCpuIns1[e], nRound, "CPU of the 1st INSERT", "ms");
     stat3(aInsMed[e], nRound, "INSERTs 1-N median", "ms");
     stat3(aInsP90[e], nRound, "INSERTs 1-N p90", "ms");
     stat3(aInsWarm[e], nRound, "INSERTs warm median", "ms");

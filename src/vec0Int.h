@@ -461,7 +461,21 @@ struct Vec0Table {
   unsigned char *aFill[VEC0_MAX_VECTOR_COLUMNS];
   unsigned char *aFillMem[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t aFillRows[VEC0_MAX_VECTOR_COLUMNS];  /* chunk rows read into it */
+  Vec0MemPrefault aPrefault[VEC0_MAX_VECTOR_COLUMNS]; /* populates aFill[i] */
   size_t aLazyBytes[VEC0_MAX_VECTOR_COLUMNS];   /* read lazily since the last step */
+  /*
+  ** The lazy block: vectors read one at a time (a walk before the cache is
+  ** complete) are packed in read order into aLazy[i] (in aLazyMem[i], huge
+  ** pages when large), not at their slot's place in aVec[i]: on a machine
+  ** where a first-touched 4 KiB page costs ~30 us, hundreds of vectors
+  ** scattered over a 188 MB array cost more than reading them.  Its first
+  ** aLazyCap[i] uint32 are the index (slot -> position + 1) of slots below
+  ** aLazyCap[i]; aLazyN[i] vectors follow.  Freed with the fill.
+  */
+  unsigned char *aLazy[VEC0_MAX_VECTOR_COLUMNS];
+  unsigned char *aLazyMem[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aLazyCap[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aLazyN[VEC0_MAX_VECTOR_COLUMNS];
   sqlite3_blob *apBlob[VEC0_MAX_VECTOR_COLUMNS]; /* lazy reads of one vector */
   size_t aVecBytes[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t anChunk[VEC0_MAX_VECTOR_COLUMNS]; /* slots per T_vectorsN row */

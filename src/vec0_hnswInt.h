@@ -90,6 +90,8 @@ struct Vec0Hnsw {
   int bHdrDirty;
 
   uint32_t nCap; /* capacity of the per-node arrays */
+  void *pNodeMem;   /* the block of the arrays below but aLink0 (growSmall) */
+  void *pLink0Mem;  /* the block aLink0 is in (growLink0) */
   uint8_t *aFlag;
   uint8_t *aLevel;
   uint32_t *aGroup; /* the group of each node */

@@ -55,29 +55,105 @@ static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
   return VEC0_HNSW_OK;
 }
 
+#define NODE_HUGE ((size_t)2 << 20)
+
+/*
+** The small per-node arrays (upper links, groups, visit stamps, flags,
+** levels: 18 bytes a node) in one new block of nNew nodes, the first nOld
+** copied from the old one.  From 1 MiB on the block is whole 2 MiB pages
+** that ask to be huge: a walk after a reopen writes these arrays at random
+** ids, and where a first-touched 4 KiB page costs ~30 us (a VM) the few
+** hundred pages it would touch one by one cost more than the first query's
+** reads.
+*/
+static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
+  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + 2), nAlloc = n, i;
+  int bHuge = n >= NODE_HUGE / 2;
+  unsigned char *aMem, *a;
+  if (bHuge) {
+    n = (n + NODE_HUGE - 1) & ~(NODE_HUGE - 1);
+    nAlloc = n + NODE_HUGE;
+  }
+  aMem = p->h.xMalloc(p->h.pCtx, nAlloc);
+  if (aMem == NULL) return VEC0_HNSW_NOMEM;
+  a = aMem;
+  if (bHuge) {
+    a += (NODE_HUGE - ((uintptr_t)aMem & (NODE_HUGE - 1))) & (NODE_HUGE - 1);
+    vec0MemAdviseHuge(a, n);
+  }
+  {
+    uint32_t **apUp = (uint32_t **)a;
+    uint32_t *aGroup = (uint32_t *)(a + nNew * sizeof(uint32_t *));
+    uint32_t *aVisit = aGroup + nNew;
+    uint8_t *aFlag = (uint8_t *)(aVisit + nNew), *aLevel = aFlag + nNew;
+    if (nOld) {
+      memcpy(apUp, p->apUp, nOld * sizeof(uint32_t *));
+      memcpy(aGroup, p->aGroup, nOld * sizeof(uint32_t));
+      memcpy(aVisit, p->aVisit, nOld * sizeof(uint32_t));
+      memcpy(aFlag, p->aFlag, nOld);
+      memcpy(aLevel, p->aLevel, nOld);
+    }
+    for (i = nOld; i < nNew; i++) apUp[i] = NULL;
+    memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
+    memset(aFlag + nOld, 0, nNew - nOld);
+    p->h.xFree(p->h.pCtx, p->pNodeMem);
+    p->pNodeMem = aMem;
+    p->apUp = apUp;
+    p->aGroup = aGroup;
+    p->aVisit = aVisit;
+    p->aFlag = aFlag;
+    p->aLevel = aLevel;
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
+** The link array for nNew nodes, its first nOld rows kept.  From 4 MiB on
+** in a new block of whole 2 MiB pages (a block grown by realloc() may start
+** anywhere, and the 4 KiB pages at its unaligned ends would each fault on
+** their own when a walk after a reopen writes records at random); the rows
+** are copied 2 MiB at a time, each copied part of the old block handed back
+** at once, so that the two never hold the links twice.
+*/
+static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
+  size_t n = link0Bytes(p, nNew), nKeep = link0Bytes(p, nOld), off;
+  unsigned char *aMem, *a;
+  if (n < 2 * NODE_HUGE && p->aLink0 == p->pLink0Mem) {
+    int rc = growBlock(p, &p->pLink0Mem, n);
+    p->aLink0 = p->pLink0Mem;
+    return rc;
+  }
+  aMem = p->h.xMalloc(p->h.pCtx, n + NODE_HUGE);
+  if (aMem == NULL) return VEC0_HNSW_NOMEM;
+  a = aMem + ((NODE_HUGE - ((uintptr_t)aMem & (NODE_HUGE - 1))) & (NODE_HUGE - 1));
+  vec0MemAdviseHuge(a, n);
+  for (off = 0; off < nKeep; off += NODE_HUGE) {
+    size_t k = nKeep - off < NODE_HUGE ? nKeep - off : NODE_HUGE;
+    memcpy(a + off, (unsigned char *)p->aLink0 + off, k);
+    vec0MemReleasePages((unsigned char *)p->aLink0 + off, k);
+  }
+  p->h.xFree(p->h.pCtx, p->pLink0Mem);
+  p->pLink0Mem = aMem;
+  p->aLink0 = (uint32_t *)a;
+  return VEC0_HNSW_OK;
+}
+
 /*
 ** Makes every per-node array hold ids below nNeed.  Arrays grown before a
 ** failure simply stay larger than nCap, which is harmless.
 */
 int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
-  size_t nNew, nOld = p->nCap, i;
+  size_t nNew, nOld = p->nCap;
   int rc;
   if (nNeed <= p->nCap) return VEC0_HNSW_OK;
   nNew = nOld ? nOld : 64;
   while (nNew < nNeed) nNew *= 2;
-  if ((rc = growBlock(p, &p->aFlag, nNew)) != 0) return rc;
-  if ((rc = growBlock(p, &p->aLevel, nNew)) != 0) return rc;
-  if ((rc = growBlock(p, &p->aGroup, nNew * sizeof(uint32_t))) != 0) return rc;
-  if ((rc = growBlock(p, &p->apUp, nNew * sizeof(uint32_t *))) != 0) return rc;
-  if ((rc = growBlock(p, &p->aVisit, nNew * sizeof(uint32_t))) != 0) return rc;
-  if ((rc = growBlock(p, &p->aLink0, link0Bytes(p, nNew))) != 0) return rc;
+  if ((rc = growSmall(p, nOld, nNew)) != 0) return rc;
+  if ((rc = growLink0(p, nOld, nNew)) != 0) return rc;
   if (p->bHuge) {
     vec0MemAdviseHuge(p->aLink0, link0Bytes(p, nNew));
     p->nCollapsed = 0; /* realloc() may have moved it */
   }
-  memset(p->aFlag + nOld, 0, nNew - nOld);
-  memset(p->aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
-  for (i = nOld; i < nNew; i++) p->apUp[i] = NULL;
   p->nCap = (uint32_t)nNew;
   return VEC0_HNSW_OK;
 }
@@ -356,12 +432,9 @@ void vec0HnswFreeNodes(Vec0Hnsw *p) {
   for (i = 0; i < p->nCap; i++) {
     if (p->apUp[i]) p->h.xFree(p->h.pCtx, p->apUp[i]);
   }
-  p->h.xFree(p->h.pCtx, p->aFlag);
-  p->h.xFree(p->h.pCtx, p->aLevel);
-  p->h.xFree(p->h.pCtx, p->aGroup);
-  p->h.xFree(p->h.pCtx, p->apUp);
-  p->h.xFree(p->h.pCtx, p->aLink0);
-  p->h.xFree(p->h.pCtx, p->aVisit);
+  p->h.xFree(p->h.pCtx, p->pNodeMem);
+  p->h.xFree(p->h.pCtx, p->pLink0Mem);
+  p->pNodeMem = p->pLink0Mem = NULL;
   p->aFlag = p->aLevel = NULL;
   p->aGroup = NULL;
   p->apUp = NULL;

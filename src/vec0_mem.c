@@ -3,7 +3,9 @@
 ** arrays (the vector cache, the HNSW link array): transparent huge pages,
 ** turned into huge pages in place a step at a time, and pages handed back.
 ** Linux's madvise(); elsewhere every call does nothing.  Calls the C
-** library only, so the graph library and storage both use it.
+** library only, so the graph library and storage both use it; the
+** prefault helper (a thread that populates a block ahead of its writer)
+** calls madvise() and nothing else.
 */
 #if defined(__linux__) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1 /* madvise() and MADV_HUGEPAGE */
@@ -13,6 +15,7 @@
 #include <stdint.h>
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #if defined(__linux__)
@@ -74,5 +77,67 @@ void vec0MemReleasePages(void *p, size_t n) {
 #else
   (void)p;
   (void)n;
+#endif
+}
+
+#if defined(__linux__)
+#ifdef MADV_POPULATE_WRITE
+#define VEC0_MADV_POPULATE_WRITE MADV_POPULATE_WRITE
+#else
+#define VEC0_MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+static int nPrefaultRunning = 0; /* atomic builtins */
+
+static void *prefaultMain(void *pArg) {
+  Vec0MemPrefault *pF = pArg;
+  size_t off;
+  for (off = 0; off < pF->n; off += MEM_HUGE_PAGE) {
+    if (__atomic_load_n(&pF->bStop, __ATOMIC_ACQUIRE)) break;
+    /* An older kernel (EINVAL) or no memory: the writer faults them itself. */
+    if (madvise(pF->a + off, (size_t)MEM_HUGE_PAGE, VEC0_MADV_POPULATE_WRITE) != 0) break;
+  }
+  __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
+  return NULL;
+}
+#endif
+
+void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n) {
+#if defined(__linux__)
+  uintptr_t a, b;
+  if (pF->bStarted) return;
+  wholePages(p, n, MEM_HUGE_PAGE, &a, &b);
+  if (b <= a) return;
+  pF->a = (unsigned char *)a;
+  pF->n = (size_t)(b - a);
+  pF->bStop = 0;
+  pF->pid = (long)getpid();
+  __atomic_add_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
+  pF->bStarted = pthread_create(&pF->tid, NULL, prefaultMain, pF) == 0;
+  if (!pF->bStarted) __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
+#else
+  (void)pF;
+  (void)p;
+  (void)n;
+#endif
+}
+
+void vec0MemPrefaultStop(Vec0MemPrefault *pF) {
+#if defined(__linux__)
+  if (!pF->bStarted) return;
+  pF->bStarted = 0;
+  /* After fork() the thread is the parent's: the child has none to join. */
+  if (pF->pid != (long)getpid()) return;
+  __atomic_store_n(&pF->bStop, 1, __ATOMIC_RELEASE);
+  pthread_join(pF->tid, NULL);
+#else
+  (void)pF;
+#endif
+}
+
+int vec0MemPrefaultRunning(void) {
+#if defined(__linux__)
+  return __atomic_load_n(&nPrefaultRunning, __ATOMIC_ACQUIRE);
+#else
+  return 0;
 #endif
 }

@@ -7,6 +7,9 @@
 #define VEC0_MEM_H
 
 #include <stddef.h>
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 
 /*
 ** A hint that the n bytes at p are a large array read at random: on Linux,
@@ -27,5 +30,32 @@ int vec0MemCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax);
 ** they go back to the system at once, reading as zero if read.
 */
 void vec0MemReleasePages(void *p, size_t n);
+
+/*
+** A helper thread that makes the whole 2 MiB pages of a block resident, in
+** order, ahead of a thread that writes it (the fill of the vector cache):
+** the kernel clears each fresh page on the helper's core instead of the
+** writer's, which is half of what the fill costs.  It only asks the kernel
+** to populate the pages (Linux 5.14: MADV_POPULATE_WRITE), which leaves
+** their contents as they are, so it never races with the writer and
+** nothing read from the block depends on how far it got.  Start does
+** nothing where that is not available or the thread cannot be made; Stop
+** asks the thread to end after its current 2 MiB and joins it, and must
+** come before the block is freed.  A zeroed struct is a stopped one.
+*/
+typedef struct Vec0MemPrefault {
+  unsigned char *a; /* the block's whole 2 MiB pages: [a, a+n) */
+  size_t n;
+  int bStop;        /* set by Stop, read by the thread (atomic builtins) */
+  int bStarted;
+#if defined(__linux__)
+  pthread_t tid;
+  long pid;         /* the process that made it: a forked child joins nothing */
+#endif
+} Vec0MemPrefault;
+void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n);
+void vec0MemPrefaultStop(Vec0MemPrefault *pF);
+/* Nonzero while a helper thread runs (for tests: none may outlive a close). */
+int vec0MemPrefaultRunning(void);
 
 #endif /* VEC0_MEM_H */

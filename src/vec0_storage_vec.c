@@ -4,8 +4,10 @@
 ** (so the exact scan reads memory sequentially), read from T_vectorsN one
 ** vector at a time on demand (through a BLOB handle: only its bytes, not its
 ** chunk row's) or all at once, written back a whole chunk row at a time.
+** A vector read alone goes into the lazy block, packed in read order.
 ** The fill reads them all in order into a block of huge pages a step at a
-** time, between queries, and then takes the place of the lazily read array.
+** time, between queries, and then takes the place of the array and the
+** lazy block.
 ** Calls the statements of vec0_storage_sql.c, SQLite, and the page helpers
 ** of vec0_mem.h.
 */
@@ -15,10 +17,12 @@
 
 /*
 ** aVecLoaded[i][s]: 0 not read, VEC_IN_ARRAY in aVec[i] (which wins: the
-** connection's writes go there), VEC_IN_FILL read lazily into the fill's block.
+** connection's writes go there), VEC_IN_LAZY read alone into the lazy block.
 */
 #define VEC_IN_ARRAY 1
-#define VEC_IN_FILL 2
+#define VEC_IN_LAZY 2
+
+static void fillDrop(Vec0Table *p, int iVec);
 
 /*
 ** Gives vector column i room for nSlot vectors (the first nSlotAlloc kept).
@@ -30,7 +34,7 @@
 int vec0StorageVecResize(Vec0Table *p, int i, size_t nSlot, int bHuge) {
   size_t nOld = (size_t)p->nSlotAlloc * p->aVecBytes[i], nNew = nSlot * p->aVecBytes[i];
   unsigned char *aMem = 0, *a;
-  if (nNew != nOld) vec0StorageFillReset(p, i); /* its block has the old size */
+  if (nNew != nOld) fillDrop(p, i); /* its block has the old size */
   if (bHuge && nNew >= 2 * HUGE_PAGE) aMem = sqlite3_malloc64(nNew + HUGE_PAGE);
   if (aMem == 0) {
     /* Small, lazily read, or short of memory: an ordinary block. */
@@ -131,6 +135,59 @@ static int missingVector(Vec0Table *p, int iVec, uint32_t iSlot) {
   return SQLITE_CORRUPT_VTAB;
 }
 
+/* The vector of slot iSlot in the lazy block, or NULL. */
+static unsigned char *lazyAt(const Vec0Table *p, int iVec, uint32_t iSlot) {
+  uint32_t k;
+  if (iSlot >= p->aLazyCap[iVec] || p->aLazy[iVec] == 0) return 0;
+  k = ((const uint32_t *)p->aLazy[iVec])[iSlot];
+  if (k == 0) return 0;
+  return p->aLazy[iVec] + (size_t)p->aLazyCap[iVec] * 4 +
+         (size_t)(k - 1) * p->aVecBytes[iVec];
+}
+
+static void lazyFree(Vec0Table *p, int iVec) {
+  sqlite3_free(p->aLazyMem[iVec]);
+  p->aLazyMem[iVec] = p->aLazy[iVec] = 0;
+  p->aLazyCap[iVec] = p->aLazyN[iVec] = 0;
+}
+
+/*
+** Where the vector of slot iSlot, about to be read alone, goes: the next
+** place of the lazy block (made on first use, for the slots allocated
+** then, in huge pages when large: its vectors are written in order), or
+** NULL if it has no room (a slot allocated since) or no memory: the caller
+** then reads it into the array, as before the lazy block existed.
+*/
+static unsigned char *lazyNext(Vec0Table *p, int iVec, uint32_t iSlot) {
+  size_t nBytes = p->aVecBytes[iVec];
+  uint32_t k;
+  if (p->aLazyMem[iVec] == 0) {
+    uint32_t nCap = p->nSlotAlloc;
+    size_t n = (size_t)nCap * 4 + (size_t)nCap * nBytes;
+    int bHuge = n >= 2 * HUGE_PAGE;
+    unsigned char *aMem = sqlite3_malloc64(n + (bHuge ? HUGE_PAGE : 0));
+    if (aMem == 0) return 0;
+    p->aLazyMem[iVec] = p->aLazy[iVec] = aMem;
+    if (bHuge) {
+      p->aLazy[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+      vec0MemAdviseHuge(p->aLazy[iVec], n);
+    }
+    memset(p->aLazy[iVec], 0, (size_t)nCap * 4);
+    p->aLazyCap[iVec] = nCap;
+    p->aLazyN[iVec] = 0;
+  }
+  if (iSlot >= p->aLazyCap[iVec] || p->aLazyN[iVec] >= p->aLazyCap[iVec]) return 0;
+  k = p->aLazyN[iVec]++;
+  ((uint32_t *)p->aLazy[iVec])[iSlot] = k + 1;
+  return p->aLazy[iVec] + (size_t)p->aLazyCap[iVec] * 4 + (size_t)k * nBytes;
+}
+
+/* A place taken by lazyNext() whose read failed: given back. */
+static void lazyUndo(Vec0Table *p, int iVec, uint32_t iSlot) {
+  ((uint32_t *)p->aLazy[iVec])[iSlot] = 0;
+  p->aLazyN[iVec]--;
+}
+
 void vec0StorageReadEnd(Vec0Table *p) {
   for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
     if (p->apBlob[i]) {
@@ -182,13 +239,18 @@ static int loadOne(Vec0Table *p, int iVec, uint32_t iSlot, int bRetry) {
   size_t nBytes = p->aVecBytes[iVec];
   uint32_t C = p->anChunk[iVec];
   int rc = blobAt(p, iVec, iSlot);
-  if (rc != SQLITE_OK) return rc;
-  rc = sqlite3_blob_read(p->apBlob[iVec],
-                         (p->aFill[iVec] ? p->aFill[iVec] : p->aVec[iVec]) + (size_t)iSlot * nBytes,
-                         (int)nBytes, (int)((iSlot % C) * nBytes));
-  /* In the fill's block while it runs: the array is about to be dropped. */
-  if (rc == SQLITE_OK) p->aVecLoaded[iVec][iSlot] = p->aFill[iVec] ? VEC_IN_FILL : VEC_IN_ARRAY;
-  if (rc == SQLITE_OK) p->aLazyBytes[iVec] += nBytes;
+  if (rc == SQLITE_OK) {
+    unsigned char *aDst = lazyNext(p, iVec, iSlot);
+    int bLazy = aDst != 0;
+    if (!bLazy) aDst = p->aVec[iVec] + (size_t)iSlot * nBytes;
+    rc = sqlite3_blob_read(p->apBlob[iVec], aDst, (int)nBytes, (int)((iSlot % C) * nBytes));
+    if (rc == SQLITE_OK) {
+      p->aVecLoaded[iVec][iSlot] = bLazy ? VEC_IN_LAZY : VEC_IN_ARRAY;
+      p->aLazyBytes[iVec] += nBytes;
+    } else if (bLazy) {
+      lazyUndo(p, iVec, iSlot);
+    }
+  }
   if (rc == SQLITE_ABORT && bRetry) {
     /* The row was written since the handle was opened on it. */
     vec0StorageReadEnd(p);
@@ -207,16 +269,17 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
     return SQLITE_CORRUPT_VTAB;
   }
   if (p->aVecLoaded[iVec][iSlot] != VEC_IN_ARRAY) {
-    /* Read by the fill, or lazily into its block: what the table holds. */
-    if (p->aFill[iVec] && (p->aVecLoaded[iVec][iSlot] == VEC_IN_FILL ||
-                           iSlot / p->anChunk[iVec] < p->aWarmChunk[iVec])) {
+    /* Read by the fill, or alone into the lazy block: what the table holds. */
+    if (p->aFill[iVec] && iSlot / p->anChunk[iVec] < p->aWarmChunk[iVec]) {
       *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
       return SQLITE_OK;
     }
-    rc = loadOne(p, iVec, iSlot, 1);
-    if (rc != SQLITE_OK) return rc;
-    if (p->aFill[iVec]) {
-      *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
+    if (p->aVecLoaded[iVec][iSlot] != VEC_IN_LAZY) {
+      rc = loadOne(p, iVec, iSlot, 1);
+      if (rc != SQLITE_OK) return rc;
+    }
+    if (p->aVecLoaded[iVec][iSlot] == VEC_IN_LAZY) {
+      *ppOut = lazyAt(p, iVec, iSlot);
       return SQLITE_OK;
     }
   }
@@ -264,9 +327,15 @@ int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *p
   ** cache.  A new chunk (its first slot just allocated) has no row yet.
   */
   for (i = first; i < first + n && rc == SQLITE_OK; i++) {
+    const unsigned char *aHeld = 0;
     if (i == iSlot || aLoaded[i] == VEC_IN_ARRAY) continue;
-    if (p->aFill[iVec] && (aLoaded[i] == VEC_IN_FILL || i / C < p->aWarmChunk[iVec])) {
-      memcpy(p->aVec[iVec] + (size_t)i * nBytes, p->aFill[iVec] + (size_t)i * nBytes, nBytes);
+    if (p->aFill[iVec] && i / C < p->aWarmChunk[iVec]) {
+      aHeld = p->aFill[iVec] + (size_t)i * nBytes;
+    } else if (aLoaded[i] == VEC_IN_LAZY) {
+      aHeld = lazyAt(p, iVec, i);
+    }
+    if (aHeld) {
+      memcpy(p->aVec[iVec] + (size_t)i * nBytes, aHeld, nBytes);
       aLoaded[i] = VEC_IN_ARRAY;
       continue;
     }
@@ -338,17 +407,23 @@ int vec0StorageHugeStep(Vec0Table *p, int iVec) {
   return 1;
 }
 
-void vec0StorageFillReset(Vec0Table *p, int iVec) {
-  if (p->aFill[iVec] && p->aVecLoaded[iVec]) {
-    uint32_t n = p->nSlot < p->nSlotAlloc ? p->nSlot : p->nSlotAlloc;
-    for (uint32_t i = 0; i < n; i++) {
-      if (p->aVecLoaded[iVec][i] == VEC_IN_FILL) p->aVecLoaded[iVec][i] = 0;
-    }
-  }
+static void fillDrop(Vec0Table *p, int iVec) {
+  vec0MemPrefaultStop(&p->aPrefault[iVec]);
   sqlite3_free(p->aFillMem[iVec]);
   p->aFillMem[iVec] = p->aFill[iVec] = 0;
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;
+}
+
+void vec0StorageFillReset(Vec0Table *p, int iVec) {
+  if (p->aLazyMem[iVec] && p->aVecLoaded[iVec]) {
+    uint32_t n = p->nSlot < p->nSlotAlloc ? p->nSlot : p->nSlotAlloc;
+    for (uint32_t i = 0; i < n; i++) {
+      if (p->aVecLoaded[iVec][i] == VEC_IN_LAZY) p->aVecLoaded[iVec][i] = 0;
+    }
+  }
+  lazyFree(p, iVec);
+  fillDrop(p, iVec);
 }
 
 sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec) {
@@ -367,7 +442,9 @@ int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
 ** A new block for the fill, in huge pages from the start: the fill writes
 ** it in order, so each 2 MiB is faulted in once, whole, with no copy into
 ** huge pages afterwards (the lazily read array is made of small pages, where
-** each vector read at random faults its own).
+** each vector read at random faults its own).  A helper thread makes its
+** pages resident ahead of the fill (vec0MemPrefaultStart): clearing them is
+** half the fill's cost.
 */
 static int fillStart(Vec0Table *p, int iVec) {
   size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
@@ -378,6 +455,8 @@ static int fillStart(Vec0Table *p, int iVec) {
   if (bHuge) {
     p->aFill[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
     vec0MemAdviseHuge(p->aFill[iVec], n);
+    /* The fresh pages cleared on another core, unless 'threads=1'. */
+    if (vec0TableThreads(p) > 1) vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], n);
   }
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;
@@ -395,9 +474,10 @@ static void fillFinish(Vec0Table *p, int iVec) {
   uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C, i = 0;
   unsigned char *aLoaded = p->aVecLoaded[iVec];
   if (p->aFillRows[iVec] != nChunk) {
-    vec0StorageFillReset(p, iVec);
+    fillDrop(p, iVec);
     return;
   }
+  vec0MemPrefaultStop(&p->aPrefault[iVec]); /* done by now, or not needed */
   while (i < p->nSlot) {
     uint32_t j;
     if (aLoaded[i] != VEC_IN_ARRAY) {
@@ -416,6 +496,7 @@ static void fillFinish(Vec0Table *p, int iVec) {
   p->aFillMem[iVec] = p->aFill[iVec] = 0;
   p->aFillRows[iVec] = 0;
   memset(aLoaded, VEC_IN_ARRAY, p->nSlot);
+  lazyFree(p, iVec);
   p->bAllVec[iVec] = 1;
   /* Huge pages already where the system gave them: nothing to collapse. */
   p->abHuge[iVec] = 1;
@@ -506,6 +587,7 @@ static int allIntoArray(Vec0Table *p, int iVec) {
   }
   if (rc == SQLITE_OK) {
     p->bAllVec[iVec] = 1;
+    lazyFree(p, iVec); /* every slot is VEC_IN_ARRAY now */
     askHuge(p, iVec);
   }
   return rc;
@@ -524,12 +606,12 @@ int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut) {
     vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
-  if (p->aVecLoaded[iVec][iSlot] == VEC_IN_ARRAY) {
-    memcpy(pOut, p->aVec[iVec] + (size_t)iSlot * nBytes, nBytes);
+  if (p->aVecLoaded[iVec][iSlot]) {
+    memcpy(pOut, p->aVecLoaded[iVec][iSlot] == VEC_IN_LAZY ? lazyAt(p, iVec, iSlot)
+                 : p->aVec[iVec] + (size_t)iSlot * nBytes, nBytes);
     return SQLITE_OK;
   }
-  if (p->aFill[iVec] && (p->aVecLoaded[iVec][iSlot] == VEC_IN_FILL ||
-                         iSlot / C < p->aWarmChunk[iVec])) {
+  if (p->aFill[iVec] && iSlot / C < p->aWarmChunk[iVec]) {
     memcpy(pOut, p->aFill[iVec] + (size_t)iSlot * nBytes, nBytes);
     return SQLITE_OK;
   }

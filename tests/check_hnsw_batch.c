@@ -5,9 +5,12 @@
 ** recall of a graph built by batches against one built node by node;
 ** refused batches; an allocation failing at every point, after which no
 ** thread is left; and a batch undone by its undo scope.  The host (tests/hnsw_host.h) aborts if a callback
-** other than a distance runs off the calling thread.
+** other than a distance runs off the calling thread.  Also the prefault
+** helper of vec0_mem.h (a thread that populates a block ahead of its
+** writer), here because this file runs under ThreadSanitizer too.
 */
 #include "hnsw_host.h"
+#include "vec0_mem.h"
 
 #include <dirent.h>
 #include <time.h>
@@ -520,6 +523,41 @@ START_TEST(many_distances_same_graph) {
 }
 END_TEST
 
+/*
+** The prefault helper populates a block while this thread writes it: every
+** byte is what this thread wrote (the helper never writes), Stop leaves no
+** thread, and Stop of a stopped (or never started) helper does nothing.
+*/
+START_TEST(prefault_while_writing) {
+  const size_t huge = (size_t)2 << 20, n = 24 * huge;
+  unsigned char *a = malloc(n);
+  Vec0MemPrefault f, none;
+  int nBefore = threadsAtRest();
+  size_t i;
+  memset(&f, 0, sizeof(f));
+  memset(&none, 0, sizeof(none));
+  ck_assert_ptr_nonnull(a);
+  vec0MemAdviseHuge(a, n);
+  vec0MemPrefaultStart(&f, a, n);
+  vec0MemPrefaultStart(&f, a, n); /* already started: nothing more */
+  for (i = 0; i < n; i++) a[i] = (unsigned char)(i * 7 + i / 4096);
+  vec0MemPrefaultStop(&f);
+  ck_assert_int_eq(vec0MemPrefaultRunning(), 0);
+  ck_assert_int_eq(threadsLeft(nBefore), nBefore);
+  for (i = 0; i < n; i++) {
+    if (a[i] != (unsigned char)(i * 7 + i / 4096)) ck_abort_msg("byte %zu changed", i);
+  }
+  vec0MemPrefaultStop(&f);
+  vec0MemPrefaultStop(&none);
+  /* Stopped at once: joined before it got far, still no thread left. */
+  vec0MemPrefaultStart(&f, a, n);
+  vec0MemPrefaultStop(&f);
+  ck_assert_int_eq(vec0MemPrefaultRunning(), 0);
+  ck_assert_int_eq(threadsLeft(nBefore), nBefore);
+  free(a);
+}
+END_TEST
+
 static TCase *newCase(Suite *s, const char *zName) {
   TCase *tc = tcase_create(zName);
   tcase_set_tags(tc, zName);
@@ -542,6 +580,8 @@ static Suite *batchSuite(void) {
   tcase_add_test(tc, many_distances_same_graph);
   tcase_add_test(tc, batch_out_of_memory);
   tcase_add_test(tc, batch_undone);
+  tc = newCase(s, "prefault");
+  tcase_add_test(tc, prefault_while_writing);
   return s;
 }
 

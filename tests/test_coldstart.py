@@ -5,8 +5,10 @@ holds, every query and every vector read must be what the tables say: the
 same as a warm connection's, a lazy-only one's, and another connection's
 commits seen at once."""
 
+import os
 import sqlite3
 import struct
+import time
 
 import pytest
 
@@ -217,3 +219,85 @@ def test_growing_after_the_fill(tmp_path):
         for rid, d in con.execute("SELECT rowid, distance FROM t WHERE embedding MATCH ? "
                                   "AND k = 5", (f32(q),)):
             assert d == pytest.approx(l2(struct.unpack("<4f", expected[rid]), q), rel=1e-5)
+
+
+# A column of 8 MB (4096 slots allocated x 2 KB): its fill block is made of
+# whole 2 MiB pages, which the prefault helper thread populates ahead of the
+# fill unless 'threads=1'.
+BIG_DIM, BIG_N = 512, 3000
+BIG_QUERIES = rand_vectors(12, BIG_DIM, 21)
+
+
+@pytest.fixture(scope="module")
+def big_template(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("coldbig") / "template.db")
+    con = connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
+                "indexed by hnsw(m=8, ef_construction=20))" % BIG_DIM)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(BIG_N, BIG_DIM, 6))])
+    con.execute("COMMIT")
+    con.close()
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def big(big_template, tmp_path):
+    path = str(tmp_path / "big.db")
+    with open(path, "wb") as f:
+        f.write(big_template)
+    return path
+
+
+def thread_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def threads_down_to(n):
+    """The threads of this process, waiting up to 2 s for joined ones to go."""
+    for _ in range(200):
+        if thread_count() <= n:
+            break
+        time.sleep(0.01)
+    return thread_count()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux /proc")
+def test_prefault_helper_changes_no_result(big):
+    """With the helper thread (default) and without it ('threads=1'), cold,
+    lazily read ('cache_budget=0') or warm: the same results and vectors;
+    a commit of another connection mid-fill is seen at the next query; and
+    closing a connection while its fill is under way leaves no thread."""
+    before = thread_count()
+    cold = connect(big)
+    got = results(cold, BIG_QUERIES[:1])
+    assert info(cold, "cache_complete")[0] == 0  # the fill is under way
+    single = connect(big)
+    single.execute("INSERT INTO t(t) VALUES ('threads=1')")
+    lazy = connect(big)
+    lazy.execute("INSERT INTO t(t) VALUES ('cache_budget=0')")
+    warm = connect(big)
+    warm.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert info(warm, "cache_complete")[0] == 1
+    got += results(cold, BIG_QUERIES[1:])
+    assert got == results(single, BIG_QUERIES) == results(lazy, BIG_QUERIES) \
+        == results(warm, BIG_QUERIES)
+    assert vectors(cold) == vectors(single) == vectors(lazy) == vectors(warm)
+    # another connection's commit, mid-fill
+    mid = connect(big)
+    results(mid, BIG_QUERIES[:1])
+    assert info(mid, "cache_complete")[0] == 0
+    warm.execute("UPDATE t SET embedding = ? WHERE rowid = 2999", (f32(BIG_QUERIES[5]),))
+    assert results(mid, BIG_QUERIES[5:6])[0][0] == (2999, 0.0)
+    assert vectors(mid) == vectors(warm)
+    for c in (cold, single, lazy, warm, mid):
+        c.close()
+    # closed while its fill (and so the helper) has just started
+    for _ in range(3):
+        c = connect(big)
+        results(c, BIG_QUERIES[:1])
+        c.close()
+    assert threads_down_to(before) == before
