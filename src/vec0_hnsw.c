@@ -223,9 +223,11 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     if (nTop >= nEf && c.d > p->aTop[0].d) break;
     if (nDist > f->budget && nTop >= (size_t)f->kMin) break;
     minPop(p->aCand, &nCand);
-    /* The next candidate, unless this one's neighbours bring a nearer one:
-    ** its whole link row on its way while this one is expanded. */
-    if (nCand > 0) prefetchRow(p, p->aCand[0].id, lc);
+    /* The next candidate, unless this one's neighbours bring a nearer one,
+    ** and the one after it (a child of the heap's root): their whole link
+    ** rows on their way while this one is expanded (an expansion whose
+    ** neighbours were all visited is over at once). */
+    for (size_t h = 0; h < 3 && h < nCand; h++) prefetchRow(p, p->aCand[h].id, lc);
 
     /* Mark and load the unvisited neighbours first, so that the distance
     ** loop below can fetch vector j+1 while it computes distance j. */
