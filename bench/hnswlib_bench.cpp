@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +33,14 @@ static double now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// CPU time of the process, as knn_driver.c's cpu_seconds: on a shared
+// machine it leaves out the time the process waited for a core.
+static double cpu_now() {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static long status_kb(const char *field) {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -40,14 +49,6 @@ static long status_kb(const char *field) {
     if (line.compare(0, n, field) == 0 && line[n] == ':') return atol(line.c_str() + n + 1);
   }
   return -1;
-}
-
-// CPU time of the process (what knn_driver.c reports too): on a shared
-// machine it leaves out the time spent waiting for a core.
-static double cpu_now() {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static void die(const std::string &msg) {

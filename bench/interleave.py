@@ -104,13 +104,15 @@ def run_once(name, a, d, meta, env):
     queries = common.read_rows(files["queries"], meta["dim"], 0, a.nq)
     _, gd = datasets.ground_truth(d, a.n, a.nq, None)
     raw = np.fromfile(out + ".ids", dtype="<i8")
-    points = []
+    points, cpu_points = [], []
     for i, p in enumerate(res["passes"]):
         ids = raw[i * a.nq * a.k:(i + 1) * a.nq * a.k].reshape(a.nq, a.k)
         rec, _ = run.recall(ids, gd[:a.nq], base, queries, a.k)
-        secs = p["cpu_seconds"] if a.cpu else p["seconds"]
-        points.append((rec, a.nq / secs))
-    return {"points": points, "rss_peak_kb": res.get("rss_peak_kb")}
+        # --cpu: the wall-time rows too are from CPU seconds
+        points.append((rec, a.nq / (p["cpu_seconds"] if a.cpu else p["seconds"])))
+        if p.get("cpu_seconds"):
+            cpu_points.append((rec, a.nq / p["cpu_seconds"]))
+    return {"points": points, "cpu_points": cpu_points, "rss_peak_kb": res.get("rss_peak_kb")}
 
 
 def ensure_indexes(a, d, meta):
@@ -194,19 +196,26 @@ def main():
             res[name] = run_once(name, a, d, meta, env)
             at = {t: qps_at(res[name]["points"], t) for t in TARGETS}
             res[name]["qps_at"] = at
-            print("round %d %-12s %s" % (r + 1, name, "  ".join(
-                "%.2f: %s" % (t, "%.0f" % q if q else "-") for t, q in at.items())),
+            res[name]["cpu_qps_at"] = {t: qps_at(res[name]["cpu_points"], t) if
+                                       res[name]["cpu_points"] else None for t in TARGETS}
+            print("round %d %-12s %s  (by CPU time: %s)" % (r + 1, name, "  ".join(
+                "%.2f: %s" % (t, "%.0f" % q if q else "-") for t, q in at.items()), "  ".join(
+                "%.0f" % q if q else "-" for q in res[name]["cpu_qps_at"].values())),
                 file=sys.stderr)
         rounds.append(res)
 
-    summary = {}
-    for name in [e for e in engines if e != "hnswlib"]:
-        summary[name] = {}
-        for t in TARGETS:
-            ratios = [rd[name]["qps_at"][t] / rd["hnswlib"]["qps_at"][t] for rd in rounds
-                      if rd[name]["qps_at"][t] and rd["hnswlib"]["qps_at"][t]]
-            summary[name][t] = (statistics.median(ratios), min(ratios), max(ratios)) \
-                if ratios else None
+    def ratios_of(key):
+        out = {}
+        for name in [e for e in engines if e != "hnswlib"]:
+            out[name] = {}
+            for t in TARGETS:
+                ratios = [rd[name][key][t] / rd["hnswlib"][key][t] for rd in rounds
+                          if rd[name][key][t] and rd["hnswlib"][key][t]]
+                out[name][t] = (statistics.median(ratios), min(ratios), max(ratios)) \
+                    if ratios else None
+        return out
+    summary = ratios_of("qps_at")
+    summary_cpu = ratios_of("cpu_qps_at")
     qps = {name: {t: statistics.median([rd[name]["qps_at"][t] for rd in rounds
                                          if rd[name]["qps_at"][t]] or [0])
                   for t in TARGETS} for name in engines}
@@ -215,6 +224,7 @@ def main():
             "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
                                        for n, v in qps.items()},
             "ratio": {n: {str(t): v for t, v in s.items()} for n, s in summary.items()},
+            "ratio_cpu": {n: {str(t): v for t, v in s.items()} for n, s in summary_cpu.items()},
             "raw": rounds}
     lines = ["| vec0 / hnswlib, QPS at recall@10 | %s |" % " | ".join("%.2f" % t for t in TARGETS),
              "|---|" + "---|" * len(TARGETS)]
@@ -224,11 +234,12 @@ def main():
               "vec0-int8": "int8-walked graph, WAL",
               "vec0-lowmem": "int8-walked graph, low_memory=1, WAL"}
     for name, label in [(e, labels[e]) for e in engines if e != "hnswlib"]:
-        cells = []
-        for t in TARGETS:
-            s = summary[name][t]
-            cells.append("**%.2f** (%.2f-%.2f)" % s if s else "-")
-        lines.append("| %s | %s |" % (label, " | ".join(cells)))
+        for summ, suffix in ((summary, ""), (summary_cpu, ", by CPU time")):
+            cells = []
+            for t in TARGETS:
+                s = summ[name][t]
+                cells.append("**%.2f** (%.2f-%.2f)" % s if s else "-")
+            lines.append("| %s%s | %s |" % (label, suffix, " | ".join(cells)))
     lines.append("")
     rss = {n: statistics.median([rd[n]["rss_peak_kb"] or 0 for rd in rounds]) for n in engines}
     lines.append("Peak RSS of the query process (MiB, median): " + "; ".join(

@@ -285,6 +285,63 @@ static T_AVX2 float f32CosineAvx2(const void *pA, const void *pB, int n) {
                    hsum256(_mm256_add_ps(bb0, bb1)), pA, pB, n);
 }
 
+/*
+** Cosine of a against b0 and b1, each exactly as f32CosineAvx2 sums it (the
+** sums of a's squares once for both: the same sums, so the same bits): two
+** vectors read side by side overlap their memory reads and their chains of
+** fused multiply-adds.
+*/
+static T_AVX2 void f32Cosine2Avx2(const float *a, const float *b0, const float *b1,
+                                  int n, float *aOut) {
+  __m256 aa0 = _mm256_setzero_ps(), aa1 = aa0;
+  __m256 ab00 = aa0, ab01 = aa0, bb00 = aa0, bb01 = aa0;
+  __m256 ab10 = aa0, ab11 = aa0, bb10 = aa0, bb11 = aa0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8), y;
+    aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+    aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+    y = _mm256_loadu_ps(b0 + i);
+    ab00 = _mm256_fmadd_ps(x0, y, ab00);
+    bb00 = _mm256_fmadd_ps(y, y, bb00);
+    y = _mm256_loadu_ps(b0 + i + 8);
+    ab01 = _mm256_fmadd_ps(x1, y, ab01);
+    bb01 = _mm256_fmadd_ps(y, y, bb01);
+    y = _mm256_loadu_ps(b1 + i);
+    ab10 = _mm256_fmadd_ps(x0, y, ab10);
+    bb10 = _mm256_fmadd_ps(y, y, bb10);
+    y = _mm256_loadu_ps(b1 + i + 8);
+    ab11 = _mm256_fmadd_ps(x1, y, ab11);
+    bb11 = _mm256_fmadd_ps(y, y, bb11);
+  }
+  for (; i < n; i += 8) {
+    __m256i m = tailMask256(n - i < 8 ? n - i : 8);
+    __m256 x = _mm256_maskload_ps(a + i, m), y;
+    aa0 = _mm256_fmadd_ps(x, x, aa0);
+    y = _mm256_maskload_ps(b0 + i, m);
+    ab00 = _mm256_fmadd_ps(x, y, ab00);
+    bb00 = _mm256_fmadd_ps(y, y, bb00);
+    y = _mm256_maskload_ps(b1 + i, m);
+    ab10 = _mm256_fmadd_ps(x, y, ab10);
+    bb10 = _mm256_fmadd_ps(y, y, bb10);
+  }
+  {
+    float fa = hsum256(_mm256_add_ps(aa0, aa1));
+    aOut[0] = cosineF32(hsum256(_mm256_add_ps(ab00, ab01)), fa,
+                        hsum256(_mm256_add_ps(bb00, bb01)), a, b0, n);
+    aOut[1] = cosineF32(hsum256(_mm256_add_ps(ab10, ab11)), fa,
+                        hsum256(_mm256_add_ps(bb10, bb11)), a, b1, n);
+  }
+}
+
+/* Four cosines, as Vec0DistanceBatchFn: exact (no bound kernel, so no exit). */
+static T_AVX2 void f32Cosine4Avx2(const void *pA, const void *const *apB, int n,
+                                  float bound, float *aOut) {
+  (void)bound;
+  f32Cosine2Avx2(pA, apB[0], apB[1], n, aOut);
+  f32Cosine2Avx2(pA, apB[2], apB[3], n, aOut + 2);
+}
+
 /* int8: 16 elements at a time, widened to int16. */
 #define LOAD_I8x16_AS_I16(p) \
   _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(p)))
@@ -439,6 +496,7 @@ Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric
 
 Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric) {
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4Avx2;
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_COSINE) return f32Cosine4Avx2;
   return 0;
 }
 
@@ -623,6 +681,62 @@ static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
   return cosineF32(halves512(ab), halves512(aa), halves512(bb), pA, pB, n);
 }
 
+/*
+** Four cosines, each exactly as f32Cosine512 sums it (a's squares once for
+** all four: the same sum, so the same bits), as Vec0DistanceBatchFn: exact
+** (no bound kernel, so no exit).  Nine independent chains of fused
+** multiply-adds and four vectors read side by side, where one cosine at a
+** time waits on three chains and one stream of memory.
+*/
+static T_AVX512 void f32Cosine4_512(const void *pA, const void *const *apB, int n,
+                                    float bound, float *aOut) {
+  const float *a = pA, *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
+  __m512 aa = _mm512_setzero_ps(), ab0 = aa, ab1 = aa, ab2 = aa, ab3 = aa;
+  __m512 bb0 = aa, bb1 = aa, bb2 = aa, bb3 = aa;
+  int i = 0;
+  (void)bound;
+  for (; i + 16 <= n; i += 16) {
+    __m512 x = _mm512_loadu_ps(a + i), y;
+    aa = _mm512_fmadd_ps(x, x, aa);
+    y = _mm512_loadu_ps(b0 + i);
+    ab0 = _mm512_fmadd_ps(x, y, ab0);
+    bb0 = _mm512_fmadd_ps(y, y, bb0);
+    y = _mm512_loadu_ps(b1 + i);
+    ab1 = _mm512_fmadd_ps(x, y, ab1);
+    bb1 = _mm512_fmadd_ps(y, y, bb1);
+    y = _mm512_loadu_ps(b2 + i);
+    ab2 = _mm512_fmadd_ps(x, y, ab2);
+    bb2 = _mm512_fmadd_ps(y, y, bb2);
+    y = _mm512_loadu_ps(b3 + i);
+    ab3 = _mm512_fmadd_ps(x, y, ab3);
+    bb3 = _mm512_fmadd_ps(y, y, bb3);
+  }
+  for (; i < n; i += 8) {
+    int r = n - i < 8 ? n - i : 8;
+    __m512 x = loadLow8(a + i, r), y;
+    aa = _mm512_fmadd_ps(x, x, aa);
+    y = loadLow8(b0 + i, r);
+    ab0 = _mm512_fmadd_ps(x, y, ab0);
+    bb0 = _mm512_fmadd_ps(y, y, bb0);
+    y = loadLow8(b1 + i, r);
+    ab1 = _mm512_fmadd_ps(x, y, ab1);
+    bb1 = _mm512_fmadd_ps(y, y, bb1);
+    y = loadLow8(b2 + i, r);
+    ab2 = _mm512_fmadd_ps(x, y, ab2);
+    bb2 = _mm512_fmadd_ps(y, y, bb2);
+    y = loadLow8(b3 + i, r);
+    ab3 = _mm512_fmadd_ps(x, y, ab3);
+    bb3 = _mm512_fmadd_ps(y, y, bb3);
+  }
+  {
+    float fa = halves512(aa);
+    aOut[0] = cosineF32(halves512(ab0), fa, halves512(bb0), pA, b0, n);
+    aOut[1] = cosineF32(halves512(ab1), fa, halves512(bb1), pA, b1, n);
+    aOut[2] = cosineF32(halves512(ab2), fa, halves512(bb2), pA, b2, n);
+    aOut[3] = cosineF32(halves512(ab3), fa, halves512(bb3), pA, b3, n);
+  }
+}
+
 /* int8: 32 elements at a time widened to int16; the tail by masked load. */
 static T_AVX512 __m512i loadI8x32(const int8_t *p, int r) {
   __m256i x;
@@ -735,6 +849,7 @@ Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetr
 
 Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric) {
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4_512;
+  if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_COSINE) return f32Cosine4_512;
   return 0;
 }
 

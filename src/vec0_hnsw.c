@@ -91,26 +91,91 @@ static float distBound(const Vec0Hnsw *p, const void *a, const void *b,
   return p->h.xDistance(p->h.pCtx, a, b);
 }
 
-/* Follows level lc from *pCur to the nearest node it can reach greedily. */
+/* Starts every cache line of the link row of node id at level lc on its way. */
+static void prefetchRow(const Vec0Hnsw *p, uint32_t id, int lc) {
+  const char *a;
+  size_t n, o;
+  if (lc > 0 && (id >= p->nCap || p->apUp[id] == NULL)) return;
+  a = (const char *)links(p, id, lc);
+  n = (size_t)((lc ? p->m : p->m0) + 1) * sizeof(uint32_t);
+  for (o = 0; o < n; o += 64) PREFETCH(a + o);
+  PREFETCH(a + n - 1);
+}
+
+/*
+** Follows level lc from *pCur to the nearest node it can reach greedily.
+** The decisions are exactly those of the walk every graph was built with:
+** one distance at a time in list order, the list read being that of the
+** node that was current before the previous entry's decision (so after a
+** move, one more entry comes from the old node's list, and the rest, from
+** the next index on, from the new node's).  The distances are computed up
+** to GREEDY_STEP at a time, their vectors fetched side by side (one at a
+** time, each waited for its memory: a fifth of a short query).  A step
+** reads one list and stops at the first move; it holds only nodes in
+** memory with a level of at least lc, whose touch can change nothing; any
+** other node is touched first, alone, in its turn.
+*/
+#define GREEDY_STEP 8
 int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
   int rc = VEC0_HNSW_OK, bMoved = 1;
   while (bMoved) {
-    uint32_t *L, i;
+    uint32_t i = 0, lag = pCur->id; /* the list read: lag's */
     bMoved = 0;
-    L = links(p, pCur->id, lc);
-    for (i = 0; i < L[0]; i++) {
-      uint32_t t = L[1 + i];
-      const void *v;
-      float d;
-      if (t + 1 == p->hide1) continue;
-      if ((rc = vec0HnswTouch(p, pCur->id, lc, t)) != 0) return rc;
-      L = links(p, pCur->id, lc); /* touch may have moved the arrays */
-      if ((v = vec0HnswVector(p, t, &rc)) == NULL) return rc;
-      d = distBound(p, q, v, pCur->d);
-      if (d < pCur->d) {
-        pCur->d = d;
-        pCur->id = t;
-        bMoved = 1;
+    for (;;) {
+      const uint32_t *L = links(p, lag, lc);
+      uint32_t aId[GREEDY_STEP], aPos[GREEDY_STEP], n = 0, j = i, k, cur = pCur->id;
+      const void *apV[GREEDY_STEP];
+      float aD[GREEDY_STEP];
+      /* After a move the next entry alone (from the old list). */
+      uint32_t nMax = lag == cur ? GREEDY_STEP : 1;
+      for (; j < L[0] && n < nMax; j++) {
+        uint32_t t = L[1 + j];
+        if (t + 1 == p->hide1) continue;
+        if (t >= p->nCap || !(p->aFlag[t] & NODE_LOADED) || p->aLevel[t] < lc) break;
+        aPos[n] = j;
+        aId[n++] = t;
+      }
+      if (n == 0 && j < L[0]) {
+        /* L[1 + j] is not in memory: its touch loads it (or fails), then it
+        ** is taken with the others. */
+        if ((rc = vec0HnswTouch(p, cur, lc, L[1 + j])) != 0) return rc;
+        i = j;
+        continue;
+      }
+      if (n == 0) break;
+      for (k = 0; k < n; k++) {
+        if ((apV[k] = vec0HnswVector(p, aId[k], &rc)) == NULL) return rc;
+        PREFETCH(apV[k]);
+      }
+      if (n == 1) {
+        aD[0] = distBound(p, q, apV[0], pCur->d);
+      } else if (!p->h.xDistanceMany || !p->h.xDistanceMany(p->h.pCtx, q, apV, (int)n, aD)) {
+        /* The bound of the step's start only admits more exact values: a
+        ** distance above it is above every later one too. */
+        for (k = 0; k < n; k += 4) {
+          uint32_t b;
+          if (p->h.xDistanceBatch && k + 1 < n) {
+            const void *apB[4];
+            float aB[4];
+            for (b = 0; b < 4; b++) apB[b] = apV[k + b < n ? k + b : n - 1];
+            p->h.xDistanceBatch(p->h.pCtx, q, apB, pCur->d, aB);
+            for (b = 0; b < 4 && k + b < n; b++) aD[k + b] = aB[b];
+          } else {
+            for (b = k; b < n && b < k + 4; b++) aD[b] = distBound(p, q, apV[b], pCur->d);
+          }
+        }
+      }
+      /* Every entry of the step was decided with cur current before it. */
+      lag = cur;
+      i = j;
+      for (k = 0; k < n; k++) {
+        if (aD[k] < pCur->d) {
+          pCur->d = aD[k];
+          pCur->id = aId[k];
+          bMoved = 1;
+          i = aPos[k] + 1;
+          break;
+        }
       }
     }
   }
@@ -158,6 +223,11 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     if (nTop >= nEf && c.d > p->aTop[0].d) break;
     if (nDist > f->budget && nTop >= (size_t)f->kMin) break;
     minPop(p->aCand, &nCand);
+    /* The next candidate, unless this one's neighbours bring a nearer one,
+    ** and the one after it (a child of the heap's root): their whole link
+    ** rows on their way while this one is expanded (an expansion whose
+    ** neighbours were all visited is over at once). */
+    for (size_t h = 0; h < 3 && h < nCand; h++) prefetchRow(p, p->aCand[h].id, lc);
 
     /* Mark and load the unvisited neighbours first, so that the distance
     ** loop below can fetch vector j+1 while it computes distance j. */
@@ -220,7 +290,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         x.d = d;
         x.id = nb[i];
         minPush(p->aCand, &nCand, x);
-        PREFETCH(links(p, p->aCand[0].id, lc));
+        if (p->aCand[0].id == x.id) prefetchRow(p, x.id, lc);
         if (accepted(p, f, x.id)) {
           if (nTop < nEf) {
             maxPush(p->aTop, &nTop, x);

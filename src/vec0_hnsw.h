@@ -102,7 +102,8 @@ typedef struct Vec0HnswHost {
   ** Optional (may be NULL): the distances from a to apB[0..n-1] into aOut,
   ** each exactly as xDistance gives it, n <= 256, and returns 1; or returns
   ** 0 having done nothing (the walk then uses the bound kernels).  A level
-  ** search asks it first for all the new neighbours of a node at once, so
+  ** search asks it first for all the new neighbours of a node at once, the
+  ** greedy descent of the upper levels for up to 8 of them, so
   ** that the host can keep many reads in flight: worth it where a whole
   ** distance is cheap, as on compact codes, not where the bound saves reads.
   ** Called from vec0HnswInsertBatch's threads like the other distances.

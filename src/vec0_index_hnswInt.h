@@ -18,6 +18,7 @@ typedef struct HnswState {
   Vec0DistanceFn xDist;
   Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
   Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
+  Vec0DistanceBatchFn xDist4;     /* without a bound kernel: four exact at once, or NULL */
   Vec0Hnsw *pGraph;
   uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
   int bFilling;       /* xIdle reads ahead: the links ask for huge pages */

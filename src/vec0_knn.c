@@ -905,6 +905,7 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     if (rc == SQLITE_OK) rc = pIdx->pModule->xIdle(pIdx, VEC0_WARM_BYTES);
   }
   if (rc == SQLITE_OK) {
+    for (int i = 0; i < t.n; i++) vec0StorageSlotPrefetch(p, t.a[i].slot);
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);
     for (int i = 0; i < t.n; i++) t.a[i].distance = finalDistance(&q, t.a[i].distance);
     *paRow = t.a;

@@ -127,7 +127,9 @@ Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric);
 ** bound kernel gives it, except that the exit happens only when all four
 ** are above bound.  Reading four vectors side by side overlaps their
 ** memory latency.  NULL where the kernel set has none (then use the bound
-** kernel four times).
+** kernel four times).  For a metric without a bound kernel (float32
+** cosine) the four are exact, bit for bit the plain kernel's, and bound is
+** not used.
 */
 typedef void (*Vec0DistanceBatchFn)(const void *a, const void *const *apB, int nDim,
                                     float bound, float *aOut);
