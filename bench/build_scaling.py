@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -67,10 +68,18 @@ def build(name, a, d, meta):
                "--efc", "200", "--out", out]
         if name.startswith("vec0-t"):
             cmd += ["--threads", name[len("vec0-t"):]]
+    load = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(cmd, capture_output=True, text=True)
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (name, r.stderr.strip()))
-    return common.read_json(out + ".json")
+    res = common.read_json(out + ".json")
+    # CPU seconds of the whole process (user + system, every thread), and
+    # the 1-minute load average as it started and as it ended
+    res["cpu_s"] = round(ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime, 3)
+    res["load"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    return res
 
 
 def recall_curve(name, a, d, meta):
@@ -130,13 +139,15 @@ def main():
               "simd": open("/proc/cpuinfo").read().count("avx512f") and "avx512" or "avx2",
               "builds": times, "same_bytes_for_thread_counts": True}
     hn = [x["build_s"] for x in times["hnswlib"]]
-    print("\n| engine | build s, median (min-max) | / hnswlib, per round |")
-    print("|---|---|---|")
+    print("\n| engine | build s, median (min-max) | / hnswlib, per round | CPU s | load |")
+    print("|---|---|---|---|---|")
     for name in names:
         b = [x["build_s"] for x in times[name]]
         ratio = [x / y for x, y in zip(b, hn)]
         report.setdefault("ratio_to_hnswlib", {})[name] = ratio
-        print("| %s | %s | %s |" % (name, spread(b), spread(ratio)))
+        print("| %s | %s | %s | %s | %s |" % (
+            name, spread(b), spread(ratio), spread([x["cpu_s"] for x in times[name]]),
+            spread([sum(x["load"]) / 2 for x in times[name]])))
     curves = {}
     for name in names:
         if name == names[0] or name == "vec0-base":

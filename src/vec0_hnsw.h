@@ -110,6 +110,14 @@ typedef struct Vec0HnswHost {
   */
   int (*xDistanceMany)(void *pCtx, const void *a, const void *const *apB, int n,
                        float *aOut);
+  /*
+  ** Optional (may be NULL): whether to stop.  vec0HnswInsertBatch asks it
+  ** on the calling thread, often (after every few nodes it inserts there,
+  ** and before each sub-batch); a non-zero return (SQLite's host returns
+  ** SQLITE_INTERRUPT after sqlite3_interrupt) ends the batch with that
+  ** code once its workers are idle, as any other error would.
+  */
+  int (*xInterrupt)(void *pCtx);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {
@@ -178,8 +186,10 @@ int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group);
 ** the call returns).  The other threads call only xDistance, xDistanceBound
 ** and xDistanceBatch, concurrently: these must be safe to call from several
 ** threads at once (pure functions of their arguments are); every other
-** callback, allocation included, happens on the calling thread.  Every
-** thread started has been joined when the call returns, also on error.
+** callback, allocation included, happens on the calling thread.  The
+** threads are started once per call, at the first sub-batch large enough
+** for two, and sleep between its steps; every one has been joined when the
+** call returns, also on error or when xInterrupt said stop.
 ** nThread <= 1 runs everything on the calling thread, as does a sub-batch
 ** of fewer than 32 nodes (so a batch that small, or a graph of fewer than
 ** about 2000 nodes): the same steps, so the same bytes.  At most 64 threads

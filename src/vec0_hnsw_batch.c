@@ -30,6 +30,16 @@
 ** joined.  Workers thus call only the distance callbacks: every xReadNode,
 ** xVector and allocation happens on the calling thread, before they start.
 **
+** The threads are a pool, started at the first step that wants more than
+** one and joined when the batch returns: between steps they sleep on a
+** condition variable.  A step's items are claimed a chunk at a time from
+** an atomic counter by the calling thread and by the workers that wake in
+** time; a step ends when no worker is inside it any more, so a worker the
+** scheduler has not run yet holds nobody up (it finds no item left).  The
+** calling thread asks the host whether to stop (xInterrupt) after each of
+** its chunks and before each sub-batch; then no item is claimed any more
+** and the batch returns what the host said once the workers are out.
+**
 ** Inside an undo scope (vec0HnswBegin) the batch is undone like any other
 ** change: every node it changes goes through vec0HnswMarkDirty (or
 ** vec0HnswAddNode) on the calling thread before a worker writes to it, so
@@ -92,6 +102,8 @@ typedef struct Worker {
   const void **apSel;
   uint32_t *aVisit;
   int rc;
+  int iWk;       /* its index in Batch.aWk (0: the calling thread) */
+  unsigned seen; /* the last step (Batch.step) it looked at */
 #ifndef VEC0_HNSW_NO_THREADS
   pthread_t tid;
 #endif
@@ -114,16 +126,49 @@ struct Batch {
   Drop *aDrop;
   size_t nDropAlloc;
   Worker *aWk;
-  int nWk;
-  /* The items of the parallel step under way, handed out in chunks. */
+  int nWk; /* workers with scratch, the calling thread's aWk[0] included */
+  /*
+  ** The items of the parallel step under way: claimed nChunk at a time
+  ** from iNext (atomically), the step's first nUse workers only; bStop
+  ** (atomic) set when one failed or the host said stop.  Set by the
+  ** calling thread under mu while no worker is inside a step.
+  */
   int (*xItem)(Worker *, size_t);
   size_t iNext, nItem, nChunk;
   int bStop;
+  int nUse;
 #ifndef VEC0_HNSW_NO_THREADS
+  /* The pool: aWk[1..nStarted] run workerMain. */
   pthread_mutex_t mu;
-  int bMutex;
+  pthread_cond_t cvWork; /* a new step, or bQuit */
+  pthread_cond_t cvDone; /* nActive came down to 0 */
+  int bPool;             /* mu and the two are made */
+  int bPoolTried;
+  int nStarted;
+  unsigned step;         /* counts the steps handed to the pool */
+  int nActive;           /* workers inside the current step */
+  int bQuit;
 #endif
 };
+
+/*
+** The atomics of a step (GCC and clang builtins; without threads there is
+** nobody to race with).
+*/
+#ifndef VEC0_HNSW_NO_THREADS
+#define CLAIM(pN, n) __atomic_fetch_add(pN, n, __ATOMIC_RELAXED)
+#define LOAD(pX) __atomic_load_n(pX, __ATOMIC_RELAXED)
+#define STORE(pX, v) __atomic_store_n(pX, v, __ATOMIC_RELAXED)
+#else
+static size_t claimPlain(size_t *pN, size_t n) {
+  size_t i = *pN;
+  *pN += n;
+  return i;
+}
+#define CLAIM(pN, n) claimPlain(pN, n)
+#define LOAD(pX) (*(pX))
+#define STORE(pX, v) (*(pX) = (v))
+#endif
 
 /* A view's allocator: it has all the memory it will get. */
 static void *refuseMalloc(void *pCtx, size_t n) {
@@ -190,60 +235,120 @@ static void refreshView(Worker *w, const Vec0Hnsw *p) {
   v->zErr[0] = 0;
 }
 
-/* Hands out items in chunks until none is left or an item failed. */
+/*
+** Claims and runs items until none is left or the step stops.  On the
+** calling thread (aWk[0]) the host is asked after each chunk whether to go
+** on: a non-zero answer stops the step and is its result.
+*/
 static void runItems(Worker *w) {
   Batch *b = w->pB;
-  for (;;) {
-    size_t i, iEnd;
-#ifndef VEC0_HNSW_NO_THREADS
-    if (b->bMutex) pthread_mutex_lock(&b->mu);
-#endif
-    i = b->iNext;
-    iEnd = b->bStop ? i : (b->nItem - i < b->nChunk ? b->nItem : i + b->nChunk);
-    b->iNext = iEnd;
-#ifndef VEC0_HNSW_NO_THREADS
-    if (b->bMutex) pthread_mutex_unlock(&b->mu);
-#endif
-    if (i >= iEnd) return;
-    for (; i < iEnd; i++) {
-      int rc = b->xItem(w, i);
-      if (rc) {
-        w->rc = rc;
-#ifndef VEC0_HNSW_NO_THREADS
-        if (b->bMutex) pthread_mutex_lock(&b->mu);
-#endif
-        b->bStop = 1;
-#ifndef VEC0_HNSW_NO_THREADS
-        if (b->bMutex) pthread_mutex_unlock(&b->mu);
-#endif
-        return;
-      }
+  int (*xInterrupt)(void *) = w->iWk == 0 ? b->p->h.xInterrupt : NULL;
+  while (!LOAD(&b->bStop)) {
+    size_t i = CLAIM(&b->iNext, b->nChunk), iEnd;
+    int rc = VEC0_HNSW_OK;
+    if (i >= b->nItem) return;
+    iEnd = b->nItem - i < b->nChunk ? b->nItem : i + b->nChunk;
+    for (; i < iEnd && rc == VEC0_HNSW_OK; i++) rc = b->xItem(w, i);
+    if (rc == VEC0_HNSW_OK && xInterrupt) rc = xInterrupt(b->p->h.pCtx);
+    if (rc) {
+      w->rc = rc;
+      STORE(&b->bStop, 1);
+      return;
     }
   }
 }
 
 #ifndef VEC0_HNSW_NO_THREADS
+/*
+** A worker of the pool: waits for a step it has not seen, joins it if it
+** is one of the step's nUse, and leaves it when no item is left.
+*/
 static void *workerMain(void *pArg) {
-  runItems((Worker *)pArg);
+  Worker *w = pArg;
+  Batch *b = w->pB;
+  pthread_mutex_lock(&b->mu);
+  for (;;) {
+    while (w->seen == b->step && !b->bQuit) pthread_cond_wait(&b->cvWork, &b->mu);
+    if (b->bQuit) break;
+    w->seen = b->step;
+    if (w->iWk >= b->nUse) continue;
+    b->nActive++;
+    pthread_mutex_unlock(&b->mu);
+    runItems(w);
+    pthread_mutex_lock(&b->mu);
+    if (--b->nActive == 0) pthread_cond_signal(&b->cvDone);
+  }
+  pthread_mutex_unlock(&b->mu);
   return NULL;
+}
+
+/*
+** Starts the pool: aWk[1..nWk-1] on threads, as many as will start (the
+** others' share goes to those that did).  Without a pool, one thread.
+*/
+static void startPool(Batch *b) {
+  int i;
+  b->bPoolTried = 1;
+  if (pthread_mutex_init(&b->mu, NULL)) return;
+  if (pthread_cond_init(&b->cvWork, NULL)) {
+    pthread_mutex_destroy(&b->mu);
+    return;
+  }
+  if (pthread_cond_init(&b->cvDone, NULL)) {
+    pthread_cond_destroy(&b->cvWork);
+    pthread_mutex_destroy(&b->mu);
+    return;
+  }
+  b->bPool = 1;
+  for (i = 1; i < b->nWk; i++) {
+    b->aWk[i].seen = b->step;
+    if (pthread_create(&b->aWk[i].tid, NULL, workerMain, &b->aWk[i])) break;
+    b->nStarted = i;
+  }
+}
+
+/* Joins every worker of the pool, which is then gone. */
+static void stopPool(Batch *b) {
+  int i;
+  if (!b->bPool) return;
+  pthread_mutex_lock(&b->mu);
+  b->bQuit = 1;
+  pthread_cond_broadcast(&b->cvWork);
+  pthread_mutex_unlock(&b->mu);
+  for (i = 1; i <= b->nStarted; i++) pthread_join(b->aWk[i].tid, NULL);
+  pthread_cond_destroy(&b->cvDone);
+  pthread_cond_destroy(&b->cvWork);
+  pthread_mutex_destroy(&b->mu);
+  b->bPool = 0;
+  b->nStarted = 0;
+}
+
+/* Waits (holding b->mu) until no worker is inside a step. */
+static void waitIdle(Batch *b) {
+  while (b->nActive > 0) pthread_cond_wait(&b->cvDone, &b->mu);
 }
 #endif
 
 /*
-** Runs xItem on items 0..nItem-1 on the calling thread and as many workers
-** as nItem/nMin makes worth it.  A thread that cannot be started is not
-** needed: the others take its share.  Every started one is joined.
+** Runs xItem on items 0..nItem-1 on the calling thread and on as many of
+** the pool's workers as nItem/nMin makes worth it, and returns when every
+** worker that took part has left the step.
 */
 static int runParallel(Batch *b, size_t nItem, size_t nMin, size_t nChunk,
                        int (*xItem)(Worker *, size_t)) {
   Vec0Hnsw *p = b->p;
   int nUse = 1, i, rc = VEC0_HNSW_OK;
 #ifndef VEC0_HNSW_NO_THREADS
-  int aStarted[MAX_WORKERS] = {0};
-  if (b->bMutex) {
-    size_t nWant = nItem / nMin;
-    nUse = nWant < (size_t)b->nWk ? (int)nWant : b->nWk;
-    if (nUse < 1) nUse = 1;
+  size_t nWant = nItem / nMin;
+  nUse = nWant < (size_t)b->nWk ? (int)nWant : b->nWk;
+  if (nUse > 1 && !b->bPoolTried) startPool(b);
+  if (nUse > 1 + b->nStarted) nUse = 1 + b->nStarted;
+  if (nUse < 1) nUse = 1;
+  if (b->bPool) {
+    /* No worker may be inside a step while its items are set: one that
+    ** woke late for the last step leaves it (it finds no item) first. */
+    pthread_mutex_lock(&b->mu);
+    waitIdle(b);
   }
 #endif
   b->xItem = xItem;
@@ -251,19 +356,26 @@ static int runParallel(Batch *b, size_t nItem, size_t nMin, size_t nChunk,
   b->nItem = nItem;
   b->nChunk = nChunk;
   b->bStop = 0;
+  b->nUse = nUse;
   for (i = 0; i < nUse; i++) {
     refreshView(&b->aWk[i], p);
     b->aWk[i].rc = VEC0_HNSW_OK;
   }
 #ifndef VEC0_HNSW_NO_THREADS
-  for (i = 1; i < nUse; i++) {
-    aStarted[i] = pthread_create(&b->aWk[i].tid, NULL, workerMain, &b->aWk[i]) == 0;
+  if (b->bPool) {
+    if (nUse > 1) {
+      b->step++;
+      pthread_cond_broadcast(&b->cvWork);
+    }
+    pthread_mutex_unlock(&b->mu);
   }
 #endif
   runItems(&b->aWk[0]);
 #ifndef VEC0_HNSW_NO_THREADS
-  for (i = 1; i < nUse; i++) {
-    if (aStarted[i]) pthread_join(b->aWk[i].tid, NULL);
+  if (nUse > 1) {
+    pthread_mutex_lock(&b->mu);
+    waitIdle(b);
+    pthread_mutex_unlock(&b->mu);
   }
 #endif
   for (i = 0; i < nUse && rc == VEC0_HNSW_OK; i++) {
@@ -553,6 +665,7 @@ static int newWorker(Batch *b, Worker *w) {
   size_t nCand = 8 * (size_t)p->efc + 4 * (size_t)p->m0 + 256;
   memset(w, 0, sizeof(*w));
   w->pB = b;
+  w->iWk = (int)(w - b->aWk);
   w->nCand = nCand;
   w->nTop = (size_t)p->efc + 1;
   w->aCand = p->h.xMalloc(p->h.pCtx, nCand * sizeof(Pair));
@@ -607,9 +720,6 @@ static int prepare(Batch *b, const uint32_t *aId, const uint64_t *aKey,
   for (i = 0; i < b->nWk; i++) {
     if ((rc = newWorker(b, &b->aWk[i])) != 0) return rc;
   }
-#ifndef VEC0_HNSW_NO_THREADS
-  b->bMutex = b->nWk > 1 && pthread_mutex_init(&b->mu, NULL) == 0;
-#endif
   return VEC0_HNSW_OK;
 }
 
@@ -626,6 +736,7 @@ int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
   while (rc == VEC0_HNSW_OK && b.i0 < n) {
     uint32_t nSub = p->nCount / SUB_DIV;
     int i1;
+    if (p->h.xInterrupt && (rc = p->h.xInterrupt(p->h.pCtx)) != 0) break;
     if (nSub < 1) nSub = 1;
     if (nSub > SUB_MAX) nSub = SUB_MAX;
     i1 = (uint32_t)(n - b.i0) < nSub ? n : b.i0 + (int)nSub;
@@ -633,7 +744,7 @@ int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
     b.i0 = i1;
   }
 #ifndef VEC0_HNSW_NO_THREADS
-  if (b.bMutex) pthread_mutex_destroy(&b.mu);
+  stopPool(&b);
 #endif
   for (i = 0; i < b.nWk; i++) freeWorker(p, &b.aWk[i]);
   for (i = 0; i < b.nMarked; i++) p->aGrp[b.aNode[i].g].flags &= (uint8_t)~GROUP_BATCH;

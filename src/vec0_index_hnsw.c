@@ -166,6 +166,49 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, i
   return 1;
 }
 
+/*
+** xInterrupt: SQLITE_INTERRUPT once sqlite3_interrupt() was called on the
+** connection.  Where SQLite has sqlite3_is_interrupted (3.41) it tells;
+** otherwise a step of s->pPoll ("SELECT 1", prepared by batchInsert),
+** which SQLite fails with SQLITE_INTERRUPT then: a statement checks the
+** flag as it starts, and the statement that runs the batch is active, so
+** SQLite does not clear it meanwhile.  Called on the connection's thread.
+*/
+static int hostInterrupt(void *pCtx) {
+  HnswState *s = pCtx;
+  int rc;
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_libversion_number() >= 3041000) {
+    return sqlite3_is_interrupted(s->p->db) ? SQLITE_INTERRUPT : SQLITE_OK;
+  }
+#endif
+  if (s->pPoll == 0) return SQLITE_OK;
+  rc = sqlite3_step(s->pPoll);
+  sqlite3_reset(s->pPoll);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+** vec0HnswInsertBatch on vec0TableThreads() threads, stopping early (with
+** SQLITE_INTERRUPT) if the connection is interrupted meanwhile.
+*/
+static int batchInsert(HnswState *s, const uint32_t *aId, const uint64_t *aKey,
+                       const uint32_t *aGroup, int n) {
+  Vec0Table *p = s->p;
+  int rc = SQLITE_OK;
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_libversion_number() < 3041000)
+#endif
+    rc = sqlite3_prepare_v2(p->db, "SELECT 1", -1, &s->pPoll, 0);
+  if (rc == SQLITE_OK) {
+    rc = vec0HnswInsertBatch(s->pGraph, aId, aKey, p->cfg.nPart ? aGroup : 0, n,
+                             vec0TableThreads(p));
+  }
+  sqlite3_finalize(s->pPoll);
+  s->pPoll = 0;
+  return rc;
+}
+
 /* rc of a call on the graph; SQLITE_CORRUPT_VTAB gets the graph's message. */
 static int graphRc(Vec0Index *pIdx, int rc) {
   Vec0Table *p = pIdx->pTab;
@@ -214,6 +257,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   pHost->xDistanceBound = s->xDistBound ? hostDistanceBound : 0;
   pHost->xDistanceBatch = s->xDistBatch ? hostDistanceBatch : 0;
   pHost->xDistanceMany = hostDistanceMany;
+  pHost->xInterrupt = hostInterrupt;
 }
 
 /* Opens the graph from its header in T_config (lazily: nodes on demand). */
@@ -328,7 +372,6 @@ static int queuePush(HnswState *s, uint32_t iSlot, uint64_t key, uint32_t g) {
 ** takes new nodes only; then the others at once.
 */
 static int queueBatch(Vec0Index *pIdx, HnswState *s) {
-  Vec0Table *p = pIdx->pTab;
   uint32_t n = s->nQ - s->iQ0, nNew = 0;
   uint32_t *aId = sqlite3_malloc64((sqlite3_uint64)n * sizeof(uint32_t));
   uint32_t *aGroup = sqlite3_malloc64((sqlite3_uint64)n * sizeof(uint32_t));
@@ -348,8 +391,7 @@ static int queueBatch(Vec0Index *pIdx, HnswState *s) {
     }
   }
   if (rc == SQLITE_OK && nNew > 0) {
-    rc = vec0HnswInsertBatch(s->pGraph, aId, aKey, p->cfg.nPart ? aGroup : 0, (int)nNew,
-                             vec0TableThreads(p));
+    rc = batchInsert(s, aId, aKey, aGroup, (int)nNew);
   }
   sqlite3_free(aId);
   sqlite3_free(aGroup);
@@ -730,9 +772,7 @@ static int hnswRebuild(Vec0Index *pIdx) {
     n++;
   }
   if (rc == SQLITE_OK && n > 0) {
-    rc = vec0HnswInsertBatch(h, aId, aKey, p->cfg.nPart ? aGroup : 0, (int)n,
-                             vec0TableThreads(p));
-    rc = graphRc(pIdx, rc);
+    rc = graphRc(pIdx, batchInsert(pIdx->pState, aId, aKey, aGroup, (int)n));
   }
   sqlite3_free(aId);
   sqlite3_free(aGroup);

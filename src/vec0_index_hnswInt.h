@@ -35,6 +35,8 @@ typedef struct HnswState {
   ** in the graph yet, with their keys and groups; iQ0Op/nQOp are iQ0/nQ at
   ** the xBegin of the write under way, put back if it fails.
   */
+  /* During a batch insert only: the statement xInterrupt steps, or NULL. */
+  sqlite3_stmt *pPoll;
   uint32_t *aQSlot, *aQGroup;
   uint64_t *aQKey;
   uint32_t iQ0, nQ, nQAlloc, iQ0Op, nQOp;

@@ -5,10 +5,15 @@
 ** query, deletes, an update, a savepoint rolled back and an INSERT ...
 ** SELECT in it, on 1, 2 and 3 threads, must give the same shadow tables,
 ** sound; the worker threads see only the graph and the distance kernels.
+** And sqlite3_interrupt() from another thread while the COMMIT builds the
+** batch: the COMMIT fails with SQLITE_INTERRUPT, the table is empty again
+** and sound.
 */
 #include "vec0Int.h"
 
 #include <check.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +150,80 @@ START_TEST(bulk_same_bytes) {
 }
 END_TEST
 
+typedef struct Interrupter {
+  sqlite3 *db;
+  long nsDelay;
+} Interrupter;
+
+static void *interruptLater(void *pArg) {
+  Interrupter *x = pArg;
+  struct timespec ts;
+  ts.tv_sec = x->nsDelay / 1000000000L;
+  ts.tv_nsec = x->nsDelay % 1000000000L;
+  nanosleep(&ts, 0);
+  sqlite3_interrupt(x->db);
+  return 0;
+}
+
+static double nowSeconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+** 2*NROW rows queued in a transaction on 2 threads, COMMIT with
+** sqlite3_interrupt() nsDelay ns after it began (none if 0): the COMMIT's
+** code; the table is checked sound and, if it failed, empty.
+*/
+static int commitInterrupted(long nsDelay, double *pSeconds) {
+  sqlite3 *db = 0;
+  pthread_t t;
+  Interrupter x;
+  double t0;
+  int rc;
+  ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_vec_init(db, 0, 0), SQLITE_OK);
+  execOk(db, "CREATE VIRTUAL TABLE t USING vec0(e float[16] indexed by hnsw(m=8, "
+             "ef_construction=32))");
+  execOk(db, "INSERT INTO t(t) VALUES ('threads=2')");
+  execOk(db, "BEGIN");
+  insertRows(db, 1, 2 * NROW + 1);
+  x.db = db;
+  x.nsDelay = nsDelay;
+  if (nsDelay) ck_assert_int_eq(pthread_create(&t, 0, interruptLater, &x), 0);
+  t0 = nowSeconds();
+  rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+  *pSeconds = nowSeconds() - t0;
+  if (nsDelay) pthread_join(t, 0);
+  ck_assert_msg(rc == SQLITE_OK || rc == SQLITE_INTERRUPT, "COMMIT: %d %s", rc,
+                sqlite3_errmsg(db));
+  ck_assert_int_eq(sqlite3_get_autocommit(db), 1);
+  execOk(db, "INSERT INTO t(t) VALUES ('integrity-check')");
+  {
+    sqlite3_stmt *pStmt = 0;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &pStmt, 0),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(pStmt, 0), rc == SQLITE_OK ? 2 * NROW : 0);
+    sqlite3_finalize(pStmt);
+  }
+  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+  return rc;
+}
+
+START_TEST(bulk_interrupted) {
+  double took = 0, s = 0;
+  int nStopped = 0;
+  ck_assert_int_eq(commitInterrupted(0, &took), SQLITE_OK);
+  /* a third, a sixth, a twelfth of the way in: one lands in the build */
+  for (int d = 3; d <= 12; d *= 2) {
+    nStopped += commitInterrupted((long)(took / d * 1e9) + 1, &s) == SQLITE_INTERRUPT;
+  }
+  ck_assert_int_gt(nStopped, 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("bulk");
   TCase *tc = tcase_create("bulk");
@@ -152,6 +231,7 @@ int main(void) {
   int nFailed;
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, bulk_same_bytes);
+  tcase_add_test(tc, bulk_interrupted);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -4,7 +4,8 @@
 ** of threads, on an empty graph, on one with deletions, with groups; the
 ** recall of a graph built by batches against one built node by node;
 ** refused batches; an allocation failing at every point, after which no
-** thread is left; and a batch undone by its undo scope.  The host (tests/hnsw_host.h) aborts if a callback
+** thread is left; a batch undone by its undo scope; and one the host
+** stops (xInterrupt).  The host (tests/hnsw_host.h) aborts if a callback
 ** other than a distance runs off the calling thread.  Also the prefault
 ** helper of vec0_mem.h (a thread that populates a block ahead of its
 ** writer), here because this file runs under ThreadSanitizer too.
@@ -467,6 +468,85 @@ START_TEST(batch_undone) {
 END_TEST
 
 /*
+** The host says stop (xInterrupt) at its Kth call, K spread over the first
+** half of the batch (as the calling thread of three threads asks),
+** on 1, 2 and 3 threads, inside an undo scope: the batch returns the
+** host's code at once (no call after the one that said stop, and the
+** distances computed after it are those of the few items under way), no
+** thread is left, and the rollback leaves the graph as before; the batch
+** run again gives the bytes of one never stopped.
+*/
+static Vec0Hnsw *reopenStoppable(Host *h, const unsigned char *aHdr) {
+  Vec0HnswHost host = hostOf(h);
+  Vec0HnswParams par;
+  Vec0Hnsw *g = NULL;
+  host.xDistance = countDist;
+  host.xInterrupt = hostInterrupt;
+  par.m = 6;
+  par.efConstruction = 24;
+  par.seed = 42;
+  ck_assert_int_eq(vec0HnswOpen(&host, &par, &g), VEC0_HNSW_OK);
+  ck_assert_int_eq(vec0HnswHeaderDecode(g, aHdr, VEC0_HNSW_HEADER_SIZE, 0x7fffffff), 0);
+  h->nIntr = h->intrAt = h->nDist = h->nDistAtStop = 0;
+  return g;
+}
+
+START_TEST(batch_interrupted) {
+  Host base, ref;
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aRef[VEC0_HNSW_HEADER_SIZE];
+  unsigned char aGot[VEC0_HNSW_HEADER_SIZE];
+  uint32_t *aId = idRange(2200, 1, 3000);
+  long nCalls, nDistAll, k;
+  int t, nBefore = threadsAtRest();
+  Vec0Hnsw *g;
+  hostInit(&base, 5200, 8, 10, 73);
+  g = build(&base, 2200, 6, 24);
+  flushAll(g, &base, aHdr);
+  closeGraph(g, &base);
+  /* never stopped: how often it asks, how much work it does */
+  hostClone(&ref, &base);
+  g = reopenStoppable(&ref, aHdr);
+  dirtyDeletes(g);
+  ck_assert_int_eq(insertBatch(g, aId, NULL, 3000, 3), 0);
+  nCalls = ref.nIntr; /* the calling thread's: fewer on more threads */
+  nDistAll = ref.nDist;
+  ck_assert_int_gt(nCalls, 100);
+  flushAll(g, &ref, aRef);
+  closeGraph(g, &ref);
+  for (t = 1; t <= 3; t++) {
+    for (k = 1; k < nCalls / 2; k += nCalls / 8) {
+      Host h;
+      hostClone(&h, &base);
+      g = reopenStoppable(&h, aHdr);
+      dirtyDeletes(g);
+      vec0HnswBegin(g);
+      h.intrAt = k;
+      ck_assert_int_eq(insertBatch(g, aId, NULL, 3000, t), 9);
+      ck_assert_int_eq(h.nIntr, k);
+      ck_assert_msg(h.nDist - h.nDistAtStop < nDistAll / 50,
+                    "threads %d, stop %ld: %ld distances after it (of %ld)", t, k,
+                    h.nDist - h.nDistAtStop, nDistAll);
+      ck_assert_int_eq(threadsLeft(nBefore), nBefore);
+      vec0HnswRollback(g);
+      ck_assert_uint_eq(vec0HnswCount(g), 2200);
+      ck_assert_int_eq(vec0HnswIsLive(g, 2200), 0);
+      h.intrAt = 0;
+      vec0HnswBegin(g);
+      ck_assert_int_eq(insertBatch(g, aId, NULL, 3000, t), 0);
+      vec0HnswCommit(g);
+      flushAll(g, &h, aGot);
+      sameGraph(&ref, aRef, &h, aGot, 5200);
+      closeGraph(g, &h);
+      hostFree(&h);
+    }
+  }
+  hostFree(&ref);
+  free(aId);
+  hostFree(&base);
+}
+END_TEST
+
+/*
 ** Each case is a tag too: `make test-tsan` leaves out "recall", whose
 ** threads do nothing the others do not, and which is the slow one there.
 */
@@ -580,6 +660,7 @@ static Suite *batchSuite(void) {
   tcase_add_test(tc, many_distances_same_graph);
   tcase_add_test(tc, batch_out_of_memory);
   tcase_add_test(tc, batch_undone);
+  tcase_add_test(tc, batch_interrupted);
   tc = newCase(s, "prefault");
   tcase_add_test(tc, prefault_while_writing);
   return s;

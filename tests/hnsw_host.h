@@ -43,6 +43,10 @@ typedef struct Host {
   ** the host (vec0HnswInsertBatch's contract); the shims check it. */
   int bOneThread;
   pthread_t tMain;
+  /* hostInterrupt: calls so far, and the one that says stop (0: none) */
+  long nIntr, intrAt;
+  long nDist; /* countDist calls, counted atomically (workers call it) */
+  long nDistAtStop; /* nDist when hostInterrupt said stop */
 } Host;
 
 static void onMainThread(const Host *h) {
@@ -129,6 +133,21 @@ static float hostDist(void *pCtx, const void *a, const void *b) {
   int i;
   for (i = 0; i < h->dim; i++) s += (x[i] - y[i]) * (x[i] - y[i]);
   return s;
+}
+
+/* hostDist, counted: the work done, on any thread. */
+static float countDist(void *pCtx, const void *a, const void *b) {
+  Host *h = pCtx;
+  __atomic_fetch_add(&h->nDist, 1, __ATOMIC_RELAXED);
+  return hostDist(pCtx, a, b);
+}
+
+/* xInterrupt: SQLite's SQLITE_INTERRUPT (9) from call intrAt on. */
+static int hostInterrupt(void *pCtx) {
+  Host *h = pCtx;
+  onMainThread(h);
+  if (++h->nIntr == h->intrAt) h->nDistAtStop = __atomic_load_n(&h->nDist, __ATOMIC_RELAXED);
+  return h->intrAt && h->nIntr >= h->intrAt ? 9 : 0;
 }
 
 /* The records map stores plain malloc() copies: they are the "database". */

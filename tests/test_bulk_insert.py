@@ -10,6 +10,7 @@ before it and no thread running."""
 import os
 import random
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -271,3 +272,69 @@ def test_interrupt_anywhere(tmp_path, vecs):
         integrity(c, "t")
         c.close()
     assert False in outcomes
+
+
+def test_interrupt_stops_the_batch(tmp_path):
+    """sqlite3_interrupt from another thread while the batch of a COMMIT, or
+    of 'rebuild', is being built: the batch asks the connection whether it
+    was interrupted as it goes (vec0HnswHost.xInterrupt) and stops, the
+    statement fails with "interrupted", the table is as before it, sound,
+    and no thread is left.  (That it stops promptly, not after the whole
+    batch, is check_hnsw_batch's batch_interrupted.)"""
+    n = 12000
+    rows = [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(n, DIM, 35))]
+    base = threads_now()
+
+    def fresh(name):
+        con = connect(str(tmp_path / name))
+        con.execute(SCHEMA % (DIM, ""))
+        con.execute("INSERT INTO t(t) VALUES ('threads=2')")
+        return con
+
+    con = fresh("ref.db")
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
+    t0 = time.monotonic()
+    con.execute("COMMIT")
+    took = time.monotonic() - t0
+    con.close()
+
+    def interrupted(con, sql, delay):
+        """sql run with con.interrupt() called `delay` s after it began: True
+        if it failed as interrupted, False if it was done before."""
+        timer = threading.Timer(delay, con.interrupt)
+        timer.start()
+        try:
+            con.execute(sql)
+            ok = True
+        except sqlite3.OperationalError as e:
+            assert "interrupt" in str(e)
+            ok = False
+        timer.cancel()
+        timer.join()
+        return not ok
+
+    stopped = 0
+    for i, frac in enumerate((0.3, 0.15, 0.05)):
+        con = fresh("c%d.db" % i)
+        before = dump(con)
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
+        if interrupted(con, "COMMIT", took * frac):
+            stopped += 1
+            assert not con.in_transaction
+            assert threads_back_to(base) == base
+            assert dump(con) == before
+            integrity(con, "t")
+            # the same transaction again goes through
+            con.execute("BEGIN")
+            con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
+            con.execute("COMMIT")
+            assert con.execute("SELECT count(*) FROM t").fetchone()[0] == n
+            before = dump(con)
+            if interrupted(con, "INSERT INTO t(t) VALUES ('rebuild')", took * frac):
+                assert threads_back_to(base) == base
+                assert dump(con) == before
+                integrity(con, "t")
+        con.close()
+    assert stopped > 0
