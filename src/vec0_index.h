@@ -207,6 +207,8 @@ int vec0CodesTrain(Vec0Table *p, int iVec, Vec0Codes *c);
 int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot);
 /* The vector of iSlot changed: its code is made again when next needed. */
 void vec0CodesStale(Vec0Codes *c, uint32_t iSlot);
+/* Room for the codes of every slot (READY only): none moves during a walk. */
+int vec0CodesReserve(Vec0Table *p, Vec0Codes *c);
 /* The code (record) of live slot iSlot (READY only); NULL and *pRc on error. */
 const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
                                       int *pRc);

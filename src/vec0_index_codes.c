@@ -214,6 +214,16 @@ static int codesRoom(Vec0Table *p, Vec0Codes *c, uint32_t iSlot) {
   return codesGrow(c, n);
 }
 
+/*
+** Room for every slot of the table at once: a walk holds the addresses of
+** several codes at a time (a step's neighbours, scored together), which a
+** growth in the middle of it would leave pointing into the freed block.
+*/
+int vec0CodesReserve(Vec0Table *p, Vec0Codes *c) {
+  uint32_t n = vec0StorageSlotCount(p);
+  return n > c->nSlot ? codesRoom(p, c, n - 1) : SQLITE_OK;
+}
+
 int vec0CodesVector(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
                     const unsigned char **ppV) {
   int rc;

@@ -552,7 +552,8 @@ static int cmpResult(const void *a, const void *b) {
 static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *pS,
                          Vec0HnswResult *aRes, int nCand, int *pnRes) {
   const void *pQ = 0;
-  int rc = vec0CodesQuery(&s->codes, pS->pQuery, &pQ);
+  int rc = vec0CodesReserve(s->p, &s->codes);
+  if (rc == SQLITE_OK) rc = vec0CodesQuery(&s->codes, pS->pQuery, &pQ);
   *pnRes = 0;
   if (rc == SQLITE_OK) {
     s->bOnCodes = 1;
