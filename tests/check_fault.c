@@ -539,7 +539,7 @@ static void runFaults(const Step *pStep, int bPersist) {
                               : strcmp(pStep->zSql, SCHEMA_B) == 0 ? 'B'
                                                                    : 'C';
   sqlite3 *db;
-  long nBase, n, nTotalFailed = 0, nRuns = 0;
+  long nBase, n, nFrom, nTotalFailed = 0, nRuns = 0;
   long nStride = getenv("FAULT_STRIDE") ? atol(getenv("FAULT_STRIDE")) : 1;
   /* the bulk steps make thousands of allocations, ~40 a row: every 7th */
   if (strncmp(pStep->zName, "insert-bulk", 11) == 0) nStride *= 7;
@@ -567,9 +567,14 @@ static void runFaults(const Step *pStep, int bPersist) {
   nBase = gMem.nLive;
   /*
   ** FAULT_FROM=n starts at allocation n (to debug one fault); FAULT_STRIDE=s
-  ** tries every s-th allocation only (the slower sanitizer build).
+  ** tries every s-th allocation only (make test, the sanitizer build).  A
+  ** sample starts at an offset that differs from step to step and between
+  ** the transient and persistent runs, so that together they reach
+  ** allocations of every residue, not only the 1st, (s+1)-th, ...
   */
-  for (n = getenv("FAULT_FROM") ? atol(getenv("FAULT_FROM")) : 1;; n += nStride) {
+  nFrom = 1 + ((long)(pStep - aStep) * 5 + bPersist * 3) % nStride;
+  if (getenv("FAULT_FROM")) nFrom = atol(getenv("FAULT_FROM"));
+  for (n = nFrom;; n += nStride) {
     char *zNow;
     long nFailed;
     copyFile(zTemplate, zWork);
