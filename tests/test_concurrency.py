@@ -247,6 +247,7 @@ def verify(path, out):
     out.send((rows, hnsw))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_sigkill_writers(tmp_path, journal):
     path = str(tmp_path / "crash.db")

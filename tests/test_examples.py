@@ -65,6 +65,7 @@ def test_fashion_mnist_helpers():
 
 @pytest.mark.skipif(not os.path.isdir(FASHION_MNIST),
                     reason="needs Debian's dataset-fashion-mnist (make deps installs it)")
+@pytest.mark.heavy
 def test_fashion_mnist_recall():
     env = dict(os.environ, VEC0_EXT=EXT,
                PYTHONPATH=os.path.join(ROOT, "bindings", "python"))

@@ -190,7 +190,8 @@ def _text_like(n, nq, dim=256, seed=5):
 # The int8 walk's recall is never more than 0.01 below the float32 walk's of
 # the same graph: at the default ef (candidates re-ranked: rescore x k) and at
 # the small explicit ef of a fast search.
-@pytest.mark.parametrize("data,metric", [("fashion", "l2"), ("text", "cosine")])
+@pytest.mark.parametrize("data,metric", [pytest.param("fashion", "l2", marks=pytest.mark.heavy),
+                                         ("text", "cosine")])
 def test_int8_recall_close_to_float32(tmp_path, data, metric):
     np = pytest.importorskip("numpy")
     base, queries = (_fashion if data == "fashion" else _text_like)(3000, 40)

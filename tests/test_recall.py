@@ -68,6 +68,7 @@ def hard(tmp_path_factory):
     return path, rows, vectors(60, 2)
 
 
+@pytest.mark.heavy
 def test_default_meets_the_target(hard):
     path, rows, queries = hard
     con = connect(path)
@@ -256,6 +257,7 @@ def test_info_shape_and_disk(hard):
     assert d["t_vectors0"] >= 3000 * DIM * 4
 
 
+@pytest.mark.heavy
 def test_measurement_on_threads_is_the_same(tmp_path):
     """A long exact scan (8000 x 64 x 100 queries) is split over threads: the
     curve must not depend on how many."""

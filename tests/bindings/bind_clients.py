@@ -111,6 +111,8 @@ def run_rust(d, text):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARGO")}
     target = os.path.join(BUILD, "rust", "target")
     env["CARGO_TARGET_DIR"] = target
+    # as bind_rust.py: a one-off build, no incremental state, no debug info
+    env.update(CARGO_INCREMENTAL="0", CARGO_PROFILE_DEV_DEBUG="0")
     if os.path.realpath(shutil.which(CARGO)).startswith("/usr/bin/") and \
             os.path.exists("/usr/bin/rustc"):
         env["RUSTC"] = "/usr/bin/rustc"

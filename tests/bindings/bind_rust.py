@@ -43,6 +43,9 @@ for crate in ("rusqlite", "libsqlite3-sys", "cc"):
 def cargo(*args, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARGO")}
     env["CARGO_TARGET_DIR"] = os.path.join(WORK, "target")
+    # a one-off build: no incremental state, no debug info (a third less time)
+    env.update(CARGO_INCREMENTAL="0", CARGO_PROFILE_DEV_DEBUG="0",
+               CARGO_PROFILE_TEST_DEBUG="0")
     # Debian's cargo with Debian's rustc, even when another is first on PATH
     if os.path.realpath(shutil.which(CARGO)).startswith("/usr/bin/") and \
             os.path.exists("/usr/bin/rustc"):
