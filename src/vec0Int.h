@@ -463,6 +463,7 @@ struct Vec0Table {
   uint32_t aFillRows[VEC0_MAX_VECTOR_COLUMNS];  /* chunk rows read into it */
   Vec0MemPrefault aPrefault[VEC0_MAX_VECTOR_COLUMNS]; /* populates aFill[i] */
   size_t aLazyBytes[VEC0_MAX_VECTOR_COLUMNS];   /* read lazily since the last step */
+  int abFillWait[VEC0_MAX_VECTOR_COLUMNS]; /* the first statement's step skipped */
   /*
   ** The lazy block: vectors read one at a time (a walk before the cache is
   ** complete) are packed in read order into aLazy[i] (in aLazyMem[i], huge

@@ -424,6 +424,7 @@ void vec0StorageFillReset(Vec0Table *p, int iVec) {
   }
   lazyFree(p, iVec);
   fillDrop(p, iVec);
+  p->abFillWait[iVec] = 0;
 }
 
 sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec) {
@@ -555,10 +556,23 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
     if (nDone < nBytes) nBytes = nDone < VEC0_WARM_FIRST ? VEC0_WARM_FIRST : nDone;
     if (p->aFill[iVec] && nBytes < 2 * p->aLazyBytes[iVec]) nBytes = 2 * p->aLazyBytes[iVec];
   }
-  p->aLazyBytes[iVec] = 0;
-  nRow = nBytes / nRowBytes + 1;
   *pnStep = 0;
   *pbAll = 0;
+  /*
+  ** The first statement after opening (or after the cache was dropped)
+  ** does not step at all: it pays for its own lazy reads, the most any
+  ** statement reads, and a step would add a chunk of the table's pages to
+  ** them (and, for an INSERT, whose walk comes at the commit, after this
+  ** step, start the helper that clears the fill's pages while the walk
+  ** runs).  What it read lazily counts for the next step.
+  */
+  if (nBytes < (size_t)-1 / 2 && p->aFill[iVec] == 0 && !p->bAllVec[iVec] &&
+      !p->abFillWait[iVec]) {
+    p->abFillWait[iVec] = 1;
+    return SQLITE_OK;
+  }
+  p->aLazyBytes[iVec] = 0;
+  nRow = nBytes / nRowBytes + 1;
   if (!p->bCache) return SQLITE_OK;
   if (nRow > (size_t)nChunk + 1) nRow = (size_t)nChunk + 1;
   if (!p->bAllVec[iVec]) {

@@ -83,6 +83,34 @@ def test_warm_cold_and_lazy_give_the_same_results(db):
     assert results(warm, QUERIES[:5]) == got_cold[:5]
 
 
+STEP1 = (1 << 20) // (DIM * 4)  # the vectors of the fill's first step (1 MiB)
+
+
+def test_first_statement_reads_only_what_it_walks(db):
+    """The first statement after opening reads only the vectors its walk
+    needs, not a step of the fill besides (a query, and an INSERT, whose walk
+    comes at the commit); the second starts the fill; and after another
+    connection's commit drops the cache, the next statement is a first one
+    again.  The results are a warm connection's."""
+    warm = connect(db)
+    warm.execute("INSERT INTO t(t) VALUES ('warm')")
+    con = connect(db)
+    assert results(con, QUERIES[:1]) == results(warm, QUERIES[:1])
+    assert 0 < info(con, "vectors_cached")[0] < STEP1
+    assert results(con, QUERIES[1:2]) == results(warm, QUERIES[1:2])
+    assert info(con, "vectors_cached")[0] > STEP1
+    writer = connect(db)
+    writer.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (N + 1, f32(QUERIES[7])))
+    assert 0 < info(writer, "vectors_cached")[0] < STEP1
+    assert results(con, QUERIES[2:3]) == results(warm, QUERIES[2:3])
+    assert 0 < info(con, "vectors_cached")[0] < STEP1
+    assert results(con, QUERIES[3:4]) == results(warm, QUERIES[3:4])
+    assert info(con, "vectors_cached")[0] > STEP1
+    assert results(con, QUERIES[7:8])[0][0] == (N + 1, 0.0)
+    for c in (warm, con, writer):
+        c.close()
+
+
 def test_writes_during_the_fill(db):
     """Rows written while the fill is under way (before and after its cursor,
     in the same chunk rows as vectors read lazily), rolled back and
@@ -90,7 +118,7 @@ def test_writes_during_the_fill(db):
     what was written."""
     expected = {i + 1: f32(v) for i, v in enumerate(rand_vectors(N, DIM, 5))}
     con = connect(db)
-    results(con, QUERIES[:1])
+    results(con, QUERIES[:2])           # the second statement starts the fill
     # a budget below the column stops the fill where it is: it stays under way
     con.execute("INSERT INTO t(t) VALUES ('cache_budget=0')")
     assert 0 < info(con, "vectors_cached")[0] < N
@@ -120,7 +148,7 @@ def test_writes_during_the_fill(db):
     # rolled back: a savepoint and a transaction, each mid-fill
     con.close()
     con = connect(db)
-    results(con, QUERIES[:1])
+    results(con, QUERIES[:2])
     con.execute("BEGIN")
     con.execute("SAVEPOINT s")
     con.execute("UPDATE t SET embedding = ? WHERE rowid = 4", (f32(new[11]),))
@@ -288,7 +316,7 @@ def test_prefault_helper_changes_no_result(big):
     assert vectors(cold) == vectors(single) == vectors(lazy) == vectors(warm)
     # another connection's commit, mid-fill
     mid = connect(big)
-    results(mid, BIG_QUERIES[:1])
+    results(mid, BIG_QUERIES[:2])
     assert info(mid, "cache_complete")[0] == 0
     warm.execute("UPDATE t SET embedding = ? WHERE rowid = 2999", (f32(BIG_QUERIES[5]),))
     assert results(mid, BIG_QUERIES[5:6])[0][0] == (2999, 0.0)
@@ -298,6 +326,6 @@ def test_prefault_helper_changes_no_result(big):
     # closed while its fill (and so the helper) has just started
     for _ in range(3):
         c = connect(big)
-        results(c, BIG_QUERIES[:1])
+        results(c, BIG_QUERIES[:2])  # the second query starts the fill
         c.close()
     assert threads_down_to(before) == before
