@@ -71,11 +71,20 @@ size_t vec0CodeQueryBytes(int nDim) {
   return 3 * codeRoundUp((size_t)nDim);
 }
 
+/*
+** Sixteen codes at a time where the compiler has vector types: the same
+** integers as the scalar loop (a query's preparation was 2 % of a short
+** int8 query one byte at a time).
+*/
+#if defined(__GNUC__) || defined(__clang__)
+typedef int8_t CodeI8x16 __attribute__((vector_size(16)));
+#endif
 void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot,
                        void *aBuf) {
   size_t nPad = codeRoundUp((size_t)nDim);
   unsigned char *a = aBuf;
-  int64_t sq = 0;
+  int32_t sq = 0; /* at most 8192 * 127^2 */
+  int i = 0;
   q->nDim = nDim;
   q->nPad = (int)nPad;
   q->nSum = vec0CodeSumOffset(nDim);
@@ -83,14 +92,31 @@ void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot
   q->aQ = (int8_t *)(void *)a;
   q->aAbs = a + nPad;
   q->aU = a + 2 * nPad;
-  memset(a, 0, 3 * nPad);
-  for (int i = 0; i < nDim; i++) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (; i + 16 <= nDim; i += 16) {
+    const CodeI8x16 k128 = {-128, -128, -128, -128, -128, -128, -128, -128,
+                            -128, -128, -128, -128, -128, -128, -128, -128};
+    CodeI8x16 v, m, x;
+    memcpy(&v, aCode + i, 16);
+    v -= v < -127; /* -128 (never a code) as -127 */
+    m = v < 0;     /* -1 where negative */
+    memcpy(q->aQ + i, &v, 16);
+    x = (v ^ m) - m;
+    memcpy(q->aAbs + i, &x, 16);
+    x = v ^ k128; /* v + 128 as a byte */
+    memcpy(q->aU + i, &x, 16);
+  }
+#endif
+  for (; i < nDim; i++) {
     int v = aCode[i] < -127 ? -127 : aCode[i];
     q->aQ[i] = (int8_t)v;
     q->aAbs[i] = (uint8_t)(v < 0 ? -v : v);
     q->aU[i] = (uint8_t)(v + 128);
-    sq += (int64_t)v * v;
   }
+  for (i = 0; i < nDim; i++) sq += (int32_t)q->aAbs[i] * q->aAbs[i];
+  memset(q->aQ + nDim, 0, nPad - (size_t)nDim);
+  memset(q->aAbs + nDim, 0, nPad - (size_t)nDim);
+  memset(q->aU + nDim, 0, nPad - (size_t)nDim);
   q->norm = sq;
 }
 

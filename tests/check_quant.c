@@ -288,6 +288,87 @@ START_TEST(test_int8_rounding) {
 }
 END_TEST
 
+/*
+** The encoder works four lanes at a time where the compiler has vector
+** types: its codes must be the scalar formula's, bit for bit, at every
+** length (the tail included), for l2 and cosine, at the clamps and ties.
+*/
+static int8_t refRound(float t) {
+  t = t > 127 ? 127 : t < -127 ? -127 : t;
+  return (int8_t)nearbyintf(t);
+}
+
+START_TEST(test_int8_encode_matches_scalar) {
+  static const int aDim[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 300, 768, 784};
+  rngState = 7;
+  for (size_t t = 0; t < sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t];
+    float *x = malloc(sizeof(float) * (size_t)n);
+    int8_t *c = malloc((size_t)n), *want = malloc((size_t)n);
+    for (int eMetric = VEC0_QUANT_L2; eMetric <= VEC0_QUANT_COSINE; eMetric++) {
+      for (int rep = 0; rep < 20; rep++) {
+        Vec0Quant q;
+        double s = 0;
+        memset(&q, 0, sizeof(q));
+        q.eKind = VEC0_QUANT_INT8;
+        q.eMetric = eMetric;
+        q.nDim = n;
+        q.mid = eMetric == VEC0_QUANT_L2 ? (float)(rnd() - 0.5) : 0;
+        q.scale = rep == 0 ? 1 : (float)(0.001 + rnd() * 0.05);
+        for (int i = 0; i < n; i++) {
+          /* ties and clamps when the scale is 1, spread values otherwise */
+          x[i] = rep == 0 ? (float)((int)(rnd() * 600) - 300) / 2 : (float)(rnd() * 8 - 4);
+        }
+        if (eMetric == VEC0_QUANT_COSINE) {
+          for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+          s = s > 0 ? 1.0 / sqrt(s) : 0;
+        }
+        for (int i = 0; i < n; i++) {
+          float v = eMetric == VEC0_QUANT_COSINE ? (float)(x[i] * s) : x[i];
+          want[i] = refRound((v - q.mid) / q.scale);
+        }
+        vec0QuantEncode(&q, x, c);
+        for (int i = 0; i < n; i++) {
+          ck_assert_msg(c[i] == want[i], "n=%d metric %d rep %d [%d] x=%.9g: %d, want %d", n,
+                        eMetric, rep, i, x[i], c[i], want[i]);
+        }
+      }
+    }
+    free(x);
+    free(c);
+    free(want);
+  }
+}
+END_TEST
+
+/* The prepared query, sixteen codes at a time, against the scalar formula. */
+START_TEST(test_code_query_matches_scalar) {
+  rngState = 11;
+  for (int n = 1; n <= 200; n += (n < 40 ? 1 : 23)) {
+    size_t nPad = (size_t)(n + 63) / 64 * 64;
+    unsigned char *aMem = malloc(vec0CodeQueryBytes(n) + 64);
+    unsigned char *aBuf = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
+    int8_t *qc = malloc((size_t)n);
+    Vec0CodeQuery q;
+    int64_t sq = 0;
+    memset(aBuf, 0x5a, vec0CodeQueryBytes(n)); /* the padding must be cleared */
+    for (int i = 0; i < n; i++) qc[i] = (int8_t)((int)(rnd() * 256) - 128); /* -128 too */
+    vec0CodeQueryInit(&q, qc, n, 0, aBuf);
+    for (size_t i = 0; i < nPad; i++) {
+      int v = (int)i < n ? (qc[i] < -127 ? -127 : qc[i]) : 0;
+      ck_assert_msg(q.aQ[i] == v && q.aAbs[i] == (v < 0 ? -v : v) &&
+                        q.aU[i] == ((int)i < n ? v + 128 : 0),
+                    "n=%d [%d]: %d %d %d from %d", n, (int)i, q.aQ[i], q.aAbs[i], q.aU[i],
+                    (int)i < n ? qc[i] : 0);
+      sq += (int64_t)v * v;
+    }
+    ck_assert_int_eq(q.norm, sq);
+    free(qc);
+    free(aMem);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("quant");
   TCase *tc = tcase_create("quant");
@@ -301,6 +382,8 @@ int main(void) {
   tcase_add_test(tc, test_empty_sample_and_extremes);
   tcase_add_test(tc, test_code_kernels_agree);
   tcase_add_test(tc, test_int8_rounding);
+  tcase_add_test(tc, test_int8_encode_matches_scalar);
+  tcase_add_test(tc, test_code_query_matches_scalar);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
