@@ -37,7 +37,8 @@ static void minPop(Pair *h, size_t *pn) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && h[c + 1].d < h[c].d) c++;
+    /* The nearer child, without a branch: which one it is, is a coin toss. */
+    if (c + 1 < n) c += (size_t)(h[c + 1].d < h[c].d);
     if (h[c].d >= x.d) break;
     h[i] = h[c];
     i = c;
@@ -62,7 +63,7 @@ static void maxSift(Pair *h, size_t n, Pair x) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && h[c + 1].d > h[c].d) c++;
+    if (c + 1 < n) c += (size_t)(h[c + 1].d > h[c].d); /* as in minPop */
     if (h[c].d <= x.d) break;
     h[i] = h[c];
     i = c;
