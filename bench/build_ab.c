@@ -89,8 +89,9 @@ static sqlite3 *build(const char *zExt, const float *aRow, long n, int dim, int 
   return db;
 }
 
-/* Whether every vec0 shadow table holds the same rows in a and b. */
-static int sameBytes(sqlite3 *a, sqlite3 *b) {
+/* Whether every vec0 shadow table holds the same rows in a and b; the
+** tables and rows compared added to *pnTab and *pnRow. */
+static int sameBytes(sqlite3 *a, sqlite3 *b, long *pnTab, long *pnRow) {
   sqlite3_stmt *pT;
   int bSame = 1;
   if (sqlite3_prepare_v2(a, "SELECT name FROM sqlite_schema WHERE type='table' AND name LIKE "
@@ -103,6 +104,7 @@ static int sameBytes(sqlite3 *a, sqlite3 *b) {
     if (sqlite3_prepare_v2(a, z, -1, &pA, 0) != SQLITE_OK) die("read a:", sqlite3_errmsg(a));
     if (sqlite3_prepare_v2(b, z, -1, &pB, 0) != SQLITE_OK) die("read b:", sqlite3_errmsg(b));
     sqlite3_free(z);
+    ++*pnTab;
     for (;;) {
       int ra = sqlite3_step(pA), rb = sqlite3_step(pB), nc;
       if (ra != rb) {
@@ -110,6 +112,7 @@ static int sameBytes(sqlite3 *a, sqlite3 *b) {
         break;
       }
       if (ra != SQLITE_ROW) break;
+      ++*pnRow;
       nc = sqlite3_column_count(pA);
       for (int c = 0; c < nc && bSame; c++) {
         int na = sqlite3_column_bytes(pA, c), nb = sqlite3_column_bytes(pB, c);
@@ -151,6 +154,7 @@ int main(int argc, char **argv) {
   fclose(f);
   for (int r = 0; r < nRound; r++) {
     double cA, wA, cB, wB;
+    long nTab = 0, nRowCmp = 0;
     sqlite3 *dbA, *dbB;
     if (r % 2 == 0) {
       dbA = build(zExt, aRow, n, dim, m, efc, nThread, &cA, &wA);
@@ -159,14 +163,15 @@ int main(int argc, char **argv) {
       dbB = build(zB, aRow, n, dim, m, efc, nThread, &cB, &wB);
       dbA = build(zExt, aRow, n, dim, m, efc, nThread, &cA, &wA);
     }
-    if (!sameBytes(dbA, dbB)) bDiffer = 1;
+    if (!sameBytes(dbA, dbB, &nTab, &nRowCmp)) bDiffer = 1;
     sqlite3_close(dbA);
     sqlite3_close(dbB);
     aRatio[r] = cB / cA;
     aCpuA[r] = cA;
     aCpuB[r] = cB;
-    printf("round %d: A cpu %.2f s wall %.2f s | B cpu %.2f s wall %.2f s | B/A cpu %.3f%s\n",
-           r + 1, cA, wA, cB, wB, cB / cA, bDiffer ? " DIFFERENT BYTES" : "");
+    printf("round %d: A cpu %.2f s wall %.2f s | B cpu %.2f s wall %.2f s | B/A cpu %.3f | %s (%ld tables, %ld rows)\n",
+           r + 1, cA, wA, cB, wB, cB / cA, bDiffer ? "DIFFERENT BYTES" : "same bytes", nTab,
+           nRowCmp);
     fflush(stdout);
   }
   qsort(aRatio, (size_t)nRound, sizeof(double), cmpDouble);
