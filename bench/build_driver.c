@@ -13,7 +13,9 @@
 **   build_driver --ext PATH --db FILE --base F32 --n N --dim D --m M
 **                --efc E [--threads T] --out PREFIX
 **
-** Output: PREFIX.json {"insert_s", "commit_s", "build_s", "rss_peak_kb"}.
+** Output: PREFIX.json {"insert_s", "commit_s", "build_s", "insert_cpu_s",
+** "commit_cpu_s", "build_cpu_s", "rss_peak_kb"}: wall and CPU (user + system,
+** every thread) seconds.
 */
 #include <sqlite3.h>
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,14 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* user + system CPU seconds of the process (all threads) so far */
+static double cpuNow(void) {
+  struct rusage r;
+  getrusage(RUSAGE_SELF, &r);
+  return (double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec * 1e-6 +
+         (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec * 1e-6;
 }
 
 static void die(const char *zMsg, const char *zArg) {
@@ -68,7 +79,7 @@ int main(int argc, char **argv) {
   int m = atoi(opt(argc, argv, "m", 0)), efc = atoi(opt(argc, argv, "efc", 0));
   const long chunk = 1024;
   float *aRow = malloc(sizeof(float) * (size_t)chunk * dim);
-  double t0, t1, t2, t3;
+  double t0, t1, t2, t3, c0, c1, c2, c3;
   char *zErr = 0, *z, zPath[4096];
   sqlite3 *db;
   sqlite3_stmt *pIns;
@@ -100,6 +111,7 @@ int main(int argc, char **argv) {
   }
 
   t0 = now();
+  c0 = cpuNow();
   exec(db, "BEGIN");
   for (long s = 0; s < n; s += chunk) {
     long c = n - s < chunk ? n - s : chunk;
@@ -113,18 +125,23 @@ int main(int argc, char **argv) {
     }
   }
   t1 = now();
+  c1 = cpuNow();
   exec(db, "COMMIT");
   t2 = now();
+  c2 = cpuNow();
   sqlite3_finalize(pIns);
   if (sqlite3_close(db) != SQLITE_OK) die("close", 0);
   t3 = now();
+  c3 = cpuNow();
   fclose(f);
 
   snprintf(zPath, sizeof(zPath), "%s.json", zOut);
   f = fopen(zPath, "w");
   if (!f) die("cannot write", zPath);
-  fprintf(f, "{\"insert_s\": %.6f, \"commit_s\": %.6f, \"build_s\": %.6f, \"rss_peak_kb\": %ld}\n",
-          t1 - t0, t2 - t1, t3 - t0, peakKb());
+  fprintf(f,
+          "{\"insert_s\": %.6f, \"commit_s\": %.6f, \"build_s\": %.6f, \"insert_cpu_s\": %.6f, "
+          "\"commit_cpu_s\": %.6f, \"build_cpu_s\": %.6f, \"rss_peak_kb\": %ld}\n",
+          t1 - t0, t2 - t1, t3 - t0, c1 - c0, c2 - c1, c3 - c0, peakKb());
   fclose(f);
   free(aRow);
   return 0;

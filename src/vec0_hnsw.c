@@ -37,7 +37,8 @@ static void minPop(Pair *h, size_t *pn) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && h[c + 1].d < h[c].d) c++;
+    /* The nearer child, without a branch: which one it is, is a coin toss. */
+    if (c + 1 < n) c += (size_t)(h[c + 1].d < h[c].d);
     if (h[c].d >= x.d) break;
     h[i] = h[c];
     i = c;
@@ -62,7 +63,7 @@ static void maxSift(Pair *h, size_t n, Pair x) {
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= n) break;
-    if (c + 1 < n && h[c + 1].d > h[c].d) c++;
+    if (c + 1 < n) c += (size_t)(h[c + 1].d > h[c].d); /* as in minPop */
     if (h[c].d <= x.d) break;
     h[i] = h[c];
     i = c;
@@ -89,6 +90,34 @@ static float distBound(const Vec0Hnsw *p, const void *a, const void *b,
                        float bound) {
   if (p->h.xDistanceBound) return p->h.xDistanceBound(p->h.pCtx, a, b, bound);
   return p->h.xDistance(p->h.pCtx, a, b);
+}
+
+/*
+** The distances from a to apB[0..n-1] (1 <= n <= 4) into aOut, each as
+** distBound(p, a, apB[i], bound) gives it (with bound INFINITY: exactly as
+** xDistance does): four in one call where the host has xDistanceBatch, whose
+** contract makes them the same values, so a caller's decisions, and the
+** graph, do not depend on which path computed them.
+*/
+static void distFour(const Vec0Hnsw *p, const void *a, const void *const *apB, size_t n,
+                     float bound, float *aOut) {
+  size_t i;
+  if (n > 1 && p->h.xDistanceBatch) {
+    const void *apPad[4];
+    float aD[4];
+    for (i = 0; i < 4; i++) apPad[i] = apB[i < n ? i : n - 1];
+    p->h.xDistanceBatch(p->h.pCtx, a, apPad, bound, aD);
+    for (i = 0; i < n; i++) aOut[i] = aD[i];
+    return;
+  }
+  for (i = 0; i < n; i++) aOut[i] = distBound(p, a, apB[i], bound);
+}
+
+/* Exact distances (as xDistance) from a to apB[0..n-1] into aOut. */
+void vec0HnswDistances(const Vec0Hnsw *p, const void *a, const void *const *apB, size_t n,
+                       float *aOut) {
+  size_t i;
+  for (i = 0; i < n; i += 4) distFour(p, a, apB + i, n - i < 4 ? n - i : 4, INFINITY, aOut + i);
 }
 
 /* Starts every cache line of the link row of node id at level lc on its way. */
@@ -235,6 +264,11 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     cnt = L[0];
     /* The visited stamps are read at random: all of them on their way first. */
     for (i = 0; i < cnt; i++) PREFETCH(&p->aVisit[L[1 + i]]);
+    /* So are a batch's vector addresses (an array of 8 bytes a node, read
+    ** at the same random places): a stall per neighbour otherwise. */
+    if (p->apVec) {
+      for (i = 0; i < cnt; i++) PREFETCH(&p->apVec[L[1 + i]]);
+    }
     for (i = 0; i < cnt; i++) {
       uint32_t t = L[1 + i];
       if (p->aVisit[t] == gen) continue;
@@ -324,6 +358,7 @@ int vec0HnswCmpPair(const void *a, const void *b) {
 int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
                    Drop *aDrop, size_t *pnDrop) {
   size_t i, j, nSel = 0, nDrop = 0;
+  float aD[4];
   int rc = VEC0_HNSW_OK;
   if (n < (size_t)M) {
     *pnSel = n;
@@ -336,15 +371,20 @@ int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
     int bKeep = 1;
     if (vc == NULL) return rc;
     if (nSel < (size_t)M) {
-      for (j = 0; j < nSel; j++) {
-        /* A copy of a kept node (distance 0) is redundant too, even when it
-        ** is also a copy of the base: else copies fill the list and push
-        ** out the one link to a node elsewhere. */
-        float d = distBound(p, vc, p->apSel[j], a[i].d);
-        if (d < a[i].d || d == 0.0f) {
-          bKeep = 0;
-          iVia = j;
-          break;
+      /* Four kept nodes at a time (as many distances for the time of one;
+      ** the decisions are still taken one by one in list order). */
+      for (j = 0; j < nSel && bKeep; j += 4) {
+        size_t nB = nSel - j < 4 ? nSel - j : 4, k;
+        distFour(p, vc, p->apSel + j, nB, a[i].d, aD);
+        for (k = 0; k < nB; k++) {
+          /* A copy of a kept node (distance 0) is redundant too, even when
+          ** it is also a copy of the base: else copies fill the list and
+          ** push out the one link to a node elsewhere. */
+          if (aD[k] < a[i].d || aD[k] == 0.0f) {
+            bKeep = 0;
+            iVia = j + k;
+            break;
+          }
         }
       }
     } else {
@@ -352,12 +392,14 @@ int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
       if (aDrop == NULL) break;
       /* The list is full: the nearest kept node stands in for the base. */
       bKeep = 0;
-      dBest = p->h.xDistance(p->h.pCtx, vc, p->apSel[0]);
-      for (j = 1; j < nSel; j++) {
-        float d = p->h.xDistance(p->h.pCtx, vc, p->apSel[j]);
-        if (d < dBest) {
-          dBest = d;
-          iVia = j;
+      for (j = 0; j < nSel; j += 4) {
+        size_t nB = nSel - j < 4 ? nSel - j : 4, k;
+        distFour(p, vc, p->apSel + j, nB, INFINITY, aD);
+        for (k = 0; k < nB; k++) {
+          if (j + k == 0 || aD[k] < dBest) {
+            dBest = aD[k];
+            iVia = j + k;
+          }
         }
       }
     }
@@ -455,11 +497,18 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
   rc = vec0HnswReserve(p, &p->aDrop, &p->nDropAlloc, nP, sizeof(Drop));
   if (rc) return rc;
   gen = vec0HnswNextGen(p);
-  for (i = 0; i < nP; i++) {
-    const void *v = vec0HnswVector(p, p->aP[i].id, &rc);
-    if (v == NULL) return rc;
-    p->aP[i].d = p->h.xDistance(p->h.pCtx, vn, v);
-    if (i < nOld || p->aP[i].id == idNew) p->aVisit[p->aP[i].id] = gen;
+  for (i = 0; i < nP; i += 4) {
+    const void *apV[4];
+    float aD[4];
+    size_t k, nB = nP - i < 4 ? nP - i : 4;
+    for (k = 0; k < nB; k++) {
+      if ((apV[k] = vec0HnswVector(p, p->aP[i + k].id, &rc)) == NULL) return rc;
+    }
+    vec0HnswDistances(p, vn, apV, nB, aD);
+    for (k = 0; k < nB; k++) {
+      p->aP[i + k].d = aD[k];
+      if (i + k < nOld || p->aP[i + k].id == idNew) p->aVisit[p->aP[i + k].id] = gen;
+    }
   }
   qsort(p->aP, nP, sizeof(Pair), vec0HnswCmpPair);
   rc = vec0HnswSelect(p, p->aP, nP, cap, &nSel, p->aDrop, &nDrop);

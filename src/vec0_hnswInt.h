@@ -194,6 +194,8 @@ int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc);
 int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
                         const Filter *f, size_t *pnTop);
 int vec0HnswCmpPair(const void *a, const void *b);
+void vec0HnswDistances(const Vec0Hnsw *p, const void *a, const void *const *apB, size_t n,
+                       float *aOut);
 int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
                    Drop *aDrop, size_t *pnDrop);
 int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x);

@@ -449,7 +449,7 @@ static int pruneItem(Worker *w, size_t i) {
   uint32_t *L = links(p, T->t, T->lc), cap = (uint32_t)(T->lc ? p->m : p->m0);
   size_t j, nP, nSel, nDrop, cnt = L[0];
   Pair *a = b->aCand + T->iCand;
-  const void *vt, *v;
+  const void *vt;
   int rc = VEC0_HNSW_OK;
   T->nDrop = 0;
   if (cnt + T->nEdge <= cap) {
@@ -460,9 +460,15 @@ static int pruneItem(Worker *w, size_t i) {
   for (j = 0; j < cnt; j++) a[j].id = L[1 + j];
   for (j = 0; j < T->nEdge; j++) a[cnt + j].id = aE[j].id;
   nP = cnt + T->nEdge;
-  for (j = 0; j < nP; j++) {
-    if ((v = vec0HnswVector(p, a[j].id, &rc)) == NULL) return rc;
-    a[j].d = p->h.xDistance(p->h.pCtx, vt, v);
+  for (j = 0; j < nP; j += 4) {
+    const void *apV[4];
+    float aD[4];
+    size_t k, nB = nP - j < 4 ? nP - j : 4;
+    for (k = 0; k < nB; k++) {
+      if ((apV[k] = vec0HnswVector(p, a[j + k].id, &rc)) == NULL) return rc;
+    }
+    vec0HnswDistances(p, vt, apV, nB, aD);
+    for (k = 0; k < nB; k++) a[j + k].d = aD[k];
   }
   qsort(a, nP, sizeof(Pair), vec0HnswCmpPair);
   rc = vec0HnswSelect(p, a, nP, (int)cap, &nSel, b->aDrop + T->iCand, &nDrop);
