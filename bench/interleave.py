@@ -30,6 +30,7 @@ import json
 import math
 import os
 import threading
+import time
 import shutil
 import statistics
 import subprocess
@@ -181,6 +182,13 @@ def ensure_indexes(a, d, meta):
     return times
 
 
+def stop_time(s):
+    """HH:MM UTC today, as a Unix time."""
+    h, m = (int(x) for x in s.split(":"))
+    day = time.time() // 86400 * 86400
+    return day + h * 3600 + m * 60
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=5)
@@ -210,6 +218,8 @@ def main():
     p.add_argument("--parallel-builds", action="store_true", help="make the missing indexes "
                    "and the ground truth at the same time (shorter on a shared machine; the "
                    "builds' CPU seconds stay each process's own, their wall times overlap)")
+    p.add_argument("--stop-at", type=stop_time, help="HH:MM (UTC, today): start no round "
+                   "that would end after it (at least one round runs)")
     a = p.parse_args()
     if a.n is not None and a.dataset != "text":
         p.error("--n applies to --dataset text only")
@@ -237,7 +247,14 @@ def main():
     if a.baseline_ext and "vec0-lowmem-base" not in engines:
         engines.insert(1, "vec0-base")
     rounds = []
+    t_start = common.now()
     for r in range(a.rounds):
+        # --stop-at: no round that would end after the given time (UTC) starts
+        # (estimated from the mean round so far); the report gives the rounds run
+        if a.stop_at is not None and r > 0 and \
+                time.time() + (common.now() - t_start) / r > a.stop_at:
+            print("--stop-at: stopping after %d of %d rounds" % (r, a.rounds), file=sys.stderr)
+            break
         order = engines if r % 2 == 0 else engines[::-1]
         res = {}
         for name in order:
@@ -251,6 +268,9 @@ def main():
                 "%.0f" % q if q else "-" for q in res[name]["cpu_qps_at"].values())),
                 file=sys.stderr)
         rounds.append(res)
+
+    a.rounds = len(rounds)
+    common.write_json(a.out, {"raw": rounds})  # kept even if the report below fails
 
     def ratios_of(key):
         out = {}
