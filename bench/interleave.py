@@ -18,13 +18,19 @@ gives the median over rounds and the spread (min-max).  The CPU's SIMD level
 and vec0's kernel set are recorded with the result: a ratio depends on them.
 
 The two indexes (bench/out/il-vec0.db, il-hnswlib.hnsw: m = M = 16,
-ef_construction 200, the whole base) are built the first time and reused.
+ef_construction 200, the whole base) are built the first time and reused;
+each build's wall and CPU seconds (the build process's user + system time,
+all its threads) go to out/<prefix>builds.json and into the report.
+`--dataset text --n 200000` uses the 200 000-row text-like set (files
+il-text200k-*; the default 50 000 rows keep il-text-*).
 """
 
 import argparse
 import json
 import math
 import os
+import threading
+import time
 import shutil
 import statistics
 import subprocess
@@ -125,19 +131,44 @@ def ensure_indexes(a, d, meta):
     shared = ["--dim", str(meta["dim"]), "--k", str(a.k), "--queries", files["queries"],
               "--base", files["base"], "--n", str(a.n), "--nq", "100"]
     metric = ["--metric", meta["metric"]] if meta.get("metric") else []
+    times_path = os.path.join(common.OUT, a.prefix + "builds.json")
+    times = common.read_json(times_path) if os.path.exists(times_path) else {}
+
+    jobs = []  # (name, command) of the builds still to make
+
     for engine, path in (("vec0-hnsw", db),
                          ("vec0-int8", os.path.join(common.OUT, a.prefix + "int8.db")),
                          ("vec0-lowmem", os.path.join(common.OUT, a.prefix + "lowmem.db"))):
         wanted = {"vec0-hnsw": ("vec0-wal", "vec0-delete", "vec0-base")}.get(engine, (engine,))
         if not os.path.exists(path) and set(wanted) & set(a.engines.split(",")):
-            subprocess.run([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "build",
-                            "--engine", engine, "--db", path, "--out", path + ".build",
-                            "--extra", files["extra"], "--nextra", "0", "--ef", "64"] + shared
-                           + metric, check=True)
+            jobs.append((engine, [sys.executable, os.path.join(common.BENCH, "engine_sql.py"),
+                                  "build", "--engine", engine, "--db", path, "--out",
+                                  path + ".build", "--extra", files["extra"], "--nextra", "0",
+                                  "--ef", "64"] + shared + metric))
     if not os.path.exists(idx):
-        subprocess.run([os.path.join(common.BENCH, "hnswlib_bench"), "build", "--index", idx,
-                        "--out", idx + ".build", "--M", "16", "--ef_construction", "200",
-                        "--ef", "64", "--nextra", "0"] + shared, check=True)
+        jobs.append(("hnswlib", [os.path.join(common.BENCH, "hnswlib_bench"), "build",
+                                 "--index", idx, "--out", idx + ".build", "--M", "16",
+                                 "--ef_construction", "200", "--ef", "64", "--nextra", "0"]
+                     + shared))
+    # One build at a time, or (--parallel-builds) all at once; either way each
+    # process's own wall and CPU seconds (user + system, all its threads, from
+    # wait4) are kept in <prefix>builds.json.
+    for group in ([jobs] if a.parallel_builds else [[j] for j in jobs]):
+        started = []
+        for name, cmd in group:
+            started.append((name, subprocess.Popen(cmd), common.now()))
+        for name, proc, t0 in started:
+            _, status, ru = os.wait4(proc.pid, 0)
+            wall = common.now() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                sys.exit("build of %s failed (%d)" % (name, proc.returncode))
+            times[name] = {"wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
+                           "threads": os.environ.get("VEC0_THREADS", "default"),
+                           "parallel": bool(a.parallel_builds)}
+            common.write_json(times_path, times)
+            print("build %s: %.1f s wall, %.1f CPU s" % (name, wall, times[name]["cpu_s"]),
+                  file=sys.stderr)
     # One copy per journal mode, so that neither process changes the other's.
     con = __import__("sqlite3").connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -148,6 +179,14 @@ def ensure_indexes(a, d, meta):
             if os.path.exists(copy + suffix):
                 os.remove(copy + suffix)
         shutil.copyfile(db, copy)
+    return times
+
+
+def stop_time(s):
+    """HH:MM UTC today, as a Unix time."""
+    h, m = (int(x) for x in s.split(":"))
+    day = time.time() // 86400 * 86400
+    return day + h * 3600 + m * 60
 
 
 def main():
@@ -174,14 +213,33 @@ def main():
     p.add_argument("--dataset", choices=["fashion", "text"], default="fashion",
                    help="text: the generated text-like set (datasets.py), cosine; "
                    "hnswlib compares it in L2, which orders unit vectors the same")
+    p.add_argument("--n", type=int, help="rows of the text-like set (default 50000; "
+                   "200000 is issue 15's size, generated once under data/text-like-200k-768)")
+    p.add_argument("--parallel-builds", action="store_true", help="make the missing indexes "
+                   "and the ground truth at the same time (shorter on a shared machine; the "
+                   "builds' CPU seconds stay each process's own, their wall times overlap)")
+    p.add_argument("--stop-at", type=stop_time, help="HH:MM (UTC, today): start no round "
+                   "that would end after it (at least one round runs)")
     a = p.parse_args()
+    if a.n is not None and a.dataset != "text":
+        p.error("--n applies to --dataset text only")
     a.prefix = "il-" if a.dataset == "fashion" else "il-%s-" % a.dataset
-    d = datasets.prepare(a.dataset)
+    if a.dataset == "text" and a.n not in (None, 50000):
+        a.prefix = "il-text%dk-" % (a.n // 1000)
+    d = datasets.prepare(a.dataset, a.n)
     meta = common.load_meta(d)
     a.n = meta["n"]
     a.nq = min(a.nq, meta["nq"])
-    datasets.ground_truth(d, a.n, a.nq, None)
-    ensure_indexes(a, d, meta)
+    if a.parallel_builds:
+        # the ground truth (one brute_bench process) beside the builds
+        gt = threading.Thread(target=datasets.ground_truth, args=(d, a.n, a.nq, None))
+        gt.start()
+        builds = ensure_indexes(a, d, meta)
+        gt.join()
+    else:
+        datasets.ground_truth(d, a.n, a.nq, None)
+        builds = ensure_indexes(a, d, meta)
+    datasets.ground_truth(d, a.n, a.nq, None)  # raises if the thread's failed
     env = dict(os.environ)
     if a.kernels == "avx2":
         env["VEC0_KERNELS"] = "avx2"
@@ -189,7 +247,14 @@ def main():
     if a.baseline_ext and "vec0-lowmem-base" not in engines:
         engines.insert(1, "vec0-base")
     rounds = []
+    t_start = common.now()
     for r in range(a.rounds):
+        # --stop-at: no round that would end after the given time (UTC) starts
+        # (estimated from the mean round so far); the report gives the rounds run
+        if a.stop_at is not None and r > 0 and \
+                time.time() + (common.now() - t_start) / r > a.stop_at:
+            print("--stop-at: stopping after %d of %d rounds" % (r, a.rounds), file=sys.stderr)
+            break
         order = engines if r % 2 == 0 else engines[::-1]
         res = {}
         for name in order:
@@ -203,6 +268,9 @@ def main():
                 "%.0f" % q if q else "-" for q in res[name]["cpu_qps_at"].values())),
                 file=sys.stderr)
         rounds.append(res)
+
+    a.rounds = len(rounds)
+    common.write_json(a.out, {"raw": rounds})  # kept even if the report below fails
 
     def ratios_of(key):
         out = {}
@@ -219,7 +287,7 @@ def main():
     qps = {name: {t: statistics.median([rd[name]["qps_at"][t] for rd in rounds
                                          if rd[name]["qps_at"][t]] or [0])
                   for t in TARGETS} for name in engines}
-    info = {"dataset": a.dataset, "machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
+    info = {"dataset": a.dataset, "n": a.n, "builds": builds, "machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
             "kernels_forced": a.kernels, "cpu": a.cpu, "rounds": a.rounds, "nq": a.nq, "k": a.k,
             "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
                                        for n, v in qps.items()},
@@ -255,8 +323,18 @@ def main():
     info["harness_kb"] = harness
     lines.append("QPS medians: " + "; ".join(
         "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))
-    lines.append("Data set %s; CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d "
-                 "queries, commit %s" % (a.dataset, info["machine"].get("cpu", "?"),
+    lines.append("Builds (wall s / CPU s): " + "; ".join(
+        "%s %.1f / %.1f" % (n, b["wall_s"], b["cpu_s"]) for n, b in sorted(builds.items())))
+    medians = {n: [(e, statistics.median([rd[n]["points"][i][0] for rd in rounds]),
+                    statistics.median([rd[n]["points"][i][1] for rd in rounds]))
+                   for i, e in enumerate(a.ef)] for n in engines}
+    info["curve_median"] = medians
+    lines.append("Curves, median over rounds (ef: recall@%d / QPS%s):" % (
+        a.k, " by CPU time" if a.cpu else ""))
+    for n in engines:
+        lines.append("  %s: %s" % (n, "; ".join("%d: %.4f / %.0f" % m for m in medians[n])))
+    lines.append("Data set %s (%d rows); CPU %s, SIMD %s; vec0 kernels: %s (forced: %s); %d rounds x %d "
+                 "queries, commit %s" % (a.dataset, a.n, info["machine"].get("cpu", "?"),
                                          "/".join(info["simd"]),
                                 info["vec0_kernels"], a.kernels, a.rounds, a.nq,
                                 info["machine"].get("commit")))
