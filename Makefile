@@ -89,8 +89,10 @@ $(B)/tests/%: tests/%.c $(STA_OBJ) $(HDR) $(wildcard tests/*.h)
 # at a time (the machine's cores), each one's output printed whole when it
 # ends; one after another they take about twice as long.
 TEST_JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
-TEST_PASSES  = test-san test-unit test-cluster test-py test-fuzz-smoke test-tsan test-bindings \
-  test-valgrind test-sql test-c
+# Longest first (make starts them in this order): a long pass started last
+# would run alone on one core at the end, the other one idle.
+TEST_PASSES  = test-san test-py test-cluster test-unit test-bindings test-tsan test-valgrind \
+  test-fuzz-smoke test-sql test-c
 ifeq ($(SANITIZE),)
 test:
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_PASSES)
