@@ -28,29 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-static double clockOf(clockid_t c) {
-  struct timespec t;
-  clock_gettime(c, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void die(const char *zMsg, const char *zArg) {
-  fprintf(stderr, "build_ab: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
-  exit(1);
-}
-
-static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
-  }
-  if (!zDefault) die("missing option --", zName);
-  return zDefault;
-}
-
-static void exec(sqlite3 *db, const char *zSql) {
-  char *zErr = 0;
-  if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) die(zSql, zErr);
-}
+#define DRIVER_NAME "build_ab"
+#include "driver.h"
 
 /* One build into a new in-memory database; returns it open. */
 static sqlite3 *build(const char *zExt, const float *aRow, long n, int dim, int m, int efc,

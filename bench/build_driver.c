@@ -27,11 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+#define DRIVER_NAME "build_driver"
+#include "driver.h"
 
 /* user + system CPU seconds of the process (all threads) so far */
 static double cpuNow(void) {
@@ -39,36 +36,6 @@ static double cpuNow(void) {
   getrusage(RUSAGE_SELF, &r);
   return (double)r.ru_utime.tv_sec + (double)r.ru_utime.tv_usec * 1e-6 +
          (double)r.ru_stime.tv_sec + (double)r.ru_stime.tv_usec * 1e-6;
-}
-
-static void die(const char *zMsg, const char *zArg) {
-  fprintf(stderr, "build_driver: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
-  exit(1);
-}
-
-static long peakKb(void) {
-  char line[256];
-  long kb = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof(line), f)) {
-    if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
-  }
-  fclose(f);
-  return kb;
-}
-
-static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
-  }
-  if (!zDefault) die("missing option --", zName);
-  return zDefault;
-}
-
-static void exec(sqlite3 *db, const char *zSql) {
-  char *zErr = 0;
-  if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) die(zSql, zErr);
 }
 
 int main(int argc, char **argv) {

@@ -38,16 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define DRIVER_NAME "coldstart"
+#include "driver.h"
+
 #define MAX_EXT 4
 #define MAX_ROUNDS 64
 #define BATCH 100
 #define MAX_BATCH 100
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* Page faults of this process so far: on a VM they can cost more than the reads. */
 static long faults(void) {
@@ -70,19 +67,6 @@ static double cpu(void) {
 #endif
   return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static void die(const char *zMsg, const char *zArg) {
-  fprintf(stderr, "coldstart: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
-  exit(1);
-}
-
-static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
-  }
-  if (!zDefault) die("missing option --", zName);
-  return zDefault;
 }
 
 /* n float32 rows of dim from FILE (all of them when n < 0); *pn gets the count. */
@@ -109,11 +93,6 @@ static sqlite3 *openDb(const char *zDb, const char *zExt) {
   sqlite3_enable_load_extension(db, 1);
   if (sqlite3_load_extension(db, zExt, 0, &zErr) != SQLITE_OK) die("cannot load:", zErr);
   return db;
-}
-
-static void exec(sqlite3 *db, const char *zSql) {
-  char *zErr = 0;
-  if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) die(zSql, zErr);
 }
 
 static void build(const char *zDb, const char *zExt, const char *zDir, int dim) {

@@ -25,24 +25,8 @@
 #include <string.h>
 #include <time.h>
 
-static double clockOf(clockid_t c) {
-  struct timespec t;
-  clock_gettime(c, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void die(const char *zMsg, const char *zArg) {
-  fprintf(stderr, "knn_ab: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
-  exit(1);
-}
-
-static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
-  }
-  if (!zDefault) die("missing option --", zName);
-  return zDefault;
-}
+#define DRIVER_NAME "knn_ab"
+#include "driver.h"
 
 /* One pass: every query's rows (rowid, distance) into aRow, k per query. */
 static void pass(sqlite3_stmt *pStmt, const float *aQ, int nq, int dim, int k, int ef,

@@ -25,40 +25,12 @@
 #include <string.h>
 #include <time.h>
 
-static double clockOf(clockid_t c) {
-  struct timespec t;
-  clock_gettime(c, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-static double now(void) { return clockOf(CLOCK_MONOTONIC); }
+#define DRIVER_NAME "knn_driver"
+#include "driver.h"
+
 /* CPU time of the process: on a shared machine it leaves out the time the
 ** process waited for a core (cache contention stays in). */
 static double cpuNow(void) { return clockOf(CLOCK_PROCESS_CPUTIME_ID); }
-
-static void die(const char *zMsg, const char *zArg) {
-  fprintf(stderr, "knn_driver: %s%s%s\n", zMsg, zArg ? " " : "", zArg ? zArg : "");
-  exit(1);
-}
-
-static long peakKb(void) {
-  char line[256];
-  long kb = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof(line), f)) {
-    if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
-  }
-  fclose(f);
-  return kb;
-}
-
-static const char *opt(int argc, char **argv, const char *zName, const char *zDefault) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, zName) == 0) return argv[i + 1];
-  }
-  if (!zDefault) die("missing option --", zName);
-  return zDefault;
-}
 
 /* One pass over the queries at one ef: every result row's id into aIds. */
 static double pass(sqlite3_stmt *pStmt, const float *aQ, int nq, int dim, int k, int ef,
