@@ -22,28 +22,36 @@ def info(con, *cols):
     return con.execute("SELECT %s FROM vec0_info('t')" % ", ".join(cols)).fetchone()
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("cold") / "template.db")
+def make_template(factory, name, dim, n, efc, seed):
+    """The bytes of a WAL database holding table t: n random rows of dim."""
+    path = str(factory.mktemp(name) / "template.db")
     con = connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
-                "indexed by hnsw(m=8, ef_construction=40))" % DIM)
+                "indexed by hnsw(m=8, ef_construction=%d))" % (dim, efc))
     con.execute("BEGIN")
     con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
-                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(N, DIM, 5))])
+                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(n, dim, seed))])
     con.execute("COMMIT")
     con.close()
     with open(path, "rb") as f:
         return f.read()
 
 
-@pytest.fixture
-def db(template, tmp_path):
-    path = str(tmp_path / "t.db")
+def copy_of(template, path):
     with open(path, "wb") as f:
         f.write(template)
     return path
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return make_template(tmp_path_factory, "cold", DIM, N, 40, 5)
+
+
+@pytest.fixture
+def db(template, tmp_path):
+    return copy_of(template, str(tmp_path / "t.db"))
 
 
 QUERIES = rand_vectors(40, DIM, 9)
@@ -258,26 +266,12 @@ BIG_QUERIES = rand_vectors(12, BIG_DIM, 21)
 
 @pytest.fixture(scope="module")
 def big_template(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("coldbig") / "template.db")
-    con = connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] "
-                "indexed by hnsw(m=8, ef_construction=20))" % BIG_DIM)
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
-                    [(i + 1, f32(v)) for i, v in enumerate(rand_vectors(BIG_N, BIG_DIM, 6))])
-    con.execute("COMMIT")
-    con.close()
-    with open(path, "rb") as f:
-        return f.read()
+    return make_template(tmp_path_factory, "coldbig", BIG_DIM, BIG_N, 20, 6)
 
 
 @pytest.fixture
 def big(big_template, tmp_path):
-    path = str(tmp_path / "big.db")
-    with open(path, "wb") as f:
-        f.write(big_template)
-    return path
+    return copy_of(big_template, str(tmp_path / "big.db"))
 
 
 def thread_count():
