@@ -22,7 +22,8 @@ ef_construction 200, the whole base) are built the first time and reused;
 each build's wall and CPU seconds (the build process's user + system time,
 all its threads) go to out/<prefix>builds.json and into the report.
 `--dataset text --n 200000` uses the 200 000-row text-like set (files
-il-text200k-*; the default 50 000 rows keep il-text-*).
+il-text200k-*; the default 50 000 rows keep il-text-*); `--dataset scale` the
+1 000 000 x 128 clustered set of `make bench-scale` (files il-scale-*).
 """
 
 import argparse
@@ -210,9 +211,10 @@ def main():
                    help="comma-separated subset of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem, "
                    "vec0-lowmem-base, hnswlib "
                    "(hnswlib is always run: the ratios are against it)")
-    p.add_argument("--dataset", choices=["fashion", "text"], default="fashion",
+    p.add_argument("--dataset", choices=["fashion", "text", "scale"], default="fashion",
                    help="text: the generated text-like set (datasets.py), cosine; "
-                   "hnswlib compares it in L2, which orders unit vectors the same")
+                   "hnswlib compares it in L2, which orders unit vectors the same; "
+                   "scale: the 1 000 000 x 128 clustered set (L2)")
     p.add_argument("--n", type=int, help="rows of the text-like set (default 50000; "
                    "200000 is issue 15's size, generated once under data/text-like-200k-768)")
     p.add_argument("--parallel-builds", action="store_true", help="make the missing indexes "
