@@ -165,9 +165,14 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
   vec0MemAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
 }
 
+/*
+** The rows of the nodes that may have a record (ids below nBound), not the
+** array's room beyond them: MADV_COLLAPSE would make that resident too.
+*/
 int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
+  uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
   if (!p->bHuge) return 1;
-  return vec0MemCollapseHuge(p->aLink0, link0Bytes(p, p->nCap), &p->nCollapsed, nMax);
+  return vec0MemCollapseHuge(p->aLink0, link0Bytes(p, n), &p->nCollapsed, nMax);
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */

@@ -384,6 +384,18 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
 ** the first, lazy query after a reopen fault in and zero 2 MiB for every
 ** vector it reads; moving them all at once would stall one query.
 */
+/*
+** The bytes of column iVec's vectors in use: the slots below nSlot.  What
+** is collapsed into huge pages or made resident ahead of the fill stops
+** there: the array's room beyond (up to a doubling of the table) would
+** otherwise become resident too, all zeros (MADV_COLLAPSE fills a range
+** it is given, and a 200 000-row table has room for 262 144).
+*/
+static size_t vecBytesInUse(const Vec0Table *p, int iVec) {
+  uint32_t n = p->nSlot < p->nSlotAlloc ? p->nSlot : p->nSlotAlloc;
+  return (size_t)n * p->aVecBytes[iVec];
+}
+
 static void askHuge(Vec0Table *p, int iVec) {
   if (p->abHuge[iVec]) return;
   p->abHuge[iVec] = 1;
@@ -399,8 +411,8 @@ void vec0StorageVectorsHuge(Vec0Table *p, int iVec) {
 int vec0StorageHugeStep(Vec0Table *p, int iVec) {
   if (!p->abHuge[iVec]) return 0;
   if (p->abHugeDone[iVec]) return 1;
-  if (!vec0MemCollapseHuge(p->aVec[iVec], (size_t)p->nSlotAlloc * p->aVecBytes[iVec],
-                            &p->aCollapsed[iVec], VEC0_HUGE_STEP)) {
+  if (!vec0MemCollapseHuge(p->aVec[iVec], vecBytesInUse(p, iVec), &p->aCollapsed[iVec],
+                            VEC0_HUGE_STEP)) {
     return 0;
   }
   p->abHugeDone[iVec] = 1;
@@ -457,7 +469,9 @@ static int fillStart(Vec0Table *p, int iVec) {
     p->aFill[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
     vec0MemAdviseHuge(p->aFill[iVec], n);
     /* The fresh pages cleared on another core, unless 'threads=1'. */
-    if (vec0TableThreads(p) > 1) vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], n);
+    if (vec0TableThreads(p) > 1) {
+      vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
+    }
   }
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;

@@ -213,8 +213,8 @@ static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
 /*
 ** A lazily read graph whose link array is big enough to hold huge pages
 ** (ids up to 40 000) asks for them halfway through its reads and turns its
-** links into huge pages a step at a time between searches; searches and
-** inserts agree with the graph that was built throughout.
+** links into huge pages a step at a time between searches, the rows in use
+** only; searches and inserts agree with the graph that was built throughout.
 */
 START_TEST(huge_pages_move) {
   Host h;
@@ -237,6 +237,11 @@ START_TEST(huge_pages_move) {
     sameSearches(g, g2, &h, 20 + nStep, 1);
     ck_assert_int_lt(++nStep, 100);
   }
+  /* Only the rows of ids below 40 000 (5.3 MB: two whole 2 MiB pages) are
+  ** collapsed, not the array's room for 65 536: two steps, the first
+  ** reporting more to do.  (If the kernel refuses MADV_COLLAPSE the first
+  ** step reports it done.) */
+  ck_assert_int_le(nStep, 1);
   sameSearches(g, g2, &h, 0, 40);
   for (i = 0; i < 200; i++) {
     uint64_t key = (uint64_t)i * 13 + 5;

@@ -323,3 +323,42 @@ def test_prefault_helper_changes_no_result(big):
         results(c, BIG_QUERIES[:2])  # the second query starts the fill
         c.close()
     assert threads_down_to(before) == before
+
+
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux /proc")
+@pytest.mark.skipif(bool(os.environ.get("VEC0_SANITIZE")),
+                    reason="a sanitizer's own memory is in the process's RSS")
+def test_fill_makes_resident_only_the_rows(tmp_path):
+    """A column of 16 500 rows has room for 32 768 (the array doubles): the
+    fill, the thread that clears its pages ahead of it and the huge-page
+    steps after it make the rows' bytes resident, not the room beyond
+    them (which once made a 200 000-row table hold 1.3x its vectors)."""
+    dim, n = 256, 16500
+    path = str(tmp_path / "r.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] indexed by flat())"
+                % dim)
+    row = [float(i % 7) for i in range(dim)]
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    ((i + 1, f32(row)) for i in range(n)))
+    con.execute("COMMIT")
+    con.close()
+    con = connect(path)
+    before = rss_kb()
+    con.execute("INSERT INTO t(t) VALUES ('warm')")
+    for q in rand_vectors(3, dim, 2):
+        con.execute("SELECT rowid FROM t WHERE embedding MATCH ? AND k = 3", (f32(q),)).fetchall()
+    assert info(con, "vectors_cached", "cache_complete") == (n, 1)
+    grown = rss_kb() - before
+    rows_kb = n * dim * 4 // 1024  # 16 500 KiB; the room beyond is as much again
+    assert grown < rows_kb * 1.4, (grown, rows_kb)
+    con.close()
