@@ -41,16 +41,22 @@ static inline void exec(sqlite3 *db, const char *zSql) {
 }
 
 /* Peak resident set of this process in KiB (VmHWM), -1 if unknown. */
-static inline long peakKb(void) {
+/* A "Field:  N kB" line of /proc/self/status (-1 where there is none). */
+static inline long statusKb(const char *zField) {
   char line[256];
+  size_t n = strlen(zField);
   long kb = -1;
   FILE *f = fopen("/proc/self/status", "r");
   if (!f) return -1;
   while (fgets(line, sizeof(line), f)) {
-    if (strncmp(line, "VmHWM:", 6) == 0) kb = atol(line + 6);
+    if (strncmp(line, zField, n) == 0 && line[n] == ':') kb = atol(line + n + 1);
   }
   fclose(f);
   return kb;
+}
+
+static inline long peakKb(void) {
+  return statusKb("VmHWM");
 }
 
 #endif

@@ -158,7 +158,8 @@ int main(int argc, char **argv) {
       fprintf(fj, "%s\n  {\"ef\": %d, \"nq\": %ld, \"seconds\": %.6f, \"cpu_seconds\": %.6f}",
               i ? "," : "", efs[i], nq, secs, cpu);
     }
-    fprintf(fj, "], \"rss_peak_kb\": %ld}\n", status_kb("VmHWM"));
+    fprintf(fj, "], \"rss_peak_kb\": %ld, \"rss_anon_kb\": %ld, \"rss_file_kb\": %ld}\n",
+            status_kb("VmHWM"), status_kb("RssAnon"), status_kb("RssFile"));
     fclose(fids);
     fclose(fj);
     return 0;

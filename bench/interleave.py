@@ -44,6 +44,7 @@ import datasets
 import run
 
 EFS = [10, 16, 24, 32, 48, 64, 96, 128, 200]
+MMAP_SIZE = 2147418112  # SQLite's default ceiling for mmap_size (SQLITE_MAX_MMAP_SIZE)
 TARGETS = [0.90, 0.95, 0.99]
 SQL = "SELECT rowid FROM t WHERE embedding MATCH ?1 AND k = ?2 AND ef = ?3"
 
@@ -79,7 +80,8 @@ def qps_at(points, target):
 
 def sql_of(name, a):
     """The query; --rescore N adds AND rescore = N for the quantized engines."""
-    if a.rescore and name in ("vec0-int8", "vec0-lowmem", "vec0-lowmem-base"):
+    if a.rescore and name in ("vec0-int8", "vec0-lowmem", "vec0-lowmem-mmap",
+                              "vec0-lowmem-base"):
         return SQL + " AND rescore = %d" % a.rescore
     return SQL
 
@@ -96,13 +98,17 @@ def run_once(name, a, d, meta, env):
     else:
         journal = "delete" if name == "vec0-delete" else "wal"
         db = os.path.join(common.OUT, a.prefix + "%s.db" % (
-            {"vec0-int8": "int8", "vec0-lowmem": "lowmem",
+            {"vec0-int8": "int8", "vec0-lowmem": "lowmem", "vec0-lowmem-mmap": "lowmem",
              "vec0-lowmem-base": "lowmem-base"}.get(name, journal)))
         ext = a.baseline_ext if name in ("vec0-base", "vec0-lowmem-base") else common.VEC0
         cmd = [os.path.join(common.BENCH, "knn_driver"), "--ext", ext, "--db", db,
                "--queries", files["queries"], "--dim", str(meta["dim"]), "--nq", str(a.nq),
                "--k", str(a.k), "--ef", efs, "--sql", sql_of(name, a), "--journal", journal,
                "--out", out]
+        if name == "vec0-lowmem-mmap":
+            # SQLite reads the file through a memory map: a re-ranking read
+            # is no pread() (the mapped pages are the page cache's, RssFile)
+            cmd += ["--pragma", "mmap_size=%d" % MMAP_SIZE]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (name, r.stderr.strip()))
@@ -119,7 +125,8 @@ def run_once(name, a, d, meta, env):
         points.append((rec, a.nq / (p["cpu_seconds"] if a.cpu else p["seconds"])))
         if p.get("cpu_seconds"):
             cpu_points.append((rec, a.nq / p["cpu_seconds"]))
-    return {"points": points, "cpu_points": cpu_points, "rss_peak_kb": res.get("rss_peak_kb")}
+    return {"points": points, "cpu_points": cpu_points, "rss_peak_kb": res.get("rss_peak_kb"),
+            "rss_anon_kb": res.get("rss_anon_kb"), "rss_file_kb": res.get("rss_file_kb")}
 
 
 def ensure_indexes(a, d, meta):
@@ -140,7 +147,8 @@ def ensure_indexes(a, d, meta):
     for engine, path in (("vec0-hnsw", db),
                          ("vec0-int8", os.path.join(common.OUT, a.prefix + "int8.db")),
                          ("vec0-lowmem", os.path.join(common.OUT, a.prefix + "lowmem.db"))):
-        wanted = {"vec0-hnsw": ("vec0-wal", "vec0-delete", "vec0-base")}.get(engine, (engine,))
+        wanted = {"vec0-hnsw": ("vec0-wal", "vec0-delete", "vec0-base"),
+                  "vec0-lowmem": ("vec0-lowmem", "vec0-lowmem-mmap")}.get(engine, (engine,))
         if not os.path.exists(path) and set(wanted) & set(a.engines.split(",")):
             jobs.append((engine, [sys.executable, os.path.join(common.BENCH, "engine_sql.py"),
                                   "build", "--engine", engine, "--db", path, "--out",
@@ -209,7 +217,7 @@ def main():
                    "its wall time (steadier on a shared machine: waiting for a core is left out)")
     p.add_argument("--engines", default="vec0-wal,vec0-delete,vec0-int8,hnswlib",
                    help="comma-separated subset of vec0-wal, vec0-delete, vec0-int8, vec0-lowmem, "
-                   "vec0-lowmem-base, hnswlib "
+                   "vec0-lowmem-mmap (the same with PRAGMA mmap_size), vec0-lowmem-base, hnswlib "
                    "(hnswlib is always run: the ratios are against it)")
     p.add_argument("--dataset", choices=["fashion", "text", "scale"], default="fashion",
                    help="text: the generated text-like set (datasets.py), cosine; "
@@ -302,7 +310,8 @@ def main():
               "vec0-lowmem-base": "baseline build, low_memory=1 (its own database), WAL",
               "vec0-delete": "float32 graph, rollback journal",
               "vec0-int8": "int8-walked graph, WAL",
-              "vec0-lowmem": "int8-walked graph, low_memory=1, WAL"}
+              "vec0-lowmem": "int8-walked graph, low_memory=1, WAL",
+              "vec0-lowmem-mmap": "int8-walked graph, low_memory=1, PRAGMA mmap_size, WAL"}
     for name, label in [(e, labels[e]) for e in engines if e != "hnswlib"]:
         for summ, suffix in ((summary, ""), (summary_cpu, ", by CPU time")):
             cells = []
@@ -322,6 +331,19 @@ def main():
                                     (rss[n] - harness) / (rss["hnswlib"] - harness))
         for n in engines))
     info["rss_peak_kb_median"] = rss
+    # The process's own memory at the end (RssAnon), without the pages of
+    # files it maps (the database under PRAGMA mmap_size: page cache, shared
+    # and reclaimable) and after the warm-up's transient blocks are freed.
+    anon = {n: statistics.median([rd[n].get("rss_anon_kb") or 0 for rd in rounds])
+            for n in engines}
+    if all(anon.values()):
+        lines.append("Anonymous RSS at the end (RssAnon, MiB, median), less the query set and "
+                     "ids: " + "; ".join(
+                         "%s %.1f (%.3fx hnswlib)" % (n, (anon[n] - harness) / 1024.0,
+                                                     (anon[n] - harness) /
+                                                     (anon["hnswlib"] - harness))
+                         for n in engines))
+        info["rss_anon_kb_median"] = anon
     info["harness_kb"] = harness
     lines.append("QPS medians: " + "; ".join(
         "%s %s" % (n, ", ".join("%.0f" % qps[n][t] for t in TARGETS)) for n in engines))

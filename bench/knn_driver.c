@@ -109,7 +109,10 @@ int main(int argc, char **argv) {
       fprintf(fj, "%s\n  {\"ef\": %d, \"nq\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f}",
               i ? "," : "", aEf[i], nq, s, c);
     }
-    fprintf(fj, "], \"rss_peak_kb\": %ld}\n", peakKb());
+    /* RssAnon: the process's own memory; RssFile: pages of files it maps
+    ** (the database, with PRAGMA mmap_size), which the page cache holds */
+    fprintf(fj, "], \"rss_peak_kb\": %ld, \"rss_anon_kb\": %ld, \"rss_file_kb\": %ld}\n",
+            peakKb(), statusKb("RssAnon"), statusKb("RssFile"));
     fclose(fj);
   }
   fclose(f);
