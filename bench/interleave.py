@@ -178,7 +178,11 @@ def ensure_indexes(a, d, meta):
             common.write_json(times_path, times)
             print("build %s: %.1f s wall, %.1f CPU s" % (name, wall, times[name]["cpu_s"]),
                   file=sys.stderr)
-    # One copy per journal mode, so that neither process changes the other's.
+    # One copy per journal mode, so that neither process changes the other's
+    # (none when no engine wanted the float32 table: connect() would make an
+    # empty file, taken for a built one the next time).
+    if not os.path.exists(db):
+        return times
     con = __import__("sqlite3").connect(db)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
