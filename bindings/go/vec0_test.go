@@ -1,4 +1,4 @@
-package vec0
+package vec0_test
 
 import (
 	"database/sql"
@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3"
+	"vec0"
 )
 
 func open(t *testing.T) *sql.DB {
 	t.Helper()
-	if err := Register(); err != nil {
+	if err := vec0.Register(); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("sqlite3", ":memory:")
@@ -56,7 +57,7 @@ func TestFilteredKNNJoinEqualsExact(t *testing.T) {
 			v[i] = rng.Float32() - 0.5
 		}
 		data[id] = v
-		blob, err := EncodeFloat32(v)
+		blob, err := vec0.EncodeFloat32(v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +72,7 @@ func TestFilteredKNNJoinEqualsExact(t *testing.T) {
 	for i := range q {
 		q[i] = rng.Float32() - 0.5
 	}
-	qb, _ := EncodeFloat32(q)
+	qb, _ := vec0.EncodeFloat32(q)
 	rows, err := db.Query(`SELECT docs.id, vecs.distance FROM vecs JOIN docs ON docs.id = vecs.id
 		WHERE vecs.embedding MATCH ? AND k = ? AND vecs.lang = 'en' ORDER BY vecs.distance`, qb, 10)
 	if err != nil {
@@ -119,7 +120,7 @@ func TestFilteredKNNJoinEqualsExact(t *testing.T) {
 func TestErrorsCarryVec0Messages(t *testing.T) {
 	db := open(t)
 	mustExec(t, db, "CREATE VIRTUAL TABLE t USING vec0(embedding float[4])")
-	blob, _ := EncodeFloat32([]float32{1, 2, 3})
+	blob, _ := vec0.EncodeFloat32([]float32{1, 2, 3})
 	_, err := db.Exec("INSERT INTO t(rowid, embedding) VALUES (1, ?)", blob)
 	if err == nil || !strings.HasPrefix(err.Error(), "vec0: ") || !strings.Contains(err.Error(), "embedding") {
 		t.Fatalf("a 3-dimensional vector in a float[4] column: %v", err)
@@ -128,7 +129,7 @@ func TestErrorsCarryVec0Messages(t *testing.T) {
 
 func TestEncodings(t *testing.T) {
 	db := open(t)
-	b, err := EncodeFloat32([]float32{0.5, -1, 2})
+	b, err := vec0.EncodeFloat32([]float32{0.5, -1, 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,26 +137,26 @@ func TestEncodings(t *testing.T) {
 	if err := db.QueryRow("SELECT vec_f32('[0.5, -1, 2]') = ?", b).Scan(&same); err != nil || same != 1 {
 		t.Fatalf("EncodeFloat32 differs from vec_f32(): %v", err)
 	}
-	if v, err := DecodeFloat32(b); err != nil || len(v) != 3 || v[0] != 0.5 || v[1] != -1 || v[2] != 2 {
+	if v, err := vec0.DecodeFloat32(b); err != nil || len(v) != 3 || v[0] != 0.5 || v[1] != -1 || v[2] != 2 {
 		t.Fatalf("DecodeFloat32: %v %v", v, err)
 	}
-	i8, _ := EncodeInt8([]int8{1, -128, 127})
+	i8, _ := vec0.EncodeInt8([]int8{1, -128, 127})
 	var js string
 	if err := db.QueryRow("SELECT vec_to_json(vec_int8(?))", i8).Scan(&js); err != nil || js != "[1,-128,127]" {
 		t.Fatalf("EncodeInt8: %q %v", js, err)
 	}
-	if v, _ := DecodeInt8(i8); v[1] != -128 {
+	if v, _ := vec0.DecodeInt8(i8); v[1] != -128 {
 		t.Fatalf("DecodeInt8: %v", v)
 	}
 	bits := []bool{true, false, true, true, false, false, false, false,
 		false, false, false, false, false, false, false, true}
-	bb, _ := EncodeBits(bits)
+	bb, _ := vec0.EncodeBits(bits)
 	var quant int
 	if err := db.QueryRow("SELECT vec_quantize_binary('[1,-1,1,1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,1]') = ?",
 		bb).Scan(&quant); err != nil || quant != 1 {
 		t.Fatalf("EncodeBits differs from vec_quantize_binary(): %v", err)
 	}
-	if back, _ := DecodeBits(bb); len(back) != 16 || !back[0] || back[1] || !back[15] {
+	if back, _ := vec0.DecodeBits(bb); len(back) != 16 || !back[0] || back[1] || !back[15] {
 		t.Fatalf("DecodeBits: %v", back)
 	}
 	big := 1e39 // beyond float32: converts to +Inf
@@ -163,11 +164,11 @@ func TestEncodings(t *testing.T) {
 		err  error
 		want string
 	}{
-		{second(EncodeFloat32(nil)), "at least one element"},
-		{second(EncodeFloat32([]float32{1, float32(math.NaN())})), "element 1 is NaN"},
-		{second(EncodeFloat32([]float32{float32(big)})), "element 0 is +Inf"},
-		{second(EncodeBits(make([]bool, 3))), "multiple of 8 dimensions, got 3"},
-		{second(DecodeFloat32([]byte{1, 2, 3})), "multiple of 4 bytes, got 3"},
+		{second(vec0.EncodeFloat32(nil)), "at least one element"},
+		{second(vec0.EncodeFloat32([]float32{1, float32(math.NaN())})), "element 1 is NaN"},
+		{second(vec0.EncodeFloat32([]float32{float32(big)})), "element 0 is +Inf"},
+		{second(vec0.EncodeBits(make([]bool, 3))), "multiple of 8 dimensions, got 3"},
+		{second(vec0.DecodeFloat32([]byte{1, 2, 3})), "multiple of 4 bytes, got 3"},
 	} {
 		if c.err == nil || !strings.HasPrefix(c.err.Error(), "vec0: ") || !strings.Contains(c.err.Error(), c.want) {
 			t.Errorf("want an error with %q, got %v", c.want, c.err)

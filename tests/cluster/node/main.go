@@ -13,7 +13,8 @@
 package main
 
 /*
-#cgo LDFLAGS: -lsqlite3 -lm
+#cgo CFLAGS: -I${SRCDIR}/../../../include
+#cgo LDFLAGS: ${SRCDIR}/../../../dist/libvec0.a -lsqlite3 -lm
 #include <sqlite3.h>
 #include "vec0.h"
 
@@ -72,6 +73,10 @@ type stmt struct {
 	SQL  string        `json:"sql"`
 	Args []interface{} `json:"args"`
 }
+
+// The checksum of the libvec0.a linked in, set by the Makefile with -X: Go
+// caches by flags, not by the library's contents, so a new one relinks.
+var vec0LibSum string
 
 func main() {
 	dir := flag.String("dir", "", "data directory of this node")
