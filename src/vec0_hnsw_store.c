@@ -109,12 +109,13 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
 
 /*
 ** The link array for nNew nodes, its first nOld rows kept.  From 4 MiB on
-** in a new block of whole 2 MiB pages (a block grown by realloc() may start
+** in a new block aligned to 2 MiB pages (huge at once up to 32 MiB) (a block grown by realloc() may start
 ** anywhere, and the 4 KiB pages at its unaligned ends would each fault on
 ** their own when a walk after a reopen writes records at random); the rows
 ** are copied 2 MiB at a time, each copied part of the old block handed back
 ** at once, so that the two never hold the links twice.
 */
+#define LINK0_HUGE_EARLY ((size_t)32 << 20)
 static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   size_t n = link0Bytes(p, nNew), nKeep = link0Bytes(p, nOld), off;
   unsigned char *aMem, *a;
@@ -126,7 +127,12 @@ static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   aMem = p->h.xMalloc(p->h.pCtx, n + NODE_HUGE);
   if (aMem == NULL) return VEC0_HNSW_NOMEM;
   a = aMem + ((NODE_HUGE - ((uintptr_t)aMem & (NODE_HUGE - 1))) & (NODE_HUGE - 1));
-  vec0MemAdviseHuge(a, n);
+  /* Huge pages at once only for an array of a few of them: a lazy walk
+  ** writes records at random ids, and in a large one (132 MB for a million
+  ** nodes) each record it writes would fault in and clear 2 MiB (a first
+  ** query at 1M cleared nearly all of it); the fill's first step asks for
+  ** them (vec0HnswUseHugePages). */
+  if (p->bHuge || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
   for (off = 0; off < nKeep; off += NODE_HUGE) {
     size_t k = nKeep - off < NODE_HUGE ? nKeep - off : NODE_HUGE;
     memcpy(a + off, (unsigned char *)p->aLink0 + off, k);
