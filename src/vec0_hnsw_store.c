@@ -109,9 +109,10 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
 
 /*
 ** The link array for nNew nodes, its first nOld rows kept.  From 4 MiB on
-** in a new block aligned to 2 MiB pages (huge at once up to 32 MiB) (a block grown by realloc() may start
-** anywhere, and the 4 KiB pages at its unaligned ends would each fault on
-** their own when a walk after a reopen writes records at random); the rows
+** in a new block aligned to 2 MiB pages, huge at once up to 32 MiB (a block
+** grown by realloc() may start anywhere, and the 4 KiB pages at its
+** unaligned ends would each fault on their own when a walk after a reopen
+** writes records at random); the rows
 ** are copied 2 MiB at a time, each copied part of the old block handed back
 ** at once, so that the two never hold the links twice.
 */

@@ -352,8 +352,9 @@ void vec0StorageDiscard(Vec0Table *p) {
 
 /*
 ** Grows array a from nOld to nNew elements of sz bytes.  bZero clears the new
-** part (large arrays ask for huge pages first); vectors are not cleared (aVecLoaded says which are valid), so that
-** the pages of a large vector array are only touched when a vector is read.
+** part (a large array asks for huge pages first).  Vectors do not come here:
+** they are not cleared (aVecLoaded says which are valid), so that the pages
+** of a large vector array are only touched when a vector is read.
 */
 static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int bZero,
                        int *pRc) {

@@ -378,13 +378,6 @@ int vec0StorageRewriteVectors(Vec0Table *p, int iVec) {
 }
 
 /*
-** The vectors of column iVec ask for huge pages once they are all in memory
-** (vec0StorageHugeStep then makes them so, a part after each query): a walk
-** then reads them without a TLB miss per vector.  Asking earlier would make
-** the first, lazy query after a reopen fault in and zero 2 MiB for every
-** vector it reads; moving them all at once would stall one query.
-*/
-/*
 ** The bytes of column iVec's vectors in use: the slots below nSlot.  What
 ** is collapsed into huge pages or made resident ahead of the fill stops
 ** there: the array's room beyond (up to a doubling of the table) would
@@ -396,6 +389,13 @@ static size_t vecBytesInUse(const Vec0Table *p, int iVec) {
   return (size_t)n * p->aVecBytes[iVec];
 }
 
+/*
+** The vectors of column iVec ask for huge pages once they are all in memory
+** (vec0StorageHugeStep then makes them so, a part after each query): a walk
+** then reads them without a TLB miss per vector.  Asking earlier would make
+** the first, lazy query after a reopen fault in and zero 2 MiB for every
+** vector it reads; moving them all at once would stall one query.
+*/
 static void askHuge(Vec0Table *p, int iVec) {
   if (p->abHuge[iVec]) return;
   p->abHuge[iVec] = 1;
