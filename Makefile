@@ -229,12 +229,22 @@ build-tsan/check_bulk: tests/check_bulk.c $(SRC) $(EXT) $(HDR)
 	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -DSQLITE_CORE -Isrc \
 	  -o $@ $< $(SRC) $(EXT) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
 
-test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk
+# ... and the fill of a reopened table's cache by a helper thread with its
+# own connection (vec0_storage_fill.c), which does call SQLite.
+build-tsan/check_fill: tests/check_fill.c $(SRC) $(EXT) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -DSQLITE_CORE -Isrc \
+	  -o $@ $< $(SRC) $(EXT) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
+
+test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk build-tsan/check_fill
 	@echo "== ThreadSanitizer: check_hnsw_batch"
 	@CK_FORK=yes CK_EXCLUDE_TAGS=recall FAULT_STRIDE=4 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
 	  build-tsan/check_hnsw_batch
 	@echo "== ThreadSanitizer: check_bulk"
 	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_bulk
+	@echo "== ThreadSanitizer: check_fill"
+	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_fill
 
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so

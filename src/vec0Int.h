@@ -411,6 +411,9 @@ typedef struct Vec0RecallCurve {
   uint32_t aHit[VEC0_RECALL_POINTS];
 } Vec0RecallCurve;
 
+/* A helper thread reading the fill (vec0_storage_fill.c). */
+typedef struct Vec0FillHelper Vec0FillHelper;
+
 struct Vec0Table {
   sqlite3_vtab base;
   sqlite3 *db;
@@ -462,6 +465,21 @@ struct Vec0Table {
   unsigned char *aFillMem[VEC0_MAX_VECTOR_COLUMNS];
   uint32_t aFillRows[VEC0_MAX_VECTOR_COLUMNS];  /* chunk rows read into it */
   Vec0MemPrefault aPrefault[VEC0_MAX_VECTOR_COLUMNS]; /* populates aFill[i] */
+  /*
+  ** The fill's helper thread (vec0_storage_fill.c) reads chunk rows from the
+  ** end down while the caller's steps read from aWarmChunk[i] up: rows
+  ** [aFillBack[i], aFillBackEnd[i]) are in aFill[i] too (aFillBackEnd[i]
+  ** 0 when there is no such range).  The two never write the same row: the
+  ** helper claims each row (aFillClaim[i]) before it checks the caller's
+  ** limit (aFillLimit[i]), and a step sets its limit before it reads the
+  ** claim, all sequentially consistent.  aFillBack/aFillClaim move while
+  ** the helper runs (atomic builtins).
+  */
+  Vec0FillHelper *apFillHelper[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aFillBack[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aFillBackEnd[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aFillClaim[VEC0_MAX_VECTOR_COLUMNS];
+  uint32_t aFillLimit[VEC0_MAX_VECTOR_COLUMNS];
   size_t aLazyBytes[VEC0_MAX_VECTOR_COLUMNS];   /* read lazily since the last step */
   int abFillWait[VEC0_MAX_VECTOR_COLUMNS]; /* the first statement's step skipped */
   /*
@@ -615,6 +633,18 @@ void vec0StorageReadEnd(Vec0Table *p);
 sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec);
 /* Forgets the fill of column iVec (its block may be out of date). */
 void vec0StorageFillReset(Vec0Table *p, int iVec);
+/*
+** vec0_storage_fill.c: the fill of column iVec read on a helper thread with
+** a read-only connection of its own, into aFill[iVec] from the last chunk
+** row down (aFillBack[iVec], moved atomically) until it meets the caller's
+** steps.  Start: 1 if one runs now.  Poll: 1 while it runs, else joined
+** (its rows added to aFillRows).  Stop: stopped and joined (before the
+** block goes).  Running: helpers not yet joined in the process (tests).
+*/
+int vec0FillHelperStart(Vec0Table *p, int iVec);
+int vec0FillHelperPoll(Vec0Table *p, int iVec);
+void vec0FillHelperStop(Vec0Table *p, int iVec);
+int vec0FillHelperRunning(void);
 /* From now on column iVec's vectors ask for huge pages (all are in memory). */
 void vec0StorageVectorsHuge(Vec0Table *p, int iVec);
 /*

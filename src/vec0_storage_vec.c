@@ -5,11 +5,12 @@
 ** vector at a time on demand (through a BLOB handle: only its bytes, not its
 ** chunk row's) or all at once, written back a whole chunk row at a time.
 ** A vector read alone goes into the lazy block, packed in read order.
-** The fill reads them all in order into a block of huge pages a step at a
-** time, between queries, and then takes the place of the array and the
+** The fill reads them all in order into a block of huge pages, on a helper
+** thread with its own connection (vec0_storage_fill.c) or else a step at a
+** time between statements, and then takes the place of the array and the
 ** lazy block.
-** Calls the statements of vec0_storage_sql.c, SQLite, and the page helpers
-** of vec0_mem.h.
+** Calls the statements of vec0_storage_sql.c, SQLite, the fill helper of
+** vec0_storage_fill.c, and the page helpers of vec0_mem.h.
 */
 #include "vec0Int.h"
 
@@ -23,6 +24,35 @@
 #define VEC_IN_LAZY 2
 
 static void fillDrop(Vec0Table *p, int iVec);
+
+/*
+** Whether chunk row c is in the fill's block: read by the caller's steps
+** (below aWarmChunk) or by the helper thread (vec0_storage_fill.c), which
+** moves aFillBack down as it goes.
+*/
+static int inFill(const Vec0Table *p, int iVec, uint32_t c) {
+  return c < p->aWarmChunk[iVec] ||
+         (c < p->aFillBackEnd[iVec] && c >= __atomic_load_n(&p->aFillBack[iVec], __ATOMIC_ACQUIRE));
+}
+
+/* No rows read from the end (no helper, or met by the caller's steps). */
+static void fillNoBack(Vec0Table *p, int iVec) {
+  p->aFillBack[iVec] = p->aFillBackEnd[iVec] = p->aFillClaim[iVec] = 0;
+  p->aFillLimit[iVec] = 0;
+}
+
+/*
+** Once the helper is joined and the caller's steps have reached the rows
+** it read, the block holds [0, aFillBackEnd): the steps go on from there
+** (rows the caller's writes added since the helper started).
+*/
+static void fillMerge(Vec0Table *p, int iVec) {
+  if (p->apFillHelper[iVec] == 0 && p->aFillBackEnd[iVec] != 0 &&
+      p->aWarmChunk[iVec] >= p->aFillBack[iVec]) {
+    p->aWarmChunk[iVec] = p->aFillBackEnd[iVec];
+    fillNoBack(p, iVec);
+  }
+}
 
 /*
 ** Gives vector column i room for nSlot vectors (the first nSlotAlloc kept).
@@ -270,7 +300,7 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
   }
   if (p->aVecLoaded[iVec][iSlot] != VEC_IN_ARRAY) {
     /* Read by the fill, or alone into the lazy block: what the table holds. */
-    if (p->aFill[iVec] && iSlot / p->anChunk[iVec] < p->aWarmChunk[iVec]) {
+    if (p->aFill[iVec] && inFill(p, iVec, iSlot / p->anChunk[iVec])) {
       *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
       return SQLITE_OK;
     }
@@ -329,7 +359,7 @@ int vec0StorageWriteVector(Vec0Table *p, int iVec, uint32_t iSlot, const void *p
   for (i = first; i < first + n && rc == SQLITE_OK; i++) {
     const unsigned char *aHeld = 0;
     if (i == iSlot || aLoaded[i] == VEC_IN_ARRAY) continue;
-    if (p->aFill[iVec] && i / C < p->aWarmChunk[iVec]) {
+    if (p->aFill[iVec] && inFill(p, iVec, i / C)) {
       aHeld = p->aFill[iVec] + (size_t)i * nBytes;
     } else if (aLoaded[i] == VEC_IN_LAZY) {
       aHeld = lazyAt(p, iVec, i);
@@ -420,11 +450,13 @@ int vec0StorageHugeStep(Vec0Table *p, int iVec) {
 }
 
 static void fillDrop(Vec0Table *p, int iVec) {
+  vec0FillHelperStop(p, iVec);
   vec0MemPrefaultStop(&p->aPrefault[iVec]);
   sqlite3_free(p->aFillMem[iVec]);
   p->aFillMem[iVec] = p->aFill[iVec] = 0;
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;
+  fillNoBack(p, iVec);
 }
 
 void vec0StorageFillReset(Vec0Table *p, int iVec) {
@@ -440,9 +472,10 @@ void vec0StorageFillReset(Vec0Table *p, int iVec) {
 }
 
 sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec) {
-  uint64_t nFilled = p->aFill[iVec] ? (uint64_t)p->aWarmChunk[iVec] * p->anChunk[iVec] : 0;
   sqlite3_int64 n = 0;
-  for (uint32_t s = 0; s < p->nSlot; s++) n += p->aVecLoaded[iVec][s] != 0 || s < nFilled;
+  for (uint32_t s = 0; s < p->nSlot; s++) {
+    n += p->aVecLoaded[iVec][s] != 0 || (p->aFill[iVec] && inFill(p, iVec, s / p->anChunk[iVec]));
+  }
   return n;
 }
 
@@ -455,11 +488,14 @@ int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
 ** A new block for the fill, in huge pages from the start: the fill writes
 ** it in order, so each 2 MiB is faulted in once, whole, with no copy into
 ** huge pages afterwards (the lazily read array is made of small pages, where
-** each vector read at random faults its own).  A helper thread makes its
-** pages resident ahead of the fill (vec0MemPrefaultStart): clearing them is
-** half the fill's cost.
+** each vector read at random faults its own).  bHelper: read by a helper
+** thread with a connection of its own where one can run
+** (vec0_storage_fill.c; it clears the fresh pages on its own core as it
+** writes them).  Else the caller's steps read it, and another thread makes
+** its pages resident ahead of them (vec0MemPrefaultStart): clearing them
+** is half the fill's cost.
 */
-static int fillStart(Vec0Table *p, int iVec) {
+static int fillStart(Vec0Table *p, int iVec, int bHelper) {
   size_t n = (size_t)p->nSlotAlloc * p->aVecBytes[iVec];
   int bHuge = n >= 2 * HUGE_PAGE;
   unsigned char *aMem = sqlite3_malloc64(n + (bHuge ? HUGE_PAGE : 1));
@@ -468,13 +504,19 @@ static int fillStart(Vec0Table *p, int iVec) {
   if (bHuge) {
     p->aFill[iVec] += (HUGE_PAGE - ((uintptr_t)aMem & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
     vec0MemAdviseHuge(p->aFill[iVec], n);
-    /* The fresh pages cleared on another core, unless 'threads=1'. */
-    if (vec0TableThreads(p) > 1) {
-      vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
-    }
   }
   p->aWarmChunk[iVec] = 0;
   p->aFillRows[iVec] = 0;
+  fillNoBack(p, iVec);
+  /*
+  ** The fill from the end down on a helper thread where it can be (it clears the fresh
+  ** pages on its own core as it writes them); else the fresh pages are
+  ** cleared on another core ahead of the caller's steps, unless 'threads=1'.
+  */
+  if (bHuge && bHelper && vec0FillHelperStart(p, iVec)) return SQLITE_OK;
+  if (bHuge && vec0TableThreads(p) > 1) {
+    vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
+  }
   return SQLITE_OK;
 }
 
@@ -519,12 +561,29 @@ static void fillFinish(Vec0Table *p, int iVec) {
   p->abHugeDone[iVec] = n < 2 * HUGE_PAGE;
 }
 
-/* Reads chunk rows [aWarmChunk, +nRow) into the fill's block. */
+/*
+** Reads chunk rows [aWarmChunk, +nRow) into the fill's block, up to the
+** rows the helper thread has read or claimed.
+*/
 static int fillStep(Vec0Table *p, int iVec, int nRow) {
   sqlite3_stmt *pStmt = 0;
   size_t nBytes = p->aVecBytes[iVec];
-  uint32_t C = p->anChunk[iVec];
-  int rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
+  uint32_t C = p->anChunk[iVec], front = p->aWarmChunk[iVec];
+  uint32_t lim = (p->nSlot + C - 1) / C;
+  int rc;
+  if (p->apFillHelper[iVec]) {
+    uint64_t want = (uint64_t)front + (uint64_t)nRow;
+    uint32_t claim;
+    __atomic_store_n(&p->aFillLimit[iVec], want < UINT32_MAX ? (uint32_t)want : UINT32_MAX,
+                     __ATOMIC_SEQ_CST);
+    claim = __atomic_load_n(&p->aFillClaim[iVec], __ATOMIC_SEQ_CST);
+    if (claim < lim) lim = claim;
+  } else if (p->aFillBackEnd[iVec] != 0 && p->aFillBack[iVec] < lim) {
+    lim = p->aFillBack[iVec];
+  }
+  if (lim <= front) return SQLITE_OK;
+  if ((uint32_t)nRow > lim - front) nRow = (int)(lim - front);
+  rc = vec0StorageVecStmt(p, iVec, VEC0_VSTMT_RANGE, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, p->aWarmChunk[iVec]);
   sqlite3_bind_int(pStmt, 2, nRow);
@@ -556,7 +615,23 @@ static int fillStep(Vec0Table *p, int iVec, int nRow) {
 int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int *pbAll) {
   uint32_t C = p->anChunk[iVec], nChunk = (p->nSlot + C - 1) / C;
   size_t nRowBytes = (size_t)C * p->aVecBytes[iVec], nRow;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, bStepwise = nBytes < (size_t)-1 / 2;
+  /*
+  ** The helper thread reading the fill: joined once it is done; 'warm' and
+  ** the reads of every vector stop it and read the rest here at once.  A
+  ** helper that could not read (not WAL, busy, another snapshot) leaves the
+  ** rest to the steps here, their fresh pages cleared on another core.
+  */
+  if (p->apFillHelper[iVec]) {
+    if (!bStepwise) {
+      vec0FillHelperStop(p, iVec);
+    } else if (!vec0FillHelperPoll(p, iVec) && p->aWarmChunk[iVec] < p->aFillBack[iVec] &&
+               (size_t)p->nSlotAlloc * p->aVecBytes[iVec] >= 2 * HUGE_PAGE &&
+               vec0TableThreads(p) > 1) {
+      vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
+    }
+    fillMerge(p, iVec);
+  }
   /*
   ** A step after a query or a write (not 'warm') doubles from
   ** VEC0_WARM_FIRST up to nBytes, so the first statement after opening,
@@ -565,7 +640,7 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
   ** that the fill soon overtakes statements that touch much of the table
   ** (an INSERT walks with ef_construction).
   */
-  if (nBytes > VEC0_WARM_FIRST && nBytes < (size_t)-1 / 2 && !p->bAllVec[iVec]) {
+  if (nBytes > VEC0_WARM_FIRST && bStepwise && !p->bAllVec[iVec]) {
     size_t nDone = (size_t)p->aFillRows[iVec] * nRowBytes;
     if (nDone < nBytes) nBytes = nDone < VEC0_WARM_FIRST ? VEC0_WARM_FIRST : nDone;
     if (p->aFill[iVec] && nBytes < 2 * p->aLazyBytes[iVec]) nBytes = 2 * p->aLazyBytes[iVec];
@@ -574,14 +649,13 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
   *pbAll = 0;
   /*
   ** The first statement after opening (or after the cache was dropped)
-  ** does not step at all: it pays for its own lazy reads, the most any
-  ** statement reads, and a step would add a chunk of the table's pages to
-  ** them (and, for an INSERT, whose walk comes at the commit, after this
-  ** step, start the helper that clears the fill's pages while the walk
-  ** runs).  What it read lazily counts for the next step.
+  ** takes no step: it pays for its own lazy reads, the most any statement
+  ** reads, and a step would add a chunk of the table's pages to them (and,
+  ** for an INSERT, whose walk comes at the commit, after this step, start
+  ** the helper thread that reads the fill, whose reads would then compete
+  ** with the walk's).  What it read lazily counts for the next step.
   */
-  if (nBytes < (size_t)-1 / 2 && p->aFill[iVec] == 0 && !p->bAllVec[iVec] &&
-      !p->abFillWait[iVec]) {
+  if (bStepwise && p->aFill[iVec] == 0 && !p->bAllVec[iVec] && !p->abFillWait[iVec]) {
     p->abFillWait[iVec] = 1;
     return SQLITE_OK;
   }
@@ -591,10 +665,15 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
   if (nRow > (size_t)nChunk + 1) nRow = (size_t)nChunk + 1;
   if (!p->bAllVec[iVec]) {
     if (!vec0StorageWarmAllowed(p, iVec)) return SQLITE_OK;
-    if (p->aFill[iVec] == 0) rc = fillStart(p, iVec);
+    if (p->aFill[iVec] == 0) rc = fillStart(p, iVec, bStepwise);
+    /* From the first row up, to where the helper's rows begin (if any). */
     if (rc == SQLITE_OK && p->aWarmChunk[iVec] < nChunk) rc = fillStep(p, iVec, (int)nRow);
+    if (rc == SQLITE_OK) fillMerge(p, iVec);
+    if (rc == SQLITE_OK && !bStepwise && p->aWarmChunk[iVec] < nChunk) {
+      rc = fillStep(p, iVec, (int)nRow); /* the rows added above the helper's */
+    }
     if (rc != SQLITE_OK) return rc;
-    if (p->aWarmChunk[iVec] >= nChunk) fillFinish(p, iVec);
+    if (p->apFillHelper[iVec] == 0 && p->aWarmChunk[iVec] >= nChunk) fillFinish(p, iVec);
   }
   *pnStep = (uint32_t)nRow * C;
   *pbAll = p->bAllVec[iVec];
@@ -639,7 +718,7 @@ int vec0StorageVectorCopy(Vec0Table *p, int iVec, uint32_t iSlot, void *pOut) {
                  : p->aVec[iVec] + (size_t)iSlot * nBytes, nBytes);
     return SQLITE_OK;
   }
-  if (p->aFill[iVec] && iSlot / C < p->aWarmChunk[iVec]) {
+  if (p->aFill[iVec] && inFill(p, iVec, iSlot / C)) {
     memcpy(pOut, p->aFill[iVec] + (size_t)iSlot * nBytes, nBytes);
     return SQLITE_OK;
   }

@@ -66,8 +66,15 @@ def vectors(con):
     return dict(con.execute("SELECT rowid, embedding FROM t"))
 
 
+def single_threaded(path):
+    """A connection without helper threads: the fill is the caller's steps."""
+    con = connect(path)
+    con.execute("INSERT INTO t(t) VALUES ('threads=1')")
+    return con
+
+
 def test_warm_cold_and_lazy_give_the_same_results(db):
-    cold = connect(db)
+    cold = single_threaded(db)  # the caller's steps (test_fill_helper_thread: a helper's)
     assert info(cold, "vectors_cached", "cache_complete") == (0, 0)
     got_cold = results(cold)
     # forty queries read the whole table ahead, a step after each
@@ -95,19 +102,19 @@ STEP1 = (1 << 20) // (DIM * 4)  # the vectors of the fill's first step (1 MiB)
 
 
 def test_first_statement_reads_only_what_it_walks(db):
-    """The first statement after opening reads only the vectors its walk
-    needs, not a step of the fill besides (a query, and an INSERT, whose walk
-    comes at the commit); the second starts the fill; and after another
-    connection's commit drops the cache, the next statement is a first one
-    again.  The results are a warm connection's."""
+    """Without a helper thread, the first statement after opening reads only
+    the vectors its walk needs, not a step of the fill besides (a query, and
+    an INSERT, whose walk comes at the commit); the second starts the fill;
+    and after another connection's commit drops the cache, the next
+    statement is a first one again.  The results are a warm connection's."""
     warm = connect(db)
     warm.execute("INSERT INTO t(t) VALUES ('warm')")
-    con = connect(db)
+    con = single_threaded(db)
     assert results(con, QUERIES[:1]) == results(warm, QUERIES[:1])
     assert 0 < info(con, "vectors_cached")[0] < STEP1
     assert results(con, QUERIES[1:2]) == results(warm, QUERIES[1:2])
     assert info(con, "vectors_cached")[0] > STEP1
-    writer = connect(db)
+    writer = single_threaded(db)
     writer.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (N + 1, f32(QUERIES[7])))
     assert 0 < info(writer, "vectors_cached")[0] < STEP1
     assert results(con, QUERIES[2:3]) == results(warm, QUERIES[2:3])
@@ -125,7 +132,7 @@ def test_writes_during_the_fill(db):
     committed: the cache always reads as the tables do, and the tables hold
     what was written."""
     expected = {i + 1: f32(v) for i, v in enumerate(rand_vectors(N, DIM, 5))}
-    con = connect(db)
+    con = single_threaded(db)           # the caller's steps: mid-fill at will
     results(con, QUERIES[:2])           # the second statement starts the fill
     # a budget below the column stops the fill where it is: it stays under way
     con.execute("INSERT INTO t(t) VALUES ('cache_budget=0')")
@@ -155,7 +162,7 @@ def test_writes_during_the_fill(db):
     assert vectors(fresh) == expected
     # rolled back: a savepoint and a transaction, each mid-fill
     con.close()
-    con = connect(db)
+    con = single_threaded(db)
     results(con, QUERIES[:2])
     con.execute("BEGIN")
     con.execute("SAVEPOINT s")
@@ -211,7 +218,7 @@ def test_cache_budget(db):
     cached, nbytes, complete = info(con, "vectors_cached", "cache_bytes", "cache_complete")
     assert complete == 0 and 0 < cached < N and nbytes == cached * DIM * 4
     # the budget is this connection's: another one reads ahead
-    other = connect(db)
+    other = single_threaded(db)
     results(other)
     assert info(other, "cache_complete")[0] == 1
     con.execute("INSERT INTO t(t) VALUES ('cache_budget=3')")
@@ -310,18 +317,94 @@ def test_prefault_helper_changes_no_result(big):
     assert vectors(cold) == vectors(single) == vectors(lazy) == vectors(warm)
     # another connection's commit, mid-fill
     mid = connect(big)
-    results(mid, BIG_QUERIES[:2])
+    results(mid, BIG_QUERIES[:2])       # the second starts its helper thread
     assert info(mid, "cache_complete")[0] == 0
     warm.execute("UPDATE t SET embedding = ? WHERE rowid = 2999", (f32(BIG_QUERIES[5]),))
     assert results(mid, BIG_QUERIES[5:6])[0][0] == (2999, 0.0)
     assert vectors(mid) == vectors(warm)
     for c in (cold, single, lazy, warm, mid):
         c.close()
-    # closed while its fill (and so the helper) has just started
+    # closed while its fill's helper thread has just started
     for _ in range(3):
         c = connect(big)
-        results(c, BIG_QUERIES[:2])  # the second query starts the fill
+        results(c, BIG_QUERIES[:2])  # the second query starts the helper thread
         c.close()
+    assert threads_down_to(before) == before
+
+
+def wait_cached(con, n, seconds=20.0):
+    """vectors_cached of con once it reaches n (or after the time is up)."""
+    deadline = time.time() + seconds
+    while True:
+        got = info(con, "vectors_cached")[0]
+        if got >= n or time.time() > deadline:
+            return got
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux /proc")
+def test_fill_helper_thread(big, tmp_path):
+    """A large column's fill is read by a helper thread with its own
+    read-only connection, started by the caller's second statement and
+    running between and during the next ones: the cache fills with no
+    statement of the caller's, the next one completes
+    it, and results and vectors are a warm connection's, with writes of the
+    caller and of another connection while it runs.  In a rollback-journal
+    database it reads nothing (its read transaction would make other
+    connections' commits busy): the caller's steps fill the cache."""
+    before = thread_count()
+    warm = connect(big)
+    warm.execute("INSERT INTO t(t) VALUES ('warm')")
+    cold = connect(big)
+    got = results(cold, BIG_QUERIES[:2])            # the second starts the helper
+    assert wait_cached(cold, BIG_N) == BIG_N        # no statement in between
+    got += results(cold, BIG_QUERIES[2:3])
+    assert info(cold, "cache_complete")[0] == 1
+    assert got == results(warm, BIG_QUERIES[:3])
+    assert vectors(cold) == vectors(warm)
+    # writes while it runs, from this connection and another
+    new = rand_vectors(6, BIG_DIM, 31)
+    busy = connect(big)
+    results(busy, BIG_QUERIES[:2])
+    busy.execute("UPDATE t SET embedding = ? WHERE rowid = 7", (f32(new[0]),))
+    busy.execute("INSERT INTO t(rowid, embedding) VALUES (?, ?)", (BIG_N + 1, f32(new[1])))
+    warm.execute("UPDATE t SET embedding = ? WHERE rowid = 2500", (f32(new[2]),))
+    busy.execute("BEGIN")
+    busy.execute("UPDATE t SET embedding = ? WHERE rowid = 9", (f32(new[3]),))
+    results(busy, BIG_QUERIES[2:3])
+    busy.execute("ROLLBACK")
+    got = results(busy, BIG_QUERIES)
+    fresh = connect(big)
+    fresh.execute("INSERT INTO t(t) VALUES ('warm')")
+    assert got == results(fresh, BIG_QUERIES)
+    assert vectors(busy) == vectors(fresh) == vectors(warm)
+    assert results(busy, [new[0], new[1], new[2]]) == results(fresh, [new[0], new[1], new[2]])
+    assert [r[0] for r in results(busy, [new[0], new[1], new[2]])] == \
+        [(7, 0.0), (BIG_N + 1, 0.0), (2500, 0.0)]
+    for c in (warm, cold, busy, fresh):
+        c.close()
+    # a rollback journal: nothing read by the helper
+    path = str(tmp_path / "delete.db")
+    with open(big, "rb") as f, open(path, "wb") as g:
+        g.write(f.read())
+    con = connect(path)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.close()
+    con = connect(path)
+    results(con, BIG_QUERIES[:2])       # where a helper would have started
+    lazy = info(con, "vectors_cached")[0]
+    time.sleep(0.3)
+    assert info(con, "vectors_cached")[0] == lazy < BIG_N
+    other = connect(path)
+    other.execute("PRAGMA busy_timeout=0")
+    other.execute("UPDATE t SET embedding = ? WHERE rowid = 11", (f32(new[4]),))
+    other.commit()
+    got = results(con, BIG_QUERIES)
+    assert info(con, "cache_complete")[0] == 1
+    assert got == results(other, BIG_QUERIES)
+    assert vectors(con) == vectors(other)
+    con.close()
+    other.close()
     assert threads_down_to(before) == before
 
 
