@@ -202,7 +202,8 @@ static void inserts(sqlite3 *db, const float *aX, int dim, int i0, int ni, doubl
   }
   for (int i = i0; i < i0 + ni; i++) {
     double t = now(), c = cpu();
-    sqlite3_bind_int64(pStmt, 1, 1000000 + i);
+    /* above any base row's rowid (a 1M table ends at 1 000 000) */
+    sqlite3_bind_int64(pStmt, 1, ((sqlite3_int64)1 << 40) + i);
     sqlite3_bind_blob(pStmt, 2, aX + (size_t)i * dim, dim * (int)sizeof(float), SQLITE_STATIC);
     if (sqlite3_step(pStmt) != SQLITE_DONE) die("insert:", sqlite3_errmsg(db));
     sqlite3_reset(pStmt);
