@@ -285,6 +285,10 @@ def main():
 
     a.rounds = len(rounds)
     common.write_json(a.out, {"raw": rounds})  # kept even if the report below fails
+    if not rounds:
+        # --rounds 0 (or --stop-at before the first): the builds only
+        print("no query rounds run: the builds are in %s" % common.OUT, file=sys.stderr)
+        return
 
     def ratios_of(key):
         out = {}
