@@ -472,6 +472,7 @@ int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
       return VEC0_HNSW_OK;
     }
   }
+  p->bHandLost = 1; /* the caller may connect x again (vec0_hnsw_batch.c) */
   return VEC0_HNSW_OK;
 }
 
@@ -623,7 +624,7 @@ static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
 ** among the old links and the new ones, and relink() hands a link it drops,
 ** old or new, to the kept node nearest to it.
 */
-static int connectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
+int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
   size_t nWords = rowWords(p, L), nRow0 = (size_t)p->m0 + 1;
   uint32_t *aOld = p->h.xMalloc(p->h.pCtx, nWords * sizeof(uint32_t));
   int rc, lc;
@@ -687,7 +688,7 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if ((rc = relink(p, n, lc, nP, nOld, id)) != 0) return rc;
     }
   }
-  return connectKeeping(p, id, L);
+  return vec0HnswConnectKeeping(p, id, L);
 }
 
 int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,

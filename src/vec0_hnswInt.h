@@ -124,6 +124,7 @@ struct Vec0Hnsw {
   size_t nPAlloc;
   struct Drop *aDrop;
   size_t nDropAlloc;
+  int bHandLost; /* set by vec0HnswHandOver when it found no place for a link */
   const void **apSel;
   unsigned char *aRec;
   size_t nRecAlloc;
@@ -202,6 +203,7 @@ int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x);
 int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
                       size_t *pnW, size_t *pnSel);
 int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L);
+int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L);
 int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g);
 
 /* The vector of node id, from the host (hot: inline). */

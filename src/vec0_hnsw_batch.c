@@ -17,7 +17,10 @@
 **      handed over (vec0HnswHandOver), and the nodes the frozen graph could
 **      not serve (the first of a group, one that raises its group's top
 **      level, one whose search found fewer than ef_construction nodes) are
-**      connected one by one, as vec0HnswInsert() would, in batch order.
+**      connected one by one, as vec0HnswInsert() would, in batch order;
+**      then a node whose level-0 hand-over found no place (rows inserted
+**      in the order of their vectors: a new node's neighbours in the frozen
+**      graph can all refuse it) is connected again, seeing the whole graph.
 ** Lists are sorted by (distance, id) and work is merged in batch order, so
 ** no step depends on which thread did what.  Within a sub-batch new nodes
 ** do not see each other; the next sub-batch sees them all.
@@ -125,6 +128,8 @@ struct Batch {
   size_t nCandAlloc;
   Drop *aDrop;
   size_t nDropAlloc;
+  uint32_t *aLost; /* step 4: nodes whose hand-over found no place */
+  size_t nLostAlloc;
   Worker *aWk;
   int nWk; /* workers with scratch, the calling thread's aWk[0] included */
   /*
@@ -546,10 +551,22 @@ static int gatherTargets(Batch *b, int i1, size_t *pnTgt) {
   return rc;
 }
 
+/* Adds id to b->aLost[0..*pnLost-1] unless it is there already. */
+static int noteLost(Batch *b, uint32_t id, size_t *pnLost) {
+  size_t i;
+  int rc;
+  for (i = 0; i < *pnLost; i++) {
+    if (b->aLost[i] == id) return VEC0_HNSW_OK;
+  }
+  rc = vec0HnswReserve(b->p, &b->aLost, &b->nLostAlloc, *pnLost + 1, sizeof(uint32_t));
+  if (rc == VEC0_HNSW_OK) b->aLost[(*pnLost)++] = id;
+  return rc;
+}
+
 /* Inserts nodes i0..i1-1 of the batch (steps 1 to 4). */
 static int subBatch(Batch *b, int i1) {
   Vec0Hnsw *p = b->p;
-  size_t nOut = 0, nTgt = 0, i, j;
+  size_t nOut = 0, nTgt = 0, nLost = 0, i, j;
   int k, rc;
   for (k = b->i0; k < i1; k++) {
     BatchNode *x = &b->aNode[k];
@@ -576,7 +593,10 @@ static int subBatch(Batch *b, int i1) {
   for (i = 0; i < nTgt; i++) {
     const Target *T = &b->aTgt[i];
     for (j = 0; j < T->nDrop; j++) {
-      rc = vec0HnswHandOver(p, T->t, T->lc, &b->aDrop[T->iCand + j]);
+      const Drop *x = &b->aDrop[T->iCand + j];
+      p->bHandLost = 0;
+      rc = vec0HnswHandOver(p, T->t, T->lc, x);
+      if (rc == VEC0_HNSW_OK && p->bHandLost && T->lc == 0) rc = noteLost(b, x->id, &nLost);
       if (rc) return rc;
     }
   }
@@ -587,6 +607,18 @@ static int subBatch(Batch *b, int i1) {
     if (x->L > p->aGrp[x->g].maxLevel) {
       if ((rc = vec0HnswSetEntry(p, x->g, x->id, x->L)) != 0) return rc;
     }
+  }
+  /*
+  ** A node whose level-0 link was dropped and found no place may have no way
+  ** in left: a new node whose neighbours in the frozen graph all refused it
+  ** (data inserted in order, where its true neighbours are the other new
+  ** nodes of this sub-batch, which it could not see) was left unreachable.
+  ** Each is connected again now, seeing the whole graph, as a reconnect
+  ** does, in the order the hand-overs came.
+  */
+  for (i = 0; i < nLost; i++) {
+    uint32_t id = b->aLost[i];
+    if ((rc = vec0HnswConnectKeeping(p, id, p->aLevel[id])) != 0) return rc;
   }
   return VEC0_HNSW_OK;
 }
@@ -763,5 +795,6 @@ int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
   p->h.xFree(p->h.pCtx, b.aTgt);
   p->h.xFree(p->h.pCtx, b.aCand);
   p->h.xFree(p->h.pCtx, b.aDrop);
+  p->h.xFree(p->h.pCtx, b.aLost);
   return rc;
 }

@@ -338,3 +338,27 @@ def test_interrupt_stops_the_batch(tmp_path):
                 integrity(con, "t")
         con.close()
     assert stopped > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rows_in_order_stay_reachable(tmp_path, threads):
+    """Rows inserted in the order of their vectors (points along a line), in
+    one transaction: a new node's true neighbours are the other new nodes of
+    its sub-batch, which its search cannot see, and its neighbours in the
+    graph may all refuse it.  Row 64 991 of 65 000 was left with no way in:
+    integrity-check failed and a query on its own vector with ef = 2000
+    returned another row.  A node whose hand-over finds no place is now
+    connected again."""
+    con = connect(str(tmp_path / "line.db"))
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[2])")
+    con.execute("INSERT INTO t(t) VALUES ('threads=%d')" % threads)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding) VALUES (?, ?)",
+                    [(i, f32([float(i), float(i % 7)])) for i in range(1, 65001)])
+    con.execute("COMMIT")
+    integrity(con, "t")
+    for i in (64991, 64999, 65000, 32768, 1):
+        got = con.execute("SELECT rowid FROM t WHERE embedding MATCH ? AND k = 1 AND ef = 2000",
+                          (f32([float(i), float(i % 7)]),)).fetchall()
+        assert got == [(i,)]
+    con.close()
