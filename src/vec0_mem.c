@@ -1,8 +1,10 @@
 /*
 ** vec0_mem.c: what vec0 asks of the operating system's memory for its large
 ** arrays (the vector cache, the HNSW link array): transparent huge pages,
-** turned into huge pages in place a step at a time, and pages handed back.
-** Linux's madvise(); elsewhere every call does nothing.  Calls the C
+** turned into huge pages in place a step at a time, pages handed back, and
+** zeroed memory mapped from the system for the per-slot arrays of a large
+** table.  Linux's madvise() (mmap() on Unix); elsewhere every call does
+** nothing.  Calls the C
 ** library only, so the graph library and storage both use it; the
 ** prefault helper (a thread that populates a block ahead of its writer)
 ** calls madvise() and nothing else.
@@ -74,6 +76,30 @@ void vec0MemReleasePages(void *p, size_t n) {
   uintptr_t a, b;
   wholePages(p, n, 4096, &a, &b);
   if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_DONTNEED);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
+#if defined(__linux__) || defined(__APPLE__) || defined(__unix__)
+#define VEC0_MEM_MAP 1
+#include <sys/mman.h>
+#endif
+
+void *vec0MemMapZero(size_t n) {
+#if defined(VEC0_MEM_MAP) && defined(MAP_ANONYMOUS)
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+#else
+  (void)n;
+  return NULL;
+#endif
+}
+
+void vec0MemUnmap(void *p, size_t n) {
+#if defined(VEC0_MEM_MAP) && defined(MAP_ANONYMOUS)
+  if (p) munmap(p, n);
 #else
   (void)p;
   (void)n;

@@ -32,6 +32,17 @@ int vec0MemCollapseHuge(void *p, size_t n, size_t *pnDone, size_t nMax);
 void vec0MemReleasePages(void *p, size_t n);
 
 /*
+** n bytes of zeroes straight from the system (an anonymous mapping on
+** Linux and other Unix systems), whose pages it clears when they are first
+** touched: a large array of which a statement touches a few places costs
+** those pages only, where memset() on a malloc()ed block would fault in and
+** clear them all.  NULL where there is no such memory, or none left.
+** vec0MemUnmap gives it back (n as given).
+*/
+void *vec0MemMapZero(size_t n);
+void vec0MemUnmap(void *p, size_t n);
+
+/*
 ** A helper thread that makes the whole 2 MiB pages of a block resident, in
 ** order, ahead of a thread that writes it (the fill of the vector cache):
 ** the kernel clears each fresh page on the helper's core instead of the

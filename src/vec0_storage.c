@@ -311,6 +311,41 @@ int vec0StorageShadowName(const char *z) {
 /* ---------------------------------------------------------------------- */
 /* The cache                                                               */
 
+/*
+** The per-slot arrays (slot states and rowids, groups, filter cells, which
+** vectors are loaded): each block starts with its size and kind, so that it
+** is freed as it was made even when a growth failed half-way (nSlotAlloc
+** then says nothing of the arrays already grown).  One of ARRAY_MAP_MIN
+** bytes or more is mapped from the system (vec0MemMapZero), zeroed by it a
+** page at a time as pages are first touched: opening a table of a million
+** rows cleared 11 MB of them, with a page fault for each of their pages, for
+** a first query that touches a few hundred places in them (it took a fifth
+** of that query's time).  Those blocks are outside SQLite's allocator, so
+** sqlite3_memory_used() does not count them (the vectors and the graph,
+** which are nearly all of the memory, are counted); smaller ones, and all
+** where the system has no such memory, are SQLite's.
+*/
+#define ARRAY_MAP_MIN ((size_t)1 << 20)
+typedef union ArrayHead {
+  struct {
+    size_t nByte; /* of the whole block, this head included */
+    int bMapped;
+  } h;
+  double align; /* the array after it is aligned as SQLite's blocks are */
+  unsigned char pad[16];
+} ArrayHead;
+
+static void arrayFree(void *a) {
+  ArrayHead *pHead;
+  if (a == 0) return;
+  pHead = (ArrayHead *)a - 1;
+  if (pHead->h.bMapped) {
+    vec0MemUnmap(pHead, pHead->h.nByte);
+  } else {
+    sqlite3_free(pHead);
+  }
+}
+
 void vec0StorageDiscard(Vec0Table *p) {
   vec0StorageReadEnd(p);
   if (p->aCell) {
@@ -318,10 +353,10 @@ void vec0StorageDiscard(Vec0Table *p) {
       sqlite3_free(p->aCell[i].z);
     }
   }
-  sqlite3_free(p->aCell);
-  sqlite3_free(p->aSlotState);
-  sqlite3_free(p->aSlotRowid);
-  sqlite3_free(p->aSlotGroup);
+  arrayFree(p->aCell);
+  arrayFree(p->aSlotState);
+  arrayFree(p->aSlotRowid);
+  arrayFree(p->aSlotGroup);
   p->aCell = 0;
   p->aSlotState = 0;
   p->aSlotRowid = 0;
@@ -332,7 +367,7 @@ void vec0StorageDiscard(Vec0Table *p) {
   for (int i = 0; i < VEC0_MAX_VECTOR_COLUMNS; i++) {
     sqlite3_free(p->aVecMem[i]);
     p->aVecMem[i] = 0;
-    sqlite3_free(p->aVecLoaded[i]);
+    arrayFree(p->aVecLoaded[i]);
     p->aVec[i] = 0;
     p->aVecLoaded[i] = 0;
     p->bAllVec[i] = 0;
@@ -351,25 +386,31 @@ void vec0StorageDiscard(Vec0Table *p) {
 }
 
 /*
-** Grows array a from nOld to nNew elements of sz bytes.  bZero clears the new
-** part (a large array asks for huge pages first).  Vectors do not come here:
-** they are not cleared (aVecLoaded says which are valid), so that the pages
-** of a large vector array are only touched when a vector is read.
+** Grows array a (arrayFree's kind) from nOld to nNew elements of sz bytes,
+** the new ones zero.  Vectors do not come here: they are not cleared
+** (aVecLoaded says which are valid), so that the pages of a large vector
+** array are only touched when a vector is read.
 */
-static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int bZero,
-                       int *pRc) {
-  unsigned char *aNew;
+static void *growArray(void *a, size_t nOld, size_t nNew, size_t sz, int *pRc) {
+  size_t nByte = sizeof(ArrayHead) + nNew * sz, nKeep = nOld * sz;
+  ArrayHead *pHead = 0;
   if (*pRc != SQLITE_OK) return a;
-  aNew = sqlite3_realloc64(a, nNew * sz);
-  if (aNew == 0) {
-    *pRc = SQLITE_NOMEM;
-    return a;
+  if (nNew * sz >= ARRAY_MAP_MIN) pHead = vec0MemMapZero(nByte);
+  if (pHead) {
+    pHead->h.bMapped = 1;
+  } else {
+    pHead = sqlite3_malloc64(nByte);
+    if (pHead == 0) {
+      *pRc = SQLITE_NOMEM;
+      return a;
+    }
+    memset((unsigned char *)(pHead + 1) + nKeep, 0, nNew * sz - nKeep);
+    pHead->h.bMapped = 0;
   }
-  /* A large array in huge pages: clearing 8 MB of rowids for a million
-  ** slots at the first statement faulted 2 000 pages one at a time. */
-  if (nNew * sz >= ((size_t)4 << 20)) vec0MemAdviseHuge(aNew, nNew * sz);
-  if (bZero) memset(aNew + nOld * sz, 0, (nNew - nOld) * sz);
-  return aNew;
+  pHead->h.nByte = nByte;
+  if (nKeep) memcpy(pHead + 1, a, nKeep);
+  arrayFree(a);
+  return pHead + 1;
 }
 
 int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
@@ -379,14 +420,14 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
   nNew = nOld ? nOld : 64;
   while (nNew < nSlot) nNew *= 2;
   /* Each array is grown separately; nSlotAlloc moves only when all are. */
-  p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, 1, &rc);
-  p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), 1, &rc);
+  p->aSlotState = growArray(p->aSlotState, nOld, nNew, 1, &rc);
+  p->aSlotRowid = growArray(p->aSlotRowid, nOld, nNew, sizeof(sqlite3_int64), &rc);
   if (p->cfg.nPart) {
-    p->aSlotGroup = growArray(p->aSlotGroup, nOld, nNew, sizeof(uint32_t), 1, &rc);
+    p->aSlotGroup = growArray(p->aSlotGroup, nOld, nNew, sizeof(uint32_t), &rc);
   }
   if (p->nFilt) {
     Vec0Cell *a = growArray(p->aCell, nOld * p->nFilt, nNew * p->nFilt,
-                            sizeof(Vec0Cell), 1, &rc);
+                            sizeof(Vec0Cell), &rc);
     p->aCell = a;
   }
   for (int i = 0; i < p->cfg.nVec; i++) {
@@ -396,7 +437,7 @@ int vec0StorageGrow(Vec0Table *p, uint32_t nSlot) {
     ** cache: see askHuge().
     */
     if (rc == SQLITE_OK) rc = vec0StorageVecResize(p, i, nNew, p->abHuge[i] || p->bAllVec[i]);
-    p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, 1, &rc);
+    p->aVecLoaded[i] = growArray(p->aVecLoaded[i], nOld, nNew, 1, &rc);
   }
   if (rc == SQLITE_OK) p->nSlotAlloc = (uint32_t)nNew;
   return rc;

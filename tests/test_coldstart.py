@@ -445,3 +445,41 @@ def test_fill_makes_resident_only_the_rows(tmp_path):
     rows_kb = n * dim * 4 // 1024  # 16 500 KiB; the room beyond is as much again
     assert grown < rows_kb * 1.4, (grown, rows_kb)
     con.close()
+
+
+def test_large_slot_arrays(tmp_path):
+    """A per-slot array of 1 MiB or more (8-byte rowids from 131 072 slots
+    on) is zeroed memory mapped from the system, not SQLite's (growArray in
+    vec0_storage.c): a table grown across that size in two transactions,
+    with deletes and a filter column, reads its rowids, labels and nearest
+    rows as written, in this connection and after a reopen."""
+    path = str(tmp_path / "large.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[2], label integer)")
+
+    def rows(a, b):
+        return [(i, f32([float(i), float(i % 7)]), i % 7) for i in range(a, b)]
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, embedding, label) VALUES (?, ?, ?)",
+                    rows(1, 100001))
+    con.execute("COMMIT")
+    con.execute("BEGIN")                # 131 072 slots of rowids grow to 262 144
+    con.executemany("INSERT INTO t(rowid, embedding, label) VALUES (?, ?, ?)",
+                    rows(100001, 140001))
+    con.execute("DELETE FROM t WHERE rowid % 1000 = 3")
+    con.execute("COMMIT")
+
+    def check(c):
+        assert c.execute("SELECT count(*) FROM t").fetchone()[0] == 140000 - 140
+        for i in (1, 2, 5, 99999, 100000, 100001, 131072, 131073, 139999, 140000):
+            assert c.execute("SELECT label FROM t WHERE rowid = ?", (i,)).fetchone() == (i % 7,)
+            got = c.execute("SELECT rowid FROM t WHERE embedding MATCH ? AND k = 2 "
+                            "AND label = ?", (f32([float(i), float(i % 7)]), i % 7)).fetchall()
+            assert got[0] == (i,) and abs(got[1][0] - i) == 7
+        assert c.execute("SELECT rowid FROM t WHERE rowid = 131003").fetchone() is None
+        c.execute("INSERT INTO t(t) VALUES ('integrity-check')")
+    check(con)
+    con.close()
+    con = connect(path)
+    check(con)
+    con.close()
