@@ -714,9 +714,52 @@ static int checkLinks(Vec0Hnsw *p, uint32_t nId) {
 }
 
 /*
+** Whether live node x, which no walk from its group's entry reaches, has a
+** twin that one does: a live node w, found by a search for x's own vector,
+** with d(x, w) = d(x, x) = d(w, w), which for l2, cosine and dot alike
+** means w is as near as x to every query (the same vector; for cosine, a
+** positive multiple).  The link heuristic takes an exact copy of a kept
+** node for redundant (vec0HnswSelect), so among many copies of one vector
+** a few can be left with no way in (30 000 copies: one); a query still
+** finds a copy at the same distance, and a filter that wants that very row
+** ends in the host's scan.  Such a node is no corruption.
+*/
+static int hasTwin(Vec0Hnsw *p, uint32_t x, int *pbTwin) {
+  const Group *pG = &p->aGrp[p->aGroup[x]];
+  const void *q, *v;
+  int rc = VEC0_HNSW_OK, lc;
+  size_t nTop, i;
+  float dSelf;
+  Pair ep;
+  Filter f;
+  *pbTwin = 0;
+  if ((q = vec0HnswVector(p, x, &rc)) == NULL) return rc;
+  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
+  dSelf = p->h.xDistance(p->h.pCtx, q, q);
+  ep.id = pG->entry;
+  ep.d = p->h.xDistance(p->h.pCtx, q, v);
+  for (lc = pG->maxLevel; lc > 0; lc--) {
+    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
+  }
+  memset(&f, 0, sizeof(f));
+  f.exclude = x;
+  f.kMin = 1;
+  f.budget = (size_t)p->efc * (size_t)p->m0 * 16 + 4096;
+  if ((rc = vec0HnswSearchLayer(p, q, ep, p->efc, 0, &f, &nTop)) != 0) return rc;
+  for (i = 0; i < nTop && !*pbTwin; i++) {
+    if (p->aTop[i].d != dSelf) continue;
+    if ((v = vec0HnswVector(p, p->aTop[i].id, &rc)) == NULL) return rc;
+    *pbTwin = p->h.xDistance(p->h.pCtx, v, v) == dSelf &&
+              p->h.xDistance(p->h.pCtx, q, v) == dSelf;
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
 ** Breadth-first walks from the entry point of every group that has a node,
 ** over every level's links: every live node must be reached from its own
-** group's entry (checkLinks made sure no link leaves a group).
+** group's entry (checkLinks made sure no link leaves a group), or have a
+** twin that is (hasTwin).
 */
 static int checkReach(Vec0Hnsw *p, uint32_t nId) {
   size_t nHead = 0, nTail = 0;
@@ -758,9 +801,20 @@ static int checkReach(Vec0Hnsw *p, uint32_t nId) {
   }
   for (i = 0; i < p->nGrpCap; i++) p->aGrp[i].flags &= (uint8_t)~GROUP_SEEN;
   if (rc) return rc;
+  /* The live nodes not reached, into aQueue (the walks are done with it):
+  ** a search for a twin stamps aVisit anew. */
+  nTail = 0;
   for (id = 0; id < nId; id++) {
     if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED &&
         p->aVisit[id] != gen) {
+      p->aQueue[nTail++] = id;
+    }
+  }
+  for (nHead = 0; nHead < nTail; nHead++) {
+    int bTwin = 0;
+    id = p->aQueue[nHead];
+    if ((rc = hasTwin(p, id, &bTwin)) != 0) return rc;
+    if (!bTwin) {
       return vec0HnswCorrupt(p, "node %u: live but not reachable from the entry point %u of "
                         "its group %u",
                      id, p->aGrp[p->aGroup[id]].entry, p->aGroup[id]);
