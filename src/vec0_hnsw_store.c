@@ -725,34 +725,21 @@ static int checkLinks(Vec0Hnsw *p, uint32_t nId) {
 ** ends in the host's scan.  Such a node is no corruption.
 */
 static int hasTwin(Vec0Hnsw *p, uint32_t x, int *pbTwin) {
-  const Group *pG = &p->aGrp[p->aGroup[x]];
+  Vec0HnswResult aRes[8]; /* x itself is never among them: no walk reaches it */
   const void *q, *v;
-  int rc = VEC0_HNSW_OK, lc;
-  size_t nTop, i;
+  int rc = VEC0_HNSW_OK, nRes = 0, i;
   float dSelf;
-  Pair ep;
-  Filter f;
   *pbTwin = 0;
   if ((q = vec0HnswVector(p, x, &rc)) == NULL) return rc;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
   dSelf = p->h.xDistance(p->h.pCtx, q, q);
-  ep.id = pG->entry;
-  ep.d = p->h.xDistance(p->h.pCtx, q, v);
-  for (lc = pG->maxLevel; lc > 0; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
-  }
-  memset(&f, 0, sizeof(f));
-  f.exclude = x;
-  f.kMin = 1;
-  f.budget = (size_t)p->efc * (size_t)p->m0 * 16 + 4096;
-  if ((rc = vec0HnswSearchLayer(p, q, ep, p->efc, 0, &f, &nTop)) != 0) return rc;
-  for (i = 0; i < nTop && !*pbTwin; i++) {
-    if (p->aTop[i].d != dSelf) continue;
-    if ((v = vec0HnswVector(p, p->aTop[i].id, &rc)) == NULL) return rc;
+  rc = vec0HnswSearch(p, p->aGroup[x], q, 8, p->efc, NULL, NULL, aRes, &nRes);
+  for (i = 0; rc == VEC0_HNSW_OK && i < nRes && !*pbTwin; i++) {
+    if (aRes[i].distance != dSelf || aRes[i].id == x) continue;
+    if ((v = vec0HnswVector(p, aRes[i].id, &rc)) == NULL) return rc;
     *pbTwin = p->h.xDistance(p->h.pCtx, v, v) == dSelf &&
               p->h.xDistance(p->h.pCtx, q, v) == dSelf;
   }
-  return VEC0_HNSW_OK;
+  return rc;
 }
 
 /*
