@@ -19,7 +19,8 @@
 ** make the caller drop its cache (vec0StorageValidate), which stops the
 ** helper; the caller's own writes are in aVec, which wins over the fill's
 ** block.  It runs only when the caller's connection is serialized (so SQLite
-** was set up for threads) and 'threads' is not 1.  Any failure of the helper
+** was set up for threads), on SQLite's own Unix VFSes, and 'threads' is not
+** 1.  Any failure of the helper
 ** (no memory, busy, an odd row) leaves the rest of the fill to the caller's
 ** own steps, which report what is wrong.
 **
@@ -136,7 +137,10 @@ int vec0FillHelperStart(Vec0Table *p, int iVec) {
   if (p->apFillHelper[iVec] || vec0TableThreads(p) <= 1 || !sqlite3_threadsafe() ||
       sqlite3_db_mutex(p->db) == 0 || zFile == 0 || zFile[0] == 0 ||
       sqlite3_file_control(p->db, p->zDb, SQLITE_FCNTL_VFS_POINTER, &pVfs) != SQLITE_OK ||
-      pVfs == 0) {
+      pVfs == 0 || pVfs->zName == 0 || strncmp(pVfs->zName, "unix", 4) != 0) {
+    /* Only SQLite's own Unix VFSes: another (replication, encryption, a
+    ** store in memory) need not bear a second connection on another
+    ** thread (dqlite's is driven from one thread only). */
     return 0;
   }
   h = sqlite3_malloc64(sizeof(*h));
