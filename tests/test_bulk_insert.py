@@ -340,6 +340,7 @@ def test_interrupt_stops_the_batch(tmp_path):
     assert stopped > 0
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("threads", [1, 2])
 def test_rows_in_order_stay_reachable(tmp_path, threads):
     """Rows inserted in the order of their vectors (points along a line), in
@@ -364,6 +365,7 @@ def test_rows_in_order_stay_reachable(tmp_path, threads):
     con.close()
 
 
+@pytest.mark.heavy
 def test_clusters_in_order_keep_recall(tmp_path):
     """Thirty 16-d clusters of 1 000 rows, inserted cluster after cluster
     in one transaction: each sub-batch's rows land on the few nodes of the
