@@ -484,6 +484,13 @@ int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
          (sqlite3_uint64)p->nSlot * p->aVecBytes[iVec] <= (sqlite3_uint64)p->nCacheBudget;
 }
 
+/* The fill's block (of huge pages) made resident on another core, unless 'threads=1'. */
+static void prefaultFill(Vec0Table *p, int iVec) {
+  if ((size_t)p->nSlotAlloc * p->aVecBytes[iVec] >= 2 * HUGE_PAGE && vec0TableThreads(p) > 1) {
+    vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
+  }
+}
+
 /*
 ** A new block for the fill, in huge pages from the start: the fill writes
 ** it in order, so each 2 MiB is faulted in once, whole, with no copy into
@@ -514,9 +521,7 @@ static int fillStart(Vec0Table *p, int iVec, int bHelper) {
   ** cleared on another core ahead of the caller's steps, unless 'threads=1'.
   */
   if (bHuge && bHelper && vec0FillHelperStart(p, iVec)) return SQLITE_OK;
-  if (bHuge && vec0TableThreads(p) > 1) {
-    vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
-  }
+  prefaultFill(p, iVec);
   return SQLITE_OK;
 }
 
@@ -625,10 +630,8 @@ int vec0StorageWarm(Vec0Table *p, int iVec, size_t nBytes, uint32_t *pnStep, int
   if (p->apFillHelper[iVec]) {
     if (!bStepwise) {
       vec0FillHelperStop(p, iVec);
-    } else if (!vec0FillHelperPoll(p, iVec) && p->aWarmChunk[iVec] < p->aFillBack[iVec] &&
-               (size_t)p->nSlotAlloc * p->aVecBytes[iVec] >= 2 * HUGE_PAGE &&
-               vec0TableThreads(p) > 1) {
-      vec0MemPrefaultStart(&p->aPrefault[iVec], p->aFill[iVec], vecBytesInUse(p, iVec));
+    } else if (!vec0FillHelperPoll(p, iVec) && p->aWarmChunk[iVec] < p->aFillBack[iVec]) {
+      prefaultFill(p, iVec);
     }
     fillMerge(p, iVec);
   }
