@@ -20,9 +20,10 @@
 **      connected one by one, as vec0HnswInsert() would, in batch order;
 **      then a node whose level-0 hand-over found no place (rows inserted
 **      in the order of their vectors: a new node's neighbours in the frozen
-**      graph can all refuse it), and one whose nearest frozen node more new
-**      nodes chose than a list holds, is connected again, seeing the whole
-**      graph.
+**      graph can all refuse it), one whose nearest frozen node more new
+**      nodes chose than a list holds, and one at least as near to the node
+**      before it in the batch as to any frozen node, is connected again,
+**      seeing the whole graph.
 ** Lists are sorted by (distance, id) and work is merged in batch order, so
 ** no step depends on which thread did what.  Within a sub-batch new nodes
 ** do not see each other; the next sub-batch sees them all.
