@@ -21,8 +21,8 @@
 **      then a node whose level-0 hand-over found no place (rows inserted
 **      in the order of their vectors: a new node's neighbours in the frozen
 **      graph can all refuse it), one whose nearest frozen node more new
-**      nodes chose than a list holds, and one at least as near to the node
-**      before it in the batch as to any frozen node, is connected again,
+**      nodes chose than a list holds, and one whose list lacks the new node
+**      before it that the heuristic would have kept, is connected again,
 **      seeing the whole graph.
 ** Lists are sorted by (distance, id) and work is merged in batch order, so
 ** no step depends on which thread did what.  Within a sub-batch new nodes
@@ -71,6 +71,7 @@
 #define MAX_WORKERS 64   /* threads used at most, the calling one included */
 #define SEARCH_MIN 16    /* searches per thread, at least, worth a thread */
 #define PRUNE_MIN 256    /* receiving lists per thread, at least */
+#define PEER_BACK 64     /* nodes looked back at for the one before in a group */
 
 /* What step 1 made of a node of the batch. */
 #define BN_LINKED 1 /* its links are in Batch.aLinks */
@@ -81,7 +82,7 @@ typedef struct BatchNode {
   uint32_t id, g;
   int L;
   int eState;
-  float dNear; /* BN_LINKED: the distance to its nearest node in the frozen graph */
+  float dFar; /* BN_LINKED: the distance to the farthest node its level-0 search kept */
   size_t iOut; /* its rows in Batch.aLinks: levels 0..L of (m+1) u32 */
 } BatchNode;
 
@@ -429,7 +430,7 @@ static int frozenLinks(Vec0Hnsw *p, BatchNode *x, uint32_t *aOut) {
     }
     aRow[0] = (uint32_t)nSel;
     for (i = 0; i < nSel; i++) aRow[1 + i] = p->aW[i].id;
-    if (lc == 0) x->dNear = ep.d;
+    if (lc == 0) x->dFar = p->aW[nW - 1].d;
   }
   x->eState = BN_LINKED;
   return VEC0_HNSW_OK;
@@ -586,26 +587,47 @@ static int noteLost(Batch *b, uint32_t id, size_t *pnLost) {
 }
 
 /*
-** Step 4: whether new node k (not the first of its sub-batch) is at least as
-** near to the node before it in the batch as to anything the frozen graph
-** showed it.  Rows inserted in the order of their vectors (a grid row by
-** row, a sorted column, a time series) make each new node's true
-** neighbours the other new nodes, which it could not see: it kept one or
-** two frozen links, and its sub-batch became a comb whose teeth never meet
-** (a 200 x 200 grid in order: 28 of 200 self-queries missed at ef 400).  In
-** rows of no particular order the node before is as far as any random row
-** and this is rare.
+** Step 4: whether the level-0 list of new node k lacks the node before it in
+** its group and sub-batch, y, which the heuristic would have kept had the
+** search seen it: y is as near as what the search kept (ef_construction
+** nodes), no kept node nearer to k than y is nearer to y than k is (nor a
+** copy of y), and the list had room.  Rows inserted in the order of their
+** vectors (a grid row by row, a sorted column, a time series) make a new
+** node's true neighbours the other new nodes, which it could not see: it
+** kept one or two frozen links, and its sub-batch became a comb whose teeth
+** never met (a 200 x 200 grid in order: 28 of 200 self-queries missed at ef
+** 400).  In rows of no particular order the node before is as far as any
+** random row, beyond what the search kept, and this costs one distance.
 */
-static int nearerPeer(Batch *b, int k, int *pbAgain) {
+static int peerMissing(Batch *b, int k, int *pbAgain) {
   Vec0Hnsw *p = b->p;
-  const BatchNode *x = &b->aNode[k], *y = &b->aNode[k - 1];
-  const void *vx, *vy;
-  int rc = VEC0_HNSW_OK;
+  const BatchNode *x = &b->aNode[k], *y = 0;
+  const uint32_t *aRow = b->aLinks + x->iOut;
+  const void *vx, *vy, *vs;
+  float d;
+  uint32_t i;
+  int rc = VEC0_HNSW_OK, j;
   *pbAgain = 0;
-  if (y->g != x->g) return rc;
+  /* partitions: rows of several groups may alternate */
+  for (j = k - 1; j >= b->i0 && j >= k - PEER_BACK; j--) {
+    if (b->aNode[j].g == x->g) {
+      y = &b->aNode[j];
+      break;
+    }
+  }
+  if (y == 0) return rc;
   if ((vx = vec0HnswVector(p, x->id, &rc)) == NULL) return rc;
   if ((vy = vec0HnswVector(p, y->id, &rc)) == NULL) return rc;
-  *pbAgain = p->h.xDistance(p->h.pCtx, vx, vy) <= x->dNear;
+  d = p->h.xDistance(p->h.pCtx, vx, vy);
+  if (d > x->dFar) return rc;
+  for (i = 0; i < aRow[0]; i++) {
+    float dy;
+    if ((vs = vec0HnswVector(p, aRow[1 + i], &rc)) == NULL) return rc;
+    if (p->h.xDistance(p->h.pCtx, vx, vs) >= d) break; /* kept after y */
+    dy = p->h.xDistance(p->h.pCtx, vy, vs);
+    if (dy < d || dy == 0.0f) return rc; /* y covered by it */
+  }
+  *pbAgain = i < (uint32_t)p->m;
   return rc;
 }
 
@@ -681,7 +703,7 @@ static int subBatch(Batch *b, int i1) {
     int bAgain;
     if (x->eState != BN_LINKED || aRow[0] == 0) continue;
     bAgain = edgesTo(b, nTgt, aRow[1]) > (size_t)p->m0;
-    if (!bAgain && k > b->i0 && (rc = nearerPeer(b, k, &bAgain)) != 0) return rc;
+    if (!bAgain && (rc = peerMissing(b, k, &bAgain)) != 0) return rc;
     if (bAgain && (rc = vec0HnswConnectKeeping(p, x->id, x->L)) != 0) return rc;
   }
   return VEC0_HNSW_OK;

@@ -389,6 +389,27 @@ def test_grid_in_order_keeps_recall(tmp_path, threads):
     con.close()
 
 
+def test_partitioned_grid_in_order_keeps_recall(tmp_path):
+    """The grid in order again, its rows dealt to three partitions in turn:
+    the node before a new one in the batch is of another group, and in its
+    own group the row before is 3 away while the frozen graph offered one
+    at 1, whose link covers the rest.  What counts is whether the heuristic
+    would have kept that row had the search seen it."""
+    rows = [(x * 120 + y + 1, (x * 120 + y) % 3, f32([float(x), float(y)]))
+            for x in range(120) for y in range(120)]
+    con = connect(str(tmp_path / "pgrid.db"))
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(p integer partition key, e float[2])")
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, p, e) VALUES (?, ?, ?)", rows)
+    con.execute("COMMIT")
+    integrity(con, "t")
+    missed = [i for i in random.Random(1).sample(range(len(rows)), 300)
+              if con.execute("SELECT rowid FROM t WHERE e MATCH ? AND k = 1 AND p = ? AND ef = 100",
+                             (rows[i][2], rows[i][1])).fetchone() != (rows[i][0],)]
+    assert missed == []
+    con.close()
+
+
 @pytest.mark.heavy
 def test_clusters_in_order_keep_recall(tmp_path):
     """Thirty 16-d clusters of 1 000 rows, inserted cluster after cluster
