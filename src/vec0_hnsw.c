@@ -269,10 +269,14 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     if (p->apVec) {
       for (i = 0; i < cnt; i++) PREFETCH(&p->apVec[L[1 + i]]);
     }
+    /* At level 0 a node not in memory is read only if its distance admits
+    ** it (below): its vector is all the distance needs, and most of a lazy
+    ** walk's neighbours are refused (a first query at 1M read half as many
+    ** records).  Links point below nBound <= nCap, so t indexes the arrays. */
     for (i = 0; i < cnt; i++) {
       uint32_t t = L[1 + i];
       if (p->aVisit[t] == gen) continue;
-      if (lc > 0 || !(p->aFlag[t] & NODE_LOADED)) {
+      if (lc > 0) {
         if ((rc = vec0HnswTouch(p, c.id, lc, t)) != 0) return rc;
         L = links(p, c.id, lc);
       }
@@ -323,6 +327,9 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         Pair x;
         x.d = d;
         x.id = nb[i];
+        if (!(p->aFlag[x.id] & NODE_LOADED) && (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
+          return rc;
+        }
         minPush(p->aCand, &nCand, x);
         if (p->aCand[0].id == x.id) prefetchRow(p, x.id, lc);
         if (accepted(p, f, x.id)) {
