@@ -64,17 +64,31 @@ static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
 ** that ask to be huge: a walk after a reopen writes these arrays at random
 ** ids, and where a first-touched 4 KiB page costs ~30 us (a VM) the few
 ** hundred pages it would touch one by one cost more than the first query's
-** reads.
+** reads.  Such a block is mapped zeroed pages (vec0MemMapZero, outside the
+** host's allocator; xMalloc where none can be had), so that nothing clears
+** it at open: at a million nodes clearing 13 MB took milliseconds of a
+** first query that touches a few hundred places in it.
 */
+static void freeSmall(Vec0Hnsw *p) {
+  if (p->nNodeMap) {
+    vec0MemUnmap(p->pNodeMem, p->nNodeMap);
+  } else {
+    p->h.xFree(p->h.pCtx, p->pNodeMem);
+  }
+  p->pNodeMem = NULL;
+  p->nNodeMap = 0;
+}
+
 static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
-  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + 2), nAlloc = n, i;
+  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + 2), nAlloc = n, i, nMap = 0;
   int bHuge = n >= NODE_HUGE / 2;
-  unsigned char *aMem, *a;
+  unsigned char *aMem = NULL, *a;
   if (bHuge) {
     n = (n + NODE_HUGE - 1) & ~(NODE_HUGE - 1);
     nAlloc = n + NODE_HUGE;
+    if ((aMem = vec0MemMapZero(nAlloc)) != NULL) nMap = nAlloc;
   }
-  aMem = p->h.xMalloc(p->h.pCtx, nAlloc);
+  if (aMem == NULL) aMem = p->h.xMalloc(p->h.pCtx, nAlloc);
   if (aMem == NULL) return VEC0_HNSW_NOMEM;
   a = aMem;
   if (bHuge) {
@@ -93,11 +107,15 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
       memcpy(aFlag, p->aFlag, nOld);
       memcpy(aLevel, p->aLevel, nOld);
     }
-    for (i = nOld; i < nNew; i++) apUp[i] = NULL;
-    memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
-    memset(aFlag + nOld, 0, nNew - nOld);
-    p->h.xFree(p->h.pCtx, p->pNodeMem);
+    if (nMap == 0) {
+      for (i = nOld; i < nNew; i++) apUp[i] = NULL;
+      memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
+      memset(aFlag + nOld, 0, nNew - nOld);
+    }
+    vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
+    freeSmall(p);
     p->pNodeMem = aMem;
+    p->nNodeMap = nMap;
     p->apUp = apUp;
     p->aGroup = aGroup;
     p->aVisit = aVisit;
@@ -134,6 +152,7 @@ static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   ** query at 1M cleared nearly all of it); the fill's first step asks for
   ** them (vec0HnswUseHugePages). */
   if (p->bHuge || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
+  vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
   for (off = 0; off < nKeep; off += NODE_HUGE) {
     size_t k = nKeep - off < NODE_HUGE ? nKeep - off : NODE_HUGE;
     memcpy(a + off, (unsigned char *)p->aLink0 + off, k);
@@ -170,6 +189,16 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
   p->bHuge = 1;
   p->nCollapsed = 0;
   vec0MemAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
+}
+
+void vec0HnswPrefaultLinks(Vec0Hnsw *p) {
+  uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
+  size_t nByte = link0Bytes(p, n);
+  if (nByte < 2 * NODE_HUGE) return;
+  vec0MemAdviseHuge(p->aLink0, nByte);
+  /* the small arrays first (a few MiB, mapped zeroed: nothing wrote them) */
+  vec0MemPrefaultStartTwo(&p->linkPrefault, p->nNodeMap ? p->pNodeMem : NULL,
+                          p->nNodeMap, p->aLink0, nByte);
 }
 
 /*
@@ -441,12 +470,13 @@ int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level) {
 
 void vec0HnswFreeNodes(Vec0Hnsw *p) {
   uint32_t i;
+  vec0MemPrefaultStop(&p->linkPrefault);
   for (i = 0; i < p->nCap; i++) {
     if (p->apUp[i]) p->h.xFree(p->h.pCtx, p->apUp[i]);
   }
-  p->h.xFree(p->h.pCtx, p->pNodeMem);
+  freeSmall(p);
   p->h.xFree(p->h.pCtx, p->pLink0Mem);
-  p->pNodeMem = p->pLink0Mem = NULL;
+  p->pLink0Mem = NULL;
   p->aFlag = p->aLevel = NULL;
   p->aGroup = NULL;
   p->apUp = NULL;
