@@ -113,6 +113,7 @@ void vec0MemUnmap(void *p, size_t n) {
 #define VEC0_MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 static int nPrefaultRunning = 0; /* atomic builtins */
+static int nPrefaultStarted = 0; /* ever (tests) */
 
 static void *prefaultMain(void *pArg) {
   Vec0MemPrefault *pF = pArg;
@@ -152,6 +153,7 @@ void vec0MemPrefaultStartTwo(Vec0MemPrefault *pF, void *p, size_t n, void *p2, s
   __atomic_add_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
   pF->bStarted = pthread_create(&pF->tid, NULL, prefaultMain, pF) == 0;
   if (!pF->bStarted) __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
+  if (pF->bStarted) __atomic_add_fetch(&nPrefaultStarted, 1, __ATOMIC_ACQ_REL);
 #else
   (void)pF;
   (void)p;
@@ -177,6 +179,14 @@ void vec0MemPrefaultStop(Vec0MemPrefault *pF) {
 int vec0MemPrefaultRunning(void) {
 #if defined(__linux__)
   return __atomic_load_n(&nPrefaultRunning, __ATOMIC_ACQUIRE);
+#else
+  return 0;
+#endif
+}
+
+int vec0MemPrefaultStarted(void) {
+#if defined(__linux__)
+  return __atomic_load_n(&nPrefaultStarted, __ATOMIC_ACQUIRE);
 #else
   return 0;
 #endif

@@ -71,5 +71,7 @@ void vec0MemPrefaultStartTwo(Vec0MemPrefault *pF, void *p, size_t n, void *p2, s
 void vec0MemPrefaultStop(Vec0MemPrefault *pF);
 /* Nonzero while a helper thread runs (for tests: none may outlive a close). */
 int vec0MemPrefaultRunning(void);
+/* How many helper threads were ever started (for tests). */
+int vec0MemPrefaultStarted(void);
 
 #endif /* VEC0_MEM_H */
