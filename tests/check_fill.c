@@ -8,6 +8,7 @@
 ** thread.  (tests/test_coldstart.py checks the same through Python.)
 */
 #include "vec0Int.h"
+#include "vec0_hnsw.h"
 #include "vec0_mem.h"
 
 #include <check.h>
@@ -184,8 +185,9 @@ START_TEST(fill_helper_races_nothing) {
 END_TEST
 
 /*
-** A graph whose link array is 4 MiB or more has it made resident by a
-** helper thread when it is opened (vec0HnswPrefaultLinks): queries made
+** A graph whose link array is large (vec0HnswPrefaultMin, lowered here to
+** 4 MiB) has it made resident by a helper thread when it is first walked
+** (vec0HnswPrefaultLinks): queries made
 ** while it runs give a connection's answers without one ('threads=1'),
 ** and closing, or a write that grows the array, joins it.
 */
@@ -195,6 +197,7 @@ START_TEST(link_prefault_races_nothing) {
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 aOne[K], aTwo[K];
   int nStarted;
+  vec0HnswPrefaultMin = (size_t)4 << 20;
   snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-links-%ld.db", (long)getpid());
   removeDb();
   db = openDb();
