@@ -77,31 +77,6 @@ static sqlite3_int64 infoOf(sqlite3 *db, const char *zCol) {
   return v;
 }
 
-static void build(void) {
-  sqlite3 *db;
-  sqlite3_stmt *pStmt = 0;
-  float v[DIM];
-  snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-fill-%ld.db", (long)getpid());
-  unlink(zPath);
-  db = openDb();
-  execOk(db, "PRAGMA journal_mode=WAL");
-  execOk(db, "CREATE VIRTUAL TABLE t USING vec0(e float[256] indexed by hnsw(m=8, "
-             "ef_construction=16))");
-  execOk(db, "BEGIN");
-  ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e) VALUES (?, ?)", -1,
-                                      &pStmt, 0), SQLITE_OK);
-  for (int r = 1; r <= NROW; r++) {
-    rowVector(r, v);
-    sqlite3_bind_int(pStmt, 1, r);
-    sqlite3_bind_blob(pStmt, 2, v, (int)sizeof(v), SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
-    sqlite3_reset(pStmt);
-  }
-  sqlite3_finalize(pStmt);
-  execOk(db, "COMMIT");
-  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
-}
-
 static void removeDb(void) {
   char z[300];
   unlink(zPath);
@@ -110,6 +85,44 @@ static void removeDb(void) {
   snprintf(z, sizeof(z), "%s-shm", zPath);
   unlink(z);
 }
+
+/*
+** A new WAL database at zPath holding table t (its CREATE statement
+** zCreate) with rows 1..nRow of nDim dimensions, xVec's vector of each, in
+** one transaction.
+*/
+static void makeTable(const char *zName, const char *zCreate, int nRow, int nDim,
+                      void (*xVec)(int, float *)) {
+  sqlite3 *db;
+  sqlite3_stmt *pStmt = 0;
+  float *v = malloc(sizeof(float) * (size_t)nDim);
+  ck_assert_ptr_nonnull(v);
+  snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-%s-%ld.db", zName, (long)getpid());
+  removeDb();
+  db = openDb();
+  execOk(db, "PRAGMA journal_mode=WAL");
+  execOk(db, zCreate);
+  execOk(db, "BEGIN");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e) VALUES (?, ?)", -1,
+                                      &pStmt, 0), SQLITE_OK);
+  for (int r = 1; r <= nRow; r++) {
+    xVec(r, v);
+    sqlite3_bind_int(pStmt, 1, r);
+    sqlite3_bind_blob(pStmt, 2, v, (int)sizeof(float) * nDim, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
+    sqlite3_reset(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  execOk(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+  free(v);
+}
+
+static void build(void) {
+  makeTable("fill", "CREATE VIRTUAL TABLE t USING vec0(e float[256] indexed by hnsw(m=8, "
+                    "ef_construction=16))", NROW, DIM, rowVector);
+}
+
 
 START_TEST(fill_helper_races_nothing) {
   sqlite3_int64 aWarm[40][K], a[K];
@@ -192,30 +205,20 @@ END_TEST
 ** and closing, or a write that grows the array, joins it.
 */
 #define NLINK 34000 /* 34 000 link rows of 132 bytes: 4.5 MB */
+static void smallVector(int r, float *a) {
+  a[0] = (float)(r % 97);
+  a[1] = (float)(r % 89);
+  a[2] = (float)(r % 83);
+  a[3] = (float)(r % 79);
+}
+
 START_TEST(link_prefault_races_nothing) {
-  sqlite3 *db, *one, *two;
+  sqlite3 *one, *two;
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 aOne[K], aTwo[K];
   int nStarted;
   vec0HnswPrefaultMin = (size_t)4 << 20;
-  snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-links-%ld.db", (long)getpid());
-  removeDb();
-  db = openDb();
-  execOk(db, "PRAGMA journal_mode=WAL");
-  execOk(db, "CREATE VIRTUAL TABLE t USING vec0(e float[4])");
-  execOk(db, "BEGIN");
-  ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e) VALUES (?, ?)", -1, &pStmt, 0),
-                   SQLITE_OK);
-  for (int r = 1; r <= NLINK; r++) {
-    float v[4] = {(float)(r % 97), (float)(r % 89), (float)(r % 83), (float)(r % 79)};
-    sqlite3_bind_int(pStmt, 1, r);
-    sqlite3_bind_blob(pStmt, 2, v, (int)sizeof(v), SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
-    sqlite3_reset(pStmt);
-  }
-  sqlite3_finalize(pStmt);
-  execOk(db, "COMMIT");
-  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+  makeTable("links", "CREATE VIRTUAL TABLE t USING vec0(e float[4])", NLINK, 4, smallVector);
   for (int i = 0; i < 3; i++) {
     one = openDb();
     execOk(one, "INSERT INTO t(t) VALUES ('threads=1')");

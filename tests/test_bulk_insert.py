@@ -365,6 +365,31 @@ def test_rows_in_order_stay_reachable(tmp_path, threads):
     con.close()
 
 
+def self_misses(tmp_path, columns, rows, threads=None, n=200, ef=400):
+    """Inserts rows (rowid, vector[, partition key]) in one transaction into
+    t(columns), checks integrity, and queries n of them, chosen at random,
+    on their own vector (k = 1, within their partition): the rows a query
+    did not find first."""
+    con = connect(str(tmp_path / "order.db"))
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(%s)" % columns)
+    if threads:
+        con.execute("INSERT INTO t(t) VALUES ('threads=%d')" % threads)
+    con.execute("BEGIN")
+    if len(rows[0]) == 3:
+        con.executemany("INSERT INTO t(rowid, e, p) VALUES (?, ?, ?)", rows)
+    else:
+        con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
+    con.execute("COMMIT")
+    integrity(con, "t")
+    sql = "SELECT rowid FROM t WHERE e MATCH ? AND k = 1 AND ef = %d" % ef
+    if len(rows[0]) == 3:
+        sql += " AND p = ?"
+    missed = [rows[i][0] for i in random.Random(1).sample(range(len(rows)), n)
+              if con.execute(sql, rows[i][1:]).fetchone() != (rows[i][0],)]
+    con.close()
+    return missed
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_grid_in_order_keeps_recall(tmp_path, threads):
     """A 100 x 100 grid inserted row by row in one transaction: each new
@@ -372,21 +397,10 @@ def test_grid_in_order_keeps_recall(tmp_path, threads):
     heuristic drops the rest as covered by it), so the sub-batch became a
     comb whose teeth never met and the graph a bundle of chains.  A query on
     a point's own vector at ef 400 missed it 18 times in 200 (hnswlib, row by
-    row: never).  A new node at least as near to the node before it as to
-    anything it saw is now connected again, seeing its sub-batch."""
+    row: never).  A new node whose list lacks the node before it, which
+    the heuristic would have kept had it seen it, is now connected again."""
     rows = [(x * 100 + y + 1, f32([float(x), float(y)])) for x in range(100) for y in range(100)]
-    con = connect(str(tmp_path / "grid.db"))
-    con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[2])")
-    con.execute("INSERT INTO t(t) VALUES ('threads=%d')" % threads)
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
-    con.execute("COMMIT")
-    integrity(con, "t")
-    missed = [i for i in random.Random(1).sample(range(len(rows)), 200)
-              if con.execute("SELECT rowid FROM t WHERE e MATCH ? AND k = 1 AND ef = 400",
-                             (rows[i][1],)).fetchone() != (rows[i][0],)]
-    assert missed == []
-    con.close()
+    assert self_misses(tmp_path, "e float[2]", rows, threads=threads) == []
 
 
 def test_partitioned_grid_in_order_keeps_recall(tmp_path):
@@ -395,19 +409,10 @@ def test_partitioned_grid_in_order_keeps_recall(tmp_path):
     own group the row before is 3 away while the frozen graph offered one
     at 1, whose link covers the rest.  What counts is whether the heuristic
     would have kept that row had the search seen it."""
-    rows = [(x * 120 + y + 1, (x * 120 + y) % 3, f32([float(x), float(y)]))
+    rows = [(x * 120 + y + 1, f32([float(x), float(y)]), (x * 120 + y) % 3)
             for x in range(120) for y in range(120)]
-    con = connect(str(tmp_path / "pgrid.db"))
-    con.execute("CREATE VIRTUAL TABLE t USING vec0(p integer partition key, e float[2])")
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO t(rowid, p, e) VALUES (?, ?, ?)", rows)
-    con.execute("COMMIT")
-    integrity(con, "t")
-    missed = [i for i in random.Random(1).sample(range(len(rows)), 300)
-              if con.execute("SELECT rowid FROM t WHERE e MATCH ? AND k = 1 AND p = ? AND ef = 100",
-                             (rows[i][2], rows[i][1])).fetchone() != (rows[i][0],)]
-    assert missed == []
-    con.close()
+    assert self_misses(tmp_path, "p integer partition key, e float[2]", rows, n=300,
+                       ef=100) == []
 
 
 @pytest.mark.heavy
@@ -420,17 +425,7 @@ def test_clusters_in_order_keep_recall(tmp_path):
     r = random.Random(7)
     rows = [(i, f32([float(i // 1000) * 10 + r.gauss(0, 1) for _ in range(16)]))
             for i in range(1, 30001)]
-    con = connect(str(tmp_path / "clusters.db"))
-    con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[16])")
-    con.execute("BEGIN")
-    con.executemany("INSERT INTO t(rowid, e) VALUES (?, ?)", rows)
-    con.execute("COMMIT")
-    integrity(con, "t")
-    missed = [i for i in random.Random(1).sample(range(len(rows)), 200)
-              if con.execute("SELECT rowid FROM t WHERE e MATCH ? AND k = 1 AND ef = 400",
-                             (rows[i][1],)).fetchone() != (rows[i][0],)]
-    assert missed == []
-    con.close()
+    assert self_misses(tmp_path, "e float[16]", rows) == []
 
 
 def test_many_copies_pass_integrity_check(tmp_path):
