@@ -4,8 +4,9 @@
 ** coldstart.c times the whole phase after opening (the first 1 000 queries,
 ** the first inserts); this driver times only what a process that opens the
 ** database for one query pays: open, load the extension, prepare and step
-** one `MATCH ... AND k = 10 AND ef = E` query, in a fresh child process per
-** run, alternating between the builds named in every round (the machine's
+** one `MATCH ... AND k = 10 AND ef = E` query, in a new process per run
+** (the driver runs itself again: a forked copy measured a few ms more),
+** alternating between the builds named in every round (the machine's
 ** state drifts: on the VM measured, a 2 MiB page faulted in at random cost
 ** from 0.3 to several milliseconds depending on how fragmented memory was).
 ** Query r of the file is the one run r asks.
@@ -38,7 +39,7 @@ static long minorFaults(void) {
   return ru.ru_minflt;
 }
 
-/* The child: one query, its figures written to fd. */
+/* The child: one query, its figures written to fd (stdout). */
 static void child(int fd, const char *zExt, const char *zDb, const float *q, int dim, int ef) {
   double t0 = now(), t1;
   long f0;
@@ -73,21 +74,38 @@ static void summary(const char *zWhat, double *a, int n, const char *zUnit) {
          zUnit, a[0], a[n - 1]);
 }
 
+/* first_query child EXT DB QUERIES DIM ROW EF */
+static int childMain(char **argv) {
+  int dim = atoi(argv[5]), r = atoi(argv[6]);
+  float *q = malloc(sizeof(float) * (size_t)dim);
+  FILE *f = fopen(argv[4], "rb");
+  if (!q || !f || fseek(f, (long)r * dim * (long)sizeof(float), SEEK_SET) != 0 ||
+      fread(q, sizeof(float), (size_t)dim, f) != (size_t)dim) {
+    die("cannot read", argv[4]);
+  }
+  fclose(f);
+  child(1, argv[2], argv[3], q, dim, atoi(argv[7]));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   char zExts[4096], *azExt[MAX_EXT];
-  const char *zDb = opt(argc, argv, "db", 0), *zQ = opt(argc, argv, "queries", 0);
-  int dim = atoi(opt(argc, argv, "dim", 0)), nRun = atoi(opt(argc, argv, "runs", "21"));
-  int ef = atoi(opt(argc, argv, "ef", "96")), nExt = 0, r, e;
+  const char *zDb, *zQ;
+  int dim, nRun;
+  int ef, nExt = 0, r, e;
   static double aMs[MAX_EXT][MAX_RUNS], aFlt[MAX_EXT][MAX_RUNS];
-  float *aQ;
-  FILE *f;
+  char zDim[16], zEf[16];
+  if (argc == 8 && strcmp(argv[1], "child") == 0) return childMain(argv);
+  zDb = opt(argc, argv, "db", 0);
+  zQ = opt(argc, argv, "queries", 0);
+  dim = atoi(opt(argc, argv, "dim", 0));
+  nRun = atoi(opt(argc, argv, "runs", "21"));
+  ef = atoi(opt(argc, argv, "ef", "96"));
+  snprintf(zDim, sizeof(zDim), "%d", dim);
+  snprintf(zEf, sizeof(zEf), "%d", ef);
   snprintf(zExts, sizeof(zExts), "%s", opt(argc, argv, "ext", 0));
   for (char *z = strtok(zExts, ","); z && nExt < MAX_EXT; z = strtok(0, ",")) azExt[nExt++] = z;
   if (dim < 1 || nRun < 1 || nRun > MAX_RUNS || nExt < 1 || ef < 10) die("bad option", 0);
-  aQ = malloc(sizeof(float) * (size_t)dim * (size_t)nRun);
-  if (!aQ || !(f = fopen(zQ, "rb"))) die("cannot read", zQ);
-  if (fread(aQ, sizeof(float) * (size_t)dim, (size_t)nRun, f) != (size_t)nRun) die("short", zQ);
-  fclose(f);
   for (r = 0; r < nRun; r++) {
     for (e = 0; e < nExt; e++) {
       int fd[2], st;
@@ -96,9 +114,12 @@ int main(int argc, char **argv) {
       if (pipe(fd) != 0) die("pipe", 0);
       fflush(stdout);
       if ((pid = fork()) == 0) {
+        char zRow[16];
         close(fd[0]);
-        child(fd[1], azExt[e], zDb, aQ + (size_t)r * (size_t)dim, dim, ef);
-        _exit(0);
+        if (dup2(fd[1], 1) < 0) _exit(1);
+        snprintf(zRow, sizeof(zRow), "%d", r);
+        execl("/proc/self/exe", argv[0], "child", azExt[e], zDb, zQ, zDim, zRow, zEf, (char *)0);
+        _exit(1);
       }
       close(fd[1]);
       if (read(fd[0], zIn, sizeof(zIn) - 1) <= 0) die("the child failed", azExt[e]);
