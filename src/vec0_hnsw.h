@@ -303,6 +303,21 @@ int vec0HnswCheck(Vec0Hnsw *p, uint32_t nId, char **pzErr);
 */
 void vec0HnswUseHugePages(Vec0Hnsw *p);
 /*
+** Makes the link array's rows resident in huge pages on another thread
+** (vec0MemPrefaultStart), for a host that has just opened a large graph
+** and whose walks will now read records into it at random: each record
+** read into a page not yet there would fault it in, a 2 MiB page cleared
+** for a 132-byte row, and at a million nodes the first query's few hundred
+** records cost more in faults than its reads; the kernel populates the
+** same pages in order far faster.  Only for an array of
+** vec0HnswPrefaultMin bytes or more (32 MiB: a smaller one is a few huge
+** pages, and on a loaded machine the helper only takes the caller's core:
+** at 60 000 nodes the first query was slower with it), on Linux; stopped
+** (joined) before the array moves or is freed.  Tests lower the limit.
+*/
+void vec0HnswPrefaultLinks(Vec0Hnsw *p);
+extern size_t vec0HnswPrefaultMin;
+/*
 ** Makes at most nMax more bytes of the link array huge pages, in place (see
 ** vec0MemCollapseHuge); 1 when no more is to be done.  Hosts call it
 ** between searches, so that no one search pays for the whole array.

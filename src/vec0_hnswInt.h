@@ -18,6 +18,7 @@
 #define VEC0_HNSWINT_H
 
 #include "vec0_hnsw.h"
+#include "vec0_mem.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +101,7 @@ struct Vec0Hnsw {
   uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
   int bHuge;         /* aLink0 asks for huge pages (vec0HnswUseHugePages) */
   size_t nCollapsed; /* bytes of aLink0 made huge pages (vec0HnswHugeStep) */
+  Vec0MemPrefault linkPrefault; /* aLink0 made resident (vec0HnswPrefaultLinks) */
   uint32_t *aVisit;
   uint32_t hide1;    /* 1 + a node searches walk around (vec0HnswHide), or 0 */
   uint32_t gen;

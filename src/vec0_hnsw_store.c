@@ -112,6 +112,7 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
       memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
       memset(aFlag + nOld, 0, nNew - nOld);
     }
+    vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
     freeSmall(p);
     p->pNodeMem = aMem;
     p->nNodeMap = nMap;
@@ -151,6 +152,7 @@ static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   ** query at 1M cleared nearly all of it); the fill's first step asks for
   ** them (vec0HnswUseHugePages). */
   if (p->bHuge || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
+  vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
   for (off = 0; off < nKeep; off += NODE_HUGE) {
     size_t k = nKeep - off < NODE_HUGE ? nKeep - off : NODE_HUGE;
     memcpy(a + off, (unsigned char *)p->aLink0 + off, k);
@@ -187,6 +189,18 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
   p->bHuge = 1;
   p->nCollapsed = 0;
   vec0MemAdviseHuge(p->aLink0, link0Bytes(p, p->nCap));
+}
+
+size_t vec0HnswPrefaultMin = LINK0_HUGE_EARLY;
+
+void vec0HnswPrefaultLinks(Vec0Hnsw *p) {
+  uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
+  size_t nByte = link0Bytes(p, n);
+  if (nByte < vec0HnswPrefaultMin || nByte < 2 * NODE_HUGE) return;
+  vec0MemAdviseHuge(p->aLink0, nByte);
+  /* the small arrays first (a few MiB, mapped zeroed: nothing wrote them) */
+  vec0MemPrefaultStartTwo(&p->linkPrefault, p->nNodeMap ? p->pNodeMem : NULL,
+                          p->nNodeMap, p->aLink0, nByte);
 }
 
 /*
@@ -458,6 +472,7 @@ int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level) {
 
 void vec0HnswFreeNodes(Vec0Hnsw *p) {
   uint32_t i;
+  vec0MemPrefaultStop(&p->linkPrefault);
   for (i = 0; i < p->nCap; i++) {
     if (p->apUp[i]) p->h.xFree(p->h.pCtx, p->apUp[i]);
   }

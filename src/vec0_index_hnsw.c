@@ -313,13 +313,13 @@ static int hnswOpen(Vec0Index *pIdx) {
     return rc;
   }
   /*
-  ** A link array above 32 MiB stays in 4 KiB pages until the fill's first
-  ** step (hnswIdle): a walk after a reopen writes the records it reads at
-  ** random places of it, and a 2 MiB page faulted in for each cost far more
-  ** than the reads (a first query at 1M: 38-40 ms with huge pages from the
-  ** open, up to 220 when memory was fragmented; 29.5 ms without).  One up
-  ** to 32 MiB asks for them when it is made (growLink0): a few pages.
+  ** The links ask for huge pages from the start: a walk after a reopen
+  ** writes the records it reads at random places of the link array, and on
+  ** a machine where a first-touched 4 KiB page costs ~30 us the first
+  ** query's few hundred records cost more in faults than a few 2 MiB pages
+  ** (which the fill then writes in order anyway).
   */
+  vec0HnswUseHugePages(s->pGraph);
   if (vec0StorageInOp(p)) vec0HnswBegin(s->pGraph);
   return SQLITE_OK;
 }
@@ -434,11 +434,31 @@ static int queueDrain(Vec0Index *pIdx) {
 /* ---------------------------------------------------------------------- */
 /* Writes                                                                  */
 
+/*
+** The first walk of an opened graph (a search, or an insert's) is about to
+** read records into the link array at random: the array is made resident
+** on another core instead (vec0HnswPrefaultLinks; a first query at 1M
+** faulted in tens of 2 MiB pages), unless 'threads=1' or the column's
+** cache stays lazy ('cache_budget'), whose memory grows only with what
+** statements visit.  Not at the open itself: a command ('threads=',
+** 'cache_budget=') opens the graph before its setting holds.
+*/
+static void graphWalked(Vec0Index *pIdx) {
+  HnswState *s = pIdx->pState;
+  Vec0Table *p = pIdx->pTab;
+  if (s->bPrefault) return;
+  s->bPrefault = 1;
+  if (vec0TableThreads(p) > 1 && vec0StorageWarmAllowed(p, pIdx->iVec)) {
+    vec0HnswPrefaultLinks(s->pGraph);
+  }
+}
+
 static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
                       uint32_t g) {
   Vec0Hnsw *h = 0;
   /* the graph is opened now, so that a bad header fails the write itself */
   int rc = graphOf(pIdx, &h);
+  if (rc == SQLITE_OK) graphWalked(pIdx);
   if (rc == SQLITE_OK) rc = queuePush(pIdx->pState, iSlot, (uint64_t)iRowid, g);
   if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     HnswState *s = pIdx->pState;
@@ -574,6 +594,7 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
   HnswState *s;
   int rc = graphOf(pIdx, &h), nRes = 0, nCand = pS->k;
   *pnOut = 0;
+  if (rc == SQLITE_OK) graphWalked(pIdx);
   if (rc == SQLITE_OK) rc = queueDrain(pIdx); /* a search sees the rows queued */
   if (rc != SQLITE_OK) return rc;
   s = pIdx->pState;

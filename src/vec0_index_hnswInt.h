@@ -24,6 +24,7 @@ typedef struct HnswState {
   int bFilling;       /* xIdle reads ahead: the links ask for huge pages */
   int bWarm;          /* every node and vector is in memory */
   int bHugeDone;      /* the links are all huge pages (or cannot be) */
+  int bPrefault;      /* graphWalked() has run */
   size_t nVecBytes;   /* of a float32 vector */
   /* The quantizer and codes (see the header comment), when the column has one. */
   Vec0Codes codes;    /* bRecords; bOnce with low_memory=1 */

@@ -113,14 +113,20 @@ void vec0MemUnmap(void *p, size_t n) {
 #define VEC0_MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 static int nPrefaultRunning = 0; /* atomic builtins */
+static int nPrefaultStarted = 0; /* ever (tests) */
 
 static void *prefaultMain(void *pArg) {
   Vec0MemPrefault *pF = pArg;
   size_t off;
-  for (off = 0; off < pF->n; off += MEM_HUGE_PAGE) {
-    if (__atomic_load_n(&pF->bStop, __ATOMIC_ACQUIRE)) break;
-    /* An older kernel (EINVAL) or no memory: the writer faults them itself. */
-    if (madvise(pF->a + off, (size_t)MEM_HUGE_PAGE, VEC0_MADV_POPULATE_WRITE) != 0) break;
+  int r;
+  for (r = 0; r < 2; r++) {
+    unsigned char *a = r ? pF->a2 : pF->a;
+    size_t n = r ? pF->n2 : pF->n;
+    for (off = 0; off < n; off += MEM_HUGE_PAGE) {
+      if (__atomic_load_n(&pF->bStop, __ATOMIC_ACQUIRE)) break;
+      /* An older kernel (EINVAL) or no memory: the writer faults them itself. */
+      if (madvise(a + off, (size_t)MEM_HUGE_PAGE, VEC0_MADV_POPULATE_WRITE) != 0) break;
+    }
   }
   __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
   return NULL;
@@ -128,22 +134,32 @@ static void *prefaultMain(void *pArg) {
 #endif
 
 void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n) {
+  vec0MemPrefaultStartTwo(pF, p, n, NULL, 0);
+}
+
+void vec0MemPrefaultStartTwo(Vec0MemPrefault *pF, void *p, size_t n, void *p2, size_t n2) {
 #if defined(__linux__)
-  uintptr_t a, b;
+  uintptr_t a, b, a2, b2;
   if (pF->bStarted) return;
   wholePages(p, n, MEM_HUGE_PAGE, &a, &b);
-  if (b <= a) return;
+  wholePages(p2, n2, MEM_HUGE_PAGE, &a2, &b2);
+  if (b <= a && b2 <= a2) return;
   pF->a = (unsigned char *)a;
-  pF->n = (size_t)(b - a);
+  pF->n = b > a ? (size_t)(b - a) : 0;
+  pF->a2 = (unsigned char *)a2;
+  pF->n2 = b2 > a2 ? (size_t)(b2 - a2) : 0;
   pF->bStop = 0;
   pF->pid = (long)getpid();
   __atomic_add_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
   pF->bStarted = pthread_create(&pF->tid, NULL, prefaultMain, pF) == 0;
   if (!pF->bStarted) __atomic_sub_fetch(&nPrefaultRunning, 1, __ATOMIC_ACQ_REL);
+  if (pF->bStarted) __atomic_add_fetch(&nPrefaultStarted, 1, __ATOMIC_ACQ_REL);
 #else
   (void)pF;
   (void)p;
   (void)n;
+  (void)p2;
+  (void)n2;
 #endif
 }
 
@@ -163,6 +179,14 @@ void vec0MemPrefaultStop(Vec0MemPrefault *pF) {
 int vec0MemPrefaultRunning(void) {
 #if defined(__linux__)
   return __atomic_load_n(&nPrefaultRunning, __ATOMIC_ACQUIRE);
+#else
+  return 0;
+#endif
+}
+
+int vec0MemPrefaultStarted(void) {
+#if defined(__linux__)
+  return __atomic_load_n(&nPrefaultStarted, __ATOMIC_ACQUIRE);
 #else
   return 0;
 #endif

@@ -57,6 +57,8 @@ void vec0MemUnmap(void *p, size_t n);
 typedef struct Vec0MemPrefault {
   unsigned char *a; /* the block's whole 2 MiB pages: [a, a+n) */
   size_t n;
+  unsigned char *a2; /* a second block (StartTwo), made resident after it */
+  size_t n2;
   int bStop;        /* set by Stop, read by the thread (atomic builtins) */
   int bStarted;
 #if defined(__linux__)
@@ -65,8 +67,11 @@ typedef struct Vec0MemPrefault {
 #endif
 } Vec0MemPrefault;
 void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n);
+void vec0MemPrefaultStartTwo(Vec0MemPrefault *pF, void *p, size_t n, void *p2, size_t n2);
 void vec0MemPrefaultStop(Vec0MemPrefault *pF);
 /* Nonzero while a helper thread runs (for tests: none may outlive a close). */
 int vec0MemPrefaultRunning(void);
+/* How many helper threads were ever started (for tests). */
+int vec0MemPrefaultStarted(void);
 
 #endif /* VEC0_MEM_H */

@@ -8,6 +8,8 @@
 ** thread.  (tests/test_coldstart.py checks the same through Python.)
 */
 #include "vec0Int.h"
+#include "vec0_hnsw.h"
+#include "vec0_mem.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -75,31 +77,6 @@ static sqlite3_int64 infoOf(sqlite3 *db, const char *zCol) {
   return v;
 }
 
-static void build(void) {
-  sqlite3 *db;
-  sqlite3_stmt *pStmt = 0;
-  float v[DIM];
-  snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-fill-%ld.db", (long)getpid());
-  unlink(zPath);
-  db = openDb();
-  execOk(db, "PRAGMA journal_mode=WAL");
-  execOk(db, "CREATE VIRTUAL TABLE t USING vec0(e float[256] indexed by hnsw(m=8, "
-             "ef_construction=16))");
-  execOk(db, "BEGIN");
-  ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e) VALUES (?, ?)", -1,
-                                      &pStmt, 0), SQLITE_OK);
-  for (int r = 1; r <= NROW; r++) {
-    rowVector(r, v);
-    sqlite3_bind_int(pStmt, 1, r);
-    sqlite3_bind_blob(pStmt, 2, v, (int)sizeof(v), SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
-    sqlite3_reset(pStmt);
-  }
-  sqlite3_finalize(pStmt);
-  execOk(db, "COMMIT");
-  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
-}
-
 static void removeDb(void) {
   char z[300];
   unlink(zPath);
@@ -108,6 +85,44 @@ static void removeDb(void) {
   snprintf(z, sizeof(z), "%s-shm", zPath);
   unlink(z);
 }
+
+/*
+** A new WAL database at zPath holding table t (its CREATE statement
+** zCreate) with rows 1..nRow of nDim dimensions, xVec's vector of each, in
+** one transaction.
+*/
+static void makeTable(const char *zName, const char *zCreate, int nRow, int nDim,
+                      void (*xVec)(int, float *)) {
+  sqlite3 *db;
+  sqlite3_stmt *pStmt = 0;
+  float *v = malloc(sizeof(float) * (size_t)nDim);
+  ck_assert_ptr_nonnull(v);
+  snprintf(zPath, sizeof(zPath), "/tmp/vec0-check-%s-%ld.db", zName, (long)getpid());
+  removeDb();
+  db = openDb();
+  execOk(db, "PRAGMA journal_mode=WAL");
+  execOk(db, zCreate);
+  execOk(db, "BEGIN");
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(rowid, e) VALUES (?, ?)", -1,
+                                      &pStmt, 0), SQLITE_OK);
+  for (int r = 1; r <= nRow; r++) {
+    xVec(r, v);
+    sqlite3_bind_int(pStmt, 1, r);
+    sqlite3_bind_blob(pStmt, 2, v, (int)sizeof(float) * nDim, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_DONE);
+    sqlite3_reset(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  execOk(db, "COMMIT");
+  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+  free(v);
+}
+
+static void build(void) {
+  makeTable("fill", "CREATE VIRTUAL TABLE t USING vec0(e float[256] indexed by hnsw(m=8, "
+                    "ef_construction=16))", NROW, DIM, rowVector);
+}
+
 
 START_TEST(fill_helper_races_nothing) {
   sqlite3_int64 aWarm[40][K], a[K];
@@ -182,6 +197,82 @@ START_TEST(fill_helper_races_nothing) {
 }
 END_TEST
 
+/*
+** A graph whose link array is large (vec0HnswPrefaultMin, lowered here to
+** 4 MiB) has it made resident by a helper thread when it is first walked
+** (vec0HnswPrefaultLinks): queries made
+** while it runs give a connection's answers without one ('threads=1'),
+** and closing, or a write that grows the array, joins it.
+*/
+#define NLINK 34000 /* 34 000 link rows of 132 bytes: 4.5 MB */
+static void smallVector(int r, float *a) {
+  a[0] = (float)(r % 97);
+  a[1] = (float)(r % 89);
+  a[2] = (float)(r % 83);
+  a[3] = (float)(r % 79);
+}
+
+START_TEST(link_prefault_races_nothing) {
+  sqlite3 *one, *two;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 aOne[K], aTwo[K];
+  int nStarted;
+  vec0HnswPrefaultMin = (size_t)4 << 20;
+  makeTable("links", "CREATE VIRTUAL TABLE t USING vec0(e float[4])", NLINK, 4, smallVector);
+  for (int i = 0; i < 3; i++) {
+    one = openDb();
+    execOk(one, "INSERT INTO t(t) VALUES ('threads=1')");
+    nStarted = vec0MemPrefaultStarted();
+    two = openDb();
+    execOk(two, "INSERT INTO t(t) VALUES ('threads=2')");
+    for (int q = 0; q < 20; q++) {
+      sqlite3_int64 a[4] = {q, q * 3, q * 7, q * 11};
+      float v[4] = {(float)(a[0] % 97), (float)(a[1] % 89), (float)(a[2] % 83), (float)(a[3] % 79)};
+      for (int c = 0; c < 2; c++) {
+        sqlite3_int64 *aOut = c ? aTwo : aOne;
+        int n = 0;
+        ck_assert_int_eq(sqlite3_prepare_v2(c ? two : one, "SELECT rowid FROM t WHERE e MATCH ? "
+                                            "AND k = 5 AND ef = 32", -1, &pStmt, 0), SQLITE_OK);
+        sqlite3_bind_blob(pStmt, 1, v, (int)sizeof(v), SQLITE_STATIC);
+        while (sqlite3_step(pStmt) == SQLITE_ROW && n < K) aOut[n++] = sqlite3_column_int64(pStmt, 0);
+        ck_assert_int_eq(sqlite3_finalize(pStmt), SQLITE_OK);
+        ck_assert_int_eq(n, K);
+      }
+      ck_assert_msg(memcmp(aOne, aTwo, sizeof(aOne)) == 0, "query %d differs", q);
+      /* two's graph, opened by its first statement, had its links made resident */
+      if (q == 0) ck_assert_int_gt(vec0MemPrefaultStarted(), nStarted);
+      if (i == 1 && q == 0) {
+        /* a write that grows the arrays past their capacity at once */
+        execOk(two, "INSERT INTO t(rowid, e) SELECT rowid + 100000, e FROM t WHERE rowid <= 40000");
+        execOk(one, "SELECT count(*) FROM t");
+      }
+    }
+    ck_assert_int_eq(sqlite3_close(two), SQLITE_OK);
+    ck_assert_int_eq(vec0MemPrefaultRunning(), 0);
+    {
+      /* a column kept lazy ('cache_budget') keeps its links lazy too */
+      sqlite3 *lazy = openDb();
+      sqlite3_int64 a[K];
+      execOk(lazy, "INSERT INTO t(t) VALUES ('cache_budget=0')");
+      nStarted = vec0MemPrefaultStarted();
+      ck_assert_int_eq(sqlite3_prepare_v2(lazy, "SELECT rowid FROM t WHERE e MATCH ? AND k = 5",
+                                          -1, &pStmt, 0), SQLITE_OK);
+      sqlite3_bind_blob(pStmt, 1, (float[4]){1, 2, 3, 4}, 16, SQLITE_TRANSIENT);
+      for (int n = 0; n < K; n++) {
+        ck_assert_int_eq(sqlite3_step(pStmt), SQLITE_ROW);
+        a[n] = sqlite3_column_int64(pStmt, 0);
+      }
+      ck_assert_int_eq(sqlite3_finalize(pStmt), SQLITE_OK);
+      ck_assert_int_gt(a[0], 0);
+      ck_assert_int_eq(vec0MemPrefaultStarted(), nStarted);
+      ck_assert_int_eq(sqlite3_close(lazy), SQLITE_OK);
+    }
+    ck_assert_int_eq(sqlite3_close(one), SQLITE_OK);
+  }
+  removeDb();
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fill");
   TCase *tc = tcase_create("fill");
@@ -189,6 +280,7 @@ int main(void) {
   int nFailed;
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, fill_helper_races_nothing);
+  tcase_add_test(tc, link_prefault_races_nothing);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
