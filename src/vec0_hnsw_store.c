@@ -196,7 +196,7 @@ size_t vec0HnswPrefaultMin = LINK0_HUGE_EARLY;
 void vec0HnswPrefaultLinks(Vec0Hnsw *p) {
   uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
   size_t nByte = link0Bytes(p, n);
-  if (nByte < vec0HnswPrefaultMin || nByte < 2 * NODE_HUGE) return;
+  if (nByte < vec0HnswPrefaultMin || nByte < NODE_HUGE) return;
   vec0MemAdviseHuge(p->aLink0, nByte);
   /* the small arrays first (a few MiB, mapped zeroed: nothing wrote them) */
   vec0MemPrefaultStartTwo(&p->linkPrefault, p->nNodeMap ? p->pNodeMem : NULL,

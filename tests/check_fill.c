@@ -199,12 +199,12 @@ END_TEST
 
 /*
 ** A graph whose link array is large (vec0HnswPrefaultMin, lowered here to
-** 4 MiB) has it made resident by a helper thread when it is first walked
+** 2 MiB) has it made resident by a helper thread when it is first walked
 ** (vec0HnswPrefaultLinks): queries made
 ** while it runs give a connection's answers without one ('threads=1'),
 ** and closing, or a write that grows the array, joins it.
 */
-#define NLINK 34000 /* 34 000 link rows of 132 bytes: 4.5 MB */
+#define NLINK 17000 /* 17 000 link rows of 132 bytes: 2.2 MB, 32 768 rows of room */
 static void smallVector(int r, float *a) {
   a[0] = (float)(r % 97);
   a[1] = (float)(r % 89);
@@ -217,7 +217,7 @@ START_TEST(link_prefault_races_nothing) {
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 aOne[K], aTwo[K];
   int nStarted;
-  vec0HnswPrefaultMin = (size_t)4 << 20;
+  vec0HnswPrefaultMin = (size_t)2 << 20;
   makeTable("links", "CREATE VIRTUAL TABLE t USING vec0(e float[4])", NLINK, 4, smallVector);
   for (int i = 0; i < 3; i++) {
     one = openDb();
@@ -243,7 +243,7 @@ START_TEST(link_prefault_races_nothing) {
       if (q == 0) ck_assert_int_gt(vec0MemPrefaultStarted(), nStarted);
       if (i == 1 && q == 0) {
         /* a write that grows the arrays past their capacity at once */
-        execOk(two, "INSERT INTO t(rowid, e) SELECT rowid + 100000, e FROM t WHERE rowid <= 40000");
+        execOk(two, "INSERT INTO t(rowid, e) SELECT rowid + 100000, e FROM t WHERE rowid <= 16000");
         execOk(one, "SELECT count(*) FROM t");
       }
     }
