@@ -44,7 +44,8 @@ void vec0MemUnmap(void *p, size_t n);
 
 /*
 ** A helper thread that makes the whole 2 MiB pages of a block resident, in
-** order, ahead of a thread that writes it (the fill of the vector cache):
+** order, ahead of a thread that writes it (the fill of the vector cache; a
+** large graph's link array, which a lazy walk writes at random):
 ** the kernel clears each fresh page on the helper's core instead of the
 ** writer's, which is half of what the fill costs.  It only asks the kernel
 ** to populate the pages (Linux 5.14: MADV_POPULATE_WRITE), which leaves
