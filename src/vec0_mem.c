@@ -176,18 +176,11 @@ void vec0MemPrefaultStop(Vec0MemPrefault *pF) {
 #endif
 }
 
-int vec0MemPrefaultRunning(void) {
+int vec0MemPrefaultCount(int bEver) {
 #if defined(__linux__)
-  return __atomic_load_n(&nPrefaultRunning, __ATOMIC_ACQUIRE);
+  return __atomic_load_n(bEver ? &nPrefaultStarted : &nPrefaultRunning, __ATOMIC_ACQUIRE);
 #else
-  return 0;
-#endif
-}
-
-int vec0MemPrefaultStarted(void) {
-#if defined(__linux__)
-  return __atomic_load_n(&nPrefaultStarted, __ATOMIC_ACQUIRE);
-#else
+  (void)bEver;
   return 0;
 #endif
 }

@@ -70,9 +70,8 @@ typedef struct Vec0MemPrefault {
 void vec0MemPrefaultStart(Vec0MemPrefault *pF, void *p, size_t n);
 void vec0MemPrefaultStartTwo(Vec0MemPrefault *pF, void *p, size_t n, void *p2, size_t n2);
 void vec0MemPrefaultStop(Vec0MemPrefault *pF);
-/* Nonzero while a helper thread runs (for tests: none may outlive a close). */
-int vec0MemPrefaultRunning(void);
-/* How many helper threads were ever started (for tests). */
-int vec0MemPrefaultStarted(void);
+/* For tests: helper threads running now (none may outlive a close), or
+** (bEver) ever started. */
+int vec0MemPrefaultCount(int bEver);
 
 #endif /* VEC0_MEM_H */

@@ -222,7 +222,7 @@ START_TEST(link_prefault_races_nothing) {
   for (int i = 0; i < 3; i++) {
     one = openDb();
     execOk(one, "INSERT INTO t(t) VALUES ('threads=1')");
-    nStarted = vec0MemPrefaultStarted();
+    nStarted = vec0MemPrefaultCount(1);
     two = openDb();
     execOk(two, "INSERT INTO t(t) VALUES ('threads=2')");
     for (int q = 0; q < 20; q++) {
@@ -240,7 +240,7 @@ START_TEST(link_prefault_races_nothing) {
       }
       ck_assert_msg(memcmp(aOne, aTwo, sizeof(aOne)) == 0, "query %d differs", q);
       /* two's graph, opened by its first statement, had its links made resident */
-      if (q == 0) ck_assert_int_gt(vec0MemPrefaultStarted(), nStarted);
+      if (q == 0) ck_assert_int_gt(vec0MemPrefaultCount(1), nStarted);
       if (i == 1 && q == 0) {
         /* a write that grows the arrays past their capacity at once */
         execOk(two, "INSERT INTO t(rowid, e) SELECT rowid + 100000, e FROM t WHERE rowid <= 16000");
@@ -248,13 +248,13 @@ START_TEST(link_prefault_races_nothing) {
       }
     }
     ck_assert_int_eq(sqlite3_close(two), SQLITE_OK);
-    ck_assert_int_eq(vec0MemPrefaultRunning(), 0);
+    ck_assert_int_eq(vec0MemPrefaultCount(0), 0);
     {
       /* a column kept lazy ('cache_budget') keeps its links lazy too */
       sqlite3 *lazy = openDb();
       sqlite3_int64 a[K];
       execOk(lazy, "INSERT INTO t(t) VALUES ('cache_budget=0')");
-      nStarted = vec0MemPrefaultStarted();
+      nStarted = vec0MemPrefaultCount(1);
       ck_assert_int_eq(sqlite3_prepare_v2(lazy, "SELECT rowid FROM t WHERE e MATCH ? AND k = 5",
                                           -1, &pStmt, 0), SQLITE_OK);
       sqlite3_bind_blob(pStmt, 1, (float[4]){1, 2, 3, 4}, 16, SQLITE_TRANSIENT);
@@ -264,7 +264,7 @@ START_TEST(link_prefault_races_nothing) {
       }
       ck_assert_int_eq(sqlite3_finalize(pStmt), SQLITE_OK);
       ck_assert_int_gt(a[0], 0);
-      ck_assert_int_eq(vec0MemPrefaultStarted(), nStarted);
+      ck_assert_int_eq(vec0MemPrefaultCount(1), nStarted);
       ck_assert_int_eq(sqlite3_close(lazy), SQLITE_OK);
     }
     ck_assert_int_eq(sqlite3_close(one), SQLITE_OK);
