@@ -783,7 +783,8 @@ int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   p->aLevel[id] = (uint8_t)L;
   p->aGroup[id] = g;
   p->apUp[id] = up;
-  for (l = 0; l <= L; l++) links(p, id, l)[0] = 0;
+  vec0HnswRow0(p, id)[0] = 0;
+  for (l = 1; l <= L; l++) links(p, id, l)[0] = 0;
   vec0HnswMarkDirty(p, id); /* cannot fail: reserved and saved above */
   p->nCount++;
   p->bHdrDirty = 1;

@@ -318,6 +318,25 @@ void vec0HnswUseHugePages(Vec0Hnsw *p);
 void vec0HnswPrefaultLinks(Vec0Hnsw *p);
 extern size_t vec0HnswPrefaultMin;
 /*
+** A graph opened from its header (vec0HnswHeaderDecode) whose level-0 link
+** array would take vec0HnswArenaMin bytes or more (32 MiB: a million nodes
+** at m = 16 take 132 MB) keeps the rows in the order its nodes are read,
+** not at their ids: a walk after a reopen reads a few thousand records
+** at random ids, and written at their ids they touched the whole array,
+** every page of it faulted in and cleared (huge pages: 2 MiB for a 132-byte
+** row), where in read order they fill a few pages one after the other.
+** The price is one more read per row (the node's place).  Tests lower it.
+*/
+extern size_t vec0HnswArenaMin;
+/*
+** Ends that order once the host has read every node (its read-ahead done):
+** the rows move to their ids' places in a new block (the old one handed
+** back as it is read), and a walk no longer reads a row's place first (at
+** a million nodes the read-order rows cost warm queries 6 %).  Returns
+** VEC0_HNSW_NOMEM, the rows staying as they were, when no block can be had.
+*/
+int vec0HnswArenaEnd(Vec0Hnsw *p);
+/*
 ** Makes at most nMax more bytes of the link array huge pages, in place (see
 ** vec0MemCollapseHuge); 1 when no more is to be done.  Hosts call it
 ** between searches, so that no one search pays for the whole array.

@@ -98,7 +98,16 @@ struct Vec0Hnsw {
   uint8_t *aLevel;
   uint32_t *aGroup; /* the group of each node */
   uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
-  uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids */
+  uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids (bArena: +1, see aPos) */
+  /*
+  ** bArena (a large graph opened lazily, vec0HnswArenaMin): the level-0 rows
+  ** lie in aLink0 in the order the nodes were first read or added, row
+  ** aPos[id] for node id (0: none yet, row 0 staying empty), nArena rows
+  ** taken; else aPos is NULL and node id's row is row id.
+  */
+  int bArena;
+  uint32_t *aPos;
+  uint32_t nArena;
   int bHuge;         /* aLink0 asks for huge pages (vec0HnswUseHugePages) */
   size_t nCollapsed; /* bytes of aLink0 made huge pages (vec0HnswHugeStep) */
   Vec0MemPrefault linkPrefault; /* aLink0 made resident (vec0HnswPrefaultLinks) */
@@ -168,7 +177,7 @@ static inline void put32(unsigned char *a, uint32_t v) {
 }
 
 static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {
-  if (lc == 0) return p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
+  if (lc == 0) return p->aLink0 + (size_t)(p->aPos ? p->aPos[id] : id) * (size_t)(p->m0 + 1);
   return p->apUp[id] + (size_t)(lc - 1) * (size_t)(p->m + 1);
 }
 
@@ -178,6 +187,7 @@ static inline size_t rowWords(const Vec0Hnsw *p, int L) {
 }
 
 /* vec0_hnsw_store.c */
+uint32_t *vec0HnswRow0(Vec0Hnsw *p, uint32_t id);
 int vec0HnswCorrupt(Vec0Hnsw *p, const char *zFmt, ...);
 int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
                     size_t szElem);

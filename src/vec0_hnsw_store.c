@@ -44,7 +44,7 @@ int vec0HnswReserve(Vec0Hnsw *p, void *pp, size_t *pnAlloc, size_t nNeed,
 
 /* Bytes of the link array for capacity nCap. */
 static size_t link0Bytes(const Vec0Hnsw *p, size_t nCap) {
-  return nCap * (size_t)(p->m0 + 1) * sizeof(uint32_t);
+  return (nCap + (p->bArena ? 1 : 0)) * (size_t)(p->m0 + 1) * sizeof(uint32_t);
 }
 
 static int growBlock(Vec0Hnsw *p, void *pp, size_t n) {
@@ -80,7 +80,9 @@ static void freeSmall(Vec0Hnsw *p) {
 }
 
 static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
-  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + 2), nAlloc = n, i, nMap = 0;
+  size_t nPos = p->bArena ? sizeof(uint32_t) : 0;
+  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + nPos + 2), nAlloc = n, i,
+         nMap = 0;
   int bHuge = n >= NODE_HUGE / 2;
   unsigned char *aMem = NULL, *a;
   if (bHuge) {
@@ -99,17 +101,20 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
     uint32_t **apUp = (uint32_t **)a;
     uint32_t *aGroup = (uint32_t *)(a + nNew * sizeof(uint32_t *));
     uint32_t *aVisit = aGroup + nNew;
-    uint8_t *aFlag = (uint8_t *)(aVisit + nNew), *aLevel = aFlag + nNew;
+    uint32_t *aPos = nPos ? aVisit + nNew : NULL;
+    uint8_t *aFlag = (uint8_t *)(aVisit + (nPos ? 2 : 1) * nNew), *aLevel = aFlag + nNew;
     if (nOld) {
       memcpy(apUp, p->apUp, nOld * sizeof(uint32_t *));
       memcpy(aGroup, p->aGroup, nOld * sizeof(uint32_t));
       memcpy(aVisit, p->aVisit, nOld * sizeof(uint32_t));
+      if (aPos) memcpy(aPos, p->aPos, nOld * sizeof(uint32_t));
       memcpy(aFlag, p->aFlag, nOld);
       memcpy(aLevel, p->aLevel, nOld);
     }
     if (nMap == 0) {
       for (i = nOld; i < nNew; i++) apUp[i] = NULL;
       memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
+      if (aPos) memset(aPos + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
       memset(aFlag + nOld, 0, nNew - nOld);
     }
     vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
@@ -119,6 +124,7 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
     p->apUp = apUp;
     p->aGroup = aGroup;
     p->aVisit = aVisit;
+    p->aPos = aPos;
     p->aFlag = aFlag;
     p->aLevel = aLevel;
   }
@@ -136,7 +142,7 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
 */
 #define LINK0_HUGE_EARLY ((size_t)32 << 20)
 static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
-  size_t n = link0Bytes(p, nNew), nKeep = link0Bytes(p, nOld), off;
+  size_t n = link0Bytes(p, nNew), nKeep = nOld ? link0Bytes(p, nOld) : 0, off;
   unsigned char *aMem, *a;
   if (n < 2 * NODE_HUGE && p->aLink0 == p->pLink0Mem) {
     int rc = growBlock(p, &p->pLink0Mem, n);
@@ -151,7 +157,7 @@ static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   ** nodes) each record it writes would fault in and clear 2 MiB (a first
   ** query at 1M cleared nearly all of it); the fill's first step asks for
   ** them (vec0HnswUseHugePages). */
-  if (p->bHuge || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
+  if (p->bHuge || p->bArena || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
   vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
   for (off = 0; off < nKeep; off += NODE_HUGE) {
     size_t k = nKeep - off < NODE_HUGE ? nKeep - off : NODE_HUGE;
@@ -176,6 +182,8 @@ int vec0HnswGrowNodes(Vec0Hnsw *p, uint32_t nNeed) {
   while (nNew < nNeed) nNew *= 2;
   if ((rc = growSmall(p, nOld, nNew)) != 0) return rc;
   if ((rc = growLink0(p, nOld, nNew)) != 0) return rc;
+  /* the arena's row 0, the row of every node that has none: empty */
+  if (p->bArena && nOld == 0) memset(p->aLink0, 0, (size_t)(p->m0 + 1) * sizeof(uint32_t));
   if (p->bHuge) {
     vec0MemAdviseHuge(p->aLink0, link0Bytes(p, nNew));
     p->nCollapsed = 0; /* realloc() may have moved it */
@@ -192,11 +200,66 @@ void vec0HnswUseHugePages(Vec0Hnsw *p) {
 }
 
 size_t vec0HnswPrefaultMin = LINK0_HUGE_EARLY;
+size_t vec0HnswArenaMin = LINK0_HUGE_EARLY;
+
+/*
+** The level-0 row of node id (id < nCap), which a node being read or added
+** is given here in arena mode if it has none: the next one (on the calling
+** thread only: a batch's workers find every row made).
+*/
+uint32_t *vec0HnswRow0(Vec0Hnsw *p, uint32_t id) {
+  if (p->aPos && p->aPos[id] == 0) p->aPos[id] = ++p->nArena;
+  return links(p, id, 0);
+}
+
+int vec0HnswArenaEnd(Vec0Hnsw *p) {
+  size_t nRow = (size_t)(p->m0 + 1) * sizeof(uint32_t), n, pos, off = 0;
+  unsigned char *aMem, *a, *aOld = (unsigned char *)p->aLink0;
+  uint32_t *aId, id;
+  if (!p->bArena || p->aPos == NULL) return VEC0_HNSW_OK;
+  n = (size_t)p->nCap * nRow;
+  aMem = p->h.xMalloc(p->h.pCtx, n + NODE_HUGE);
+  aId = p->h.xMalloc(p->h.pCtx, ((size_t)p->nArena + 1) * sizeof(uint32_t));
+  if (aMem == NULL || aId == NULL) {
+    p->h.xFree(p->h.pCtx, aMem);
+    p->h.xFree(p->h.pCtx, aId);
+    return VEC0_HNSW_NOMEM;
+  }
+  a = aMem + ((NODE_HUGE - ((uintptr_t)aMem & (NODE_HUGE - 1))) & (NODE_HUGE - 1));
+  vec0MemAdviseHuge(a, n);
+  for (id = 0; id < p->nCap; id++) {
+    if (p->aPos[id]) aId[p->aPos[id]] = id;
+  }
+  vec0MemPrefaultStop(&p->linkPrefault);
+  /* in arena order: the old block read once, front to back, handed back as
+  ** it is read, so that the two never hold the links twice */
+  for (pos = 1; pos <= p->nArena; pos++) {
+    memcpy(a + (size_t)aId[pos] * nRow, aOld + pos * nRow, nRow);
+    if ((pos + 1) * nRow >= off + NODE_HUGE) {
+      vec0MemReleasePages(aOld + off, NODE_HUGE);
+      off += NODE_HUGE;
+    }
+  }
+  p->h.xFree(p->h.pCtx, aId);
+  p->h.xFree(p->h.pCtx, p->pLink0Mem);
+  p->pLink0Mem = aMem;
+  p->aLink0 = (uint32_t *)a;
+  p->aPos = NULL;
+  p->bArena = 0;
+  p->nArena = 0;
+  p->nCollapsed = 0;
+  return VEC0_HNSW_OK;
+}
 
 void vec0HnswPrefaultLinks(Vec0Hnsw *p) {
   uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
   size_t nByte = link0Bytes(p, n);
   if (nByte < vec0HnswPrefaultMin || nByte < NODE_HUGE) return;
+  if (p->bArena) {
+    /* the rows fill their pages in order: only the small arrays, at random */
+    if (p->nNodeMap) vec0MemPrefaultStart(&p->linkPrefault, p->pNodeMem, p->nNodeMap);
+    return;
+  }
   vec0MemAdviseHuge(p->aLink0, nByte);
   /* the small arrays first (a few MiB, mapped zeroed: nothing wrote them;
   ** without them the first query at 1M took 64 ms against 34 on a
@@ -210,7 +273,8 @@ void vec0HnswPrefaultLinks(Vec0Hnsw *p) {
 ** array's room beyond them: MADV_COLLAPSE would make that resident too.
 */
 int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
-  uint32_t n = p->nBound < p->nCap ? p->nBound : p->nCap;
+  /* in arena mode, the rows taken (they were asked huge from the start) */
+  uint32_t n = p->bArena ? p->nArena : p->nBound < p->nCap ? p->nBound : p->nCap;
   if (!p->bHuge) return 1;
   return vec0MemCollapseHuge(p->aLink0, link0Bytes(p, n), &p->nCollapsed, nMax);
 }
@@ -291,8 +355,7 @@ static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
   }
   for (l = 0; l <= L; l++) {
     uint32_t cnt, i, cap = (uint32_t)(l ? p->m : p->m0);
-    uint32_t *dst = l ? up + (size_t)(l - 1) * (size_t)(p->m + 1)
-                      : p->aLink0 + (size_t)id * (size_t)(p->m0 + 1);
+    uint32_t *dst = l ? up + (size_t)(l - 1) * (size_t)(p->m + 1) : vec0HnswRow0(p, id);
     if (n - off < 4) goto truncated;
     cnt = get32(a + off);
     off += 4;
@@ -484,7 +547,9 @@ void vec0HnswFreeNodes(Vec0Hnsw *p) {
   p->aFlag = p->aLevel = NULL;
   p->aGroup = NULL;
   p->apUp = NULL;
-  p->aLink0 = p->aVisit = NULL;
+  p->aLink0 = p->aVisit = p->aPos = NULL;
+  p->bArena = 0;
+  p->nArena = 0;
   p->nCap = 0;
   p->nDirty = 0;
   for (i = 0; i < p->nGrpCap; i++) {
@@ -603,6 +668,7 @@ int vec0HnswHeaderDecode(Vec0Hnsw *p, const unsigned char *a, int n, uint32_t nM
   p->mL = 1.0 / log((double)m);
   p->seed = (uint64_t)get32(a + 24) | (uint64_t)get32(a + 28) << 32;
   p->bHdrDirty = 0;
+  p->bArena = link0Bytes(p, bound) >= vec0HnswArenaMin;
   /* Every id below nBound must index the node arrays without a check. */
   if (vec0HnswGrowNodes(p, bound) != VEC0_HNSW_OK) {
     p->aGrp[0].entry = VEC0_HNSW_NONE;

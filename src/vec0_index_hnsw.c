@@ -669,6 +669,8 @@ static int idleLowMem(Vec0Index *pIdx, HnswState *s) {
     rc = vec0StorageVectorScan(p, pIdx->iVec, &s->iWarmChunk, nStep, vec0HnswCodeWarm, s, &bCodes);
   }
   if (rc == SQLITE_OK && bNodes && bCodes) {
+    /* every node read: its row at its id's place (NOMEM: left as it is) */
+    vec0HnswArenaEnd(s->pGraph);
     vec0HnswUseHugePages(s->pGraph);
     s->bHugeDone = 0;
     s->bWarm = 1;
@@ -709,6 +711,8 @@ static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
     if (nStep > 0 && bAll && bNodes) {
       vec0StorageVectorsHuge(p, pIdx->iVec);
       if (s) {
+        /* every node read: its row at its id's place (NOMEM: left as it is) */
+        vec0HnswArenaEnd(s->pGraph);
         vec0HnswUseHugePages(s->pGraph);
         s->bHugeDone = 0; /* the links have their turn too */
         s->bWarm = 1;

@@ -273,6 +273,117 @@ START_TEST(link_prefault_races_nothing) {
 }
 END_TEST
 
+/*
+** A reopened graph whose level-0 rows are kept in read order (arena mode:
+** vec0HnswArenaMin, set to 0 here before B's statements and to the largest
+** size before A's) answers as one whose rows are at their ids, and the same
+** writes (a bulk insert, deletes, a savepoint rolled back, which drops and
+** reopens the graph, single inserts) leave the same bytes in every shadow
+** table.
+*/
+#define NARENA 4000
+static void useArena(int bArena) {
+  vec0HnswArenaMin = bArena ? 0 : (size_t)-1;
+}
+
+static void sameKnn(sqlite3 *a, sqlite3 *b) {
+  for (int q = 1; q <= 60; q++) {
+    sqlite3_int64 aOut[2][K];
+    float v[4];
+    smallVector(q * 61, v);
+    v[1] += 0.5f;
+    for (int c = 0; c < 2; c++) {
+      sqlite3_stmt *pStmt = 0;
+      int n = 0;
+      useArena(c);
+      ck_assert_int_eq(sqlite3_prepare_v2(c ? b : a, "SELECT rowid FROM t WHERE e MATCH ? "
+                                          "AND k = 5 AND ef = 24", -1, &pStmt, 0), SQLITE_OK);
+      sqlite3_bind_blob(pStmt, 1, v, (int)sizeof(v), SQLITE_STATIC);
+      while (sqlite3_step(pStmt) == SQLITE_ROW && n < K) aOut[c][n++] = sqlite3_column_int64(pStmt, 0);
+      ck_assert_int_eq(sqlite3_finalize(pStmt), SQLITE_OK);
+      ck_assert_int_eq(n, K);
+    }
+    ck_assert_msg(memcmp(aOut[0], aOut[1], sizeof(aOut[0])) == 0, "query %d differs", q);
+  }
+}
+
+static void bothExec(sqlite3 *a, sqlite3 *b, const char *zSql) {
+  useArena(0);
+  execOk(a, zSql);
+  useArena(1);
+  execOk(b, zSql);
+}
+
+START_TEST(arena_rows_same_answers_and_bytes) {
+  char zA[256], zB[256], zSql[600];
+  sqlite3 *a, *b;
+  sqlite3_stmt *pStmt = 0;
+  useArena(0);
+  makeTable("arena", "CREATE VIRTUAL TABLE t USING vec0(e float[4] indexed by hnsw(m=8, "
+                     "ef_construction=32))", NARENA, 4, smallVector);
+  memcpy(zA, zPath, sizeof(zA));
+  snprintf(zB, sizeof(zB), "%.200s-b.db", zA);
+  a = openDb();
+  execOk(a, "PRAGMA journal_mode=DELETE");
+  snprintf(zSql, sizeof(zSql), "VACUUM INTO '%.250s'", zB);
+  unlink(zB);
+  execOk(a, zSql);
+  memcpy(zPath, zB, sizeof(zPath));
+  b = openDb();
+  sameKnn(a, b);
+  bothExec(a, b, "BEGIN");
+  bothExec(a, b, "INSERT INTO t(rowid, e) SELECT rowid + 10000, vec_f32(json_array("
+                 "rowid % 7, rowid % 5, rowid % 3, 0.5)) FROM t WHERE rowid <= 300");
+  bothExec(a, b, "DELETE FROM t WHERE rowid % 17 = 0 AND rowid < 3000");
+  bothExec(a, b, "SAVEPOINT s");
+  bothExec(a, b, "INSERT INTO t(rowid, e) SELECT rowid + 20000, e FROM t WHERE rowid <= 50");
+  bothExec(a, b, "ROLLBACK TO s");
+  bothExec(a, b, "RELEASE s");
+  bothExec(a, b, "COMMIT");
+  sameKnn(a, b);
+  for (int r = 0; r < 20; r++) {
+    snprintf(zSql, sizeof(zSql), "INSERT INTO t(rowid, e) VALUES (%d, '[%d, 1.5, %d, 2]')",
+             30000 + r, r % 9, r % 4);
+    bothExec(a, b, zSql);
+  }
+  sameKnn(a, b);
+  bothExec(a, b, "INSERT INTO t(t) VALUES ('integrity-check')");
+  /* every shadow table the same, row for row */
+  useArena(0);
+  snprintf(zSql, sizeof(zSql), "ATTACH '%.250s' AS b", zB);
+  execOk(a, zSql);
+  ck_assert_int_eq(sqlite3_prepare_v2(a, "SELECT name FROM main.sqlite_master WHERE type = "
+                                      "'table' AND name LIKE 't\\_%' ESCAPE '\\'", -1, &pStmt, 0),
+                   SQLITE_OK);
+  for (int nTab = 0;; nTab++) {
+    sqlite3_stmt *pDiff = 0;
+    const char *zTab;
+    if (sqlite3_step(pStmt) != SQLITE_ROW) {
+      ck_assert_int_ge(nTab, 5);
+      break;
+    }
+    zTab = (const char *)sqlite3_column_text(pStmt, 0);
+    snprintf(zSql, sizeof(zSql), "SELECT (SELECT count(*) FROM (SELECT * FROM main.\"%s\" "
+             "EXCEPT SELECT * FROM b.\"%s\")) + (SELECT count(*) FROM (SELECT * FROM "
+             "b.\"%s\" EXCEPT SELECT * FROM main.\"%s\")), (SELECT count(*) FROM "
+             "main.\"%s\")", zTab, zTab, zTab, zTab, zTab);
+    ck_assert_int_eq(sqlite3_prepare_v2(a, zSql, -1, &pDiff, 0), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(pDiff), SQLITE_ROW);
+    ck_assert_msg(sqlite3_column_int(pDiff, 0) == 0, "%s differs", zTab);
+    ck_assert_int_gt(sqlite3_column_int(pDiff, 1), 0);
+    sqlite3_finalize(pDiff);
+  }
+  sqlite3_finalize(pStmt);
+  ck_assert_int_eq(sqlite3_close(a), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_close(b), SQLITE_OK);
+  removeDb();
+  memcpy(zPath, zA, sizeof(zPath));
+  removeDb();
+  useArena(0);
+  vec0HnswArenaMin = (size_t)32 << 20;
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fill");
   TCase *tc = tcase_create("fill");
@@ -281,6 +392,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, fill_helper_races_nothing);
   tcase_add_test(tc, link_prefault_races_nothing);
+  tcase_add_test(tc, arena_rows_same_answers_and_bytes);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
