@@ -309,7 +309,10 @@ void vec0HnswUseHugePages(Vec0Hnsw *p);
 ** read into a page not yet there would fault it in, a 2 MiB page cleared
 ** for a 132-byte row, and at a million nodes the first query's few hundred
 ** records cost more in faults than its reads; the kernel populates the
-** same pages in order far faster.  Only for an array of
+** same pages in order far faster.  A graph whose rows are in read order
+** (vec0HnswArenaMin, below) fills its pages in order: there only the
+** small per-node arrays, written at random, are made resident.  Only for
+** an array of
 ** vec0HnswPrefaultMin bytes or more (32 MiB: a smaller one is a few huge
 ** pages, and on a loaded machine the helper only takes the caller's core:
 ** at 60 000 nodes the first query was slower with it), on Linux; stopped

@@ -152,11 +152,10 @@ static int growLink0(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   aMem = p->h.xMalloc(p->h.pCtx, n + NODE_HUGE);
   if (aMem == NULL) return VEC0_HNSW_NOMEM;
   a = aMem + ((NODE_HUGE - ((uintptr_t)aMem & (NODE_HUGE - 1))) & (NODE_HUGE - 1));
-  /* Huge pages at once only for an array of a few of them: a lazy walk
-  ** writes records at random ids, and in a large one (132 MB for a million
-  ** nodes) each record it writes would fault in and clear 2 MiB (a first
-  ** query at 1M cleared nearly all of it); the fill's first step asks for
-  ** them (vec0HnswUseHugePages). */
+  /* Huge pages at once for an array of a few of them, or whose rows are
+  ** taken in order (bArena); in a large one whose rows are at their ids (a
+  ** graph built here) each record a lazy walk writes would fault in and
+  ** clear 2 MiB; the fill's first step asks for them (vec0HnswUseHugePages). */
   if (p->bHuge || p->bArena || n <= LINK0_HUGE_EARLY) vec0MemAdviseHuge(a, n);
   vec0MemPrefaultStop(&p->linkPrefault); /* it may be making the old block resident */
   for (off = 0; off < nKeep; off += NODE_HUGE) {

@@ -314,10 +314,11 @@ static int hnswOpen(Vec0Index *pIdx) {
   }
   /*
   ** The links ask for huge pages from the start: a walk after a reopen
-  ** writes the records it reads at random places of the link array, and on
-  ** a machine where a first-touched 4 KiB page costs ~30 us the first
-  ** query's few hundred records cost more in faults than a few 2 MiB pages
-  ** (which the fill then writes in order anyway).
+  ** writes the records it reads at random places of the link array (of a
+  ** graph below vec0HnswArenaMin; a larger one takes its rows in read
+  ** order), and on a machine where a first-touched 4 KiB page costs ~30 us
+  ** the first query's few hundred records cost more in faults than a few
+  ** 2 MiB pages (which the fill then writes in order anyway).
   */
   vec0HnswUseHugePages(s->pGraph);
   if (vec0StorageInOp(p)) vec0HnswBegin(s->pGraph);
