@@ -1090,20 +1090,36 @@ static Suite *hnswSuite(void) {
 }
 
 /*
-** The whole suite twice: then again with every graph opened from a header
-** keeping its level-0 rows in read order (vec0HnswArenaMin, whose default
-** only a graph of a quarter of a million nodes reaches): every reopened
-** graph's searches, writes, undo, corruption checks and batches then go
-** through the rows' places.
+** Then the tests that reopen a graph from its header again, with every such
+** graph keeping its level-0 rows in read order (vec0HnswArenaMin, whose
+** default only a graph of a quarter of a million nodes reaches): their
+** searches, writes, undo, corruption checks and checks then go through the
+** rows' places.
 */
+static Suite *arenaSuite(void) {
+  Suite *s = suite_create("hnsw, rows in read order");
+  TCase *tc = tcase_create("arena");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, flush_dirty_only);
+  tcase_add_test(tc, reopen_same_results);
+  tcase_add_test(tc, huge_pages_move);
+  tcase_add_test(tc, arena_end_same_graph);
+  tcase_add_test(tc, delete_half);
+  tcase_add_test(tc, filter_rejecting_all);
+  tcase_add_test(tc, corrupt_links);
+  tcase_add_test(tc, corrupt_header);
+  tcase_add_test(tc, check_unreachable);
+  tcase_add_loop_test(tc, undo_after_failure, 0, 4);
+  tcase_add_test(tc, groups);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
 int main(void) {
   int nFailed = 0;
   for (int bArena = 0; bArena <= 1; bArena++) {
-    SRunner *sr = srunner_create(hnswSuite());
-    if (bArena) {
-      printf("-- again, every reopened graph's rows in read order\n");
-      vec0HnswArenaMin = 0;
-    }
+    SRunner *sr = srunner_create(bArena ? arenaSuite() : hnswSuite());
+    if (bArena) vec0HnswArenaMin = 0;
     srunner_run_all(sr, CK_NORMAL);
     nFailed += srunner_ntests_failed(sr);
     srunner_free(sr);

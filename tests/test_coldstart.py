@@ -447,6 +447,9 @@ def test_fill_makes_resident_only_the_rows(tmp_path):
     con.close()
 
 
+# heavy: 16 s under ASan, which cannot see inside these arrays anyway (they
+# are mapped from the system, with no redzones around them)
+@pytest.mark.heavy
 def test_large_slot_arrays(tmp_path):
     """A per-slot array of 1 MiB or more (8-byte rowids from 131 072 slots
     on) is zeroed memory mapped from the system, not SQLite's (growArray in
