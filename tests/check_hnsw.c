@@ -274,6 +274,13 @@ START_TEST(arena_end_same_graph) {
   hostClone(&h2, &h);
   g2 = reopen(&h2, aHdr);
   sameSearches(g, g2, &h, 0, 15); /* some nodes read, most not */
+  /* without memory for the new block, or for the map, nothing moves */
+  for (int f = 1; f <= 2; f++) {
+    h2.failAt = h2.nAlloc + f;
+    ck_assert_int_eq(vec0HnswArenaEnd(g2), vec0HnswArenaMin ? VEC0_HNSW_OK : VEC0_HNSW_NOMEM);
+    h2.failAt = 0;
+    sameSearches(g, g2, &h, 15, 5);
+  }
   ck_assert_int_eq(vec0HnswArenaEnd(g2), VEC0_HNSW_OK);
   ck_assert_int_eq(vec0HnswArenaEnd(g2), VEC0_HNSW_OK); /* a second call does nothing */
   sameSearches(g, g2, &h, 15, 40);
