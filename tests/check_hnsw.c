@@ -197,6 +197,20 @@ START_TEST(reopen_same_results) {
 }
 END_TEST
 
+/* g and g2 write the same header and records (of ids below n); then both
+** are closed and their hosts freed. */
+static void closeSame(Vec0Hnsw *g, Host *h, Vec0Hnsw *g2, Host *h2, uint32_t n) {
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aHdr2[VEC0_HNSW_HEADER_SIZE];
+  flushAll(g, h, aHdr);
+  flushAll(g2, h2, aHdr2);
+  ck_assert_mem_eq(aHdr, aHdr2, sizeof(aHdr));
+  sameRecords(h, h2, n);
+  closeGraph(g, h);
+  closeGraph(g2, h2);
+  hostFree(h);
+  hostFree(h2);
+}
+
 /* Searches of g and g2 (the same graph) agree, from query iq on. */
 static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
   Vec0HnswResult a1[10], a2[10];
@@ -266,7 +280,7 @@ END_TEST
 START_TEST(arena_end_same_graph) {
   Host h, h2;
   Vec0Hnsw *g, *g2;
-  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE], aHdr2[VEC0_HNSW_HEADER_SIZE];
+  unsigned char aHdr[VEC0_HNSW_HEADER_SIZE];
   uint32_t i;
   hostInit(&h, 6000, 16, 0, 12);
   g = build(&h, 5000, 16, 100);
@@ -294,15 +308,7 @@ START_TEST(arena_end_same_graph) {
   }
   sameSearches(g, g2, &h, 55, 40);
   checkGraph(g2, &h2, 5400);
-  /* the same records written by both */
-  flushAll(g, &h, aHdr);
-  flushAll(g2, &h2, aHdr2);
-  ck_assert_mem_eq(aHdr, aHdr2, sizeof(aHdr));
-  sameRecords(&h, &h2, 5400);
-  closeGraph(g2, &h2);
-  closeGraph(g, &h);
-  hostFree(&h2);
-  hostFree(&h);
+  closeSame(g, &h, g2, &h2, 5400);
 }
 END_TEST
 
@@ -1041,7 +1047,6 @@ START_TEST(batch_same_graph) {
   Vec0Hnsw *g1, *g2;
   Vec0HnswHost host;
   Vec0HnswParams par = {8, 40, 42};
-  unsigned char a1[VEC0_HNSW_HEADER_SIZE], a2[VEC0_HNSW_HEADER_SIZE];
   uint32_t i;
   hostInit(&h1, 1500, 12, 8, 51);
   hostInit(&h2, 1500, 12, 8, 51);
@@ -1052,72 +1057,41 @@ START_TEST(batch_same_graph) {
   for (i = 0; i < 1500; i++) {
     ck_assert_int_eq(vec0HnswInsert(g2, i, (uint64_t)i * 7 + 1, 0), 0);
   }
-  flushAll(g1, &h1, a1);
-  flushAll(g2, &h2, a2);
-  ck_assert_mem_eq(a1, a2, sizeof(a1));
-  sameRecords(&h1, &h2, 1500);
-  closeGraph(g1, &h1);
-  closeGraph(g2, &h2);
-  hostFree(&h1);
-  hostFree(&h2);
+  closeSame(g1, &h1, g2, &h2, 1500);
 }
 END_TEST
 
-static Suite *hnswSuite(void) {
-  Suite *s = suite_create("hnsw");
-  TCase *tc = tcase_create("graph");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, recall_uniform);
-  tcase_add_test(tc, recall_clustered);
-  tcase_add_test(tc, small_graphs);
-  tcase_add_test(tc, levels);
-  tcase_add_test(tc, determinism);
-  tcase_add_test(tc, flush_dirty_only);
-  tcase_add_test(tc, reopen_same_results);
-  tcase_add_test(tc, huge_pages_move);
-  tcase_add_test(tc, collapse_huge_steps);
-  tcase_add_test(tc, arena_end_same_graph);
-  tcase_add_test(tc, delete_half);
-  tcase_add_test(tc, delete_almost_all);
-  tcase_add_test(tc, reinsert_tombstones);
-  tcase_add_test(tc, update_vectors);
-  tcase_add_test(tc, filtered_search);
-  tcase_add_test(tc, filter_rejecting_all);
-  tcase_add_test(tc, corrupt_records);
-  tcase_add_test(tc, corrupt_links);
-  tcase_add_test(tc, corrupt_header);
-  tcase_add_test(tc, check_unreachable);
-  tcase_add_test(tc, out_of_memory);
-  tcase_add_loop_test(tc, undo_after_failure, 0, 4);
-  tcase_add_test(tc, undo_success);
-  tcase_add_test(tc, groups);
-  tcase_add_test(tc, batch_same_graph);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 /*
-** Then the tests that reopen a graph from its header again, with every such
-** graph keeping its level-0 rows in read order (vec0HnswArenaMin, whose
-** default only a graph of a quarter of a million nodes reaches): their
-** searches, writes, undo, corruption checks and checks then go through the
-** rows' places.
+** Every test, whether it reopens a graph from its header (R), and how many
+** times it loops.  The suite runs twice: the second time only the tests
+** marked R, with every graph they reopen keeping its level-0 rows in read
+** order (vec0HnswArenaMin, whose default only a graph of a quarter of a
+** million nodes reaches): their searches, writes, undo, corruption checks
+** and checks then go through the rows' places.
 */
-static Suite *arenaSuite(void) {
-  Suite *s = suite_create("hnsw, rows in read order");
-  TCase *tc = tcase_create("arena");
+static Suite *hnswSuite(int bArena) {
+  enum { R = 1 };
+  const struct {
+    const TTest *pTest;
+    int bReopen, nLoop;
+  } aTests[] = {
+      {recall_uniform, 0, 1},       {recall_clustered, 0, 1},  {small_graphs, 0, 1},
+      {levels, 0, 1},               {determinism, 0, 1},       {flush_dirty_only, R, 1},
+      {reopen_same_results, R, 1},  {huge_pages_move, R, 1},   {collapse_huge_steps, 0, 1},
+      {arena_end_same_graph, R, 1}, {delete_half, R, 1},       {delete_almost_all, 0, 1},
+      {reinsert_tombstones, 0, 1},  {update_vectors, 0, 1},    {filtered_search, 0, 1},
+      {filter_rejecting_all, R, 1}, {corrupt_records, 0, 1},   {corrupt_links, R, 1},
+      {corrupt_header, R, 1},       {check_unreachable, R, 1}, {out_of_memory, 0, 1},
+      {undo_after_failure, R, 4},   {undo_success, 0, 1},      {groups, R, 1},
+      {batch_same_graph, 0, 1},
+  };
+  Suite *s = suite_create(bArena ? "hnsw, rows in read order" : "hnsw");
+  TCase *tc = tcase_create("graph");
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, flush_dirty_only);
-  tcase_add_test(tc, reopen_same_results);
-  tcase_add_test(tc, huge_pages_move);
-  tcase_add_test(tc, arena_end_same_graph);
-  tcase_add_test(tc, delete_half);
-  tcase_add_test(tc, filter_rejecting_all);
-  tcase_add_test(tc, corrupt_links);
-  tcase_add_test(tc, corrupt_header);
-  tcase_add_test(tc, check_unreachable);
-  tcase_add_loop_test(tc, undo_after_failure, 0, 4);
-  tcase_add_test(tc, groups);
+  for (size_t i = 0; i < sizeof(aTests) / sizeof(aTests[0]); i++) {
+    if (bArena && !aTests[i].bReopen) continue;
+    tcase_add_loop_test(tc, aTests[i].pTest, 0, aTests[i].nLoop);
+  }
   suite_add_tcase(s, tc);
   return s;
 }
@@ -1125,7 +1099,7 @@ static Suite *arenaSuite(void) {
 int main(void) {
   int nFailed = 0;
   for (int bArena = 0; bArena <= 1; bArena++) {
-    SRunner *sr = srunner_create(bArena ? arenaSuite() : hnswSuite());
+    SRunner *sr = srunner_create(hnswSuite(bArena));
     if (bArena) vec0HnswArenaMin = 0;
     srunner_run_all(sr, CK_NORMAL);
     nFailed += srunner_ntests_failed(sr);
