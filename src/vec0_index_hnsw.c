@@ -437,9 +437,10 @@ static int queueDrain(Vec0Index *pIdx) {
 
 /*
 ** The first walk of an opened graph (a search, or an insert's) is about to
-** read records into the link array at random: the array is made resident
-** on another core instead (vec0HnswPrefaultLinks; a first query at 1M
-** faulted in tens of 2 MiB pages), unless 'threads=1' or the column's
+** read records into the node arrays at random: a large graph's arrays are
+** made resident on another core instead (vec0HnswPrefaultLinks: the small
+** ones, and the link array unless its rows go in read order; a first query
+** at 1M faulted in tens of 2 MiB pages), unless 'threads=1' or the column's
 ** cache stays lazy ('cache_budget'), whose memory grows only with what
 ** statements visit.  Not at the open itself: a command ('threads=',
 ** 'cache_budget=') opens the graph before its setting holds.
@@ -658,6 +659,18 @@ static int warmNodes(Vec0Index *pIdx, int n, int *pbDone) {
 }
 
 /*
+** The read-ahead has read every node: the rows go to their ids' places (a
+** graph that kept them in read order; on NOMEM they stay as they are), and
+** the links become huge pages a step at a time.
+*/
+static void graphAllRead(HnswState *s) {
+  vec0HnswArenaEnd(s->pGraph);
+  vec0HnswUseHugePages(s->pGraph);
+  s->bHugeDone = 0;
+  s->bWarm = 1;
+}
+
+/*
 ** Low memory, after a query: the next node records and codes (as many
 ** slots as VEC0_WARM_BYTES of vectors) instead of the vectors themselves.
 */
@@ -669,13 +682,7 @@ static int idleLowMem(Vec0Index *pIdx, HnswState *s) {
   if (rc == SQLITE_OK) {
     rc = vec0StorageVectorScan(p, pIdx->iVec, &s->iWarmChunk, nStep, vec0HnswCodeWarm, s, &bCodes);
   }
-  if (rc == SQLITE_OK && bNodes && bCodes) {
-    /* every node read: its row at its id's place (NOMEM: left as it is) */
-    vec0HnswArenaEnd(s->pGraph);
-    vec0HnswUseHugePages(s->pGraph);
-    s->bHugeDone = 0;
-    s->bWarm = 1;
-  }
+  if (rc == SQLITE_OK && bNodes && bCodes) graphAllRead(s);
   return rc;
 }
 
@@ -711,13 +718,7 @@ static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
     if (rc != SQLITE_OK) return rc;
     if (nStep > 0 && bAll && bNodes) {
       vec0StorageVectorsHuge(p, pIdx->iVec);
-      if (s) {
-        /* every node read: its row at its id's place (NOMEM: left as it is) */
-        vec0HnswArenaEnd(s->pGraph);
-        vec0HnswUseHugePages(s->pGraph);
-        s->bHugeDone = 0; /* the links have their turn too */
-        s->bWarm = 1;
-      }
+      if (s) graphAllRead(s);
     }
   }
   if (vec0StorageHugeStep(p, pIdx->iVec) && s && !s->bHugeDone) {
