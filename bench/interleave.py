@@ -43,11 +43,7 @@ import common
 import datasets
 import run
 
-# The recall targets of fashion-mnist cross between ef 10 and 32 for every
-# engine, where a coarse grid's interpolation in log QPS misses the shape of
-# the curve: 12, 14 and 20 are measured (the int8 walk's ratio at 0.95 moved
-# by 4 % with them, bench/README "Stop 20").
-EFS = [10, 12, 14, 16, 20, 24, 32, 48, 64, 96, 128, 200]
+EFS = run.EFS
 MMAP_SIZE = 2147418112  # SQLite's default ceiling for mmap_size (SQLITE_MAX_MMAP_SIZE)
 TARGETS = [0.90, 0.95, 0.99]
 SQL = "SELECT rowid FROM t WHERE embedding MATCH ?1 AND k = ?2 AND ef = ?3"
