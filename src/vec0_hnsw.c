@@ -843,12 +843,36 @@ void vec0HnswHide(Vec0Hnsw *p, uint32_t id) {
   p->hide1 = id == VEC0_HNSW_NONE ? 0 : id + 1;
 }
 
+/*
+** The greedy descent of a search from group pG's entry to level 1, on the
+** host's stand-in for the query where it has one (xUpper), into *pEp: the
+** node reached and its distance to pQuery itself.
+*/
+static int searchDescend(Vec0Hnsw *p, const Group *pG, const void *pQuery, Pair *pEp) {
+  const void *qUp = p->h.xUpper && pG->maxLevel > 0 ? p->h.xUpper(p->h.pCtx, 1) : NULL;
+  const void *q = qUp ? qUp : pQuery, *v;
+  int rc = VEC0_HNSW_OK, lc;
+  if ((v = vec0HnswVector(p, pG->entry, &rc)) != NULL) {
+    pEp->id = pG->entry;
+    pEp->d = p->h.xDistance(p->h.pCtx, q, v);
+    for (lc = pG->maxLevel; lc > 0 && rc == VEC0_HNSW_OK; lc--) {
+      rc = vec0HnswGreedy(p, q, pEp, lc);
+    }
+  }
+  if (qUp) {
+    p->h.xUpper(p->h.pCtx, 0);
+    if (rc == VEC0_HNSW_OK && (v = vec0HnswVector(p, pEp->id, &rc)) != NULL) {
+      pEp->d = p->h.xDistance(p->h.pCtx, pQuery, v);
+    }
+  }
+  return rc;
+}
+
 int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int ef,
                    int (*xAccept)(void *, uint32_t), void *pAcceptCtx,
                    Vec0HnswResult *aOut, int *pnOut) {
-  int rc = VEC0_HNSW_OK, lc;
+  int rc = VEC0_HNSW_OK;
   size_t nTop, nW, i;
-  const void *v;
   const Group *pG;
   Pair ep;
   Filter f;
@@ -858,12 +882,7 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   if ((rc = vec0HnswLoadEntry(p, group)) != 0) return rc;
   pG = &p->aGrp[group];
   if (pG->maxLevel < 0) return VEC0_HNSW_OK;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
-  ep.id = pG->entry;
-  ep.d = p->h.xDistance(p->h.pCtx, pQuery, v);
-  for (lc = pG->maxLevel; lc > 0; lc--) {
-    if ((rc = vec0HnswGreedy(p, pQuery, &ep, lc)) != 0) return rc;
-  }
+  if ((rc = searchDescend(p, pG, pQuery, &ep)) != 0) return rc;
   memset(&f, 0, sizeof(f));
   f.xAccept = xAccept;
   f.pCtx = pAcceptCtx;

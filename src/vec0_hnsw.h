@@ -118,6 +118,16 @@ typedef struct Vec0HnswHost {
   ** code once its workers are idle, as any other error would.
   */
   int (*xInterrupt)(void *pCtx);
+  /*
+  ** Optional (may be NULL): a cheaper stand-in for the query on the upper
+  ** levels of vec0HnswSearch.  Called with bOn = 1 before the greedy
+  ** descent, it returns the query to descend with (xVector and the
+  ** distances then stand for that representation, until the call with
+  ** bOn = 0), or NULL to descend on the query itself.  After the descent
+  ** (bOn = 0) level 0 is searched with the query, from the node reached,
+  ** scored again.  Searches only: an insert descends on the vectors.
+  */
+  const void *(*xUpper)(void *pCtx, int bOn);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {

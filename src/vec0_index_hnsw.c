@@ -75,6 +75,7 @@ static const void *hostVector(void *pCtx, uint32_t id, int *pRc) {
   HnswState *s = pCtx;
   const unsigned char *a = 0;
   int rc;
+  if (s->bOnUpper) return vec0HnswUpperVector(s, id, pRc);
   if (s->bOnCodes) return vec0CodesGet(s->p, s->iVec, &s->codes, id, pRc);
   rc = vec0StorageVector(s->p, s->iVec, id, &a);
   if (rc != SQLITE_OK) *pRc = rc;
@@ -106,6 +107,11 @@ static int hostWriteNode(void *pCtx, uint32_t id, const unsigned char *aRec, int
 }
 static float hostDistance(void *pCtx, const void *a, const void *b) {
   HnswState *s = pCtx;
+  float d;
+  if (s->bOnUpper) {
+    vec0HnswUpperDistances(s, a, &b, 1, &d);
+    return d;
+  }
   if (s->bOnCodes) return vec0CodesDistance(&s->codes, a, b);
   return s->xDist(a, b, s->nDim);
 }
@@ -113,13 +119,20 @@ static float hostDistance(void *pCtx, const void *a, const void *b) {
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
   HnswState *s = pCtx;
+  float d;
+  if (s->bOnUpper) {
+    vec0HnswUpperDistances(s, a, &b, 1, &d);
+    return d;
+  }
   if (s->bOnCodes) return vec0CodesDistance(&s->codes, a, b);
   return s->xDistBound(a, b, s->nDim, bound);
 }
 static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
                               float bound, float *aOut) {
   HnswState *s = pCtx;
-  if (s->bOnCodes && s->codes.xQuery) {
+  if (s->bOnUpper) {
+    vec0HnswUpperDistances(s, a, apB, 4, aOut);
+  } else if (s->bOnCodes && s->codes.xQuery) {
     s->codes.xQuery(a, apB, 4, aOut);
   } else if (s->bOnCodes) {
     for (int i = 0; i < 4; i++) aOut[i] = s->codes.xDist(a, apB[i], s->codes.nDim);
@@ -136,6 +149,10 @@ static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
 static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, int n,
                             float *aOut) {
   HnswState *s = pCtx;
+  if (s->bOnUpper) {
+    vec0HnswUpperDistances(s, a, apB, n, aOut);
+    return 1;
+  }
   if (s->bOnCodes && s->codes.xQuery) {
     s->codes.xQuery(a, apB, n, aOut);
     return 1;
@@ -225,6 +242,7 @@ static void hnswDiscard(Vec0Index *pIdx) {
   HnswState *s = pIdx->pState;
   if (s) {
     vec0HnswQuantForget(s);
+    vec0HnswUpperForget(s);
     sqlite3_free(s->aQSlot);
     sqlite3_free(s->aQGroup);
     sqlite3_free(s->aQKey);
@@ -258,6 +276,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   pHost->xDistanceBatch = s->xDistBatch ? hostDistanceBatch : 0;
   pHost->xDistanceMany = hostDistanceMany;
   pHost->xInterrupt = hostInterrupt;
+  pHost->xUpper = vec0HnswUpperQuery;
 }
 
 /* Opens the graph from its header in T_config (lazily: nodes on demand). */
@@ -461,6 +480,7 @@ static int hnswInsert(Vec0Index *pIdx, uint32_t iSlot, sqlite3_int64 iRowid,
   /* the graph is opened now, so that a bad header fails the write itself */
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) graphWalked(pIdx);
+  if (rc == SQLITE_OK) vec0HnswUpperStale(pIdx->pState, iSlot); /* a slot reused */
   if (rc == SQLITE_OK) rc = queuePush(pIdx->pState, iSlot, (uint64_t)iRowid, g);
   if (rc == SQLITE_OK && pIdx->pTab->cfg.aVec[pIdx->iVec].eQuant != VEC0_QUANT_NONE) {
     HnswState *s = pIdx->pState;
@@ -488,7 +508,10 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
   int rc = graphOf(pIdx, &h);
   if (rc == SQLITE_OK) rc = queueDrain(pIdx);
   if (rc == SQLITE_OK) rc = vec0HnswUpdate(h, iSlot);
-  if (rc == SQLITE_OK) vec0CodesStale(&((HnswState *)pIdx->pState)->codes, iSlot);
+  if (rc == SQLITE_OK) {
+    vec0CodesStale(&((HnswState *)pIdx->pState)->codes, iSlot);
+    vec0HnswUpperStale(pIdx->pState, iSlot);
+  }
   return graphRc(pIdx, rc);
 }
 
@@ -527,6 +550,8 @@ static void hnswEnd(Vec0Index *pIdx, int bCommit) {
     vec0HnswRollback(s->pGraph);
     /* A quantizer trained by the failed write is gone from T_config too. */
     vec0HnswQuantForget(s);
+    /* and the vectors it wrote: their codes are the rows' no more */
+    vec0HnswUpperForget(s);
   }
 }
 
@@ -619,8 +644,10 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     rc = searchOnCodes(pIdx, s, pS, aRes, nCand, &nRes);
     if (nRes > pS->k) nRes = pS->k;
   } else if (rc == SQLITE_OK) {
+    s->pUpperQuery = pS->pQuery;
     rc = vec0HnswSearch(h, pS->g, pS->pQuery, pS->k, pS->ef, pS->xAccept,
                         pS->pAcceptCtx, aRes, &nRes);
+    s->pUpperQuery = 0;
     rc = graphRc(pIdx, rc);
   }
   vec0HnswHide(h, VEC0_HNSW_NONE);

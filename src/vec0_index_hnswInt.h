@@ -10,6 +10,29 @@
 
 #include "vec0Int.h"
 
+/*
+** UPPER (vec0_index_hnsw_code.c): the codes a search on a float32 l2 graph
+** descends its upper levels on, one record per node met there, made on
+** first use from the node's vector (vec0QuantAbsmax: no trained
+** parameters, so no table state decides them).  aRank[slot] is 1 + the
+** record's number, 0 for none; records are in blocks of UPPER_BLOCK that
+** never move (a walk holds their addresses), each the prepared-query
+** kernels' int8 record (vec0CodeFinish) with its scale (float) after the
+** two sums.  A write to a slot forgets its record; a rollback, all.
+*/
+typedef struct HnswUpper {
+  uint32_t *aRank;
+  uint32_t nRank;          /* aRank's length */
+  unsigned char **apBlock; /* nBlock blocks (each its own allocation) */
+  uint32_t nBlock, nRec;   /* records used */
+  size_t nStride;
+  Vec0CodeDistFn xQuery;   /* 0: not set up yet */
+  int bOff;                /* not for this column (metric, type, quantizer) */
+  Vec0CodeQuery cq;        /* the search's query, bDot: the kernels give -q.b */
+  float qScale;
+  unsigned char *aCqMem;   /* cq's arrays, then the query's codes */
+} HnswUpper;
+
 /* The in-memory state of one column's graph (Vec0Index.pState). */
 typedef struct HnswState {
   Vec0Table *p;
@@ -30,6 +53,9 @@ typedef struct HnswState {
   Vec0Codes codes;    /* bRecords; bOnce with low_memory=1 */
   int bOnCodes;       /* the walk now runs on codes: xVector/xDistance use them */
   int bLowMem;        /* low_memory=1 (see the header comment) */
+  HnswUpper up;       /* UPPER: a float32 search's descent */
+  int bOnUpper;       /* the descent now runs on up's codes */
+  const float *pUpperQuery; /* during a float32 search: its query */
   uint32_t iWarmChunk; /* low memory: the next chunk row whose codes xIdle makes */
   /*
   ** The queue (see QUEUE below): slots aQSlot[iQ0..nQ-1] are live rows not
@@ -52,6 +78,18 @@ typedef struct HnswState {
 ** are vec0_index_codes.c's (s->codes).
 */
 void vec0HnswQuantForget(HnswState *s);
+/*
+** UPPER.  UpperForget: every record dropped (a rollback, the state's end);
+** UpperStale: slot iSlot's (its vector changes); UpperQuery: the graph's
+** xUpper; UpperVector and UpperDistances: xVector and the distances while
+** s->bOnUpper.
+*/
+void vec0HnswUpperForget(HnswState *s);
+void vec0HnswUpperStale(HnswState *s, uint32_t iSlot);
+const void *vec0HnswUpperQuery(void *pCtx, int bOn);
+const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc);
+void vec0HnswUpperDistances(HnswState *s, const void *q, const void *const *apRec, int n,
+                            float *aOut);
 int vec0HnswQuantTrain(Vec0Index *pIdx, HnswState *s);
 int vec0HnswCodeWarm(void *pCtx, uint32_t id, const unsigned char *v);
 int vec0HnswRescore(Vec0Index *pIdx, HnswState *s, const float *pQuery, int k,

@@ -90,6 +90,22 @@ static void quantInt8(const Vec0Quant *q, const float *x, int bScale, double s, 
   }
 }
 
+float vec0QuantAbsmax(const float *x, int n, int8_t *c) {
+  float m = 0, r;
+  int i;
+  for (i = 0; i < n; i++) {
+    float a = x[i] < 0 ? -x[i] : x[i];
+    if (a > m) m = a;
+  }
+  if (!(m > 0)) {
+    memset(c, 0, (size_t)n);
+    return 0;
+  }
+  r = 127.0f / m;
+  for (i = 0; i < n; i++) c[i] = quantRound(x[i] * r);
+  return m / 127.0f;
+}
+
 static int cmpFloat(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
   return x < y ? -1 : x > y;

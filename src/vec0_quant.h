@@ -68,6 +68,16 @@ void vec0QuantClear(Vec0Quant *q);
 void vec0QuantEncode(const Vec0Quant *q, const float *x, void *aCode);
 
 /*
+** The int8 code of x (n floats) on its own scale, with no trained
+** parameters: c[i] = x[i] * (127 / m) rounded to the nearest (ties to
+** even), m the largest |x[i]|, so x[i] ~ c[i] * the returned scale (m /
+** 127; 0, and every code 0, when x is all zeros).  The same bits on every
+** CPU (each element one float multiplication, exactly rounded).  What the
+** upper levels of a float32 graph are walked on (vec0_index_hnsw_code.c).
+*/
+float vec0QuantAbsmax(const float *x, int n, int8_t *c);
+
+/*
 ** int8 under L2 or cosine: how far x (cosine: x normalised) is from what
 ** its code aCode stands for, the Euclidean norm of x - (mid + scale * code),
 ** in double.  With it the float distance of two vectors is bounded by their

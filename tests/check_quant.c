@@ -341,6 +341,38 @@ START_TEST(test_int8_encode_matches_scalar) {
 }
 END_TEST
 
+/* Absmax codes: the largest magnitude maps to +-127, ties to even, zeros stay. */
+START_TEST(test_absmax_codes) {
+  const float x[6] = {2.0f, -4.0f, 1.0f, 0.0f, -0.0157480314f * 4.0f, 4.0f};
+  const float z[3] = {0, -0.0f, 0};
+  int8_t c[6];
+  float s = vec0QuantAbsmax(x, 6, c);
+  ck_assert_float_eq_tol(s, 4.0f / 127.0f, 1e-9f);
+  /* 2 * 127 / 4 = 63.5 -> 64 (ties to even); 1 * 31.75 -> 32 */
+  ck_assert_int_eq(c[0], 64);
+  ck_assert_int_eq(c[1], -127);
+  ck_assert_int_eq(c[2], 32);
+  ck_assert_int_eq(c[3], 0);
+  ck_assert_int_eq(c[4], -2);
+  ck_assert_int_eq(c[5], 127);
+  memset(c, 9, sizeof(c));
+  ck_assert_float_eq(vec0QuantAbsmax(z, 3, c), 0.0f);
+  ck_assert_int_eq(c[0] | c[1] | c[2], 0);
+  /* the scale and the codes reconstruct every element within half a step */
+  rngState = 11;
+  for (int rep = 0; rep < 50; rep++) {
+    float v[37];
+    int8_t k[37];
+    for (int i = 0; i < 37; i++) v[i] = (float)((rnd() - 0.5) * (rep + 1));
+    s = vec0QuantAbsmax(v, 37, k);
+    for (int i = 0; i < 37; i++) {
+      ck_assert_msg(fabsf(v[i] - k[i] * s) <= s * 0.5001f + 1e-7f, "rep %d [%d]: %.9g vs %d * %.9g",
+                    rep, i, v[i], k[i], s);
+    }
+  }
+}
+END_TEST
+
 /* The prepared query, sixteen codes at a time, against the scalar formula. */
 START_TEST(test_code_query_matches_scalar) {
   rngState = 11;
@@ -383,6 +415,7 @@ int main(void) {
   tcase_add_test(tc, test_code_kernels_agree);
   tcase_add_test(tc, test_int8_rounding);
   tcase_add_test(tc, test_int8_encode_matches_scalar);
+  tcase_add_test(tc, test_absmax_codes);
   tcase_add_test(tc, test_code_query_matches_scalar);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
