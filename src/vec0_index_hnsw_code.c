@@ -221,7 +221,9 @@ const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc) {
     return u->apBlock[r / UPPER_BLOCK] + (size_t)(r % UPPER_BLOCK) * u->nStride;
   }
   if (id >= u->nRank) {
-    *pRc = SQLITE_CORRUPT_VTAB; /* a link past the slots: integrity-check reports it */
+    /* a link past the slots: storage names the error, as for the vectors */
+    rc = vec0StorageVector(s->p, s->iVec, id, &v);
+    *pRc = rc != SQLITE_OK ? rc : SQLITE_CORRUPT_VTAB;
     return 0;
   }
   if (u->nRec == u->nBlock * UPPER_BLOCK) {
