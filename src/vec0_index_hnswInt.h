@@ -18,7 +18,9 @@
 ** record's number, 0 for none; records are in blocks of UPPER_BLOCK that
 ** never move (a walk holds their addresses), each the prepared-query
 ** kernels' int8 record (vec0CodeFinish) with its scale (float) after the
-** two sums.  A write to a slot forgets its record; a rollback, all.
+** two sums.  A write to a slot marks its record stale (made again in
+** place when next met, so rewrites do not grow the blocks); a rollback
+** drops them all.
 */
 typedef struct HnswUpper {
   uint32_t *aRank;

@@ -148,6 +148,8 @@ int vec0HnswCodeWarm(void *pCtx, uint32_t id, const unsigned char *v) {
 /* UPPER: the descent of a float32 search on codes                         */
 
 #define UPPER_BLOCK 1024
+/* In aRank: the record is its slot's old vector's, to be made again in place. */
+#define UPPER_STALE 0x80000000u
 
 void vec0HnswUpperForget(HnswState *s) {
   HnswUpper *u = &s->up;
@@ -160,7 +162,8 @@ void vec0HnswUpperForget(HnswState *s) {
 }
 
 void vec0HnswUpperStale(HnswState *s, uint32_t iSlot) {
-  if (iSlot < s->up.nRank) s->up.aRank[iSlot] = 0;
+  /* the record stays the slot's, so rewrites do not grow the blocks */
+  if (iSlot < s->up.nRank && s->up.aRank[iSlot]) s->up.aRank[iSlot] |= UPPER_STALE;
 }
 
 /* Sets up the codes of a float32 l2 column without a quantizer; bOff else. */
@@ -216,7 +219,7 @@ const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc) {
   uint32_t r;
   float scale;
   int rc;
-  if (id < u->nRank && u->aRank[id]) {
+  if (id < u->nRank && u->aRank[id] && !(u->aRank[id] & UPPER_STALE)) {
     r = u->aRank[id] - 1;
     return u->apBlock[r / UPPER_BLOCK] + (size_t)(r % UPPER_BLOCK) * u->nStride;
   }
@@ -226,7 +229,7 @@ const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc) {
     *pRc = rc != SQLITE_OK ? rc : SQLITE_CORRUPT_VTAB;
     return 0;
   }
-  if (u->nRec == u->nBlock * UPPER_BLOCK) {
+  if (u->aRank[id] == 0 && u->nRec == u->nBlock * UPPER_BLOCK) {
     unsigned char **ap = sqlite3_realloc64(u->apBlock, sizeof(*ap) * (u->nBlock + 1));
     if (ap == 0) goto nomem;
     u->apBlock = ap;
@@ -240,7 +243,7 @@ const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc) {
     *pRc = rc;
     return 0;
   }
-  r = u->nRec++;
+  r = u->aRank[id] ? (u->aRank[id] & ~UPPER_STALE) - 1 : u->nRec++;
   aRec = u->apBlock[r / UPPER_BLOCK] + (size_t)(r % UPPER_BLOCK) * u->nStride;
   scale = vec0QuantAbsmax((const float *)(const void *)v, s->nDim, (int8_t *)aRec);
   vec0CodeFinish(aRec, s->nDim);
