@@ -423,66 +423,6 @@ int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
   return VEC0_HNSW_OK;
 }
 
-static int hasLink(const uint32_t *L, uint32_t id) {
-  uint32_t i;
-  for (i = 0; i < L[0]; i++) {
-    if (L[1 + i] == id) return 1;
-  }
-  return 0;
-}
-
-/*
-** Keeps dropped link x of node n at level lc reachable through n: it goes
-** to the kept node that made it redundant (x->via), or if that one is full
-** stays in n's own list while it has room, or else goes to any other kept
-** node with room, or else replaces a link of a kept node that n links to
-** as well.  Only if none of these exists can it be lost.
-*/
-int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x) {
-  uint32_t cap = (uint32_t)(lc ? p->m : p->m0), *L, *Lv, k;
-  int rc;
-  /* Back in n's list already: a batch hands over many drops in a row. */
-  if (hasLink(links(p, n, lc), x->id)) return VEC0_HNSW_OK;
-  if ((rc = vec0HnswTouch(p, n, lc, x->via)) != 0) return rc;
-  Lv = links(p, x->via, lc); /* after the touch: loading may move the lists */
-  if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;
-  if (Lv[0] < cap) {
-    if ((rc = vec0HnswMarkDirty(p, x->via)) != 0) return rc;
-    Lv[1 + Lv[0]++] = x->id;
-    return VEC0_HNSW_OK;
-  }
-  L = links(p, n, lc);
-  if (L[0] < cap) {
-    L[1 + L[0]++] = x->id; /* n is dirty already */
-    return VEC0_HNSW_OK;
-  }
-  for (k = 0; k < cap; k++) {
-    uint32_t t = links(p, n, lc)[1 + k];
-    if ((rc = vec0HnswTouch(p, n, lc, t)) != 0) return rc;
-    Lv = links(p, t, lc);
-    if (hasLink(Lv, x->id)) return VEC0_HNSW_OK;
-    if (Lv[0] < cap) {
-      if ((rc = vec0HnswMarkDirty(p, t)) != 0) return rc;
-      Lv[1 + Lv[0]++] = x->id;
-      return VEC0_HNSW_OK;
-    }
-  }
-  /* All full: a kept node gives up a link that n also has (that node
-  ** stays reachable through n) for x. */
-  for (k = 0; k < cap; k++) {
-    uint32_t t = links(p, n, lc)[1 + k], j;
-    Lv = links(p, t, lc);
-    for (j = 0; j < Lv[0]; j++) {
-      if (Lv[1 + j] == n || !hasLink(links(p, n, lc), Lv[1 + j])) continue;
-      if ((rc = vec0HnswMarkDirty(p, t)) != 0) return rc;
-      links(p, t, lc)[1 + j] = x->id;
-      return VEC0_HNSW_OK;
-    }
-  }
-  p->bHandLost = 1; /* the caller may connect x again (vec0_hnsw_batch.c) */
-  return VEC0_HNSW_OK;
-}
-
 /*
 ** Rebuilds the list of node n at level lc from the candidates in aP[0..nP-1]
 ** (ids only; distances to n are computed here), of which the first nOld are
@@ -536,7 +476,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
 static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
   int rc, cap = lc ? p->m : p->m0;
   uint32_t *L = links(p, n, lc), i;
-  if (hasLink(L, id)) return VEC0_HNSW_OK;
+  if (vec0HnswHasLink(L, id)) return VEC0_HNSW_OK;
   if (L[0] < (uint32_t)cap) {
     if ((rc = vec0HnswMarkDirty(p, n)) != 0) return rc;
     L[1 + L[0]++] = id;
@@ -629,9 +569,11 @@ static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
 ** this node (the neighbours that pruned it just now handed it here, to the
 ** node that made it redundant).  So each list that lost an old link is re-selected
 ** among the old links and the new ones, and relink() hands a link it drops,
-** old or new, to the kept node nearest to it.
+** old or new, to the kept node nearest to it.  With bLinkBack (a node that
+** may have no way in) id is first made reachable from its fresh links, so
+** that the hand-overs through it keep what they hand over reachable.
 */
-int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
+int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L, int bLinkBack) {
   size_t nWords = rowWords(p, L), nRow0 = (size_t)p->m0 + 1;
   uint32_t *aOld = p->h.xMalloc(p->h.pCtx, nWords * sizeof(uint32_t));
   int rc, lc;
@@ -641,13 +583,18 @@ int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L) {
     memcpy(aOld + nRow0, p->apUp[id], (nWords - nRow0) * sizeof(uint32_t));
   }
   rc = vec0HnswConnect(p, id, L);
+  if (rc == VEC0_HNSW_OK && bLinkBack) {
+    /* before the old links are handed over through id */
+    memcpy(p->aFresh, links(p, id, 0), nRow0 * sizeof(uint32_t));
+    rc = vec0HnswLinkBack(p, id, p->aFresh);
+  }
   for (lc = 0; rc == VEC0_HNSW_OK && lc <= L; lc++) {
     const uint32_t *O = lc ? aOld + nRow0 + (size_t)(lc - 1) * (size_t)(p->m + 1) : aOld;
     const uint32_t *N = links(p, id, lc);
     uint32_t gen, i;
     size_t nOld;
     int bLost = 0;
-    for (i = 0; i < O[0]; i++) bLost |= !hasLink(N, O[1 + i]);
+    for (i = 0; i < O[0]; i++) bLost |= !vec0HnswHasLink(N, O[1 + i]);
     if (!bLost) continue;
     rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, (size_t)O[0] + N[0], sizeof(Pair));
     if (rc) break;
@@ -672,6 +619,7 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
   int rc, lc, L = p->aLevel[id];
   if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
   p->aFlag[id] &= (uint8_t)~NODE_DELETED;
+  p->nLost = 0;
   for (lc = 0; lc <= L; lc++) {
     uint32_t i, nIdLinks = links(p, id, lc)[0];
     for (i = 0; i < nIdLinks; i++) {
@@ -695,7 +643,8 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       if ((rc = relink(p, n, lc, nP, nOld, id)) != 0) return rc;
     }
   }
-  return vec0HnswConnectKeeping(p, id, L);
+  if ((rc = vec0HnswConnectKeeping(p, id, L, 0)) != 0) return rc;
+  return vec0HnswRepairLost(p);
 }
 
 int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
@@ -735,6 +684,7 @@ void vec0HnswClose(Vec0Hnsw *p) {
   p->h.xFree(p->h.pCtx, p->aW);
   p->h.xFree(p->h.pCtx, p->aP);
   p->h.xFree(p->h.pCtx, p->aDrop);
+  p->h.xFree(p->h.pCtx, p->aLost);
   p->h.xFree(p->h.pCtx, p->apSel);
   p->h.xFree(p->h.pCtx, p->aRec);
   p->h.xFree(p->h.pCtx, p->aQueue);
@@ -795,9 +745,10 @@ static int insertNew(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
   int rc;
   if ((rc = vec0HnswLoadEntry(p, g)) != 0) return rc;
   if ((rc = vec0HnswAddNode(p, id, L, g)) != 0) return rc;
+  p->nLost = 0;
   if ((rc = vec0HnswConnect(p, id, L)) != 0) return rc;
-  if (L > p->aGrp[g].maxLevel) rc = vec0HnswSetEntry(p, g, id, L);
-  return rc;
+  if (L > p->aGrp[g].maxLevel && (rc = vec0HnswSetEntry(p, g, id, L)) != 0) return rc;
+  return vec0HnswRepairLost(p);
 }
 
 int vec0HnswInsert(Vec0Hnsw *p, uint32_t id, uint64_t key, uint32_t group) {

@@ -136,7 +136,12 @@ struct Vec0Hnsw {
   size_t nPAlloc;
   struct Drop *aDrop;
   size_t nDropAlloc;
-  int bHandLost; /* set by vec0HnswHandOver when it found no place for a link */
+  /* Level-0 nodes a hand-over found no place for (vec0HnswHandOver), to be
+  ** connected again by vec0HnswRepairLost before the write returns. */
+  uint32_t *aLost;
+  size_t nLost, nLostDone, nLostAlloc;
+  uint32_t aFresh[2 * 128 + 1]; /* vec0HnswRepairLost: a level-0 list */
+  int bHandChain; /* set by vec0HnswHandOver when a link had to be displaced */
   const void **apSel;
   unsigned char *aRec;
   size_t nRecAlloc;
@@ -181,6 +186,15 @@ static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {
   return p->apUp[id] + (size_t)(lc - 1) * (size_t)(p->m + 1);
 }
 
+/* Whether link list L (count, then ids) holds id. */
+static inline int vec0HnswHasLink(const uint32_t *L, uint32_t id) {
+  uint32_t i;
+  for (i = 0; i < L[0]; i++) {
+    if (L[1 + i] == id) return 1;
+  }
+  return 0;
+}
+
 /* u32 words of the link rows of a node of level L. */
 static inline size_t rowWords(const Vec0Hnsw *p, int L) {
   return (size_t)(p->m0 + 1) + (size_t)L * (size_t)(p->m + 1);
@@ -212,11 +226,14 @@ void vec0HnswDistances(const Vec0Hnsw *p, const void *a, const void *const *apB,
                        float *aOut);
 int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
                    Drop *aDrop, size_t *pnDrop);
-int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x);
+int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x); /* _repair.c */
 int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
                       size_t *pnW, size_t *pnSel);
 int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L);
-int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L);
+int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L, int bLinkBack);
+int vec0HnswNoteLost(Vec0Hnsw *p, uint32_t id);
+int vec0HnswLinkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear);
+int vec0HnswRepairLost(Vec0Hnsw *p);
 int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g);
 
 /* The vector of node id, from the host (hot: inline). */

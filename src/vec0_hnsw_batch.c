@@ -133,8 +133,6 @@ struct Batch {
   size_t nCandAlloc;
   Drop *aDrop;
   size_t nDropAlloc;
-  uint32_t *aLost; /* step 4: nodes whose hand-over found no place */
-  size_t nLostAlloc;
   Worker *aWk;
   int nWk; /* workers with scratch, the calling thread's aWk[0] included */
   /*
@@ -574,18 +572,6 @@ static size_t edgesTo(const Batch *b, size_t nTgt, uint32_t t) {
   return 0;
 }
 
-/* Adds id to b->aLost[0..*pnLost-1] unless it is there already. */
-static int noteLost(Batch *b, uint32_t id, size_t *pnLost) {
-  size_t i;
-  int rc;
-  for (i = 0; i < *pnLost; i++) {
-    if (b->aLost[i] == id) return VEC0_HNSW_OK;
-  }
-  rc = vec0HnswReserve(b->p, &b->aLost, &b->nLostAlloc, *pnLost + 1, sizeof(uint32_t));
-  if (rc == VEC0_HNSW_OK) b->aLost[(*pnLost)++] = id;
-  return rc;
-}
-
 /*
 ** Step 4: whether the level-0 list of new node k lacks the node before it in
 ** its group and sub-batch, y, which the heuristic would have kept had the
@@ -634,8 +620,9 @@ static int peerMissing(Batch *b, int k, int *pbAgain) {
 /* Inserts nodes i0..i1-1 of the batch (steps 1 to 4). */
 static int subBatch(Batch *b, int i1) {
   Vec0Hnsw *p = b->p;
-  size_t nOut = 0, nTgt = 0, nLost = 0, i, j;
+  size_t nOut = 0, nTgt = 0, i, j;
   int k, rc;
+  p->nLost = 0;
   for (k = b->i0; k < i1; k++) {
     BatchNode *x = &b->aNode[k];
     if ((rc = vec0HnswAddNode(p, x->id, x->L, x->g)) != 0) return rc;
@@ -662,10 +649,9 @@ static int subBatch(Batch *b, int i1) {
     const Target *T = &b->aTgt[i];
     for (j = 0; j < T->nDrop; j++) {
       const Drop *x = &b->aDrop[T->iCand + j];
-      p->bHandLost = 0;
-      rc = vec0HnswHandOver(p, T->t, T->lc, x);
-      if (rc == VEC0_HNSW_OK && p->bHandLost && T->lc == 0) rc = noteLost(b, x->id, &nLost);
-      if (rc) return rc;
+      p->bHandChain = 0;
+      if ((rc = vec0HnswHandOver(p, T->t, T->lc, x)) != 0) return rc;
+      if (p->bHandChain && T->lc == 0 && (rc = vec0HnswNoteLost(p, x->id)) != 0) return rc;
     }
   }
   for (k = b->i0; k < i1; k++) {
@@ -677,17 +663,15 @@ static int subBatch(Batch *b, int i1) {
     }
   }
   /*
-  ** A node whose level-0 link was dropped and found no place may have no way
-  ** in left: a new node whose neighbours in the frozen graph all refused it
-  ** (data inserted in order, where its true neighbours are the other new
-  ** nodes of this sub-batch, which it could not see) was left unreachable.
-  ** Each is connected again now, seeing the whole graph, as a reconnect
-  ** does, in the order the hand-overs came.
+  ** A node whose level-0 link was dropped and found no place but by
+  ** displacing another is poorly linked, if at all: a new node whose
+  ** neighbours in the frozen graph all refused it (data inserted in order,
+  ** where its true neighbours are the other new nodes of this sub-batch,
+  ** which it could not see).  Each is connected again now, seeing the whole
+  ** graph, as a reconnect does, in the order the hand-overs came; so is any
+  ** node the connections above lost (vec0HnswHandOver).
   */
-  for (i = 0; i < nLost; i++) {
-    uint32_t id = b->aLost[i];
-    if ((rc = vec0HnswConnectKeeping(p, id, p->aLevel[id])) != 0) return rc;
-  }
+  if ((rc = vec0HnswRepairLost(p)) != 0) return rc;
   /*
   ** So is a node whose nearest neighbour in the frozen graph was chosen by
   ** more new nodes than a list holds: a cluster of rows inserted together
@@ -704,9 +688,9 @@ static int subBatch(Batch *b, int i1) {
     if (x->eState != BN_LINKED || aRow[0] == 0) continue;
     bAgain = edgesTo(b, nTgt, aRow[1]) > (size_t)p->m0;
     if (!bAgain && (rc = peerMissing(b, k, &bAgain)) != 0) return rc;
-    if (bAgain && (rc = vec0HnswConnectKeeping(p, x->id, x->L)) != 0) return rc;
+    if (bAgain && (rc = vec0HnswConnectKeeping(p, x->id, x->L, 0)) != 0) return rc;
   }
-  return VEC0_HNSW_OK;
+  return vec0HnswRepairLost(p);
 }
 
 /*
@@ -881,6 +865,5 @@ int vec0HnswInsertBatch(Vec0Hnsw *p, const uint32_t *aId, const uint64_t *aKey,
   p->h.xFree(p->h.pCtx, b.aTgt);
   p->h.xFree(p->h.pCtx, b.aCand);
   p->h.xFree(p->h.pCtx, b.aDrop);
-  p->h.xFree(p->h.pCtx, b.aLost);
   return rc;
 }

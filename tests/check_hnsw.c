@@ -456,6 +456,52 @@ START_TEST(update_vectors) {
 }
 END_TEST
 
+/* n vectors of 16 dims around 12 centres in [0, 4), spread as wide. */
+static void fillOverlapping(float *a, uint32_t n, uint64_t seed) {
+  float c[12 * 16];
+  uint32_t i, j;
+  rngState = seed;
+  for (i = 0; i < 12 * 16; i++) c[i] = frand() * 4.0f;
+  for (i = 0; i < n; i++) {
+    const float *ci = c + (rng() % 12) * 16;
+    for (j = 0; j < 16; j++) a[(size_t)i * 16 + j] = ci[j] + (frand() - 0.5f) * 2.0f;
+  }
+}
+
+/*
+** Small lists (m = 3 and 4: 6 and 8 links at level 0) fill up, and a node
+** pruned from its last in-list by an update or a revival had nowhere to go:
+** live nodes became unreachable (this loop failed the check within a few
+** hundred writes before vec0HnswRepairLost).  Each write is checked.
+*/
+START_TEST(small_lists_keep_reachable) {
+  int m = 3 + _i;
+  Host h;
+  Vec0Hnsw *g;
+  float *aNew;
+  uint32_t i, n = 2000;
+  hostInit(&h, (int)n, 16, 12, 1);
+  fillOverlapping(h.aVec, n, 30 + (uint64_t)m);
+  aNew = malloc(sizeof(float) * n * 16);
+  fillOverlapping(aNew, n, 40 + (uint64_t)m);
+  g = build(&h, (int)n, m, 32);
+  checkGraph(g, &h, n);
+  for (i = 0; i < n; i += 3) {
+    memcpy(h.aVec + (size_t)i * 16, aNew + (size_t)i * 16, sizeof(float) * 16);
+    ck_assert_int_eq(vec0HnswUpdate(g, i), 0);
+    checkGraph(g, &h, n);
+    if (i % 9 == 3) {
+      ck_assert_int_eq(vec0HnswDelete(g, i + 1), 0);
+      ck_assert_int_eq(vec0HnswInsert(g, i + 1, (uint64_t)(i + 1) * 7 + 1, 0), 0);
+      checkGraph(g, &h, n);
+    }
+  }
+  closeGraph(g, &h);
+  free(aNew);
+  hostFree(&h);
+}
+END_TEST
+
 START_TEST(filtered_search) {
   Host h;
   Vec0Hnsw *g;
@@ -1079,7 +1125,8 @@ static Suite *hnswSuite(int bArena) {
       {levels, 0, 1},               {determinism, 0, 1},       {flush_dirty_only, R, 1},
       {reopen_same_results, R, 1},  {huge_pages_move, R, 1},   {collapse_huge_steps, 0, 1},
       {arena_end_same_graph, R, 1}, {delete_half, R, 1},       {delete_almost_all, 0, 1},
-      {reinsert_tombstones, 0, 1},  {update_vectors, 0, 1},    {filtered_search, 0, 1},
+      {reinsert_tombstones, 0, 1},  {update_vectors, 0, 1},    {small_lists_keep_reachable, 0, 2},
+      {filtered_search, 0, 1},
       {filter_rejecting_all, R, 1}, {corrupt_records, 0, 1},   {corrupt_links, R, 1},
       {corrupt_header, R, 1},       {check_unreachable, R, 1}, {out_of_memory, 0, 1},
       {undo_after_failure, R, 4},   {undo_success, 0, 1},      {groups, R, 1},
