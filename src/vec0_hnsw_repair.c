@@ -236,20 +236,75 @@ static int searchNear(Vec0Hnsw *p, uint32_t id, uint32_t *aOut) {
 }
 
 /*
+** The safety net of a small graph (ids below REACH_ALL_MAX), after a write
+** that displaced a link: every node is read, each group walked at level 0
+** from its entry, and each live node the walk did not reach is linked back
+** from the nodes a search for it meets (vec0HnswLinkBack, which displaces
+** nothing).  Repairs follow the nodes displaced, but a node reached only
+** through one of them can be cut off on the way: with level-0 lists of 4
+** links (m = 2) 3 of 8 random write mixes still left one unreachable.
+*/
+#define REACH_ALL_MAX 20000
+static int reachAll(Vec0Hnsw *p) {
+  uint32_t nBound = p->nBound, id, gen, nHead, nTail, i;
+  size_t nMiss = 0;
+  int rc = VEC0_HNSW_OK;
+  if (nBound > REACH_ALL_MAX) return VEC0_HNSW_OK;
+  for (id = 0; id < nBound; id++) {
+    rc = vec0HnswLoadNode(p, id);
+    if (rc == VEC0_HNSW_NOTFOUND) rc = VEC0_HNSW_OK;
+    if (rc) return rc;
+  }
+  rc = vec0HnswReserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)nBound + 1, sizeof(uint32_t));
+  if (rc) return rc;
+  gen = vec0HnswNextGen(p);
+  for (id = 0; id < nBound; id++) {
+    uint32_t e;
+    if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) != NODE_LOADED) continue;
+    if (p->aVisit[id] == gen) continue;
+    if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
+    e = p->aGrp[p->aGroup[id]].entry;
+    if (p->aVisit[e] != gen) { /* the first node met of its group */
+      nHead = nTail = 0;
+      p->aVisit[e] = gen;
+      p->aQueue[nTail++] = e;
+      while (nHead < nTail) {
+        const uint32_t *L = links(p, p->aQueue[nHead++], 0);
+        for (i = 0; i < L[0]; i++) {
+          if (p->aVisit[L[1 + i]] == gen) continue;
+          p->aVisit[L[1 + i]] = gen;
+          p->aQueue[nTail++] = L[1 + i];
+        }
+      }
+    }
+    if (p->aVisit[id] == gen) continue;
+    rc = vec0HnswReserve(p, &p->aLost, &p->nLostAlloc, nMiss + 1, sizeof(uint32_t));
+    if (rc) return rc;
+    p->aLost[nMiss++] = id;
+  }
+  for (i = 0; rc == VEC0_HNSW_OK && i < nMiss; i++) {
+    if ((rc = searchNear(p, p->aLost[i], p->aFresh)) == VEC0_HNSW_OK) {
+      rc = vec0HnswLinkBack(p, p->aLost[i], p->aFresh);
+    }
+  }
+  return rc;
+}
+
+/*
 ** Connects again, as a reconnect does (seeing the whole graph), each node
 ** of p->aLost in the order they were lost (a deleted one too: it may be the
 ** way in to live ones), makes sure the nodes its search met reach it
-** (vec0HnswLinkBack), and empties the list.  A repair hands links over in turn and
-** may lose another node, which joins the list; nodes that crowd one full
-** list can take each other's place in turn, so past REPAIR_MORE of those a
-** node is only searched for and linked back, which loses nothing.  Without
-** this, writes at m = 2..8 left live nodes unreachable (integrity-check
-** failed; 32 of 40 random write mixes at m = 2..8 before, none after at
-** m >= 3).
+** (vec0HnswLinkBack), and empties the list.  A repair hands links over in
+** turn and may lose another node, which joins the list; nodes that crowd
+** one full list can take each other's place in turn, so past REPAIR_MORE of
+** those a node is only searched for and linked back, which loses nothing.
+** Then a small graph is walked (reachAll).  Without this, writes at m = 2..8
+** left live nodes unreachable (integrity-check failed: 32 of 40 random
+** write mixes at m = 2..8 before, none after).
 */
 #define REPAIR_MORE 64
 int vec0HnswRepairLost(Vec0Hnsw *p) {
-  size_t nMax = p->nLost + REPAIR_MORE;
+  size_t nMax = p->nLost + REPAIR_MORE, nStart = p->nLost;
   int rc = VEC0_HNSW_OK;
   p->nLostDone = 0;
   while (rc == VEC0_HNSW_OK && p->nLostDone < p->nLost) {
@@ -264,5 +319,6 @@ int vec0HnswRepairLost(Vec0Hnsw *p) {
     }
   }
   p->nLost = p->nLostDone = 0;
+  if (rc == VEC0_HNSW_OK && nStart > 0) rc = reachAll(p);
   return rc;
 }

@@ -469,13 +469,14 @@ static void fillOverlapping(float *a, uint32_t n, uint64_t seed) {
 }
 
 /*
-** Small lists (m = 3 and 4: 6 and 8 links at level 0) fill up, and a node
-** pruned from its last in-list by an update or a revival had nowhere to go:
-** live nodes became unreachable (this loop failed the check within a few
-** hundred writes before vec0HnswRepairLost).  Each write is checked.
+** Small lists (m = 2, 3 and 4: 4, 6 and 8 links at level 0) fill up, and
+** a node pruned from its last in-list by an update or a revival had nowhere
+** to go: live nodes became unreachable (this loop failed the check within a
+** few hundred writes at m = 2 and 3 before vec0HnswRepairLost).  Each write
+** is checked.
 */
 START_TEST(small_lists_keep_reachable) {
-  int m = 3 + _i;
+  int m = 2 + _i;
   Host h;
   Vec0Hnsw *g;
   float *aNew;
@@ -1125,7 +1126,7 @@ static Suite *hnswSuite(int bArena) {
       {levels, 0, 1},               {determinism, 0, 1},       {flush_dirty_only, R, 1},
       {reopen_same_results, R, 1},  {huge_pages_move, R, 1},   {collapse_huge_steps, 0, 1},
       {arena_end_same_graph, R, 1}, {delete_half, R, 1},       {delete_almost_all, 0, 1},
-      {reinsert_tombstones, 0, 1},  {update_vectors, 0, 1},    {small_lists_keep_reachable, 0, 2},
+      {reinsert_tombstones, 0, 1},  {update_vectors, 0, 1},    {small_lists_keep_reachable, 0, 3},
       {filtered_search, 0, 1},
       {filter_rejecting_all, R, 1}, {corrupt_records, 0, 1},   {corrupt_links, R, 1},
       {corrupt_header, R, 1},       {check_unreachable, R, 1}, {out_of_memory, 0, 1},
