@@ -263,6 +263,7 @@ static int reachAll(Vec0Hnsw *p) {
     if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) != NODE_LOADED) continue;
     if (p->aVisit[id] == gen) continue;
     if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
+    if (p->aGrp[p->aGroup[id]].maxLevel < 0) continue; /* no entry: nothing to reach from */
     e = p->aGrp[p->aGroup[id]].entry;
     if (p->aVisit[e] != gen) { /* the first node met of its group */
       nHead = nTail = 0;
