@@ -490,6 +490,23 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
 }
 
 /*
+** The greedy descent from group pG's entry (loaded, the group not empty)
+** on query q through the levels above lcStop, into *pEp: the node reached
+** and its distance to q.
+*/
+int vec0HnswDescend(Vec0Hnsw *p, const Group *pG, const void *q, int lcStop, Pair *pEp) {
+  int rc = VEC0_HNSW_OK, lc;
+  const void *v = vec0HnswVector(p, pG->entry, &rc);
+  if (v == NULL) return rc;
+  pEp->id = pG->entry;
+  pEp->d = p->h.xDistance(p->h.pCtx, q, v);
+  for (lc = pG->maxLevel; lc > lcStop; lc--) {
+    if ((rc = vec0HnswGreedy(p, q, pEp, lc)) != 0) return rc;
+  }
+  return VEC0_HNSW_OK;
+}
+
+/*
 ** The search of node id's links at level lc, from *pEp: the ef_construction
 ** nodes nearest to its vector q, *pEp moved to the nearest, and the ones
 ** the heuristic keeps (at most m) in p->aW[0..*pnSel-1], the others after
@@ -523,7 +540,7 @@ int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc
 */
 int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L) {
   int rc = VEC0_HNSW_OK, lc, top;
-  const void *q = vec0HnswVector(p, id, &rc), *v;
+  const void *q = vec0HnswVector(p, id, &rc);
   const Group *pG;
   Pair ep;
   if (q == NULL) return rc;
@@ -531,12 +548,7 @@ int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L) {
   pG = &p->aGrp[p->aGroup[id]];
   if (pG->maxLevel < 0) return VEC0_HNSW_OK;
   top = pG->maxLevel;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
-  ep.id = pG->entry;
-  ep.d = p->h.xDistance(p->h.pCtx, q, v);
-  for (lc = top; lc > L; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
-  }
+  if ((rc = vec0HnswDescend(p, pG, q, L, &ep)) != 0) return rc;
   for (lc = (L < top ? L : top); lc >= 0; lc--) {
     size_t nW, nSel, i;
     uint32_t *aL;
@@ -801,15 +813,8 @@ void vec0HnswHide(Vec0Hnsw *p, uint32_t id) {
 */
 static int searchDescend(Vec0Hnsw *p, const Group *pG, const void *pQuery, Pair *pEp) {
   const void *qUp = p->h.xUpper && pG->maxLevel > 0 ? p->h.xUpper(p->h.pCtx, 1) : NULL;
-  const void *q = qUp ? qUp : pQuery, *v;
-  int rc = VEC0_HNSW_OK, lc;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) != NULL) {
-    pEp->id = pG->entry;
-    pEp->d = p->h.xDistance(p->h.pCtx, q, v);
-    for (lc = pG->maxLevel; lc > 0 && rc == VEC0_HNSW_OK; lc--) {
-      rc = vec0HnswGreedy(p, q, pEp, lc);
-    }
-  }
+  const void *v;
+  int rc = vec0HnswDescend(p, pG, qUp ? qUp : pQuery, 0, pEp);
   if (qUp) {
     p->h.xUpper(p->h.pCtx, 0);
     if (rc == VEC0_HNSW_OK && (v = vec0HnswVector(p, pEp->id, &rc)) != NULL) {

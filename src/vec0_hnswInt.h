@@ -227,6 +227,7 @@ void vec0HnswDistances(const Vec0Hnsw *p, const void *a, const void *const *apB,
 int vec0HnswSelect(Vec0Hnsw *p, Pair *a, size_t n, int M, size_t *pnSel,
                    Drop *aDrop, size_t *pnDrop);
 int vec0HnswHandOver(Vec0Hnsw *p, uint32_t n, int lc, const Drop *x); /* _repair.c */
+int vec0HnswDescend(Vec0Hnsw *p, const Group *pG, const void *q, int lcStop, Pair *pEp);
 int vec0HnswFindLinks(Vec0Hnsw *p, uint32_t id, const void *q, Pair *pEp, int lc,
                       size_t *pnW, size_t *pnSel);
 int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L);

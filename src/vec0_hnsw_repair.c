@@ -213,8 +213,8 @@ int vec0HnswLinkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear) {
 ** but scratch.
 */
 static int searchNear(Vec0Hnsw *p, uint32_t id, uint32_t *aOut) {
-  int rc = VEC0_HNSW_OK, lc;
-  const void *q = vec0HnswVector(p, id, &rc), *v;
+  int rc = VEC0_HNSW_OK;
+  const void *q = vec0HnswVector(p, id, &rc);
   const Group *pG;
   size_t nW, nSel, i;
   Pair ep;
@@ -223,12 +223,7 @@ static int searchNear(Vec0Hnsw *p, uint32_t id, uint32_t *aOut) {
   if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
   pG = &p->aGrp[p->aGroup[id]];
   if (pG->maxLevel < 0 || pG->entry == id) return VEC0_HNSW_OK;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
-  ep.id = pG->entry;
-  ep.d = p->h.xDistance(p->h.pCtx, q, v);
-  for (lc = pG->maxLevel; lc > 0; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
-  }
+  if ((rc = vec0HnswDescend(p, pG, q, 0, &ep)) != 0) return rc;
   if ((rc = vec0HnswFindLinks(p, id, q, &ep, 0, &nW, &nSel)) != 0) return rc;
   for (i = 0; i < nSel; i++) aOut[1 + i] = p->aW[i].id;
   aOut[0] = (uint32_t)nSel;
