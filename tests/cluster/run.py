@@ -91,12 +91,28 @@ class Checks:
         print("  --   %s" % text, flush=True)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port nothing listens on and this run has not handed out before.
+
+    Binding port 0 and closing can give the same port twice in a row (CI saw two
+    nodes given one port), so every port handed out is remembered and skipped.
+    """
+    held = []
+    try:
+        while True:
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port not in _PORTS_GIVEN:
+                _PORTS_GIVEN.add(port)
+                return port
+    finally:
+        for s in held:
+            s.close()
 
 
 class Node:
@@ -119,6 +135,23 @@ class Node:
         env = dict(os.environ, LIBDQLITE_TRACE="1")
         with open(self.log, "a") as f:
             self.proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
+
+    def wait_fresh(self, join=None):
+        """Wait for a node that has never run before; should another process have taken
+        one of its ports between choosing and binding, choose again and restart it
+        (twice at most)."""
+        for attempt in range(3):
+            try:
+                return self.wait_up()
+            except RuntimeError as e:
+                if attempt == 2 or "failed to set bind address" not in str(e):
+                    raise
+            self.kill()
+            shutil.rmtree(self.dir)
+            os.makedirs(self.dir)
+            self.addr = "127.0.0.1:%d" % free_port()
+            self.api = "127.0.0.1:%d" % free_port()
+            self.start(join)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -413,11 +446,11 @@ def cluster_part(checks, binary, ext, root):
     try:
         t0 = time.time()
         nodes[0].start()
-        nodes[0].wait_up()
+        nodes[0].wait_fresh()
         for n in nodes[1:]:
             n.start(join=nodes[0].addr)
         for n in nodes[1:]:
-            n.wait_up()
+            n.wait_fresh(join=nodes[0].addr)
         deadline = time.time() + 60
         while time.time() < deadline:
             members = nodes[0].call("/cluster")["nodes"]
