@@ -242,6 +242,7 @@ def main():
     p.add_argument("--stop-at", type=stop_time, help="HH:MM (UTC, today): start no round "
                    "that would end after it (at least one round runs)")
     a = p.parse_args()
+    os.makedirs(common.OUT, exist_ok=True)
     if a.n is not None and a.dataset != "text":
         p.error("--n applies to --dataset text only")
     a.prefix = "il-" if a.dataset == "fashion" else "il-%s-" % a.dataset
