@@ -128,6 +128,13 @@ typedef struct Vec0HnswHost {
   ** scored again.  Searches only: an insert descends on the vectors.
   */
   const void *(*xUpper)(void *pCtx, int bOn);
+  /*
+  ** Optional (may be NULL): whether a and b, two of xVector's results of
+  ** the same walk, are the same vector (byte for byte, in the form the walk
+  ** scores).  A search's walk then sets copies aside instead of letting
+  ** them take its ef places (vec0HnswSearchLayer); without it, it does not.
+  */
+  int (*xSame)(void *pCtx, const void *a, const void *b);
 } Vec0HnswHost;
 
 typedef struct Vec0HnswParams {

@@ -53,6 +53,7 @@ typedef struct Filter {
   int kMin;         /* the budget stops the walk only once this many found */
   size_t budget;    /* distance computations before giving up */
   int bDeleted;     /* deleted nodes are results too */
+  size_t nSideMax;  /* neighbours at their parent's distance set aside */
 } Filter;
 
 /* A link dropped by the heuristic, and the kept node that made it redundant. */
@@ -124,6 +125,8 @@ struct Vec0Hnsw {
   ** any worker starts, so that workers never call the host for one.
   */
   const void **apVec;
+  Pair *aSide;
+  size_t nSideAlloc;
 
   /* Scratch reused by every call, so a steady-state search never allocates. */
   Pair *aCand;

@@ -115,6 +115,12 @@ static float hostDistance(void *pCtx, const void *a, const void *b) {
   if (s->bOnCodes) return vec0CodesDistance(&s->codes, a, b);
   return s->xDist(a, b, s->nDim);
 }
+/* Copies, as the walk sees them: the same codes on codes, else the same vector. */
+static int hostSame(void *pCtx, const void *a, const void *b) {
+  HnswState *s = pCtx;
+  if (s->bOnUpper) return 0;
+  return memcmp(a, b, s->bOnCodes ? s->codes.nBytes : s->nVecBytes) == 0;
+}
 /* On codes the exact code distance is returned: it satisfies the bound's contract. */
 static float hostDistanceBound(void *pCtx, const void *a, const void *b,
                                float bound) {
@@ -277,6 +283,7 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   pHost->xDistanceMany = hostDistanceMany;
   pHost->xInterrupt = hostInterrupt;
   pHost->xUpper = vec0HnswUpperQuery;
+  pHost->xSame = hostSame;
 }
 
 /* Opens the graph from its header in T_config (lazily: nodes on demand). */

@@ -136,6 +136,10 @@ static float hostDist(void *pCtx, const void *a, const void *b) {
 }
 
 /* hostDist, counted: the work done, on any thread. */
+static int hostSame(void *pCtx, const void *a, const void *b) {
+  const Host *h = pCtx;
+  return memcmp(a, b, sizeof(float) * (size_t)h->dim) == 0;
+}
 static float countDist(void *pCtx, const void *a, const void *b) {
   Host *h = pCtx;
   __atomic_fetch_add(&h->nDist, 1, __ATOMIC_RELAXED);
@@ -222,6 +226,7 @@ static Vec0HnswHost hostOf(Host *h) {
   host.xReadNode = hostRead;
   host.xReadGroup = hostReadGroup;
   host.xDistance = hostDist;
+  host.xSame = hostSame;
   return host;
 }
 

@@ -295,3 +295,29 @@ def test_commit_leaves_no_read_open(tmp_path):
         assert b.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
         a.close()
     assert info(b, "t", "recall_rows")[0] == 3100
+
+
+@pytest.mark.parametrize("quantizer", ["none", "int8"])
+def test_many_copies_at_the_default(tmp_path, quantizer):
+    """Rows that store one vector many times (here 30 copies of each of 100
+    vectors, 32-d): a query near one of them gets k of its copies at the
+    default settings.  Copies are at one distance from any query; they used
+    to fill the walk's ef places, which then held the copies of the first
+    vector reached (recall by distance 0.83-0.92 here).  Counted by distance:
+    a copy is as good an answer as another."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(100, 32)).astype(np.float32)
+    x = base[rng.permutation(np.repeat(np.arange(100), 30))]
+    con = connect(str(tmp_path / "copies.db"))
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(v float[32] indexed by hnsw(quantizer=%s))"
+                % quantizer)
+    fill(con, "t", [list(v) for v in x])
+    hits = 0
+    for j in range(100):
+        q = base[j] + rng.normal(scale=0.5, size=32).astype(np.float32)
+        kth = np.sort(np.sqrt(((x - q) ** 2).sum(axis=1)))[9]
+        got = [r[0] for r in con.execute(
+            "SELECT distance FROM t WHERE v MATCH ? AND k = 10", (q.tobytes(),))]
+        assert len(got) == 10 and got == sorted(got)
+        hits += sum(1 for d in got if d <= kth * (1 + 1e-5))
+    assert hits / 1000 >= 0.95, hits / 1000
