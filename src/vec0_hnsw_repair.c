@@ -231,20 +231,27 @@ static int searchNear(Vec0Hnsw *p, uint32_t id, uint32_t *aOut) {
 }
 
 /*
-** The safety net of a small graph (ids below REACH_ALL_MAX), after a write
-** that displaced a link: every node is read, each group walked at level 0
-** from its entry, and each live node the walk did not reach is linked back
-** from the nodes a search for it meets (vec0HnswLinkBack, which displaces
-** nothing).  Repairs follow the nodes displaced, but a node reached only
-** through one of them can be cut off on the way: with level-0 lists of 4
-** links (m = 2) 3 of 8 random write mixes still left one unreachable.
+** The safety net of a graph small enough (REACH_ALL_LINKS links at level 0,
+** or REACH_ALL_MAX ids), after a write that displaced a link: every node is
+** read, each group walked at level 0 from its entry, and each live node the
+** walk did not reach is linked back from the nodes a search for it meets
+** (vec0HnswLinkBack, which displaces nothing).  Repairs follow the nodes
+** displaced, but a node reached only through one of them can be cut off on
+** the way: with level-0 lists of 4 links (m = 2) 3 of 8 random write mixes
+** still left one unreachable.  The walk's cost is the links it reads, so the
+** bound is in links: 20 000 ids at m = 16, 160 000 at m = 2 (where a graph
+** of 25 000 ids, then above a bound of 20 000 ids, lost a node in one of two
+** runs of 5 000 writes).
 */
 #define REACH_ALL_MAX 20000
+#define REACH_ALL_LINKS (REACH_ALL_MAX * 32)
 static int reachAll(Vec0Hnsw *p) {
   uint32_t nBound = p->nBound, id, gen, nHead, nTail, i;
   size_t nMiss = 0;
   int rc = VEC0_HNSW_OK;
-  if (nBound > REACH_ALL_MAX) return VEC0_HNSW_OK;
+  if (nBound > REACH_ALL_MAX && (uint64_t)nBound * (uint64_t)p->m0 > REACH_ALL_LINKS) {
+    return VEC0_HNSW_OK;
+  }
   for (id = 0; id < nBound; id++) {
     rc = vec0HnswLoadNode(p, id);
     if (rc == VEC0_HNSW_NOTFOUND) rc = VEC0_HNSW_OK;

@@ -7,9 +7,10 @@ import random
 import sqlite3
 import struct
 
+import numpy as np
 import pytest
 
-from conftest import connect, integrity
+from conftest import EXT, connect, integrity
 
 SCHEMA = ("CREATE VIRTUAL TABLE v USING vec0(emb float[3] indexed by flat(), "
           "g float[3] indexed by hnsw(m=2, ef_construction=4), part integer "
@@ -236,3 +237,38 @@ def test_write_mixes_keep_every_row_reachable(dbpath, m, metric, dim, seed):
         got = [x for (x,) in con.execute(
             "SELECT rowid FROM t WHERE emb MATCH ? AND k = 5 AND ef = 400", (v,))]
         assert r in got, (r, got)
+
+
+@pytest.mark.heavy
+def test_m2_above_20000_ids_keeps_every_row_reachable():
+    """At m = 2 the walk over every node after a displacing write (the
+    repair's safety net) stopped at 20 000 ids; on 25 000 rows this mix of
+    5 000 single-row writes then left a live row unreachable (integrity-check
+    failed).  The bound is now in links read (160 000 ids at m = 2)."""
+    rng = np.random.default_rng(2)
+    n, dim = 25000, 8
+    cent = rng.uniform(-5, 5, size=(12, dim))
+
+    def vec():
+        return (cent[rng.integers(12)] + rng.normal(size=dim)).astype(np.float32).tobytes()
+
+    con = sqlite3.connect(":memory:", isolation_level=None)
+    con.enable_load_extension(True)
+    con.load_extension(EXT)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(v float[%d] indexed by "
+                "hnsw(m=2, ef_construction=16))" % dim)
+    con.execute("BEGIN")
+    con.executemany("INSERT INTO t(rowid, v) VALUES (?, ?)",
+                    ((i + 1, vec()) for i in range(n)))
+    con.execute("COMMIT")
+    con.execute("SELECT rowid FROM t WHERE v MATCH ? AND k = 1", (vec(),)).fetchall()
+    for _ in range(5000):
+        r = rng.random()
+        if r < 0.6:
+            con.execute("UPDATE t SET v = ? WHERE rowid = ?", (vec(), int(rng.integers(1, n + 1))))
+        elif r < 0.8:
+            con.execute("DELETE FROM t WHERE rowid = ?", (int(rng.integers(1, n + 1)),))
+        else:
+            con.execute("INSERT OR REPLACE INTO t(rowid, v) VALUES (?, ?)",
+                        (int(rng.integers(1, n + 1)), vec()))
+    integrity(con, "t")
