@@ -159,7 +159,19 @@ static int linksNear(Vec0Hnsw *p, uint32_t t, uint32_t z, int *pRc) {
 ** links are no proof: two nodes lost together link to each other.)
 */
 #define LINKBACK_VISIT 4096
+static int linkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear, int bFree);
 int vec0HnswLinkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear) {
+  return linkBack(p, z, aNear, 0);
+}
+
+/*
+** With bFree, z is known to be unreached (reachAll): nothing depends on its
+** links, so when every list met is full and shares nothing with z's, z
+** takes the first link of the nearest node met, w -> t, and links to t
+** itself in place of its own last link (t stays reached, through z).  At
+** m = 2 a search's 4 096 nodes can all be so (a node stayed unreachable).
+*/
+static int linkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear, int bFree) {
   uint32_t cap = (uint32_t)p->m0, gen, i, nQ = 0, iQ;
   int rc = VEC0_HNSW_OK;
   if (aNear[0] == 0) return VEC0_HNSW_OK; /* alone in its group: the entry */
@@ -203,6 +215,15 @@ int vec0HnswLinkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear) {
       links(p, w, 0)[1 + i] = z;
       return VEC0_HNSW_OK;
     }
+  }
+  if (bFree && nQ > 0 && links(p, p->aQueue[0], 0)[0] > 0) {
+    uint32_t w = p->aQueue[0], t = links(p, w, 0)[1], *Lz;
+    if ((rc = vec0HnswMarkDirty(p, z)) != 0) return rc;
+    if ((rc = vec0HnswMarkDirty(p, w)) != 0) return rc;
+    Lz = links(p, z, 0);
+    if (Lz[0] < cap) Lz[0]++;
+    Lz[Lz[0]] = t;
+    links(p, w, 0)[1] = z;
   }
   return VEC0_HNSW_OK; /* every list met is full and shares nothing with z's */
 }
@@ -287,7 +308,7 @@ static int reachAll(Vec0Hnsw *p) {
   }
   for (i = 0; rc == VEC0_HNSW_OK && i < nMiss; i++) {
     if ((rc = searchNear(p, p->aLost[i], p->aFresh)) == VEC0_HNSW_OK) {
-      rc = vec0HnswLinkBack(p, p->aLost[i], p->aFresh);
+      rc = linkBack(p, p->aLost[i], p->aFresh, 1);
     }
   }
   return rc;

@@ -242,11 +242,13 @@ def test_write_mixes_keep_every_row_reachable(dbpath, m, metric, dim, seed):
 @pytest.mark.heavy
 def test_m2_above_20000_ids_keeps_every_row_reachable():
     """At m = 2 the walk over every node after a displacing write (the
-    repair's safety net) stopped at 20 000 ids; on 25 000 rows this mix of
-    5 000 single-row writes then left a live row unreachable (integrity-check
-    failed).  The bound is now in links read (160 000 ids at m = 2)."""
-    rng = np.random.default_rng(2)
-    n, dim = 25000, 8
+    repair's safety net) stopped at 20 000 ids; on 20 100 rows this mix of
+    2 750 single-row writes then left a live row unreachable (integrity-check
+    failed).  The bound is now in links read (160 000 ids at m = 2), and the
+    net's link back, which found only full lists sharing nothing with the
+    row's own among the 4 096 it looked at, now makes room (both needed)."""
+    rng = np.random.default_rng(8)
+    n, dim = 20100, 8
     cent = rng.uniform(-5, 5, size=(12, dim))
 
     def vec():
@@ -262,7 +264,7 @@ def test_m2_above_20000_ids_keeps_every_row_reachable():
                     ((i + 1, vec()) for i in range(n)))
     con.execute("COMMIT")
     con.execute("SELECT rowid FROM t WHERE v MATCH ? AND k = 1", (vec(),)).fetchall()
-    for _ in range(5000):
+    for _ in range(2750):
         r = rng.random()
         if r < 0.6:
             con.execute("UPDATE t SET v = ? WHERE rowid = ?", (vec(), int(rng.integers(1, n + 1))))
