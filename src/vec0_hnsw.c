@@ -361,18 +361,18 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         }
         minPush(p->aCand, &nCand, x);
         if (p->aCand[0].id == x.id) prefetchRow(p, x.id, lc);
-        if (!accepted(p, f, x.id)) {
-        } else if (d == c.d && nSide < f->nSideMax && sameVector(p, c.id, x.id, &rc)) {
-          if ((rc = vec0HnswReserve(p, &p->aSide, &p->nSideAlloc, nSide + 1, sizeof(Pair)))) {
-            return rc;
+        if (accepted(p, f, x.id)) {
+          int bCopy = d == c.d && nSide < f->nSideMax && sameVector(p, c.id, x.id, &rc);
+          if (rc) return rc;
+          if (bCopy) {
+            rc = vec0HnswReserve(p, &p->aSide, &p->nSideAlloc, nSide + 1, sizeof(Pair));
+            if (rc) return rc;
+            p->aSide[nSide++] = x;
+          } else if (nTop < nEf) {
+            maxPush(p->aTop, &nTop, x);
+          } else {
+            maxSift(p->aTop, nTop, x);
           }
-          p->aSide[nSide++] = x;
-        } else if (rc) {
-          return rc;
-        } else if (nTop < nEf) {
-          maxPush(p->aTop, &nTop, x);
-        } else {
-          maxSift(p->aTop, nTop, x);
         }
       }
     }
