@@ -256,13 +256,14 @@ static int searchNear(Vec0Hnsw *p, uint32_t id, uint32_t *aOut) {
 ** or REACH_ALL_MAX ids), after a write that displaced a link: every node is
 ** read, each group walked at level 0 from its entry, and each live node the
 ** walk did not reach is linked back from the nodes a search for it meets
-** (vec0HnswLinkBack, which displaces nothing).  Repairs follow the nodes
+** (linkBack, which displaces nothing reached; the node's own links are free
+** to change, as nothing reached depends on them).  Repairs follow the nodes
 ** displaced, but a node reached only through one of them can be cut off on
 ** the way: with level-0 lists of 4 links (m = 2) 3 of 8 random write mixes
 ** still left one unreachable.  The walk's cost is the links it reads, so the
-** bound is in links: 20 000 ids at m = 16, 160 000 at m = 2 (where a graph
-** of 25 000 ids, then above a bound of 20 000 ids, lost a node in one of two
-** runs of 5 000 writes).
+** bound is in links: 20 000 ids at m = 16, 160 000 at m = 2 (where graphs of
+** 20 100 and 25 000 ids, above the bound of 20 000 ids it had, lost a node
+** in 2 of 12 runs of 3 000-5 000 writes).
 */
 #define REACH_ALL_MAX 20000
 #define REACH_ALL_LINKS (REACH_ALL_MAX * 32)
