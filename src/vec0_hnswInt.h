@@ -53,7 +53,7 @@ typedef struct Filter {
   int kMin;         /* the budget stops the walk only once this many found */
   size_t budget;    /* distance computations before giving up */
   int bDeleted;     /* deleted nodes are results too */
-  size_t nSideMax;  /* neighbours at their parent's distance set aside */
+  size_t nSideMax;  /* copies of the node linking to them set aside, at most */
 } Filter;
 
 /* A link dropped by the heuristic, and the kept node that made it redundant. */
@@ -125,14 +125,14 @@ struct Vec0Hnsw {
   ** any worker starts, so that workers never call the host for one.
   */
   const void **apVec;
-  Pair *aSide;
-  size_t nSideAlloc;
 
   /* Scratch reused by every call, so a steady-state search never allocates. */
   Pair *aCand;
   size_t nCandAlloc;
   Pair *aTop;
   size_t nTopAlloc;
+  Pair *aSide; /* a search's copies set aside (vec0HnswSearchLayer) */
+  size_t nSideAlloc;
   Pair *aW;
   size_t nWAlloc;
   Pair *aP;
