@@ -143,6 +143,15 @@ static void prefetchRow(const Vec0Hnsw *p, uint32_t id, int lc) {
 ** reads one list and stops at the first move; it holds only nodes in
 ** memory with a level of at least lc, whose touch can change nothing; any
 ** other node is touched first, alone, in its turn.
+**
+** A node whose entry was decided, at this level or one above in the same
+** descent (stamp gen in aVisit), is not scored again: it was left for a
+** node no farther from q, or became current, and the current distance only
+** falls, so its entry can only be decided the same way again.  It still
+** takes its place in the order (after a move it is the one entry read from
+** the old list).  A descent of fashion-mnist's graph (m = 16, 60 000 rows,
+** four levels) scored 108 upper nodes a query, 35 of them a second time
+** (knn_ab: 1.02x, the same rows: those were in cache).
 */
 #define GREEDY_STEP 8
 /*
@@ -155,24 +164,33 @@ static void prefetchRow(const Vec0Hnsw *p, uint32_t id, int lc) {
 ** 0.83-0.88 without setting copies aside: bench/README.md).
 */
 #define HNSW_SIDE_EXTRA 64
-int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
+int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) {
   int rc = VEC0_HNSW_OK, bMoved = 1;
   while (bMoved) {
     uint32_t i = 0, lag = pCur->id; /* the list read: lag's */
     bMoved = 0;
     for (;;) {
       const uint32_t *L = links(p, lag, lc);
-      uint32_t aId[GREEDY_STEP], aPos[GREEDY_STEP], n = 0, j = i, k, cur = pCur->id;
+      uint32_t aId[GREEDY_STEP], aPos[GREEDY_STEP], n = 0, nTaken = 0, j = i, k,
+          cur = pCur->id;
       const void *apV[GREEDY_STEP];
       float aD[GREEDY_STEP];
       /* After a move the next entry alone (from the old list). */
       uint32_t nMax = lag == cur ? GREEDY_STEP : 1;
-      for (; j < L[0] && n < nMax; j++) {
+      for (; j < L[0] && nTaken < nMax; j++) {
         uint32_t t = L[1 + j];
         if (t + 1 == p->hide1) continue;
         if (t >= p->nCap || !(p->aFlag[t] & NODE_LOADED) || p->aLevel[t] < lc) break;
+        nTaken++;
+        if (p->aVisit[t] == gen) continue; /* decided before: no move */
         aPos[n] = j;
         aId[n++] = t;
+      }
+      if (n == 0 && nTaken > 0) {
+        /* every entry taken was decided before: a step without a move */
+        lag = cur;
+        i = j;
+        continue;
       }
       if (n == 0 && j < L[0]) {
         /* L[1 + j] is not in memory: its touch loads it (or fails), then it
@@ -208,6 +226,7 @@ int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc) {
       lag = cur;
       i = j;
       for (k = 0; k < n; k++) {
+        p->aVisit[aId[k]] = gen;
         if (aD[k] < pCur->d) {
           pCur->d = aD[k];
           pCur->id = aId[k];
@@ -540,12 +559,15 @@ static int addLink(Vec0Hnsw *p, uint32_t n, int lc, uint32_t id) {
 */
 int vec0HnswDescend(Vec0Hnsw *p, const Group *pG, const void *q, int lcStop, Pair *pEp) {
   int rc = VEC0_HNSW_OK, lc;
+  uint32_t gen;
   const void *v = vec0HnswVector(p, pG->entry, &rc);
   if (v == NULL) return rc;
   pEp->id = pG->entry;
   pEp->d = p->h.xDistance(p->h.pCtx, q, v);
+  gen = vec0HnswNextGen(p);
+  p->aVisit[pG->entry] = gen;
   for (lc = pG->maxLevel; lc > lcStop; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, pEp, lc)) != 0) return rc;
+    if ((rc = vec0HnswGreedy(p, q, pEp, lc, gen)) != 0) return rc;
   }
   return VEC0_HNSW_OK;
 }

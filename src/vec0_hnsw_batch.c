@@ -404,6 +404,7 @@ static int frozenLinks(Vec0Hnsw *p, BatchNode *x, uint32_t *aOut) {
   const Group *pG = &p->aGrp[x->g];
   const void *q, *v;
   int rc = VEC0_HNSW_OK, lc;
+  uint32_t gen;
   Pair ep;
   if (pG->maxLevel < 0 || x->L > pG->maxLevel) {
     x->eState = BN_FRESH;
@@ -413,8 +414,10 @@ static int frozenLinks(Vec0Hnsw *p, BatchNode *x, uint32_t *aOut) {
   if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
   ep.id = pG->entry;
   ep.d = p->h.xDistance(p->h.pCtx, q, v);
+  gen = vec0HnswNextGen(p);
+  p->aVisit[pG->entry] = gen;
   for (lc = pG->maxLevel; lc > x->L; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, &ep, lc)) != 0) return rc;
+    if ((rc = vec0HnswGreedy(p, q, &ep, lc, gen)) != 0) return rc;
   }
   for (lc = x->L; lc >= 0; lc--) {
     uint32_t *aRow = aOut + (size_t)lc * (size_t)(p->m + 1);
