@@ -170,10 +170,16 @@ static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b) 
   return _mm_cvtsi128_si32(h);
 }
 
-/* Every line of records [j, j + 4) of apRec[0..n-1] on its way to the cache. */
+/*
+** Every line of records [j, j + 4) of apRec[0..n-1] on its way to the
+** cache: the codes, and the sums after them, which codeFinal() and
+** codeDotOf() read.  When the dimensions are a multiple of 64 (128, 384,
+** 768) the sums start a line of their own beyond the codes' nPad bytes.
+*/
 static void codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
+  size_t nEnd = q->nSum + 8 > (size_t)q->nPad ? q->nSum + 8 : (size_t)q->nPad;
   for (int e = j + 4 < n ? j + 4 : n; j < e; j++) {
-    for (int i = 0; i < q->nPad; i += 64) {
+    for (size_t i = 0; i < nEnd; i += 64) {
       __builtin_prefetch((const char *)apRec[j] + i);
     }
   }
