@@ -298,7 +298,9 @@ int vec0StorageVector(Vec0Table *p, int iVec, uint32_t iSlot,
     vec0TableError(p, "vec0: table \"%s\": slot %u out of range", p->zName, iSlot);
     return SQLITE_CORRUPT_VTAB;
   }
-  if (p->aVecLoaded[iVec][iSlot] != VEC_IN_ARRAY) {
+  /* Every vector in the array: no per-slot byte to read (at a million
+  ** slots a read of its own from memory, before the vector's address). */
+  if (!p->bAllVec[iVec] && p->aVecLoaded[iVec][iSlot] != VEC_IN_ARRAY) {
     /* Read by the fill, or alone into the lazy block: what the table holds. */
     if (p->aFill[iVec] && inFill(p, iVec, iSlot / p->anChunk[iVec])) {
       *ppOut = p->aFill[iVec] + (size_t)iSlot * nBytes;
