@@ -163,7 +163,7 @@ int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot) {
 }
 
 void vec0CodesStale(Vec0Codes *c, uint32_t iSlot) {
-  if (iSlot < c->nSlot) c->aOk[iSlot] = 0;
+  if (iSlot < c->nSlot) c->aOk[iSlot >> 3] &= (unsigned char)~(1u << (iSlot & 7));
 }
 
 /* a rounded up to a multiple of nAlign (a power of two). */
@@ -183,7 +183,7 @@ static int codesGrow(Vec0Codes *c, uint32_t n) {
   size_t nBytes = (size_t)n * c->nStride;
   size_t nAlign = nBytes >= 2 * CODES_HUGE ? CODES_HUGE : 64;
   unsigned char *aMem = sqlite3_malloc64(nBytes + nAlign + 64), *a, *aOk;
-  aOk = aMem ? sqlite3_realloc64(c->aOk, n) : 0;
+  aOk = aMem ? sqlite3_realloc64(c->aOk, ((size_t)n + 7) / 8) : 0;
   if (aOk) c->aOk = aOk;
   if (aOk && c->bErr) {
     float *aErr = sqlite3_realloc64(c->aErr, sizeof(float) * (size_t)n);
@@ -194,7 +194,8 @@ static int codesGrow(Vec0Codes *c, uint32_t n) {
     sqlite3_free(aMem);
     return SQLITE_NOMEM;
   }
-  memset(aOk + c->nSlot, 0, n - c->nSlot);
+  /* the bits of slots from nSlot on in its last byte were never set */
+  memset(aOk + (c->nSlot + 7) / 8, 0, ((size_t)n + 7) / 8 - (c->nSlot + 7) / 8);
   a = codesAlign(aMem, nAlign);
   if (nAlign == CODES_HUGE) vec0MemAdviseHuge(a, nBytes);
   if (c->aCode) memcpy(a, c->aCode, (size_t)c->nSlot * c->nStride);
@@ -249,7 +250,7 @@ static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
   vec0QuantEncode(&c->quant, (const float *)(const void *)v, aRec);
   if (c->xQuery) vec0CodeFinish(aRec, c->quant.nDim);
   if (c->bErr) c->aErr[iSlot] = errUp(vec0QuantError(&c->quant, (const float *)(const void *)v, aRec));
-  c->aOk[iSlot] = 1;
+  c->aOk[iSlot >> 3] |= (unsigned char)(1u << (iSlot & 7));
 }
 
 const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
@@ -257,7 +258,7 @@ const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint
   const unsigned char *v = 0;
   int rc = SQLITE_OK;
   if (iSlot >= c->nSlot) rc = codesRoom(p, c, iSlot);
-  if (rc == SQLITE_OK && !c->aOk[iSlot]) {
+  if (rc == SQLITE_OK && !vec0CodesOk(c, iSlot)) {
     rc = vec0CodesVector(p, iVec, c, iSlot, &v);
     if (rc == SQLITE_OK) codesMake(c, iSlot, v);
   }
@@ -270,7 +271,7 @@ const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint
 
 int vec0CodesPut(Vec0Table *p, Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
   int rc = SQLITE_OK;
-  if (iSlot < c->nSlot && c->aOk[iSlot]) return rc;
+  if (vec0CodesOk(c, iSlot)) return rc;
   if (iSlot >= c->nSlot) rc = codesRoom(p, c, iSlot);
   if (rc == SQLITE_OK) codesMake(c, iSlot, v);
   return rc;
@@ -304,7 +305,7 @@ float vec0CodesDistance(const Vec0Codes *c, const void *pQ, const void *pRec) {
 
 double vec0CodesLowerBound(const Vec0Codes *c, uint32_t iSlot, float dCode) {
   double d;
-  if (!c->bErr || iSlot >= c->nSlot || !c->aOk[iSlot]) return 0;
+  if (!c->bErr || !vec0CodesOk(c, iSlot)) return 0;
   d = (double)c->quant.scale * sqrt((double)dCode) - c->errQ - c->aErr[iSlot];
   if (d <= 0) return 0;
   /* l2sq, or cosine (|x - y|^2 / 2 for unit vectors), less a margin for
