@@ -164,7 +164,7 @@ static void prefetchRow(const Vec0Hnsw *p, uint32_t id, int lc) {
 ** 0.83-0.88 without setting copies aside: bench/README.md).
 */
 #define HNSW_SIDE_EXTRA 64
-int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) {
+static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) {
   int rc = VEC0_HNSW_OK, bMoved = 1;
   while (bMoved) {
     uint32_t i = 0, lag = pCur->id; /* the list read: lag's */
@@ -567,7 +567,7 @@ int vec0HnswDescend(Vec0Hnsw *p, const Group *pG, const void *q, int lcStop, Pai
   gen = vec0HnswNextGen(p);
   p->aVisit[pG->entry] = gen;
   for (lc = pG->maxLevel; lc > lcStop; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, pEp, lc, gen)) != 0) return rc;
+    if ((rc = greedy(p, q, pEp, lc, gen)) != 0) return rc;
   }
   return VEC0_HNSW_OK;
 }

@@ -221,7 +221,6 @@ int vec0HnswSetEntry(Vec0Hnsw *p, uint32_t g, uint32_t entry, int level);
 
 /* vec0_hnsw.c: the steps of an insertion, which vec0_hnsw_batch.c reuses */
 int vec0HnswDrainTop(Vec0Hnsw *p, size_t nTop, size_t *pnW);
-int vec0HnswGreedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen);
 int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
                         const Filter *f, size_t *pnTop);
 int vec0HnswCmpPair(const void *a, const void *b);

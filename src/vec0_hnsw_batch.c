@@ -402,23 +402,15 @@ static int runParallel(Batch *b, size_t nItem, size_t nMin, size_t nChunk,
 */
 static int frozenLinks(Vec0Hnsw *p, BatchNode *x, uint32_t *aOut) {
   const Group *pG = &p->aGrp[x->g];
-  const void *q, *v;
+  const void *q;
   int rc = VEC0_HNSW_OK, lc;
-  uint32_t gen;
   Pair ep;
   if (pG->maxLevel < 0 || x->L > pG->maxLevel) {
     x->eState = BN_FRESH;
     return VEC0_HNSW_OK;
   }
   if ((q = vec0HnswVector(p, x->id, &rc)) == NULL) return rc;
-  if ((v = vec0HnswVector(p, pG->entry, &rc)) == NULL) return rc;
-  ep.id = pG->entry;
-  ep.d = p->h.xDistance(p->h.pCtx, q, v);
-  gen = vec0HnswNextGen(p);
-  p->aVisit[pG->entry] = gen;
-  for (lc = pG->maxLevel; lc > x->L; lc--) {
-    if ((rc = vec0HnswGreedy(p, q, &ep, lc, gen)) != 0) return rc;
-  }
+  if ((rc = vec0HnswDescend(p, pG, q, x->L, &ep)) != 0) return rc;
   for (lc = x->L; lc >= 0; lc--) {
     uint32_t *aRow = aOut + (size_t)lc * (size_t)(p->m + 1);
     size_t nW, nSel, i;
