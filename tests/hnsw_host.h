@@ -135,11 +135,13 @@ static float hostDist(void *pCtx, const void *a, const void *b) {
   return s;
 }
 
-/* hostDist, counted: the work done, on any thread. */
+/* xSame: copies are the same floats. */
 static int hostSame(void *pCtx, const void *a, const void *b) {
   const Host *h = pCtx;
   return memcmp(a, b, sizeof(float) * (size_t)h->dim) == 0;
 }
+
+/* hostDist, counted: the work done, on any thread. */
 static float countDist(void *pCtx, const void *a, const void *b) {
   Host *h = pCtx;
   __atomic_fetch_add(&h->nDist, 1, __ATOMIC_RELAXED);
