@@ -116,6 +116,16 @@ Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric) 
   return x;
 }
 
+void vec0CosineKnownFns(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4) {
+  *pxSumSq = 0;
+  *pxCos4 = 0;
+  vec0DistanceInit();
+#if defined(VEC0_HAVE_X86)
+  if (eImpl == IMPL_AVX512) vec0CosineKnownAvx512(pxSumSq, pxCos4);
+  if (eImpl == IMPL_AVX2) vec0CosineKnownAvx2(pxSumSq, pxCos4);
+#endif
+}
+
 Vec0CodeDistFn vec0CodeDistFn(void) {
   Vec0CodeDistFn x = 0;
   vec0DistanceInit();

@@ -289,10 +289,14 @@ static T_AVX2 float f32CosineAvx2(const void *pA, const void *pB, int n) {
 ** Cosine of a against b0 and b1, each exactly as f32CosineAvx2 sums it (the
 ** sums of a's squares once for both: the same sums, so the same bits): two
 ** vectors read side by side overlap their memory reads and their chains of
-** fused multiply-adds.
+** fused multiply-adds.  With bKnown the sums of b0's and b1's squares are
+** aBB's (f32SumSqAvx2's, the same bits) and not formed: a third of the
+** multiply-adds.  Inlined with bKnown a constant, so each caller's loop
+** has only its own.
 */
-static T_AVX2 void f32Cosine2Avx2(const float *a, const float *b0, const float *b1,
-                                  int n, float *aOut) {
+static inline __attribute__((always_inline)) T_AVX2 void
+cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown,
+            const float *aBB, float *aOut) {
   __m256 aa0 = _mm256_setzero_ps(), aa1 = aa0;
   __m256 ab00 = aa0, ab01 = aa0, bb00 = aa0, bb01 = aa0;
   __m256 ab10 = aa0, ab11 = aa0, bb10 = aa0, bb11 = aa0;
@@ -303,16 +307,16 @@ static T_AVX2 void f32Cosine2Avx2(const float *a, const float *b0, const float *
     aa1 = _mm256_fmadd_ps(x1, x1, aa1);
     y = _mm256_loadu_ps(b0 + i);
     ab00 = _mm256_fmadd_ps(x0, y, ab00);
-    bb00 = _mm256_fmadd_ps(y, y, bb00);
+    if (!bKnown) bb00 = _mm256_fmadd_ps(y, y, bb00);
     y = _mm256_loadu_ps(b0 + i + 8);
     ab01 = _mm256_fmadd_ps(x1, y, ab01);
-    bb01 = _mm256_fmadd_ps(y, y, bb01);
+    if (!bKnown) bb01 = _mm256_fmadd_ps(y, y, bb01);
     y = _mm256_loadu_ps(b1 + i);
     ab10 = _mm256_fmadd_ps(x0, y, ab10);
-    bb10 = _mm256_fmadd_ps(y, y, bb10);
+    if (!bKnown) bb10 = _mm256_fmadd_ps(y, y, bb10);
     y = _mm256_loadu_ps(b1 + i + 8);
     ab11 = _mm256_fmadd_ps(x1, y, ab11);
-    bb11 = _mm256_fmadd_ps(y, y, bb11);
+    if (!bKnown) bb11 = _mm256_fmadd_ps(y, y, bb11);
   }
   for (; i < n; i += 8) {
     __m256i m = tailMask256(n - i < 8 ? n - i : 8);
@@ -320,26 +324,50 @@ static T_AVX2 void f32Cosine2Avx2(const float *a, const float *b0, const float *
     aa0 = _mm256_fmadd_ps(x, x, aa0);
     y = _mm256_maskload_ps(b0 + i, m);
     ab00 = _mm256_fmadd_ps(x, y, ab00);
-    bb00 = _mm256_fmadd_ps(y, y, bb00);
+    if (!bKnown) bb00 = _mm256_fmadd_ps(y, y, bb00);
     y = _mm256_maskload_ps(b1 + i, m);
     ab10 = _mm256_fmadd_ps(x, y, ab10);
-    bb10 = _mm256_fmadd_ps(y, y, bb10);
+    if (!bKnown) bb10 = _mm256_fmadd_ps(y, y, bb10);
   }
   {
     float fa = hsum256(_mm256_add_ps(aa0, aa1));
-    aOut[0] = cosineF32(hsum256(_mm256_add_ps(ab00, ab01)), fa,
-                        hsum256(_mm256_add_ps(bb00, bb01)), a, b0, n);
-    aOut[1] = cosineF32(hsum256(_mm256_add_ps(ab10, ab11)), fa,
-                        hsum256(_mm256_add_ps(bb10, bb11)), a, b1, n);
+    float f0 = bKnown ? aBB[0] : hsum256(_mm256_add_ps(bb00, bb01));
+    float f1 = bKnown ? aBB[1] : hsum256(_mm256_add_ps(bb10, bb11));
+    aOut[0] = cosineF32(hsum256(_mm256_add_ps(ab00, ab01)), fa, f0, a, b0, n);
+    aOut[1] = cosineF32(hsum256(_mm256_add_ps(ab10, ab11)), fa, f1, a, b1, n);
   }
+}
+
+/* The sum of b's squares exactly as f32CosineAvx2 forms it (bb0 + bb1). */
+static T_AVX2 float f32SumSqAvx2(const void *pB, int n) {
+  const float *b = pB;
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 y0 = _mm256_loadu_ps(b + i), y1 = _mm256_loadu_ps(b + i + 8);
+    s0 = _mm256_fmadd_ps(y0, y0, s0);
+    s1 = _mm256_fmadd_ps(y1, y1, s1);
+  }
+  for (; i < n; i += 8) {
+    __m256 y = _mm256_maskload_ps(b + i, tailMask256(n - i < 8 ? n - i : 8));
+    s0 = _mm256_fmadd_ps(y, y, s0);
+  }
+  return hsum256(_mm256_add_ps(s0, s1));
+}
+
+/* Four cosines given the sums of the b's squares (Vec0CosineKnownFn). */
+static T_AVX2 void f32CosineKnown4Avx2(const void *pA, const void *const *apB,
+                                       const float *aBB, int n, float *aOut) {
+  cosine2Avx2(pA, apB[0], apB[1], n, 1, aBB, aOut);
+  cosine2Avx2(pA, apB[2], apB[3], n, 1, aBB + 2, aOut + 2);
 }
 
 /* Four cosines, as Vec0DistanceBatchFn: exact (no bound kernel, so no exit). */
 static T_AVX2 void f32Cosine4Avx2(const void *pA, const void *const *apB, int n,
                                   float bound, float *aOut) {
   (void)bound;
-  f32Cosine2Avx2(pA, apB[0], apB[1], n, aOut);
-  f32Cosine2Avx2(pA, apB[2], apB[3], n, aOut + 2);
+  cosine2Avx2(pA, apB[0], apB[1], n, 0, 0, aOut);
+  cosine2Avx2(pA, apB[2], apB[3], n, 0, 0, aOut + 2);
 }
 
 /* int8: 16 elements at a time, widened to int16. */
@@ -498,6 +526,11 @@ Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4Avx2;
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_COSINE) return f32Cosine4Avx2;
   return 0;
+}
+
+void vec0CosineKnownAvx2(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4) {
+  *pxSumSq = f32SumSqAvx2;
+  *pxCos4 = f32CosineKnown4Avx2;
 }
 
 /* ======================================================================
@@ -683,58 +716,89 @@ static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
 
 /*
 ** Four cosines, each exactly as f32Cosine512 sums it (a's squares once for
-** all four: the same sum, so the same bits), as Vec0DistanceBatchFn: exact
-** (no bound kernel, so no exit).  Nine independent chains of fused
-** multiply-adds and four vectors read side by side, where one cosine at a
-** time waits on three chains and one stream of memory.
+** all four: the same sum, so the same bits).  Nine independent chains of
+** fused multiply-adds and four vectors read side by side, where one cosine
+** at a time waits on three chains and one stream of memory.  With bKnown
+** the sums of the b's squares are aBB's (f32SumSq512's, the same bits) and
+** not formed: five chains.  Inlined with bKnown a constant.
 */
-static T_AVX512 void f32Cosine4_512(const void *pA, const void *const *apB, int n,
-                                    float bound, float *aOut) {
-  const float *a = pA, *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
+static inline __attribute__((always_inline)) T_AVX512 void
+cosine4_512(const float *a, const void *const *apB, int n, int bKnown, const float *aBB,
+            float *aOut) {
+  const float *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
   __m512 aa = _mm512_setzero_ps(), ab0 = aa, ab1 = aa, ab2 = aa, ab3 = aa;
   __m512 bb0 = aa, bb1 = aa, bb2 = aa, bb3 = aa;
   int i = 0;
-  (void)bound;
   for (; i + 16 <= n; i += 16) {
     __m512 x = _mm512_loadu_ps(a + i), y;
     aa = _mm512_fmadd_ps(x, x, aa);
     y = _mm512_loadu_ps(b0 + i);
     ab0 = _mm512_fmadd_ps(x, y, ab0);
-    bb0 = _mm512_fmadd_ps(y, y, bb0);
+    if (!bKnown) bb0 = _mm512_fmadd_ps(y, y, bb0);
     y = _mm512_loadu_ps(b1 + i);
     ab1 = _mm512_fmadd_ps(x, y, ab1);
-    bb1 = _mm512_fmadd_ps(y, y, bb1);
+    if (!bKnown) bb1 = _mm512_fmadd_ps(y, y, bb1);
     y = _mm512_loadu_ps(b2 + i);
     ab2 = _mm512_fmadd_ps(x, y, ab2);
-    bb2 = _mm512_fmadd_ps(y, y, bb2);
+    if (!bKnown) bb2 = _mm512_fmadd_ps(y, y, bb2);
     y = _mm512_loadu_ps(b3 + i);
     ab3 = _mm512_fmadd_ps(x, y, ab3);
-    bb3 = _mm512_fmadd_ps(y, y, bb3);
+    if (!bKnown) bb3 = _mm512_fmadd_ps(y, y, bb3);
   }
   for (; i < n; i += 8) {
+    /* AVX2 adds the last (partial) passes of 8 into lanes 0..7 */
     int r = n - i < 8 ? n - i : 8;
     __m512 x = loadLow8(a + i, r), y;
     aa = _mm512_fmadd_ps(x, x, aa);
     y = loadLow8(b0 + i, r);
     ab0 = _mm512_fmadd_ps(x, y, ab0);
-    bb0 = _mm512_fmadd_ps(y, y, bb0);
+    if (!bKnown) bb0 = _mm512_fmadd_ps(y, y, bb0);
     y = loadLow8(b1 + i, r);
     ab1 = _mm512_fmadd_ps(x, y, ab1);
-    bb1 = _mm512_fmadd_ps(y, y, bb1);
+    if (!bKnown) bb1 = _mm512_fmadd_ps(y, y, bb1);
     y = loadLow8(b2 + i, r);
     ab2 = _mm512_fmadd_ps(x, y, ab2);
-    bb2 = _mm512_fmadd_ps(y, y, bb2);
+    if (!bKnown) bb2 = _mm512_fmadd_ps(y, y, bb2);
     y = loadLow8(b3 + i, r);
     ab3 = _mm512_fmadd_ps(x, y, ab3);
-    bb3 = _mm512_fmadd_ps(y, y, bb3);
+    if (!bKnown) bb3 = _mm512_fmadd_ps(y, y, bb3);
   }
   {
     float fa = halves512(aa);
-    aOut[0] = cosineF32(halves512(ab0), fa, halves512(bb0), pA, b0, n);
-    aOut[1] = cosineF32(halves512(ab1), fa, halves512(bb1), pA, b1, n);
-    aOut[2] = cosineF32(halves512(ab2), fa, halves512(bb2), pA, b2, n);
-    aOut[3] = cosineF32(halves512(ab3), fa, halves512(bb3), pA, b3, n);
+    aOut[0] = cosineF32(halves512(ab0), fa, bKnown ? aBB[0] : halves512(bb0), a, b0, n);
+    aOut[1] = cosineF32(halves512(ab1), fa, bKnown ? aBB[1] : halves512(bb1), a, b1, n);
+    aOut[2] = cosineF32(halves512(ab2), fa, bKnown ? aBB[2] : halves512(bb2), a, b2, n);
+    aOut[3] = cosineF32(halves512(ab3), fa, bKnown ? aBB[3] : halves512(bb3), a, b3, n);
   }
+}
+
+/* Four cosines as Vec0DistanceBatchFn: exact (no bound kernel, so no exit). */
+static T_AVX512 void f32Cosine4_512(const void *pA, const void *const *apB, int n,
+                                    float bound, float *aOut) {
+  (void)bound;
+  cosine4_512(pA, apB, n, 0, 0, aOut);
+}
+
+/* Four cosines given the sums of the b's squares (Vec0CosineKnownFn). */
+static T_AVX512 void f32CosineKnown4_512(const void *pA, const void *const *apB,
+                                         const float *aBB, int n, float *aOut) {
+  cosine4_512(pA, apB, n, 1, aBB, aOut);
+}
+
+/* The sum of b's squares exactly as f32Cosine512 forms it. */
+static T_AVX512 float f32SumSq512(const void *pB, int n) {
+  const float *b = pB;
+  __m512 s = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 y = _mm512_loadu_ps(b + i);
+    s = _mm512_fmadd_ps(y, y, s);
+  }
+  for (; i < n; i += 8) {
+    __m512 y = loadLow8(b + i, n - i < 8 ? n - i : 8);
+    s = _mm512_fmadd_ps(y, y, s);
+  }
+  return halves512(s);
 }
 
 /* int8: 32 elements at a time widened to int16; the tail by masked load. */
@@ -851,6 +915,11 @@ Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetr
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_L2SQ) return f32L2sqBound4_512;
   if (eType == VEC0_ELEM_F32 && eMetric == VEC0_METRIC_COSINE) return f32Cosine4_512;
   return 0;
+}
+
+void vec0CosineKnownAvx512(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4) {
+  *pxSumSq = f32SumSq512;
+  *pxCos4 = f32CosineKnown4_512;
 }
 
 #else

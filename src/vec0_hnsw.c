@@ -206,7 +206,7 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
       }
       if (n == 1) {
         aD[0] = distBound(p, q, apV[0], pCur->d);
-      } else if (!p->h.xDistanceMany || !p->h.xDistanceMany(p->h.pCtx, q, apV, (int)n, aD)) {
+      } else if (!p->h.xDistanceMany || !p->h.xDistanceMany(p->h.pCtx, q, apV, aId, (int)n, aD)) {
         /* The bound of the step's start only admits more exact values: a
         ** distance above it is above every later one too. */
         for (k = 0; k < n; k += 4) {
@@ -342,7 +342,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       PREFETCH(apV[i]);
     }
     nDist += nn;
-    bMany = p->h.xDistanceMany && p->h.xDistanceMany(pCtx, q, apV, (int)nn, aMany);
+    bMany = p->h.xDistanceMany && p->h.xDistanceMany(pCtx, q, apV, nb, (int)nn, aMany);
     for (i = 0; i < nn; i++) {
       float d;
       if ((i & 3) == 0 && i + 1 < nn && p->h.xDistanceBatch && !bMany) {

@@ -99,7 +99,8 @@ typedef struct Vec0HnswHost {
   void (*xDistanceBatch)(void *pCtx, const void *a, const void *const *apB,
                          float bound, float *aOut);
   /*
-  ** Optional (may be NULL): the distances from a to apB[0..n-1] into aOut,
+  ** Optional (may be NULL): the distances from a to apB[0..n-1] (the
+  ** vectors of nodes aId[0..n-1], as xVector gave them) into aOut,
   ** each exactly as xDistance gives it, n <= 256, and returns 1; or returns
   ** 0 having done nothing (the walk then uses the bound kernels).  A level
   ** search asks it first for all the new neighbours of a node at once, the
@@ -108,8 +109,8 @@ typedef struct Vec0HnswHost {
   ** distance is cheap, as on compact codes, not where the bound saves reads.
   ** Called from vec0HnswInsertBatch's threads like the other distances.
   */
-  int (*xDistanceMany)(void *pCtx, const void *a, const void *const *apB, int n,
-                       float *aOut);
+  int (*xDistanceMany)(void *pCtx, const void *a, const void *const *apB,
+                       const uint32_t *aId, int n, float *aOut);
   /*
   ** Optional (may be NULL): whether to stop.  vec0HnswInsertBatch asks it
   ** on the calling thread, often (after every few nodes it inserts there,

@@ -147,13 +147,54 @@ static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
   }
 }
 
+/* ---------------------------------------------------------------------- */
+/* NORMS (see HnswState)                                                   */
+
+#define NORM_UNKNOWN 0xffffffffu
+
+/* The sum of the squares of v, slot id's vector, made now if not known. */
+static float normOf(HnswState *s, uint32_t id, const void *v) {
+  uint32_t bits = id < s->nNorm ? __atomic_load_n(&s->aNorm[id], __ATOMIC_RELAXED)
+                                : NORM_UNKNOWN;
+  float f;
+  if (bits == NORM_UNKNOWN) {
+    f = s->xSumSq(v, s->nDim);
+    memcpy(&bits, &f, sizeof(bits));
+    /* a NaN with these bits would only be made again next time */
+    if (id < s->nNorm) __atomic_store_n(&s->aNorm[id], bits, __ATOMIC_RELAXED);
+  } else {
+    memcpy(&f, &bits, sizeof(f));
+  }
+  return f;
+}
+
+/* Room for every slot there is; without it (no memory) slots past the end
+** are scored with the sums made each time. */
+static void normsGrow(HnswState *s) {
+  uint32_t n = vec0StorageSlotCount(s->p), nNew;
+  uint32_t *a;
+  if (s->xCos4 == 0 || n <= s->nNorm) return;
+  nNew = n < 0x7fffffffu - n / 2 ? n + n / 2 : n;
+  a = sqlite3_realloc64(s->aNorm, (sqlite3_uint64)nNew * sizeof(uint32_t));
+  if (a == 0) return;
+  memset(a + s->nNorm, 0xff, (size_t)(nNew - s->nNorm) * sizeof(uint32_t));
+  s->aNorm = a;
+  s->nNorm = nNew;
+}
+
+static void normsForget(HnswState *s) {
+  sqlite3_free(s->aNorm);
+  s->aNorm = 0;
+  s->nNorm = 0;
+}
+
 /*
 ** On int8 codes, every new neighbour's distance at once (the kernel keeps
 ** several codes' reads in flight); on vectors whose metric has a bound
 ** kernel (l2), nothing: the walk's bound kernels read less.
 */
-static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, int n,
-                            float *aOut) {
+static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB,
+                            const uint32_t *aId, int n, float *aOut) {
   HnswState *s = pCtx;
   if (s->bOnUpper) {
     vec0HnswUpperDistances(s, a, apB, n, aOut);
@@ -166,9 +207,24 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB, i
   if (s->bOnCodes || s->xDistBound) return 0;
   /* A metric without a bound kernel (cosine, dot): each distance is read in
   ** full anyway.  Four at a time where the kernels can (cosine: the same
-  ** bits), the next vector's every line fetched meanwhile for the others. */
+  ** bits), the next vector's every line fetched meanwhile for the others;
+  ** cosine without forming the vectors' sums of squares where they are
+  ** known (NORMS). */
   int i = 0;
-  if (s->xDist4) {
+  if (s->xCos4) {
+    for (; i + 2 <= n; i += 4) {
+      const void *apB4[4];
+      float aBB[4], aD[4];
+      for (int j = 0; j < 4; j++) {
+        int k = i + j < n ? i + j : n - 1;
+        apB4[j] = apB[k];
+        aBB[j] = normOf(s, aId[k], apB[k]);
+      }
+      s->xCos4(a, apB4, aBB, s->nDim, aD);
+      for (int j = 0; j < 4 && i + j < n; j++) aOut[i + j] = aD[j];
+    }
+    if (i > n) i = n;
+  } else if (s->xDist4) {
     /* the last group of two or three padded with its last vector, in cache */
     for (; i + 2 <= n; i += 4) {
       const void *apB4[4];
@@ -249,6 +305,7 @@ static void hnswDiscard(Vec0Index *pIdx) {
   if (s) {
     vec0HnswQuantForget(s);
     vec0HnswUpperForget(s);
+    normsForget(s);
     sqlite3_free(s->aQSlot);
     sqlite3_free(s->aQGroup);
     sqlite3_free(s->aQKey);
@@ -269,6 +326,10 @@ static void hostInit(HnswState *s, const Vec0VectorCol *pCol, int bGroups,
   s->xDistBound = vec0DistanceBoundFn(pCol->eType, eOrder);
   s->xDistBatch = s->xDistBound ? vec0DistanceBatchFn(pCol->eType, eOrder) : 0;
   s->xDist4 = s->xDistBound ? 0 : vec0DistanceBatchFn(pCol->eType, eOrder);
+  if (pCol->eType == VEC0_ELEM_F32 && pCol->eMetric == VEC0_METRIC_COSINE &&
+      pCol->eQuant == VEC0_QUANT_NONE) {
+    vec0CosineKnownFns(&s->xSumSq, &s->xCos4);
+  }
   memset(pHost, 0, sizeof(*pHost));
   pHost->pCtx = s;
   pHost->xMalloc = hostMalloc;
@@ -355,6 +416,7 @@ static int hnswOpen(Vec0Index *pIdx) {
 static int graphOf(Vec0Index *pIdx, Vec0Hnsw **ppOut) {
   int rc = hnswOpen(pIdx);
   *ppOut = rc == SQLITE_OK ? ((HnswState *)pIdx->pState)->pGraph : 0;
+  if (rc == SQLITE_OK) normsGrow(pIdx->pState);
   return rc;
 }
 
@@ -529,11 +591,16 @@ static int hnswUpdate(Vec0Index *pIdx, uint32_t iSlot) {
 */
 static int hnswBeforeWrite(Vec0Index *pIdx, uint32_t iSlot) {
   HnswState *s = pIdx->pState;
-  int bHas;
-  if (s == 0 || s->iQ0 == s->nQ) return SQLITE_OK;
-  bHas = vec0HnswHasNode(s->pGraph, iSlot);
-  if (bHas < 0) return graphRc(pIdx, -bHas);
-  return bHas ? queueDrain(pIdx) : SQLITE_OK;
+  int bHas, rc = SQLITE_OK;
+  if (s == 0) return SQLITE_OK;
+  if (s->iQ0 < s->nQ) {
+    bHas = vec0HnswHasNode(s->pGraph, iSlot);
+    if (bHas < 0) return graphRc(pIdx, -bHas);
+    if (bHas) rc = queueDrain(pIdx);
+  }
+  /* after the drain, which may score the vector as it is */
+  if (iSlot < s->nNorm) s->aNorm[iSlot] = NORM_UNKNOWN;
+  return rc;
 }
 
 static void hnswBegin(Vec0Index *pIdx) {
@@ -557,8 +624,9 @@ static void hnswEnd(Vec0Index *pIdx, int bCommit) {
     vec0HnswRollback(s->pGraph);
     /* A quantizer trained by the failed write is gone from T_config too. */
     vec0HnswQuantForget(s);
-    /* and the vectors it wrote: their codes are the rows' no more */
+    /* and the vectors it wrote: their codes and sums are the rows' no more */
     vec0HnswUpperForget(s);
+    normsForget(s);
   }
 }
 

@@ -44,6 +44,20 @@ typedef struct HnswState {
   Vec0DistanceBoundFn xDistBound; /* NULL for metrics without one */
   Vec0DistanceBatchFn xDistBatch; /* NULL when the kernels have none */
   Vec0DistanceBatchFn xDist4;     /* without a bound kernel: four exact at once, or NULL */
+  /*
+  ** NORMS (float32 cosine without a quantizer, where the kernels have
+  ** xCos4): aNorm[slot] holds the bits of xSumSq of the slot's vector, or
+  ** NORM_UNKNOWN; made when the walk first scores the slot (also on the
+  ** batch's threads: relaxed atomic loads and stores of a value that is the
+  ** same whoever makes it), grown only on the connection's thread (graphOf),
+  ** made unknown before the slot's vector is overwritten (xBeforeWrite, after
+  ** the drain that may still walk the old one) and all dropped when a write
+  ** fails (its vectors go back) or the state is discarded.
+  */
+  Vec0SumSqFn xSumSq;
+  Vec0CosineKnownFn xCos4;
+  uint32_t *aNorm;
+  uint32_t nNorm;
   Vec0Hnsw *pGraph;
   uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
   int bFilling;       /* xIdle reads ahead: the links ask for huge pages */

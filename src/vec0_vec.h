@@ -134,6 +134,18 @@ Vec0DistanceBoundFn vec0DistanceBoundFn(Vec0ElemType eType, Vec0Metric eMetric);
 typedef void (*Vec0DistanceBatchFn)(const void *a, const void *const *apB, int nDim,
                                     float bound, float *aOut);
 Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric);
+/*
+** float32 cosine where the sum of each b's squares is known beforehand (a
+** graph keeps it per node): xSumSq(b, nDim) is that sum exactly as the
+** cosine kernels form it, and xCos4(a, apB, aBB, nDim, aOut) the cosines of
+** a and apB[0..3] given their sums aBB[0..3], bit for bit the plain
+** kernel's.  A third of the multiply-adds of the batch kernel.  Both NULL
+** where the kernel set has none (the portable one sums in double).
+*/
+typedef float (*Vec0SumSqFn)(const void *b, int nDim);
+typedef void (*Vec0CosineKnownFn)(const void *a, const void *const *apB, const float *aBB,
+                                  int nDim, float *aOut);
+void vec0CosineKnownFns(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4);
 Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
                                               Vec0Metric eMetric);
 
@@ -194,6 +206,8 @@ Vec0DistanceBoundFn vec0DistanceBoundAvx2(Vec0ElemType eType, Vec0Metric eMetric
 Vec0DistanceBoundFn vec0DistanceBoundAvx512(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBatchFn vec0DistanceBatchAvx2(Vec0ElemType eType, Vec0Metric eMetric);
 Vec0DistanceBatchFn vec0DistanceBatchAvx512(Vec0ElemType eType, Vec0Metric eMetric);
+void vec0CosineKnownAvx2(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4);
+void vec0CosineKnownAvx512(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4);
 /* vec0_distance_code.c; the AVX-512 one is NULL without VNNI */
 Vec0CodeDistFn vec0CodeDistAvx2(void);
 Vec0CodeDistFn vec0CodeDistAvx512(void);

@@ -431,23 +431,28 @@ END_TEST
 ** bit for bit the plain kernel's, in the AVX2 and the AVX-512 set, at every
 ** length and alignment, also for a zero vector and one whose squares
 ** overflow (the portable fallback of cosineF32).  The HNSW walk takes it for
-** the plain kernel: a different last bit would change a graph.
+** the plain kernel: a different last bit would change a graph.  So too the
+** four cosines given the vectors' sums of squares (each set's xSumSq).
 */
 START_TEST(test_f32_cosine_batch) {
 #if defined(VEC0_HAVE_X86)
   Vec0DistanceBatchFn axb[2];
   Vec0DistanceFn ax1[2];
+  Vec0SumSqFn axs[2];
+  Vec0CosineKnownFn axk[2];
   float *v = malloc(sizeof(float) * 5 * 4200);
   int nSet = 0;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     axb[nSet] = vec0DistanceBatchAvx2(VEC0_ELEM_F32, VEC0_METRIC_COSINE);
+    vec0CosineKnownAvx2(&axs[nSet], &axk[nSet]);
     ax1[nSet++] = vec0DistanceAvx2(VEC0_ELEM_F32, VEC0_METRIC_COSINE);
   }
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
       __builtin_cpu_supports("fma")) {
     axb[nSet] = vec0DistanceBatchAvx512(VEC0_ELEM_F32, VEC0_METRIC_COSINE);
+    vec0CosineKnownAvx512(&axs[nSet], &axk[nSet]);
     ax1[nSet++] = vec0DistanceAvx512(VEC0_ELEM_F32, VEC0_METRIC_COSINE);
   }
   for (int n = 1; n <= 4100; n += n < 300 ? 1 : 97) {
@@ -465,14 +470,24 @@ START_TEST(test_f32_cosine_batch) {
         ap[j] = b;
       }
       for (int k = 0; k < nSet; k++) {
-        float aOut[4];
+        float aOut[4], aKnown[4], aBB[4];
         ck_assert_ptr_nonnull(axb[k]);
         axb[k](q, ap, n, 0.0f, aOut);
+        for (int j = 0; j < 4; j++) aBB[j] = axs[k](ap[j], n);
+        axk[k](q, ap, aBB, n, aKnown);
         for (int j = 0; j < 4; j++) {
           float x1 = ax1[k](q, ap[j], n);
           ck_assert_msg(memcmp(&x1, &aOut[j], sizeof(float)) == 0,
                         "set %d n=%d off=%d j=%d: batch %.9g, plain %.9g", k, n, off, j,
                         aOut[j], x1);
+          ck_assert_msg(memcmp(&x1, &aKnown[j], sizeof(float)) == 0,
+                        "set %d n=%d off=%d j=%d: with sums %.9g, plain %.9g", k, n, off, j,
+                        aKnown[j], x1);
+        }
+        /* both sets sum the squares alike */
+        for (int j = 0; k > 0 && j < 4; j++) {
+          float s0 = axs[0](ap[j], n), s1 = axs[k](ap[j], n);
+          ck_assert_msg(memcmp(&s0, &s1, sizeof(float)) == 0, "n=%d j=%d: sums differ", n, j);
         }
       }
     }
