@@ -289,13 +289,13 @@ static T_AVX2 float f32CosineAvx2(const void *pA, const void *pB, int n) {
 ** Cosine of a against b0 and b1, each exactly as f32CosineAvx2 sums it (the
 ** sums of a's squares once for both: the same sums, so the same bits): two
 ** vectors read side by side overlap their memory reads and their chains of
-** fused multiply-adds.  With bKnown the sums of b0's and b1's squares are
-** aBB's (f32SumSqAvx2's, the same bits) and not formed: a third of the
-** multiply-adds.  Inlined with bKnown a constant, so each caller's loop
-** has only its own.
+** fused multiply-adds.  With bKnown the sums of a's squares and of b0's
+** and b1's are aa and aBB's (f32SumSqAvx2's, the same bits) and not formed:
+** a third of the multiply-adds.  Inlined with bKnown a constant, so each
+** caller's loop has only its own.
 */
 static inline __attribute__((always_inline)) T_AVX2 void
-cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown,
+cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown, float aa,
             const float *aBB, float *aOut) {
   __m256 aa0 = _mm256_setzero_ps(), aa1 = aa0;
   __m256 ab00 = aa0, ab01 = aa0, bb00 = aa0, bb01 = aa0;
@@ -303,8 +303,8 @@ cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown,
   int i = 0;
   for (; i + 16 <= n; i += 16) {
     __m256 x0 = _mm256_loadu_ps(a + i), x1 = _mm256_loadu_ps(a + i + 8), y;
-    aa0 = _mm256_fmadd_ps(x0, x0, aa0);
-    aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+    if (!bKnown) aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+    if (!bKnown) aa1 = _mm256_fmadd_ps(x1, x1, aa1);
     y = _mm256_loadu_ps(b0 + i);
     ab00 = _mm256_fmadd_ps(x0, y, ab00);
     if (!bKnown) bb00 = _mm256_fmadd_ps(y, y, bb00);
@@ -321,7 +321,7 @@ cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown,
   for (; i < n; i += 8) {
     __m256i m = tailMask256(n - i < 8 ? n - i : 8);
     __m256 x = _mm256_maskload_ps(a + i, m), y;
-    aa0 = _mm256_fmadd_ps(x, x, aa0);
+    if (!bKnown) aa0 = _mm256_fmadd_ps(x, x, aa0);
     y = _mm256_maskload_ps(b0 + i, m);
     ab00 = _mm256_fmadd_ps(x, y, ab00);
     if (!bKnown) bb00 = _mm256_fmadd_ps(y, y, bb00);
@@ -330,7 +330,7 @@ cosine2Avx2(const float *a, const float *b0, const float *b1, int n, int bKnown,
     if (!bKnown) bb10 = _mm256_fmadd_ps(y, y, bb10);
   }
   {
-    float fa = hsum256(_mm256_add_ps(aa0, aa1));
+    float fa = bKnown ? aa : hsum256(_mm256_add_ps(aa0, aa1));
     float f0 = bKnown ? aBB[0] : hsum256(_mm256_add_ps(bb00, bb01));
     float f1 = bKnown ? aBB[1] : hsum256(_mm256_add_ps(bb10, bb11));
     aOut[0] = cosineF32(hsum256(_mm256_add_ps(ab00, ab01)), fa, f0, a, b0, n);
@@ -355,19 +355,19 @@ static T_AVX2 float f32SumSqAvx2(const void *pB, int n) {
   return hsum256(_mm256_add_ps(s0, s1));
 }
 
-/* Four cosines given the sums of the b's squares (Vec0CosineKnownFn). */
-static T_AVX2 void f32CosineKnown4Avx2(const void *pA, const void *const *apB,
+/* Four cosines given the sums of the squares (Vec0CosineKnownFn). */
+static T_AVX2 void f32CosineKnown4Avx2(const void *pA, float aa, const void *const *apB,
                                        const float *aBB, int n, float *aOut) {
-  cosine2Avx2(pA, apB[0], apB[1], n, 1, aBB, aOut);
-  cosine2Avx2(pA, apB[2], apB[3], n, 1, aBB + 2, aOut + 2);
+  cosine2Avx2(pA, apB[0], apB[1], n, 1, aa, aBB, aOut);
+  cosine2Avx2(pA, apB[2], apB[3], n, 1, aa, aBB + 2, aOut + 2);
 }
 
 /* Four cosines, as Vec0DistanceBatchFn: exact (no bound kernel, so no exit). */
 static T_AVX2 void f32Cosine4Avx2(const void *pA, const void *const *apB, int n,
                                   float bound, float *aOut) {
   (void)bound;
-  cosine2Avx2(pA, apB[0], apB[1], n, 0, 0, aOut);
-  cosine2Avx2(pA, apB[2], apB[3], n, 0, 0, aOut + 2);
+  cosine2Avx2(pA, apB[0], apB[1], n, 0, 0.0f, 0, aOut);
+  cosine2Avx2(pA, apB[2], apB[3], n, 0, 0.0f, 0, aOut + 2);
 }
 
 /* int8: 16 elements at a time, widened to int16. */
@@ -719,19 +719,19 @@ static T_AVX512 float f32Cosine512(const void *pA, const void *pB, int n) {
 ** all four: the same sum, so the same bits).  Nine independent chains of
 ** fused multiply-adds and four vectors read side by side, where one cosine
 ** at a time waits on three chains and one stream of memory.  With bKnown
-** the sums of the b's squares are aBB's (f32SumSq512's, the same bits) and
-** not formed: five chains.  Inlined with bKnown a constant.
+** the sums of a's squares and the b's are aa and aBB's (f32SumSq512's, the
+** same bits) and not formed: four chains.  Inlined with bKnown a constant.
 */
 static inline __attribute__((always_inline)) T_AVX512 void
-cosine4_512(const float *a, const void *const *apB, int n, int bKnown, const float *aBB,
-            float *aOut) {
+cosine4_512(const float *a, const void *const *apB, int n, int bKnown, float fKnownA,
+            const float *aBB, float *aOut) {
   const float *b0 = apB[0], *b1 = apB[1], *b2 = apB[2], *b3 = apB[3];
   __m512 aa = _mm512_setzero_ps(), ab0 = aa, ab1 = aa, ab2 = aa, ab3 = aa;
   __m512 bb0 = aa, bb1 = aa, bb2 = aa, bb3 = aa;
   int i = 0;
   for (; i + 16 <= n; i += 16) {
     __m512 x = _mm512_loadu_ps(a + i), y;
-    aa = _mm512_fmadd_ps(x, x, aa);
+    if (!bKnown) aa = _mm512_fmadd_ps(x, x, aa);
     y = _mm512_loadu_ps(b0 + i);
     ab0 = _mm512_fmadd_ps(x, y, ab0);
     if (!bKnown) bb0 = _mm512_fmadd_ps(y, y, bb0);
@@ -749,7 +749,7 @@ cosine4_512(const float *a, const void *const *apB, int n, int bKnown, const flo
     /* AVX2 adds the last (partial) passes of 8 into lanes 0..7 */
     int r = n - i < 8 ? n - i : 8;
     __m512 x = loadLow8(a + i, r), y;
-    aa = _mm512_fmadd_ps(x, x, aa);
+    if (!bKnown) aa = _mm512_fmadd_ps(x, x, aa);
     y = loadLow8(b0 + i, r);
     ab0 = _mm512_fmadd_ps(x, y, ab0);
     if (!bKnown) bb0 = _mm512_fmadd_ps(y, y, bb0);
@@ -764,7 +764,7 @@ cosine4_512(const float *a, const void *const *apB, int n, int bKnown, const flo
     if (!bKnown) bb3 = _mm512_fmadd_ps(y, y, bb3);
   }
   {
-    float fa = halves512(aa);
+    float fa = bKnown ? fKnownA : halves512(aa);
     aOut[0] = cosineF32(halves512(ab0), fa, bKnown ? aBB[0] : halves512(bb0), a, b0, n);
     aOut[1] = cosineF32(halves512(ab1), fa, bKnown ? aBB[1] : halves512(bb1), a, b1, n);
     aOut[2] = cosineF32(halves512(ab2), fa, bKnown ? aBB[2] : halves512(bb2), a, b2, n);
@@ -776,13 +776,13 @@ cosine4_512(const float *a, const void *const *apB, int n, int bKnown, const flo
 static T_AVX512 void f32Cosine4_512(const void *pA, const void *const *apB, int n,
                                     float bound, float *aOut) {
   (void)bound;
-  cosine4_512(pA, apB, n, 0, 0, aOut);
+  cosine4_512(pA, apB, n, 0, 0.0f, 0, aOut);
 }
 
-/* Four cosines given the sums of the b's squares (Vec0CosineKnownFn). */
-static T_AVX512 void f32CosineKnown4_512(const void *pA, const void *const *apB,
+/* Four cosines given the sums of the squares (Vec0CosineKnownFn). */
+static T_AVX512 void f32CosineKnown4_512(const void *pA, float aa, const void *const *apB,
                                          const float *aBB, int n, float *aOut) {
-  cosine4_512(pA, apB, n, 1, aBB, aOut);
+  cosine4_512(pA, apB, n, 1, aa, aBB, aOut);
 }
 
 /* The sum of b's squares exactly as f32Cosine512 forms it. */

@@ -211,7 +211,9 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB,
   ** cosine without forming the vectors' sums of squares where they are
   ** known (NORMS). */
   int i = 0;
-  if (s->xCos4) {
+  if (s->xCos4 && n >= 2) {
+    /* the query's sum once for all (the same bits as inside the kernel) */
+    float aa = s->xSumSq(a, s->nDim);
     for (; i + 2 <= n; i += 4) {
       const void *apB4[4];
       float aBB[4], aD[4];
@@ -220,7 +222,7 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB,
         apB4[j] = apB[k];
         aBB[j] = normOf(s, aId[k], apB[k]);
       }
-      s->xCos4(a, apB4, aBB, s->nDim, aD);
+      s->xCos4(a, aa, apB4, aBB, s->nDim, aD);
       for (int j = 0; j < 4 && i + j < n; j++) aOut[i + j] = aD[j];
     }
     if (i > n) i = n;

@@ -137,14 +137,15 @@ Vec0DistanceBatchFn vec0DistanceBatchFn(Vec0ElemType eType, Vec0Metric eMetric);
 /*
 ** float32 cosine where the sum of each b's squares is known beforehand (a
 ** graph keeps it per node): xSumSq(b, nDim) is that sum exactly as the
-** cosine kernels form it, and xCos4(a, apB, aBB, nDim, aOut) the cosines of
-** a and apB[0..3] given their sums aBB[0..3], bit for bit the plain
-** kernel's.  A third of the multiply-adds of the batch kernel.  Both NULL
-** where the kernel set has none (the portable one sums in double).
+** cosine kernels form it, and xCos4(a, aa, apB, aBB, nDim, aOut) the
+** cosines of a and apB[0..3] given the sums aa of a and aBB[0..3] of the
+** b's, bit for bit the plain kernel's.  Less than half the multiply-adds
+** of the batch kernel.  Both NULL where the kernel set has none (the
+** portable one sums in double).
 */
 typedef float (*Vec0SumSqFn)(const void *b, int nDim);
-typedef void (*Vec0CosineKnownFn)(const void *a, const void *const *apB, const float *aBB,
-                                  int nDim, float *aOut);
+typedef void (*Vec0CosineKnownFn)(const void *a, float aa, const void *const *apB,
+                                  const float *aBB, int nDim, float *aOut);
 void vec0CosineKnownFns(Vec0SumSqFn *pxSumSq, Vec0CosineKnownFn *pxCos4);
 Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
                                               Vec0Metric eMetric);
