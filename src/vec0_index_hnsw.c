@@ -929,7 +929,8 @@ static int hnswInfo(Vec0Index *pIdx, Vec0IndexInfo *pInfo) {
   int rc = vec0HnswShape(s->pGraph, 0, &pInfo->nLevel, &iEntry, &nBytes);
   pInfo->iEntry = iEntry == VEC0_HNSW_NONE ? -1 : (sqlite3_int64)iEntry;
   size_t nPerSlot = s->codes.nStride + 1 + (s->codes.aErr ? sizeof(float) : 0);
-  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->codes.nSlot * nPerSlot);
+  pInfo->nBytes = (sqlite3_int64)(nBytes + (size_t)s->codes.nSlot * nPerSlot +
+                                  (size_t)s->nNorm * sizeof(uint32_t));
   return graphRc(pIdx, rc);
 }
 
