@@ -150,7 +150,11 @@ static void hostDistanceBatch(void *pCtx, const void *a, const void *const *apB,
 /* ---------------------------------------------------------------------- */
 /* NORMS (see HnswState)                                                   */
 
-#define NORM_UNKNOWN 0xffffffffu
+/* 0 bits: not known (a sum of 0 is made again each time, and is cheap then) */
+#define NORM_UNKNOWN 0u
+/* A larger array comes straight from the system, its pages cleared as
+** first touched: opening a 1M-row table then costs what its walks touch. */
+#define NORM_MAP_MIN ((size_t)1 << 20)
 
 /* The sum of the squares of v, slot id's vector, made now if not known. */
 static float normOf(HnswState *s, uint32_t id, const void *v) {
@@ -160,7 +164,6 @@ static float normOf(HnswState *s, uint32_t id, const void *v) {
   if (bits == NORM_UNKNOWN) {
     f = s->xSumSq(v, s->nDim);
     memcpy(&bits, &f, sizeof(bits));
-    /* a NaN with these bits would only be made again next time */
     if (id < s->nNorm) __atomic_store_n(&s->aNorm[id], bits, __ATOMIC_RELAXED);
   } else {
     memcpy(&f, &bits, sizeof(f));
@@ -168,24 +171,36 @@ static float normOf(HnswState *s, uint32_t id, const void *v) {
   return f;
 }
 
+static void normsForget(HnswState *s) {
+  if (s->nNormMap) {
+    vec0MemUnmap(s->aNorm, s->nNormMap);
+  } else {
+    sqlite3_free(s->aNorm);
+  }
+  s->aNorm = 0;
+  s->nNorm = 0;
+  s->nNormMap = 0;
+}
+
 /* Room for every slot there is; without it (no memory) slots past the end
 ** are scored with the sums made each time. */
 static void normsGrow(HnswState *s) {
   uint32_t n = vec0StorageSlotCount(s->p), nNew;
-  uint32_t *a;
+  size_t nByte, nMap = 0;
+  uint32_t *a = 0;
   if (s->xCos4 == 0 || n <= s->nNorm) return;
   nNew = n < 0x7fffffffu - n / 2 ? n + n / 2 : n;
-  a = sqlite3_realloc64(s->aNorm, (sqlite3_uint64)nNew * sizeof(uint32_t));
-  if (a == 0) return;
-  memset(a + s->nNorm, 0xff, (size_t)(nNew - s->nNorm) * sizeof(uint32_t));
+  nByte = (size_t)nNew * sizeof(uint32_t);
+  if (nByte >= NORM_MAP_MIN && (a = vec0MemMapZero(nByte)) != 0) nMap = nByte;
+  if (a == 0) {
+    if ((a = sqlite3_malloc64(nByte)) == 0) return;
+    memset(a, 0, nByte);
+  }
+  if (s->nNorm) memcpy(a, s->aNorm, (size_t)s->nNorm * sizeof(uint32_t));
+  normsForget(s);
   s->aNorm = a;
   s->nNorm = nNew;
-}
-
-static void normsForget(HnswState *s) {
-  sqlite3_free(s->aNorm);
-  s->aNorm = 0;
-  s->nNorm = 0;
+  s->nNormMap = nMap;
 }
 
 /*

@@ -47,7 +47,7 @@ typedef struct HnswState {
   /*
   ** NORMS (float32 cosine without a quantizer, where the kernels have
   ** xCos4): aNorm[slot] holds the bits of xSumSq of the slot's vector, or
-  ** NORM_UNKNOWN; made when the walk first scores the slot (also on the
+  ** NORM_UNKNOWN (0); made when the walk first scores the slot (also on the
   ** batch's threads: relaxed atomic loads and stores of a value that is the
   ** same whoever makes it), grown only on the connection's thread (graphOf),
   ** made unknown before the slot's vector is overwritten (xBeforeWrite, after
@@ -58,6 +58,7 @@ typedef struct HnswState {
   Vec0CosineKnownFn xCos4;
   uint32_t *aNorm;
   uint32_t nNorm;
+  size_t nNormMap;    /* aNorm's bytes if from vec0MemMapZero, else 0 (SQLite's) */
   Vec0Hnsw *pGraph;
   uint32_t iWarmNode; /* xIdle: the next node record to read ahead */
   int bFilling;       /* xIdle reads ahead: the links ask for huge pages */
