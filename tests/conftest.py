@@ -58,6 +58,16 @@ def integrity(con, table):
     con.execute("INSERT INTO %s(%s) VALUES ('integrity-check')" % (table, table))
 
 
+def on_fresh_connection(path, fn, *args):
+    """fn(con, *args) on a connection opened afresh on path, closed after:
+    what a connection that has cached nothing yet answers."""
+    con = connect(path)
+    try:
+        return fn(con, *args)
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def dbpath(tmp_path):
     return str(tmp_path / "test.db")

@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from conftest import connect, f32
+from conftest import connect, f32, on_fresh_connection
 
 N = 2000
 
@@ -38,11 +38,7 @@ def answers(con, queries):
 
 
 def fresh(dbpath, queries):
-    con = connect(dbpath)
-    try:
-        return answers(con, queries)
-    finally:
-        con.close()
+    return on_fresh_connection(dbpath, answers, queries)
 
 
 @pytest.fixture(params=[40, 21], ids=["dim40", "dim21"])

@@ -8,7 +8,7 @@ lands) elsewhere."""
 
 import random
 
-from conftest import connect, f32
+from conftest import connect, f32, on_fresh_connection
 
 DIM = 16
 N = 3000
@@ -31,11 +31,7 @@ def answers(con, queries):
 
 
 def fresh(dbpath, queries):
-    con = connect(dbpath)
-    try:
-        return answers(con, queries)
-    finally:
-        con.close()
+    return on_fresh_connection(dbpath, answers, queries)
 
 
 def make_table(dbpath):
