@@ -13,6 +13,7 @@
 ** answer over m (ties at equal distance may come in any order); on the HNSW
 ** column it must return min(k, matching rows) rows, each a matching row
 ** with its true distance, nearest first.  'integrity-check' must always pass.
+** Each program runs twice, the HNSW column's metric l2 and then cosine.
 ** A failed check calls abort(), which libFuzzer reports with the input.
 */
 #include "vec0Int.h"
@@ -246,7 +247,15 @@ static int near(double a, double b) { return fabs(a - b) <= 1e-4 * (1 + fabs(b))
 ** KNN on column zCol (emb: flat, g: hnsw) against the model: k, a filter and
 ** sometimes ef from the program.
 */
+/* The metric of the HNSW column g (runProgram's). */
+static const char *zMetricG = "l2";
+
 static void knn(Prog *p, sqlite3 *db, const char *zCol) {
+  /* a KNN puts a zero vector at cosine distance 1 (vec_distance_cosine: NULL) */
+  const char *zMetric = strcmp(zCol, "g") == 0 && zMetricG[0] == 'c' ? "cosine" : "l2";
+  const char *zDist = zMetric[0] == 'c' ? "coalesce(vec_distance_cosine(%s, ?1), 1.0)"
+                                        : "vec_distance_l2(%s, ?1)";
+  char *zD = sqlite3_mprintf(zDist, zCol);
   Val aVal[2];
   Hit aV[MAX_ROWID + 1], aM[MAX_ROWID + 1];
   int k = next(p) % 9, iFilter = next(p) % N_FILTER, bEf = next(p) & 1;
@@ -257,9 +266,8 @@ static void knn(Prog *p, sqlite3 *db, const char *zCol) {
   zV = sqlite3_mprintf("SELECT rowid, distance FROM v WHERE %s MATCH ?1 AND k = ?2 %s%s "
                        "ORDER BY distance",
                        zCol, azFilter[iFilter], bEf ? " AND ef = 40" : "");
-  zM = sqlite3_mprintf("SELECT rowid, vec_distance_l2(%s, ?1) AS d FROM m WHERE 1 %s "
-                       "ORDER BY d, rowid LIMIT ?2",
-                       zCol, azFilter[iFilter]);
+  zM = sqlite3_mprintf("SELECT rowid, %s AS d FROM m WHERE 1 %s ORDER BY d, rowid LIMIT ?2",
+                       zD, azFilter[iFilter]);
   nV = collect(db, zV, aVal, 2, aV, MAX_ROWID + 1);
   nM = collect(db, zM, aVal, 2, aM, MAX_ROWID + 1);
   if (nV != nM) fail("%s: %d rows, the model has %d", zV, nV, nM);
@@ -275,9 +283,8 @@ static void knn(Prog *p, sqlite3 *db, const char *zCol) {
       fail("%s: row %d at distance %g, brute force %g", zV, i, h->d, aM[i].d);
     }
     /* The row exists, passes the filter, and is at the distance given. */
-    zOne = sqlite3_mprintf("SELECT rowid, vec_distance_l2(%s, ?1) FROM m WHERE rowid = "
-                           "%lld %s",
-                           zCol, h->id, azFilter[iFilter]);
+    zOne = sqlite3_mprintf("SELECT rowid, %s FROM m WHERE rowid = %lld %s", zD, h->id,
+                           azFilter[iFilter]);
     if (collect(db, zOne, aVal, 1, &one, 1) != 1) {
       fail("%s: row %lld is not a matching row", zV, h->id);
     }
@@ -286,6 +293,7 @@ static void knn(Prog *p, sqlite3 *db, const char *zCol) {
   }
   sqlite3_free(zV);
   sqlite3_free(zM);
+  sqlite3_free(zD);
 }
 
 static void integrity(sqlite3 *db) {
@@ -459,22 +467,27 @@ static void step(State *s, Prog *p, uint8_t op) {
   compareTables(db, "a step");
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
+/* The program on a new database, its HNSW column g with metric zMetric. */
+static void runProgram(const uint8_t *aData, size_t nData, const char *zMetric) {
   State s;
   Prog p;
-  if (nData > 2000) return 0;
+  char *zSql;
   memset(&s, 0, sizeof(s));
   p.a = aData;
   p.n = nData;
   p.i = 0;
   s.db = openDb();
-  execOk(s.db,
-         "CREATE VIRTUAL TABLE v USING vec0(emb float[3] indexed by flat(), "
-         "g float[3] indexed by hnsw(m=2, ef_construction=4), part integer partition key, "
-         "cat integer, tag text, +aux);"
-         "CREATE TABLE m(id INTEGER PRIMARY KEY, emb BLOB NOT NULL, g BLOB NOT NULL, "
-         "part INTEGER NOT NULL, cat INTEGER, tag TEXT, aux, "
-         "CHECK (length(emb) = 12 AND length(g) = 12))");
+  zMetricG = zMetric;
+  zSql = sqlite3_mprintf(
+      "CREATE VIRTUAL TABLE v USING vec0(emb float[3] indexed by flat(), "
+      "g float[3] distance_metric=%s indexed by hnsw(m=2, ef_construction=4), "
+      "part integer partition key, cat integer, tag text, +aux);"
+      "CREATE TABLE m(id INTEGER PRIMARY KEY, emb BLOB NOT NULL, g BLOB NOT NULL, "
+      "part INTEGER NOT NULL, cat INTEGER, tag TEXT, aux, "
+      "CHECK (length(emb) = 12 AND length(g) = 12))",
+      zMetric);
+  execOk(s.db, zSql);
+  sqlite3_free(zSql);
   while (p.i < p.n) step(&s, &p, next(&p));
   if (!sqlite3_get_autocommit(s.db) && sqlite3_exec(s.db, "COMMIT", 0, 0, 0)) {
     fail("final COMMIT: %s", sqlite3_errmsg(s.db));
@@ -487,5 +500,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
     sqlite3_close(s.db2);
   }
   sqlite3_close(s.db);
+}
+
+/*
+** Every program twice: with an l2 graph, then a cosine one (a float32
+** cosine graph keeps its nodes' sums of squares: NORMS in
+** vec0_index_hnswInt.h), so that every seed covers both.
+*/
+int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
+  if (nData > 2000) return 0;
+  runProgram(aData, nData, "l2");
+  runProgram(aData, nData, "cosine");
   return 0;
 }

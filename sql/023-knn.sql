@@ -75,6 +75,14 @@ SELECT 'l1', rowid, distance FROM m WHERE l1 MATCH '[0,0]' AND k = 3;
 SELECT 'int8', rowid, distance FROM m WHERE q MATCH vec_int8('[0,0]') AND k = 3;
 SELECT 'bit', rowid, distance FROM m WHERE b MATCH vec_bit(x'07') AND k = 3;
 SELECT 'fn-agree', count(*) FROM m WHERE c MATCH '[1,2]' AND k = 3 AND abs(distance - vec_distance_cosine(c, '[1,2]')) > 1e-6;
+-- a zero vector, stored or queried, is at cosine distance 1 from every vector in a KNN
+-- (as if orthogonal), where vec_distance_cosine() is NULL (0/0), as sqlite-vec's is
+CREATE VIRTUAL TABLE z USING vec0(c float[2] distance_metric=cosine indexed by flat(),
+  h float[2] distance_metric=cosine indexed by hnsw(m=4, ef_construction=8));
+INSERT INTO z(rowid, c, h) VALUES (1, '[0,0]', '[0,0]'), (2, '[1,0]', '[1,0]'), (3, '[-1,0.5]', '[-1,0.5]');
+SELECT 'cos-zero-row', rowid, round(distance, 4), quote(vec_distance_cosine(c, '[1,0.2]')) FROM z WHERE c MATCH '[1,0.2]' AND k = 3;
+SELECT 'cos-zero-row-hnsw', rowid, round(distance, 4) FROM z WHERE h MATCH '[1,0.2]' AND k = 3;
+SELECT 'cos-zero-query', rowid, distance FROM z WHERE h MATCH '[0,0]' AND k = 3;
 -- an HNSW table answers exactly when ef covers it
 CREATE VIRTUAL TABLE h USING vec0(e float[2]);
 INSERT INTO h(rowid, e) SELECT value, '[' || value || ',' || (value % 7) || ']' FROM generate_series(1, 200);
