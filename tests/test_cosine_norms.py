@@ -8,6 +8,7 @@ distances vec_distance_cosine gives: a stale sum makes a distance wrong
 
 import random
 import sqlite3
+import struct
 
 import pytest
 
@@ -75,10 +76,8 @@ def test_same_direction_longer(table):
     """Scaled in place: every cosine stays, only the sums change."""
     con, path, dim, queries = table
     for rowid, blob in con.execute("SELECT rowid, v FROM t WHERE rowid % 3 = 0").fetchall():
-        con.execute("UPDATE t SET v = vec_f32(?) WHERE rowid = ?",
-                    ("[" + ",".join(str(3.0 * x) for x in
-                                    __import__("struct").unpack("<%df" % dim, blob)) + "]",
-                     rowid))
+        v = struct.unpack("<%df" % dim, blob)
+        con.execute("UPDATE t SET v = ? WHERE rowid = ?", (f32([3.0 * x for x in v]), rowid))
     assert answers(con, queries) == fresh(path, queries)
 
 
