@@ -373,6 +373,44 @@ START_TEST(test_absmax_codes) {
 }
 END_TEST
 
+/*
+** vec0QuantAbsmax four lanes at a time: the scale and every code must be
+** the scalar formula's bit for bit, at every length (the tails), wherever
+** the largest magnitude is, with ties of x * 127 / max at half a step.
+*/
+START_TEST(test_absmax_matches_scalar) {
+  rngState = 17;
+  for (int n = 1; n <= 300; n += (n < 70 ? 1 : 37)) {
+    for (int rep = 0; rep < 8; rep++) {
+      float *x = malloc(sizeof(float) * (size_t)n), m = 0, r, s;
+      int8_t *c = malloc((size_t)n);
+      for (int i = 0; i < n; i++) {
+        x[i] = (float)((rnd() - 0.5) * 8);
+        if (rep & 1) x[i] = (float)((int)(x[i] * 4)) / 4; /* many exact ties */
+        if (rep == 2 && i % 5 == 0) x[i] = -0.0f;
+      }
+      if (rep == 4) x[rnd() * n >= n ? n - 1 : (int)(rnd() * n)] = -9.0f; /* one largest */
+      for (int i = 0; i < n; i++) {
+        float a = x[i] < 0 ? -x[i] : x[i];
+        if (a > m) m = a;
+      }
+      s = vec0QuantAbsmax(x, n, c);
+      ck_assert_msg(s == (m > 0 ? m / 127.0f : 0.0f), "n=%d rep %d: scale %.9g, max %.9g",
+                    n, rep, s, m);
+      r = 127.0f / m;
+      for (int i = 0; i < n && m > 0; i++) {
+        float t = x[i] * r;
+        int want = (int)nearbyintf(t > 127 ? 127 : t < -127 ? -127 : t);
+        ck_assert_msg(c[i] == want, "n=%d rep %d [%d] x=%.9g: %d, want %d", n, rep, i, x[i],
+                      c[i], want);
+      }
+      free(x);
+      free(c);
+    }
+  }
+}
+END_TEST
+
 /* The prepared query, sixteen codes at a time, against the scalar formula. */
 START_TEST(test_code_query_matches_scalar) {
   rngState = 11;
@@ -417,6 +455,7 @@ int main(void) {
   tcase_add_test(tc, test_int8_encode_matches_scalar);
   tcase_add_test(tc, test_absmax_codes);
   tcase_add_test(tc, test_code_query_matches_scalar);
+  tcase_add_test(tc, test_absmax_matches_scalar);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
