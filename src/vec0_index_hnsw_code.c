@@ -105,34 +105,55 @@ static int rescoreBounded(Vec0Index *pIdx, HnswState *s, const float *pQuery, in
 ** one at a time, as they are read, and with code bounds only the
 ** candidates that can be among the k nearest (rescoreBounded).
 */
+/*
+** The re-ranking scores up to RESCORE_AHEAD candidates' vectors after
+** starting the first lines of all of them on their way: each vector is a
+** fresh read from memory, and four at a time left the others waiting.
+*/
+#define RESCORE_AHEAD 32
+
+static void prefetchBytes(const void *p, size_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 int vec0HnswRescore(Vec0Index *pIdx, HnswState *s, const float *pQuery, int k,
                     Vec0HnswResult *aRes, int *pn) {
-  const void *apV[4];
+  const void *apV[RESCORE_AHEAD];
   float aD[4];
   int rc = SQLITE_OK, i, j, n = *pn;
   if (s->bLowMem && s->codes.bErr && k < n) return rescoreBounded(pIdx, s, pQuery, k, aRes, pn);
-  for (i = 0; rc == SQLITE_OK && i < n; i += 4) {
-    int m = n - i < 4 ? n - i : 4;
-    for (j = 0; rc == SQLITE_OK && j < m; j++) {
+  if (s->bLowMem) {
+    /* one vector read at a time, so one distance at a time */
+    for (i = 0; rc == SQLITE_OK && i < n; i++) {
       const unsigned char *v = 0;
-      /* low memory: one vector read at a time, so one distance at a time */
-      if (s->bLowMem) {
-        rc = vec0CodesVector(pIdx->pTab, pIdx->iVec, &s->codes, aRes[i + j].id, &v);
-        if (rc == SQLITE_OK) aD[j] = s->xDist(pQuery, v, s->nDim);
-        continue;
-      }
+      rc = vec0CodesVector(pIdx->pTab, pIdx->iVec, &s->codes, aRes[i].id, &v);
+      if (rc == SQLITE_OK) aRes[i].distance = s->xDist(pQuery, v, s->nDim);
+    }
+    return rc;
+  }
+  for (i = 0; rc == SQLITE_OK && i < n; i += RESCORE_AHEAD) {
+    int nAhead = n - i < RESCORE_AHEAD ? n - i : RESCORE_AHEAD;
+    /* every vector of the stretch on its way before the first is scored */
+    for (j = 0; rc == SQLITE_OK && j < nAhead; j++) {
+      const unsigned char *v = 0;
       rc = vec0StorageVector(pIdx->pTab, pIdx->iVec, aRes[i + j].id, &v);
       apV[j] = v;
+      if (rc == SQLITE_OK) prefetchBytes(v, s->nVecBytes < 256 ? s->nVecBytes : 256);
     }
-    if (rc != SQLITE_OK) break;
-    if (s->bLowMem) {
-      /* done above */
-    } else if (s->xDistBatch && m == 4) {
-      s->xDistBatch(pQuery, apV, s->nDim, INFINITY, aD);
-    } else {
-      for (j = 0; j < m; j++) aD[j] = s->xDist(pQuery, apV[j], s->nDim);
+    for (j = 0; rc == SQLITE_OK && j < nAhead; j += 4) {
+      int m = nAhead - j < 4 ? nAhead - j : 4, b;
+      if (s->xDistBatch && m == 4) {
+        s->xDistBatch(pQuery, apV + j, s->nDim, INFINITY, aD);
+      } else {
+        for (b = 0; b < m; b++) aD[b] = s->xDist(pQuery, apV[j + b], s->nDim);
+      }
+      for (b = 0; b < m; b++) aRes[i + j + b].distance = aD[b];
     }
-    for (j = 0; j < m; j++) aRes[i + j].distance = aD[j];
   }
   return rc;
 }
