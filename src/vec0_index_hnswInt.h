@@ -11,10 +11,10 @@
 #include "vec0Int.h"
 
 /*
-** UPPER (vec0_index_hnsw_code.c): the codes a search on a float32 l2 or
-** cosine graph descends its upper levels on, one record per node met there, made on
-** first use from the node's vector (vec0QuantAbsmax: no trained
-** parameters, so no table state decides them).  aRank[slot] is 1 + the
+** UPPER (vec0_index_hnsw_code.c): the codes a search on a float32 l2,
+** cosine or dot graph descends its upper levels on, one record per node
+** met there, made on first use from the node's vector (vec0QuantAbsmax:
+** no trained parameters, so no table state decides them).  aRank[slot] is 1 + the
 ** record's number, 0 for none; records are in blocks of UPPER_BLOCK that
 ** never move (a walk holds their addresses), each the prepared-query
 ** kernels' int8 record (vec0CodeFinish) with its scale (float) after the
@@ -30,7 +30,7 @@ typedef struct HnswUpper {
   size_t nStride;
   Vec0CodeDistFn xQuery;   /* 0: not set up yet */
   int bOff;                /* not for this column (metric, type, quantizer) */
-  int bCosine;             /* the column's metric is cosine, else l2 */
+  int eMetric;             /* the column's: VEC0_METRIC_L2, _COSINE or _DOT */
   Vec0CodeQuery cq;        /* the search's query, bDot: the kernels give -q.b */
   float qScale;
   unsigned char *aCqMem;   /* cq's arrays, then the query's codes */

@@ -4,9 +4,10 @@
 ** the column's codes (vec0_index_codes.c, s->codes): forgetting and
 ** training them with the graph's own state, the read-ahead of a low-memory
 ** graph, and the float32 re-ranking of the walk's candidates.  And UPPER
-** (vec0_index_hnswInt.h): the int8 codes on which a search of a float32 l2
-** or cosine graph descends its upper levels, a fifth of such a query's time on
-** vectors (fashion-mnist at ef 12), four times fewer bytes on codes; level
+** (vec0_index_hnswInt.h): the int8 codes on which a search of a float32
+** l2, cosine or dot graph descends its upper levels, a fifth of such a
+** query's time on vectors (fashion-mnist at ef 12), four times fewer bytes
+** on codes; level
 ** 0 is then searched on the vectors, so the rows and their distances are
 ** exact as before, and only the node the descent reaches can differ.
 ** Calls storage, the codes and the kernels; vec0_index_hnsw.c calls it.
@@ -187,13 +188,14 @@ void vec0HnswUpperStale(HnswState *s, uint32_t iSlot) {
   if (iSlot < s->up.nRank && s->up.aRank[iSlot]) s->up.aRank[iSlot] |= UPPER_STALE;
 }
 
-/* Sets up the codes of a float32 l2 or cosine column without a quantizer; bOff else. */
+/* Sets up the codes of a float32 l2, cosine or dot column without a quantizer; bOff else. */
 static int upperSetup(HnswState *s) {
   HnswUpper *u = &s->up;
   const Vec0VectorCol *pCol = &s->p->cfg.aVec[s->iVec];
   size_t nPad = (size_t)(s->nDim + 63) / 64 * 64, nSum = vec0CodeSumOffset(s->nDim);
   if (pCol->eType != VEC0_ELEM_F32 ||
-      (pCol->eMetric != VEC0_METRIC_L2 && pCol->eMetric != VEC0_METRIC_COSINE) ||
+      (pCol->eMetric != VEC0_METRIC_L2 && pCol->eMetric != VEC0_METRIC_COSINE &&
+       pCol->eMetric != VEC0_METRIC_DOT) ||
       pCol->eQuant != VEC0_QUANT_NONE) {
     u->bOff = 1;
     return SQLITE_OK;
@@ -203,7 +205,7 @@ static int upperSetup(HnswState *s) {
   if (u->aCqMem == 0) return SQLITE_NOMEM;
   u->nStride = (nPad > nSum + 12 ? nPad : nSum + 12 + 63) / 64 * 64;
   u->xQuery = vec0CodeDistFn();
-  u->bCosine = pCol->eMetric == VEC0_METRIC_COSINE;
+  u->eMetric = pCol->eMetric;
   return SQLITE_OK;
 }
 
@@ -283,7 +285,8 @@ nomem:
 ** |cq|^2 + sx^2 |cx|^2 - 2 sq sx cq.cx, the kernel giving -cq.cx (bDot).
 ** cosine: 1 - cq.cx / (|cq| |cx|), which no scale changes; 1 where either
 ** code is zero, as the float walk puts a zero vector (vec0_distance.c).
-** In double, the same operations in the same order on every CPU.
+** dot: -q.x, so sq sx times the kernel's -cq.cx.  In double, the same
+** operations in the same order on every CPU.
 */
 void vec0HnswUpperDistances(HnswState *s, const void *q, const void *const *apRec, int n,
                             float *aOut) {
@@ -296,11 +299,13 @@ void vec0HnswUpperDistances(HnswState *s, const void *q, const void *const *apRe
     int32_t nx;
     float sx;
     memcpy(&nx, b + nSum + 4, 4);
-    if (u->bCosine) {
-      aOut[j] = nq > 0 && nx > 0 ? (float)(1 + (double)aOut[j] / sqrt(nq * (double)nx)) : 1.0f;
-      continue;
-    }
     memcpy(&sx, b + nSum + 8, 4);
-    aOut[j] = (float)(sq * sq * nq + (double)sx * sx * nx + 2 * sq * sx * (double)aOut[j]);
+    if (u->eMetric == VEC0_METRIC_COSINE) {
+      aOut[j] = nq > 0 && nx > 0 ? (float)(1 + (double)aOut[j] / sqrt(nq * (double)nx)) : 1.0f;
+    } else if (u->eMetric == VEC0_METRIC_DOT) {
+      aOut[j] = (float)(sq * sx * (double)aOut[j]);
+    } else {
+      aOut[j] = (float)(sq * sq * nq + (double)sx * sx * nx + 2 * sq * sx * (double)aOut[j]);
+    }
   }
 }

@@ -1,4 +1,4 @@
-"""A search on a float32 l2 or cosine graph descends its upper levels on int8 codes
+"""A search on a float32 l2, cosine or dot graph descends its upper levels on int8 codes
 made from the nodes' vectors (vec0_index_hnsw_code.c, UPPER), cached per
 connection.  A code depends on its vector alone, so a connection that wrote
 and rolled back, or wrote and committed, must answer every query exactly as
@@ -48,7 +48,7 @@ def make_table(dbpath, metric):
     return con, queries
 
 
-METRICS = pytest.mark.parametrize("metric", ["l2", "cosine"])
+METRICS = pytest.mark.parametrize("metric", ["l2", "cosine", "dot"])
 
 
 @METRICS
