@@ -14,8 +14,8 @@
 ** UPPER (vec0_index_hnsw_code.c): the codes a search on a float32 l2,
 ** cosine or dot graph descends its upper levels on, one record per node
 ** met there, made on first use from the node's vector (vec0QuantAbsmax:
-** no trained parameters, so no table state decides them).  aRank[slot] is 1 + the
-** record's number, 0 for none; records are in blocks of UPPER_BLOCK that
+** no trained parameters, so no table state decides them).  aRank[slot] is
+** 1 + the record's number, 0 for none; records are in blocks of UPPER_BLOCK that
 ** never move (a walk holds their addresses), each the prepared-query
 ** kernels' int8 record (vec0CodeFinish) with its scale (float) after the
 ** two sums.  A write to a slot marks its record stale (made again in

@@ -7,9 +7,9 @@
 ** (vec0_index_hnswInt.h): the int8 codes on which a search of a float32
 ** l2, cosine or dot graph descends its upper levels, a fifth of such a
 ** query's time on vectors (fashion-mnist at ef 12), four times fewer bytes
-** on codes; level
-** 0 is then searched on the vectors, so the rows and their distances are
-** exact as before, and only the node the descent reaches can differ.
+** on codes; level 0 is then searched on the vectors, so the rows and their
+** distances are exact as before, and only the node the descent reaches can
+** differ.
 ** Calls storage, the codes and the kernels; vec0_index_hnsw.c calls it.
 */
 #include "vec0Int.h"
@@ -101,12 +101,6 @@ static int rescoreBounded(Vec0Index *pIdx, HnswState *s, const float *pQuery, in
 }
 
 /*
-** The float32 distances of the *pn candidates aRes to the query, four at a
-** time where the kernels have a batch (their reads overlap); in low memory
-** one at a time, as they are read, and with code bounds only the
-** candidates that can be among the k nearest (rescoreBounded).
-*/
-/*
 ** The re-ranking scores up to RESCORE_AHEAD candidates' vectors after
 ** starting the first lines of all of them on their way: each vector is a
 ** fresh read from memory, and four at a time left the others waiting.
@@ -122,6 +116,12 @@ static void prefetchBytes(const void *p, size_t n) {
 #endif
 }
 
+/*
+** The float32 distances of the *pn candidates aRes to the query, four at a
+** time where the kernels have a batch (their reads overlap); in low memory
+** one at a time, as they are read, and with code bounds only the
+** candidates that can be among the k nearest (rescoreBounded).
+*/
 int vec0HnswRescore(Vec0Index *pIdx, HnswState *s, const float *pQuery, int k,
                     Vec0HnswResult *aRes, int *pn) {
   const void *apV[RESCORE_AHEAD];
@@ -188,7 +188,8 @@ void vec0HnswUpperStale(HnswState *s, uint32_t iSlot) {
   if (iSlot < s->up.nRank && s->up.aRank[iSlot]) s->up.aRank[iSlot] |= UPPER_STALE;
 }
 
-/* Sets up the codes of a float32 l2, cosine or dot column without a quantizer; bOff else. */
+/* Sets up the codes of a float32 l2, cosine or dot column without a
+** quantizer; bOff else. */
 static int upperSetup(HnswState *s) {
   HnswUpper *u = &s->up;
   const Vec0VectorCol *pCol = &s->p->cfg.aVec[s->iVec];
