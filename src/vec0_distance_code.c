@@ -6,8 +6,11 @@
 ** prepared once (Vec0CodeQuery: the code zero-padded to a multiple of 64,
 ** its absolute values, the code offset by 128 as unsigned bytes, its sum of
 ** squares) and each code is a record (vec0_vec.h) that carries its own sum
-** and sum of squares (vec0CodeFinish).  Then a distance is one
-** integer dot product: l2sq = |q|^2 + |b|^2 - 2 q.b, dot = -q.b.
+** and sum of squares (vec0CodeFinish) where they fit in its padding.  Then a
+** distance is one integer dot product: l2sq = |q|^2 + |b|^2 - 2 q.b,
+** dot = -q.b.  A record without them (128, 384 or 768 dimensions: sums
+** stored there would take a cache line of their own, the walk's third at 128
+** dimensions) has them formed by the kernel from the bytes it reads anyway.
 **
 **   portable  q.b in C, over the nDim bytes.
 **   AVX2      vpmaddubsw on |q| and b carrying q's sign (vpsignb): the pair
@@ -20,6 +23,12 @@
 **   NEON      vmull_s8 / vmlal_high_s8 into int16, vpadalq_s16 into int32.
 **   sdot      AArch64 with the dot-product extension (checked at run time,
 **             HWCAP_ASIMDDP): sdot, four records side by side like VNNI.
+**
+** A record without its sums has them formed from the same loads: |b|.|b|
+** (vpmaddubsw, vpdpbusd, or b.b by vmull_s8 / sdot) and, for VNNI, sum(b)
+** by a vpdpbusd of ones.  At 128 dimensions that is 1.13x the int8 walk's
+** QPS at a million rows (knn_ab, ef 48: two lines a neighbour, not three);
+** at 768 it is even (0.99x).
 **
 ** Every sum is an exact integer (|q_i|, |b_i| <= 127: a code never holds
 ** -128), so every kernel set gives the same value: the walk, hence the
@@ -36,16 +45,20 @@ static size_t codeRoundUp(size_t n) {
   return (n + CODE_ALIGN - 1) / CODE_ALIGN * CODE_ALIGN;
 }
 
-size_t vec0CodeStride(int nDim) {
-  return codeRoundUp((size_t)nDim + 8);
-}
-
 size_t vec0CodeSumOffset(int nDim) {
   return ((size_t)nDim + 7) / 8 * 8;
 }
 
+int vec0CodeHasSums(int nDim) {
+  return vec0CodeSumOffset(nDim) + 8 <= codeRoundUp((size_t)nDim);
+}
+
+size_t vec0CodeStride(int nDim) {
+  return codeRoundUp((size_t)nDim);
+}
+
 size_t vec0CodeStrideMin(int nDim) {
-  return vec0CodeSumOffset(nDim) + 8;
+  return vec0CodeHasSums(nDim) ? vec0CodeSumOffset(nDim) + 8 : codeRoundUp((size_t)nDim);
 }
 
 static int32_t getI32(const unsigned char *a) {
@@ -54,10 +67,14 @@ static int32_t getI32(const unsigned char *a) {
   return v;
 }
 
-void vec0CodeFinish(unsigned char *aRec, int nDim) {
+void vec0CodeFinish(unsigned char *aRec, int nDim, int bSums) {
   size_t nSum = vec0CodeSumOffset(nDim);
   const int8_t *c = (const int8_t *)aRec;
   int32_t sum = 0, sq = 0;
+  if (!bSums) {
+    memset(aRec + nDim, 0, codeRoundUp((size_t)nDim) - (size_t)nDim);
+    return;
+  }
   for (int i = 0; i < nDim; i++) {
     sum += c[i];
     sq += (int32_t)c[i] * c[i];
@@ -79,7 +96,7 @@ size_t vec0CodeQueryBytes(int nDim) {
 #if defined(__GNUC__) || defined(__clang__)
 typedef int8_t CodeI8x16 __attribute__((vector_size(16)));
 #endif
-void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot,
+void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot, int bSums,
                        void *aBuf) {
   size_t nPad = codeRoundUp((size_t)nDim);
   unsigned char *a = aBuf;
@@ -89,6 +106,7 @@ void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot
   q->nPad = (int)nPad;
   q->nSum = vec0CodeSumOffset(nDim);
   q->bDot = bDot;
+  q->bSums = bSums;
   q->aQ = (int8_t *)(void *)a;
   q->aAbs = a + nPad;
   q->aU = a + 2 * nPad;
@@ -120,19 +138,27 @@ void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot
   q->norm = sq;
 }
 
-/* The distance from the query's q.b and record b's sums. */
-static float codeFinal(const Vec0CodeQuery *q, const unsigned char *b, int64_t dot) {
+/* The distance from the query's q.b and the record's sum of squares sq. */
+static float codeFinal(const Vec0CodeQuery *q, int64_t sq, int64_t dot) {
   if (q->bDot) return (float)-dot;
-  return (float)(q->norm + (int64_t)getI32(b + q->nSum + 4) - 2 * dot);
+  return (float)(q->norm + sq - 2 * dot);
+}
+
+/* Record b's sum of squares, stored (bSums) or else sq, formed by a kernel. */
+static int64_t codeSq(const Vec0CodeQuery *q, const unsigned char *b, int64_t sq) {
+  return q->bSums ? (int64_t)getI32(b + q->nSum + 4) : sq;
 }
 
 static void codeDistPortable(const Vec0CodeQuery *q, const void *const *apRec, int n,
                              float *aOut) {
   for (int j = 0; j < n; j++) {
     const int8_t *b = apRec[j];
-    int64_t dot = 0;
-    for (int i = 0; i < q->nDim; i++) dot += (int32_t)q->aQ[i] * b[i];
-    aOut[j] = codeFinal(q, apRec[j], dot);
+    int64_t dot = 0, sq = 0;
+    for (int i = 0; i < q->nDim; i++) {
+      dot += (int32_t)q->aQ[i] * b[i];
+      sq += (int32_t)b[i] * b[i];
+    }
+    aOut[j] = codeFinal(q, codeSq(q, apRec[j], sq), dot);
   }
 }
 
@@ -147,10 +173,26 @@ Vec0CodeDistFn vec0CodeDistPortable(void) {
 #define T_CODE_VNNI \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,popcnt")))
 
-static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b) {
+static T_CODE_AVX2 int32_t codeSumAvx2(__m256i s) {
+  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+  return _mm_cvtsi128_si32(h);
+}
+
+/* q.b; and record b's sum of squares into *pSq unless it carries it. */
+static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b,
+                                       int64_t *pSq) {
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-  __m128i h;
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256(), r = s0;
+  if (!q->bSums) {
+    /* |b|.|b| by vpmaddubsw: a pair adds at most 2 * 127 * 127 */
+    for (int i = 0; i < q->nPad; i += 32) {
+      __m256i c = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(b + i)));
+      r = _mm256_add_epi32(r, _mm256_madd_epi16(_mm256_maddubs_epi16(c, c), ones));
+    }
+    *pSq = codeSumAvx2(r);
+  }
   for (int i = 0; i < q->nPad; i += 64) {
     __m256i a0 = _mm256_load_si256((const __m256i *)(const void *)(q->aAbs + i));
     __m256i a1 = _mm256_load_si256((const __m256i *)(const void *)(q->aAbs + i + 32));
@@ -163,21 +205,16 @@ static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b) 
     s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, ones));
     s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, ones));
   }
-  s0 = _mm256_add_epi32(s0, s1);
-  h = _mm_add_epi32(_mm256_castsi256_si128(s0), _mm256_extracti128_si256(s0, 1));
-  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-  return _mm_cvtsi128_si32(h);
+  return codeSumAvx2(_mm256_add_epi32(s0, s1));
 }
 
 /*
 ** Every line of records [j, j + 4) of apRec[0..n-1] on its way to the
-** cache: the codes, and the sums after them, which codeFinal() and
-** codeDotOf() read.  When the dimensions are a multiple of 64 (128, 384,
-** 768) the sums start a line of their own beyond the codes' nPad bytes.
+** cache: the codes, and any sums after them, which codeSq() and codeDotOf()
+** read (records whose sums are beyond nPad are only the descent's, UPPER).
 */
 static void codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
-  size_t nEnd = q->nSum + 8 > (size_t)q->nPad ? q->nSum + 8 : (size_t)q->nPad;
+  size_t nEnd = q->bSums && q->nSum + 8 > (size_t)q->nPad ? q->nSum + 8 : (size_t)q->nPad;
   for (int e = j + 4 < n ? j + 4 : n; j < e; j++) {
     for (size_t i = 0; i < nEnd; i += 64) {
       __builtin_prefetch((const char *)apRec[j] + i);
@@ -189,8 +226,10 @@ static T_CODE_AVX2 void codeDistAvx2(const Vec0CodeQuery *q, const void *const *
                                      int n, float *aOut) {
   codePrefetch(q, apRec, 0, n);
   for (int j = 0; j < n; j++) {
+    int64_t sq = 0, dot;
     if ((j & 3) == 0) codePrefetch(q, apRec, j + 4, n);
-    aOut[j] = codeFinal(q, apRec[j], codeDotAvx2(q, apRec[j]));
+    dot = codeDotAvx2(q, apRec[j], &sq);
+    aOut[j] = codeFinal(q, codeSq(q, apRec[j], sq), dot);
   }
 }
 
@@ -198,42 +237,70 @@ Vec0CodeDistFn vec0CodeDistAvx2(void) {
   return codeDistAvx2;
 }
 
-/* q.b from (q + 128).b and the record's sum of b. */
-static int64_t codeDotOf(const Vec0CodeQuery *q, const unsigned char *b, int64_t dotU) {
-  return dotU - 128 * (int64_t)getI32(b + q->nSum);
+/*
+** One 64-byte part v of a record into its (q + 128).b sum s and, for a
+** record without its sums, into the sum of b (t: vpdpbusd by ones) and of
+** b * b (r: |b| as unsigned by |b| as signed, both at most 127).
+*/
+static T_CODE_VNNI inline __attribute__((always_inline)) void
+codeStepVnni(int bSums, __m512i u, const int8_t *b, int i, __m512i *s, __m512i *t, __m512i *r) {
+  __m512i v = _mm512_loadu_si512((const void *)(b + i));
+  *s = _mm512_dpbusd_epi32(*s, u, v);
+  if (!bSums) {
+    __m512i a = _mm512_abs_epi8(v);
+    *t = _mm512_dpbusd_epi32(*t, _mm512_set1_epi8(1), v);
+    *r = _mm512_dpbusd_epi32(*r, a, a);
+  }
 }
 
-static T_CODE_VNNI void codeDistVnni(const Vec0CodeQuery *q, const void *const *apRec,
-                                     int n, float *aOut) {
+/* The distance of a record from its sums of codeStepVnni. */
+static T_CODE_VNNI inline __attribute__((always_inline)) float
+codeOutVnni(const Vec0CodeQuery *q, int bSums, const unsigned char *b, __m512i s, __m512i t,
+            __m512i r) {
+  int64_t dot = _mm512_reduce_add_epi32(s);
+  if (bSums) return codeFinal(q, getI32(b + q->nSum + 4), dot - 128 * (int64_t)getI32(b + q->nSum));
+  return codeFinal(q, _mm512_reduce_add_epi32(r), dot - 128 * (int64_t)_mm512_reduce_add_epi32(t));
+}
+
+/* Four records side by side, so four streams of reads are in flight; bSums
+** a constant where it is inlined. */
+static T_CODE_VNNI inline __attribute__((always_inline)) void
+codeDistVnniAs(const Vec0CodeQuery *q, const void *const *apRec, int n, float *aOut,
+               int bSums) {
   int j = 0;
   codePrefetch(q, apRec, 0, n);
   for (; j + 4 <= n; j += 4) {
     const int8_t *b0 = apRec[j], *b1 = apRec[j + 1], *b2 = apRec[j + 2], *b3 = apRec[j + 3];
     __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    __m512i t0 = s0, t1 = s0, t2 = s0, t3 = s0, r0 = s0, r1 = s0, r2 = s0, r3 = s0;
     codePrefetch(q, apRec, j + 4, n);
     for (int i = 0; i < q->nPad; i += 64) {
       __m512i u = _mm512_load_si512((const void *)(q->aU + i));
-      s0 = _mm512_dpbusd_epi32(s0, u, _mm512_loadu_si512((const void *)(b0 + i)));
-      s1 = _mm512_dpbusd_epi32(s1, u, _mm512_loadu_si512((const void *)(b1 + i)));
-      s2 = _mm512_dpbusd_epi32(s2, u, _mm512_loadu_si512((const void *)(b2 + i)));
-      s3 = _mm512_dpbusd_epi32(s3, u, _mm512_loadu_si512((const void *)(b3 + i)));
+      codeStepVnni(bSums, u, b0, i, &s0, &t0, &r0);
+      codeStepVnni(bSums, u, b1, i, &s1, &t1, &r1);
+      codeStepVnni(bSums, u, b2, i, &s2, &t2, &r2);
+      codeStepVnni(bSums, u, b3, i, &s3, &t3, &r3);
     }
-    aOut[j] = codeFinal(q, apRec[j], codeDotOf(q, apRec[j], _mm512_reduce_add_epi32(s0)));
-    aOut[j + 1] = codeFinal(q, apRec[j + 1],
-                            codeDotOf(q, apRec[j + 1], _mm512_reduce_add_epi32(s1)));
-    aOut[j + 2] = codeFinal(q, apRec[j + 2],
-                            codeDotOf(q, apRec[j + 2], _mm512_reduce_add_epi32(s2)));
-    aOut[j + 3] = codeFinal(q, apRec[j + 3],
-                            codeDotOf(q, apRec[j + 3], _mm512_reduce_add_epi32(s3)));
+    aOut[j] = codeOutVnni(q, bSums, apRec[j], s0, t0, r0);
+    aOut[j + 1] = codeOutVnni(q, bSums, apRec[j + 1], s1, t1, r1);
+    aOut[j + 2] = codeOutVnni(q, bSums, apRec[j + 2], s2, t2, r2);
+    aOut[j + 3] = codeOutVnni(q, bSums, apRec[j + 3], s3, t3, r3);
   }
   for (; j < n; j++) {
-    const int8_t *b = apRec[j];
-    __m512i s = _mm512_setzero_si512();
+    __m512i s = _mm512_setzero_si512(), t = s, r = s;
     for (int i = 0; i < q->nPad; i += 64) {
-      s = _mm512_dpbusd_epi32(s, _mm512_load_si512((const void *)(q->aU + i)),
-                              _mm512_loadu_si512((const void *)(b + i)));
+      codeStepVnni(bSums, _mm512_load_si512((const void *)(q->aU + i)), apRec[j], i, &s, &t, &r);
     }
-    aOut[j] = codeFinal(q, apRec[j], codeDotOf(q, apRec[j], _mm512_reduce_add_epi32(s)));
+    aOut[j] = codeOutVnni(q, bSums, apRec[j], s, t, r);
+  }
+}
+
+static T_CODE_VNNI void codeDistVnni(const Vec0CodeQuery *q, const void *const *apRec,
+                                     int n, float *aOut) {
+  if (q->bSums) {
+    codeDistVnniAs(q, apRec, n, aOut, 1);
+  } else {
+    codeDistVnniAs(q, apRec, n, aOut, 0);
   }
 }
 
@@ -258,20 +325,28 @@ Vec0CodeDistFn vec0CodeDistAvx512(void) {
 ** products into an int16 lane (at most 2 * 127 * 127, no overflow), then
 ** vpadalq_s16 widens the pairs into int32 lanes.
 */
-static int64_t codeDotNeon(const Vec0CodeQuery *q, const int8_t *b) {
-  int32x4_t s = vdupq_n_s32(0);
+static int64_t codeDotNeon(const Vec0CodeQuery *q, const int8_t *b, int64_t *pSq) {
+  int32x4_t s = vdupq_n_s32(0), r = s;
   for (int i = 0; i < q->nPad; i += 16) {
     int8x16_t a = vld1q_s8(q->aQ + i), c = vld1q_s8(b + i);
     int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(c));
     p = vmlal_high_s8(p, a, c);
     s = vpadalq_s16(s, p);
+    if (!q->bSums) {
+      p = vmull_s8(vget_low_s8(c), vget_low_s8(c));
+      r = vpadalq_s16(r, vmlal_high_s8(p, c, c));
+    }
   }
+  *pSq = vaddvq_s32(r);
   return vaddvq_s32(s);
 }
 
 static void codeDistNeon(const Vec0CodeQuery *q, const void *const *apRec, int n,
                          float *aOut) {
-  for (int j = 0; j < n; j++) aOut[j] = codeFinal(q, apRec[j], codeDotNeon(q, apRec[j]));
+  for (int j = 0; j < n; j++) {
+    int64_t sq, dot = codeDotNeon(q, apRec[j], &sq);
+    aOut[j] = codeFinal(q, codeSq(q, apRec[j], sq), dot);
+  }
 }
 
 /*
@@ -297,23 +372,36 @@ static T_CODE_DOTPROD void codeDistSdot(const Vec0CodeQuery *q, const void *cons
   for (; j + 4 <= n; j += 4) {
     const int8_t *b0 = apRec[j], *b1 = apRec[j + 1], *b2 = apRec[j + 2], *b3 = apRec[j + 3];
     int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0;
+    int32x4_t r0 = s0, r1 = s0, r2 = s0, r3 = s0;
     for (int i = 0; i < q->nPad; i += 16) {
       int8x16_t a = vld1q_s8(q->aQ + i);
-      s0 = vdotq_s32(s0, a, vld1q_s8(b0 + i));
-      s1 = vdotq_s32(s1, a, vld1q_s8(b1 + i));
-      s2 = vdotq_s32(s2, a, vld1q_s8(b2 + i));
-      s3 = vdotq_s32(s3, a, vld1q_s8(b3 + i));
+      int8x16_t c0 = vld1q_s8(b0 + i), c1 = vld1q_s8(b1 + i), c2 = vld1q_s8(b2 + i),
+                c3 = vld1q_s8(b3 + i);
+      s0 = vdotq_s32(s0, a, c0);
+      s1 = vdotq_s32(s1, a, c1);
+      s2 = vdotq_s32(s2, a, c2);
+      s3 = vdotq_s32(s3, a, c3);
+      if (!q->bSums) {
+        r0 = vdotq_s32(r0, c0, c0);
+        r1 = vdotq_s32(r1, c1, c1);
+        r2 = vdotq_s32(r2, c2, c2);
+        r3 = vdotq_s32(r3, c3, c3);
+      }
     }
-    aOut[j] = codeFinal(q, apRec[j], vaddvq_s32(s0));
-    aOut[j + 1] = codeFinal(q, apRec[j + 1], vaddvq_s32(s1));
-    aOut[j + 2] = codeFinal(q, apRec[j + 2], vaddvq_s32(s2));
-    aOut[j + 3] = codeFinal(q, apRec[j + 3], vaddvq_s32(s3));
+    aOut[j] = codeFinal(q, codeSq(q, apRec[j], vaddvq_s32(r0)), vaddvq_s32(s0));
+    aOut[j + 1] = codeFinal(q, codeSq(q, apRec[j + 1], vaddvq_s32(r1)), vaddvq_s32(s1));
+    aOut[j + 2] = codeFinal(q, codeSq(q, apRec[j + 2], vaddvq_s32(r2)), vaddvq_s32(s2));
+    aOut[j + 3] = codeFinal(q, codeSq(q, apRec[j + 3], vaddvq_s32(r3)), vaddvq_s32(s3));
   }
   for (; j < n; j++) {
     const int8_t *b = apRec[j];
-    int32x4_t s = vdupq_n_s32(0);
-    for (int i = 0; i < q->nPad; i += 16) s = vdotq_s32(s, vld1q_s8(q->aQ + i), vld1q_s8(b + i));
-    aOut[j] = codeFinal(q, apRec[j], vaddvq_s32(s));
+    int32x4_t s = vdupq_n_s32(0), r = s;
+    for (int i = 0; i < q->nPad; i += 16) {
+      int8x16_t c = vld1q_s8(b + i);
+      s = vdotq_s32(s, vld1q_s8(q->aQ + i), c);
+      if (!q->bSums) r = vdotq_s32(r, c, c);
+    }
+    aOut[j] = codeFinal(q, codeSq(q, apRec[j], vaddvq_s32(r)), vaddvq_s32(s));
   }
 }
 

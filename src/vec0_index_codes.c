@@ -248,7 +248,7 @@ static float errUp(double e) {
 static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
   unsigned char *aRec = c->aCode + (size_t)iSlot * c->nStride;
   vec0QuantEncode(&c->quant, (const float *)(const void *)v, aRec);
-  if (c->xQuery) vec0CodeFinish(aRec, c->quant.nDim);
+  if (c->xQuery) vec0CodeFinish(aRec, c->quant.nDim, vec0CodeHasSums(c->quant.nDim));
   if (c->bErr) c->aErr[iSlot] = errUp(vec0QuantError(&c->quant, (const float *)(const void *)v, aRec));
   c->aOk[iSlot >> 3] |= (unsigned char)(1u << (iSlot & 7));
 }
@@ -290,7 +290,8 @@ int vec0CodesQuery(Vec0Codes *c, const float *pQuery, const void **ppQ) {
   *ppQ = aCode;
   if (c->xQuery) {
     vec0CodeQueryInit(&c->cq, (const int8_t *)aCode, c->quant.nDim,
-                      c->quant.eMetric == VEC0_QUANT_DOT, codesAlign(c->aCqMem, 64));
+                      c->quant.eMetric == VEC0_QUANT_DOT, vec0CodeHasSums(c->quant.nDim),
+                      codesAlign(c->aCqMem, 64));
     *ppQ = &c->cq;
   }
   return SQLITE_OK;

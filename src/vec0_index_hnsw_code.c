@@ -233,7 +233,7 @@ const void *vec0HnswUpperQuery(void *pCtx, int bOn) {
   a = u->aCqMem + ((64 - ((uintptr_t)u->aCqMem & 63)) & 63);
   aCode = (int8_t *)(void *)(a + vec0CodeQueryBytes(s->nDim));
   u->qScale = vec0QuantAbsmax(s->pUpperQuery, s->nDim, aCode);
-  vec0CodeQueryInit(&u->cq, aCode, s->nDim, 1, a);
+  vec0CodeQueryInit(&u->cq, aCode, s->nDim, 1, 1, a);
   s->bOnUpper = 1;
   return &u->cq;
 }
@@ -272,7 +272,7 @@ const void *vec0HnswUpperVector(HnswState *s, uint32_t id, int *pRc) {
   r = u->aRank[id] ? (u->aRank[id] & ~UPPER_STALE) - 1 : u->nRec++;
   aRec = u->apBlock[r / UPPER_BLOCK] + (size_t)(r % UPPER_BLOCK) * u->nStride;
   scale = vec0QuantAbsmax((const float *)(const void *)v, s->nDim, (int8_t *)aRec);
-  vec0CodeFinish(aRec, s->nDim);
+  vec0CodeFinish(aRec, s->nDim, 1);
   memcpy(aRec + vec0CodeSumOffset(s->nDim) + 8, &scale, sizeof(scale));
   u->aRank[id] = r + 1;
   return aRec;

@@ -153,22 +153,29 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
 /*
 ** int8 codes of a graph walked on codes (vec0_distance_code.c): one
 ** prepared query against n code records at once.  A record holds the nDim
-** codes (-127..127), zeros up to vec0CodeSumOffset(nDim) (nDim rounded up to
-** 8), and there the i32 sum and i32 sum of squares of the codes, which
-** vec0CodeFinish writes.  Records lie vec0CodeStride(nDim) bytes apart (a
-** multiple of 64: aligned loads), or packed, at least vec0CodeStrideMin
-** (nDim) apart; a kernel reads nDim rounded up to 64 bytes of each record
-** (the query's zero padding takes out what lies past nDim), so the memory
-** after the last record must be readable up to vec0CodeStride(nDim) from its
-** start, and should be initialised.  The query's arrays live in a buffer
+** codes (-127..127), then, with sums (bSums), zeros up to
+** vec0CodeSumOffset(nDim) (nDim rounded up to 8) and there the i32 sum and
+** i32 sum of squares of the codes; without, zeros up to nDim rounded up to
+** 64, and the kernels form the sums.  vec0CodeFinish writes either.  A
+** column's records have sums where they fit in that padding
+** (vec0CodeHasSums); at 128, 384 or 768 dimensions they would take a cache
+** line of their own, which every distance would wait for.  Records lie
+** vec0CodeStride(nDim) bytes apart (nDim rounded up to 64: aligned loads),
+** or packed, at least vec0CodeStrideMin(nDim) apart; a kernel reads nDim
+** rounded up to 64 bytes of each record (the query's zero padding takes out
+** what lies past nDim), so the memory after the last record must be
+** readable up to vec0CodeStride(nDim) from its start, and should be
+** initialised.  Records with sums beyond that (the descent's UPPER records)
+** are laid out by their owner.  The query's arrays live in a buffer
 ** of vec0CodeQueryBytes(nDim) bytes aligned to 64 that the caller owns.  The
 ** distance is l2sq between the codes, or with bDot minus their dot product,
 ** an exact integer as a float: every kernel set gives the same value.
 */
 typedef struct Vec0CodeQuery {
   int nDim, nPad;   /* nPad: nDim rounded up to 64 */
-  size_t nSum;      /* offset of a record's two sums */
+  size_t nSum;      /* offset of a record's two sums (bSums) */
   int bDot;
+  int bSums;        /* the records carry their sums (else zeros past nDim) */
   int64_t norm;     /* sum of the query's squared codes */
   int8_t *aQ;       /* nPad: the codes, zero after nDim */
   uint8_t *aAbs;    /* nPad: |code| */
@@ -179,9 +186,10 @@ typedef void (*Vec0CodeDistFn)(const Vec0CodeQuery *q, const void *const *apRec,
 size_t vec0CodeStride(int nDim);
 size_t vec0CodeStrideMin(int nDim);
 size_t vec0CodeSumOffset(int nDim);
-void vec0CodeFinish(unsigned char *aRec, int nDim);
+int vec0CodeHasSums(int nDim);
+void vec0CodeFinish(unsigned char *aRec, int nDim, int bSums);
 size_t vec0CodeQueryBytes(int nDim);
-void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot,
+void vec0CodeQueryInit(Vec0CodeQuery *q, const int8_t *aCode, int nDim, int bDot, int bSums,
                        void *aBuf);
 Vec0CodeDistFn vec0CodeDistFn(void); /* the fastest the kernel set allows */
 Vec0CodeDistFn vec0CodeDistPortable(void);

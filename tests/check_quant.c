@@ -202,7 +202,7 @@ static int64_t refCode(const int8_t *a, const int8_t *b, int n, int bDot) {
 }
 
 START_TEST(test_code_kernels_agree) {
-  static const int aDim[] = {1, 7, 63, 64, 65, 128, 300, 768, 784, 1000, VEC0_MAX_DIMS};
+  static const int aDim[] = {1, 7, 60, 63, 64, 65, 120, 128, 300, 768, 784, 1000, VEC0_MAX_DIMS};
   Vec0CodeDistFn aFn[3];
   int nFn = 0;
   aFn[nFn++] = vec0CodeDistPortable();
@@ -221,10 +221,14 @@ START_TEST(test_code_kernels_agree) {
 #endif
   ck_assert_ptr_nonnull(vec0CodeDistFn());
   rngState = 99;
-  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory walk's) */
-  for (size_t t = 0; t < 2 * sizeof(aDim) / sizeof(aDim[0]); t++) {
-    int n = aDim[t / 2], nRec = 9;
-    size_t nStride = t & 1 ? vec0CodeStrideMin(n) : vec0CodeStride(n);
+  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory
+  ** walk's), both with sums where the column's have them; then with sums at
+  ** any length (the descent's UPPER records) */
+  for (size_t t = 0; t < 3 * sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t / 3], nRec = 9, bSums = t % 3 == 2 || vec0CodeHasSums(n);
+    size_t nStride = t % 3 == 0   ? vec0CodeStride(n)
+                     : t % 3 == 1 ? vec0CodeStrideMin(n)
+                                  : (vec0CodeSumOffset(n) + 8 + 63) / 64 * 64;
     size_t nAll = nStride * (size_t)nRec + 128 + vec0CodeQueryBytes(n) + 64;
     unsigned char *aMem = calloc(1, nAll);
     unsigned char *aRec = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
@@ -232,7 +236,8 @@ START_TEST(test_code_kernels_agree) {
     int8_t *qc = malloc((size_t)n);
     const void *apRec[9];
     ck_assert_int_eq((int)(vec0CodeStride(n) % 64), 0);
-    ck_assert(nStride >= (size_t)n + 8 && nStride <= vec0CodeStride(n));
+    ck_assert(nStride >= (bSums ? vec0CodeSumOffset(n) + 8 : (size_t)n));
+    ck_assert(t % 3 == 2 || nStride <= vec0CodeStride(n));
     for (int i = 0; i < n; i++) {
       int r = (int)(rnd() * 255) - 127;
       qc[i] = (int8_t)(i % 11 == 0 ? 127 : i % 13 == 0 ? -127 : r);
@@ -243,12 +248,12 @@ START_TEST(test_code_kernels_agree) {
         int r = (int)(rnd() * 255) - 127;
         c[i] = (int8_t)(j == 0 ? -qc[i] : j == 1 ? qc[i] : i % 7 == 0 ? -127 : r);
       }
-      vec0CodeFinish(aRec + nStride * (size_t)j, n);
+      vec0CodeFinish(aRec + nStride * (size_t)j, n, bSums);
       apRec[j] = aRec + nStride * (size_t)j;
     }
     for (int bDot = 0; bDot <= 1; bDot++) {
       Vec0CodeQuery q;
-      vec0CodeQueryInit(&q, qc, n, bDot, aQBuf);
+      vec0CodeQueryInit(&q, qc, n, bDot, bSums, aQBuf);
       for (int f = 0; f < nFn; f++) {
         for (int nb = 1; nb <= nRec; nb++) {
           float aOut[9];
@@ -423,7 +428,7 @@ START_TEST(test_code_query_matches_scalar) {
     int64_t sq = 0;
     memset(aBuf, 0x5a, vec0CodeQueryBytes(n)); /* the padding must be cleared */
     for (int i = 0; i < n; i++) qc[i] = (int8_t)((int)(rnd() * 256) - 128); /* -128 too */
-    vec0CodeQueryInit(&q, qc, n, 0, aBuf);
+    vec0CodeQueryInit(&q, qc, n, 0, 1, aBuf);
     for (size_t i = 0; i < nPad; i++) {
       int v = (int)i < n ? (qc[i] < -127 ? -127 : qc[i]) : 0;
       ck_assert_msg(q.aQ[i] == v && q.aAbs[i] == (v < 0 ? -v : v) &&

@@ -38,10 +38,14 @@ static int64_t refCode(const int8_t *a, const int8_t *b, int n, int bDot) {
 
 static void checkCode(const char *zName, Vec0CodeDistFn x) {
   static const int aDim[] = {1, 7, 15, 16, 17, 63, 64, 65, 128, 300, 768, 784, 1000, 8192};
-  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory walk's) */
-  for (size_t t = 0; t < 2 * sizeof(aDim) / sizeof(aDim[0]); t++) {
-    int n = aDim[t / 2], nRec = 9;
-    size_t nStride = t & 1 ? vec0CodeStrideMin(n) : vec0CodeStride(n);
+  /* records 64-aligned, then packed (vec0CodeStrideMin: the low-memory
+  ** walk's), both with sums where the column's have them; then with sums at
+  ** any length (the descent's UPPER records) */
+  for (size_t t = 0; t < 3 * sizeof(aDim) / sizeof(aDim[0]); t++) {
+    int n = aDim[t / 3], nRec = 9, bSums = t % 3 == 2 || vec0CodeHasSums(n);
+    size_t nStride = t % 3 == 0   ? vec0CodeStride(n)
+                     : t % 3 == 1 ? vec0CodeStrideMin(n)
+                                  : (vec0CodeSumOffset(n) + 8 + 63) / 64 * 64;
     unsigned char *aMem = calloc(1, nStride * (size_t)nRec + 128 + vec0CodeQueryBytes(n) + 64);
     unsigned char *aRec = aMem + ((64 - ((uintptr_t)aMem & 63)) & 63);
     unsigned char *aQBuf = aRec + (nStride * (size_t)nRec + 64 + 63) / 64 * 64;
@@ -56,12 +60,12 @@ static void checkCode(const char *zName, Vec0CodeDistFn x) {
         c[i] = (int8_t)(j == 0 ? -qc[i] : j == 1 ? qc[i] : i % 7 == 0 ? -127
                                                            : (int)(rng() % 255) - 127);
       }
-      vec0CodeFinish(aRec + nStride * (size_t)j, n);
+      vec0CodeFinish(aRec + nStride * (size_t)j, n, bSums);
       apRec[j] = aRec + nStride * (size_t)j;
     }
     for (int bDot = 0; bDot <= 1; bDot++) {
       Vec0CodeQuery q;
-      vec0CodeQueryInit(&q, qc, n, bDot, aQBuf);
+      vec0CodeQueryInit(&q, qc, n, bDot, bSums, aQBuf);
       for (int nb = 1; nb <= nRec; nb++) {
         float aOut[9];
         x(&q, apRec, nb, aOut);
