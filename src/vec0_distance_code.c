@@ -26,9 +26,10 @@
 **
 ** A record without its sums has them formed from the same loads: |b|.|b|
 ** (vpmaddubsw, vpdpbusd, or b.b by vmull_s8 / sdot) and, for VNNI, sum(b)
-** by a vpdpbusd of ones.  At 128 dimensions that is 1.13x the int8 walk's
-** QPS at a million rows (knn_ab, ef 48: two lines a neighbour, not three);
-** at 768 it is even (0.99x).
+** by a vpdpbusd of ones.  At 128 dimensions a neighbour is two lines, not
+** three, and a million records take 64 MB less; the walk's speed moved
+** within the machine's noise alone (1.13x only with two connections'
+** caches in one process, knn_ab), and at 768 it is even (0.99x).
 **
 ** Every sum is an exact integer (|q_i|, |b_i| <= 127: a code never holds
 ** -128), so every kernel set gives the same value: the walk, hence the
