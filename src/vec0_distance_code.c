@@ -214,7 +214,8 @@ static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b,
 ** cache: the codes, and any sums after them, which codeSq() and codeDotOf()
 ** read (records whose sums are beyond nPad are only the descent's, UPPER).
 */
-static void codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
+static inline __attribute__((always_inline)) void
+codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
   size_t nEnd = q->bSums && q->nSum + 8 > (size_t)q->nPad ? q->nSum + 8 : (size_t)q->nPad;
   for (int e = j + 4 < n ? j + 4 : n; j < e; j++) {
     for (size_t i = 0; i < nEnd; i += 64) {
