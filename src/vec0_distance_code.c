@@ -211,8 +211,8 @@ static T_CODE_AVX2 int64_t codeDotAvx2(const Vec0CodeQuery *q, const int8_t *b,
 
 /*
 ** Every line of records [j, j + 4) of apRec[0..n-1] on its way to the
-** cache: the codes, and any sums after them, which codeSq() and codeDotOf()
-** read (records whose sums are beyond nPad are only the descent's, UPPER).
+** cache: the codes, and any sums after them, which the kernels then read
+** (records whose sums lie beyond nPad are only the descent's, UPPER).
 */
 static inline __attribute__((always_inline)) void
 codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
