@@ -13,7 +13,7 @@
 ** answer over m (ties at equal distance may come in any order); on the HNSW
 ** column it must return min(k, matching rows) rows, each a matching row
 ** with its true distance, nearest first.  'integrity-check' must always pass.
-** Each program runs twice, the HNSW column's metric l2 and then cosine.
+** Each program runs three times: the HNSW column l2, cosine, then l2 on int8 codes.
 ** A failed check calls abort(), which libFuzzer reports with the input.
 */
 #include "vec0Int.h"
@@ -467,8 +467,10 @@ static void step(State *s, Prog *p, uint8_t op) {
   compareTables(db, "a step");
 }
 
-/* The program on a new database, its HNSW column g with metric zMetric. */
-static void runProgram(const uint8_t *aData, size_t nData, const char *zMetric) {
+/* The program on a new database, its HNSW column g with metric zMetric and
+** the index options zOpt after m and ef_construction. */
+static void runProgram(const uint8_t *aData, size_t nData, const char *zMetric,
+                       const char *zOpt) {
   State s;
   Prog p;
   char *zSql;
@@ -480,12 +482,12 @@ static void runProgram(const uint8_t *aData, size_t nData, const char *zMetric) 
   zMetricG = zMetric;
   zSql = sqlite3_mprintf(
       "CREATE VIRTUAL TABLE v USING vec0(emb float[3] indexed by flat(), "
-      "g float[3] distance_metric=%s indexed by hnsw(m=2, ef_construction=4), "
+      "g float[3] distance_metric=%s indexed by hnsw(m=2, ef_construction=4%s), "
       "part integer partition key, cat integer, tag text, +aux);"
       "CREATE TABLE m(id INTEGER PRIMARY KEY, emb BLOB NOT NULL, g BLOB NOT NULL, "
       "part INTEGER NOT NULL, cat INTEGER, tag TEXT, aux, "
       "CHECK (length(emb) = 12 AND length(g) = 12))",
-      zMetric);
+      zMetric, zOpt);
   execOk(s.db, zSql);
   sqlite3_free(zSql);
   while (p.i < p.n) step(&s, &p, next(&p));
@@ -503,13 +505,16 @@ static void runProgram(const uint8_t *aData, size_t nData, const char *zMetric) 
 }
 
 /*
-** Every program twice: with an l2 graph, then a cosine one (a float32
+** Every program three times: with an l2 graph, a cosine one (a float32
 ** cosine graph keeps its nodes' sums of squares: NORMS in
-** vec0_index_hnswInt.h), so that every seed covers both.
+** vec0_index_hnswInt.h), and an l2 graph walked on int8 codes (trained by
+** the program's 'rebuild' and 'optimize': its rows never reach
+** VEC0_CODES_TRAIN), so that every seed covers all three.
 */
 int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   if (nData > 2000) return 0;
-  runProgram(aData, nData, "l2");
-  runProgram(aData, nData, "cosine");
+  runProgram(aData, nData, "l2", "");
+  runProgram(aData, nData, "cosine", "");
+  runProgram(aData, nData, "l2", ", quantizer=int8");
   return 0;
 }
