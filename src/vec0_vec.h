@@ -163,9 +163,10 @@ Vec0DistanceBoundFn vec0DistanceBoundPortable(Vec0ElemType eType,
 ** vec0CodeStride(nDim) bytes apart (nDim rounded up to 64: aligned loads),
 ** or packed, at least vec0CodeStrideMin(nDim) apart; a kernel reads nDim
 ** rounded up to 64 bytes of each record (the query's zero padding takes out
-** what lies past nDim), so the memory after the last record must be
-** readable up to vec0CodeStride(nDim) from its start, and should be
-** initialised.  Records with sums beyond that (the descent's UPPER records)
+** what lies past nDim from q.b; the sums a kernel forms count every byte,
+** so a record without sums keeps its zeros and vec0CodeStrideMin packs it
+** no closer), so the memory after the last record must be readable up to
+** vec0CodeStride(nDim) from its start, and should be initialised.  Records with sums beyond that (the descent's UPPER records)
 ** are laid out by their owner.  The query's arrays live in a buffer
 ** of vec0CodeQueryBytes(nDim) bytes aligned to 64 that the caller owns.  The
 ** distance is l2sq between the codes, or with bDot minus their dot product,
