@@ -155,9 +155,9 @@ static void codeDistPortable(const Vec0CodeQuery *q, const void *const *apRec, i
   for (int j = 0; j < n; j++) {
     const int8_t *b = apRec[j];
     int64_t dot = 0, sq = 0;
-    for (int i = 0; i < q->nDim; i++) {
-      dot += (int32_t)q->aQ[i] * b[i];
-      sq += (int32_t)b[i] * b[i];
+    for (int i = 0; i < q->nDim; i++) dot += (int32_t)q->aQ[i] * b[i];
+    if (!q->bSums) {
+      for (int i = 0; i < q->nDim; i++) sq += (int32_t)b[i] * b[i];
     }
     aOut[j] = codeFinal(q, codeSq(q, apRec[j], sq), dot);
   }

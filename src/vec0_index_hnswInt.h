@@ -15,12 +15,12 @@
 ** cosine or dot graph descends its upper levels on, one record per node
 ** met there, made on first use from the node's vector (vec0QuantAbsmax:
 ** no trained parameters, so no table state decides them).  aRank[slot] is
-** 1 + the record's number, 0 for none; records are in blocks of UPPER_BLOCK that
-** never move (a walk holds their addresses), each the prepared-query
-** kernels' int8 record with its two sums at any length (vec0CodeFinish,
-** bSums) and its scale (float) after them.  A write to a slot marks its record stale (made again in
-** place when next met, so rewrites do not grow the blocks); a rollback
-** drops them all.
+** 1 + the record's number, 0 for none; records are in blocks of
+** UPPER_BLOCK that never move (a walk holds their addresses), each the
+** prepared-query kernels' int8 record with its two sums at any length
+** (vec0CodeFinish, bSums) and its scale (float) after them.  A write to a
+** slot marks its record stale (made again in place when next met, so
+** rewrites do not grow the blocks); a rollback drops them all.
 */
 typedef struct HnswUpper {
   uint32_t *aRank;
