@@ -23,6 +23,7 @@ to PREFIX.ids as described in common.py.  Uses Debian's /usr/bin/python3.
 import argparse
 import sqlite3
 import statistics
+import subprocess
 import sys
 
 import numpy as np
@@ -52,6 +53,11 @@ class Adapter:
         """(sql, extra parameters after the vector blob)."""
         raise NotImplementedError
 
+    def driver_sql(self, lt):
+        """The query for knn_driver (C): ?1 the vector blob, ?2 k, ?3 ef,
+        ?4 the label limit (a filtered pass: lt true)."""
+        raise NotImplementedError
+
 
 class Vec0Flat(Adapter):
     name = "vec0-flat"
@@ -77,6 +83,11 @@ class Vec0Flat(Adapter):
             sql += " AND label < ?"
             args.append(lt)
         return sql, args
+
+    def driver_sql(self, lt):
+        return ("SELECT rowid FROM t WHERE embedding MATCH ?1 AND k = ?2" +
+                (" AND ef = ?3" if self.ann else "") +
+                (" AND label < ?4" if lt else ""))
 
 
 class Vec0Hnsw(Vec0Flat):
@@ -117,6 +128,15 @@ class Vec0PostFilter(Vec0Hnsw):
                "ORDER BY distance LIMIT ?")
         return sql, [kk, max(ef or 0, kk), lt, k]
 
+    def driver_sql(self, lt):
+        if not lt:
+            return Vec0Hnsw.driver_sql(self, lt)
+        return ("WITH c AS MATERIALIZED (SELECT rowid, distance, label FROM t "
+                "WHERE embedding MATCH ?1 AND k = %d * ?2 "
+                "AND ef = max(?3, %d * ?2)) "
+                "SELECT rowid FROM c WHERE label < ?4 ORDER BY distance LIMIT ?2"
+                % (self.overfetch, self.overfetch))
+
 
 class SqliteVec(Vec0Flat):
     name = "sqlite-vec"
@@ -146,6 +166,10 @@ class Vectorlite(Adapter):
         return ("SELECT rowid, distance FROM t WHERE "
                 "knn_search(embedding, knn_param(?, ?, ?))", [k, ef])
 
+    def driver_sql(self, lt):
+        return ("SELECT rowid FROM t WHERE "
+                "knn_search(embedding, knn_param(?1, ?2, ?3))")
+
 
 ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), Vec0HnswInt8(), Vec0HnswLowMem(),
                                   SqliteVec(),
@@ -157,6 +181,7 @@ ADAPTERS = {a.name: a for a in (Vec0Flat(), Vec0Hnsw(), Vec0HnswInt8(), Vec0Hnsw
 # not the disk's fsync (FULL/DELETE costs ~10-20 ms per commit here).
 PRAGMAS = ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"]
 WARMUP = 100
+PY_EXACT_NQ = 200   # queries of an exact engine's "from Python" pass
 
 
 def connect(path, ext):
@@ -196,6 +221,23 @@ def build(a, args):
     res["build_s"] = common.now() - t0
     res["file_bytes"] = common.file_bytes(*a.files(args.db))
 
+    passes = ([] if a.filter_only else
+              [(ef, None) for ef in (args.ef if a.ann else [None])])
+    passes += [(args.filter_ef if a.ann else None, lt) for lt in args.filters]
+    res["pragmas"] = PRAGMAS
+    if args.driver:
+        # The timed passes from C (knn_driver, a process of its own, with no
+        # other connection open: vectorlite's index file is written at
+        # close); Python's own pass below is the "from Python" figure.
+        res["passes"] = drive(a, args, passes)
+        py_ids = args.out + ".py.ids"
+        passes = [] if a.filter_only else [(args.py_ef if a.ann else None, None)]
+        py_blobs = blobs if a.ann else blobs[:PY_EXACT_NQ]
+    else:
+        res["passes"] = []
+        py_ids = args.out + ".ids"
+        py_blobs = blobs
+
     con = connect(args.db, a.ext)
     # The cost of a trivial statement through the same Python path: what
     # the SQL engines pay per query on top of the native ones.
@@ -204,38 +246,34 @@ def build(a, args):
         con.execute("SELECT length(?)", (b,)).fetchall()
     res["python_overhead_us"] = (common.now() - t0) / len(blobs) * 1e6
 
-    passes = ([] if a.filter_only else
-              [(ef, None) for ef in (args.ef if a.ann else [None])])
-    passes += [(args.filter_ef if a.ann else None, lt) for lt in args.filters]
-    res["passes"] = []
-    res["pragmas"] = PRAGMAS
     # Untimed warm-up, so that every pass measures the steady state (cold
     # caches and lazy loading are what the reopen figures measure): HNSW
     # engines run every query once at the largest ef, which touches all the
     # index the timed passes will; exact engines run WARMUP queries.
     if a.ann:
-        sql, extra = a.query(k, max(ef for ef, _ in passes), None)
+        sql, extra = a.query(k, max(args.ef), None)
         warm = blobs
     else:
-        sql, extra = a.query(k, passes[0][0], passes[0][1])
+        sql, extra = a.query(k, None, args.filters[0] if a.filter_only else None)
         warm = blobs[:WARMUP]
     for b in warm:
         con.execute(sql, [b] + extra).fetchall()
-    with open(args.out + ".ids", "wb") as f:
+    timed = []
+    with open(py_ids, "wb") as f:
         for ef, lt in passes:
             sql, extra = a.query(k, ef, lt)
-            ids = np.full((len(blobs), k), -1, dtype="<i8")
+            ids = np.full((len(py_blobs), k), -1, dtype="<i8")
             t0 = common.now()
-            for i, b in enumerate(blobs):
+            for i, b in enumerate(py_blobs):
                 rows = con.execute(sql, [b] + extra).fetchall()
                 ids[i, :len(rows)] = [r[0] - 1 for r in rows[:k]]
             secs = common.now() - t0
             ids.tofile(f)
-            res["passes"].append({"ef": ef, "filter_lt": lt,
-                                  "nq": len(blobs), "seconds": secs})
-            print("  %s ef=%s lt=%s: %.1f QPS" % (a.name, ef, lt,
-                                                  len(blobs) / secs),
-                  file=sys.stderr)
+            timed.append({"ef": ef, "filter_lt": lt, "nq": len(py_blobs),
+                          "seconds": secs})
+            print("  %s ef=%s lt=%s: %.1f QPS from Python" % (
+                a.name, ef, lt, len(py_blobs) / secs), file=sys.stderr)
+    res["python_passes" if args.driver else "passes"] = timed
 
     extra_rows = common.read_rows(args.extra, dim, 0, args.nextra)
     times = []
@@ -250,6 +288,44 @@ def build(a, args):
     con.close()
     res["rss_peak_kb"] = common.peak_rss_kb()
     common.write_json(args.out + ".json", res)
+
+
+def drive(a, args, passes):
+    """Run the passes from C: knn_driver once for the plain passes and once
+    for the filtered ones (their statements differ), its ids appended to
+    PREFIX.ids in the order of the passes."""
+    out = []
+    with open(args.out + ".ids", "wb") as ids:
+        for filtered in (False, True):
+            mine = [p for p in passes if (p[1] is not None) == filtered]
+            if not mine:
+                continue
+            prefix = args.out + (".cf" if filtered else ".c")
+            cmd = [args.driver, "--ext", a.ext, "--db", args.db,
+                   "--queries", args.queries, "--dim", str(args.dim),
+                   "--nq", str(args.nq), "--k", str(args.k),
+                   "--sql", a.driver_sql(filtered), "--out", prefix]
+            if filtered:
+                cmd += ["--ef", "", "--lt", ",".join(str(lt) for _, lt in mine),
+                        "--filter-ef", str(mine[0][0] or 0),
+                        "--warm", str(min(WARMUP, args.nq))]
+            else:
+                cmd += ["--ef", ",".join(str(ef or 0) for ef, _ in mine)]
+                if not a.ann:
+                    cmd += ["--warm", str(min(WARMUP, args.nq))]
+            cmd += ["--journal", "wal"]  # as PRAGMAS; synchronous is moot for reads
+            subprocess.run(cmd, check=True)
+            got = common.read_json(prefix + ".json")["passes"]
+            for p in got:
+                if not a.ann:
+                    p["ef"] = None
+                print("  %s ef=%s lt=%s: %.1f QPS from C" % (
+                    a.name, p["ef"], p["filter_lt"], p["nq"] / p["seconds"]),
+                    file=sys.stderr)
+            with open(prefix + ".ids", "rb") as f:
+                ids.write(f.read())
+            out += got
+    return out
 
 
 def reopen(a, args):
@@ -319,6 +395,9 @@ def main():
                                                 if x], default=[])
     p.add_argument("--filter-ef", type=int, default=64)
     p.add_argument("--metric", help="vec0 tables: distance_metric= of the column")
+    p.add_argument("--driver", help="build: knn_driver, which then runs the "
+                   "timed passes from C; Python runs one pass (--py-ef)")
+    p.add_argument("--py-ef", type=int, default=16)
     args = p.parse_args()
     a = ADAPTERS[args.engine]
     if args.metric and isinstance(a, Vec0Flat):

@@ -10,12 +10,17 @@
 **
 **   knn_driver --ext PATH --db FILE --queries F32 --dim D --nq N --k K
 **              --ef 16,32,... --sql "SELECT rowid FROM t WHERE ... ?1 ?2 ?3"
-**              [--journal wal|delete] [--pragma "cache_size=-4000"] --out PREFIX
+**              [--journal wal|delete] [--pragma "cache_size=-4000"]
+**              [--lt 500,100,... --filter-ef E] [--warm N] --out PREFIX
 **
-** The SQL takes ?1 the query BLOB, ?2 k and ?3 ef.  Output: PREFIX.json
-** ({"passes": [{"ef", "nq", "seconds"}], "journal", "rss_peak_kb"}) and
-** PREFIX.ids (int64 rowid - 1, i.e. the base row, k per query and pass, -1
-** where fewer came back), as bench/common.py reads them.
+** The SQL takes ?1 the query BLOB, ?2 k, ?3 ef and ?4 a label limit (a
+** statement need not use them all).  After the passes of --ef (which may be
+** empty), one pass per --lt value at ef --filter-ef, binding ?4.  The warm-up
+** pass runs the first --warm queries (default all) as the first pass would,
+** at the largest ef.  Output: PREFIX.json ({"passes": [{"ef", "filter_lt",
+** "nq", "seconds", "cpu_seconds"}], "journal", "rss_peak_kb"}) and PREFIX.ids
+** (int64 rowid - 1, i.e. the base row, k per query and pass, -1 where fewer
+** came back), as bench/common.py reads them.
 */
 #include <sqlite3.h>
 
@@ -32,15 +37,18 @@
 ** process waited for a core (cache contention stays in). */
 static double cpuNow(void) { return clockOf(CLOCK_PROCESS_CPUTIME_ID); }
 
-/* One pass over the queries at one ef: every result row's id into aIds. */
+/* One pass over the queries at one ef (and label limit lt, if bLt): every
+** result row's id into aIds.  Binding a parameter the statement does not
+** have fails with SQLITE_RANGE, which is ignored. */
 static double pass(sqlite3_stmt *pStmt, const float *aQ, int nq, int dim, int k, int ef,
-                   int64_t *aIds) {
+                   int bLt, int lt, int64_t *aIds) {
   double t0 = now();
   for (int q = 0; q < nq; q++) {
     int n = 0;
     sqlite3_bind_blob(pStmt, 1, aQ + (size_t)q * dim, dim * (int)sizeof(float), SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 2, k);
     sqlite3_bind_int(pStmt, 3, ef);
+    if (bLt) sqlite3_bind_int(pStmt, 4, lt);
     while (sqlite3_step(pStmt) == SQLITE_ROW) {
       if (n < k && aIds) aIds[(size_t)q * k + n] = sqlite3_column_int64(pStmt, 0) - 1;
       n++;
@@ -57,8 +65,10 @@ int main(int argc, char **argv) {
   const char *zJournal = opt(argc, argv, "journal", "");
   int dim = atoi(opt(argc, argv, "dim", 0)), nq = atoi(opt(argc, argv, "nq", 0));
   int k = atoi(opt(argc, argv, "k", 0));
-  char *zEfs = strdup(opt(argc, argv, "ef", 0));
-  int aEf[64], nEf = 0, efMax = 0;
+  char *zEfs = strdup(opt(argc, argv, "ef", 0)), *zLts = strdup(opt(argc, argv, "lt", ""));
+  int aEf[64], nEf = 0, efMax = 0, aLt[64], nLt = 0;
+  int efFilter = atoi(opt(argc, argv, "filter-ef", "64"));
+  int nWarm = atoi(opt(argc, argv, "warm", "-1"));
   float *aQ;
   int64_t *aIds;
   sqlite3 *db;
@@ -71,6 +81,9 @@ int main(int argc, char **argv) {
     if (aEf[nEf] > efMax) efMax = aEf[nEf];
     nEf++;
   }
+  for (char *z = strtok(zLts, ","); z && nLt < 64; z = strtok(0, ",")) aLt[nLt++] = atoi(z);
+  if (nEf + nLt == 0) die("no pass: give --ef or --lt", 0);
+  if (nWarm < 0 || nWarm > nq) nWarm = nq;
   aQ = malloc(sizeof(float) * (size_t)nq * dim);
   aIds = malloc(sizeof(int64_t) * (size_t)nq * k);
   if (!aQ || !aIds) die("out of memory", 0);
@@ -93,7 +106,9 @@ int main(int argc, char **argv) {
   }
   if (sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) != SQLITE_OK) die("prepare:", sqlite3_errmsg(db));
 
-  pass(pStmt, aQ, nq, dim, k, efMax, 0); /* warm-up: fills the cache of a reopened table */
+  /* warm-up: fills the cache of a reopened table */
+  if (nEf) pass(pStmt, aQ, nWarm, dim, k, efMax, 0, 0, 0);
+  else pass(pStmt, aQ, nWarm, dim, k, efFilter, 1, aLt[0], 0);
   snprintf(zPath, sizeof(zPath), "%s.ids", zOut);
   f = fopen(zPath, "wb");
   if (!f) die("cannot write", zPath);
@@ -102,12 +117,15 @@ int main(int argc, char **argv) {
     FILE *fj = fopen(zPath, "w");
     if (!fj) die("cannot write", zPath);
     fprintf(fj, "{\"journal\": \"%s\", \"passes\": [", zJournal[0] ? zJournal : "as stored");
-    for (int i = 0; i < nEf; i++) {
-      double c0 = cpuNow(), s = pass(pStmt, aQ, nq, dim, k, aEf[i], aIds);
+    for (int i = 0; i < nEf + nLt; i++) {
+      int bLt = i >= nEf, ef = bLt ? efFilter : aEf[i], lt = bLt ? aLt[i - nEf] : 0;
+      double c0 = cpuNow(), s = pass(pStmt, aQ, nq, dim, k, ef, bLt, lt, aIds);
       double c = cpuNow() - c0;
+      char zLt[32] = "null";
+      if (bLt) snprintf(zLt, sizeof(zLt), "%d", lt);
       fwrite(aIds, sizeof(int64_t), (size_t)nq * k, f);
-      fprintf(fj, "%s\n  {\"ef\": %d, \"nq\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f}",
-              i ? "," : "", aEf[i], nq, s, c);
+      fprintf(fj, "%s\n  {\"ef\": %d, \"filter_lt\": %s, \"nq\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f}",
+              i ? "," : "", ef, zLt, nq, s, c);
     }
     /* RssAnon: the process's own memory; RssFile: pages of files it maps
     ** (the database, with PRAGMA mmap_size), which the page cache holds */
@@ -121,5 +139,6 @@ int main(int argc, char **argv) {
   free(aQ);
   free(aIds);
   free(zEfs);
+  free(zLts);
   return 0;
 }

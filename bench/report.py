@@ -176,6 +176,21 @@ def engine_rows(r):
     return rows
 
 
+def python_rows(r):
+    """Each SQLite engine's pass from Python against its pass from C at the
+    same setting: what Python's sqlite3 adds to a query."""
+    rows = []
+    for name, e in r["engines"].items():
+        for p in e.get("python_passes", []):
+            c = [q for q in plain(e.get("passes", [])) if q["ef"] == p["ef"]]
+            if not c or "qps" not in p:
+                continue
+            added = (1 / p["qps"] - 1 / c[0]["qps"]) * 1e6
+            rows.append((name, fmt(p["ef"], "%d"), "%.0f" % c[0]["qps"],
+                         "%.0f" % p["qps"], "%.0f" % added))
+    return rows
+
+
 def table(head, rows):
     lines = ["| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
@@ -210,6 +225,17 @@ def markdown(r, png):
                     "reopen+1st query ms", "1st query ms", "QPS",
                     "best recall@10", "note"], engine_rows(r)))
     s.append("")
+    py = python_rows(r)
+    if py:
+        s.append("### From Python")
+        s.append("")
+        s.append("Every QPS above is from a C loop (`knn_driver`); the same "
+                 "query from Debian's Python `sqlite3` (one pass, after the "
+                 "C passes):")
+        s.append("")
+        s.append(table(["engine", "ef", "QPS from C", "QPS from Python",
+                        "us added per query"], py))
+        s.append("")
     s.append("### Recall and QPS per ef")
     s.append("")
     rows = []

@@ -6,7 +6,9 @@
 
 Each engine runs in processes of its own (engine_sql.py for the SQLite
 extensions, hnswlib_bench and brute_bench natively), one thread, one query
-at a time; this script only prepares data, starts them, computes recall@k
+at a time; every timed query loop is C (the SQLite engines' passes run in
+knn_driver, which prepares the statement once and binds BLOBs), and each
+SQLite engine also runs one pass from Python, reported on its own row; this script only prepares data, starts them, computes recall@k
 from the ids they return (a returned row counts when its exact distance is
 within the k-th true distance, so ties do not matter) and hands the figures
 to report.py.  An engine that fails (e.g. vec0 not built yet, or lacking a
@@ -134,7 +136,9 @@ def run_engine(name, a, d, meta, nq):
     cmd = base_args + ["build"] + shared + [
         "--out", out, "--base", files["base"], "--n", str(a.n),
         "--nq", str(nq), "--extra", files["extra"], "--nextra",
-        str(a.nextra), "--ef", efs]
+        str(a.nextra), "--ef", efs,
+        "--driver", os.path.join(common.BENCH, "knn_driver"),
+        "--py-ef", str(a.py_ef)]
     if filters and ad.filters:
         cmd += ["--labels", files["labels"], "--filters", filters,
                 "--filter-ef", str(a.filter_ef)]
@@ -195,6 +199,8 @@ def score(res, name, a, d, meta, nq_gt):
         keep = None if lt is None else labels < lt
         p["qps"] = nq / p["seconds"]
         p["recall"], p["rows"] = recall(ids, gd[:nq], base, queries, k, keep)
+    for p in res.get("python_passes", []):
+        p["qps"] = p["nq"] / p["seconds"]
     dh = res.get("delete_half")
     if dh and "error" not in dh:
         # Rows with an even rowid (odd index) are gone: the truth is the
@@ -232,6 +238,9 @@ def main():
                    "(label < %s)" % FILTER_LIMITS)
     p.add_argument("--filter-ef", type=int, default=64)
     p.add_argument("--reopen-ef", type=int, default=64)
+    p.add_argument("--py-ef", type=int, default=16,
+                   help="ef of the HNSW engines' pass from Python (the "
+                   "timed passes run from C, bench/knn_driver)")
     p.add_argument("--nextra", type=int, default=100,
                    help="single-row inserts timed")
     p.add_argument("--timeout", type=int, default=7200)
@@ -266,7 +275,7 @@ def main():
                "dim": meta["dim"], "k": a.k, "queries": a.queries,
                "ann_queries": a.ann_queries, "ef": a.ef,
                "filters": a.filter_limits, "filter_ef": a.filter_ef,
-               "reopen_ef": a.reopen_ef, "nextra": a.nextra, "engines": {}}
+               "reopen_ef": a.reopen_ef, "py_ef": a.py_ef, "nextra": a.nextra, "engines": {}}
     for name in engines:
         t0 = common.now()
         res = run_engine(name, a, d, meta, nq_of(name))
