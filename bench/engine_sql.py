@@ -234,7 +234,6 @@ def build(a, args):
         passes = [] if a.filter_only else [(args.py_ef if a.ann else None, None)]
         py_blobs = blobs if a.ann else blobs[:PY_EXACT_NQ]
     else:
-        res["passes"] = []
         py_ids = args.out + ".ids"
         py_blobs = blobs
 
