@@ -136,7 +136,7 @@ def main():
         if len(hashes) != 1:
             sys.exit("round %d: the thread counts gave different bytes" % (r + 1))
     report = {"n": a.n, "dataset": a.dataset, "rounds": a.rounds, "cpus": os.cpu_count(),
-              "simd": open("/proc/cpuinfo").read().count("avx512f") and "avx512" or "avx2",
+              "simd": common.simd(),
               "builds": times, "same_bytes_for_thread_counts": True}
     hn = [x["build_s"] for x in times["hnswlib"]]
     print("\n| engine | build s, median (min-max) | / hnswlib, per round | CPU s | load |")

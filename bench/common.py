@@ -35,6 +35,19 @@ def now():
     return time.perf_counter()
 
 
+def simd():
+    """The CPU's SIMD levels that decide vec0's and hnswlib's kernels, from
+    /proc/cpuinfo: recorded with every result."""
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    return [x for x in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_vpopcntdq")
+            if x in flags]
+
+
 def proc_status_kb(field):
     """A VmXXX figure of this process from /proc/self/status, in KiB."""
     with open("/proc/self/status") as f:

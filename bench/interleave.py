@@ -49,17 +49,6 @@ TARGETS = [0.90, 0.95, 0.99]
 SQL = "SELECT rowid FROM t WHERE embedding MATCH ?1 AND k = ?2 AND ef = ?3"
 
 
-def simd():
-    flags = set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    return [x for x in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_vpopcntdq")
-            if x in flags]
-
-
 def vec0_kernels(env):
     out = subprocess.run(["sqlite3", ":memory:", ".load %s" % common.VEC0,
                           "SELECT vec_debug();"], capture_output=True, text=True, env=env)
@@ -313,7 +302,7 @@ def main():
     qps = {name: {t: statistics.median([rd[name]["qps_at"][t] for rd in rounds
                                          if rd[name]["qps_at"][t]] or [0])
                   for t in TARGETS} for name in engines}
-    info = {"dataset": a.dataset, "n": a.n, "builds": builds, "machine": run.machine(), "simd": simd(), "vec0_kernels": vec0_kernels(env),
+    info = {"dataset": a.dataset, "n": a.n, "builds": builds, "machine": run.machine(), "simd": common.simd(), "vec0_kernels": vec0_kernels(env),
             "kernels_forced": a.kernels, "cpu": a.cpu, "rounds": a.rounds, "nq": a.nq, "k": a.k,
             "ef": a.ef, "qps_median": {n: {str(t): q for t, q in v.items()}
                                        for n, v in qps.items()},

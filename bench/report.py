@@ -207,7 +207,8 @@ def markdown(r, png):
                  r["queries"], r["ann_queries"],
                  ", ".join(str(x) for x in r["ef"])))
     s.append("")
-    s.append("Machine: %s, %s cores, %s GB RAM, SIMD %s; SQLite %s, "
+    s.append("Machine: %s, %s cores, %s GB RAM, SIMD %s; SQLite %s "
+             "(every SQLite engine in WAL mode, synchronous=NORMAL), "
              "Python %s; repo at %s%s." % (
                  m.get("cpu", "?"), m["cores"], m["ram_gb"],
                  "/".join(m.get("simd", [])) or "?", m["sqlite"], m["python"],

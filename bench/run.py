@@ -49,12 +49,9 @@ def machine():
         for line in out.splitlines():
             if line.startswith("Model name:"):
                 info["cpu"] = line.split(":", 1)[1].strip()
-            if line.startswith("Flags:"):
-                fl = line.split()
-                info["simd"] = [f for f in ("avx2", "avx512f", "fma")
-                                if f in fl]
     except OSError:
         pass
+    info["simd"] = common.simd()
     with open("/proc/meminfo") as f:
         info["ram_gb"] = round(int(f.readline().split()[1]) / 2**20, 1)
     info["sqlite"] = __import__("sqlite3").sqlite_version
@@ -83,11 +80,17 @@ def run_proc(cmd, timeout):
     return None
 
 
+def out_prefix(name, a):
+    """bench/out/ENGINE.* for the full run, RUN-ENGINE.* for the others, so
+    that bench-scale or bench-quick leave the full run's files alone."""
+    return os.path.join(common.OUT, name if a.name == "latest" else a.name + "-" + name)
+
+
 def run_engine(name, a, d, meta, nq):
     """Build-and-query process, then the reopen process.  Returns the
     engine's raw figures (or {"error": ...})."""
     os.makedirs(common.OUT, exist_ok=True)
-    out = os.path.join(common.OUT, name)
+    out = out_prefix(name, a)
     common.remove_files(out + ".json", out + ".ids", out + ".delete.json",
                         out + ".delete.ids")
     dim = meta["dim"]
@@ -188,7 +191,7 @@ def score(res, name, a, d, meta, nq_gt):
     dim, k, n = meta["dim"], a.k, a.n
     base = common.read_rows(os.path.join(d, "base.f32"), dim, 0, n)
     labels = np.fromfile(os.path.join(d, "labels.i32"), dtype="<i4")[:n]
-    raw = np.fromfile(os.path.join(common.OUT, name + ".ids"), dtype="<i8")
+    raw = np.fromfile(out_prefix(name, a) + ".ids", dtype="<i8")
     off = 0
     for p in res["passes"]:
         nq, lt = p["nq"], p.get("filter_lt")
@@ -206,7 +209,7 @@ def score(res, name, a, d, meta, nq_gt):
         # Rows with an even rowid (odd index) are gone: the truth is the
         # full top 100 restricted to the rows left (about 50 of them).
         nq = dh["nq"]
-        ids = np.fromfile(os.path.join(common.OUT, name + ".delete.ids"),
+        ids = np.fromfile(out_prefix(name, a) + ".delete.ids",
                           dtype="<i8").reshape(nq, k)
         gi, gd = datasets.ground_truth(d, n, nq_gt, None)
         keep = np.arange(n) % 2 == 0
