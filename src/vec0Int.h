@@ -795,15 +795,10 @@ static inline sqlite3_int64 vec0StorageSlotRowid(const Vec0Table *p, uint32_t iS
 /* Starts the state and rowid of a slot on their way into the CPU cache: the
 ** rows a KNN query returns are read right after its search. */
 static inline void vec0StorageSlotPrefetch(const Vec0Table *p, uint32_t iSlot) {
-#if defined(__GNUC__) || defined(__clang__)
   if (iSlot < p->nSlot) {
-    __builtin_prefetch(&p->aSlotState[iSlot]);
-    __builtin_prefetch(&p->aSlotRowid[iSlot]);
+    VEC0_PREFETCH(&p->aSlotState[iSlot]);
+    VEC0_PREFETCH(&p->aSlotRowid[iSlot]);
   }
-#else
-  (void)p;
-  (void)iSlot;
-#endif
 }
 /* The group of a slot; 0 without partition keys. */
 static inline uint32_t vec0StorageSlotGroup(const Vec0Table *p, uint32_t iSlot) {

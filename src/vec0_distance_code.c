@@ -37,6 +37,7 @@
 ** the bytes of a record past nDim (zeros, then its two sums) add nothing.
 */
 #include "vec0_vec.h"
+#include "vec0_mem.h"
 
 #include <string.h>
 
@@ -219,7 +220,7 @@ codePrefetch(const Vec0CodeQuery *q, const void *const *apRec, int j, int n) {
   size_t nEnd = q->bSums && q->nSum + 8 > (size_t)q->nPad ? q->nSum + 8 : (size_t)q->nPad;
   for (int e = j + 4 < n ? j + 4 : n; j < e; j++) {
     for (size_t i = 0; i < nEnd; i += 64) {
-      __builtin_prefetch((const char *)apRec[j] + i);
+      VEC0_PREFETCH((const char *)apRec[j] + i);
     }
   }
 }

@@ -122,12 +122,10 @@ void vec0HnswDistances(const Vec0Hnsw *p, const void *a, const void *const *apB,
 
 /* Starts every cache line of the link row of node id at level lc on its way. */
 static void prefetchRow(const Vec0Hnsw *p, uint32_t id, int lc) {
-  const char *a;
-  size_t n, o;
   if (lc > 0 && (id >= p->nCap || p->apUp[id] == NULL)) return;
-  a = (const char *)links(p, id, lc);
-  n = (size_t)((lc ? p->m : p->m0) + 1) * sizeof(uint32_t);
-  for (o = 0; o < n; o += 64) PREFETCH(a + o);
+  const char *a = (const char *)links(p, id, lc);
+  size_t n = (size_t)((lc ? p->m : p->m0) + 1) * sizeof(uint32_t);
+  for (size_t o = 0; o < n; o += 64) PREFETCH(a + o);
   PREFETCH(a + n - 1);
 }
 

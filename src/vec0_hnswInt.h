@@ -34,11 +34,7 @@
 #define REC_DELETED 0x01
 #define REC_GROUP 0x02 /* a u32 group follows the first 4 bytes */
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)0)
-#endif
+#define PREFETCH(p) VEC0_PREFETCH(p)
 
 typedef struct Pair {
   float d;

@@ -255,7 +255,7 @@ static int hostDistanceMany(void *pCtx, const void *a, const void *const *apB,
   for (; i < n; i++) {
     if (i + 1 < n) {
       const char *v = apB[i + 1];
-      for (size_t o = 0; o < s->nVecBytes; o += 64) __builtin_prefetch(v + o);
+      for (size_t o = 0; o < s->nVecBytes; o += 64) VEC0_PREFETCH(v + o);
     }
     aOut[i] = s->xDist(a, apB[i], s->nDim);
   }

@@ -108,12 +108,7 @@ static int rescoreBounded(Vec0Index *pIdx, HnswState *s, const float *pQuery, in
 #define RESCORE_AHEAD 32
 
 static void prefetchBytes(const void *p, size_t n) {
-#if defined(__GNUC__) || defined(__clang__)
-  for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o);
-#else
-  (void)p;
-  (void)n;
-#endif
+  for (size_t o = 0; o < n; o += 64) VEC0_PREFETCH((const char *)p + o);
 }
 
 /*

@@ -12,6 +12,24 @@
 #endif
 
 /*
+** VEC0_PREFETCH(p): starts the cache line holding byte p on its way to L1,
+** a hint with no other effect (p need not be valid).  An asm statement
+** where the target has one: GCC 12.2 at -O2 deleted __builtin_prefetch
+** calls as dead code in some functions (all of the HNSW walk's link row
+** prefetches, bench/README.md "Stop 28"), and a volatile asm is never
+** deleted.  __builtin_prefetch elsewhere, nothing without GCC or clang.
+*/
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define VEC0_PREFETCH(p) __asm__ __volatile__("prefetcht0 (%0)" : : "r"((const void *)(p)))
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+#define VEC0_PREFETCH(p) __asm__ __volatile__("prfm pldl1keep, [%0]" : : "r"((const void *)(p)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define VEC0_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define VEC0_PREFETCH(p) ((void)(p))
+#endif
+
+/*
 ** A hint that the n bytes at p are a large array read at random: on Linux,
 ** asks for transparent huge pages, which spares a walk most TLB misses.  No
 ** effect elsewhere, or when the system does not offer them.
