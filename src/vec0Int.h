@@ -816,6 +816,11 @@ static inline const unsigned char *vec0StorageVectors(const Vec0Table *p, int iV
 static inline size_t vec0StorageVectorBytes(const Vec0Table *p, int iVec) {
   return p->aVecBytes[iVec];
 }
+/* Slots [0, n) whose vectors lie by slot in vec0StorageVectors() and stay there
+** until the next write or read-ahead: every slot once all are in memory, else 0. */
+static inline uint32_t vec0StorageVectorsInArray(const Vec0Table *p, int iVec) {
+  return p->bAllVec[iVec] ? p->nSlot : 0;
+}
 static inline int vec0StorageInOp(const Vec0Table *p) { return p->bOp; }
 static inline int vec0StorageCached(const Vec0Table *p) { return p->bCache; }
 /*

@@ -878,6 +878,12 @@ void vec0HnswHide(Vec0Hnsw *p, uint32_t id) {
   p->hide1 = id == VEC0_HNSW_NONE ? 0 : id + 1;
 }
 
+void vec0HnswSetDense(Vec0Hnsw *p, const void *base, size_t stride, uint32_t n) {
+  p->pDense = base;
+  p->nDenseStride = stride;
+  p->nDense = base ? n : 0;
+}
+
 /*
 ** The greedy descent of a search from group pG's entry to level 1, on the
 ** host's stand-in for the query where it has one (xUpper), into *pEp: the
@@ -886,7 +892,11 @@ void vec0HnswHide(Vec0Hnsw *p, uint32_t id) {
 static int searchDescend(Vec0Hnsw *p, const Group *pG, const void *pQuery, Pair *pEp) {
   const void *qUp = p->h.xUpper && pG->maxLevel > 0 ? p->h.xUpper(p->h.pCtx, 1) : NULL;
   const void *v;
-  int rc = vec0HnswDescend(p, pG, qUp ? qUp : pQuery, 0, pEp);
+  uint32_t nDense = p->nDense;
+  int rc;
+  if (qUp) p->nDense = 0; /* the descent reads xUpper's vectors */
+  rc = vec0HnswDescend(p, pG, qUp ? qUp : pQuery, 0, pEp);
+  p->nDense = nDense;
   if (qUp) {
     p->h.xUpper(p->h.pCtx, 0);
     if (rc == VEC0_HNSW_OK && (v = vec0HnswVector(p, pEp->id, &rc)) != NULL) {

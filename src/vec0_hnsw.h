@@ -246,6 +246,15 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
 void vec0HnswHide(Vec0Hnsw *p, uint32_t id);
 
 /*
+** Until called again with n = 0: the vector (or code) that xVector would give
+** for each node id < n is at base + id * stride, so searches take it from
+** there without a call, as they read a batch's (the host says so only where
+** every such node's is in one array and stays there for the search).  Never
+** used for the vectors of xUpper, nor for nodes from n on.
+*/
+void vec0HnswSetDense(Vec0Hnsw *p, const void *base, size_t stride, uint32_t n);
+
+/*
 ** The undo scope, which makes one host operation (a row written) atomic in
 ** memory: after vec0HnswBegin() the before-image of every node that the
 ** next calls change is kept, vec0HnswRollback() restores the graph exactly

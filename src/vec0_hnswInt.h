@@ -121,6 +121,10 @@ struct Vec0Hnsw {
   ** any worker starts, so that workers never call the host for one.
   */
   const void **apVec;
+  /* vec0HnswSetDense: node id < nDense has its vector at pDense + id * nDenseStride. */
+  const unsigned char *pDense;
+  size_t nDenseStride;
+  uint32_t nDense;
 
   /* Scratch reused by every call, so a steady-state search never allocates. */
   Pair *aCand;
@@ -245,6 +249,7 @@ static inline const void *vec0HnswVector(Vec0Hnsw *p, uint32_t id, int *pRc) {
     }
     return v;
   }
+  if (id < p->nDense) return p->pDense + (size_t)id * p->nDenseStride;
   v = p->h.xVector(p->h.pCtx, id, pRc);
   if (v == NULL && *pRc == VEC0_HNSW_OK) *pRc = VEC0_HNSW_NOMEM;
   return v;

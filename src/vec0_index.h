@@ -184,6 +184,7 @@ typedef struct Vec0Codes {
   unsigned char *aCode;  /* nSlot records of nStride */
   unsigned char *aOk;    /* per slot a bit (vec0CodesOk): its code is made */
   uint32_t nSlot;
+  uint32_t nOkPrefix;    /* slots [0, nOkPrefix) all have their code made */
   float *aTmp;           /* bOnce: one vector, read for one use */
   /*
   ** bErr (bOnce, int8 codes of an l2 or cosine column): per slot the distance of its
@@ -209,6 +210,13 @@ int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot);
 void vec0CodesStale(Vec0Codes *c, uint32_t iSlot);
 /* Room for the codes of every slot (READY only): none moves during a walk. */
 int vec0CodesReserve(Vec0Table *p, Vec0Codes *c);
+/*
+** The read-ahead of the codes, once the column's vectors are all in memory:
+** the codes of about nMax slots from nOkPrefix on that are not made yet, so
+** that a walk soon reads every code by slot instead of making them one at a
+** time.  *pbDone once every slot has its code.
+*/
+int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax, int *pbDone);
 /* The code (record) of live slot iSlot (READY only); NULL and *pRc on error. */
 const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
                                       int *pRc);

@@ -36,7 +36,7 @@ void vec0CodesForget(Vec0Codes *c) {
   sqlite3_free(c->aErr);
   c->aMem = c->aCode = c->aOk = c->aCqMem = 0;
   c->aTmp = c->aErr = 0;
-  c->nSlot = 0;
+  c->nSlot = c->nOkPrefix = 0;
   c->eState = VEC0_CODES_UNKNOWN;
 }
 
@@ -164,6 +164,7 @@ int vec0CodesInsert(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot) {
 
 void vec0CodesStale(Vec0Codes *c, uint32_t iSlot) {
   if (iSlot < c->nSlot) c->aOk[iSlot >> 3] &= (unsigned char)~(1u << (iSlot & 7));
+  if (iSlot < c->nOkPrefix) c->nOkPrefix = iSlot;
 }
 
 /* a rounded up to a multiple of nAlign (a power of two). */
@@ -225,6 +226,28 @@ int vec0CodesReserve(Vec0Table *p, Vec0Codes *c) {
   return n > c->nSlot ? codesRoom(p, c, n - 1) : SQLITE_OK;
 }
 
+static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v);
+
+int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax, int *pbDone) {
+  uint32_t n = vec0StorageSlotCount(p), i, e;
+  int rc = SQLITE_OK;
+  *pbDone = c->nOkPrefix >= n;
+  if (*pbDone || c->eState != VEC0_CODES_READY || vec0StorageVectorsInArray(p, iVec) < n) {
+    return SQLITE_OK;
+  }
+  rc = vec0CodesReserve(p, c);
+  e = n - c->nOkPrefix > nMax ? c->nOkPrefix + nMax : n;
+  for (i = c->nOkPrefix; rc == SQLITE_OK && i < e; i++) {
+    if (!vec0CodesOk(c, i)) {
+      const unsigned char *v = 0;
+      rc = vec0CodesVector(p, iVec, c, i, &v);
+      if (rc == SQLITE_OK) codesMake(c, i, v);
+    }
+  }
+  *pbDone = rc == SQLITE_OK && c->nOkPrefix >= n;
+  return rc;
+}
+
 int vec0CodesVector(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
                     const unsigned char **ppV) {
   int rc;
@@ -251,6 +274,7 @@ static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v) {
   if (c->xQuery) vec0CodeFinish(aRec, c->quant.nDim, vec0CodeHasSums(c->quant.nDim));
   if (c->bErr) c->aErr[iSlot] = errUp(vec0QuantError(&c->quant, (const float *)(const void *)v, aRec));
   c->aOk[iSlot >> 3] |= (unsigned char)(1u << (iSlot & 7));
+  while (c->nOkPrefix < c->nSlot && vec0CodesOk(c, c->nOkPrefix)) c->nOkPrefix++;
 }
 
 const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,

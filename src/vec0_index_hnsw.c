@@ -696,8 +696,11 @@ static int searchOnCodes(Vec0Index *pIdx, HnswState *s, const Vec0IndexSearch *p
   *pnRes = 0;
   if (rc == SQLITE_OK) {
     s->bOnCodes = 1;
+    /* the codes made so far from slot 0 on, read without a call */
+    vec0HnswSetDense(s->pGraph, s->codes.aCode, s->codes.nStride, s->codes.nOkPrefix);
     rc = vec0HnswSearch(s->pGraph, pS->g, pQ, nCand, pS->ef,
                         pS->xAccept, pS->pAcceptCtx, aRes, pnRes);
+    vec0HnswSetDense(s->pGraph, 0, 0, 0);
     s->bOnCodes = 0;
     rc = graphRc(pIdx, rc);
   }
@@ -737,8 +740,12 @@ static int hnswSearch(Vec0Index *pIdx, const Vec0IndexSearch *pS, Vec0IndexHit *
     if (nRes > pS->k) nRes = pS->k;
   } else if (rc == SQLITE_OK) {
     s->pUpperQuery = pS->pQuery;
+    vec0HnswSetDense(h, vec0StorageVectors(pIdx->pTab, pIdx->iVec),
+                     vec0StorageVectorBytes(pIdx->pTab, pIdx->iVec),
+                     vec0StorageVectorsInArray(pIdx->pTab, pIdx->iVec));
     rc = vec0HnswSearch(h, pS->g, pS->pQuery, pS->k, pS->ef, pS->xAccept,
                         pS->pAcceptCtx, aRes, &nRes);
+    vec0HnswSetDense(h, 0, 0, 0);
     s->pUpperQuery = 0;
     rc = graphRc(pIdx, rc);
   }
@@ -839,6 +846,15 @@ static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
       vec0StorageVectorsHuge(p, pIdx->iVec);
       if (s) graphAllRead(s);
     }
+  }
+  /* Then the codes of a quantized column, a quarter of a step's bytes of
+  ** vectors at a time (all of them for 'warm'), for walks to read by slot. */
+  if (s && s->codes.eState == VEC0_CODES_READY) {
+    size_t nCode = nBytes / vec0StorageVectorBytes(p, pIdx->iVec) / 4 + 1;
+    int bDone = 0;
+    rc = vec0CodesWarm(p, pIdx->iVec, &s->codes,
+                       nCode > UINT32_MAX ? UINT32_MAX : (uint32_t)nCode, &bDone);
+    if (rc != SQLITE_OK) return rc;
   }
   if (vec0StorageHugeStep(p, pIdx->iVec) && s && !s->bHugeDone) {
     s->bHugeDone = vec0HnswHugeStep(s->pGraph, VEC0_HUGE_STEP);

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from conftest import connect, f32, integrity
+from conftest import connect, f32, integrity, on_fresh_connection
 
 DIM = 32
 
@@ -143,6 +143,39 @@ def test_filters_partitions_updates(dbpath):
     assert hits >= 90
     integrity(con, "t")
     con.execute("INSERT INTO t(t) VALUES ('optimize')")
+    integrity(con, "t")
+
+
+@pytest.mark.parametrize("quant", ["quantizer=int8", "quantizer=none"])
+def test_long_lived_connection_answers_as_a_fresh_one(dbpath, quant):
+    """A connection whose codes (or vectors) are all in memory reads them by
+    slot without asking for each (vec0HnswSetDense); a vector rewritten in the
+    middle of the slots makes its code stale, and the walk must then make it
+    again, not read the old one: the same rows and distances as a connection
+    that has cached nothing."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[%d] indexed by hnsw(%s))"
+                % (DIM, quant))
+    rows = {i + 1: v for i, v in enumerate(clustered(1500, DIM, 11))}
+    fill(con, "t", rows)
+    queries = clustered(12, DIM, 12)
+    sql = "SELECT rowid, distance FROM t WHERE e MATCH ? AND k = 10 AND ef = 40"
+
+    def answers(c):
+        return [c.execute(sql, (f32(q),)).fetchall() for q in queries]
+
+    def far(r):
+        return [40.0 + r] + [0.0] * (DIM - 1)
+
+    con.execute("INSERT INTO t(t) VALUES ('warm')")  # every vector, then every code
+    before = answers(con)
+    assert before == on_fresh_connection(dbpath, answers)
+    for r in (750, 2, 1499):
+        rows[r] = far(r)
+        con.execute("UPDATE t SET e = ? WHERE rowid = ?", (f32(rows[r]), r))
+        got = con.execute(sql, (f32(far(r)),)).fetchall()
+        assert got[0] == (r, 0.0)
+        assert answers(con) == on_fresh_connection(dbpath, answers)
     integrity(con, "t")
 
 
