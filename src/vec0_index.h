@@ -214,9 +214,9 @@ int vec0CodesReserve(Vec0Table *p, Vec0Codes *c);
 ** The read-ahead of the codes, once the column's vectors are all in memory:
 ** the codes of about nMax slots from nOkPrefix on that are not made yet, so
 ** that a walk soon reads every code by slot instead of making them one at a
-** time.  *pbDone once every slot has its code.
+** time.  Nothing once every slot has its code.
 */
-int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax, int *pbDone);
+int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax);
 /* The code (record) of live slot iSlot (READY only); NULL and *pRc on error. */
 const unsigned char *vec0CodesGetSlow(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t iSlot,
                                       int *pRc);

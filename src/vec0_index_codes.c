@@ -228,11 +228,11 @@ int vec0CodesReserve(Vec0Table *p, Vec0Codes *c) {
 
 static void codesMake(Vec0Codes *c, uint32_t iSlot, const unsigned char *v);
 
-int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax, int *pbDone) {
+int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax) {
   uint32_t n = vec0StorageSlotCount(p), i, e;
-  int rc = SQLITE_OK;
-  *pbDone = c->nOkPrefix >= n;
-  if (*pbDone || c->eState != VEC0_CODES_READY || vec0StorageVectorsInArray(p, iVec) < n) {
+  int rc;
+  if (c->nOkPrefix >= n || c->eState != VEC0_CODES_READY ||
+      vec0StorageVectorsInArray(p, iVec) < n) {
     return SQLITE_OK;
   }
   rc = vec0CodesReserve(p, c);
@@ -244,7 +244,6 @@ int vec0CodesWarm(Vec0Table *p, int iVec, Vec0Codes *c, uint32_t nMax, int *pbDo
       if (rc == SQLITE_OK) codesMake(c, i, v);
     }
   }
-  *pbDone = rc == SQLITE_OK && c->nOkPrefix >= n;
   return rc;
 }
 

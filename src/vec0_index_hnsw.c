@@ -851,9 +851,8 @@ static int hnswIdle(Vec0Index *pIdx, size_t nBytes) {
   ** vectors at a time (all of them for 'warm'), for walks to read by slot. */
   if (s && s->codes.eState == VEC0_CODES_READY) {
     size_t nCode = nBytes / vec0StorageVectorBytes(p, pIdx->iVec) / 4 + 1;
-    int bDone = 0;
     rc = vec0CodesWarm(p, pIdx->iVec, &s->codes,
-                       nCode > UINT32_MAX ? UINT32_MAX : (uint32_t)nCode, &bDone);
+                       nCode > UINT32_MAX ? UINT32_MAX : (uint32_t)nCode);
     if (rc != SQLITE_OK) return rc;
   }
   if (vec0StorageHugeStep(p, pIdx->iVec) && s && !s->bHugeDone) {
