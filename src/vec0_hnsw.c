@@ -300,11 +300,13 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     if (nTop >= nEf && c.d > p->aTop[0].d) break;
     if (nDist > f->budget && nTop >= (size_t)f->kMin) break;
     minPop(p->aCand, &nCand);
-    /* The next candidate, unless this one's neighbours bring a nearer one,
-    ** and the one after it (a child of the heap's root): their whole link
-    ** rows on their way while this one is expanded (an expansion whose
-    ** neighbours were all visited is over at once). */
-    for (size_t h = 0; h < 3 && h < nCand; h++) prefetchRow(p, p->aCand[h].id, lc);
+    /* The next candidate, unless this one's neighbours bring a nearer one
+    ** (whose row is started at its push, below): its whole link row on its
+    ** way while this one is expanded.  Starting the heap's next two as well
+    ** was 1-12 % slower at 1M x 128 int8 once the records went out with the
+    ** stamps: the walk is bound by the lines in flight (bench/README
+    ** "Stop 29"). */
+    if (nCand > 0) prefetchRow(p, p->aCand[0].id, lc);
 
     /* Mark and load the unvisited neighbours first, so that the distance
     ** loop below can fetch vector j+1 while it computes distance j. */
