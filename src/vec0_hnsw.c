@@ -239,7 +239,7 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
 }
 
 static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
-  if (!f->bPlain && (p->aFlag[id] & NODE_DELETED) && !f->bDeleted) return 0;
+  if ((p->aFlag[id] & NODE_DELETED) && !f->bDeleted) return 0;
   if (id == f->exclude) return 0;
   return f->xAccept == NULL || f->xAccept(f->pCtx, id);
 }
@@ -317,13 +317,9 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     ** deleted?): a miss each in a large graph.  1M x 128 float32: knn_ab
     ** 1.08-1.14x in four runs, interleaved against the build before 1.05x
     ** (0.95-1.24); int8 1.00-1.06x, fashion 1.00x. */
-    if (f->bPlain) {
-      for (i = 0; i < cnt; i++) PREFETCH(&p->aVisit[L[1 + i]]);
-    } else {
-      for (i = 0; i < cnt; i++) {
-        PREFETCH(&p->aVisit[L[1 + i]]);
-        PREFETCH(&p->aFlag[L[1 + i]]);
-      }
+    for (i = 0; i < cnt; i++) {
+      PREFETCH(&p->aVisit[L[1 + i]]);
+      PREFETCH(&p->aFlag[L[1 + i]]);
     }
     /* So are a batch's vector addresses (an array of 8 bytes a node, read
     ** at the same random places): a stall per neighbour otherwise. */
@@ -404,8 +400,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         Pair x;
         x.d = d;
         x.id = nb[i];
-        if (!f->bPlain && !(p->aFlag[x.id] & NODE_LOADED) &&
-            (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
+        if (!(p->aFlag[x.id] & NODE_LOADED) && (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
           return rc;
         }
         minPush(p->aCand, &nCand, x);
@@ -726,7 +721,7 @@ int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L, int bLinkBack) {
 static int reconnect(Vec0Hnsw *p, uint32_t id) {
   int rc, lc, L = p->aLevel[id];
   if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
-  vec0HnswSetFlags(p, id, p->aFlag[id] & (uint8_t)~NODE_DELETED);
+  p->aFlag[id] &= (uint8_t)~NODE_DELETED;
   p->nLost = 0;
   for (lc = 0; lc <= L; lc++) {
     uint32_t i, nIdLinks = links(p, id, lc)[0];
@@ -838,7 +833,7 @@ int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
     return rc;
   }
   if (id >= p->nBound) p->nBound = id + 1;
-  vec0HnswSetFlags(p, id, NODE_LOADED | (p->aFlag[id] & NODE_SAVED));
+  p->aFlag[id] = NODE_LOADED | (p->aFlag[id] & NODE_SAVED);
   p->aLevel[id] = (uint8_t)L;
   p->aGroup[id] = g;
   p->apUp[id] = up;
@@ -885,7 +880,7 @@ int vec0HnswDelete(Vec0Hnsw *p, uint32_t id) {
     return vec0HnswCorrupt(p, "node %u: deleted twice", id);
   }
   if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
-  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_DELETED);
+  p->aFlag[id] |= NODE_DELETED;
   return VEC0_HNSW_OK;
 }
 
@@ -955,8 +950,6 @@ int vec0HnswSearch(Vec0Hnsw *p, uint32_t group, const void *pQuery, int k, int e
   f.kMin = xAccept ? 0 : k;
   f.budget = (size_t)ef * (size_t)p->m0 * 16 + 4096;
   f.nSideMax = (size_t)ef + HNSW_SIDE_EXTRA;
-  /* A query's walk only (a batch's workers never read the counts). */
-  f.bPlain = vec0HnswPlain(p);
   if ((rc = vec0HnswSearchLayer(p, pQuery, ep, ef, 0, &f, &nTop)) != 0) return rc;
   if ((rc = vec0HnswDrainTop(p, nTop, &nW)) != 0) return rc;
   if (nW > (size_t)k) nW = (size_t)k;

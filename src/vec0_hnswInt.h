@@ -50,7 +50,6 @@ typedef struct Filter {
   size_t budget;    /* distance computations before giving up */
   int bDeleted;     /* deleted nodes are results too */
   size_t nSideMax;  /* copies of the node linking to them set aside, at most */
-  int bPlain;       /* every node loaded, none deleted (vec0HnswPlain): no flags read */
 } Filter;
 
 /* A link dropped by the heuristic, and the kept node that made it redundant. */
@@ -92,10 +91,8 @@ struct Vec0Hnsw {
   void *pNodeMem;   /* the block of the arrays below but aLink0 (growSmall) */
   size_t nNodeMap;  /* its bytes if mapped (vec0MemMapZero), else 0 (xMalloc) */
   void *pLink0Mem;  /* the block aLink0 is in (growLink0) */
-  uint8_t *aFlag; /* written through vec0HnswSetFlags only */
+  uint8_t *aFlag;
   uint8_t *aLevel;
-  /* Nodes whose flags hold NODE_LOADED, and NODE_DELETED (vec0HnswSetFlags). */
-  uint32_t nLoaded, nDeleted;
   uint32_t *aGroup; /* the group of each node */
   uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
   uint32_t *aLink0; /* nCap rows of (m0+1) u32: count, ids (bArena: +1, see aPos) */
@@ -185,22 +182,6 @@ static inline void put32(unsigned char *a, uint32_t v) {
   a[1] = (unsigned char)(v >> 8);
   a[2] = (unsigned char)(v >> 16);
   a[3] = (unsigned char)(v >> 24);
-}
-
-/* Sets node id's flags to f, keeping the counts nLoaded and nDeleted. */
-static inline void vec0HnswSetFlags(Vec0Hnsw *p, uint32_t id, uint8_t f) {
-  uint8_t o = p->aFlag[id];
-  p->nLoaded = p->nLoaded + ((f & NODE_LOADED) != 0) - ((o & NODE_LOADED) != 0);
-  p->nDeleted = p->nDeleted + ((f & NODE_DELETED) != 0) - ((o & NODE_DELETED) != 0);
-  p->aFlag[id] = f;
-}
-
-/*
-** Whether every node of the graph is in memory and none is deleted: a walk
-** then needs no node's flags (nCount counts every node with a record).
-*/
-static inline int vec0HnswPlain(const Vec0Hnsw *p) {
-  return p->nLoaded == p->nCount && p->nDeleted == 0;
 }
 
 static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {

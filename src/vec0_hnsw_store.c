@@ -307,7 +307,7 @@ int vec0HnswSaveNode(Vec0Hnsw *p, uint32_t id) {
     }
   }
   p->nUndo += n;
-  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_SAVED);
+  p->aFlag[id] |= NODE_SAVED;
   return VEC0_HNSW_OK;
 }
 
@@ -321,7 +321,7 @@ int vec0HnswMarkDirty(Vec0Hnsw *p, uint32_t id) {
   rc = vec0HnswReserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
   if (rc) return rc;
   p->aDirty[p->nDirty++] = id;
-  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_DIRTY);
+  p->aFlag[id] |= NODE_DIRTY;
   return VEC0_HNSW_OK;
 }
 
@@ -392,7 +392,7 @@ static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
   p->aLevel[id] = (uint8_t)L;
   p->aGroup[id] = g;
   p->apUp[id] = up;
-  vec0HnswSetFlags(p, id, NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0));
+  p->aFlag[id] = NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0);
   return VEC0_HNSW_OK;
 
 truncated:
@@ -544,7 +544,6 @@ void vec0HnswFreeNodes(Vec0Hnsw *p) {
   p->h.xFree(p->h.pCtx, p->pLink0Mem);
   p->pLink0Mem = NULL;
   p->aFlag = p->aLevel = NULL;
-  p->nLoaded = p->nDeleted = 0;
   p->aGroup = NULL;
   p->apUp = NULL;
   p->aLink0 = p->aVisit = p->aPos = NULL;
@@ -597,16 +596,16 @@ static void endScope(Vec0Hnsw *p, int bRestore) {
           memcpy(p->apUp[id], a + p->m0 + 1,
                  (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
         }
-        vec0HnswSetFlags(p, id, (uint8_t)(info & 0xff));
+        p->aFlag[id] = (uint8_t)(info & 0xff);
       }
       i += rowWords(p, L);
     } else if (bRestore) {
       /* Inserted in this scope: gone again. */
       p->h.xFree(p->h.pCtx, p->apUp[id]);
       p->apUp[id] = NULL;
-      vec0HnswSetFlags(p, id, 0);
+      p->aFlag[id] = 0;
     }
-    vec0HnswSetFlags(p, id, p->aFlag[id] & (uint8_t)~NODE_SAVED);
+    p->aFlag[id] &= (uint8_t)~NODE_SAVED;
   }
   if (bRestore) {
     p->nCount = p->u0.nCount;
@@ -928,18 +927,6 @@ static int runCheck(Vec0Hnsw *p, uint32_t nId) {
       return vec0HnswCorrupt(p, "entry point %u is out of range", p->aGrp[0].entry);
     }
     if ((rc = vec0HnswLoadEntry(p, 0)) != 0) return rc;
-  }
-  {
-    /* the counts vec0HnswPlain trusts, against the flags themselves */
-    uint32_t nLoaded = 0, nDeleted = 0;
-    for (id = 0; id < p->nCap; id++) {
-      nLoaded += (p->aFlag[id] & NODE_LOADED) != 0;
-      nDeleted += (p->aFlag[id] & NODE_DELETED) != 0;
-    }
-    if (nLoaded != p->nLoaded || nDeleted != p->nDeleted) {
-      return vec0HnswCorrupt(p, "internal: %u nodes loaded and %u deleted, counted %u and %u",
-                             nLoaded, nDeleted, p->nLoaded, p->nDeleted);
-    }
   }
   if ((rc = checkLinks(p, nId)) != 0) return rc;
   if (nId >= p->nBound && nFound != p->nCount) {

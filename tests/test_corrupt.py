@@ -334,3 +334,33 @@ def test_percent_in_table_name(tmp_path):
     with pytest.raises(sqlite3.DatabaseError,
                        match=r"t%s%n_free has slot 50 \(next_slot 1\), which is out of range"):
         con.execute("""INSERT INTO "t%s%n"("t%s%n") VALUES ('integrity-check')""")
+
+
+def test_warm_graph_query_names_missing_record(tmp_path):
+    """A link to a node without a record is reported by a query even once the
+    read-ahead has loaded every record and the header's count agrees with
+    them: a walk that trusted 'every node is in memory' skipped the check and
+    answered from the broken graph without a word."""
+    path = str(tmp_path / "warm.db")
+    con = connect(path)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(v float[%d] indexed by hnsw(m=4, "
+                "ef_construction=16))" % DIM)
+    con.execute("BEGIN")
+    for i, v in enumerate(rand_vectors(1000, DIM, 43)):
+        con.execute("INSERT INTO t(rowid, v) VALUES (?, ?)", (i + 1, f32(v)))
+    con.execute("COMMIT")
+    gone = struct.unpack_from("<I", links(con, 5), 8)[0]
+    rowid = con.execute("SELECT id FROM t_slots WHERE slot = ?", (gone,)).fetchone()[0]
+    q = con.execute("SELECT v FROM t WHERE rowid = ?", (rowid,)).fetchone()[0]
+    con.execute("DELETE FROM t_links0 WHERE slot = ?", (gone,))
+    count = struct.unpack_from("<I", header(con), 20)[0]
+    edit_header(20, count - 1)(con)
+    con.close()
+
+    con = connect(path)
+    con.execute("INSERT INTO t(t) VALUES ('warm')")
+    with pytest.raises(sqlite3.DatabaseError, match=r"^vec0: .*has no record"):
+        # ef 16 over 1 000 rows: the planner walks the graph (no exact scan)
+        con.execute("SELECT rowid FROM t WHERE v MATCH ? AND k = 5 AND ef = 16",
+                    (q,)).fetchall()
+    con.close()
