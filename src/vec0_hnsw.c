@@ -178,9 +178,12 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
       for (; j < L[0] && nTaken < nMax; j++) {
         uint32_t t = L[1 + j];
         if (t + 1 == p->hide1) continue;
-        if (t >= p->nCap || !(p->aFlag[t] & NODE_LOADED) || p->aLevel[t] < lc) break;
+        uint32_t w;
+        if (t >= p->nCap) break;
+        w = p->aVisit[t]; /* VISIT_PLAIN: loaded (the flags unread) */
+        if ((!(w & VISIT_PLAIN) && !(p->aFlag[t] & NODE_LOADED)) || p->aLevel[t] < lc) break;
         nTaken++;
-        if (p->aVisit[t] == gen) continue; /* decided before: no move */
+        if ((w & VISIT_GEN) == gen) continue; /* decided before: no move */
         aPos[n] = j;
         aId[n++] = t;
       }
@@ -224,7 +227,7 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
       lag = cur;
       i = j;
       for (k = 0; k < n; k++) {
-        p->aVisit[aId[k]] = gen;
+        vec0HnswMark(p, aId[k], gen);
         if (aD[k] < pCur->d) {
           pCur->d = aD[k];
           pCur->id = aId[k];
@@ -236,6 +239,13 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
     }
   }
   return rc;
+}
+
+/* Whether node id may be a result; bPlain: it is known not deleted. */
+static int acceptedPlain(const Vec0Hnsw *p, const Filter *f, uint32_t id, int bPlain) {
+  if (!bPlain && (p->aFlag[id] & NODE_DELETED) && !f->bDeleted) return 0;
+  if (id == f->exclude) return 0;
+  return f->xAccept == NULL || f->xAccept(f->pCtx, id);
 }
 
 static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
@@ -276,6 +286,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   void *pCtx = p->h.pCtx;
   size_t nCand = 0, nTop = 0, nDist = 0, nSide = 0;
   uint32_t gen, nb[2 * 128];
+  uint8_t aPlain[2 * 128]; /* nb[i] is loaded and not deleted (VISIT_PLAIN) */
   const void *apV[2 * 128];
   float aBatch[4], aMany[2 * 128];
   int bBatch = 0, bMany;
@@ -287,8 +298,8 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   if (rc == 0) rc = vec0HnswReserve(p, &p->aCand, &p->nCandAlloc, 256, sizeof(Pair));
   if (rc) return rc;
   gen = vec0HnswNextGen(p);
-  if (p->hide1 && p->hide1 - 1 < p->nCap) p->aVisit[p->hide1 - 1] = gen;
-  p->aVisit[ep.id] = gen;
+  if (p->hide1 && p->hide1 - 1 < p->nCap) vec0HnswMark(p, p->hide1 - 1, gen);
+  vec0HnswMark(p, ep.id, gen);
   minPush(p->aCand, &nCand, ep);
   if (accepted(p, f, ep.id)) maxPush(p->aTop, &nTop, ep);
 
@@ -313,13 +324,18 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     L = links(p, c.id, lc);
     cnt = L[0];
     /* The visited stamps are read at random: all of them on their way first,
-    ** with the flags bytes an admitted neighbour reads next (loaded?
-    ** deleted?): a miss each in a large graph.  1M x 128 float32: knn_ab
-    ** 1.08-1.14x in four runs, interleaved against the build before 1.05x
-    ** (0.95-1.24); int8 1.00-1.06x, fashion 1.00x. */
-    for (i = 0; i < cnt; i++) {
-      PREFETCH(&p->aVisit[L[1 + i]]);
-      PREFETCH(&p->aFlag[L[1 + i]]);
+    ** a miss each in a large graph.  1M x 128 float32: knn_ab 1.08-1.14x in
+    ** four runs, interleaved against the build before 1.05x (0.95-1.24);
+    ** int8 1.00-1.06x, fashion 1.00x.  A stamp with VISIT_PLAIN answers
+    ** for the node's flags (loaded? deleted?); without the bit (a batch
+    ** worker's stamps) the flags bytes go out with them. */
+    if (p->bVisitPlain) {
+      for (i = 0; i < cnt; i++) PREFETCH(&p->aVisit[L[1 + i]]);
+    } else {
+      for (i = 0; i < cnt; i++) {
+        PREFETCH(&p->aVisit[L[1 + i]]);
+        PREFETCH(&p->aFlag[L[1 + i]]);
+      }
     }
     /* So are a batch's vector addresses (an array of 8 bytes a node, read
     ** at the same random places): a stall per neighbour otherwise. */
@@ -347,13 +363,15 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     ** walk's neighbours are refused (a first query at 1M read half as many
     ** records).  Links point below nBound <= nCap, so t indexes the arrays. */
     for (i = 0; i < cnt; i++) {
-      uint32_t t = L[1 + i];
-      if (p->aVisit[t] == gen) continue;
+      uint32_t t = L[1 + i], w = p->aVisit[t];
+      if ((w & VISIT_GEN) == gen) continue;
       if (lc > 0) {
         if ((rc = vec0HnswTouch(p, c.id, lc, t)) != 0) return rc;
         L = links(p, c.id, lc);
+        w = p->aVisit[t]; /* the touch may have loaded it */
       }
-      p->aVisit[t] = gen;
+      p->aVisit[t] = (w & VISIT_PLAIN) | gen;
+      aPlain[nn] = (w & VISIT_PLAIN) != 0;
       nb[nn++] = t;
     }
     if (nn == 0) continue;
@@ -400,12 +418,13 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         Pair x;
         x.d = d;
         x.id = nb[i];
-        if (!(p->aFlag[x.id] & NODE_LOADED) && (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
+        if (!aPlain[i] && !(p->aFlag[x.id] & NODE_LOADED) &&
+            (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
           return rc;
         }
         minPush(p->aCand, &nCand, x);
         if (p->aCand[0].id == x.id) prefetchRow(p, x.id, lc);
-        if (accepted(p, f, x.id)) {
+        if (acceptedPlain(p, f, x.id, aPlain[i])) {
           int bCopy = d == c.d && nSide < f->nSideMax && sameVector(p, c.id, x.id, &rc);
           if (rc) return rc;
           if (bCopy) {
@@ -543,7 +562,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
     vec0HnswDistances(p, vn, apV, nB, aD);
     for (k = 0; k < nB; k++) {
       p->aP[i + k].d = aD[k];
-      if (i + k < nOld || p->aP[i + k].id == idNew) p->aVisit[p->aP[i + k].id] = gen;
+      if (i + k < nOld || p->aP[i + k].id == idNew) vec0HnswMark(p, p->aP[i + k].id, gen);
     }
   }
   qsort(p->aP, nP, sizeof(Pair), vec0HnswCmpPair);
@@ -554,7 +573,7 @@ static int relink(Vec0Hnsw *p, uint32_t n, int lc, size_t nP, size_t nOld,
   L[0] = (uint32_t)nSel;
   for (i = 0; i < nSel; i++) L[1 + i] = p->aP[i].id;
   for (i = 0; i < nDrop; i++) {
-    if (p->aVisit[p->aDrop[i].id] != gen) continue;
+    if (!vec0HnswSeen(p, p->aDrop[i].id, gen)) continue;
     if ((rc = vec0HnswHandOver(p, n, lc, &p->aDrop[i])) != 0) return rc;
   }
   return VEC0_HNSW_OK;
@@ -590,7 +609,7 @@ int vec0HnswDescend(Vec0Hnsw *p, const Group *pG, const void *q, int lcStop, Pai
   pEp->id = pG->entry;
   pEp->d = p->h.xDistance(p->h.pCtx, q, v);
   gen = vec0HnswNextGen(p);
-  p->aVisit[pG->entry] = gen;
+  vec0HnswMark(p, pG->entry, gen);
   for (lc = pG->maxLevel; lc > lcStop; lc--) {
     if ((rc = greedy(p, q, pEp, lc, gen)) != 0) return rc;
   }
@@ -659,8 +678,8 @@ int vec0HnswConnect(Vec0Hnsw *p, uint32_t id, int L) {
 static size_t gather(Vec0Hnsw *p, const uint32_t *L, uint32_t gen, size_t nP) {
   uint32_t i;
   for (i = 0; i < L[0]; i++) {
-    if (p->aVisit[L[1 + i]] == gen) continue;
-    p->aVisit[L[1 + i]] = gen;
+    if (vec0HnswSeen(p, L[1 + i], gen)) continue;
+    vec0HnswMark(p, L[1 + i], gen);
     p->aP[nP++].id = L[1 + i];
   }
   return nP;
@@ -702,7 +721,7 @@ int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L, int bLinkBack) {
     rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, (size_t)O[0] + N[0], sizeof(Pair));
     if (rc) break;
     gen = vec0HnswNextGen(p);
-    p->aVisit[id] = gen;
+    vec0HnswMark(p, id, gen);
     /* The new links count as current too: a neighbour that pruned a node
     ** just now may have left this node its only way in (it was handed
     ** here), so one dropped again must be handed over as well. */
@@ -721,7 +740,7 @@ int vec0HnswConnectKeeping(Vec0Hnsw *p, uint32_t id, int L, int bLinkBack) {
 static int reconnect(Vec0Hnsw *p, uint32_t id) {
   int rc, lc, L = p->aLevel[id];
   if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
-  p->aFlag[id] &= (uint8_t)~NODE_DELETED;
+  vec0HnswSetFlags(p, id, p->aFlag[id] & (uint8_t)~NODE_DELETED);
   p->nLost = 0;
   for (lc = 0; lc <= L; lc++) {
     uint32_t i, nIdLinks = links(p, id, lc)[0];
@@ -739,10 +758,10 @@ static int reconnect(Vec0Hnsw *p, uint32_t id) {
       rc = vec0HnswReserve(p, &p->aP, &p->nPAlloc, 2 * (size_t)p->m0 + 2, sizeof(Pair));
       if (rc) return rc;
       gen = vec0HnswNextGen(p);
-      p->aVisit[n] = gen;
+      vec0HnswMark(p, n, gen);
       nOld = gather(p, links(p, n, lc), gen, 0);
       nP = gather(p, links(p, id, lc), gen, nOld);
-      if (p->aVisit[id] != gen) p->aP[nP++].id = id;
+      if (!vec0HnswSeen(p, id, gen)) p->aP[nP++].id = id;
       if ((rc = relink(p, n, lc, nP, nOld, id)) != 0) return rc;
     }
   }
@@ -767,6 +786,7 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
   p->efc = pParams->efConstruction;
   p->seed = pParams->seed;
   p->mL = 1.0 / log((double)p->m);
+  p->bVisitPlain = 1;
   p->apSel = p->h.xMalloc(p->h.pCtx, 2 * 128 * sizeof(void *));
   if (p->apSel == NULL || vec0HnswGrowGroups(p, 0) != VEC0_HNSW_OK) {
     p->h.xFree(p->h.pCtx, p->apSel);
@@ -833,7 +853,7 @@ int vec0HnswAddNode(Vec0Hnsw *p, uint32_t id, int L, uint32_t g) {
     return rc;
   }
   if (id >= p->nBound) p->nBound = id + 1;
-  p->aFlag[id] = NODE_LOADED | (p->aFlag[id] & NODE_SAVED);
+  vec0HnswSetFlags(p, id, NODE_LOADED | (p->aFlag[id] & NODE_SAVED));
   p->aLevel[id] = (uint8_t)L;
   p->aGroup[id] = g;
   p->apUp[id] = up;
@@ -880,7 +900,7 @@ int vec0HnswDelete(Vec0Hnsw *p, uint32_t id) {
     return vec0HnswCorrupt(p, "node %u: deleted twice", id);
   }
   if ((rc = vec0HnswMarkDirty(p, id)) != 0) return rc;
-  p->aFlag[id] |= NODE_DELETED;
+  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_DELETED);
   return VEC0_HNSW_OK;
 }
 

@@ -359,6 +359,11 @@ extern size_t vec0HnswPrefaultMin;
 */
 extern size_t vec0HnswArenaMin;
 /*
+** The last stamp a walk takes before the stamps start again from 1 (each
+** node's cleared, its other bit kept): 2^31 - 1.  Tests lower it.
+*/
+extern uint32_t vec0HnswGenMax;
+/*
 ** Ends that order once the host has read every node (its read-ahead done):
 ** the rows move to their ids' places in a new block (the old one handed
 ** back as it is read), and a walk no longer reads a row's place first (at

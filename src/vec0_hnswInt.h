@@ -91,7 +91,7 @@ struct Vec0Hnsw {
   void *pNodeMem;   /* the block of the arrays below but aLink0 (growSmall) */
   size_t nNodeMap;  /* its bytes if mapped (vec0MemMapZero), else 0 (xMalloc) */
   void *pLink0Mem;  /* the block aLink0 is in (growLink0) */
-  uint8_t *aFlag;
+  uint8_t *aFlag;   /* written through vec0HnswSetFlags only */
   uint8_t *aLevel;
   uint32_t *aGroup; /* the group of each node */
   uint32_t **apUp;  /* levels 1..L: L rows of (m+1) u32 */
@@ -108,7 +108,16 @@ struct Vec0Hnsw {
   int bHuge;         /* aLink0 asks for huge pages (vec0HnswUseHugePages) */
   size_t nCollapsed; /* bytes of aLink0 made huge pages (vec0HnswHugeStep) */
   Vec0MemPrefault linkPrefault; /* aLink0 made resident (vec0HnswPrefaultLinks) */
+  /*
+  ** A stamp per node (the low 31 bits: VISIT_GEN) that a walk sets to its
+  ** gen on the nodes it met.  In the graph's own array (bVisitPlain) the
+  ** top bit (VISIT_PLAIN) says that the node is loaded and not deleted, so
+  ** that a walk reads no flags of such a node: the stamp's cache line was
+  ** read anyway, and the flags were a second miss per neighbour (bench/
+  ** README.md "Stop 30").  A batch worker's own stamps have no such bit.
+  */
   uint32_t *aVisit;
+  int bVisitPlain;
   uint32_t hide1;    /* 1 + a node searches walk around (vec0HnswHide), or 0 */
   uint32_t gen;
 
@@ -182,6 +191,28 @@ static inline void put32(unsigned char *a, uint32_t v) {
   a[1] = (unsigned char)(v >> 8);
   a[2] = (unsigned char)(v >> 16);
   a[3] = (unsigned char)(v >> 24);
+}
+
+#define VISIT_PLAIN 0x80000000u
+#define VISIT_GEN 0x7fffffffu
+
+/* Whether node id was met by the walk of stamp gen. */
+static inline int vec0HnswSeen(const Vec0Hnsw *p, uint32_t id, uint32_t gen) {
+  return (p->aVisit[id] & VISIT_GEN) == gen;
+}
+
+/* Stamps node id met by the walk of stamp gen, keeping its VISIT_PLAIN. */
+static inline void vec0HnswMark(Vec0Hnsw *p, uint32_t id, uint32_t gen) {
+  p->aVisit[id] = (p->aVisit[id] & VISIT_PLAIN) | gen;
+}
+
+/* Sets node id's flags to f, and VISIT_PLAIN in the graph's stamps. */
+static inline void vec0HnswSetFlags(Vec0Hnsw *p, uint32_t id, uint8_t f) {
+  p->aFlag[id] = f;
+  if (p->bVisitPlain) {
+    uint32_t w = p->aVisit[id] & VISIT_GEN;
+    p->aVisit[id] = (f & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED ? w | VISIT_PLAIN : w;
+  }
 }
 
 static inline uint32_t *links(const Vec0Hnsw *p, uint32_t id, int lc) {

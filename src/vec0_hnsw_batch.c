@@ -223,7 +223,8 @@ static void refreshView(Worker *w, const Vec0Hnsw *p) {
   v->aW = w->aW;
   v->nWAlloc = w->nTop;
   v->apSel = w->apSel;
-  v->aVisit = w->aVisit;
+  v->aVisit = w->aVisit; /* without VISIT_PLAIN: a walk reads the flags */
+  v->bVisitPlain = 0;
   v->gen = gen;
   v->aP = NULL;
   v->nPAlloc = 0;
@@ -717,10 +718,10 @@ static int checkBatch(Batch *b, const uint32_t *aId, const uint64_t *aKey,
   if ((rc = vec0HnswGrowNodes(p, idMax + 1)) != 0) return rc;
   gen = vec0HnswNextGen(p);
   for (i = 0; i < b->n; i++) {
-    if (p->aVisit[b->aNode[i].id] == gen) {
+    if (vec0HnswSeen(p, b->aNode[i].id, gen)) {
       return vec0HnswCorrupt(p, "node %u: twice in a batch", b->aNode[i].id);
     }
-    p->aVisit[b->aNode[i].id] = gen;
+    vec0HnswMark(p, b->aNode[i].id, gen);
   }
   return VEC0_HNSW_OK;
 }
@@ -739,7 +740,7 @@ static int loadGroupNodes(Vec0Hnsw *p, uint32_t g, uint32_t gen) {
   rc = vec0HnswReserve(p, &p->aQueue, &p->nQueueAlloc, (size_t)p->nBound + 1, sizeof(uint32_t));
   if (rc) return rc;
   p->aQueue[nTail++] = p->aGrp[g].entry;
-  p->aVisit[p->aGrp[g].entry] = gen;
+  vec0HnswMark(p, p->aGrp[g].entry, gen);
   while (nHead < nTail) {
     uint32_t n = p->aQueue[nHead++], i;
     if ((p->apVec[n] = p->h.xVector(p->h.pCtx, n, &rc)) == NULL) {
@@ -753,8 +754,8 @@ static int loadGroupNodes(Vec0Hnsw *p, uint32_t g, uint32_t gen) {
           return vec0HnswCorrupt(p, "node %u of group %u links to node %u of group %u", n,
                                  g, t, p->aGroup[t]);
         }
-        if (p->aVisit[t] == gen) continue;
-        p->aVisit[t] = gen;
+        if (vec0HnswSeen(p, t, gen)) continue;
+        vec0HnswMark(p, t, gen);
         p->aQueue[nTail++] = t;
       }
     }

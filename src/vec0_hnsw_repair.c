@@ -182,10 +182,10 @@ static int linkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear, int bFree) {
   rc = vec0HnswReserve(p, &p->aQueue, &p->nQueueAlloc, LINKBACK_VISIT + 2 * 128, sizeof(uint32_t));
   if (rc) return rc;
   gen = vec0HnswNextGen(p);
-  p->aVisit[z] = gen;
+  vec0HnswMark(p, z, gen);
   for (i = 0; i < aNear[0]; i++) {
-    if (p->aVisit[aNear[1 + i]] == gen) continue;
-    p->aVisit[aNear[1 + i]] = gen;
+    if (vec0HnswSeen(p, aNear[1 + i], gen)) continue;
+    vec0HnswMark(p, aNear[1 + i], gen);
     p->aQueue[nQ++] = aNear[1 + i];
   }
   /* breadth first; each node looked at is loaded (touched by its parent) */
@@ -200,10 +200,10 @@ static int linkBack(Vec0Hnsw *p, uint32_t z, const uint32_t *aNear, int bFree) {
     }
     for (i = 0; i < L[0] && nQ < LINKBACK_VISIT; i++) {
       uint32_t t = L[1 + i];
-      if (p->aVisit[t] == gen) continue;
+      if (vec0HnswSeen(p, t, gen)) continue;
       if ((rc = vec0HnswTouch(p, p->aQueue[iQ], 0, t)) != 0) return rc;
       L = links(p, p->aQueue[iQ], 0); /* loading may move the lists */
-      p->aVisit[t] = gen;
+      vec0HnswMark(p, t, gen);
       p->aQueue[nQ++] = t;
     }
   }
@@ -285,24 +285,24 @@ static int reachAll(Vec0Hnsw *p) {
   for (id = 0; id < nBound; id++) {
     uint32_t e;
     if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) != NODE_LOADED) continue;
-    if (p->aVisit[id] == gen) continue;
+    if (vec0HnswSeen(p, id, gen)) continue;
     if ((rc = vec0HnswLoadEntry(p, p->aGroup[id])) != 0) return rc;
     if (p->aGrp[p->aGroup[id]].maxLevel < 0) continue; /* no entry: nothing to reach from */
     e = p->aGrp[p->aGroup[id]].entry;
-    if (p->aVisit[e] != gen) { /* the first node met of its group */
+    if (!vec0HnswSeen(p, e, gen)) { /* the first node met of its group */
       nHead = nTail = 0;
-      p->aVisit[e] = gen;
+      vec0HnswMark(p, e, gen);
       p->aQueue[nTail++] = e;
       while (nHead < nTail) {
         const uint32_t *L = links(p, p->aQueue[nHead++], 0);
         for (i = 0; i < L[0]; i++) {
-          if (p->aVisit[L[1 + i]] == gen) continue;
-          p->aVisit[L[1 + i]] = gen;
+          if (vec0HnswSeen(p, L[1 + i], gen)) continue;
+          vec0HnswMark(p, L[1 + i], gen);
           p->aQueue[nTail++] = L[1 + i];
         }
       }
     }
-    if (p->aVisit[id] == gen) continue;
+    if (vec0HnswSeen(p, id, gen)) continue;
     rc = vec0HnswReserve(p, &p->aLost, &p->nLostAlloc, nMiss + 1, sizeof(uint32_t));
     if (rc) return rc;
     p->aLost[nMiss++] = id;

@@ -279,9 +279,12 @@ int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */
+uint32_t vec0HnswGenMax = VISIT_GEN;
+
 uint32_t vec0HnswNextGen(Vec0Hnsw *p) {
-  if (++p->gen == 0) {
-    memset(p->aVisit, 0, (size_t)p->nCap * sizeof(uint32_t));
+  if (++p->gen > vec0HnswGenMax) {
+    uint32_t i;
+    for (i = 0; i < p->nCap; i++) p->aVisit[i] &= VISIT_PLAIN;
     p->gen = 1;
   }
   return p->gen;
@@ -307,7 +310,7 @@ int vec0HnswSaveNode(Vec0Hnsw *p, uint32_t id) {
     }
   }
   p->nUndo += n;
-  p->aFlag[id] |= NODE_SAVED;
+  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_SAVED);
   return VEC0_HNSW_OK;
 }
 
@@ -321,7 +324,7 @@ int vec0HnswMarkDirty(Vec0Hnsw *p, uint32_t id) {
   rc = vec0HnswReserve(p, &p->aDirty, &p->nDirtyAlloc, p->nDirty + 1, sizeof(uint32_t));
   if (rc) return rc;
   p->aDirty[p->nDirty++] = id;
-  p->aFlag[id] |= NODE_DIRTY;
+  vec0HnswSetFlags(p, id, p->aFlag[id] | NODE_DIRTY);
   return VEC0_HNSW_OK;
 }
 
@@ -392,7 +395,7 @@ static int parseNode(Vec0Hnsw *p, uint32_t id, const unsigned char *a, int n) {
   p->aLevel[id] = (uint8_t)L;
   p->aGroup[id] = g;
   p->apUp[id] = up;
-  p->aFlag[id] = NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0);
+  vec0HnswSetFlags(p, id, NODE_LOADED | ((a[1] & REC_DELETED) ? NODE_DELETED : 0));
   return VEC0_HNSW_OK;
 
 truncated:
@@ -596,16 +599,16 @@ static void endScope(Vec0Hnsw *p, int bRestore) {
           memcpy(p->apUp[id], a + p->m0 + 1,
                  (size_t)L * (size_t)(p->m + 1) * sizeof(uint32_t));
         }
-        p->aFlag[id] = (uint8_t)(info & 0xff);
+        vec0HnswSetFlags(p, id, (uint8_t)(info & 0xff));
       }
       i += rowWords(p, L);
     } else if (bRestore) {
       /* Inserted in this scope: gone again. */
       p->h.xFree(p->h.pCtx, p->apUp[id]);
       p->apUp[id] = NULL;
-      p->aFlag[id] = 0;
+      vec0HnswSetFlags(p, id, 0);
     }
-    p->aFlag[id] &= (uint8_t)~NODE_SAVED;
+    vec0HnswSetFlags(p, id, p->aFlag[id] & (uint8_t)~NODE_SAVED);
   }
   if (bRestore) {
     p->nCount = p->u0.nCount;
@@ -742,7 +745,9 @@ int vec0HnswFlush(Vec0Hnsw *p,
     rc = xWriteGroup(pCtx, p->aGrpDirty[i], pG->entry, pG->maxLevel);
     if (rc) return rc;
   }
-  for (i = 0; i < p->nDirty; i++) p->aFlag[p->aDirty[i]] &= (uint8_t)~NODE_DIRTY;
+  for (i = 0; i < p->nDirty; i++) {
+    vec0HnswSetFlags(p, p->aDirty[i], p->aFlag[p->aDirty[i]] & (uint8_t)~NODE_DIRTY);
+  }
   for (i = 0; i < p->nGrpDirty; i++) {
     p->aGrp[p->aGrpDirty[i]].flags &= (uint8_t)~GROUP_DIRTY;
   }
@@ -871,15 +876,15 @@ static int checkReach(Vec0Hnsw *p, uint32_t nId) {
       break;
     }
     nHead = nTail = 0;
-    p->aVisit[pG->entry] = gen;
+    vec0HnswMark(p, pG->entry, gen);
     p->aQueue[nTail++] = pG->entry;
     while (nHead < nTail) {
       uint32_t n = p->aQueue[nHead++];
       for (l = 0; l <= p->aLevel[n]; l++) {
         const uint32_t *L = links(p, n, l);
         for (i = 0; i < L[0]; i++) {
-          if (p->aVisit[L[1 + i]] == gen) continue;
-          p->aVisit[L[1 + i]] = gen;
+          if (vec0HnswSeen(p, L[1 + i], gen)) continue;
+          vec0HnswMark(p, L[1 + i], gen);
           p->aQueue[nTail++] = L[1 + i];
         }
       }
@@ -892,7 +897,7 @@ static int checkReach(Vec0Hnsw *p, uint32_t nId) {
   nTail = 0;
   for (id = 0; id < nId; id++) {
     if ((p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED &&
-        p->aVisit[id] != gen) {
+        !vec0HnswSeen(p, id, gen)) {
       p->aQueue[nTail++] = id;
     }
   }
@@ -927,6 +932,14 @@ static int runCheck(Vec0Hnsw *p, uint32_t nId) {
       return vec0HnswCorrupt(p, "entry point %u is out of range", p->aGrp[0].entry);
     }
     if ((rc = vec0HnswLoadEntry(p, 0)) != 0) return rc;
+  }
+  for (id = 0; p->bVisitPlain && id < p->nCap; id++) {
+    /* what a walk trusts instead of the flags (vec0HnswSetFlags) */
+    int bPlain = (p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED;
+    if (bPlain != ((p->aVisit[id] & VISIT_PLAIN) != 0)) {
+      return vec0HnswCorrupt(p, "internal: node %u's stamp says %s", id,
+                             bPlain ? "not loaded or deleted" : "loaded and not deleted");
+    }
   }
   if ((rc = checkLinks(p, nId)) != 0) return rc;
   if (nId >= p->nBound && nFound != p->nCount) {

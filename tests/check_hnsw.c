@@ -225,6 +225,39 @@ static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
 }
 
 /*
+** Stamps that start again every few walks (vec0HnswGenMax) change nothing:
+** the same results and the same records as a graph built with the default,
+** with tombstones and revived nodes (whose flags the stamps' top bit
+** mirrors, checked by vec0HnswCheck after each step).
+*/
+START_TEST(stamps_wrap) {
+  Host h1, h2;
+  Vec0Hnsw *g1, *g2;
+  uint32_t i;
+  hostInit(&h1, 1500, 16, 10, 21);
+  hostInit(&h2, 1500, 16, 10, 21);
+  g1 = build(&h1, 1500, 8, 40);
+  vec0HnswGenMax = 5;
+  g2 = build(&h2, 1500, 8, 40);
+  checkGraph(g2, &h2, 1500);
+  for (i = 0; i < 1500; i += 4) {
+    ck_assert_int_eq(vec0HnswDelete(g1, i), 0);
+    ck_assert_int_eq(vec0HnswDelete(g2, i), 0);
+  }
+  checkGraph(g2, &h2, 1500);
+  sameSearches(g1, g2, &h1, 0, 40);
+  for (i = 0; i < 1500; i += 12) {
+    ck_assert_int_eq(vec0HnswInsert(g1, i, i, 0), 0);
+    ck_assert_int_eq(vec0HnswInsert(g2, i, i, 0), 0);
+  }
+  checkGraph(g2, &h2, 1500);
+  sameSearches(g1, g2, &h1, 40, 40);
+  closeSame(g1, &h1, g2, &h2, 1500);
+  vec0HnswGenMax = 0x7fffffffu;
+}
+END_TEST
+
+/*
 ** A lazily read graph whose link array is big enough to hold huge pages
 ** (ids up to 40 000) asks for them halfway through its reads and turns its
 ** links into huge pages a step at a time between searches, the rows in use
@@ -1198,7 +1231,7 @@ static Suite *hnswSuite(int bArena) {
       {filter_rejecting_all, R, 1}, {corrupt_records, 0, 1},   {corrupt_links, R, 1},
       {corrupt_header, R, 1},       {check_unreachable, R, 1}, {out_of_memory, 0, 1},
       {undo_after_failure, R, 8},   {undo_success, 0, 1},      {groups, R, 1},
-      {batch_same_graph, 0, 1},
+      {batch_same_graph, 0, 1},     {stamps_wrap, 0, 1},
   };
   Suite *s = suite_create(bArena ? "hnsw, rows in read order" : "hnsw");
   TCase *tc = tcase_create("graph");
