@@ -178,12 +178,14 @@ static int greedy(Vec0Hnsw *p, const void *q, Pair *pCur, int lc, uint32_t gen) 
       for (; j < L[0] && nTaken < nMax; j++) {
         uint32_t t = L[1 + j];
         if (t + 1 == p->hide1) continue;
-        uint32_t w;
         if (t >= p->nCap) break;
-        w = p->aVisit[t]; /* VISIT_PLAIN: loaded (the flags unread) */
-        if ((!(w & VISIT_PLAIN) && !(p->aFlag[t] & NODE_LOADED)) || p->aLevel[t] < lc) break;
+        /* aPlainBm: loaded, without a read of the flags */
+        if ((!vec0HnswBit(p->aPlainBm, t) && !(p->aFlag[t] & NODE_LOADED)) ||
+            p->aLevel[t] < lc) {
+          break;
+        }
         nTaken++;
-        if ((w & VISIT_GEN) == gen) continue; /* decided before: no move */
+        if (vec0HnswSeen(p, t, gen)) continue; /* decided before: no move */
         aPos[n] = j;
         aId[n++] = t;
       }
@@ -264,6 +266,37 @@ static int sameVector(Vec0Hnsw *p, uint32_t a, uint32_t b, int *pRc) {
 }
 
 /*
+** aSeenBm (the graph's own level searches): a search starts by clearing the
+** bits the last one set, listed in aSeenList, or the whole bitmap when they
+** did not fit in the list (bSeenAll: a walk of thousands of nodes).
+*/
+#define SEEN_LIST 8192
+static int seenBegin(Vec0Hnsw *p) {
+  size_t i;
+  if (p->bSeenAll) {
+    memset(p->aSeenBm, 0, (size_t)p->nCap / 64 * sizeof(uint64_t));
+  } else {
+    for (i = 0; i < p->nSeen; i++) p->aSeenBm[p->aSeenList[i] >> 6] = 0;
+  }
+  p->nSeen = 0;
+  p->bSeenAll = 0;
+  return vec0HnswReserve(p, &p->aSeenList, &p->nSeenAlloc, SEEN_LIST, sizeof(uint32_t));
+}
+
+/* Sets node id's bit of aSeenBm; 0 if it was set. */
+static inline int seenMark(Vec0Hnsw *p, uint32_t id) {
+  uint64_t *w = &p->aSeenBm[id >> 6], b = (uint64_t)1 << (id & 63);
+  if (*w & b) return 0;
+  *w |= b;
+  if (p->nSeen < p->nSeenAlloc) {
+    p->aSeenList[p->nSeen++] = id;
+  } else {
+    p->bSeenAll = 1;
+  }
+  return 1;
+}
+
+/*
 ** Beam search of level lc from ep, ef wide.  The best accepted nodes are
 ** left in the max-heap aTop (*pnTop of them).  While fewer than ef nodes are
 ** accepted there is no bound, so the walk keeps widening through rejected
@@ -286,7 +319,7 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   void *pCtx = p->h.pCtx;
   size_t nCand = 0, nTop = 0, nDist = 0, nSide = 0;
   uint32_t gen, nb[2 * 128];
-  uint8_t aPlain[2 * 128]; /* nb[i] is loaded and not deleted (VISIT_PLAIN) */
+  const int bBm = p->aSeenBm != NULL; /* aSeenBm, else the stamps */
   const void *apV[2 * 128];
   float aBatch[4], aMany[2 * 128];
   int bBatch = 0, bMany;
@@ -297,9 +330,16 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
   rc = vec0HnswReserve(p, &p->aTop, &p->nTopAlloc, nEf + 1, sizeof(Pair));
   if (rc == 0) rc = vec0HnswReserve(p, &p->aCand, &p->nCandAlloc, 256, sizeof(Pair));
   if (rc) return rc;
-  gen = vec0HnswNextGen(p);
-  if (p->hide1 && p->hide1 - 1 < p->nCap) vec0HnswMark(p, p->hide1 - 1, gen);
-  vec0HnswMark(p, ep.id, gen);
+  if (bBm) {
+    gen = 0;
+    if ((rc = seenBegin(p)) != 0) return rc;
+    if (p->hide1 && p->hide1 - 1 < p->nCap) seenMark(p, p->hide1 - 1);
+    seenMark(p, ep.id);
+  } else {
+    gen = vec0HnswNextGen(p);
+    if (p->hide1 && p->hide1 - 1 < p->nCap) vec0HnswMark(p, p->hide1 - 1, gen);
+    vec0HnswMark(p, ep.id, gen);
+  }
   minPush(p->aCand, &nCand, ep);
   if (accepted(p, f, ep.id)) maxPush(p->aTop, &nTop, ep);
 
@@ -326,16 +366,10 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     /* The visited stamps are read at random: all of them on their way first,
     ** a miss each in a large graph.  1M x 128 float32: knn_ab 1.08-1.14x in
     ** four runs, interleaved against the build before 1.05x (0.95-1.24);
-    ** int8 1.00-1.06x, fashion 1.00x.  A stamp with VISIT_PLAIN answers
-    ** for the node's flags (loaded? deleted?); without the bit (a batch
-    ** worker's stamps) the flags bytes go out with them. */
-    if (p->bVisitPlain) {
+    ** int8 1.00-1.06x, fashion 1.00x.  The bitmaps (aSeenBm, aPlainBm)
+    ** stay in the caches: nothing to start. */
+    if (!bBm) {
       for (i = 0; i < cnt; i++) PREFETCH(&p->aVisit[L[1 + i]]);
-    } else {
-      for (i = 0; i < cnt; i++) {
-        PREFETCH(&p->aVisit[L[1 + i]]);
-        PREFETCH(&p->aFlag[L[1 + i]]);
-      }
     }
     /* So are a batch's vector addresses (an array of 8 bytes a node, read
     ** at the same random places): a stall per neighbour otherwise. */
@@ -363,15 +397,17 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
     ** walk's neighbours are refused (a first query at 1M read half as many
     ** records).  Links point below nBound <= nCap, so t indexes the arrays. */
     for (i = 0; i < cnt; i++) {
-      uint32_t t = L[1 + i], w = p->aVisit[t];
-      if ((w & VISIT_GEN) == gen) continue;
+      uint32_t t = L[1 + i];
+      if (bBm) {
+        if (!seenMark(p, t)) continue;
+      } else {
+        if (p->aVisit[t] == gen) continue;
+        p->aVisit[t] = gen;
+      }
       if (lc > 0) {
         if ((rc = vec0HnswTouch(p, c.id, lc, t)) != 0) return rc;
         L = links(p, c.id, lc);
-        w = p->aVisit[t]; /* the touch may have loaded it */
       }
-      p->aVisit[t] = (w & VISIT_PLAIN) | gen;
-      aPlain[nn] = (w & VISIT_PLAIN) != 0;
       nb[nn++] = t;
     }
     if (nn == 0) continue;
@@ -418,13 +454,15 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
         Pair x;
         x.d = d;
         x.id = nb[i];
-        if (!aPlain[i] && !(p->aFlag[x.id] & NODE_LOADED) &&
+        /* aPlainBm: loaded and not deleted, the flags unread */
+        int bPlain = vec0HnswBit(p->aPlainBm, x.id);
+        if (!bPlain && !(p->aFlag[x.id] & NODE_LOADED) &&
             (rc = vec0HnswTouch(p, c.id, lc, x.id)) != 0) {
           return rc;
         }
         minPush(p->aCand, &nCand, x);
         if (p->aCand[0].id == x.id) prefetchRow(p, x.id, lc);
-        if (acceptedPlain(p, f, x.id, aPlain[i])) {
+        if (acceptedPlain(p, f, x.id, bPlain)) {
           int bCopy = d == c.d && nSide < f->nSideMax && sameVector(p, c.id, x.id, &rc);
           if (rc) return rc;
           if (bCopy) {
@@ -786,7 +824,6 @@ int vec0HnswOpen(const Vec0HnswHost *pHost, const Vec0HnswParams *pParams,
   p->efc = pParams->efConstruction;
   p->seed = pParams->seed;
   p->mL = 1.0 / log((double)p->m);
-  p->bVisitPlain = 1;
   p->apSel = p->h.xMalloc(p->h.pCtx, 2 * 128 * sizeof(void *));
   if (p->apSel == NULL || vec0HnswGrowGroups(p, 0) != VEC0_HNSW_OK) {
     p->h.xFree(p->h.pCtx, p->apSel);
@@ -803,6 +840,7 @@ void vec0HnswClose(Vec0Hnsw *p) {
   vec0HnswFreeNodes(p);
   p->h.xFree(p->h.pCtx, p->aDirty);
   p->h.xFree(p->h.pCtx, p->aCand);
+  p->h.xFree(p->h.pCtx, p->aSeenList);
   p->h.xFree(p->h.pCtx, p->aTop);
   p->h.xFree(p->h.pCtx, p->aSide);
   p->h.xFree(p->h.pCtx, p->aW);

@@ -223,9 +223,11 @@ static void refreshView(Worker *w, const Vec0Hnsw *p) {
   v->aW = w->aW;
   v->nWAlloc = w->nTop;
   v->apSel = w->apSel;
-  v->aVisit = w->aVisit; /* without VISIT_PLAIN: a walk reads the flags */
-  v->bVisitPlain = 0;
+  v->aVisit = w->aVisit;
   v->gen = gen;
+  v->aSeenBm = NULL; /* w's walks use w's stamps (aPlainBm is read only) */
+  v->aSeenList = NULL;
+  v->nSeenAlloc = v->nSeen = 0;
   v->aP = NULL;
   v->nPAlloc = 0;
   v->aDrop = NULL;

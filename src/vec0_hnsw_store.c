@@ -81,7 +81,9 @@ static void freeSmall(Vec0Hnsw *p) {
 
 static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   size_t nPos = p->bArena ? sizeof(uint32_t) : 0;
-  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + nPos + 2), nAlloc = n, i,
+  size_t nBm = nNew / 64 * sizeof(uint64_t); /* nNew: a power of 2 from 64 on */
+  size_t n = nNew * (sizeof(uint32_t *) + 2 * sizeof(uint32_t) + nPos + 2) + 2 * nBm,
+         nAlloc = n, i,
          nMap = 0;
   int bHuge = n >= NODE_HUGE / 2;
   unsigned char *aMem = NULL, *a;
@@ -99,12 +101,16 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
   }
   {
     uint32_t **apUp = (uint32_t **)a;
-    uint32_t *aGroup = (uint32_t *)(a + nNew * sizeof(uint32_t *));
+    uint64_t *aPlainBm = (uint64_t *)(a + nNew * sizeof(uint32_t *));
+    uint64_t *aSeenBm = aPlainBm + nNew / 64;
+    uint32_t *aGroup = (uint32_t *)(aSeenBm + nNew / 64);
     uint32_t *aVisit = aGroup + nNew;
     uint32_t *aPos = nPos ? aVisit + nNew : NULL;
     uint8_t *aFlag = (uint8_t *)(aVisit + (nPos ? 2 : 1) * nNew), *aLevel = aFlag + nNew;
     if (nOld) {
       memcpy(apUp, p->apUp, nOld * sizeof(uint32_t *));
+      memcpy(aPlainBm, p->aPlainBm, nOld / 64 * sizeof(uint64_t));
+      memcpy(aSeenBm, p->aSeenBm, nOld / 64 * sizeof(uint64_t));
       memcpy(aGroup, p->aGroup, nOld * sizeof(uint32_t));
       memcpy(aVisit, p->aVisit, nOld * sizeof(uint32_t));
       if (aPos) memcpy(aPos, p->aPos, nOld * sizeof(uint32_t));
@@ -113,6 +119,8 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
     }
     if (nMap == 0) {
       for (i = nOld; i < nNew; i++) apUp[i] = NULL;
+      memset(aPlainBm + nOld / 64, 0, (nNew - nOld) / 64 * sizeof(uint64_t));
+      memset(aSeenBm + nOld / 64, 0, (nNew - nOld) / 64 * sizeof(uint64_t));
       memset(aVisit + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
       if (aPos) memset(aPos + nOld, 0, (nNew - nOld) * sizeof(uint32_t));
       memset(aFlag + nOld, 0, nNew - nOld);
@@ -122,6 +130,8 @@ static int growSmall(Vec0Hnsw *p, size_t nOld, size_t nNew) {
     p->pNodeMem = aMem;
     p->nNodeMap = nMap;
     p->apUp = apUp;
+    p->aPlainBm = aPlainBm;
+    p->aSeenBm = aSeenBm;
     p->aGroup = aGroup;
     p->aVisit = aVisit;
     p->aPos = aPos;
@@ -279,15 +289,14 @@ int vec0HnswHugeStep(Vec0Hnsw *p, size_t nMax) {
 }
 
 /* A fresh visited generation; stamps are only reset when the counter wraps. */
-uint32_t vec0HnswGenMax = VISIT_GEN;
+uint32_t vec0HnswGenMax = 0xffffffffu;
 
 uint32_t vec0HnswNextGen(Vec0Hnsw *p) {
-  if (++p->gen > vec0HnswGenMax) {
-    uint32_t i;
-    for (i = 0; i < p->nCap; i++) p->aVisit[i] &= VISIT_PLAIN;
-    p->gen = 1;
+  if (p->gen >= vec0HnswGenMax) {
+    memset(p->aVisit, 0, (size_t)p->nCap * sizeof(uint32_t));
+    p->gen = 0;
   }
-  return p->gen;
+  return ++p->gen;
 }
 
 
@@ -547,6 +556,9 @@ void vec0HnswFreeNodes(Vec0Hnsw *p) {
   p->h.xFree(p->h.pCtx, p->pLink0Mem);
   p->pLink0Mem = NULL;
   p->aFlag = p->aLevel = NULL;
+  p->aPlainBm = p->aSeenBm = NULL;
+  p->nSeen = 0;
+  p->bSeenAll = 0;
   p->aGroup = NULL;
   p->apUp = NULL;
   p->aLink0 = p->aVisit = p->aPos = NULL;
@@ -933,11 +945,11 @@ static int runCheck(Vec0Hnsw *p, uint32_t nId) {
     }
     if ((rc = vec0HnswLoadEntry(p, 0)) != 0) return rc;
   }
-  for (id = 0; p->bVisitPlain && id < p->nCap; id++) {
+  for (id = 0; id < p->nCap; id++) {
     /* what a walk trusts instead of the flags (vec0HnswSetFlags) */
     int bPlain = (p->aFlag[id] & (NODE_LOADED | NODE_DELETED)) == NODE_LOADED;
-    if (bPlain != ((p->aVisit[id] & VISIT_PLAIN) != 0)) {
-      return vec0HnswCorrupt(p, "internal: node %u's stamp says %s", id,
+    if (bPlain != vec0HnswBit(p->aPlainBm, id)) {
+      return vec0HnswCorrupt(p, "internal: node %u's bit says %s", id,
                              bPlain ? "not loaded or deleted" : "loaded and not deleted");
     }
   }

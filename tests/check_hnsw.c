@@ -227,8 +227,8 @@ static void sameSearches(Vec0Hnsw *g, Vec0Hnsw *g2, Host *h, int iq0, int nQ) {
 /*
 ** Stamps that start again every few walks (vec0HnswGenMax) change nothing:
 ** the same results and the same records as a graph built with the default,
-** with tombstones and revived nodes (whose flags the stamps' top bit
-** mirrors, checked by vec0HnswCheck after each step).
+** with tombstones and revived nodes (whose flags aPlainBm mirrors, checked
+** by vec0HnswCheck after each step).
 */
 START_TEST(stamps_wrap) {
   Host h1, h2;
