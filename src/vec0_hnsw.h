@@ -359,8 +359,8 @@ extern size_t vec0HnswPrefaultMin;
 */
 extern size_t vec0HnswArenaMin;
 /*
-** The last stamp a walk takes before the stamps start again from 1 (each
-** node's cleared, its other bit kept): 2^31 - 1.  Tests lower it.
+** The last visited stamp a walk takes before every node's stamp is cleared
+** and they start again from 1: 2^32 - 1.  Tests lower it.
 */
 extern uint32_t vec0HnswGenMax;
 /*
