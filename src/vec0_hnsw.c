@@ -251,9 +251,7 @@ static int acceptedPlain(const Vec0Hnsw *p, const Filter *f, uint32_t id, int bP
 }
 
 static int accepted(const Vec0Hnsw *p, const Filter *f, uint32_t id) {
-  if ((p->aFlag[id] & NODE_DELETED) && !f->bDeleted) return 0;
-  if (id == f->exclude) return 0;
-  return f->xAccept == NULL || f->xAccept(f->pCtx, id);
+  return acceptedPlain(p, f, id, 0);
 }
 
 /* Whether nodes a and b hold one vector (host's xSame); 0 on error (*pRc). */
@@ -401,8 +399,8 @@ int vec0HnswSearchLayer(Vec0Hnsw *p, const void *q, Pair ep, int ef, int lc,
       if (bBm) {
         if (!seenMark(p, t)) continue;
       } else {
-        if (p->aVisit[t] == gen) continue;
-        p->aVisit[t] = gen;
+        if (vec0HnswSeen(p, t, gen)) continue;
+        vec0HnswMark(p, t, gen);
       }
       if (lc > 0) {
         if ((rc = vec0HnswTouch(p, c.id, lc, t)) != 0) return rc;
