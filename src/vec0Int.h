@@ -27,6 +27,13 @@
 **                        with the value its cache was built from.
 **         'next_slot'    integer, the lowest slot never used (see T_slots).
 **         'rows'         integer, the number of live rows.
+**         'rowid_gone'   integer, the largest rowid that left T_rows (its row
+**                        deleted, or given another rowid by an UPDATE) while
+**                        no id in T_rows was larger; absent: none did.  A row
+**                        inserted without a rowid gets one more than the
+**                        largest of this and T_rows' ids, so a rowid is never
+**                        given twice (sqlite-vec's rowids table is
+**                        AUTOINCREMENT: the same rowids).
 **         'chunk.N'      integer 1..VEC0_MAX_CHUNK, the slots per row of
 **                        T_vectorsN (fixed at CREATE).
 **         'ef_search.N'  integer, the persisted default ef of vector column N
@@ -358,6 +365,8 @@ enum {
   VEC0_STMT_ROWS_INSERT,
   VEC0_STMT_ROWS_DELETE,
   VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
+  VEC0_STMT_ROWS_GONE,      /* keep a rowid that left as 'rowid_gone' if the top */
+  VEC0_STMT_ROWS_TOP,       /* 'rowid_gone' and the largest rowid */
   VEC0_STMT_ROWS_SET_SLOT,
   VEC0_STMT_ROWS_AUX_GET,
   VEC0_STMT_ROWS_AUX_SET,
@@ -529,6 +538,7 @@ struct Vec0Table {
   int iPoisonDepth; /* nSavepoint when it happened: ROLLBACK TO below clears */
   int nSavepoint;   /* savepoints open (xSavepoint numbers them from 0) */
   int nBusy;          /* methods using the cache now (vec0_vtab.c) */
+  sqlite3_int64 iLastRowid; /* last_insert_rowid when the outermost began */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0Registry *pReg; /* this connection's open tables (vec0_info.c) */
   int nThread;        /* 'threads=N': threads of a bulk build (0: one per core) */

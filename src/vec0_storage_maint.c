@@ -192,6 +192,17 @@ int vec0StorageCheck(Vec0Table *p, char **pzErr) {
       rc = SQLITE_CORRUPT_VTAB;
     }
   }
+  if (rc == SQLITE_OK) {
+    sqlite3_int64 nBad = 0;
+    rc = countRows(p, sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w_config\" WHERE "
+                                      "key = 'rowid_gone' AND typeof(value) != 'integer'",
+                                      zDb, zT),
+                   &nBad);
+    if (rc == SQLITE_OK && nBad) {
+      *pzErr = sqlite3_mprintf("%s_config has a rowid_gone that is not an integer", zT);
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
   if (rc == SQLITE_OK) rc = vec0StorageAllSlots(p);
   return rc;
 }

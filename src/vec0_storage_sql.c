@@ -66,6 +66,19 @@ static char *stmtSql(Vec0Table *p, int e) {
     case VEC0_STMT_ROWS_REKEY:
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
                              zDb, zT, bKey ? ", key=?3" : "");
+    case VEC0_STMT_ROWS_GONE:
+      /* ?1 has just left T_rows: kept if above every id left and kept before */
+      return sqlite3_mprintf(
+          "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(key, value) "
+          "SELECT 'rowid_gone', ?1 "
+          "WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_rows\" WHERE id > ?1) "
+          "AND NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_config\" "
+          "WHERE key = 'rowid_gone' AND value >= ?1)",
+          zDb, zT, zDb, zT, zDb, zT);
+    case VEC0_STMT_ROWS_TOP:
+      return sqlite3_mprintf("SELECT value, (SELECT max(id) FROM \"%w\".\"%w_rows\") "
+                             "FROM \"%w\".\"%w_config\" WHERE key = 'rowid_gone'",
+                             zDb, zT, zDb, zT);
     case VEC0_STMT_ROWS_SET_SLOT:
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=?2 WHERE id=?1", zDb,
                              zT);
@@ -548,11 +561,62 @@ int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
   return sqlite3_reset(pStmt);
 }
 
+/*
+** Rowid iRowid has left T_rows (deleted, or changed by an UPDATE): if it was
+** above every id left, T_config keeps it as 'rowid_gone', so that no later
+** row is given it (rowidTop).
+*/
+static int rowidGone(Vec0Table *p, sqlite3_int64 iRowid) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GONE, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/*
+** The rowid of a row inserted without one, as with sqlite-vec (whose rowids
+** table is AUTOINCREMENT): one more than the largest rowid the table has
+** had.  While the largest is a live row's, SQLite's own choice is that
+** (*pbAuto stays set); once it is 'rowid_gone', *piRowid is the one after.
+*/
+static int rowidTop(Vec0Table *p, sqlite3_int64 *piRowid, int *pbAuto) {
+  sqlite3_stmt *pStmt = 0;
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_TOP, &pStmt);
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_int64 iGone = sqlite3_column_int64(pStmt, 0);
+    if (sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
+      vec0TableError(p, "vec0: table \"%s\": bad rowid_gone in %s_config", p->zName,
+                     p->zName);
+      rc = SQLITE_CORRUPT_VTAB;
+    } else if (sqlite3_column_type(pStmt, 1) == SQLITE_NULL ||
+               iGone >= sqlite3_column_int64(pStmt, 1)) {
+      if (iGone == INT64_MAX) {
+        vec0TableError(p, "vec0: table \"%s\": no rowid is left for a new row (a row "
+                          "has had the largest, %lld)",
+                       p->zName, iGone);
+        rc = SQLITE_FULL;
+      } else {
+        *piRowid = iGone + 1;
+        *pbAuto = 0;
+      }
+    }
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  return rc;
+}
+
 int vec0StorageRowInsert(Vec0Table *p, sqlite3_int64 *piRowid, int bAuto, uint32_t iSlot,
                          sqlite3_value *pKey, sqlite3_value **aArg) {
   const Vec0Config *c = &p->cfg;
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt), iBind = 3;
+  int rc = bAuto ? rowidTop(p, piRowid, &bAuto) : SQLITE_OK, iBind = 3;
+  if (rc == SQLITE_OK) rc = vec0StorageStmt(p, VEC0_STMT_ROWS_INSERT, &pStmt);
   if (rc != SQLITE_OK) return rc;
   if (bAuto) {
     sqlite3_bind_null(pStmt, 1);
@@ -576,6 +640,7 @@ int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid) {
   sqlite3_bind_int64(pStmt, 1, iRowid);
   rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
   if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK) rc = rowidGone(p, iRowid);
   return rc;
 }
 
@@ -590,6 +655,7 @@ int vec0StorageRowRekey(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
+  if (rc == SQLITE_OK && iNew != iOld) rc = rowidGone(p, iOld);
   return rc;
 }
 

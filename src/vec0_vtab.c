@@ -660,6 +660,7 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = SQLITE_ERROR;
     } else {
       rc = vec0MaintCommand(p, argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE]);
+      *pRowid = p->iLastRowid; /* a command inserts no row: SQLite sets this */
     }
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
     vec0IndexOpBegin(p);
@@ -697,8 +698,22 @@ static void rollbackCache(Vec0Table *p) {
   p->nSavepoint = 0;
 }
 
+/*
+** The shadow tables' writes (rows, slots, the graph's records written at
+** xSync) would leave their own rowids in sqlite3_last_insert_rowid(), where
+** a program reads the rowid of the row it inserted (Python's lastrowid,
+** better-sqlite3's lastInsertRowid): the outermost method puts back the value
+** it found, and SQLite then sets an INSERT's own rowid after xUpdate.
+*/
+static void busyBegin(Vec0Table *p) {
+  if (p->nBusy++ == 0) p->iLastRowid = sqlite3_last_insert_rowid(p->db);
+}
+
 static int busyEnd(Vec0Table *p, int rc) {
-  if (p->nBusy == 1) vec0StorageReadEnd(p);
+  if (p->nBusy == 1) {
+    vec0StorageReadEnd(p);
+    sqlite3_set_last_insert_rowid(p->db, p->iLastRowid);
+  }
   if (--p->nBusy == 0 && p->bRollbackLater) {
     p->bRollbackLater = 0;
     rollbackCache(p);
@@ -709,26 +724,26 @@ static int busyEnd(Vec0Table *p, int rc) {
 static int vec0Filter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxStr,
                       int argc, sqlite3_value **argv) {
   Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
-  p->nBusy++;
+  busyBegin(p);
   return busyEnd(p, cursorFilter(pCursor, idxNum, idxStr, argc, argv));
 }
 
 static int vec0Next(sqlite3_vtab_cursor *pCursor) {
   Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
-  p->nBusy++;
+  busyBegin(p);
   return busyEnd(p, cursorNext(pCursor));
 }
 
 static int vec0Column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
   Vec0Table *p = cursorTable((Vec0Cursor *)pCursor);
-  p->nBusy++;
+  busyBegin(p);
   return busyEnd(p, cursorColumn(pCursor, ctx, i));
 }
 
 static int vec0Update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                       sqlite3_int64 *pRowid) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  p->nBusy++;
+  busyBegin(p);
   return busyEnd(p, tableUpdate(pVtab, argc, argv, pRowid));
 }
 
@@ -748,7 +763,7 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
                    p->zName);
     return SQLITE_ABORT;
   }
-  p->nBusy++;
+  busyBegin(p);
   rc = vec0IndexFlush(p);
   /* The recall measurement and graph upkeep the transaction calls for. */
   if (rc == SQLITE_OK) rc = vec0RecallAfterWrite(p);
@@ -781,7 +796,7 @@ static int vec0Rollback(sqlite3_vtab *pVtab) {
 static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->nSavepoint = iSavepoint + 1;
-  p->nBusy++;
+  busyBegin(p);
   return busyEnd(p, vec0IndexFlush(p));
 }
 
@@ -802,10 +817,11 @@ static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
 
 static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  int rc = vec0IndexFlush(p);
-  vec0StorageReadEnd(p);
+  int rc;
+  busyBegin(p);
+  rc = vec0IndexFlush(p);
   if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
-  return rc;
+  return busyEnd(p, rc);
 }
 
 static int vec0ShadowName(const char *zName) {
@@ -821,11 +837,13 @@ static int vec0Integrity(sqlite3_vtab *pVtab, const char *zSchema,
                          const char *zTabName, int mFlags, char **pzErr) {
   Vec0Table *p = (Vec0Table *)pVtab;
   char *zErr = 0;
-  int rc = vec0IndexFlush(p);
+  int rc;
   (void)zSchema;
   (void)mFlags;
+  busyBegin(p);
+  rc = vec0IndexFlush(p);
   if (rc == SQLITE_OK) rc = vec0MaintCheck(p, &zErr);
-  vec0StorageReadEnd(p);
+  rc = busyEnd(p, rc);
   if (rc == SQLITE_CORRUPT_VTAB) {
     *pzErr = sqlite3_mprintf("vec0 table %s: %s", zTabName,
                              zErr ? zErr : "shadow tables are damaged");

@@ -41,6 +41,7 @@ STATEMENTS = [
     ("SELECT rowid, distance FROM t WHERE f MATCH ? AND k = 4 AND p = 2", "q"),
     ("SELECT rowid FROM t WHERE v MATCH ? AND k = 3 AND rowid IN (4, 5, 6)", "q"),
     ("INSERT INTO t(rowid, v, f, p, tag) VALUES (1000, ?, ?, 1, 'x')", "qq"),
+    ("INSERT INTO t(v, f, p) VALUES (?, ?, 1)", "qq"),              # a rowid chosen
     ("UPDATE t SET v = ? WHERE rowid = 7", "q"),
     ("UPDATE t SET f = ? WHERE rowid = 8", "q"),
     ("UPDATE t SET tag = 'changed', p = 2, note = 'n' WHERE rowid = 9", ()),
@@ -196,6 +197,8 @@ CASES = [
     ("rows-count-low", "rows", "UPDATE t_config SET value = 3 WHERE key = 'rows'"),
     ("rows-count-negative", "rows", "UPDATE t_config SET value = -1 WHERE key = 'rows'"),
     ("rows-count-missing", "rows", "DELETE FROM t_config WHERE key = 'rows'"),
+    ("rowid-gone-text", "rowid_gone",
+     "INSERT OR REPLACE INTO t_config VALUES ('rowid_gone', 'x')"),
     ("chunk-zero", "chunk.0", "UPDATE t_config SET value = 0 WHERE key = 'chunk.0'"),
     ("chunk-huge", "chunk.0", "UPDATE t_config SET value = 100000 WHERE key = 'chunk.0'"),
     ("chunk-other", "t_vectors0",
