@@ -26,8 +26,10 @@ function, module, hidden column and command the extension has.
 """
 
 import glob
+import math
 import os
 import re
+import struct
 
 import pytest
 
@@ -360,7 +362,9 @@ def check_not_numbers(peer):
 def check_other_type(peer):
     sqls = ["SELECT vec_to_json(vec_f32(vec_int8('[1, 2, 3, 4]')));",
             "SELECT vec_to_json(vec_int8(vec_f32('[1]')));",
-            "SELECT vec_to_json(vec_f32(vec_bit(X'00000000')));"]
+            "SELECT vec_to_json(vec_f32(vec_bit(X'00000000')));",
+            "SELECT hex(vec_bit(vec_int8('[1, 2]')));",
+            "SELECT hex(vec_quantize_int8(vec_int8('[1, 2, 3, 4]'), 'unit'));"]
     outs = each_line(sqls, vec0_shell)
     assert "expected a float32 vector, got an int8 vector" in outs[0], outs
     assert all("vec0: " in o for o in outs), outs
@@ -451,6 +455,106 @@ def check_vec010_forms(peer):
         assert is_error(peer_shell(sql))
 
 
+def check_null_partition(peer):
+    sql = ("CREATE VIRTUAL TABLE t USING vec0(v float[1], p integer partition key);"
+           "INSERT INTO t(rowid, v, p) VALUES (1, '[1]', NULL);"
+           "SELECT rowid FROM t WHERE v MATCH '[1]' AND k = 1 AND p IS NULL;")
+    out = vec0_shell(sql)
+    assert is_error(out) and 'vec0: table "t": column "p"' in out, out
+    if peer:
+        assert peer_shell(sql) == "1\n"
+
+
+K_MAKE = ("CREATE VIRTUAL TABLE t USING vec0(v float[1]);"
+          "INSERT INTO t(rowid, v) VALUES (1, '[1]'), (2, '[2]'), (3, '[3]');")
+
+
+def check_k_not_integer(peer):
+    sqls = [K_MAKE + "SELECT count(*) FROM t WHERE v MATCH '[1]' AND k = %s;" % k
+            for k in ("2.5", "NULL", "'abc'", "2.0", "'2'")]
+    outs = each_line(sqls, vec0_shell)
+    for k, out in zip(("2.5", "NULL", "'abc'"), outs):
+        assert is_error(out) and "vec0: " in out and k in out, out
+    assert outs[3:] == ["2\n", "2\n"]
+    if peer:
+        assert each_line(sqls[:3], peer_shell) == ["2\n", "0\n", "0\n"]
+
+
+def check_k_column(peer):
+    sql = K_MAKE + "SELECT quote(k) FROM t WHERE v MATCH '[1]' AND k = 1;"
+    assert vec0_shell(sql) == "1\n"
+    if peer:
+        assert peer_shell(sql) == "NULL\n"
+
+
+def check_slice_bounds(peer):
+    sqls = ["SELECT vec_to_json(vec_slice('[1, 2, 3]', %s, 2));" % b
+            for b in ("NULL", "'a'", "X'01'")]
+    assert all(is_error(o) and "vec0: " in o for o in each_line(sqls, vec0_shell))
+    if peer:
+        assert each_line(sqls, peer_shell) == ["[1.000000,2.000000]\n"] * 3
+
+
+def check_aux_types(peer):
+    sqls = ["CREATE VIRTUAL TABLE t USING vec0(v float[1], +a text);"
+            "INSERT INTO t(rowid, v, a) VALUES (1, '[1]', 3); SELECT typeof(a) FROM t;",
+            "CREATE VIRTUAL TABLE t USING vec0(v float[1], +a);"
+            "INSERT INTO t(rowid, v, a) VALUES (1, '[1]', X'01'); SELECT typeof(a) FROM t;"]
+    assert each_line(sqls, vec0_shell) == ["integer\n", "blob\n"]
+    if peer:
+        outs = each_line(sqls, peer_shell)
+        assert "Auxiliary column type mismatch" in outs[0], outs
+        assert is_error(outs[1]), outs
+
+
+def check_scan_order(peer):
+    sql = ("CREATE VIRTUAL TABLE t USING vec0(v float[1]);"
+           "INSERT INTO t(rowid, v) VALUES (2, '[1]'), (1, '[2]');"
+           "SELECT group_concat(rowid) FROM t;")
+    assert vec0_shell(sql) == "1,2\n"
+    if peer:
+        assert peer_shell(sql) == "2,1\n"
+
+
+def check_normalize(peer):
+    sql = "SELECT hex(vec_normalize('[1, 2, 3]'));"
+    assert vec0_shell(sql) == "77D6883E77D6083FB3414D3F\n"
+    exact = struct.unpack("<f", struct.pack("<f", 3 / math.sqrt(14)))[0]
+    assert struct.unpack("<f", bytes.fromhex("B3414D3F"))[0] == exact
+    if peer:
+        assert peer_shell(sql) == "77D6883E77D6083FB2414D3F\n"
+
+
+def check_refused_writes(peer):
+    sqls = ["CREATE VIRTUAL TABLE t USING vec0(v float[1]);"
+            "INSERT INTO t(rowid, v) VALUES (1, '[1]');"
+            "INSERT OR REPLACE INTO t(rowid, v) VALUES (1, '[5]'); SELECT vec_to_json(v) FROM t;",
+            "CREATE VIRTUAL TABLE t USING vec0(v float[1], p integer partition key);"
+            "INSERT INTO t(rowid, v, p) VALUES (1, '[1]', 1);"
+            "UPDATE t SET p = 2 WHERE rowid = 1; SELECT p FROM t;",
+            "CREATE VIRTUAL TABLE t USING vec0(id text primary key, v float[1]);"
+            "INSERT INTO t(id, v) VALUES ('a', '[1]'); UPDATE t SET id = 'b'; SELECT id FROM t;",
+            "CREATE VIRTUAL TABLE t USING vec0(v float[1], m integer);"
+            "INSERT INTO t(rowid, v, m) VALUES (1, '[1]', NULL); SELECT quote(m) FROM t;"]
+    assert each_line(sqls, vec0_shell) == ["[5.000000]\n", "2\n", "b\n", "NULL\n"]
+    if peer:
+        assert all(is_error(o) for o in each_line(sqls, peer_shell))
+
+
+def check_peer_wrong_answers(peer):
+    sqls = ["CREATE VIRTUAL TABLE t USING vec0(v float[1], m integer);"
+            "INSERT INTO t(rowid, v, m) VALUES (1, '[1]', 1), (2, '[2]', 2);"
+            "UPDATE t SET rowid = 10, m = 5 WHERE rowid = 2;"
+            "SELECT group_concat(rowid || ':' || m) FROM t;",
+            K_MAKE + "DELETE FROM t WHERE rowid = 1.5; SELECT group_concat(rowid) FROM t;",
+            "CREATE VIRTUAL TABLE t USING vec0(v float[1], p integer partition key);"
+            "INSERT INTO t(rowid, v, p) VALUES (1, '[1]', 1), (2, '[1]', 2);"
+            "SELECT count(*) FROM t WHERE v MATCH '[1]' AND k = 1 AND p IN (1, 2);"]
+    assert each_line(sqls, vec0_shell) == ["1:1,10:5\n", "1,2,3\n", "1\n"]
+    if peer:
+        assert each_line(sqls, peer_shell) == ["1:1,2:5\n", "2,3\n", "2\n"]
+
+
 # Every row of the table, and what checks it.
 DIFFERENCE_CHECKS = {
     "index of float and int8 columns": check_index,
@@ -466,6 +570,15 @@ DIFFERENCE_CHECKS = {
     "keys given as whole-number REALs": check_real_keys,
     "filters in a KNN query": check_knn_filters,
     "`vec_version()`": check_version,
+    "`NULL` as a partition key": check_null_partition,
+    "`k` that is not an integer": check_k_not_integer,
+    "the `k` column of a result row": check_k_column,
+    "`vec_slice()` bounds that are not integers": check_slice_bounds,
+    "auxiliary column types": check_aux_types,
+    "rows of a scan without `ORDER BY`": check_scan_order,
+    "`vec_normalize()`": check_normalize,
+    "writes sqlite-vec refuses": check_refused_writes,
+    "wrong answers of sqlite-vec 0.1.9": check_peer_wrong_answers,
     "error messages": check_error_messages,
     "`rescore(...)` and `diskann(...)` indexes": check_vec010_forms,
 }
