@@ -319,6 +319,11 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
 }
 #undef ADD_ARG
 
+/* Whether the statement reads column iCol (the last bit stands for the rest). */
+static int readsColumn(const sqlite3_index_info *pInfo, int iCol) {
+  return (int)((pInfo->colUsed >> (iCol < 63 ? iCol : 63)) & 1);
+}
+
 static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   Vec0Table *p = (Vec0Table *)pVtab;
   Vec0Config *c = &p->cfg;
@@ -380,6 +385,17 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       pInfo->idxNum = VEC0_PLAN_SCAN;
       pInfo->estimatedCost = 1e6;
       pInfo->estimatedRows = 100000;
+    }
+    if (readsColumn(pInfo, c->nCol + VEC0_HIDDEN_K) ||
+        readsColumn(pInfo, c->nCol + VEC0_HIDDEN_DISTANCE)) {
+      /*
+      ** A query that reads k or distance is a KNN query, and this plan
+      ** has no MATCH: SQLite plans each side of an OR of rowid terms on
+      ** its own (a MULTI-INDEX OR), then compares k and MATCH with rows
+      ** that have neither, and returned no row at all.  Costlier than any
+      ** KNN plan, so that SQLite takes that one and checks the OR after.
+      */
+      pInfo->estimatedCost += 1e12;
     }
     /* Rows come out by rowid (the integer key is the rowid). */
     if (pInfo->nOrderBy == 1 && !pInfo->aOrderBy[0].desc &&

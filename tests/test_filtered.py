@@ -85,3 +85,37 @@ def test_distance_bound_counts(table):
                           "AND k = 20 AND distance < ?", (f32(q), r)).fetchone()
         assert got[0] == min(20, sum(d < r for d in dists))
         assert got[1] < r
+
+
+@pytest.mark.parametrize("decl,key", [("e float[2]", "rowid"),
+                                      ("id integer primary key, e float[2]", "id"),
+                                      ("id text primary key, e float[2]", "id")])
+def test_or_of_keys_is_a_filter_of_the_search(dbpath, decl, key):
+    """SQLite planned `k = 3 AND (rowid = 4 OR rowid = 1)` as two point lookups
+    (a MULTI-INDEX OR, each side without the MATCH), then compared k and MATCH
+    with rows that had neither, and the query returned no row.  Now the KNN
+    plan takes it, SQLite turns the OR into an IN the search sees, and the
+    query returns its k nearest among those rows."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(%s)" % decl)
+    text = decl.startswith("id text")
+    ids = ["r%d" % i if text else i for i in range(1, 6)]
+    for i, ident in enumerate(ids, 1):
+        con.execute("INSERT INTO t(%s, e) VALUES (?, ?)" % ("id" if text else key),
+                    (ident, f32([i, 0])))
+    q = f32([0, 0])
+    sql = ("SELECT %s FROM t WHERE e MATCH ? AND k = 3 AND (%s = ? OR %s = ?)"
+           " ORDER BY distance" % (key, key, key))
+    assert [r[0] for r in con.execute(sql, (q, ids[3], ids[0]))] == [ids[0], ids[3]]
+    # and the same with distance read, k in a join, and three sides
+    sql3 = ("SELECT %s, distance FROM t WHERE e MATCH ? AND k = 2 AND "
+            "(%s = ? OR %s = ? OR %s = ?) ORDER BY distance" % (key, key, key, key))
+    assert [r[0] for r in con.execute(sql3, (q, ids[4], ids[2], ids[1]))] == [ids[1], ids[2]]
+    # a plain read of those keys is still two lookups
+    plan = " ".join(str(r) for r in con.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM t WHERE %s = ? OR %s = ?" % (key, key),
+        (ids[0], ids[1])))
+    assert "MULTI-INDEX OR" in plan, plan
+    assert sorted(r[0] for r in con.execute(
+        "SELECT %s FROM t WHERE %s = ? OR %s = ?" % (key, key, key), (ids[0], ids[1]))) \
+        == sorted(ids[:2])
