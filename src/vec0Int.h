@@ -365,7 +365,7 @@ enum {
   VEC0_STMT_ROWS_INSERT,
   VEC0_STMT_ROWS_DELETE,
   VEC0_STMT_ROWS_REKEY,     /* change rowid [and key] */
-  VEC0_STMT_ROWS_GONE,      /* keep a rowid that left as 'rowid_gone' if the top */
+  VEC0_STMT_ROWS_GONE,      /* whether a rowid that left is to be 'rowid_gone' */
   VEC0_STMT_ROWS_TOP,       /* 'rowid_gone' and the largest rowid */
   VEC0_STMT_ROWS_SET_SLOT,
   VEC0_STMT_ROWS_AUX_GET,

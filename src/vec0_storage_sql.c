@@ -67,14 +67,16 @@ static char *stmtSql(Vec0Table *p, int e) {
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET id=?2%s WHERE id=?1",
                              zDb, zT, bKey ? ", key=?3" : "");
     case VEC0_STMT_ROWS_GONE:
-      /* ?1 has just left T_rows: kept if above every id left and kept before */
+      /* ?1 has just left T_rows: whether it is above every id left and kept
+      ** before.  (A read: a write of several rows here, INSERT ... SELECT,
+      ** would take a statement journal, whose savepoint SQLite opens and
+      ** rolls back on every virtual table of the transaction, this one
+      ** included, in the middle of its write.) */
       return sqlite3_mprintf(
-          "INSERT OR REPLACE INTO \"%w\".\"%w_config\"(key, value) "
-          "SELECT 'rowid_gone', ?1 "
-          "WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_rows\" WHERE id > ?1) "
+          "SELECT NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_rows\" WHERE id > ?1) "
           "AND NOT EXISTS (SELECT 1 FROM \"%w\".\"%w_config\" "
           "WHERE key = 'rowid_gone' AND value >= ?1)",
-          zDb, zT, zDb, zT, zDb, zT);
+          zDb, zT, zDb, zT);
     case VEC0_STMT_ROWS_TOP:
       return sqlite3_mprintf("SELECT value, (SELECT max(id) FROM \"%w\".\"%w_rows\") "
                              "FROM \"%w\".\"%w_config\" WHERE key = 'rowid_gone'",
@@ -568,11 +570,13 @@ int vec0StorageKeyRow(Vec0Table *p, sqlite3_value *pKey, sqlite3_int64 *piRowid,
 */
 static int rowidGone(Vec0Table *p, sqlite3_int64 iRowid) {
   sqlite3_stmt *pStmt = 0;
-  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GONE, &pStmt);
+  int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_GONE, &pStmt), bTop = 0;
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iRowid);
-  sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) bTop = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if (rc == SQLITE_OK && bTop) rc = vec0StorageConfigSet(p, "rowid_gone", iRowid);
+  return rc;
 }
 
 /*

@@ -808,21 +808,34 @@ static int vec0Rollback(sqlite3_vtab *pVtab) {
 ** A savepoint (a user's, or the one SQLite opens for a statement that writes
 ** several rows): the dirty graph goes to the tables first, so that whatever
 ** SQLite later rolls back to is entirely in them.
+**
+** SQLite also calls these three for a statement this module runs on its
+** shadow tables, from inside one of its own methods (nBusy), when that
+** statement takes a statement journal: it then opens a savepoint on every
+** virtual table of the transaction, and rolls back to it when the statement
+** halts with an error, even one it retries (SQLITE_SCHEMA after a schema
+** change).  Such a savepoint is not the user's and must not drop the cache
+** under the method using it (that was a crash: UPDATE of a rowid, CREATE
+** TABLE, DELETE).  None of vec0's statements takes a journal now; should one,
+** its failure fails the method, and the statement's own rollback follows.
 */
 static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
+  if (p->nBusy) return SQLITE_OK; /* a statement of this module's own */
   p->nSavepoint = iSavepoint + 1;
   busyBegin(p);
   return busyEnd(p, vec0IndexFlush(p));
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
-  ((Vec0Table *)pVtab)->nSavepoint = iSavepoint;
+  Vec0Table *p = (Vec0Table *)pVtab;
+  if (p->nBusy == 0) p->nSavepoint = iSavepoint;
   return SQLITE_OK;
 }
 
 static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
+  if (p->nBusy) return SQLITE_OK; /* a statement of this module's own */
   vec0StorageDiscard(p);
   p->bBumped = 0;
   p->nSavepoint = iSavepoint + 1;

@@ -179,3 +179,42 @@ def test_last_insert_rowid_is_the_rows(dbpath):
                 "ALTER TABLE t RENAME TO t2"]:
         con.execute(sql).fetchall()
         assert last() == 3, sql
+
+
+@pytest.mark.parametrize("decl", DECLS + ["p integer partition key, +a text, e float[2]"])
+def test_writes_after_a_schema_change(dbpath, decl):
+    """A schema change expires the statements vec0 keeps prepared, and SQLite
+    re-prepares one when it next runs.  A statement that took a statement
+    journal (the first 'rowid_gone' one, an INSERT ... SELECT) made SQLite
+    roll back a savepoint on the vec0 table in the middle of its DELETE, and
+    the process crashed (found by an oracle test: UPDATE of a rowid, CREATE
+    TABLE, DELETE)."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(%s)" % decl)
+    rng = random.Random(11)
+    mirror = {}
+    for step in range(300):
+        op = rng.random()
+        if op < 0.15:
+            con.execute("CREATE TABLE IF NOT EXISTS z%d(x)" % (step % 7))
+        elif op < 0.25:
+            con.execute("DROP TABLE IF EXISTS z%d" % rng.randrange(7))
+        elif op < 0.3:
+            con.execute("CREATE VIEW IF NOT EXISTS v%d AS SELECT rowid FROM t" % (step % 5))
+        elif op < 0.6 or not mirror:
+            rid = ins(con)
+            mirror[rid] = 1
+        elif op < 0.8:
+            old = rng.choice(sorted(mirror))
+            new = max(mirror) + rng.randint(1, 3)
+            con.execute("UPDATE t SET rowid = ? WHERE rowid = ?", (new, old))
+            mirror[new] = mirror.pop(old)
+        else:
+            old = max(mirror) if rng.random() < 0.5 else rng.choice(sorted(mirror))
+            con.execute("DELETE FROM t WHERE rowid = ?", (old,))
+            del mirror[old]
+        if step % 50 == 49:
+            assert rowids(con) == sorted(mirror), step
+            integrity(con, "t")
+    assert rowids(con) == sorted(mirror)
+    integrity(con, "t")
