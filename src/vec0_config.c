@@ -814,6 +814,27 @@ int vec0ConfigKeyFirst(Vec0Config *p) {
   return SQLITE_OK;
 }
 
+/*
+** The declared type of column c, so that SQLite's own comparisons (a read
+** without MATCH, a DELETE's WHERE, a filter it checks after the search)
+** apply the column's affinity as in an ordinary table: without one,
+** `id <= '1'` was true of every integer key, and DELETE removed them all.
+** An integer key is INT: "INTEGER PRIMARY KEY" would make it the rowid's
+** alias in SQLite's schema.  Values written are not changed by it (SQLite
+** applies no affinity to a virtual table's INSERT).
+*/
+static const char *declType(const Vec0Column *c) {
+  if (c->eKind == VEC0_COL_VECTOR) return "";
+  if (c->eKind == VEC0_COL_PK && c->eType == VEC0_VAL_INTEGER) return " INT";
+  switch (c->eType) {
+    case VEC0_VAL_INTEGER:
+    case VEC0_VAL_BOOLEAN: return " INTEGER";
+    case VEC0_VAL_FLOAT: return " REAL";
+    case VEC0_VAL_TEXT: return " TEXT";
+    default: return "";
+  }
+}
+
 char *vec0ConfigDeclare(const Vec0Config *p) {
   const char *azHidden[VEC0_N_HIDDEN];
   sqlite3_str *pStr = sqlite3_str_new(0);
@@ -847,7 +868,8 @@ char *vec0ConfigDeclare(const Vec0Config *p) {
     ** sqlite-vec; the rowid stays usable, so the table is not WITHOUT
     ** ROWID. */
     int bPk = p->aCol[i].eKind == VEC0_COL_PK && p->ePk != VEC0_PK_ROWID;
-    sqlite3_str_appendf(pStr, "\"%w\"%s, ", p->aCol[i].zName, bPk ? " PRIMARY KEY" : "");
+    sqlite3_str_appendf(pStr, "\"%w\"%s%s, ", p->aCol[i].zName, declType(&p->aCol[i]),
+                        bPk ? " PRIMARY KEY" : "");
   }
   for (i = 0; i < VEC0_N_HIDDEN; i++) {
     sqlite3_str_appendf(pStr, "%s\"%w\" HIDDEN", i ? ", " : "", azHidden[i]);

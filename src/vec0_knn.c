@@ -382,7 +382,8 @@ static int addFilter(KnnQuery *pQ, int col, int op, int bNoCase, sqlite3_value *
   } else if (c->aCol[col].eKind == VEC0_COL_AUX) {
     f->eOn = KNN_ON_ROW;
     f->iAux = c->aCol[col].iSub;
-    eAff = VEC0_VAL_ANY; /* stored as given: compared as SQLite compares them */
+    /* stored as given, compared as SQLite compares with the declared type */
+    eAff = c->aCol[col].eType;
   } else {
     f->eOn = KNN_ON_CELL;
     f->bPart = c->aCol[col].eKind == VEC0_COL_PARTITION;

@@ -180,6 +180,23 @@ static int knnFilterable(Vec0Table *p, sqlite3_index_info *pInfo, int i, int op,
   return 0;
 }
 
+/*
+** Whether the search's filter on SQL column col (-1: the rowid) gives what
+** SQLite's own check would, so that SQLite need not check it again (omit).
+** Not for LIKE and GLOB (PRAGMA case_sensitive_like, which a virtual table
+** cannot see), not for NOCASE (SQLite's LIKE optimization hands over range
+** terms with NOCASE; omitted, a LEFT JOIN whose ON clause had LIKE ... ESCAPE
+** lost its left row), and not for != or IS NOT on a column that can hold
+** text: SQLite reports BINARY as their collation whatever it is, so a NOCASE
+** or RTRIM one is only applied by SQLite's check.
+*/
+static int filterIsSqlites(Vec0Table *p, int col, int op, int bNoCase) {
+  const Vec0Column *c = col >= 0 ? &p->cfg.aCol[col] : 0;
+  int bText = c && (c->eKind == VEC0_COL_AUX || c->eType == VEC0_VAL_TEXT);
+  if (op == VEC0_OP_LIKE || op == VEC0_OP_GLOB || bNoCase) return 0;
+  return !(bText && (op == VEC0_OP_NE || op == VEC0_OP_ISNOT));
+}
+
 /* Whether "key = ?" (constraint i) is a lookup of the key as stored: any
 ** integer key, or a text key compared with BINARY. */
 static int keyBinary(Vec0Table *p, sqlite3_index_info *pInfo, int i) {
@@ -303,9 +320,7 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
       }
       ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
               col < 0 ? VEC0_COL_ROWID : col);
-      /* LIKE is case-sensitive under PRAGMA case_sensitive_like, which a
-      ** virtual table cannot see: SQLite checks LIKE and GLOB again. */
-      pInfo->aConstraintUsage[i].omit = op != VEC0_OP_LIKE && op != VEC0_OP_GLOB;
+      pInfo->aConstraintUsage[i].omit = filterIsSqlites(p, col, op, bNoCase);
     }
   }
   pInfo->idxNum = VEC0_PLAN_KNN;

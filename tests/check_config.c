@@ -943,8 +943,10 @@ START_TEST(test_declare) {
   OK("docs", "doc_id integer primary key", "embedding float[768]",
      "user_id integer partition key", "lang text", "+body text");
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\" PRIMARY KEY, \"embedding\", \"user_id\", "
-                      "\"lang\", \"body\", \"distance\" HIDDEN, \"k\" HIDDEN, "
+  /* types for SQLite's own comparisons; INT, not INTEGER PRIMARY KEY (an alias) */
+  ck_assert_str_eq(z, "CREATE TABLE x(\"doc_id\" INT PRIMARY KEY, \"embedding\", "
+                      "\"user_id\" INTEGER, \"lang\" TEXT, \"body\" TEXT, "
+                      "\"distance\" HIDDEN, \"k\" HIDDEN, "
                       "\"ef\" HIDDEN, \"rescore\" HIDDEN, \"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
@@ -952,21 +954,21 @@ START_TEST(test_declare) {
   OK("docs", "embedding float[4]", "+body text");
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"rowid\", \"embedding\", \"body\", \"distance\" "
+  ck_assert_str_eq(z, "CREATE TABLE x(\"rowid\" INT, \"embedding\", \"body\" TEXT, \"distance\" "
                       "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"docs\" HIDDEN, "
                       "\"recall\" HIDDEN)");
   sqlite3_free(z);
   OK("docs", "embedding float[4]", "lang text", "id text primary key", "+body text");
   ck_assert_int_eq(vec0ConfigKeyFirst(&cfg), SQLITE_OK);
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"id\" PRIMARY KEY, \"embedding\", \"lang\", "
-                      "\"body\", \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, "
+  ck_assert_str_eq(z, "CREATE TABLE x(\"id\" TEXT PRIMARY KEY, \"embedding\", \"lang\" TEXT, "
+                      "\"body\" TEXT, \"distance\" HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, "
                       "\"docs\" HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
 
   OK("we\"ird", "\"a\"\"b\" float[4]", "[c\"d] text");
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"a\"\"b\", \"c\"\"d\", \"distance\" "
+  ck_assert_str_eq(z, "CREATE TABLE x(\"a\"\"b\", \"c\"\"d\" TEXT, \"distance\" "
                       "HIDDEN, \"k\" HIDDEN, \"ef\" HIDDEN, \"rescore\" HIDDEN, \"we\"\"ird\" "
                       "HIDDEN, \"recall\" HIDDEN)");
   sqlite3_free(z);
@@ -974,7 +976,8 @@ START_TEST(test_declare) {
   /* A column (or the table) named recall or rescore keeps its name: the hidden one gives way. */
   OK("docs", "embedding float[4]", "Recall float", "rescore text");
   z = vec0ConfigDeclare(&cfg);
-  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"Recall\", \"rescore\", \"distance\" HIDDEN, "
+  ck_assert_str_eq(z, "CREATE TABLE x(\"embedding\", \"Recall\" REAL, \"rescore\" TEXT, "
+                      "\"distance\" HIDDEN, "
                       "\"k\" HIDDEN, \"ef\" HIDDEN, \"_rescore\" HIDDEN, \"docs\" HIDDEN, "
                       "\"_recall\" HIDDEN)");
   sqlite3_free(z);

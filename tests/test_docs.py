@@ -549,10 +549,13 @@ def check_peer_wrong_answers(peer):
             K_MAKE + "DELETE FROM t WHERE rowid = 1.5; SELECT group_concat(rowid) FROM t;",
             "CREATE VIRTUAL TABLE t USING vec0(v float[1], p integer partition key);"
             "INSERT INTO t(rowid, v, p) VALUES (1, '[1]', 1), (2, '[1]', 2);"
-            "SELECT count(*) FROM t WHERE v MATCH '[1]' AND k = 1 AND p IN (1, 2);"]
-    assert each_line(sqls, vec0_shell) == ["1:1,10:5\n", "1,2,3\n", "1\n"]
+            "SELECT count(*) FROM t WHERE v MATCH '[1]' AND k = 1 AND p IN (1, 2);",
+            "CREATE VIRTUAL TABLE t USING vec0(id integer primary key, v float[1]);"
+            "INSERT INTO t(id, v) VALUES (1, '[1]'), (5, '[5]');"
+            "DELETE FROM t WHERE id <= '1'; SELECT group_concat(id) FROM t;"]
+    assert each_line(sqls, vec0_shell) == ["1:1,10:5\n", "1,2,3\n", "1\n", "5\n"]
     if peer:
-        assert each_line(sqls, peer_shell) == ["1:1,2:5\n", "2,3\n", "2\n"]
+        assert each_line(sqls, peer_shell) == ["1:1,2:5\n", "2,3\n", "2\n", "\n"]
 
 
 # Every row of the table, and what checks it.
