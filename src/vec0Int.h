@@ -343,6 +343,7 @@ int vec0CellCompare(const Vec0Cell *a, const Vec0Cell *b, int bNoCase);
 typedef struct Vec0Filter {
   int op;
   int bNoCase;
+  int bNoBlobs;  /* LIKE, GLOB: SQLite built with SQLITE_LIKE_DOESNT_MATCH_BLOBS */
   int nVal;
   Vec0Cell *aVal;
 } Vec0Filter;

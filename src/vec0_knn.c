@@ -394,6 +394,9 @@ static int addFilter(KnnQuery *pQ, int col, int op, int bNoCase, sqlite3_value *
   if (f->eOn == KNN_ON_ROW) pQ->nRowFilter++;
   f->f.op = op;
   f->f.bNoCase = bNoCase;
+  if (op == VEC0_OP_LIKE || op == VEC0_OP_GLOB) {
+    f->f.bNoBlobs = sqlite3_compileoption_used("LIKE_DOESNT_MATCH_BLOBS");
+  }
   f->f.nVal = 1;
   if (op == VEC0_OP_IN) {
     rc = valueCount(pVal, &f->f.nVal);

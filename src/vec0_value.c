@@ -196,13 +196,11 @@ int vec0CellCompare(const Vec0Cell *a, const Vec0Cell *b, int bNoCase) {
 ** matches no BLOB.
 */
 static int patternPasses(const Vec0Filter *f, const Vec0Cell *pCell) {
-  static int bNoBlobs = -1;
   char zBuf[64];
   const char *zPat = f->aVal[0].z;
   const char *zStr;
   if (pCell->eType == SQLITE_NULL || f->aVal[0].eType != SQLITE_TEXT || zPat == 0) return 0;
-  if (bNoBlobs < 0) bNoBlobs = sqlite3_compileoption_used("LIKE_DOESNT_MATCH_BLOBS");
-  if (pCell->eType == SQLITE_BLOB && bNoBlobs) return 0;
+  if (pCell->eType == SQLITE_BLOB && f->bNoBlobs) return 0;
   if (pCell->eType == SQLITE_TEXT || pCell->eType == SQLITE_BLOB) {
     zStr = pCell->z ? pCell->z : "";
   } else {

@@ -743,7 +743,10 @@ static void busyBegin(Vec0Table *p) {
 static int busyEnd(Vec0Table *p, int rc) {
   if (p->nBusy == 1) {
     vec0StorageReadEnd(p);
-    sqlite3_set_last_insert_rowid(p->db, p->iLastRowid);
+    /* (a read leaves it: no call that takes the connection's mutex) */
+    if (sqlite3_last_insert_rowid(p->db) != p->iLastRowid) {
+      sqlite3_set_last_insert_rowid(p->db, p->iLastRowid);
+    }
   }
   if (--p->nBusy == 0 && p->bRollbackLater) {
     p->bRollbackLater = 0;
