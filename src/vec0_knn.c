@@ -118,7 +118,15 @@ static int rowFilterRow(void *pCtx, sqlite3_int64 iSlot, sqlite3_value **apVal) 
   for (int i = 0; rc == SQLITE_OK && bPass && i < pQ->nFilter; i++) {
     const KnnFilter *f = &pQ->aFilter[i];
     if (f->eOn != KNN_ON_ROW) continue;
-    vec0CellSet(&cell, apVal[1 + f->iAux], &rc);
+    if (f->iAux >= 0 && f->f.op != VEC0_OP_LIKE && f->f.op != VEC0_OP_GLOB) {
+      /* An auxiliary value is stored as given: SQLite's comparison reads
+      ** both sides with the declared type's affinity (+a text: 5 is '5'). */
+      vec0CellClear(&cell);
+      rc = vec0CellSetAffinity(&cell, apVal[1 + f->iAux],
+                               p->cfg.aCol[p->cfg.aAuxCol[f->iAux]].eType);
+    } else {
+      vec0CellSet(&cell, apVal[1 + f->iAux], &rc);
+    }
     if (rc == SQLITE_OK) bPass = vec0FilterPasses(&f->f, &cell);
   }
   vec0CellClear(&cell);

@@ -197,6 +197,26 @@ static int filterIsSqlites(Vec0Table *p, int col, int op, int bNoCase) {
   return !(bText && (op == VEC0_OP_NE || op == VEC0_OP_ISNOT));
 }
 
+/*
+** Whether constraint i on SQL column col (-1: the rowid) compares the column
+** with a constant of its own class (a number for a numeric column, text for
+** a text one), so that the comparison's affinity is the column's.  With any
+** other right side (a parameter, a column of a table read before, a number
+** for a text column) SQLite may compare with another affinity: a join's
+** t.s <= q.n compares s as a number, and constant propagation turns b >= s
+** AND b = 0 into s <= 0 compared with b's affinity.  SQLite then checks the
+** term again on the rows returned (a comparison each).
+*/
+static int rhsOfItsClass(Vec0Table *p, sqlite3_index_info *pInfo, int i, int col) {
+  sqlite3_value *v = 0;
+  int t, bText = col >= 0 && (p->cfg.aCol[col].eKind == VEC0_COL_AUX ||
+                              p->cfg.aCol[col].eType == VEC0_VAL_TEXT);
+  if (sqlite3_libversion_number() < 3038000) return 0;
+  if (sqlite3_vtab_rhs_value(pInfo, i, &v) != SQLITE_OK || v == 0) return 0;
+  t = sqlite3_value_type(v);
+  return bText ? t == SQLITE_TEXT : (t == SQLITE_INTEGER || t == SQLITE_FLOAT);
+}
+
 /* Whether "key = ?" (constraint i) is a lookup of the key as stored: any
 ** integer key, or a text key compared with BINARY. */
 static int keyBinary(Vec0Table *p, sqlite3_index_info *pInfo, int i) {
@@ -320,7 +340,8 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
       }
       ADD_ARG(i, bNoCase ? VEC0_TOK_FILTER_NOCASE : VEC0_TOK_FILTER, op,
               col < 0 ? VEC0_COL_ROWID : col);
-      pInfo->aConstraintUsage[i].omit = filterIsSqlites(p, col, op, bNoCase);
+      pInfo->aConstraintUsage[i].omit = filterIsSqlites(p, col, op, bNoCase) &&
+                                         op != VEC0_OP_IN && rhsOfItsClass(p, pInfo, i, col);
     }
   }
   pInfo->idxNum = VEC0_PLAN_KNN;
