@@ -190,11 +190,16 @@ static int knnFilterable(Vec0Table *p, sqlite3_index_info *pInfo, int i, int op,
 ** text: SQLite reports BINARY as their collation whatever it is, so a NOCASE
 ** or RTRIM one is only applied by SQLite's check.
 */
-static int filterIsSqlites(Vec0Table *p, int col, int op, int bNoCase) {
+/* Whether SQL column col (-1: the rowid) can hold text: TEXT, or auxiliary
+** (whose values are stored as given). */
+static int holdsText(const Vec0Table *p, int col) {
   const Vec0Column *c = col >= 0 ? &p->cfg.aCol[col] : 0;
-  int bText = c && (c->eKind == VEC0_COL_AUX || c->eType == VEC0_VAL_TEXT);
+  return c && (c->eKind == VEC0_COL_AUX || c->eType == VEC0_VAL_TEXT);
+}
+
+static int filterIsSqlites(Vec0Table *p, int col, int op, int bNoCase) {
   if (op == VEC0_OP_LIKE || op == VEC0_OP_GLOB || bNoCase) return 0;
-  return !(bText && (op == VEC0_OP_NE || op == VEC0_OP_ISNOT));
+  return !(holdsText(p, col) && (op == VEC0_OP_NE || op == VEC0_OP_ISNOT));
 }
 
 /*
@@ -209,12 +214,11 @@ static int filterIsSqlites(Vec0Table *p, int col, int op, int bNoCase) {
 */
 static int rhsOfItsClass(Vec0Table *p, sqlite3_index_info *pInfo, int i, int col) {
   sqlite3_value *v = 0;
-  int t, bText = col >= 0 && (p->cfg.aCol[col].eKind == VEC0_COL_AUX ||
-                              p->cfg.aCol[col].eType == VEC0_VAL_TEXT);
+  int t;
   if (sqlite3_libversion_number() < 3038000) return 0;
   if (sqlite3_vtab_rhs_value(pInfo, i, &v) != SQLITE_OK || v == 0) return 0;
   t = sqlite3_value_type(v);
-  return bText ? t == SQLITE_TEXT : (t == SQLITE_INTEGER || t == SQLITE_FLOAT);
+  return holdsText(p, col) ? t == SQLITE_TEXT : (t == SQLITE_INTEGER || t == SQLITE_FLOAT);
 }
 
 /* Whether "key = ?" (constraint i) is a lookup of the key as stored: any
