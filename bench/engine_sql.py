@@ -9,7 +9,8 @@ parameters) means adding an Adapter to ADAPTERS.
            vectorlite index is written to its file at close), measure the
            files; reopen and run one timed query pass per ef (and per label
            limit when --filters is given); then time single-row INSERTs in
-           autocommit mode.
+           autocommit mode (--insert-later: in the insert mode instead).
+  insert : reopen, warm up as build does, time the single-row INSERTs.
   reopen : in a fresh process, time open + load extension + first KNN query,
            and the query alone.
   delete-half : (HNSW, last: it changes the file) delete every row with an
@@ -245,18 +246,7 @@ def build(a, args):
         con.execute("SELECT length(?)", (b,)).fetchall()
     res["python_overhead_us"] = (common.now() - t0) / len(blobs) * 1e6
 
-    # Untimed warm-up, so that every pass measures the steady state (cold
-    # caches and lazy loading are what the reopen figures measure): HNSW
-    # engines run every query once at the largest ef, which touches all the
-    # index the timed passes will; exact engines run WARMUP queries.
-    if a.ann:
-        sql, extra = a.query(k, max(args.ef), None)
-        warm = blobs
-    else:
-        sql, extra = a.query(k, None, args.filters[0] if a.filter_only else None)
-        warm = blobs[:WARMUP]
-    for b in warm:
-        con.execute(sql, [b] + extra).fetchall()
+    warm_up(con, a, args, blobs)
     timed = []
     with open(py_ids, "wb") as f:
         for ef, lt in passes:
@@ -274,18 +264,54 @@ def build(a, args):
                 a.name, ef, lt, len(py_blobs) / secs), file=sys.stderr)
     res["python_passes" if args.driver else "passes"] = timed
 
-    extra_rows = common.read_rows(args.extra, dim, 0, args.nextra)
+    if not args.insert_later:
+        res.update(time_inserts(con, a, args))
+    con.close()
+    res["rss_peak_kb"] = common.peak_rss_kb()
+    common.write_json(args.out + ".json", res)
+
+
+def warm_up(con, a, args, blobs):
+    """Untimed, so that what follows measures the steady state (cold caches
+    and lazy loading are what the reopen figures measure): HNSW engines run
+    every query once at the largest ef, which touches all the index the
+    timed passes will; exact engines run WARMUP queries."""
+    if a.ann:
+        sql, extra = a.query(args.k, max(args.ef), None)
+        warm = blobs
+    else:
+        sql, extra = a.query(args.k, None, args.filters[0] if a.filter_only else None)
+        warm = blobs[:WARMUP]
+    for b in warm:
+        con.execute(sql, [b] + extra).fetchall()
+
+
+def time_inserts(con, a, args):
+    """Single-row INSERTs of the extra rows (rowids after the base), each in
+    autocommit mode, timed one by one."""
+    extra_rows = common.read_rows(args.extra, args.dim, 0, args.nextra)
+    ins = a.insert_sql(bool(args.filters))
     times = []
     for i, r in enumerate(extra_rows):
-        params = (n + i + 1, r.tobytes()) + ((0,) if label else ())
+        params = (args.n + i + 1, r.tobytes()) + ((0,) if args.filters else ())
         t0 = common.now()
         con.execute(ins, params)
         times.append((common.now() - t0) * 1e3)
-    res["insert_ms"] = times
+    out = {"insert_ms": times}
     if times:
-        res["insert_median_ms"] = statistics.median(times)
+        out["insert_median_ms"] = statistics.median(times)
+    return out
+
+
+def insert(a, args):
+    """build --insert-later's inserts, in a process of their own after the
+    warm-up the build's connection had (run.py's rounds run before them, on
+    the base rows alone)."""
+    blobs = [q.tobytes() for q in common.read_rows(args.queries, args.dim, 0, args.nq)]
+    con = connect(args.db, a.ext)
+    warm_up(con, a, args, blobs)
+    res = time_inserts(con, a, args)
     con.close()
-    res["rss_peak_kb"] = common.peak_rss_kb()
     common.write_json(args.out + ".json", res)
 
 
@@ -375,7 +401,7 @@ def delete_half(a, args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("mode", choices=["build", "reopen", "delete-half"])
+    p.add_argument("mode", choices=["build", "insert", "reopen", "delete-half"])
     p.add_argument("--engine", required=True, choices=sorted(ADAPTERS))
     p.add_argument("--db", required=True)
     p.add_argument("--out", required=True)
@@ -397,13 +423,17 @@ def main():
     p.add_argument("--driver", help="build: knn_driver, which then runs the "
                    "timed passes from C; Python runs one pass (--py-ef)")
     p.add_argument("--py-ef", type=int, default=16)
+    p.add_argument("--insert-later", action="store_true", help="build: leave the "
+                   "timed INSERTs (room for --nextra rows is still made) to the "
+                   "insert mode")
     args = p.parse_args()
     a = ADAPTERS[args.engine]
     if args.metric and isinstance(a, Vec0Flat):
         a.metric = args.metric
     if args.filters and not a.filters:
         args.filters = []
-    {"build": build, "reopen": reopen, "delete-half": delete_half}[args.mode](a, args)
+    {"build": build, "insert": insert, "reopen": reopen,
+     "delete-half": delete_half}[args.mode](a, args)
 
 
 if __name__ == "__main__":

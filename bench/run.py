@@ -28,6 +28,7 @@ import common
 import datasets
 import engine_sql
 import report
+import rounds
 
 ENGINES = ["c-loop", "sqlite-vec", "vec0-flat", "hnswlib", "vectorlite",
            "vec0-hnsw"]
@@ -92,7 +93,7 @@ def run_engine(name, a, d, meta, nq):
     os.makedirs(common.OUT, exist_ok=True)
     out = out_prefix(name, a)
     common.remove_files(out + ".json", out + ".ids", out + ".delete.json",
-                        out + ".delete.ids")
+                        out + ".delete.ids", out + ".insert.json")
     dim = meta["dim"]
     files = dict(base=os.path.join(d, "base.f32"),
                  queries=os.path.join(d, "queries.f32"),
@@ -141,7 +142,7 @@ def run_engine(name, a, d, meta, nq):
         "--nq", str(nq), "--extra", files["extra"], "--nextra",
         str(a.nextra), "--ef", efs,
         "--driver", os.path.join(common.BENCH, "knn_driver"),
-        "--py-ef", str(a.py_ef)]
+        "--py-ef", str(a.py_ef)] + (["--insert-later"] if a.rounds else [])
     if filters and ad.filters:
         cmd += ["--labels", files["labels"], "--filters", filters,
                 "--filter-ef", str(a.filter_ef)]
@@ -153,13 +154,39 @@ def run_engine(name, a, d, meta, nq):
         "--out", out + ".reopen", "--ef", str(a.reopen_ef)], a.timeout)
     res["reopen"] = ({"error": err} if err else
                      common.read_json(out + ".reopen.json"))
+    return res
+
+
+def finish_engine(name, a, d, meta, nq, res):
+    """After the rounds (which measure the base rows alone): the single-row
+    INSERTs a build left for later, then (vec0 HNSW) the delete-half pass,
+    which changes the file."""
+    if "error" in res or name not in engine_sql.ADAPTERS:
+        return
+    out = out_prefix(name, a)
+    dim = meta["dim"]
+    base_args = [sys.executable or "/usr/bin/python3",
+                 os.path.join(common.BENCH, "engine_sql.py")]
+    shared = ["--engine", name, "--db", out + ".db", "--dim", str(dim),
+              "--k", str(a.k), "--queries", os.path.join(d, "queries.f32")]
+    if a.rounds:
+        cmd = base_args + ["insert"] + shared + [
+            "--out", out + ".insert", "--n", str(a.n), "--nq", str(nq),
+            "--extra", os.path.join(d, "extra.f32"), "--nextra", str(a.nextra),
+            "--ef", ",".join(str(x) for x in a.ef)]
+        if a.filter_limits and engine_sql.ADAPTERS[name].filters:
+            cmd += ["--filters", ",".join(str(x) for x in a.filter_limits)]
+        err = run_proc(cmd, a.timeout)
+        if err:
+            res["insert_error"] = err
+        else:
+            res.update(common.read_json(out + ".insert.json"))
     if name == "vec0-hnsw":
         err = run_proc(base_args + ["delete-half"] + shared + [
             "--out", out + ".delete", "--n", str(a.n), "--nq", str(nq)],
             a.timeout)
         res["delete_half"] = ({"error": err} if err else
                               common.read_json(out + ".delete.json"))
-    return res
 
 
 def recall(ids, gt_dist, base, queries, k, keep=None):
@@ -184,28 +211,30 @@ def recall(ids, gt_dist, base, queries, k, keep=None):
     return hits / len(ids), rows / len(ids)
 
 
-def score(res, name, a, d, meta, nq_gt):
-    """Turn raw passes into QPS and recall, in place."""
+def score(res, name, a, d, meta, nq_gt, passes=True):
+    """Turn raw passes into QPS and recall, in place (passes=False: only the
+    delete-half pass, which runs after the rounds)."""
     if "error" in res:
         return
     dim, k, n = meta["dim"], a.k, a.n
     base = common.read_rows(os.path.join(d, "base.f32"), dim, 0, n)
-    labels = np.fromfile(os.path.join(d, "labels.i32"), dtype="<i4")[:n]
-    raw = np.fromfile(out_prefix(name, a) + ".ids", dtype="<i8")
-    off = 0
-    for p in res["passes"]:
-        nq, lt = p["nq"], p.get("filter_lt")
-        ids = raw[off:off + nq * k].reshape(nq, k)
-        off += nq * k
-        queries = common.read_rows(os.path.join(d, "queries.f32"), dim, 0, nq)
-        _, gd = datasets.ground_truth(d, n, nq_gt, lt)
-        keep = None if lt is None else labels < lt
-        p["qps"] = nq / p["seconds"]
-        p["recall"], p["rows"] = recall(ids, gd[:nq], base, queries, k, keep)
-    for p in res.get("python_passes", []):
-        p["qps"] = p["nq"] / p["seconds"]
+    if passes:
+        labels = np.fromfile(os.path.join(d, "labels.i32"), dtype="<i4")[:n]
+        raw = np.fromfile(out_prefix(name, a) + ".ids", dtype="<i8")
+        off = 0
+        for p in res["passes"]:
+            nq, lt = p["nq"], p.get("filter_lt")
+            ids = raw[off:off + nq * k].reshape(nq, k)
+            off += nq * k
+            queries = common.read_rows(os.path.join(d, "queries.f32"), dim, 0, nq)
+            _, gd = datasets.ground_truth(d, n, nq_gt, lt)
+            keep = None if lt is None else labels < lt
+            p["qps"] = nq / p["seconds"]
+            p["recall"], p["rows"] = recall(ids, gd[:nq], base, queries, k, keep)
+        for p in res.get("python_passes", []):
+            p["qps"] = p["nq"] / p["seconds"]
     dh = res.get("delete_half")
-    if dh and "error" not in dh:
+    if dh and "error" not in dh and "recall" not in dh:
         # Rows with an even rowid (odd index) are gone: the truth is the
         # full top 100 restricted to the rows left (about 50 of them).
         nq = dh["nq"]
@@ -247,6 +276,13 @@ def main():
     p.add_argument("--nextra", type=int, default=100,
                    help="single-row inserts timed")
     p.add_argument("--timeout", type=int, default=7200)
+    p.add_argument("--rounds", type=int, default=5,
+                   help="alternating rounds for the target ratios (rounds.py); "
+                   "0: the ratios of the one pass per engine")
+    p.add_argument("--round-queries", type=int, default=2000,
+                   help="queries of a round's HNSW and filtered passes")
+    p.add_argument("--round-exact-queries", type=int, default=100,
+                   help="queries of a round's exact scans")
     p.add_argument("--name", default="quick",
                    help="results name: bench/results/NAME.{json,md,png} "
                    "for 'latest' and 'scale', else bench/out/NAME.*")
@@ -260,6 +296,8 @@ def main():
     a.ann_queries = min(a.ann_queries or a.queries, meta["nq"])
     a.queries = min(a.queries, meta["nq"])
     a.nextra = min(a.nextra, meta["nextra"])
+    a.round_queries = min(a.round_queries, max(a.ann_queries, a.queries))
+    a.round_exact_queries = min(a.round_exact_queries, a.queries)
     a.filter_limits = FILTER_LIMITS if a.filters else []
     engines = a.engines or (common.SCALE_ENGINES if a.dataset == "scale"
                             else ENGINES + (FILTER_ENGINES if a.filters else []))
@@ -282,8 +320,6 @@ def main():
     for name in engines:
         t0 = common.now()
         res = run_engine(name, a, d, meta, nq_of(name))
-        if res.get("insert_ms"):
-            res["insert_median_ms"] = float(np.median(res["insert_ms"]))
         score(res, name, a, d, meta, nq_gt)
         res["wall_s"] = common.now() - t0
         results["engines"][name] = res
@@ -291,6 +327,20 @@ def main():
                                    " ERROR " + res["error"]
                                    if "error" in res else ""),
               file=sys.stderr)
+    if a.rounds:
+        t0 = common.now()
+        a.nq_gt = nq_gt
+        results["rounds"] = rounds.run(results["engines"], a, d, meta,
+                                       lambda name: out_prefix(name, a))
+        results["rounds"]["wall_s"] = common.now() - t0
+    for name in engines:
+        res = results["engines"][name]
+        t0 = common.now()
+        finish_engine(name, a, d, meta, nq_of(name), res)
+        if res.get("insert_ms"):
+            res["insert_median_ms"] = float(np.median(res["insert_ms"]))
+        score(res, name, a, d, meta, nq_gt, passes=False)
+        res["wall_s"] = res.get("wall_s", 0) + common.now() - t0
     # `make bench` runs bench_kernels just before: keep its table too.
     kpath = os.path.join(common.OUT, "kernels.txt")
     if a.name == "latest" and os.path.exists(kpath):
