@@ -12,6 +12,7 @@ next to each other:
   hnswlib, vec0-hnsw, vectorlite    one pass per ef around recall 0.95
   vec0-flat, vec0-hnsw at 1 %       `AND label < 10` (with --filters)
   vec0-hnsw reopen                  open + load + first query, a new process
+                                    (first_query.c)
 
 Per round each ratio is taken (QPS at recall 0.95 interpolated in log QPS
 between the ef passes around it, on the round's own queries); the report
@@ -89,10 +90,16 @@ def measure(name, kind, a, d, meta, prefix, out, efs):
     queries = os.path.join(d, "queries.f32")
     nq = a.round_exact_queries if kind == "plain" else a.round_queries
     if kind == "reopen":
-        proc([sys.executable, os.path.join(common.BENCH, "engine_sql.py"), "reopen",
-              "--engine", name, "--db", prefix + ".db", "--dim", dim, "--k", k,
-              "--queries", queries, "--out", out, "--ef", str(a.reopen_ef)])
-        return common.read_json(out + ".json")
+        # first_query.c: a new process opens the file, loads the extension
+        # and runs one query (the first of the file), timed from C
+        r = subprocess.run([os.path.join(common.BENCH, "first_query"), "--ext",
+                            engine_sql.ADAPTERS[name].ext, "--db", prefix + ".db",
+                            "--queries", queries, "--dim", dim, "--runs", "1",
+                            "--ef", str(a.reopen_ef)], capture_output=True, text=True)
+        line = [l for l in r.stdout.splitlines() if l.startswith("run ")]
+        if r.returncode != 0 or not line:
+            sys.exit("round: first_query failed: %s" % r.stderr.strip()[-300:])
+        return {"total_ms": float(line[0].split()[3])}
     if name == "c-loop":
         proc([os.path.join(common.BENCH, "brute_bench"), "--base",
               os.path.join(d, "base.f32"), "--n", str(a.n), "--dim", dim,
