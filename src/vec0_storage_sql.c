@@ -78,8 +78,9 @@ static char *stmtSql(Vec0Table *p, int e) {
           "WHERE key = 'rowid_gone' AND value >= ?1)",
           zDb, zT, zDb, zT);
     case VEC0_STMT_ROWS_TOP:
-      return sqlite3_mprintf("SELECT value, (SELECT max(id) FROM \"%w\".\"%w_rows\") "
-                             "FROM \"%w\".\"%w_config\" WHERE key = 'rowid_gone'",
+      return sqlite3_mprintf("SELECT (SELECT value FROM \"%w\".\"%w_config\" "
+                             "WHERE key = 'rowid_gone'), "
+                             "(SELECT max(id) FROM \"%w\".\"%w_rows\")",
                              zDb, zT, zDb, zT);
     case VEC0_STMT_ROWS_SET_SLOT:
       return sqlite3_mprintf("UPDATE \"%w\".\"%w_rows\" SET slot=?2 WHERE id=?1", zDb,
@@ -584,28 +585,30 @@ static int rowidGone(Vec0Table *p, sqlite3_int64 iRowid) {
 ** table is AUTOINCREMENT): one more than the largest rowid the table has
 ** had.  While the largest is a live row's, SQLite's own choice is that
 ** (*pbAuto stays set); once it is 'rowid_gone', *piRowid is the one after.
+** After 9223372036854775807 there is none: SQLITE_FULL, as sqlite-vec.
 */
 static int rowidTop(Vec0Table *p, sqlite3_int64 *piRowid, int *pbAuto) {
   sqlite3_stmt *pStmt = 0;
   int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_TOP, &pStmt);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    int bGone = sqlite3_column_type(pStmt, 0) != SQLITE_NULL;
+    int bLive = sqlite3_column_type(pStmt, 1) != SQLITE_NULL;
     sqlite3_int64 iGone = sqlite3_column_int64(pStmt, 0);
-    if (sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
+    sqlite3_int64 iMax = sqlite3_column_int64(pStmt, 1);
+    if (bGone && sqlite3_column_type(pStmt, 0) != SQLITE_INTEGER) {
       vec0TableError(p, "vec0: table \"%s\": bad rowid_gone in %s_config", p->zName,
                      p->zName);
       rc = SQLITE_CORRUPT_VTAB;
-    } else if (sqlite3_column_type(pStmt, 1) == SQLITE_NULL ||
-               iGone >= sqlite3_column_int64(pStmt, 1)) {
-      if (iGone == INT64_MAX) {
-        vec0TableError(p, "vec0: table \"%s\": no rowid is left for a new row (a row "
-                          "has had the largest, %lld)",
-                       p->zName, iGone);
-        rc = SQLITE_FULL;
-      } else {
-        *piRowid = iGone + 1;
-        *pbAuto = 0;
-      }
+    } else if ((bGone && iGone == INT64_MAX) || (bLive && iMax == INT64_MAX)) {
+      /* (SQLite would pick an unused rowid at random, perhaps one used before) */
+      vec0TableError(p, "vec0: table \"%s\": no rowid is left for a new row (a row "
+                        "has had the largest, %lld)",
+                     p->zName, (long long)INT64_MAX);
+      rc = SQLITE_FULL;
+    } else if (bGone && (!bLive || iGone >= iMax)) {
+      *piRowid = iGone + 1;
+      *pbAuto = 0;
     }
   }
   {

@@ -124,6 +124,24 @@ def test_no_rowid_left_is_an_error_that_changes_nothing(dbpath):
     integrity(con, "t")
 
 
+@pytest.mark.parametrize("decl", DECLS)
+def test_no_rowid_after_a_live_largest(dbpath, decl):
+    """A live row with the largest rowid: SQLite alone would pick an unused
+    rowid at random, perhaps one a deleted row had (found by a differential
+    test; sqlite-vec fails with SQLITE_FULL)."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(%s)" % decl)
+    ins(con)
+    ins(con)
+    con.execute("DELETE FROM t WHERE rowid = 1")
+    ins(con, 2 ** 63 - 1)
+    with pytest.raises(sqlite3.Error, match=r"^vec0: .*no rowid is left") as e:
+        ins(con)
+    assert e.value.sqlite_errorcode == sqlite3.SQLITE_FULL
+    assert rowids(con) == [2, 2 ** 63 - 1]
+    integrity(con, "t")
+
+
 @pytest.mark.skipif(not os.path.exists(SQLITE_VEC + ".so"),
                     reason="sqlite-vec 0.1.9 is not installed (make -C bench peers)")
 def test_rowids_are_sqlite_vecs():
