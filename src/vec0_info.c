@@ -43,14 +43,22 @@ void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p) {
   if (pReg == 0) return;
   for (int i = 0; i < pReg->nTab; i++) {
     if (pReg->aTab[i] == p) {
-      pReg->aTab[i] = pReg->aTab[--pReg->nTab];
+      /* in the order they were added: registryFind wants the newest */
+      memmove(&pReg->aTab[i], &pReg->aTab[i + 1],
+              sizeof(Vec0Table *) * (size_t)(pReg->nTab - i - 1));
+      pReg->nTab--;
       return;
     }
   }
 }
 
+/*
+** The newest table of that name: after a schema change SQLite connects the
+** table again and disconnects the old one only later, and the old one's
+** cache no longer follows the writes.
+*/
 static Vec0Table *registryFind(Vec0Registry *pReg, const char *zSchema, const char *zName) {
-  for (int i = 0; i < pReg->nTab; i++) {
+  for (int i = pReg->nTab - 1; i >= 0; i--) {
     Vec0Table *p = pReg->aTab[i];
     if (sqlite3_stricmp(p->zName, zName) == 0 &&
         (zSchema == 0 || sqlite3_stricmp(p->zDb, zSchema) == 0)) {

@@ -55,6 +55,23 @@ def test_cache_of_a_reopened_table(dbpath):
     assert info(con, "t", "kernels")[0][0] in ("avx512", "avx2", "neon", "portable")
 
 
+def test_after_a_schema_change(dbpath):
+    """After another connection's schema change SQLite connects the table
+    again and disconnects the old one later; vec0_info read the old one,
+    whose counts no longer followed the writes (found by a coherence test)."""
+    con, other = connect(dbpath), connect(dbpath)
+    other.execute("CREATE VIRTUAL TABLE t USING vec0(id text primary key, e float[2] "
+                  "indexed by flat())")
+    con.execute("SELECT id FROM t WHERE e MATCH '[1, 0]' AND k = 3").fetchall()
+    other.execute("CREATE TABLE x(a)")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(id, e) VALUES ('k1', '[1, 1]')")
+    assert info(con, "t", "rows") == [(1,)]
+    con.execute("COMMIT")
+    assert info(con, "t", "rows") == [(1,)]
+    assert info(other, "t", "rows") == [(1,)]
+
+
 def test_errors(dbpath):
     con = connect(dbpath)
     con.execute("CREATE TABLE plain(x)")
