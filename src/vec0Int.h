@@ -542,6 +542,16 @@ struct Vec0Table {
   sqlite3_int64 iLastRowid; /* last_insert_rowid when the outermost began */
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0Registry *pReg; /* this connection's open tables (vec0_info.c) */
+  /*
+  ** Rowids an UPDATE OR REPLACE deleted because another row took their key,
+  ** in the statement under way (vec0_write.c; emptied when a cursor opens,
+  ** as every UPDATE begins by scanning): a hash set, open addressing.
+  */
+  struct Vec0RowidSet {
+    sqlite3_int64 *a;
+    unsigned char *aUsed; /* in the same allocation as a */
+    uint32_t nSlot, nUsed;
+  } replaced;
   int nThread;        /* 'threads=N': threads of a bulk build (0: one per core) */
 };
 
@@ -898,6 +908,8 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
 int vec0WriteDelete(Vec0Table *p, sqlite3_int64 iRowid);
+void vec0WriteStatementBegin(Vec0Table *p);
+void vec0WriteFree(Vec0Table *p);
 
 /*
 ** vec0_recall.c: the recall target of a graph column (see its header).

@@ -37,6 +37,7 @@ static void tableFree(Vec0Table *p) {
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
   vec0ConfigClear(&p->cfg);
+  vec0WriteFree(p);
   sqlite3_free(p->base.zErrMsg); /* a message no method returned with */
   sqlite3_free(p->zDb);
   sqlite3_free(p->zName);
@@ -455,7 +456,8 @@ static int vec0BestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 
 static int vec0Open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
   Vec0Cursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  (void)pVtab;
+  /* every UPDATE begins with a scan: a statement's rows replaced so far */
+  vec0WriteStatementBegin((Vec0Table *)pVtab);
   if (pCur == 0) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
   pCur->bEof = 1;

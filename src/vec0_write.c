@@ -125,6 +125,76 @@ static int parseVectors(Vec0Table *p, sqlite3_value **aArg, Vec0Vector *aVec,
   return SQLITE_OK;
 }
 
+/*
+** UPDATE OR REPLACE and the rows it deletes.  SQLite reads every row an
+** UPDATE changes, and computes its new values, before the first xUpdate.  So
+** when row A takes the key of row B and the REPLACE deletes B, a later
+** xUpdate of B brings the values B had.  With a text key B's rowid stays
+** free, and an ordinary table skips it: so does vec0.  With an integer key A
+** now holds B's rowid; an ordinary table would update A with values computed
+** from A, which a virtual table is never given, so vec0 refuses the statement
+** rather than make one row of two.
+*/
+static uint32_t rowidHash(sqlite3_int64 iRowid) {
+  return (uint32_t)(((sqlite3_uint64)iRowid * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+/* Whether iRowid is in the set; *pi its slot, or the empty slot for it. */
+static int replacedFind(const struct Vec0RowidSet *s, sqlite3_int64 iRowid, uint32_t *pi) {
+  uint32_t m = s->nSlot - 1, i = rowidHash(iRowid) & m;
+  while (s->aUsed[i] && s->a[i] != iRowid) i = (i + 1) & m;
+  *pi = i;
+  return s->aUsed[i];
+}
+
+static int replacedAdd(Vec0Table *p, sqlite3_int64 iRowid) {
+  struct Vec0RowidSet *s = &p->replaced;
+  uint32_t i;
+  if ((s->nUsed + 1) * 2 > s->nSlot) {
+    struct Vec0RowidSet t;
+    t.nSlot = s->nSlot ? s->nSlot * 2 : 16;
+    t.nUsed = s->nUsed;
+    t.a = sqlite3_malloc64((sizeof(sqlite3_int64) + 1) * (sqlite3_uint64)t.nSlot);
+    if (t.a == 0) return SQLITE_NOMEM;
+    t.aUsed = (unsigned char *)&t.a[t.nSlot];
+    memset(t.aUsed, 0, t.nSlot);
+    for (uint32_t j = 0; j < s->nSlot; j++) {
+      if (!s->aUsed[j]) continue;
+      replacedFind(&t, s->a[j], &i);
+      t.a[i] = s->a[j];
+      t.aUsed[i] = 1;
+    }
+    sqlite3_free(s->a);
+    *s = t;
+  }
+  if (!replacedFind(s, iRowid, &i)) {
+    s->a[i] = iRowid;
+    s->aUsed[i] = 1;
+    s->nUsed++;
+  }
+  return SQLITE_OK;
+}
+
+void vec0WriteStatementBegin(Vec0Table *p) {
+  if (p->replaced.nUsed) {
+    memset(p->replaced.aUsed, 0, p->replaced.nSlot);
+    p->replaced.nUsed = 0;
+  }
+}
+
+void vec0WriteFree(Vec0Table *p) {
+  sqlite3_free(p->replaced.a);
+  memset(&p->replaced, 0, sizeof(p->replaced));
+}
+
+/* Deletes row iRowid, whose key the row being updated takes (OR REPLACE). */
+static int replaceRow(Vec0Table *p, sqlite3_int64 iRowid) {
+  int rc = replacedAdd(p, iRowid);
+  if (rc == SQLITE_OK) rc = vec0StorageBeginWrite(p);
+  if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iRowid);
+  return rc;
+}
+
 /* Returns the slot of an existing row in *piSlot, or -1. */
 static int findRow(Vec0Table *p, sqlite3_int64 iRowid, sqlite3_int64 *piSlot) {
   int bFound = 0;
@@ -403,8 +473,7 @@ static int updateConflicts(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
     rc = findRow(p, iNew, &iOther);
     if (rc == SQLITE_OK && iOther >= 0) {
       if (onConflict == SQLITE_REPLACE) {
-        rc = vec0StorageBeginWrite(p);
-        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iNew);
+        rc = replaceRow(p, iNew);
       } else {
         rc = conflictError(p, c->zPkName ? c->zPkName : "rowid");
       }
@@ -415,8 +484,7 @@ static int updateConflicts(Vec0Table *p, sqlite3_int64 iOld, sqlite3_int64 iNew,
     rc = findKey(p, pKey, &iOther);
     if (rc == SQLITE_ROW && iOther != iOld) {
       if (onConflict == SQLITE_REPLACE) {
-        rc = vec0StorageBeginWrite(p);
-        if (rc == SQLITE_OK) rc = vec0WriteDelete(p, iOther);
+        rc = replaceRow(p, iOther);
       } else {
         rc = conflictError(p, c->zPkName);
       }
@@ -440,6 +508,18 @@ int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv) {
   memset(aVec, 0, sizeof(aVec));
   memset(aNew, 0, sizeof(aNew));
   rc = findRow(p, iOld, &iSlot);
+  if (rc == SQLITE_OK && p->replaced.nUsed) {
+    uint32_t i;
+    if (replacedFind(&p->replaced, iOld, &i)) {
+      if (iSlot < 0) return SQLITE_OK; /* deleted with its key: nothing to update */
+      vec0TableError(p, "vec0: table \"%s\": UPDATE OR REPLACE gave another row the rowid "
+                        "%lld, then came to update the row that had it, whose values SQLite "
+                        "read before (a virtual table is not given the new row's): update "
+                        "these rows in separate statements",
+                     p->zName, iOld);
+      return SQLITE_ERROR;
+    }
+  }
   if (rc == SQLITE_OK && (iSlot < 0 || iSlot >= vec0StorageSlotCount(p))) {
     vec0TableError(p, "vec0: table \"%s\": row %lld is missing from %s_rows", p->zName,
                    iOld, p->zName);
