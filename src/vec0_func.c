@@ -451,6 +451,32 @@ static double longDistance(const Vec0Vector *a, const Vec0Vector *b,
   return sliceSum(vec0DistanceFn(e, eMetric), e, a->p, b->p, n);
 }
 
+/*
+** In double, element by element: float32 vectors whose float distance came
+** out Inf or NaN (elements of about 1e19 and more, whose squares overflow
+** float), where the true distance is a finite double.
+*/
+static double doubleDistance(const Vec0Vector *a, const Vec0Vector *b, Vec0Metric eMetric) {
+  const Vec0ElemDesc *d = vec0ElemDesc(a->eType);
+  double s = 0, aa = 0, bb = 0;
+  for (int i = 0; i < a->nDim; i++) {
+    double x = d->xGet(a->p, i), y = d->xGet(b->p, i);
+    switch (eMetric) {
+      case VEC0_METRIC_L1: s += fabs(x - y); break;
+      case VEC0_METRIC_DOT: s -= x * y; break;
+      case VEC0_METRIC_COSINE:
+        s += x * y;
+        aa += x * x;
+        bb += y * y;
+        break;
+      default: s += (x - y) * (x - y); break;
+    }
+  }
+  if (eMetric == VEC0_METRIC_L2) return sqrt(s);
+  if (eMetric == VEC0_METRIC_COSINE) return 1.0 - s / (sqrt(aa) * sqrt(bb));
+  return s;
+}
+
 static void distance(sqlite3_context *ctx, sqlite3_value **argv,
                      Vec0Metric eMetric) {
   Vec0Vector a, b;
@@ -473,7 +499,9 @@ static void distance(sqlite3_context *ctx, sqlite3_value **argv,
   } else {
     d = longDistance(&a, &b, eMetric);
   }
-  if (eMetric == VEC0_METRIC_L1 && vec0ElemDesc(a.eType)->bInteger) {
+  if (!isfinite(d) && a.eType == VEC0_ELEM_F32) {
+    sqlite3_result_double(ctx, doubleDistance(&a, &b, eMetric));
+  } else if (eMetric == VEC0_METRIC_L1 && vec0ElemDesc(a.eType)->bInteger) {
     /* an exact integer, and sqlite-vec returns it as one for int8 (each
     ** slice's sum is below 2^24, so exact in float, and the total exact in
     ** double) */

@@ -49,6 +49,7 @@ typedef struct KnnQuery {
   KnnFilter aFilter[VEC0_MAX_COLUMNS * 2];
   int nBound;
   struct { int op; double r; } aBound[8];
+  int bOverflow; /* a distance compared with aBound was not finite */
   int bRowids;         /* a rowid/key constraint was given */
   uint32_t *aCand;     /* slots named by it, or matching the filter */
   int nCand, nCandAlloc;
@@ -154,6 +155,10 @@ static int rowFilterScan(KnnQuery *pQ) {
 }
 
 static int boundPasses(KnnQuery *pQ, double d) {
+  if (!isfinite(d)) {
+    pQ->bOverflow = 1; /* finiteDistances() reports it */
+    return 0;
+  }
   for (int i = 0; i < pQ->nBound; i++) {
     double r = pQ->aBound[i].r;
     switch (pQ->aBound[i].op) {
@@ -884,6 +889,26 @@ static int indexPlan(KnnQuery *pQ, Vec0Index *pIdx, TopK *t) {
   return rc;
 }
 
+/*
+** A float32 distance beyond the float range (elements of about 1e19 and
+** more: their squares overflow) is Inf, and rows at Inf tie: which of them
+** would come back, and in what order, says nothing of their distances.  An
+** error instead (vec_distance_*() give those distances in double).
+*/
+static int finiteDistances(KnnQuery *pQ, const TopK *t) {
+  Vec0Table *p = pQ->p;
+  for (int i = 0; i <= t->n; i++) {
+    if (i == t->n ? pQ->bOverflow : !isfinite(t->a[i].distance)) {
+      vec0TableError(p, "vec0: table \"%s\": the distances of column \"%s\" to this query "
+                        "are too large for float32 (vector elements of about 1e19 or more): "
+                        "scale the vectors down",
+                     p->zName, p->cfg.aCol[p->cfg.aVecCol[pQ->iVec]].zName);
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef, int *pRescore) {
   KnnQuery q;
@@ -920,6 +945,9 @@ int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
     for (int i = 0; i < t.n; i++) vec0StorageSlotPrefetch(p, t.a[i].slot);
     if (t.n) qsort(t.a, (size_t)t.n, sizeof(Vec0KnnRow), cmpRow);
     for (int i = 0; i < t.n; i++) t.a[i].distance = finalDistance(&q, t.a[i].distance);
+    rc = finiteDistances(&q, &t);
+  }
+  if (rc == SQLITE_OK) {
     *paRow = t.a;
     *pnRow = t.n;
     t.a = 0;

@@ -359,6 +359,18 @@ def check_not_numbers(peer):
         assert each_line(sqls, peer_shell) == ["[null,null]\n", "[Inf]\n"]
 
 
+def check_float_overflow(peer):
+    sqls = ["SELECT vec_distance_l2('[1e20]', '[0]');",
+            "CREATE VIRTUAL TABLE t USING vec0(e float[1]);"
+            "INSERT INTO t(rowid, e) VALUES (1, '[-1e20]'), (2, '[0]');"
+            "SELECT group_concat(distance) FROM t WHERE e MATCH '[1e20]' AND k = 2;"]
+    outs = each_line(sqls, vec0_shell)
+    assert float(outs[0]) == pytest.approx(1e20, rel=1e-6), outs
+    assert "vec0: " in outs[1] and 'column "e"' in outs[1], outs
+    if peer:
+        assert each_line(sqls, peer_shell) == ["Inf\n", "Inf,Inf\n"]
+
+
 def check_other_type(peer):
     sqls = ["SELECT vec_to_json(vec_f32(vec_int8('[1, 2, 3, 4]')));",
             "SELECT vec_to_json(vec_int8(vec_f32('[1]')));",
@@ -567,6 +579,7 @@ DIFFERENCE_CHECKS = {
     "malformed JSON text": check_malformed_json,
     "NaN and infinity": check_nan_inf,
     "results that are not numbers": check_not_numbers,
+    "distances past float32's range": check_float_overflow,
     "a vector given to another type's function": check_other_type,
     "`vec_each()` of a bit vector": check_vec_each_bits,
     "distances of long vectors": check_long_distances,

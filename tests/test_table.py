@@ -295,3 +295,26 @@ def test_recall_after_deleting_half(dbpath):
     con.execute("INSERT INTO t(t) VALUES ('optimize')")
     integrity(con, "t")
     assert recall() >= 0.95
+
+
+@pytest.mark.parametrize("index", ["flat()", "hnsw()", "hnsw(quantizer=int8)"])
+def test_distances_beyond_float32(index):
+    """Elements of 1e20 are finite float32 values, but their squares are not:
+    every distance came out Inf, rows at Inf tied, and a KNN returned the
+    farthest row first, or none under `distance < 1e30` (found by the
+    atomicity tester).  A KNN whose answer depends on such a distance is now
+    an error; the scalar functions recompute it in double."""
+    con = connect(":memory:")
+    assert con.execute("SELECT vec_distance_l2('[1e20]', '[0]'), "
+                       "vec_distance_l1('[3e38]', '[-3e38]'), "
+                       "vec_distance_dot('[1e20]', '[1e20]')").fetchone() == pytest.approx(
+                           (1e20, 6e38, -1e40), rel=1e-6)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[1] indexed by %s)" % index)
+    con.execute("INSERT INTO t(rowid, e) VALUES (1, '[-1e20]'), (2, '[-5e19]'), (3, '[0]')")
+    for sql in ["SELECT rowid FROM t WHERE e MATCH '[1e20]' AND k = 1",
+                "SELECT rowid FROM t WHERE e MATCH '[1e20]' AND k = 3 AND distance < 1e30"]:
+        with pytest.raises(sqlite3.Error, match=r'^vec0: .*column "e".*too large for float32'):
+            con.execute(sql).fetchall()
+    # near the query, where the distances fit, the answer stands
+    assert con.execute("SELECT rowid, distance FROM t WHERE e MATCH '[1]' AND k = 1"
+                       ).fetchall() == [(3, 1.0)]
