@@ -436,12 +436,21 @@ struct Vec0Table {
   sqlite3_int64 seed;
   int aEfSearch[VEC0_MAX_VECTOR_COLUMNS]; /* fixed default ef, or 0: from recall */
   /*
-  ** Per connection, not stored (sqlite-vec 0.1.10's commands, vec0_maint.c):
-  ** 'search_list_size_search=N' of a diskann column (ef) and 'oversample=N'
-  ** of a rescore column; 0 when not set.
+  ** The settings of this connection, not stored (vec0_maint.c's commands);
+  ** the registry of vec0_info.c keeps a copy, since SQLite connects a table
+  ** again (a new Vec0Table) after any schema change.
   */
-  int aEfConn[VEC0_MAX_VECTOR_COLUMNS];
-  int aRescoreConn[VEC0_MAX_VECTOR_COLUMNS];
+  struct Vec0ConnSettings {
+    /* sqlite-vec 0.1.10's 'search_list_size_search=N' of a diskann column
+    ** (ef) and 'oversample=N' of a column with a quantizer; 0 when not set */
+    int aEf[VEC0_MAX_VECTOR_COLUMNS];
+    int aRescore[VEC0_MAX_VECTOR_COLUMNS];
+    /* 'cache_budget=N' (kept across cache drops): the fill reads a column
+    ** ahead only when its vectors take at most this many bytes */
+    sqlite3_int64 nCacheBudget; /* < 0: no limit */
+    int nThread; /* 'threads=N': threads of a bulk build (0: one per core) */
+  } conn;
+  sqlite3_uint64 iDeclHash; /* of the CREATE's arguments (vec0_info.c) */
   int bScanBusy;           /* a cursor holds aStmt[VEC0_STMT_ROWS_SCAN] */
 
   /* The cache. */
@@ -515,9 +524,6 @@ struct Vec0Table {
   /* Per vector column: 'recall.N' and 'recall_target.N' (vec0_recall.c). */
   Vec0RecallCurve aRecall[VEC0_MAX_VECTOR_COLUMNS];
   int aRecallTarget[VEC0_MAX_VECTOR_COLUMNS]; /* 1/10000, 0: the column's */
-  /* 'cache_budget=N' (per connection, kept across cache drops): the fill
-  ** reads a column ahead only when its vectors take at most this many bytes. */
-  sqlite3_int64 nCacheBudget; /* < 0: no limit */
 #define VEC0_MAX_CACHE_BUDGET 1048576 /* MiB: 1 TiB */
 
   /*
@@ -552,7 +558,6 @@ struct Vec0Table {
     unsigned char *aUsed; /* in the same allocation as a */
     uint32_t nSlot, nUsed;
   } replaced;
-  int nThread;        /* 'threads=N': threads of a bulk build (0: one per core) */
 };
 
 /*
@@ -565,6 +570,12 @@ typedef struct Vec0Registry Vec0Registry;
 int vec0InfoRegister(sqlite3 *db, Vec0Registry **ppReg);
 int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p);
 void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p);
+/* p->conn kept for the table's next Vec0Table in this connection, given to it
+** (if it has the same declaration) and forgotten by DROP TABLE. */
+int vec0InfoKeep(Vec0Table *p);
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p);
+void vec0InfoForget(Vec0Table *p);
+int vec0InfoRenamed(Vec0Table *p, const char *zNew);
 
 /*
 ** vec0_table.c: helpers of every layer of the table.

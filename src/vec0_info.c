@@ -7,7 +7,8 @@
 ** It needs the live Vec0Table of this connection, which SQL cannot name,
 ** so it keeps a registry per connection: the vec0 module registers each
 ** table it opens (vec0InfoAdd, from xCreate/xConnect) and forgets it when
-** it closes.  A table this connection has not opened yet is opened by
+** it closes, and each table's settings of this connection, which outlive
+** its Vec0Table (vec0InfoKeep).  A table this connection has not opened yet is opened by
 ** preparing a statement on it.  Reads the cache through storage's
 ** accessors and the index interface; writes nothing.
 */
@@ -15,15 +16,93 @@
 
 #include <string.h>
 
+/*
+** The settings of a table in this connection (Vec0Table.conn), kept by name
+** beyond the Vec0Table: SQLite connects a table again after any schema
+** change, and 'oversample=N', 'cache_budget=N' ... are the connection's.
+*/
+typedef struct Vec0Kept {
+  char *zDb, *zName;    /* one allocation */
+  sqlite3_uint64 iDecl; /* Vec0Table.iDeclHash: another table of the name is not this one */
+  struct Vec0ConnSettings s;
+} Vec0Kept;
+
 struct Vec0Registry {
   Vec0Table **aTab;
   int nTab, nAlloc;
+  Vec0Kept *aKept;
+  int nKept, nKeptAlloc;
 };
 
 static void registryFree(void *p) {
   Vec0Registry *pReg = p;
-  if (pReg) sqlite3_free(pReg->aTab);
+  if (pReg) {
+    for (int i = 0; i < pReg->nKept; i++) sqlite3_free(pReg->aKept[i].zDb);
+    sqlite3_free(pReg->aKept);
+    sqlite3_free(pReg->aTab);
+  }
   sqlite3_free(pReg);
+}
+
+static Vec0Kept *keptFind(Vec0Registry *pReg, const char *zDb, const char *zName) {
+  for (int i = 0; pReg && i < pReg->nKept; i++) {
+    Vec0Kept *k = &pReg->aKept[i];
+    if (sqlite3_stricmp(k->zName, zName) == 0 && sqlite3_stricmp(k->zDb, zDb) == 0) return k;
+  }
+  return 0;
+}
+
+static int keptName(Vec0Kept *k, const char *zDb, const char *zName) {
+  size_t nDb = strlen(zDb) + 1, nName = strlen(zName) + 1;
+  char *z = sqlite3_malloc64(nDb + nName);
+  if (z == 0) return SQLITE_NOMEM;
+  memcpy(z, zDb, nDb);
+  memcpy(z + nDb, zName, nName);
+  sqlite3_free(k->zDb);
+  k->zDb = z;
+  k->zName = z + nDb;
+  return SQLITE_OK;
+}
+
+int vec0InfoKeep(Vec0Table *p) {
+  Vec0Registry *pReg = p->pReg;
+  Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
+  if (pReg == 0) return SQLITE_OK;
+  if (k == 0) {
+    if (pReg->nKept == pReg->nKeptAlloc) {
+      int nNew = pReg->nKeptAlloc ? pReg->nKeptAlloc * 2 : 4;
+      Vec0Kept *aNew = sqlite3_realloc64(pReg->aKept, sizeof(Vec0Kept) * (size_t)nNew);
+      if (aNew == 0) return SQLITE_NOMEM;
+      pReg->aKept = aNew;
+      pReg->nKeptAlloc = nNew;
+    }
+    k = &pReg->aKept[pReg->nKept];
+    memset(k, 0, sizeof(*k));
+    if (keptName(k, p->zDb, p->zName) != SQLITE_OK) return SQLITE_NOMEM;
+    pReg->nKept++;
+  }
+  k->iDecl = p->iDeclHash;
+  k->s = p->conn;
+  return SQLITE_OK;
+}
+
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p) {
+  Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
+  if (k && k->iDecl == p->iDeclHash) p->conn = k->s;
+}
+
+void vec0InfoForget(Vec0Table *p) {
+  Vec0Registry *pReg = p->pReg;
+  Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
+  if (k) {
+    sqlite3_free(k->zDb);
+    *k = pReg->aKept[--pReg->nKept];
+  }
+}
+
+int vec0InfoRenamed(Vec0Table *p, const char *zNew) {
+  Vec0Kept *k = keptFind(p->pReg, p->zDb, p->zName);
+  return k ? keptName(k, p->zDb, zNew) : SQLITE_OK;
 }
 
 int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p) {

@@ -575,11 +575,11 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
                      p->zName);
       return SQLITE_ERROR;
     }
-    if (pQ->nRescore == 0) pQ->nRescore = p->aRescoreConn[pQ->iVec];
+    if (pQ->nRescore == 0) pQ->nRescore = p->conn.aRescore[pQ->iVec];
     if (pQ->nRescore == 0) pQ->nRescore = pCol->nRescore;
     if (pQ->ef == 0) {
       /* ef: the query's, its recall's, the connection's, the column's */
-      if (pQ->iRecall == 0) pQ->ef = p->aEfConn[pQ->iVec];
+      if (pQ->iRecall == 0) pQ->ef = p->conn.aEf[pQ->iVec];
       /* A quantized walk at its default breadth keeps at least the rescore x
       ** k candidates it re-ranks; an explicit ef is the breadth, as without
       ** a quantizer (a cheap search stays cheap), and so is a diskann

@@ -64,7 +64,7 @@ static int warmAll(Vec0Table *p) {
       vec0TableError(p, "vec0: table \"%s\": 'warm' would read %lld bytes of vectors of "
                         "column %s, above cache_budget=%lld (MiB)",
                      p->zName, n, p->cfg.aCol[p->cfg.aVecCol[i]].zName,
-                     p->nCacheBudget >> 20);
+                     p->conn.nCacheBudget >> 20);
       return SQLITE_ERROR;
     }
   }
@@ -157,10 +157,10 @@ static int connCommand(Vec0Table *p, const char *z) {
   for (int i = 0; i < p->cfg.nVec; i++) {
     const Vec0VectorCol *pCol = &p->cfg.aVec[i];
     if (iCmd == 0 && pCol->eQuant != VEC0_QUANT_NONE) {
-      p->aRescoreConn[i] = (int)n;
+      p->conn.aRescore[i] = (int)n;
       nHit++;
     } else if (iCmd > 0 && pCol->bDiskann) {
-      p->aEfConn[i] = (int)n;
+      p->conn.aEf[i] = (int)n;
       nHit++;
     }
   }
@@ -170,7 +170,7 @@ static int connCommand(Vec0Table *p, const char *z) {
                              : "diskann(...)");
     return SQLITE_ERROR;
   }
-  return SQLITE_OK;
+  return vec0InfoKeep(p);
 }
 
 int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
@@ -206,8 +206,8 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
                      p->zName, z, VEC0_MAX_THREADS);
       return SQLITE_ERROR;
     }
-    p->nThread = (int)n;
-    return SQLITE_OK;
+    p->conn.nThread = (int)n;
+    return vec0InfoKeep(p);
   }
   if (sqlite3_stricmp(z, "warm") == 0) return warmAll(p);
   if (sqlite3_strnicmp(z, "cache_budget=", 13) == 0) {
@@ -219,8 +219,8 @@ int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
                      p->zName, z, VEC0_MAX_CACHE_BUDGET);
       return SQLITE_ERROR;
     }
-    p->nCacheBudget = n << 20;
-    return SQLITE_OK;
+    p->conn.nCacheBudget = n << 20;
+    return vec0InfoKeep(p);
   }
   if (sqlite3_strnicmp(z, "ef_search=", 10) == 0) {
     sqlite3_int64 n = 0;

@@ -482,8 +482,8 @@ sqlite3_int64 vec0StorageVectorsCached(const Vec0Table *p, int iVec) {
 }
 
 int vec0StorageWarmAllowed(const Vec0Table *p, int iVec) {
-  return p->nCacheBudget < 0 ||
-         (sqlite3_uint64)p->nSlot * p->aVecBytes[iVec] <= (sqlite3_uint64)p->nCacheBudget;
+  return p->conn.nCacheBudget < 0 ||
+         (sqlite3_uint64)p->nSlot * p->aVecBytes[iVec] <= (sqlite3_uint64)p->conn.nCacheBudget;
 }
 
 /* The fill's block (of huge pages) made resident on another core, unless 'threads=1'. */

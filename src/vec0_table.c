@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 int vec0TableThreads(const Vec0Table *p) {
-  long n = p->nThread;
+  long n = p->conn.nThread;
   if (n <= 0) {
 #ifdef _SC_NPROCESSORS_ONLN
     n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -47,6 +47,18 @@ static void tableFree(Vec0Table *p) {
 /* ---------------------------------------------------------------------- */
 /* Create and connect                                                      */
 
+/* FNV-1a of a table's module arguments. */
+static sqlite3_uint64 declHash(int nArg, const char *const *azArg) {
+  sqlite3_uint64 h = 0xcbf29ce484222325ull;
+  for (int i = 0; i < nArg; i++) {
+    for (const unsigned char *z = (const unsigned char *)azArg[i]; *z; z++) {
+      h = (h ^ *z) * 0x100000001b3ull;
+    }
+    h = (h ^ 0xff) * 0x100000001b3ull; /* between arguments */
+  }
+  return h;
+}
+
 static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                      sqlite3_vtab **ppVtab, char **pzErr, int bCreate) {
   Vec0Table *p;
@@ -68,7 +80,9 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   rc = vec0ConfigKeyFirst(&p->cfg);
   if (rc != SQLITE_OK) goto fail;
   p->nFilt = p->cfg.nPart + p->cfg.nMeta;
-  p->nCacheBudget = -1;
+  p->conn.nCacheBudget = -1;
+  p->iDeclHash = declHash(argc - 3, argv + 3);
+  vec0InfoRestore(pAux, p);
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].bEfFixed ? p->cfg.aVec[i].efSearch : 0;
@@ -118,6 +132,7 @@ static int vec0Destroy(sqlite3_vtab *pVtab) {
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
   rc = vec0StorageDestroy(p);
+  if (rc == SQLITE_OK) vec0InfoForget(p);
   if (rc == SQLITE_OK) tableFree(p);
   return rc;
 }
@@ -894,6 +909,7 @@ static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   int rc;
   busyBegin(p);
   rc = vec0IndexFlush(p);
+  if (rc == SQLITE_OK) rc = vec0InfoRenamed(p, zNew);
   if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
   return busyEnd(p, rc);
 }

@@ -327,3 +327,43 @@ def test_a_column_named_rescore(dbpath):
     assert con.execute("SELECT rowid, rescore, _rescore FROM t WHERE v MATCH ? AND k = 2 "
                        "AND _rescore = 3 ORDER BY distance",
                        (f32([1, 0, 0, 0]),)).fetchall() == [(1, 7, 3), (2, 8, 3)]
+
+
+def test_connection_settings_outlive_schema_changes(dbpath):
+    """'oversample=N', 'search_list_size_search=N' and 'cache_budget=N' are this
+    connection's; SQLite connects a table again after any schema change, and
+    the new table object started from the defaults (found by the coherence
+    tester).  DROP TABLE forgets them; RENAME keeps them."""
+    con, other = connect(dbpath), connect(dbpath)
+    decl = ("a float[4] indexed by rescore(quantizer=int8, oversample=4), "
+            "b float[4] indexed by diskann(neighbor_quantizer=binary, n_neighbors=16)")
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(%s)" % decl)
+    con.execute("INSERT INTO t(rowid, a, b) VALUES (1, '[1,0,0,0]', '[1,0,0,0]'), "
+                "(2, '[0,1,0,0]', '[0,1,0,0]')")
+
+    def settings(table="t"):
+        r = con.execute("SELECT rescore FROM %s WHERE a MATCH '[1,0,0,0]' AND k = 1"
+                        % table).fetchone()[0]
+        e = con.execute("SELECT ef FROM %s WHERE b MATCH '[1,0,0,0]' AND k = 1"
+                        % table).fetchone()[0]
+        try:
+            con.execute("INSERT INTO %s(%s) VALUES ('warm')" % (table, table))
+            return r, e, "warm"
+        except sqlite3.Error:
+            return r, e, "over budget"
+
+    default = settings()
+    assert default[0] == 4 and default[2] == "warm"
+    for cmd in ("oversample=16", "search_list_size_search=77", "cache_budget=0"):
+        con.execute("INSERT INTO t(t) VALUES (?)", (cmd,))
+    assert settings() == (16, 77, "over budget")
+    other.execute("CREATE TABLE x(a)")                 # another connection's change
+    assert settings() == (16, 77, "over budget")
+    con.execute("CREATE TABLE y(a)")                   # this connection's
+    assert settings() == (16, 77, "over budget")
+    con.execute("ALTER TABLE t RENAME TO u")
+    assert settings("u") == (16, 77, "over budget")
+    con.execute("DROP TABLE u")
+    con.execute("CREATE VIRTUAL TABLE u USING vec0(%s)" % decl)
+    con.execute("INSERT INTO u(rowid, a, b) VALUES (1, '[1,0,0,0]', '[1,0,0,0]')")
+    assert settings("u") == default
