@@ -307,8 +307,11 @@ def check_additions(peer):
     sqls = ["SELECT vec_distance_dot('[1, 2]', '[3, 4]');",
             "SELECT vec_distance_l2sq('[1, 2]', '[3, 4]');",
             "CREATE VIRTUAL TABLE t USING vec0(v float[2] distance_metric=dot);"
-            "SELECT 'made';"]
-    assert each_line(sqls, vec0_shell) == ["-11.0\n", "8.0\n", "made\n"]
+            "SELECT 'made';",
+            "CREATE VIRTUAL TABLE t USING vec0(v int8[2]);"
+            "INSERT INTO t(rowid, v) VALUES (1, '[1, -2]');"
+            "SELECT vec_to_json(v) FROM t;"]
+    assert each_line(sqls, vec0_shell) == ["-11.0\n", "8.0\n", "made\n", "[1,-2]\n"]
     if peer:
         assert all(is_error(o) for o in each_line(sqls, peer_shell))
 

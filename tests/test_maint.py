@@ -2,6 +2,8 @@
 graph must read back in a new connection, answer KNN exactly with a wide
 ef, and take new rows into the freed slots."""
 
+import sqlite3
+
 import pytest
 
 from conftest import brute_knn, connect, f32, integrity, knn, rand_vectors
@@ -71,3 +73,24 @@ def test_ef_search_follows_rollback_and_other_connections(dbpath):
     con.execute("INSERT INTO t(t) VALUES ('ef_search=1')")
     assert answers(con) == narrow
     assert answers(other) == narrow     # committed: the other connection too
+
+
+@pytest.mark.parametrize("sql,args,why", [
+    ("INSERT INTO t(t) VALUES (?)", (b"optimize",), "not a BLOB"),
+    ("INSERT INTO t(t) VALUES ('optimize' || char(0) || 'x')", (), "not text with one"),
+    ("INSERT INTO t(t) VALUES (5)", (), "not a number"),
+    ("INSERT INTO t(t, rowid, embedding) VALUES ('optimize', 9, '[1, 1]')", (),
+     "given alone"),
+    ("INSERT INTO t(t, embedding) VALUES ('optimize', '[1, 1]')", (), "given alone"),
+])
+def test_commands_that_are_not_one(dbpath, sql, args, why):
+    """A BLOB was read as the command's text, a NUL ended it, and the values of
+    a row given with a command were dropped without a word (found by the
+    atomicity tester): each is an error now, and changes nothing."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(embedding float[2])")
+    con.execute("INSERT INTO t(rowid, embedding) VALUES (1, '[0, 1]')")
+    with pytest.raises(sqlite3.Error, match=r"^vec0: .*" + why):
+        con.execute(sql, args)
+    assert con.execute("SELECT rowid FROM t").fetchall() == [(1,)]
+    integrity(con, "t")
