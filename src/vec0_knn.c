@@ -575,21 +575,24 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
                      p->zName);
       return SQLITE_ERROR;
     }
+    int bQueryRescore = pQ->nRescore > 0, bQueryEf = pQ->ef > 0;
     if (pQ->nRescore == 0) pQ->nRescore = p->conn.aRescore[pQ->iVec];
     if (pQ->nRescore == 0) pQ->nRescore = pCol->nRescore;
     if (pQ->ef == 0) {
       /* ef: the query's, its recall's, the connection's, the column's */
       if (pQ->iRecall == 0) pQ->ef = p->conn.aEf[pQ->iVec];
-      /* A quantized walk at its default breadth keeps at least the rescore x
-      ** k candidates it re-ranks; an explicit ef is the breadth, as without
-      ** a quantizer (a cheap search stays cheap), and so is a diskann
-      ** column's search_list_size, declared or set by its command. */
-      if (pQ->ef == 0 && (pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall)) > 0 &&
-          !pCol->bDiskann && pCol->eQuant != VEC0_QUANT_NONE && pQ->nRescore > 0) {
-        sqlite3_int64 n = (sqlite3_int64)pQ->nRescore * pQ->k;
-        if (n > VEC0_MAX_K) n = VEC0_MAX_K;
-        if (n > pQ->ef) pQ->ef = (int)n;
-      }
+      if (pQ->ef == 0) pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall);
+    }
+    /* A quantized walk at its default breadth keeps at least the rescore x
+    ** k candidates it re-ranks; an explicit ef is the breadth, as without a
+    ** quantizer (a cheap search stays cheap), and so is a diskann column's
+    ** search_list_size, declared or set by its command, unless the query
+    ** itself asks for more re-ranked candidates (AND rescore = N). */
+    if (!bQueryEf && pQ->ef > 0 && pCol->eQuant != VEC0_QUANT_NONE && pQ->nRescore > 0 &&
+        (!pCol->bDiskann || bQueryRescore)) {
+      sqlite3_int64 n = (sqlite3_int64)pQ->nRescore * pQ->k;
+      if (n > VEC0_MAX_K) n = VEC0_MAX_K;
+      if (n > pQ->ef) pQ->ef = (int)n;
     }
     pQ->bSqrt = pCol->eMetric == VEC0_METRIC_L2;
     pQ->xDist = vec0DistanceFn(pCol->eType, pQ->bSqrt ? VEC0_METRIC_L2SQ : pCol->eMetric);

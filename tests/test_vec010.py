@@ -367,3 +367,24 @@ def test_connection_settings_outlive_schema_changes(dbpath):
     con.execute("CREATE VIRTUAL TABLE u USING vec0(%s)" % decl)
     con.execute("INSERT INTO u(rowid, a, b) VALUES (1, '[1,0,0,0]', '[1,0,0,0]')")
     assert settings("u") == default
+
+
+def test_diskann_query_rescore_widens_its_walk(dbpath):
+    """AND rescore = N on a diskann column re-ranked at most its
+    search_list_size candidates while reading back N (found by the exactness
+    tester); with N x k >= the rows the answer is now the exact one, as on a
+    quantized hnsw column."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(e float[4] indexed by diskann("
+                "neighbor_quantizer=int8, n_neighbors=8, search_list_size=4))")
+    rng = random.Random(0)
+    fill(con, "t", {i: [rng.gauss(0, 1) for _ in range(4)] for i in range(1, 301)})
+    for _ in range(20):
+        q = [rng.gauss(0, 1) for _ in range(4)]
+        got = con.execute("SELECT rowid, distance, ef, rescore FROM t WHERE e MATCH ? "
+                          "AND k = 10 AND rescore = 30", (f32(q),)).fetchall()
+        assert [(r, d) for r, d, *_ in got] == exact(con, "t", q, 10)
+        assert {(ef, rs) for *_, ef, rs in got} == {(300, 30)}
+    # without the query's rescore, search_list_size stays the breadth
+    assert con.execute("SELECT ef FROM t WHERE e MATCH '[1, 0, 0, 0]' AND k = 10"
+                       ).fetchone() == (10,)
