@@ -733,6 +733,8 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = SQLITE_ERROR;
     } else {
       sqlite3_value *pCmd = argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE];
+      int eType = sqlite3_value_type(pCmd);
+      const char *z = eType == SQLITE_TEXT ? (const char *)sqlite3_value_text(pCmd) : 0;
       int i, bValues = sqlite3_value_type(argv[1]) != SQLITE_NULL;
       for (i = 0; i < p->cfg.nCol + VEC0_N_HIDDEN; i++) {
         if (i != p->cfg.nCol + VEC0_HIDDEN_TABLE &&
@@ -740,20 +742,20 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
           bValues = 1;
         }
       }
-      if (bValues) {
+      if (eType == SQLITE_TEXT && z == 0) {
+        rc = SQLITE_NOMEM;
+      } else if (bValues) {
         /* the row's values would be dropped without a word */
         vec0TableError(p, "vec0: table \"%s\": a command is given alone: INSERT INTO "
                           "%s(%s) VALUES('command'), without other columns",
                        p->zName, p->zName, p->zName);
         rc = SQLITE_ERROR;
-      } else if (sqlite3_value_type(pCmd) != SQLITE_TEXT ||
-                 (size_t)sqlite3_value_bytes(pCmd) !=
-                     strlen((const char *)sqlite3_value_text(pCmd))) {
+      } else if (z == 0 || (size_t)sqlite3_value_bytes(pCmd) != strlen(z)) {
         vec0TableError(p, "vec0: table \"%s\": a command is text without NUL characters, "
                           "not %s",
-                       p->zName, sqlite3_value_type(pCmd) == SQLITE_TEXT ? "text with one"
-                       : sqlite3_value_type(pCmd) == SQLITE_BLOB         ? "a BLOB"
-                                                                         : "a number");
+                       p->zName, z                     ? "text with one"
+                                 : eType == SQLITE_BLOB ? "a BLOB"
+                                                        : "a number");
         rc = SQLITE_ERROR;
       } else {
         rc = vec0MaintCommand(p, pCmd);
