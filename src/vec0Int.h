@@ -571,9 +571,10 @@ int vec0InfoRegister(sqlite3 *db, Vec0Registry **ppReg);
 int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p);
 void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p);
 /* p->conn kept for the table's next Vec0Table in this connection, given to it
-** (if it has the same declaration) and forgotten by DROP TABLE. */
+** (if it has the same declaration: its module arguments) and forgotten by
+** DROP TABLE. */
 int vec0InfoKeep(Vec0Table *p);
-void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p);
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg);
 void vec0InfoForget(Vec0Table *p);
 int vec0InfoRenamed(Vec0Table *p, const char *zNew);
 
@@ -940,8 +941,9 @@ int vec0RecallAfterWrite(Vec0Table *p);
 /* vec0_value.c: "0.95" (n bytes) as 9500; 0 unless a decimal in 0.5..0.999. */
 int vec0RecallParse(const char *z, int n, int *piOut);
 
-/* vec0_maint.c: runs the command that INSERT INTO t(t) VALUES(pCmd) names. */
-int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd);
+/* vec0_maint.c: runs the command of INSERT INTO t(t) VALUES('command') (argv
+** as xUpdate has it). */
+int vec0MaintCommand(Vec0Table *p, sqlite3_value **argv);
 /*
 ** The check of 'integrity-check' (and of xIntegrity): SQLITE_CORRUPT_VTAB
 ** with *pzErr saying what is wrong (from sqlite3_mprintf).

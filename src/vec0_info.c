@@ -86,8 +86,21 @@ int vec0InfoKeep(Vec0Table *p) {
   return SQLITE_OK;
 }
 
-void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p) {
+/* FNV-1a of a table's module arguments. */
+static sqlite3_uint64 declHash(int nArg, const char *const *azArg) {
+  sqlite3_uint64 h = 0xcbf29ce484222325ull;
+  for (int i = 0; i < nArg; i++) {
+    for (const unsigned char *z = (const unsigned char *)azArg[i]; *z; z++) {
+      h = (h ^ *z) * 0x100000001b3ull;
+    }
+    h = (h ^ 0xff) * 0x100000001b3ull; /* between arguments */
+  }
+  return h;
+}
+
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg) {
   Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
+  p->iDeclHash = declHash(nArg, azArg);
   if (k && k->iDecl == p->iDeclHash) p->conn = k->s;
 }
 

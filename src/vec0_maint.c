@@ -173,11 +173,45 @@ static int connCommand(Vec0Table *p, const char *z) {
   return vec0InfoKeep(p);
 }
 
-int vec0MaintCommand(Vec0Table *p, sqlite3_value *pCmd) {
-  const char *z = (const char *)sqlite3_value_text(pCmd);
-  int rc;
-  if (z == 0 && sqlite3_value_type(pCmd) != SQLITE_NULL) return SQLITE_NOMEM;
-  if (z == 0) z = "";
+/*
+** The command's text, or an error: a BLOB is not one, a NUL would end it
+** early, and the values of a row given beside it would be dropped without a
+** word.
+*/
+static int commandText(Vec0Table *p, sqlite3_value **argv, const char **pz) {
+  Vec0Config *c = &p->cfg;
+  sqlite3_value *pCmd = argv[2 + c->nCol + VEC0_HIDDEN_TABLE];
+  int eType = sqlite3_value_type(pCmd);
+  const char *z = eType == SQLITE_TEXT ? (const char *)sqlite3_value_text(pCmd) : 0;
+  int bValues = sqlite3_value_type(argv[1]) != SQLITE_NULL;
+  for (int i = 0; i < c->nCol + VEC0_N_HIDDEN; i++) {
+    if (i != c->nCol + VEC0_HIDDEN_TABLE && sqlite3_value_type(argv[2 + i]) != SQLITE_NULL) {
+      bValues = 1;
+    }
+  }
+  if (eType == SQLITE_TEXT && z == 0) return SQLITE_NOMEM;
+  if (bValues) {
+    vec0TableError(p, "vec0: table \"%s\": a command is given alone: INSERT INTO "
+                      "%s(%s) VALUES('command'), without other columns",
+                   p->zName, p->zName, p->zName);
+    return SQLITE_ERROR;
+  }
+  if (z == 0 || (size_t)sqlite3_value_bytes(pCmd) != strlen(z)) {
+    vec0TableError(p, "vec0: table \"%s\": a command is text without NUL characters, "
+                      "not %s",
+                   p->zName, z                     ? "text with one"
+                             : eType == SQLITE_BLOB ? "a BLOB"
+                                                    : "a number");
+    return SQLITE_ERROR;
+  }
+  *pz = z;
+  return SQLITE_OK;
+}
+
+int vec0MaintCommand(Vec0Table *p, sqlite3_value **argv) {
+  const char *z = 0;
+  int rc = commandText(p, argv, &z);
+  if (rc != SQLITE_OK) return rc;
   if (sqlite3_stricmp(z, "integrity-check") == 0) {
     char *zErr = 0;
     rc = vec0IndexFlush(p);

@@ -47,18 +47,6 @@ static void tableFree(Vec0Table *p) {
 /* ---------------------------------------------------------------------- */
 /* Create and connect                                                      */
 
-/* FNV-1a of a table's module arguments. */
-static sqlite3_uint64 declHash(int nArg, const char *const *azArg) {
-  sqlite3_uint64 h = 0xcbf29ce484222325ull;
-  for (int i = 0; i < nArg; i++) {
-    for (const unsigned char *z = (const unsigned char *)azArg[i]; *z; z++) {
-      h = (h ^ *z) * 0x100000001b3ull;
-    }
-    h = (h ^ 0xff) * 0x100000001b3ull; /* between arguments */
-  }
-  return h;
-}
-
 static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                      sqlite3_vtab **ppVtab, char **pzErr, int bCreate) {
   Vec0Table *p;
@@ -81,8 +69,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   if (rc != SQLITE_OK) goto fail;
   p->nFilt = p->cfg.nPart + p->cfg.nMeta;
   p->conn.nCacheBudget = -1;
-  p->iDeclHash = declHash(argc - 3, argv + 3);
-  vec0InfoRestore(pAux, p);
+  vec0InfoRestore(pAux, p, argc - 3, argv + 3);
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].bEfFixed ? p->cfg.aVec[i].efSearch : 0;
@@ -732,34 +719,7 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                      p->zName, p->zName, p->zName);
       rc = SQLITE_ERROR;
     } else {
-      sqlite3_value *pCmd = argv[2 + p->cfg.nCol + VEC0_HIDDEN_TABLE];
-      int eType = sqlite3_value_type(pCmd);
-      const char *z = eType == SQLITE_TEXT ? (const char *)sqlite3_value_text(pCmd) : 0;
-      int i, bValues = sqlite3_value_type(argv[1]) != SQLITE_NULL;
-      for (i = 0; i < p->cfg.nCol + VEC0_N_HIDDEN; i++) {
-        if (i != p->cfg.nCol + VEC0_HIDDEN_TABLE &&
-            sqlite3_value_type(argv[2 + i]) != SQLITE_NULL) {
-          bValues = 1;
-        }
-      }
-      if (eType == SQLITE_TEXT && z == 0) {
-        rc = SQLITE_NOMEM;
-      } else if (bValues) {
-        /* the row's values would be dropped without a word */
-        vec0TableError(p, "vec0: table \"%s\": a command is given alone: INSERT INTO "
-                          "%s(%s) VALUES('command'), without other columns",
-                       p->zName, p->zName, p->zName);
-        rc = SQLITE_ERROR;
-      } else if (z == 0 || (size_t)sqlite3_value_bytes(pCmd) != strlen(z)) {
-        vec0TableError(p, "vec0: table \"%s\": a command is text without NUL characters, "
-                          "not %s",
-                       p->zName, z                     ? "text with one"
-                                 : eType == SQLITE_BLOB ? "a BLOB"
-                                                        : "a number");
-        rc = SQLITE_ERROR;
-      } else {
-        rc = vec0MaintCommand(p, pCmd);
-      }
+      rc = vec0MaintCommand(p, argv);
       *pRowid = p->iLastRowid; /* a command inserts no row: SQLite sets this */
     }
   } else if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
