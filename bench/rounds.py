@@ -83,9 +83,10 @@ def proc(cmd):
         sys.exit("round: %s failed: %s" % (cmd[0], r.stderr.strip()[-300:]))
 
 
-def measure(name, kind, a, d, meta, prefix, out, efs):
+def measure(name, kind, a, d, meta, prefix, out, efs, data):
     """One item of a round: its passes (ef, filter_lt, nq, seconds) or, for
-    reopen, its times in ms."""
+    reopen, its times in ms.  data: the base rows, queries and labels, read
+    once for every item's recall."""
     dim, k = str(meta["dim"]), str(a.k)
     queries = os.path.join(d, "queries.f32")
     nq = a.round_exact_queries if kind == "plain" else a.round_queries
@@ -124,7 +125,6 @@ def measure(name, kind, a, d, meta, prefix, out, efs):
         proc(cmd)
     passes = common.read_json(out + ".json")["passes"]
     raw = np.fromfile(out + ".ids", dtype="<i8")
-    base = common.read_rows(os.path.join(d, "base.f32"), meta["dim"], 0, a.n)
     for i, p in enumerate(passes):
         if name == "hnswlib":
             p["filter_lt"] = None
@@ -136,10 +136,9 @@ def measure(name, kind, a, d, meta, prefix, out, efs):
         _, gd = datasets.ground_truth(d, a.n, a.nq_gt, lt)
         keep = None
         if lt is not None:
-            keep = np.fromfile(os.path.join(d, "labels.i32"), dtype="<i4")[:a.n] < lt
+            keep = data["labels"] < lt
         p["qps"] = q / p["seconds"]
-        p["recall"], p["rows"] = recall(ids, gd[:q], base,
-                                        common.read_rows(queries, meta["dim"], 0, q),
+        p["recall"], p["rows"] = recall(ids, gd[:q], data["base"], data["queries"][:q],
                                         a.k, keep)
     return passes
 
@@ -162,6 +161,12 @@ def run(engines, a, d, meta, prefix_of):
     """--rounds rounds of items(); returns what results["rounds"] holds."""
     efs = efs_around(engines, a.ef)
     todo = items(engines, a)
+    data = {"base": common.read_rows(os.path.join(d, "base.f32"), meta["dim"], 0, a.n),
+            "queries": common.read_rows(os.path.join(d, "queries.f32"), meta["dim"], 0,
+                                        max(a.round_queries, a.round_exact_queries))}
+    labels = os.path.join(d, "labels.i32")
+    if os.path.exists(labels):
+        data["labels"] = np.fromfile(labels, dtype="<i4")[:a.n]
     raw = []
     for r in range(a.rounds):
         order = todo if r % 2 == 0 else todo[::-1]
@@ -169,7 +174,7 @@ def run(engines, a, d, meta, prefix_of):
         for name, kind in order:
             out = os.path.join(common.OUT, "round-%s-%s" % (name, kind))
             got["%s %s" % (name, kind)] = measure(name, kind, a, d, meta, prefix_of(name),
-                                                  out, efs)
+                                                  out, efs, data)
         fig = {key: (got[key]["total_ms"] if key.endswith("reopen")
                      else figure(key.split()[1], got[key])) for key in got}
         ratios = {}
