@@ -561,7 +561,7 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     return SQLITE_ERROR;
   }
   if (!bK && !bLimit) {
-    vec0TableError(p, "vec0: table \"%s\": a KNN query needs \"k = ?\" (or LIMIT, which SQLite passes to virtual tables from 3.41 on)",
+    vec0TableError(p, "vec0: table \"%s\": a KNN query needs \"k = ?\" (from SQLite 3.41 on a LIMIT serves as k when the query has no ORDER BY, or ORDER BY distance alone)",
                    p->zName);
     return SQLITE_ERROR;
   }

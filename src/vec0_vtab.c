@@ -298,6 +298,12 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
   int iRecall = c->nCol + VEC0_HIDDEN_RECALL;
   int iRescore = c->nCol + VEC0_HIDDEN_RESCORE;
   int bLimit = 0, bK = 0, bNoCase = 0;
+  /* A LIMIT is k only when the rows come in the order it counts them in:
+  ** with ORDER BY distance DESC, rowid, or m, distance it is not the k
+  ** nearest (sqlite-vec refuses those; without k they are an error here). */
+  int bLimitIsK = pInfo->nOrderBy == 0 ||
+                  (pInfo->nOrderBy == 1 && pInfo->aOrderBy[0].iColumn == iDistance &&
+                   !pInfo->aOrderBy[0].desc);
   int bHasIn = sqlite3_libversion_number() >= 3038000;
   int iVecCol = pInfo->aConstraint[iMatch].iColumn;
 
@@ -316,7 +322,7 @@ static int planKnn(Vec0Table *p, sqlite3_index_info *pInfo, int iMatch, int iPk,
     }
     if (!pC->usable || i == iMatch) continue;
     if (pC->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
-      if (!bLimit) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
+      if (!bLimit && bLimitIsK) ADD_ARG(i, VEC0_TOK_LIMIT, '=', 0);
       bLimit = 1;
     } else if (col == iK && op == VEC0_OP_EQ && !bK) {
       ADD_ARG(i, VEC0_TOK_K, '=', 0);

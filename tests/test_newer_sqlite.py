@@ -47,8 +47,27 @@ SELECT rowid FROM f WHERE e MATCH '[0,0]' AND k = 1 ORDER BY distance LIMIT 3;
 SELECT rowid FROM f WHERE e MATCH '[0,0]';
 """)
     assert out == ["1|1.0", "2|2.0", "4", "5", "3", "1", "3", "0", "1",
-                   'Error: vec0: table "f": a KNN query needs "k = ?" (or LIMIT, '
-                   'which SQLite passes to virtual tables from 3.41 on)']
+                   'Error: vec0: table "f": ' + NEEDS_K]
+
+
+NEEDS_K = ('a KNN query needs "k = ?" (from SQLite 3.41 on a LIMIT serves as k when '
+           'the query has no ORDER BY, or ORDER BY distance alone)')
+
+
+def test_limit_under_another_order(tmp_path):
+    """A LIMIT counts the rows in the ORDER BY's order: under any order but
+    distance ascending it is not k (it used to be: ORDER BY distance DESC
+    LIMIT 3 returned the 3 nearest)."""
+    out = run(str(tmp_path / "o.db"), SETUP + """
+SELECT rowid FROM f WHERE e MATCH '[0,0]' ORDER BY distance DESC LIMIT 2;
+SELECT rowid FROM h WHERE e MATCH '[5,0]' ORDER BY rowid LIMIT 2;
+SELECT rowid FROM f WHERE e MATCH '[5,0]' ORDER BY m, distance LIMIT 2;
+SELECT rowid FROM h WHERE e MATCH '[0,0]' AND k = 2 ORDER BY distance DESC LIMIT 2;
+SELECT rowid FROM f WHERE e MATCH '[5,0]' AND k = 3 ORDER BY m, distance LIMIT 2;
+SELECT rowid FROM h WHERE e MATCH '[5,0]' LIMIT 2;
+""")
+    err = 'Error: vec0: table "%s": ' + NEEDS_K
+    assert out == [err % "f", err % "h", err % "f", "2", "1", "5", "3", "5", "4"]
 
 
 def test_pragma_integrity_check(tmp_path):
