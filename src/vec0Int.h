@@ -549,6 +549,24 @@ struct Vec0Table {
   int bRollbackLater; /* xRollback came meanwhile: done when nBusy is 0 */
   struct Vec0Registry *pReg; /* this connection's open tables (vec0_info.c) */
   /*
+  ** Schema changes a ROLLBACK TO can take back (vec0_storage.c).  aRenamed:
+  ** this transaction's renames, newest last, each with the name it replaced
+  ** and nSavepoint when it was made; ROLLBACK TO puts the name back as
+  ** SQLite puts back the shadow tables'.  bMaybeGone: a ROLLBACK TO may
+  ** have taken the table away (its CREATE, or the RENAME that gave it its
+  ** name), or it was made by xCreate inside a transaction, which SQLite
+  ** enters in it with no savepoint, so no ROLLBACK TO tells it: such a table
+  ** looks for its shadow tables before it writes.  bStale: they are gone,
+  ** or a later CREATE took the name (vec0InfoRestore): nothing is written.
+  */
+  struct Vec0Renamed {
+    char *zOld;
+    int iDepth;
+  } *aRenamed;
+  int nRenamed;
+  int bMaybeGone;
+  int bStale;
+  /*
   ** Rowids an UPDATE OR REPLACE deleted because another row took their key,
   ** in the statement under way (vec0_write.c; emptied when a cursor opens,
   ** as every UPDATE begins by scanning): a hash set, open addressing.
@@ -574,9 +592,10 @@ void vec0InfoRemove(Vec0Registry *pReg, Vec0Table *p);
 ** (if it has the same declaration: its module arguments) and forgotten by
 ** DROP TABLE. */
 int vec0InfoKeep(Vec0Table *p);
-void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg);
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg,
+                     int bCreate);
 void vec0InfoForget(Vec0Table *p);
-int vec0InfoRenamed(Vec0Table *p, const char *zNew);
+int vec0InfoRenamed(Vec0Table *p, const char *zFrom, const char *zTo);
 
 /*
 ** vec0_table.c: helpers of every layer of the table.
@@ -613,6 +632,15 @@ int vec0StorageCreate(Vec0Table *p, char **pzErr);
 int vec0StorageConnect(Vec0Table *p, char **pzErr);
 int vec0StorageDestroy(Vec0Table *p);
 int vec0StorageRename(Vec0Table *p, const char *zNew);
+/* The name the newest rename made since savepoint iSavepoint began (every
+** one: -1) replaced, or NULL; RenameBack puts it back (SQLite has put back
+** the shadow tables); RenamesKeep makes those renames savepoint
+** iSavepoint's (RELEASE), or forgets them all with -1 (COMMIT). */
+const char *vec0StorageRenamedSince(Vec0Table *p, int iSavepoint);
+void vec0StorageRenameBack(Vec0Table *p);
+void vec0StorageRenamesKeep(Vec0Table *p, int iSavepoint);
+/* *pbGone: the table's T_config is not in its schema. */
+int vec0StorageGone(Vec0Table *p, int *pbGone);
 int vec0StorageShadowName(const char *zSuffix);
 void vec0StorageFinalize(Vec0Table *p);
 int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp);

@@ -98,10 +98,26 @@ static sqlite3_uint64 declHash(int nArg, const char *const *azArg) {
   return h;
 }
 
-void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg) {
+void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *const *azArg,
+                     int bCreate) {
   Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
   p->iDeclHash = declHash(nArg, azArg);
-  if (k && k->iDecl == p->iDeclHash) p->conn = k->s;
+  if (k && bCreate) {
+    /* a new table: another's settings do not carry over (a DETACH, then
+    ** a CREATE in the next database ATTACHed under the same name) */
+    sqlite3_free(k->zDb);
+    *k = pReg->aKept[--pReg->nKept];
+  } else if (k && k->iDecl == p->iDeclHash) {
+    p->conn = k->s;
+  }
+  /* Once a CREATE has taken the name, a table of it still open here is gone
+  ** (dropped, or its CREATE taken back by ROLLBACK TO): vec0TableStale. */
+  for (int i = 0; bCreate && pReg && i < pReg->nTab; i++) {
+    Vec0Table *q = pReg->aTab[i];
+    if (sqlite3_stricmp(q->zName, p->zName) == 0 && sqlite3_stricmp(q->zDb, p->zDb) == 0) {
+      q->bStale = 1;
+    }
+  }
 }
 
 void vec0InfoForget(Vec0Table *p) {
@@ -113,9 +129,9 @@ void vec0InfoForget(Vec0Table *p) {
   }
 }
 
-int vec0InfoRenamed(Vec0Table *p, const char *zNew) {
-  Vec0Kept *k = keptFind(p->pReg, p->zDb, p->zName);
-  return k ? keptName(k, p->zDb, zNew) : SQLITE_OK;
+int vec0InfoRenamed(Vec0Table *p, const char *zFrom, const char *zTo) {
+  Vec0Kept *k = keptFind(p->pReg, p->zDb, zFrom);
+  return k ? keptName(k, p->zDb, zTo) : SQLITE_OK;
 }
 
 int vec0InfoAdd(Vec0Registry *pReg, Vec0Table *p) {

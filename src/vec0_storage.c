@@ -262,10 +262,18 @@ int vec0StorageDestroy(Vec0Table *p) {
 }
 
 int vec0StorageRename(Vec0Table *p, const char *zNew) {
-  int rc;
-  vec0StorageFinalize(p);
   static const char *azFixed[] = {"config", "rows", "slots", "free", "groups"};
-  rc = SQLITE_OK;
+  struct Vec0Renamed *aNew;
+  char *zName = sqlite3_mprintf("%s", zNew);
+  int rc = SQLITE_OK;
+  vec0StorageFinalize(p);
+  /* room for the undo record first: nothing can fail once renamed */
+  aNew = zName ? sqlite3_realloc64(p->aRenamed, sizeof(*aNew) * (size_t)(p->nRenamed + 1)) : 0;
+  if (aNew == 0) {
+    sqlite3_free(zName);
+    return SQLITE_NOMEM;
+  }
+  p->aRenamed = aNew;
   for (int i = 0; rc == SQLITE_OK && i < 5; i++) {
     if (i == 4 && !p->cfg.nPart) break;
     rc = vec0StorageExec(p, "ALTER TABLE \"%w\".\"%w_%s\" RENAME TO \"%w_%s\"", p->zDb,
@@ -280,12 +288,47 @@ int vec0StorageRename(Vec0Table *p, const char *zNew) {
                  p->zName, zS, i, zNew, zS, i);
     }
   }
-  if (rc == SQLITE_OK) {
-    char *z = sqlite3_mprintf("%s", zNew);
-    if (z == 0) return SQLITE_NOMEM;
-    sqlite3_free(p->zName);
-    p->zName = z;
+  if (rc != SQLITE_OK) {
+    sqlite3_free(zName);
+    return rc;
   }
+  p->aRenamed[p->nRenamed].zOld = p->zName;
+  p->aRenamed[p->nRenamed++].iDepth = p->nSavepoint;
+  p->zName = zName;
+  return SQLITE_OK;
+}
+
+const char *vec0StorageRenamedSince(Vec0Table *p, int iSavepoint) {
+  if (p->nRenamed == 0 || p->aRenamed[p->nRenamed - 1].iDepth <= iSavepoint) return 0;
+  return p->aRenamed[p->nRenamed - 1].zOld;
+}
+
+void vec0StorageRenameBack(Vec0Table *p) {
+  vec0StorageFinalize(p); /* its statements name the shadow tables */
+  sqlite3_free(p->zName);
+  p->zName = p->aRenamed[--p->nRenamed].zOld;
+}
+
+void vec0StorageRenamesKeep(Vec0Table *p, int iSavepoint) {
+  for (int i = 0; i < p->nRenamed; i++) {
+    if (iSavepoint < 0) sqlite3_free(p->aRenamed[i].zOld);
+    if (p->aRenamed[i].iDepth > iSavepoint) p->aRenamed[i].iDepth = iSavepoint;
+  }
+  if (iSavepoint < 0) {
+    sqlite3_free(p->aRenamed);
+    p->aRenamed = 0;
+    p->nRenamed = 0;
+  }
+}
+
+int vec0StorageGone(Vec0Table *p, int *pbGone) {
+  sqlite3_int64 v = 0;
+  int bFound = 0;
+  int rc = vec0StorageOneInt(p, sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_master "
+                                                "WHERE type = 'table' AND name = '%q_config' "
+                                                "COLLATE NOCASE", p->zDb, p->zName),
+                             &v, &bFound);
+  *pbGone = rc == SQLITE_OK && !bFound;
   return rc;
 }
 

@@ -36,6 +36,7 @@ static void tableFree(Vec0Table *p) {
   vec0InfoRemove(p->pReg, p);
   vec0StorageDiscard(p);
   vec0StorageFinalize(p);
+  vec0StorageRenamesKeep(p, -1);
   vec0ConfigClear(&p->cfg);
   vec0WriteFree(p);
   sqlite3_free(p->base.zErrMsg); /* a message no method returned with */
@@ -69,7 +70,8 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   if (rc != SQLITE_OK) goto fail;
   p->nFilt = p->cfg.nPart + p->cfg.nMeta;
   p->conn.nCacheBudget = -1;
-  vec0InfoRestore(pAux, p, argc - 3, argv + 3);
+  vec0InfoRestore(pAux, p, argc - 3, argv + 3, bCreate);
+  p->bMaybeGone = bCreate && !sqlite3_get_autocommit(db);
   for (int i = 0; i < p->cfg.nVec; i++) {
     p->aVecBytes[i] = vec0ElemBytes(p->cfg.aVec[i].eType, p->cfg.aVec[i].nDim);
     p->aEfSearch[i] = p->cfg.aVec[i].bEfFixed ? p->cfg.aVec[i].efSearch : 0;
@@ -757,7 +759,18 @@ static int tableUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 ** method that uses it counts itself in nBusy, and a rollback that arrives
 ** meanwhile is carried out when the outermost one returns.
 */
+/* Takes back the renames made since savepoint iSavepoint began (-1: all). */
+static void renameUndo(Vec0Table *p, int iSavepoint) {
+  const char *zOld;
+  while ((zOld = vec0StorageRenamedSince(p, iSavepoint)) != 0) {
+    vec0InfoRenamed(p, p->zName, zOld); /* NOMEM: the settings are lost */
+    vec0StorageRenameBack(p);
+  }
+}
+
 static void rollbackCache(Vec0Table *p) {
+  renameUndo(p, -1);
+  p->bMaybeGone = 0;
   vec0StorageDiscard(p);
   p->bBumped = 0;
   p->bPoison = 0;
@@ -822,9 +835,28 @@ static int vec0Begin(sqlite3_vtab *pVtab) {
   return vec0StorageValidate(p);
 }
 
+/*
+** Whether the table's shadow tables are gone (see bStale): then it only
+** drops its cache.  SQLite still syncs and commits such a table, which
+** must not fail the transaction (with writes of its own, those were taken
+** back with it).
+*/
+static int tableStale(Vec0Table *p, int *pbStale) {
+  int rc = SQLITE_OK;
+  if (p->bMaybeGone && !p->bStale) {
+    rc = vec0StorageGone(p, &p->bStale);
+    /* still there: from its next savepoint on, SQLite tells it of them */
+    if (rc == SQLITE_OK) p->bMaybeGone = 0;
+  }
+  if (p->bStale) vec0StorageDiscard(p);
+  *pbStale = p->bStale;
+  return rc;
+}
+
 static int vec0Sync(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  int rc;
+  int rc, bStale;
+  if ((rc = tableStale(p, &bStale)) != SQLITE_OK || bStale) return rc;
   if (p->bPoison) {
     vec0TableError(p, "vec0: table \"%s\": a statement of this transaction failed "
                       "after writing part of its changes; the transaction is rolled "
@@ -844,6 +876,8 @@ static int vec0Commit(sqlite3_vtab *pVtab) {
   Vec0Table *p = (Vec0Table *)pVtab;
   p->bBumped = 0;
   p->nSavepoint = 0;
+  p->bMaybeGone = 0;
+  vec0StorageRenamesKeep(p, -1);
   return SQLITE_OK;
 }
 
@@ -874,15 +908,20 @@ static int vec0Rollback(sqlite3_vtab *pVtab) {
 */
 static int vec0Savepoint(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
+  int rc, bStale;
   if (p->nBusy) return SQLITE_OK; /* a statement of this module's own */
   p->nSavepoint = iSavepoint + 1;
+  if ((rc = tableStale(p, &bStale)) != SQLITE_OK || bStale) return rc;
   busyBegin(p);
   return busyEnd(p, vec0IndexFlush(p));
 }
 
 static int vec0Release(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
-  if (p->nBusy == 0) p->nSavepoint = iSavepoint;
+  if (p->nBusy == 0) {
+    p->nSavepoint = iSavepoint;
+    vec0StorageRenamesKeep(p, iSavepoint);
+  }
   return SQLITE_OK;
 }
 
@@ -890,6 +929,8 @@ static int vec0RollbackTo(sqlite3_vtab *pVtab, int iSavepoint) {
   Vec0Table *p = (Vec0Table *)pVtab;
   if (p->nBusy) return SQLITE_OK; /* a statement of this module's own */
   vec0StorageDiscard(p);
+  renameUndo(p, iSavepoint);
+  p->bMaybeGone = 1;
   p->bBumped = 0;
   p->nSavepoint = iSavepoint + 1;
   /* SQLite has undone every write made since savepoint iSavepoint began. */
@@ -902,8 +943,15 @@ static int vec0Rename(sqlite3_vtab *pVtab, const char *zNew) {
   int rc;
   busyBegin(p);
   rc = vec0IndexFlush(p);
-  if (rc == SQLITE_OK) rc = vec0InfoRenamed(p, zNew);
-  if (rc == SQLITE_OK) rc = vec0StorageRename(p, zNew);
+  if (rc == SQLITE_OK) {
+    rc = vec0StorageRename(p, zNew);
+    if (rc != SQLITE_OK && rc != SQLITE_NOMEM && p->base.zErrMsg == 0) {
+      /* a shadow table's new name is taken, say */
+      vec0TableError(p, "vec0: table \"%s\": cannot rename it to \"%s\": %s", p->zName,
+                     zNew, sqlite3_errmsg(p->db));
+    }
+  }
+  if (rc == SQLITE_OK) rc = vec0InfoRenamed(p, p->aRenamed[p->nRenamed - 1].zOld, zNew);
   return busyEnd(p, rc);
 }
 

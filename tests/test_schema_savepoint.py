@@ -1,0 +1,161 @@
+"""Schema changes of vec0 tables inside savepoints: a CREATE or a RENAME that
+ROLLBACK TO takes back leaves the rest of the transaction to commit, as an
+ordinary table (and fts5) would, and the connection keeps working."""
+
+import sqlite3
+
+import pytest
+
+from conftest import connect, f32, integrity, rand_vectors
+
+DECL = ("CREATE VIRTUAL TABLE %s USING vec0(id integer primary key, "
+        "emb float[%d] indexed by hnsw(), part text partition key, meta integer)")
+
+
+def knn(con, table, q, k, extra=""):
+    return con.execute("SELECT id, distance FROM %s WHERE emb MATCH ? AND k = ?%s "
+                       "ORDER BY distance" % (table, extra), (f32(q), k)).fetchall()
+
+
+def start(con):
+    con.execute(DECL % ("t", 4))
+    con.execute("CREATE TABLE plain(x)")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(id, emb, part, meta) VALUES (1, '[1,2,3,4]', 'a', 1)")
+    con.execute("INSERT INTO plain VALUES ('before the savepoint')")
+
+
+def committed(path):
+    con = connect(path)
+    rows = [r[0] for r in con.execute("SELECT id FROM t ORDER BY id")]
+    plain = [r[0] for r in con.execute("SELECT x FROM plain")]
+    integrity(con, "t")
+    con.close()
+    return rows, plain
+
+
+@pytest.mark.parametrize("inner", [0, 1])
+@pytest.mark.parametrize("write_new", [0, 1])
+@pytest.mark.parametrize("outer", ["BEGIN", "SAVEPOINT s0"])
+def test_create_rolled_back_to(dbpath, write_new, outer, inner):
+    con = connect(dbpath)
+    con.execute(DECL % ("t", 4))
+    con.execute("CREATE TABLE plain(x)")
+    con.execute(outer)
+    con.execute("INSERT INTO t(id, emb, part, meta) VALUES (1, '[1,2,3,4]', 'a', 1)")
+    con.execute("INSERT INTO plain VALUES ('before the savepoint')")
+    con.execute("SAVEPOINT s1")
+    con.execute(DECL % ("u", 2))
+    if write_new:
+        con.execute("INSERT INTO u(id, emb, part, meta) VALUES (7, '[1,1]', 'z', 2)")
+    if inner:  # a savepoint SQLite tells the new table of, then one it does not
+        con.execute("SAVEPOINT s2")
+        con.execute("INSERT INTO u(id, emb, part, meta) VALUES (8, '[1,2]', 'z', 2)")
+        con.execute("RELEASE s2")
+    con.execute("ROLLBACK TO s1")
+    con.execute("RELEASE s1")
+    con.execute("COMMIT" if outer == "BEGIN" else "RELEASE s0")
+    assert not con.in_transaction
+    assert committed(dbpath) == ([1], ["before the savepoint"])
+    assert con.execute("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'u%'").fetchone() == (0,)
+    # the name is free again, and the new table is whole
+    con.execute(DECL % ("u", 2))
+    con.execute("INSERT INTO u(id, emb, part, meta) VALUES (3, '[2,2]', 'z', 2)")
+    assert [r[0] for r in con.execute("SELECT id FROM u")] == [3]
+    integrity(con, "u")
+
+
+@pytest.mark.parametrize("same_decl", [0, 1])
+def test_create_again_after_rollback_to(dbpath, same_decl):
+    """The first table's object, which SQLite keeps in the transaction, must
+    not write into the second one of the same name."""
+    con = connect(dbpath)
+    start(con)
+    con.execute("SAVEPOINT s1")
+    con.execute(DECL % ("u", 2))
+    for i, v in enumerate(rand_vectors(40, 2, 5)):
+        con.execute("INSERT INTO u(id, emb, part, meta) VALUES (?, ?, 'z', 1)", (100 + i, f32(v)))
+    con.execute("ROLLBACK TO s1")
+    con.execute(DECL % ("u", 2 if same_decl else 3))
+    vecs = rand_vectors(5, 2 if same_decl else 3, 6)
+    for i, v in enumerate(vecs):
+        con.execute("INSERT INTO u(id, emb, part, meta) VALUES (?, ?, 'z', 1)", (i + 1, f32(v)))
+    con.execute("COMMIT")
+    assert committed(dbpath) == ([1], ["before the savepoint"])
+    con2 = connect(dbpath)
+    assert [r[0] for r in con2.execute("SELECT id FROM u ORDER BY id")] == [1, 2, 3, 4, 5]
+    integrity(con2, "u")
+    got = knn(con2, "u", vecs[2], 5, " AND part = 'z'")
+    assert got[0][0] == 3 and len(got) == 5
+
+
+def test_rename_rolled_back_to(dbpath):
+    con = connect(dbpath)
+    start(con)
+    con.execute("SAVEPOINT s1")
+    con.execute("ALTER TABLE t RENAME TO v")
+    con.execute("INSERT INTO v(id, emb, part, meta) VALUES (2, '[2,2,2,2]', 'a', 1)")
+    con.execute("ROLLBACK TO s1")
+    con.execute("INSERT INTO t(id, emb, part, meta) VALUES (3, '[3,3,3,3]', 'b', 1)")
+    con.execute("COMMIT")
+    assert committed(dbpath) == ([1, 3], ["before the savepoint"])
+    assert [r[0] for r in knn(con, "t", [3, 3, 3, 3], 2)] == [3, 1]
+    integrity(con, "t")
+
+
+def test_renames_in_nested_savepoints(dbpath):
+    con = connect(dbpath)
+    start(con)
+    con.execute("SAVEPOINT s1")
+    con.execute("ALTER TABLE t RENAME TO v")
+    con.execute("SAVEPOINT s2")
+    con.execute("ALTER TABLE v RENAME TO w")
+    con.execute("INSERT INTO w(id, emb, part, meta) VALUES (2, '[2,2,2,2]', 'a', 1)")
+    con.execute("ROLLBACK TO s2")        # back to v
+    con.execute("RELEASE s2")
+    con.execute("INSERT INTO v(id, emb, part, meta) VALUES (4, '[4,4,4,4]', 'a', 1)")
+    con.execute("RELEASE s1")            # v is kept
+    con.execute("COMMIT")
+    con2 = connect(dbpath)
+    assert [r[0] for r in con2.execute("SELECT id FROM v ORDER BY id")] == [1, 4]
+    integrity(con2, "v")
+    # and the whole transaction's renames go with a ROLLBACK
+    con.execute("BEGIN")
+    con.execute("INSERT INTO v(id, emb, part, meta) VALUES (5, '[5,5,5,5]', 'a', 1)")
+    con.execute("ALTER TABLE v RENAME TO x")
+    con.execute("INSERT INTO x(id, emb, part, meta) VALUES (6, '[6,6,6,6]', 'a', 1)")
+    con.execute("ROLLBACK")
+    con.execute("INSERT INTO v(id, emb, part, meta) VALUES (7, '[7,7,7,7]', 'a', 1)")
+    assert [r[0] for r in con.execute("SELECT id FROM v ORDER BY id")] == [1, 4, 7]
+    integrity(con, "v")
+
+
+def test_rename_settings_follow_rollback(dbpath):
+    """A connection's setting ('oversample=N') follows the table back."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE q USING vec0(e float[2] indexed by hnsw(quantizer=int8))")
+    con.execute("INSERT INTO q(rowid, e) VALUES (1, '[1,0]')")
+    con.execute("INSERT INTO q(q) VALUES ('oversample=7')")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO q(rowid, e) VALUES (2, '[0,1]')")
+    con.execute("SAVEPOINT s1")
+    con.execute("ALTER TABLE q RENAME TO r")
+    con.execute("ROLLBACK TO s1")
+    con.execute("COMMIT")
+    assert con.execute("SELECT rescore FROM q WHERE e MATCH '[1,0]' AND k = 1").fetchone() == (7,)
+
+
+@pytest.mark.parametrize("shadow", ["config", "vectors0", "links0", "free"])
+def test_rename_onto_a_taken_shadow_name(dbpath, shadow):
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(emb float[2] indexed by hnsw())")
+    con.execute("INSERT INTO t(rowid, emb) VALUES (1, '[1,2]')")
+    con.execute("CREATE TABLE w_%s(x)" % shadow)
+    with pytest.raises(sqlite3.OperationalError, match=r'^vec0: table "t": cannot rename '
+                       r'it to "w": .*w_%s' % shadow):
+        con.execute("ALTER TABLE t RENAME TO w")
+    assert [r[0] for r in con.execute("SELECT rowid FROM t")] == [1]
+    con.execute("DROP TABLE w_%s" % shadow)
+    con.execute("ALTER TABLE t RENAME TO w")
+    assert [r[0] for r in con.execute("SELECT rowid FROM w")] == [1]
+    integrity(con, "w")
