@@ -564,11 +564,16 @@ int vec0StorageValidate(Vec0Table *p) {
     sqlite3_int64 iChanges = 0;
     int bFound = 0;
     if (v == p->iDataVersion && v != 0) return SQLITE_OK;
-    rc = vec0StorageConfigGet(p, "changes", &iChanges, &bFound);
-    if (rc != SQLITE_OK) return rc;
-    if (iChanges == p->iChanges) {
-      p->iDataVersion = v;
-      return SQLITE_OK;
+    /* A pager's data version only grows: a smaller one is another database,
+    ** whose 'changes' may be equal by chance (sqlite3_deserialize() under a
+    ** statement prepared before it, which SQLite keeps running). */
+    if (v >= p->iDataVersion) {
+      rc = vec0StorageConfigGet(p, "changes", &iChanges, &bFound);
+      if (rc != SQLITE_OK) return rc;
+      if (iChanges == p->iChanges) {
+        p->iDataVersion = v;
+        return SQLITE_OK;
+      }
     }
     vec0StorageDiscard(p);
   }

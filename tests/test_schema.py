@@ -157,3 +157,30 @@ def test_wal_reader_keeps_its_snapshot(dbpath):
     assert [x for x, _ in knn(r, "t", q, 5, "AND ef = 400")] == \
         [x for x, _ in brute_knn(rows, q, 5)]
     integrity(r, "t")
+
+
+def test_deserialize_under_a_prepared_statement():
+    """sqlite3_deserialize() of a database built by the same statements (so
+    the same 'changes') under statements prepared before it: SQLite keeps
+    running them on the table object it had, whose cache must not answer
+    for the old database (it returned the old rows, and KNN the old
+    metadata)."""
+    def build(meta, vec):
+        con = connect(":memory:")
+        con.execute("CREATE VIRTUAL TABLE t USING vec0(emb float[2] indexed by flat(), "
+                    "meta text, h float[2])")
+        for i in range(1, 4):
+            con.execute("INSERT INTO t(rowid, emb, meta, h) VALUES (?, ?, ?, ?)",
+                        (i, vec % i, meta, vec % i))
+        return con
+    scan = "SELECT rowid, vec_to_json(emb), meta FROM t ORDER BY rowid"
+    near = "SELECT rowid, meta FROM t WHERE h MATCH '[1,0]' AND k = 3 AND meta = ?"
+    y = build("old", "[%d, 0]")
+    z = build("new", "[0, %d]")
+    assert [r[2] for r in y.execute(scan)] == ["old"] * 3       # prepared, cached
+    assert [r[0] for r in y.execute(near, ("old",))] == [1, 2, 3]
+    y.deserialize(z.serialize())
+    assert y.execute(scan).fetchall() == z.execute(scan).fetchall()
+    assert y.execute(near, ("old",)).fetchall() == []
+    assert [r[0] for r in y.execute(near, ("new",))] == [1, 2, 3]
+    integrity(y, "t")
