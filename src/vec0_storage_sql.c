@@ -645,8 +645,7 @@ int vec0StorageRowDelete(Vec0Table *p, sqlite3_int64 iRowid) {
   int rc = vec0StorageStmt(p, VEC0_STMT_ROWS_DELETE, &pStmt);
   if (rc != SQLITE_OK) return rc;
   sqlite3_bind_int64(pStmt, 1, iRowid);
-  rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-  if (sqlite3_reset(pStmt) != SQLITE_OK) rc = sqlite3_reset(pStmt);
+  rc = vec0StorageStepDone(pStmt);
   if (rc == SQLITE_OK) rc = rowidGone(p, iRowid);
   return rc;
 }

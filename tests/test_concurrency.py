@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from conftest import EXT, brute_knn, f32, l2
+from conftest import EXT, brute_knn, connect, f32, integrity, l2
 
 DIM = 4
 SCHEMA = ("CREATE VIRTUAL TABLE t USING vec0(embedding float[%d] indexed by flat(), "
@@ -293,3 +293,26 @@ def test_sigkill_writers(tmp_path, journal):
         assert hnsw == min(5, len(rows))
     print("sigkill (%s): %d kills survived, %d rows, %d in-flight commits kept"
           % (journal, kills, len(state), in_flight_committed))
+
+
+def test_failed_shadow_delete_fails_the_delete(tmp_path):
+    """A DELETE whose write to T_rows fails (here: another shared-cache
+    connection reads T_rows) fails and changes nothing; the error used to be
+    lost, leaving the row's T_rows entry behind a freed slot (committed)."""
+    uri = "file:%s?cache=shared" % (tmp_path / "sc.db")
+    a = connect(uri, uri=True)
+    b = connect(uri, uri=True)
+    a.execute("CREATE VIRTUAL TABLE t USING vec0(id integer primary key, emb float[2], m integer)")
+    a.execute("INSERT INTO t(id, emb, m) VALUES (1, '[1,0]', 10), (2, '[0,1]', 20), (3, '[1,1]', 30)")
+    a.execute("BEGIN")
+    a.execute("SELECT count(*) FROM t_rows").fetchall()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        b.execute("DELETE FROM t WHERE id = 2")
+    a.execute("COMMIT")
+    rows = "SELECT id, vec_to_json(emb), m FROM t ORDER BY id"
+    assert [r[2] for r in b.execute(rows)] == [10, 20, 30]
+    assert [r[0] for r in b.execute("SELECT id FROM t WHERE emb MATCH '[0,1]' AND k = 3")] == [2, 3, 1]
+    integrity(b, "t")
+    b.execute("DELETE FROM t WHERE id = 2")
+    assert [r[0] for r in a.execute(rows)] == [1, 3]
+    integrity(a, "t")
