@@ -557,7 +557,11 @@ struct Vec0Table {
   ** name), or it was made by xCreate inside a transaction, which SQLite
   ** enters in it with no savepoint, so no ROLLBACK TO tells it: such a table
   ** looks for its shadow tables before it writes.  bStale: they are gone,
-  ** or a later CREATE took the name (vec0InfoRestore): nothing is written.
+  ** or a later CREATE took the name (vec0InfoRestore), or the schema
+  ** cookie is below iCreateCookie, its value after this table's xCreate
+  ** inside a transaction (the cookie only grows in a transaction, so the
+  ** CREATE was taken back: tables of the name now are another's, a DROP
+  ** and CREATE in the savepoint): nothing is written.
   */
   struct Vec0Renamed {
     char *zOld;
@@ -566,6 +570,7 @@ struct Vec0Table {
   int nRenamed;
   int bMaybeGone;
   int bStale;
+  sqlite3_int64 iCreateCookie;
   /*
   ** Rowids an UPDATE OR REPLACE deleted because another row took their key,
   ** in the statement under way (vec0_write.c; emptied when a cursor opens,
@@ -639,8 +644,10 @@ int vec0StorageRename(Vec0Table *p, const char *zNew);
 const char *vec0StorageRenamedSince(Vec0Table *p, int iSavepoint);
 void vec0StorageRenameBack(Vec0Table *p);
 void vec0StorageRenamesKeep(Vec0Table *p, int iSavepoint);
-/* *pbGone: the table's T_config is not in its schema. */
+/* *pbGone: the table's T_config is not in its schema, or the schema cookie
+** is below iCreateCookie.  Cookie reads the schema cookie. */
 int vec0StorageGone(Vec0Table *p, int *pbGone);
+int vec0StorageCookie(Vec0Table *p, sqlite3_int64 *piCookie);
 int vec0StorageShadowName(const char *zSuffix);
 void vec0StorageFinalize(Vec0Table *p);
 int vec0StorageStmt(Vec0Table *p, int eStmt, sqlite3_stmt **pp);

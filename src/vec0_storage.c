@@ -321,13 +321,28 @@ void vec0StorageRenamesKeep(Vec0Table *p, int iSavepoint) {
   }
 }
 
+int vec0StorageCookie(Vec0Table *p, sqlite3_int64 *piCookie) {
+  int bFound = 0;
+  *piCookie = 0;
+  return vec0StorageOneInt(p, sqlite3_mprintf("PRAGMA \"%w\".schema_version", p->zDb),
+                           piCookie, &bFound);
+}
+
 int vec0StorageGone(Vec0Table *p, int *pbGone) {
   sqlite3_int64 v = 0;
   int bFound = 0;
-  int rc = vec0StorageOneInt(p, sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_master "
-                                                "WHERE type = 'table' AND name = '%q_config' "
-                                                "COLLATE NOCASE", p->zDb, p->zName),
-                             &v, &bFound);
+  int rc = vec0StorageCookie(p, &v);
+  *pbGone = 0;
+  if (rc == SQLITE_OK && v < p->iCreateCookie) {
+    *pbGone = 1;
+    return SQLITE_OK;
+  }
+  if (rc == SQLITE_OK) {
+    rc = vec0StorageOneInt(p, sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_master "
+                                              "WHERE type = 'table' AND name = '%q_config' "
+                                              "COLLATE NOCASE", p->zDb, p->zName),
+                           &v, &bFound);
+  }
   *pbGone = rc == SQLITE_OK && !bFound;
   return rc;
 }

@@ -90,6 +90,7 @@ static int tableInit(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   rc = bCreate ? vec0StorageCreate(p, pzErr) : vec0StorageConnect(p, pzErr);
+  if (rc == SQLITE_OK && p->bMaybeGone) rc = vec0StorageCookie(p, &p->iCreateCookie);
   if (rc == SQLITE_OK) rc = vec0InfoAdd(pAux, p);
   if (rc != SQLITE_OK) goto fail;
   p->pReg = pAux;

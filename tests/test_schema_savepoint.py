@@ -159,3 +159,30 @@ def test_rename_onto_a_taken_shadow_name(dbpath, shadow):
     con.execute("ALTER TABLE t RENAME TO w")
     assert [r[0] for r in con.execute("SELECT rowid FROM w")] == [1]
     integrity(con, "w")
+
+
+@pytest.mark.parametrize("n_phantom", [1, 30])
+def test_drop_and_create_rolled_back_to(dbpath, n_phantom):
+    """The table a ROLLBACK TO took back, created under the name of one it
+    dropped, must not write its graph into the one that is back (it did: a
+    corrupt graph committed, or the COMMIT failed)."""
+    con = connect(dbpath)
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(emb float[2])")
+    con.execute("INSERT INTO t(rowid, emb) VALUES (1, '[1,0]'), (2, '[0,1]'), (3, '[1,1]')")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO t(rowid, emb) VALUES (4, '[2,2]')")
+    con.execute("SAVEPOINT s1")
+    con.execute("DROP TABLE t")
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(emb float[2])")
+    for i, v in enumerate(rand_vectors(n_phantom, 2, 9)):
+        con.execute("INSERT INTO t(rowid, emb) VALUES (?, ?)", (100 + i, f32(v)))
+    con.execute("ROLLBACK TO s1")
+    con.execute("INSERT INTO t(rowid, emb) VALUES (5, '[3,3]')")
+    con.execute("COMMIT")
+    for c in (con, connect(dbpath)):
+        integrity(c, "t")
+        assert [r[0] for r in c.execute("SELECT rowid FROM t ORDER BY rowid")] == [1, 2, 3, 4, 5]
+        for r in range(1, 6):
+            got = c.execute("SELECT rowid FROM t WHERE emb MATCH (SELECT emb FROM t WHERE "
+                            "rowid = ?) AND k = 1 AND ef = 1", (r,)).fetchall()
+            assert got == [(r,)]
