@@ -946,6 +946,7 @@ typedef struct Vec0Knn Vec0Knn;
 typedef struct Vec0KnnRow {
   uint32_t slot;
   float distance;
+  sqlite3_int64 rowid; /* the slot's row when found: a cursor skips it if that changed */
 } Vec0KnnRow;
 /* The rows, nearest first; *pk, *pef and *pRescore the k, ef and rescore
 ** the search used (ef 0 for an exact index, rescore 0 without a quantizer). */

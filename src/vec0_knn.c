@@ -189,6 +189,7 @@ static void topkPush(TopK *t, uint32_t slot, float d) {
   int i;
   r.slot = slot;
   r.distance = d;
+  r.rowid = 0; /* set by the cursor */
   if (t->n < t->k) {
     i = t->n++;
     while (i > 0) {

@@ -505,21 +505,41 @@ static int cacheReady(Vec0Table *p) {
   return vec0StorageCached(p) ? SQLITE_OK : vec0StorageValidate(p);
 }
 
-/* Positions a list cursor (KNN or point) on aRow[iRow]. */
+/*
+** Positions a list cursor (KNN or point) on aRow[iRow], or the first row
+** after it still in the table.  This connection may have written between
+** two steps (a DELETE, 'optimize' renumbering the slots): a row that left
+** is skipped, as an ordinary table's cursor does, and a slot that another
+** row took since is not that row.
+*/
 static int listRow(Vec0Cursor *pCur) {
   Vec0Table *p = cursorTable(pCur);
-  int rc;
-  if (pCur->iRow >= pCur->nRow) {
-    pCur->bEof = 1;
-    return SQLITE_OK;
+  int rc = cacheReady(p);
+  for (; rc == SQLITE_OK && pCur->iRow < pCur->nRow; pCur->iRow++) {
+    const Vec0KnnRow *r = &pCur->aRow[pCur->iRow];
+    if (r->slot >= vec0StorageSlotCount(p)) continue;
+    rc = vec0StorageSlot(p, r->slot);
+    if (rc == SQLITE_OK && vec0StorageSlotLive(p, r->slot) &&
+        vec0StorageSlotRowid(p, r->slot) == r->rowid) {
+      pCur->iSlot = r->slot;
+      pCur->iRowid = r->rowid;
+      pCur->bEof = 0;
+      return SQLITE_OK;
+    }
   }
-  rc = cacheReady(p);
-  if (rc == SQLITE_OK) rc = vec0StorageSlot(p, pCur->aRow[pCur->iRow].slot);
-  if (rc != SQLITE_OK) return rc;
-  pCur->iSlot = pCur->aRow[pCur->iRow].slot;
-  pCur->iRowid = vec0StorageSlotRowid(p, pCur->iSlot);
-  pCur->bEof = 0;
-  return SQLITE_OK;
+  pCur->bEof = 1;
+  return rc;
+}
+
+/* The rowids of the rows a KNN search found, from their slots. */
+static int knnRowids(Vec0Cursor *pCur) {
+  Vec0Table *p = cursorTable(pCur);
+  int rc = SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < pCur->nRow; i++) {
+    rc = vec0StorageSlot(p, pCur->aRow[i].slot);
+    if (rc == SQLITE_OK) pCur->aRow[i].rowid = vec0StorageSlotRowid(p, pCur->aRow[i].slot);
+  }
+  return rc;
 }
 
 static int scanRow(Vec0Cursor *pCur) {
@@ -597,6 +617,7 @@ static int pointRows(Vec0Cursor *pCur, const char *idxStr, sqlite3_value *pArg) 
       if (i > 0 && aPair[i] == aPair[i - 2]) continue;
       pCur->aRow[nRow].slot = (uint32_t)aPair[i + 1];
       pCur->aRow[nRow].distance = 0;
+      pCur->aRow[nRow].rowid = aPair[i];
       nRow++;
     }
     pCur->nRow = nRow;
@@ -618,6 +639,7 @@ static int cursorFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *id
     case VEC0_PLAN_KNN:
       rc = vec0KnnRun(p, idxStr, argc, argv, &pCur->aRow, &pCur->nRow, &pCur->k,
                       &pCur->ef, &pCur->nRescore);
+      if (rc == SQLITE_OK) rc = knnRowids(pCur);
       if (rc == SQLITE_OK) rc = listRow(pCur);
       break;
     case VEC0_PLAN_POINT:

@@ -318,3 +318,41 @@ def test_distances_beyond_float32(index):
     # near the query, where the distances fit, the answer stands
     assert con.execute("SELECT rowid, distance FROM t WHERE e MATCH '[1]' AND k = 1"
                        ).fetchall() == [(3, 1.0)]
+
+
+@pytest.mark.parametrize("write", [
+    "DELETE FROM t WHERE id > 5; INSERT INTO t(t) VALUES ('optimize')",
+    "DELETE FROM t WHERE id > 5; INSERT INTO t(t) VALUES ('rebuild')",
+    "DELETE FROM t WHERE id > 150; INSERT INTO t(id, emb, m) SELECT id + 1000, emb, m FROM t "
+    "WHERE id <= 150",
+    "DELETE FROM t WHERE id > 5",
+])
+def test_cursor_while_the_connection_writes(write):
+    """A KNN or rowid-IN statement stepped while its own connection writes:
+    each row it returns is a row of the table with its own distance, never
+    one that left (it returned rowid 0, another row's distance, or
+    SQLITE_CORRUPT_VTAB after 'optimize')."""
+    con = connect(":memory:")
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(id integer primary key, emb float[2], "
+                "m integer, +aux text)")
+    con.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200) "
+                "INSERT INTO t(id, emb, m, aux) SELECT i, vec_f32(json_array(i, 0)), i, 'a' || i "
+                "FROM c")
+    for sql in ("SELECT id, distance, m, aux FROM t WHERE emb MATCH '[200, 0]' AND k = 20",
+                "SELECT id, 200 - id, m, aux FROM t WHERE id IN (200, 199, 198, 197, 3, 2)"):
+        cur = con.execute(sql)
+        first = cur.fetchone()
+        con.executescript(write)
+        live = {r[0] for r in con.execute("SELECT id FROM t")}
+        # Python's cursor had stepped to the second row before the write
+        for i, (rowid, dist, m, aux) in enumerate(cur.fetchall()):
+            assert i == 0 or rowid in live
+            assert abs(dist - abs(200 - rowid)) < 1e-4 and m == rowid and aux == "a%d" % rowid
+        assert first[0] in (200, 2)
+        con.execute("DROP TABLE t")
+        con.execute("CREATE VIRTUAL TABLE t USING vec0(id integer primary key, emb float[2], "
+                    "m integer, +aux text)")
+        con.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200) "
+                    "INSERT INTO t(id, emb, m, aux) SELECT i, vec_f32(json_array(i, 0)), i, "
+                    "'a' || i FROM c")
+    integrity(con, "t")
