@@ -141,6 +141,20 @@ def test_bit_order_is_vec0s(conn):
         "[%s]" % ",".join(map(str, bits))
 
 
+def test_bit_truth_values():
+    """Any truth values, as Python has them: '' and None are 0 (with numpy
+    these used to be compared with 0 as an array: one byte for any input,
+    or None as 1)."""
+    assert vec0.serialize_bit(["", "x", "", "", "", "", "", ""]) == b"\x02"
+    assert vec0.serialize_bit(["x"] * 16) == b"\xff\xff"
+    assert vec0.serialize_bit([None] * 8) == b"\x00"
+    assert vec0.serialize_bit([False, None, 0, "", 0.0, 0, 0, 1]) == b"\x80"
+    assert vec0.serialize_bit(np.array([None, 1, 0, 0, 0, 0, 0, 0], dtype=object)) == b"\x02"
+    assert vec0.serialize_bit(np.array([0.5, 0, 0, 0, 0, 0, 0, -1])) == b"\x81"
+    assert vec0.serialize_bit(b for b in [1] * 8) == b"\xff"
+    assert vec0.serialize_f32(x for x in [1, 2]) == struct.pack("<2f", 1, 2)
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda: vec0.serialize_f32([]), ValueError, "at least one element"),
     (lambda: vec0.serialize_f32(np.zeros((2, 2))), ValueError, "shape \\(2, 2\\)"),
@@ -156,8 +170,14 @@ def test_bit_order_is_vec0s(conn):
     (lambda: vec0.serialize_f32(np.array([np.inf], dtype=np.float32)), ValueError, "is inf"),
     (lambda: vec0.serialize_int8([1, 2.5]), TypeError, "element 1 of an int8 vector is 2.5"),
     (lambda: vec0.serialize_int8(b"\x01"), TypeError, "of bytes: pass a sequence"),
-    (lambda: vec0.serialize_int8([128]), ValueError, "-128..127"),
-    (lambda: vec0.serialize_int8(np.array([-129, 0])), ValueError, "-128..127"),
+    (lambda: vec0.serialize_int8([128]), ValueError, "element 0 is 128, outside -128..127"),
+    (lambda: vec0.serialize_int8([1, 2, -129]), ValueError, "element 2 is -129, outside"),
+    (lambda: vec0.serialize_int8(np.array([0, -129, 0])), ValueError,
+     "element 1 is -129, outside -128..127"),
+    (lambda: vec0.serialize_f32(None), TypeError, "of NoneType: pass a sequence"),
+    (lambda: vec0.serialize_f32(np.float32(1)), TypeError, "of float32: pass a sequence"),
+    (lambda: vec0.serialize_int8(7), TypeError, "of int: pass a sequence"),
+    (lambda: vec0.serialize_bit(None), TypeError, "of NoneType: pass a sequence"),
     (lambda: vec0.serialize_int8(np.array([0.5])), TypeError, "vec_quantize_int8"),
     (lambda: vec0.serialize_bit([1, 0, 1]), ValueError, "multiple of 8 dimensions, got 3"),
     (lambda: vec0.deserialize_f32(b"\x00\x00\x00"), ValueError, "multiple of 4 bytes, got 3"),
@@ -223,6 +243,11 @@ def test_without_numpy_lists_still_work():
         assert vec0.deserialize_int8(vec0.serialize_int8([-1, 5])) == [-1, 5]
         bits = [0, 1, 0, 0, 0, 0, 0, 1]
         assert vec0.deserialize_bit(vec0.serialize_bit(bits)) == bits
+        assert vec0.serialize_bit(["", "x", None, 0, 0, 0, 0, 0]) == b"\x02"
+        try:
+            vec0.serialize_int8([1, 300])
+        except ValueError as e:
+            assert str(e) == "vec0: int8 vector element 1 is 300, outside -128..127", e
         c = vec0.connect(":memory:")
         c.execute("CREATE VIRTUAL TABLE t USING vec0(v float[2])")
         c.executemany("INSERT INTO t(rowid, v) VALUES (?, ?)",

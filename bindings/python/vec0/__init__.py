@@ -102,6 +102,26 @@ def connect(database, *args, **kwargs):
 
 # --- vectors to BLOBs and back -----------------------------------------------
 
+def _sequence(values, what):
+    """values as a sequence with a length: an iterable (a generator, say) is
+    read into a list; anything else is refused with a vec0 message."""
+    if isinstance(values, (bytes, bytearray, memoryview, str)) or hasattr(values, "__len__"):
+        return values
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError("vec0: cannot make %s vector of %s: pass a sequence of numbers"
+                        % (what, type(values).__name__)) from None
+
+
+def _not_int8(values):
+    for i, x in enumerate(values):
+        if not -128 <= x <= 127:
+            return ValueError("vec0: int8 vector element %d is %r, outside -128..127"
+                              % (i, x.item() if hasattr(x, "item") else x))
+    return ValueError("vec0: int8 vector elements must be in -128..127")
+
+
 def _check_1d(n, shape=None):
     if shape is not None and len(shape) != 1:
         raise ValueError("vec0: a vector has one dimension, got an array of shape %s"
@@ -169,6 +189,7 @@ def serialize_f32(vector):
                 i = int(bad[0])
                 raise _not_float32(i, vector.reshape(-1)[i].item())
         return view
+    vector = _sequence(vector, "a float32")
     _check_1d(len(vector))
     buf = _array_of("f", vector, "a float32")
     for i, x in enumerate(buf):
@@ -189,25 +210,34 @@ def serialize_int8(vector):
                             "dtype %s (vec_quantize_int8() quantizes floats)" % vector.dtype)
         if vector.dtype != _np.int8 and vector.size and \
                 (vector.min() < -128 or vector.max() > 127):
-            raise ValueError("vec0: int8 vector elements must be in -128..127")
+            raise _not_int8(vector.reshape(-1))
         return _array_view(vector, _np.dtype("i1"))
+    vector = _sequence(vector, "an int8")
     _check_1d(len(vector))
     try:
         return _packed("b", vector, "an int8")
     except OverflowError:
-        raise ValueError("vec0: int8 vector elements must be in -128..127") from None
+        raise _not_int8(vector) from None
 
 
 def serialize_bit(bits):
     """A bit vector BLOB (for bit[N] columns and vec_bit()): from a sequence
     of truth values or a numpy array (non-zero = 1), whose length is a
     multiple of 8.  Dimension i is bit (i & 7) of byte i >> 3."""
-    n = bits.size if _np is not None and isinstance(bits, _np.ndarray) else len(bits)
+    is_array = _np is not None and isinstance(bits, _np.ndarray)
+    if not is_array:
+        bits = _sequence(bits, "a bit")
+    n = bits.size if is_array else len(bits)
     _check_1d(n, getattr(bits, "shape", None))
     if n % 8:
         raise ValueError("vec0: a bit vector has a multiple of 8 dimensions, got %d" % n)
+    if is_array and bits.dtype.kind in "biuf":
+        return _np.packbits(bits != 0, bitorder="little").tobytes()
     if _np is not None:
-        return _np.packbits(_np.asarray(bits) != 0, bitorder="little").tobytes()
+        # truth values as Python has them ('' and None are 0), one each
+        truth = _np.fromiter((bool(b) for b in (bits.reshape(-1) if is_array else bits)),
+                             dtype=bool, count=n)
+        return _np.packbits(truth, bitorder="little").tobytes()
     out = bytearray(n // 8)
     for i, b in enumerate(bits):
         if b:
