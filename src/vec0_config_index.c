@@ -130,12 +130,15 @@ static void readValue(CfgParse *pP, CfgScan *s, const CfgForm *pF, const CfgPara
   } else if (pPar->bDecimal) {
     vec0CfgPeek(s);
     z = &s->z[s->i];
-    for (n = 0; z[n] == '.' || (z[n] >= '0' && z[n] <= '9') || vec0CfgIsIdStart((unsigned char)z[n]);
+    for (n = 0; z[n] == '.' || z[n] == '-' || z[n] == '+' || (z[n] >= '0' && z[n] <= '9') ||
+                vec0CfgIsIdStart((unsigned char)z[n]);
          n++) {
     }
     s->i += n;
     if (!vec0RecallParse(z, n, pv)) {
-      vec0CfgError(pP, "%s %s %.*s of column \"%w\" is not a number in 0.5..0.999",
+      vec0CfgError(pP,
+                   "%s %s %.*s of column \"%w\" is not a decimal in 0.5..0.999 "
+                   "(at most 4 places, such as 0.95)",
                    pF->zName, pPar->zName, n > 40 ? 40 : n, z, zCol);
     }
   } else if (pPar->azWord) {

@@ -315,8 +315,15 @@ static int findTable(InfoVtab *p, const char *zSchema, const char *zName, Vec0Ta
     sqlite3_free(zSql);
     pTab = registryFind(p->pReg, zSchema, zName);
   }
+  if (pTab == 0 && zSchema) {
+    char *z = sqlite3_mprintf("\"%s\" in schema \"%s\"", zName, zSchema);
+    int rc = infoError(p, z ? SQLITE_ERROR : SQLITE_NOMEM,
+                       "vec0: vec0_info(): no vec0 table named %s", z ? z : "");
+    sqlite3_free(z);
+    return rc;
+  }
   if (pTab == 0) {
-    return infoError(p, SQLITE_ERROR, "vec0_info: no vec0 table named \"%s\"", zName);
+    return infoError(p, SQLITE_ERROR, "vec0: vec0_info(): no vec0 table named \"%s\"", zName);
   }
   *ppOut = pTab;
   return SQLITE_OK;
@@ -333,7 +340,8 @@ static int infoFilter(sqlite3_vtab_cursor *pCursor, int idxNum, const char *idxS
   pCur->pTab = 0;
   pCur->iRow = 0;
   if (idxNum == 0 || argc < 1 || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
-    return infoError(p, SQLITE_ERROR, "vec0_info: %s", "name a vec0 table: vec0_info('table')");
+    return infoError(p, SQLITE_ERROR, "vec0: vec0_info(): %s",
+                     "name a vec0 table: vec0_info('table' [, 'schema'])");
   }
   zName = (const char *)sqlite3_value_text(argv[0]);
   if (argc > 1) zSchema = (const char *)sqlite3_value_text(argv[1]);

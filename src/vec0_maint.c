@@ -98,7 +98,7 @@ static int recallCommand(Vec0Table *p, const char *z) {
   int iRecall = 0, rc;
   if (!vec0RecallParse(&z[7], (int)strlen(&z[7]), &iRecall)) {
     vec0TableError(p, "vec0: table \"%s\": bad command \"%s\": recall must be a "
-                      "decimal in 0.5..0.999",
+                      "decimal in 0.5..0.999 (at most 4 places, such as 0.95)",
                    p->zName, z);
     return SQLITE_ERROR;
   }

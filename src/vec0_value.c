@@ -268,11 +268,13 @@ int vec0BindText(sqlite3_stmt *pStmt, int i, sqlite3_value *v) {
 
 int vec0RecallParse(const char *z, int n, int *piOut) {
   int i = 0, v = 0, nFrac = 0;
-  /* "0.95", "0.9", ".95": at most 4 decimals, in 0.5 .. 0.999 */
+  /* "0.95", "0.9", ".95", "0.95000": at most 4 places that are not 0, in
+  ** 0.5 .. 0.999 */
   while (i < n && z[i] == '0') i++;
   if (i == n || z[i] != '.') return 0;
   for (i++; i < n; i++) {
-    if (z[i] < '0' || z[i] > '9' || nFrac == 4) return 0;
+    if (z[i] < '0' || z[i] > '9' || (nFrac == 4 && z[i] != '0')) return 0;
+    if (nFrac == 4) continue;
     v = v * 10 + (z[i] - '0');
     nFrac++;
   }

@@ -285,12 +285,23 @@ START_TEST(test_hnsw_recall) {
   ERR("vec0: table \"t\": column \"v\" has both ef_search (a fixed ef) and recall (an ef "
       "measured to meet it): give one",
       "t", "v float[4] indexed by hnsw(ef_search=32, recall=0.9)");
-  ERR("vec0: table \"t\": hnsw recall 1.0 of column \"v\" is not a number in 0.5..0.999",
+  ERR("vec0: table \"t\": hnsw recall 1.0 of column \"v\" is not a decimal in "
+      "0.5..0.999 (at most 4 places, such as 0.95)",
       "t", "v float[4] indexed by hnsw(recall=1.0)");
-  ERR("vec0: table \"t\": hnsw recall 0.4 of column \"v\" is not a number in 0.5..0.999",
+  ERR("vec0: table \"t\": hnsw recall 0.4 of column \"v\" is not a decimal in "
+      "0.5..0.999 (at most 4 places, such as 0.95)",
       "t", "v float[4] indexed by hnsw(recall=0.4)");
-  ERR("vec0: table \"t\": hnsw recall 0.95x of column \"v\" is not a number in 0.5..0.999",
+  ERR("vec0: table \"t\": hnsw recall 0.95x of column \"v\" is not a decimal in "
+      "0.5..0.999 (at most 4 places, such as 0.95)",
       "t", "v float[4] indexed by hnsw(recall=0.95x)");
+  ERR("vec0: table \"t\": hnsw recall 9e-1 of column \"v\" is not a decimal in "
+      "0.5..0.999 (at most 4 places, such as 0.95)",
+      "t", "v float[4] indexed by hnsw(recall=9e-1)");
+  ERR("vec0: table \"t\": hnsw recall 0.95001 of column \"v\" is not a decimal in "
+      "0.5..0.999 (at most 4 places, such as 0.95)",
+      "t", "v float[4] indexed by hnsw(recall=0.95001)");
+  OK("t", "v float[4] indexed by hnsw(recall=0.95000)");
+  ck_assert_int_eq(cfg.aVec[0].iRecall, 9500);
   ERR("vec0: table \"t\": duplicate hnsw parameter \"recall\" on column \"v\"", "t",
       "v float[4] indexed by hnsw(recall=0.9, recall=0.9)");
 }

@@ -76,7 +76,11 @@ def test_errors(dbpath):
     con = connect(dbpath)
     con.execute("CREATE TABLE plain(x)")
     for arg in ("nope", "plain"):
-        with pytest.raises(sqlite3.Error, match='vec0_info: no vec0 table named "%s"' % arg):
+        with pytest.raises(sqlite3.Error, match=r'^vec0: vec0_info\(\): no vec0 table named "%s"$' % arg):
             con.execute("SELECT * FROM vec0_info(?)", (arg,)).fetchall()
-    with pytest.raises(sqlite3.Error, match=r"vec0_info: name a vec0 table"):
+    with pytest.raises(sqlite3.Error, match=r"^vec0: vec0_info\(\): name a vec0 table"):
         con.execute("SELECT * FROM vec0_info()").fetchall()
+    con.execute("CREATE VIRTUAL TABLE t USING vec0(v float[1])")
+    with pytest.raises(sqlite3.Error, match=r'^vec0: vec0_info\(\): no vec0 table named "t" '
+                       r'in schema "nope"$'):
+        con.execute("SELECT * FROM vec0_info('t', 'nope')").fetchall()

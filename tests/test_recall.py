@@ -196,9 +196,13 @@ def test_recall_command(hard, tmp_path):
     assert info(connect(path), "t", "ef_search", "recall_target") == (ef, 0.97)
     con.execute("INSERT INTO t(t) VALUES ('ef_search=12')")
     assert info(con, "t", "ef_search", "recall_target") == (12, None)
-    for bad in ("recall=1", "recall=0.2", "recall=", "recall=0.9x"):
-        with pytest.raises(sqlite3.OperationalError, match="recall must be a decimal"):
+    for bad in ("recall=1", "recall=0.2", "recall=", "recall=0.9x", "recall=9e-1",
+                "recall=0.95001"):
+        with pytest.raises(sqlite3.OperationalError, match=r"recall must be a decimal in "
+                           r"0.5..0.999 \(at most 4 places, such as 0.95\)"):
             con.execute("INSERT INTO t(t) VALUES (?)", (bad,))
+    con.execute("INSERT INTO t(t) VALUES ('recall=0.97000')")
+    assert info(con, "t", "ef_search", "recall_target")[1] == 0.97
 
 
 def test_tombstones_rebuild_the_graph(tmp_path):
