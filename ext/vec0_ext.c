@@ -17,7 +17,11 @@ int sqlite3_vec_init(sqlite3 *db, char **pzErrMsg,
                      const sqlite3_api_routines *pApi) {
   int rc = SQLITE_OK;
 #ifndef SQLITE_CORE
-  SQLITE_EXTENSION_INIT2(pApi);
+  /* Every load hands the same routines: written once, so that a connection
+  ** loading it does not write what other threads' connections read. */
+  if (__atomic_load_n(&sqlite3_api, __ATOMIC_ACQUIRE) != pApi) {
+    __atomic_store_n(&sqlite3_api, pApi, __ATOMIC_RELEASE);
+  }
 #else
   (void)pApi;
 #endif

@@ -732,6 +732,32 @@ error:
   sqlite3_free(zName);
 }
 
+/* The index of the column named zName, or -1. */
+static int columnNamed(const Vec0Config *p, const char *zName) {
+  for (int i = 0; i < p->nCol; i++) {
+    if (sqlite3_stricmp(p->aCol[i].zName, zName) == 0) return i;
+  }
+  return -1;
+}
+
+/* The hidden rescore and recall, renamed "_rescore" and "_recall" when a
+** column or the table takes their name (vec0ConfigDeclare), need that name
+** free. */
+static void renamedHiddenFree(CfgParse *pP) {
+  static const char *const az[] = {"rescore", "recall"};
+  for (int i = 0; i < 2 && pP->rc == SQLITE_OK; i++) {
+    char zAlt[16];
+    sqlite3_snprintf(sizeof(zAlt), zAlt, "_%s", az[i]);
+    if ((columnNamed(pP->p, az[i]) >= 0 || sqlite3_stricmp(pP->zTable, az[i]) == 0) &&
+        (columnNamed(pP->p, zAlt) >= 0 || sqlite3_stricmp(pP->zTable, zAlt) == 0)) {
+      vec0CfgError(pP,
+                   "the name \"%s\" is taken by the hidden column %s, renamed so because a "
+                   "column or the table is named \"%s\"",
+                   zAlt, az[i], az[i]);
+    }
+  }
+}
+
 /* ----------------------------------------------------------------- API */
 
 int vec0ConfigParse(Vec0Config *p, const char *zTable, int nArg,
@@ -761,6 +787,7 @@ int vec0ConfigParse(Vec0Config *p, const char *zTable, int nArg,
   if (parse.rc == SQLITE_OK && p->nVec == 0) {
     vec0CfgError(&parse, "at least one vector column is required");
   }
+  if (parse.rc == SQLITE_OK) renamedHiddenFree(&parse);
   if (parse.rc != SQLITE_OK) vec0ConfigClear(p);
   return parse.rc;
 }

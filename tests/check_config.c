@@ -302,6 +302,13 @@ START_TEST(test_hnsw_recall) {
       "t", "v float[4] indexed by hnsw(recall=0.95001)");
   OK("t", "v float[4] indexed by hnsw(recall=0.95000)");
   ck_assert_int_eq(cfg.aVec[0].iRecall, 9500);
+  ERR("vec0: table \"t\": the name \"_rescore\" is taken by the hidden column rescore, "
+      "renamed so because a column or the table is named \"rescore\"",
+      "t", "v float[4]", "rescore integer", "_rescore integer");
+  ERR("vec0: table \"recall\": the name \"_recall\" is taken by the hidden column recall, "
+      "renamed so because a column or the table is named \"recall\"",
+      "recall", "v float[4]", "_recall integer");
+  OK("t", "v float[4]", "_rescore integer");
   ERR("vec0: table \"t\": duplicate hnsw parameter \"recall\" on column \"v\"", "t",
       "v float[4] indexed by hnsw(recall=0.9, recall=0.9)");
 }
