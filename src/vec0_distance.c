@@ -33,14 +33,22 @@ Vec0DistanceFn vec0DistancePortable(Vec0ElemType eType, Vec0Metric eMetric) {
 enum { IMPL_UNKNOWN = 0, IMPL_PORTABLE, IMPL_AVX2, IMPL_AVX512, IMPL_NEON };
 static volatile int eImpl = IMPL_UNKNOWN;
 
+/* 0 when z is zName (lower case) in any case: the distance code calls no SQLite. */
+static int nameCmp(const char *z, const char *zName) {
+  for (; *z && *zName; z++, zName++) {
+    if ((*z >= 'A' && *z <= 'Z' ? *z + ('a' - 'A') : *z) != *zName) return 1;
+  }
+  return *z != *zName;
+}
+
 static int forcedImpl(int eDetected) {
   const char *z = getenv("VEC0_KERNELS");
   int e = IMPL_UNKNOWN;
   if (z == 0) return eDetected;
-  if (strcmp(z, "portable") == 0) e = IMPL_PORTABLE;
-  else if (strcmp(z, "avx2") == 0) e = IMPL_AVX2;
-  else if (strcmp(z, "avx512") == 0) e = IMPL_AVX512;
-  else if (strcmp(z, "neon") == 0) e = IMPL_NEON;
+  if (nameCmp(z, "portable") == 0) e = IMPL_PORTABLE;
+  else if (nameCmp(z, "avx2") == 0) e = IMPL_AVX2;
+  else if (nameCmp(z, "avx512") == 0) e = IMPL_AVX512;
+  else if (nameCmp(z, "neon") == 0) e = IMPL_NEON;
   if (e == IMPL_UNKNOWN) return eDetected;
   if (e == IMPL_PORTABLE || e == eDetected) return e;
   if (eDetected != IMPL_NEON && e != IMPL_NEON && e < eDetected) return e;

@@ -48,6 +48,8 @@ def test_forced_kernel_sets():
         expect["neon"] = detected
     expect["bogus"] = detected
     expect[""] = detected
+    expect["PORTABLE"] = "portable"  # any case
+    expect["Avx2"] = expect["avx2"]
     for value, want in expect.items():
         got, dist = run(value)
         assert got == want, "VEC0_KERNELS=%r: vec_debug() reports %s, expected %s" % (
