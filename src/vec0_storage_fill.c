@@ -112,7 +112,12 @@ static void fillScan(Vec0FillHelper *h, sqlite3 *db) {
 static void *fillMain(void *pArg) {
   Vec0FillHelper *h = pArg;
   sqlite3 *db = 0;
-  if (sqlite3_open_v2(h->zFile, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+  /* A cache of its own even when the process shares caches
+  ** (sqlite3_enable_shared_cache): in the caller's, its table locks would
+  ** fail the caller's writes, and stopping it then, from inside the
+  ** caller's step, would wait for a mutex the caller holds. */
+  if (sqlite3_open_v2(h->zFile, &db,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE,
                       h->zVfs) == SQLITE_OK) {
     fillScan(h, db);
   }

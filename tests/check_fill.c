@@ -384,6 +384,36 @@ START_TEST(arena_rows_same_answers_and_bytes) {
 }
 END_TEST
 
+/*
+** With SQLite's shared cache on for the process, the helper's connection
+** must not join the caller's cache: its table locks made the caller's own
+** write fail with SQLITE_LOCKED, and stopping the helper then, inside the
+** caller's step, deadlocked (each waited for the other's mutex).
+*/
+START_TEST(fill_helper_apart_from_shared_cache) {
+  sqlite3 *db, *other;
+  build();
+  ck_assert_int_eq(sqlite3_enable_shared_cache(1), SQLITE_OK);
+  db = openDb();
+  for (int it = 0; it < 6; it++) {
+    sqlite3_int64 a[K];
+    /* another connection's commit drops db's cache: the next queries refill it */
+    ck_assert_int_eq(sqlite3_open_v2(zPath, &other, SQLITE_OPEN_READWRITE |
+                                                        SQLITE_OPEN_PRIVATECACHE, 0),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_vec_init(other, 0, 0), SQLITE_OK);
+    execOk(other, "UPDATE t SET e = (SELECT e FROM t WHERE rowid = 2) WHERE rowid = 3");
+    ck_assert_int_eq(sqlite3_close(other), SQLITE_OK);
+    for (int q = 0; q < 3; q++) knn(db, 11 + q, a);
+    execOk(db, "UPDATE t SET e = (SELECT e FROM t WHERE rowid = 12) WHERE rowid = 13");
+  }
+  execOk(db, "INSERT INTO t(t) VALUES ('integrity-check')");
+  ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+  sqlite3_enable_shared_cache(0);
+  removeDb();
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fill");
   TCase *tc = tcase_create("fill");
@@ -393,6 +423,7 @@ int main(void) {
   tcase_add_test(tc, fill_helper_races_nothing);
   tcase_add_test(tc, link_prefault_races_nothing);
   tcase_add_test(tc, arena_rows_same_answers_and_bytes);
+  tcase_add_test(tc, fill_helper_apart_from_shared_cache);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
