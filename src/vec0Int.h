@@ -952,6 +952,8 @@ typedef struct Vec0KnnRow {
 ** the search used (ef 0 for an exact index, rescore 0 without a quantizer). */
 int vec0KnnRun(Vec0Table *p, const char *idxStr, int argc, sqlite3_value **argv,
                Vec0KnnRow **paRow, int *pnRow, int *pk, int *pef, int *pRescore);
+/* vec0_plan.c: the module's xBestIndex. */
+int vec0PlanBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
 /* vec0_write.c: one row written by xUpdate (argv as xUpdate has it). */
 int vec0WriteInsert(Vec0Table *p, sqlite3_value **argv, sqlite3_int64 *pRowid);
 int vec0WriteUpdate(Vec0Table *p, sqlite3_value **argv);
