@@ -245,6 +245,10 @@ static int blobAt(Vec0Table *p, int iVec, uint32_t iSlot) {
     if (rc != SQLITE_OK) {
       sqlite3_blob_close(p->apBlob[iVec]);
       p->apBlob[iVec] = 0;
+      /* Only an expired handle (a write since) or a missing row is tried
+      ** again: after an I/O error, NOMEM or FULL SQLite has rolled the
+      ** transaction back, and the write must fail, not go on in a new one. */
+      if (rc != SQLITE_ABORT && rc != SQLITE_ERROR) return rc;
     }
   }
   if (rc != SQLITE_OK) {
