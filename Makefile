@@ -238,7 +238,21 @@ build-tsan/check_fill: tests/check_fill.c $(SRC) $(EXT) $(HDR)
 	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -DSQLITE_CORE -Isrc \
 	  -o $@ $< $(SRC) $(EXT) -lsqlite3 $(CHECK_LIBS) -lm -lpthread
 
-test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk build-tsan/check_fill
+# ... and the loadable extension itself, loaded by eight threads' connections
+# at once (SQLite, again, is the system's).
+build-tsan/vec0.so: $(SRC) $(EXT) $(HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread -fPIC -shared $(WARN) -Isrc \
+	  -o $@ $(SRC) $(EXT) -lm -lpthread
+build-tsan/check_load: tests/check_load.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@ (tsan)")
+	$(Q)$(TSAN_CC) -std=c99 $(FEATURES) -O1 -g -fsanitize=thread $(WARN) -o $@ $< \
+	  -lsqlite3 $(CHECK_LIBS) -lpthread
+
+test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk build-tsan/check_fill \
+  build-tsan/check_load build-tsan/vec0.so
 	@echo "== ThreadSanitizer: check_hnsw_batch"
 	@CK_FORK=yes CK_EXCLUDE_TAGS="recall arena-more" FAULT_STRIDE=4 \
 	  TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_hnsw_batch
@@ -246,6 +260,9 @@ test-tsan: build-tsan/check_hnsw_batch build-tsan/check_bulk build-tsan/check_fi
 	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_bulk
 	@echo "== ThreadSanitizer: check_fill"
 	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" build-tsan/check_fill
+	@echo "== ThreadSanitizer: check_load"
+	@CK_FORK=yes TSAN_OPTIONS="halt_on_error=1 exitcode=66" VEC0_LOAD_EXT=build-tsan/vec0 \
+	  build-tsan/check_load
 
 # memcheck on two unit tests and two golden SQL files through the shell.
 test-valgrind: $(B)/tests/check_config $(B)/tests/check_vector $(DIST)/vec0.so
