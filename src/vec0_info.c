@@ -430,6 +430,12 @@ static int diskColumn(Vec0Table *p, int iVec, sqlite3_context *ctx, int bJson) {
   return rc;
 }
 
+/* The ef of a query that gives none in this connection: its
+** 'search_list_size_search=N', else the table's. */
+static int defaultEf(Vec0Table *p, int iVec) {
+  return p->conn.aEf[iVec] > 0 ? p->conn.aEf[iVec] : vec0RecallEf(p, iVec, 0);
+}
+
 static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
   InfoCursor *pCur = (InfoCursor *)pCursor;
   Vec0Table *p = pCur->pTab;
@@ -470,7 +476,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       if (bHnsw) sqlite3_result_int(ctx, pCol->m);
       break;
     case INFO_EF_SEARCH:
-      if (bHnsw) sqlite3_result_int(ctx, vec0RecallEf(p, iVec, 0));
+      if (bHnsw) sqlite3_result_int(ctx, defaultEf(p, iVec));
       break;
     case INFO_DIMENSIONS: sqlite3_result_int(ctx, pCol->nDim); break;
     case INFO_VECTORS_CACHED:
@@ -507,7 +513,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       }
       break;
     case INFO_RECALL: {
-      double r = bHnsw ? vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)) : -1.0;
+      double r = bHnsw ? vec0RecallAt(p, iVec, defaultEf(p, iVec)) : -1.0;
       if (r >= 0) sqlite3_result_double(ctx, r);
       break;
     }

@@ -266,6 +266,9 @@ def test_diskann_recall_commands(dbpath, quant, want):
         con.execute("INSERT INTO t(t) VALUES (?)", (cmd,))
         assert con.execute("SELECT DISTINCT ef FROM t WHERE e MATCH ? AND k = 5",
                            (f32(rows[1]),)).fetchall() == [(ef,)]
+        # vec0_info shows this connection's default ef, the one its queries use
+        assert con.execute("SELECT ef_search FROM vec0_info('t')").fetchone() == (ef,)
+    assert connect(dbpath).execute("SELECT ef_search FROM vec0_info('t')").fetchone() == (128,)
     assert con.execute("SELECT DISTINCT ef FROM t WHERE e MATCH ? AND k = 5 AND ef = 77",
                        (f32(rows[1]),)).fetchall() == [(77,)]
     assert connect(dbpath).execute("SELECT DISTINCT ef FROM t WHERE e MATCH ? AND k = 5",
