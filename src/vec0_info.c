@@ -111,7 +111,7 @@ void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *con
     p->conn = k->s;
   }
   /* Once a CREATE has taken the name, a table of it still open here is gone
-  ** (dropped, or its CREATE taken back by ROLLBACK TO): vec0TableStale. */
+  ** (dropped, or its CREATE taken back by ROLLBACK TO): bStale, vec0_vtab.c. */
   for (int i = 0; bCreate && pReg && i < pReg->nTab; i++) {
     Vec0Table *q = pReg->aTab[i];
     if (sqlite3_stricmp(q->zName, p->zName) == 0 && sqlite3_stricmp(q->zDb, p->zDb) == 0) {
