@@ -571,6 +571,12 @@ struct Vec0Table {
   int bMaybeGone;
   int bStale;
   sqlite3_int64 iCreateCookie;
+  /* A later xConnect in this connection took the name (SQLite read the
+  ** schema again): this object, still in the transaction, writes what it
+  ** holds at xSync but leaves the commit's upkeep (vec0RecallAfterWrite)
+  ** to the table's current object, since its cache may miss that one's
+  ** writes (the connection's own writes do not change the data version). */
+  int bSuperseded;
   /*
   ** Rowids an UPDATE OR REPLACE deleted because another row took their key,
   ** in the statement under way (vec0_write.c; emptied when a cursor opens,

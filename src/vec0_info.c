@@ -111,11 +111,13 @@ void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *con
     p->conn = k->s;
   }
   /* Once a CREATE has taken the name, a table of it still open here is gone
-  ** (dropped, or its CREATE taken back by ROLLBACK TO): bStale, vec0_vtab.c. */
-  for (int i = 0; bCreate && pReg && i < pReg->nTab; i++) {
+  ** (dropped, or its CREATE taken back by ROLLBACK TO): bStale, vec0_vtab.c;
+  ** after a connect, it is superseded (bSuperseded). */
+  for (int i = 0; pReg && i < pReg->nTab; i++) {
     Vec0Table *q = pReg->aTab[i];
     if (sqlite3_stricmp(q->zName, p->zName) == 0 && sqlite3_stricmp(q->zDb, p->zDb) == 0) {
-      q->bStale = 1;
+      if (bCreate) q->bStale = 1;
+      q->bSuperseded = 1;
     }
   }
 }

@@ -555,7 +555,7 @@ static int vec0Sync(sqlite3_vtab *pVtab) {
   busyBegin(p);
   rc = vec0IndexFlush(p);
   /* The recall measurement and graph upkeep the transaction calls for. */
-  if (rc == SQLITE_OK) rc = vec0RecallAfterWrite(p);
+  if (rc == SQLITE_OK && !p->bSuperseded) rc = vec0RecallAfterWrite(p);
   /* busyEnd closes the BLOB handles of the reads: none may outlive the commit */
   return busyEnd(p, rc);
 }

@@ -186,3 +186,85 @@ def test_drop_and_create_rolled_back_to(dbpath, n_phantom):
             got = c.execute("SELECT rowid FROM t WHERE emb MATCH (SELECT emb FROM t WHERE "
                             "rowid = ?) AND k = 1 AND ef = 1", (r,)).fetchall()
             assert got == [(r,)]
+
+
+# Schema changes later in the transaction than a table object SQLite keeps in
+# it: SQLite reads the schema again and connects the table anew, and the old
+# object (its cache blind to the new one's writes) failed the COMMIT, losing
+# the transaction. Each: (setup, transaction, vec0 table left, its rowids).
+LATER = [
+    ("", """CREATE VIRTUAL TABLE x USING vec0(emb float[2]);
+            SELECT * FROM x;
+            ALTER TABLE x RENAME TO v;
+            INSERT INTO v(rowid, emb) VALUES (1, '[1,1]');
+            INSERT INTO v(v) VALUES ('integrity-check');
+            INSERT INTO v(v) VALUES ('optimize');""", "v", [1]),
+    ("CREATE VIRTUAL TABLE t USING vec0(emb float[2]);",
+     """INSERT INTO t(rowid, emb) VALUES (1, '[1,1]');
+        ALTER TABLE t RENAME TO y;
+        INSERT INTO y(rowid, emb) VALUES (2, '[2,2]'), (1, '[3,3]');
+        DROP TABLE y;""", None, []),
+    ("CREATE VIRTUAL TABLE x USING vec0(emb float[2]); "
+     "INSERT INTO x(rowid, emb) VALUES (1, '[1,2]');",
+     """INSERT INTO x(rowid, emb) VALUES (2, '[2,2]');
+        ALTER TABLE x RENAME TO t;
+        INSERT INTO t(rowid, emb) VALUES (3, '[3,3]'), (1, '[3,3]');
+        ALTER TABLE t RENAME TO v;""", "v", [1, 2]),
+    ("CREATE VIRTUAL TABLE v USING vec0(emb float[2]);",
+     """INSERT INTO v(rowid, emb) VALUES (1, '[1,2]');
+        ALTER TABLE v RENAME TO y;
+        SAVEPOINT s2;
+        ROLLBACK TO s2;
+        ALTER TABLE y RENAME TO t;""", "t", [1]),
+    ("CREATE VIRTUAL TABLE w USING vec0(emb float[2]);",
+     """INSERT INTO w(rowid, emb) VALUES (1, '[1,2]');
+        SAVEPOINT s1;
+        CREATE TABLE other(a);
+        ROLLBACK TO s1;
+        DROP TABLE w;""", None, []),
+    ("CREATE VIRTUAL TABLE v USING vec0(emb float[2]); "
+     "INSERT INTO v(rowid, emb) VALUES (1, '[1,1]');",
+     """SAVEPOINT s5;
+        CREATE TABLE other(a);
+        UPDATE v SET emb = '[2,2]' WHERE rowid = 1;
+        ROLLBACK TO s5;
+        ALTER TABLE v RENAME TO y;
+        RELEASE s5;""", "y", [1]),
+    ("", """CREATE VIRTUAL TABLE y USING vec0(emb float[2]);
+            ALTER TABLE y RENAME TO t;
+            ALTER TABLE t RENAME TO x;""", "x", []),
+    ("", """CREATE VIRTUAL TABLE t USING vec0(emb float[2]);
+            SAVEPOINT s1;
+            ROLLBACK TO s1;
+            DROP TABLE t;""", None, []),
+    ("", """CREATE VIRTUAL TABLE t USING vec0(emb float[2]);
+            INSERT INTO t(rowid, emb) VALUES (1, '[1,1]');
+            SAVEPOINT s2;
+            ROLLBACK TO s2;
+            ALTER TABLE t RENAME TO y;""", "y", [1]),
+]
+
+
+@pytest.mark.parametrize("setup, body, left, rowids", LATER)
+def test_schema_changes_after_the_table_joined(dbpath, setup, body, left, rowids):
+    con = connect(dbpath)
+    con.executescript(setup + "CREATE TABLE plain(x);")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO plain VALUES ('written in the tx')")
+    for sql in [s for s in body.split(";") if s.strip()]:
+        try:
+            con.execute(sql)
+        except sqlite3.IntegrityError:
+            pass  # the statement that fails on a key, as meant
+    con.execute("COMMIT")
+    c2 = connect(dbpath)
+    assert c2.execute("SELECT count(*) FROM plain").fetchone() == (1,)
+    names = [r[0] for r in c2.execute("SELECT name FROM sqlite_master WHERE sql LIKE '%vec0%'")]
+    assert names == ([left] if left else [])
+    if left:
+        assert [r[0] for r in c2.execute("SELECT rowid FROM %s ORDER BY rowid" % left)] == rowids
+        integrity(c2, left)
+        integrity(con, left)
+        con.execute("INSERT INTO %s(rowid, emb) VALUES (9, '[9,9]')" % left)
+        assert [r[0] for r in c2.execute("SELECT rowid FROM %s WHERE emb MATCH '[9,9]' "
+                                         "AND k = 1" % left)] == [9]
