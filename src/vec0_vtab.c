@@ -533,7 +533,8 @@ static int tableStale(Vec0Table *p, int *pbStale) {
   int rc = SQLITE_OK;
   if (p->bMaybeGone && !p->bStale) {
     rc = vec0StorageGone(p, &p->bStale);
-    /* still there: from its next savepoint on, SQLite tells it of them */
+    /* still there: a later ROLLBACK TO sets bMaybeGone again, and a later
+    ** connect of its name supersedes it */
     if (rc == SQLITE_OK) p->bMaybeGone = 0;
   }
   if (p->bStale) vec0StorageDiscard(p);
