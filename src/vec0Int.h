@@ -970,7 +970,8 @@ void vec0WriteFree(Vec0Table *p);
 /*
 ** vec0_recall.c: the recall target of a graph column (see its header).
 ** vec0RecallEf: the ef of a query of column iVec asking for recall iRecall
-** (1/10000), or with 0 the column's default ef (fixed, or from its target).
+** (1/10000), or with 0 the default ef of a query in this connection (its
+** 'search_list_size_search=N', else the column's: fixed, or from its target).
 ** vec0RecallAt: the measured recall at ef (-1 if not measured).
 ** vec0RecallTargetOf: the target the default ef follows (0: a fixed ef).
 ** vec0RecallMeasure: measures now ('rebuild', 'optimize', 'recall=').

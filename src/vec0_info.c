@@ -52,6 +52,11 @@ static Vec0Kept *keptFind(Vec0Registry *pReg, const char *zDb, const char *zName
   return 0;
 }
 
+static void keptRemove(Vec0Registry *pReg, Vec0Kept *k) {
+  sqlite3_free(k->zDb);
+  *k = pReg->aKept[--pReg->nKept];
+}
+
 static int keptName(Vec0Kept *k, const char *zDb, const char *zName) {
   size_t nDb = strlen(zDb) + 1, nName = strlen(zName) + 1;
   char *z = sqlite3_malloc64(nDb + nName);
@@ -105,8 +110,7 @@ void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *con
   if (k && bCreate) {
     /* a new table: another's settings do not carry over (a DETACH, then
     ** a CREATE in the next database ATTACHed under the same name) */
-    sqlite3_free(k->zDb);
-    *k = pReg->aKept[--pReg->nKept];
+    keptRemove(pReg, k);
   } else if (k && k->iDecl == p->iDeclHash) {
     p->conn = k->s;
   }
@@ -125,10 +129,7 @@ void vec0InfoRestore(Vec0Registry *pReg, Vec0Table *p, int nArg, const char *con
 void vec0InfoForget(Vec0Table *p) {
   Vec0Registry *pReg = p->pReg;
   Vec0Kept *k = keptFind(pReg, p->zDb, p->zName);
-  if (k) {
-    sqlite3_free(k->zDb);
-    *k = pReg->aKept[--pReg->nKept];
-  }
+  if (k) keptRemove(pReg, k);
 }
 
 int vec0InfoRenamed(Vec0Table *p, const char *zFrom, const char *zTo) {
@@ -432,12 +433,6 @@ static int diskColumn(Vec0Table *p, int iVec, sqlite3_context *ctx, int bJson) {
   return rc;
 }
 
-/* The ef of a query that gives none in this connection: its
-** 'search_list_size_search=N', else the table's. */
-static int defaultEf(Vec0Table *p, int iVec) {
-  return p->conn.aEf[iVec] > 0 ? p->conn.aEf[iVec] : vec0RecallEf(p, iVec, 0);
-}
-
 static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i) {
   InfoCursor *pCur = (InfoCursor *)pCursor;
   Vec0Table *p = pCur->pTab;
@@ -478,7 +473,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       if (bHnsw) sqlite3_result_int(ctx, pCol->m);
       break;
     case INFO_EF_SEARCH:
-      if (bHnsw) sqlite3_result_int(ctx, defaultEf(p, iVec));
+      if (bHnsw) sqlite3_result_int(ctx, vec0RecallEf(p, iVec, 0));
       break;
     case INFO_DIMENSIONS: sqlite3_result_int(ctx, pCol->nDim); break;
     case INFO_VECTORS_CACHED:
@@ -515,7 +510,7 @@ static int infoColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx, int i)
       }
       break;
     case INFO_RECALL: {
-      double r = bHnsw ? vec0RecallAt(p, iVec, defaultEf(p, iVec)) : -1.0;
+      double r = bHnsw ? vec0RecallAt(p, iVec, vec0RecallEf(p, iVec, 0)) : -1.0;
       if (r >= 0) sqlite3_result_double(ctx, r);
       break;
     }

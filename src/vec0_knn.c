@@ -581,8 +581,7 @@ static int parseConstraints(KnnQuery *pQ, const char *idxStr, int argc,
     if (pQ->nRescore == 0) pQ->nRescore = pCol->nRescore;
     if (pQ->ef == 0) {
       /* ef: the query's, its recall's, the connection's, the column's */
-      if (pQ->iRecall == 0) pQ->ef = p->conn.aEf[pQ->iVec];
-      if (pQ->ef == 0) pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall);
+      pQ->ef = vec0RecallEf(p, pQ->iVec, pQ->iRecall);
     }
     /* A quantized walk at its default breadth keeps at least the rescore x
     ** k candidates it re-ranks; an explicit ef is the breadth, as without a

@@ -88,6 +88,8 @@ static int efFromCurve(const Vec0RecallCurve *c, int iRecall) {
 int vec0RecallEf(Vec0Table *p, int iVec, int iRecall) {
   const Vec0RecallCurve *c = &p->aRecall[iVec];
   if (iRecall == 0) {
+    /* this connection's 'search_list_size_search=N', then the table's ef */
+    if (p->conn.aEf[iVec] > 0) return p->conn.aEf[iVec];
     if (p->aEfSearch[iVec] > 0) return p->aEfSearch[iVec];
     iRecall = recallTarget(p, iVec);
   }
